@@ -15,9 +15,10 @@ try:
     ticks_diff = time.ticks_diff  # type: ignore[attr-defined]
     sleep_ms = time.sleep_ms  # type: ignore[attr-defined]
 except AttributeError:  # CPython
+    _monotonic = time.monotonic  # type: ignore[attr-defined]  # CPython only
 
     def ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(_monotonic() * 1000)
 
     def ticks_diff(a, b):
         return a - b

@@ -1,0 +1,44 @@
+# sunprint: the verbs. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# MicroPython stubs laid out as a typeshed, for the firmware type check (pyright's -t).
+TYPINGS := $(VENV)/typings
+STUBS  := micropython-esp32-stubs==1.29.0.post1
+
+.PHONY: setup test demo bench lint fonts log clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	rm -rf $(TYPINGS)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-user --target $(TYPINGS) $(STUBS)
+	@touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+demo: setup
+	$(BIN)/sunprint replay assets/logs/zhongshan-2024-10-15.csv --board esp32-epd29 --out build/demo
+
+bench: setup
+	$(BIN)/python tests/bench/run.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/basedpyright -p pyrightconfig.json
+
+# Regenerate the committed artefacts on purpose.
+fonts: setup
+	$(BIN)/python tools/make_fonts.py
+
+log: setup
+	$(BIN)/python tools/make_zhongshan_day.py assets/logs/zhongshan-2024-10-15.csv
+
+clean:
+	rm -rf build

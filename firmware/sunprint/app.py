@@ -1,0 +1,120 @@
+"""The tick-driven core: sample -> ledger -> carbon -> screen -> panel.
+
+`App.tick(now)` does one unit of work at firmware time `now` (integer seconds since
+2000-01-01 UTC) and returns the time it next wants to run. A return value <= now means "soon":
+the panel is refreshing and wants its busy line polled. The device runner sleeps real time
+between ticks; replay calls tick with the log's timestamps as fast as the CPU allows. Nothing
+here touches hardware: the power source and the panel are objects handed in.
+
+A failing sensor or panel never stops the loop: the fault is counted and kept in `faults`.
+"""
+
+from sunprint.compat import ticks_diff, ticks_ms
+from sunprint.core import carbon
+from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power
+
+
+class App:
+    def __init__(
+        self,
+        *,
+        source,
+        panel,
+        renderer,
+        ledger,
+        carbon_row,
+        sample_period_s=10,
+        screen_period_s=300,
+        panel_timeout_ms=10000,
+    ):
+        self.source = source  # .read_mw() -> int mW, raises OSError on a bus fault
+        self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
+        self.renderer = renderer
+        self.ledger = ledger
+        self.carbon_row = carbon_row
+        self.sample_period_s = sample_period_s
+        self.screen_period_s = screen_period_s
+        self.panel_timeout_ms = panel_timeout_ms
+        self.power_mw = 0
+        self.refreshes = 0
+        self.faults = {}  # what failed -> how many times
+        self.last_fault = None
+        self._next_sample = -1
+        self._next_screen = -1
+        self._refreshing = False
+        self._refresh_started = 0
+        self._shown = None  # the values on the panel now
+        self._values = {}
+
+    def tick(self, now):
+        if self._refreshing:
+            self._poll_panel()
+            if self._refreshing:
+                return now
+        if now >= self._next_sample:
+            self._sample(now)
+            if now - self._next_sample >= self.sample_period_s or self._next_sample < 0:
+                self._next_sample = now + self.sample_period_s
+            else:
+                self._next_sample += self.sample_period_s
+        if now >= self._next_screen:
+            self._next_screen = now + self.screen_period_s
+            self._update_screen()
+            if self._refreshing:
+                return now
+        return min(self._next_sample, self._next_screen)
+
+    def _fault(self, what, err):
+        self.faults[what] = self.faults.get(what, 0) + 1
+        self.last_fault = "%s: %s" % (what, err)
+
+    def _sample(self, now):
+        try:
+            mw = self.source.read_mw()
+        except (OSError, ValueError) as e:
+            self._fault("sensor", e)
+            return
+        self.power_mw = mw
+        self.ledger.add_power(now, mw)
+
+    def screen_values(self):
+        """The values the screen shows, as (number, unit) text pairs."""
+        ledger = self.ledger
+        values = self._values
+        values["power_w"] = format_power(self.power_mw / 1000)
+        values["today_kwh"] = format_energy_wh(ledger.today_mwh / 1000)
+        grams = carbon.co2_grams(ledger.lifetime_kwh, ledger.lifetime_mwh, self.carbon_row[2])
+        values["co2_kg"] = format_mass_g(grams)
+        return values
+
+    def _update_screen(self):
+        values = self.screen_values()
+        key = tuple(values[k] for k in sorted(values))
+        if key == self._shown:
+            return  # nothing visible changed: an e-paper refresh would only wear the panel
+        self.renderer.render(values)
+        try:
+            self.panel.begin_show(self.renderer.fb_buffer, True)
+        except OSError as e:
+            self._fault("panel", e)
+            return
+        self._shown = key
+        self._refreshing = True
+        self._refresh_started = ticks_ms()
+
+    def _poll_panel(self):
+        try:
+            busy = self.panel.busy()
+        except OSError as e:
+            self._fault("panel", e)
+            busy = False
+        if busy and ticks_diff(ticks_ms(), self._refresh_started) < self.panel_timeout_ms:
+            return
+        if busy:
+            self._fault("panel", "busy timeout")
+        try:
+            self.panel.finish()  # deep sleep: a powered idle e-paper panel is damaged
+        except OSError as e:
+            self._fault("panel", e)
+        self._refreshing = False
+        self.refreshes += 1

@@ -1,0 +1,422 @@
+"""Bitmap fonts for the sign: render a TrueType font into sunprint's binary font format.
+
+The firmware reads these files with ``sunprint.ui.font.BitmapFont`` straight from the device's flash,
+one glyph at a time, so a font costs next to no RAM whatever its glyph count.
+
+Binary font format v1 ("SPF1"), all integers little-endian::
+
+    offset 0   4s   magic b"SPF1"
+           4   u8   version = 1
+           5   u8   height    pixel rows of every glyph cell (= line height)
+           6   u8   ascent    baseline row, counted from the top of the cell
+           7   u8   stride    bytes per glyph row = ceil(max_width / 8); every glyph uses this stride
+           8   u16  count     number of glyphs
+          10   u16  reserved  0
+          12   count x u32                code points, sorted ascending, unique
+               count x u8                 advance width of each glyph in pixels
+               count x (stride * height)  bitmaps, MONO_HLSB: row-major, MSB = leftmost pixel,
+                                          1 = ink, padding bits 0
+
+Glyph ``i``'s advance is at ``12 + 4 * count + i`` and its bitmap at
+``12 + 5 * count + i * stride * height``. The pen position (the glyph's origin) is column 0 of the
+cell; ink may extend past the advance (into the next cell) but never left of column 0. ``ascent``
+counts the pixel rows above the baseline: the baseline lies between rows ``ascent - 1`` and
+``ascent``, so a capital's lowest ink row is ``ascent - 1`` and a descender starts on row
+``ascent``. To put two fonts on one baseline ``b``, draw each at ``y = b - font.ascent``.
+
+How a TTF becomes that file (``build_font``):
+
+- FreeType (through Pillow) renders every character at ``size_px`` (the em size in pixels) in
+  1-bit mode, hinted, without antialiasing, with its origin on a common baseline, so that glyphs
+  drawn side by side line up.
+- The cell is the tightest band of rows that holds the ink of every requested glyph: ``ascent`` is
+  the number of rows above the baseline, ``height`` adds the rows below it. It therefore depends
+  on the character set (a set with descenders or parentheses is taller than digits alone). Leave
+  line spacing to the layout.
+- A glyph whose ink starts left of its origin (a negative left side bearing) is shifted right by
+  those columns so that no ink is lost; its advance is unchanged. (DejaVu Sans at 12 px: 'J', 'v',
+  'y' by 1 px; DejaVu Sans Bold at 24 px: 'J' by 2 px, 'Y', 'j' by 1 px.)
+- The advance is the font's own advance for that character in 1-bit mode (``getlength``), rounded
+  to whole pixels. No kerning.
+- A requested character that the TTF has no glyph for is an error (``FontError``) that lists all
+  such characters; control characters cannot be requested.
+- The output depends only on the TTF, the size, the character set and the Pillow/FreeType version
+  (pinned in pyproject.toml): re-running gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+import struct
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+MAGIC = b"SPF1"
+VERSION = 1
+HEADER = struct.Struct("<4sBBBBHH")  # magic, version, height, ascent, stride, count, reserved
+HEADER_SIZE = HEADER.size  # 12
+
+MIN_SIZE_PX = 4
+MAX_SIZE_PX = 200
+
+
+class FontError(ValueError):
+    """Bad input for a font: unreadable TTF, missing glyphs, bad size or character set."""
+
+
+@dataclass(frozen=True)
+class Font:
+    """A parsed v1 font (host side; the firmware has its own streaming reader)."""
+
+    height: int
+    ascent: int
+    stride: int
+    code_points: tuple[int, ...]
+    advances: tuple[int, ...]
+    bitmaps: tuple[bytes, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.code_points)
+
+    def pixel(self, index: int, x: int, y: int) -> int:
+        """1 if glyph ``index`` has ink at cell column ``x``, row ``y``."""
+        return (self.bitmaps[index][y * self.stride + (x >> 3)] >> (7 - (x & 7))) & 1
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def normalize_chars(chars: Iterable[str]) -> list[str]:
+    """The distinct characters of ``chars`` in code point order; rejects control characters."""
+    out = sorted(set("".join(chars)), key=ord)
+    if not out:
+        raise FontError("no characters requested")
+    bad = [c for c in out if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0]
+    if bad:
+        raise FontError("control characters cannot be rendered: " + _describe(bad))
+    return out
+
+
+def _describe(chars: Iterable[str]) -> str:
+    return ", ".join(f"U+{ord(c):04X}" + (f" {c!r}" if c.isprintable() else "") for c in chars)
+
+
+def _load(source_path: str | os.PathLike[str], size_px: int) -> ImageFont.FreeTypeFont:
+    if isinstance(size_px, bool) or not isinstance(size_px, int):
+        raise FontError(f"font size must be a whole number of pixels, not {size_px!r}")
+    if not MIN_SIZE_PX <= size_px <= MAX_SIZE_PX:
+        raise FontError(f"font size {size_px} px is out of range {MIN_SIZE_PX}..{MAX_SIZE_PX}")
+    path = Path(source_path)
+    if not path.is_file():
+        raise FontError(f"no such font file: {path}")
+    try:
+        return ImageFont.truetype(str(path), size_px, layout_engine=ImageFont.Layout.BASIC)
+    except OSError as exc:
+        raise FontError(f"cannot read {path} as a TrueType/OpenType font: {exc}") from None
+
+
+def _cmap(source_path: str | os.PathLike[str]) -> set[int] | None:
+    """The code points the font maps to a glyph, or None if fontTools can't tell."""
+    try:
+        from fontTools.ttLib import TTFont  # matplotlib depends on fontTools
+    except ImportError:
+        return None
+    try:
+        with TTFont(str(source_path), lazy=True, fontNumber=0) as tt:
+            cmap = tt.getBestCmap()
+    except Exception:  # any parse trouble: fall back to the rendering test
+        return None
+    return set(cmap) if cmap is not None else None
+
+
+def _render(font: ImageFont.FreeTypeFont, ch: str, margin: int) -> Image.Image:
+    """``ch`` in 1 bpp with its origin at (margin, 2 * margin) of a square canvas."""
+    img = Image.new("1", (4 * margin, 4 * margin), 0)
+    draw = ImageDraw.Draw(img)
+    draw.fontmode = "1"  # no antialiasing
+    draw.text((margin, 2 * margin), ch, font=font, fill=1, anchor="ls")
+    return img
+
+
+def missing_chars(
+    source_path: str | os.PathLike[str], size_px: int, chars: Iterable[str]
+) -> list[str]:
+    """The characters of ``chars`` that the font has no glyph for.
+
+    Uses the font's cmap (fontTools); without fontTools, a character whose rendering and advance
+    equal those of the .notdef glyph (what FreeType draws for an unmapped character) is missing.
+    """
+    want = normalize_chars(chars)
+    cmap = _cmap(source_path)
+    if cmap is not None:
+        return [c for c in want if ord(c) not in cmap]
+    font = _load(source_path, size_px)
+    margin = 2 * size_px
+    probe = "\U0010fffe"  # a noncharacter: never in a cmap, renders as .notdef
+
+    def signature(c: str) -> tuple[bytes, float]:
+        return _render(font, c, margin).tobytes(), font.getlength(c, mode="1")
+
+    notdef = signature(probe)
+    return [c for c in want if signature(c) == notdef]
+
+
+def build_font(source_path: str | os.PathLike[str], size_px: int, chars: Iterable[str]) -> bytes:
+    """Render ``chars`` from the TTF at ``source_path`` at ``size_px`` into a v1 font file's bytes."""
+    font = _load(source_path, size_px)
+    want = normalize_chars(chars)
+    if len(want) > 0xFFFF:
+        raise FontError(f"{len(want)} characters requested; a font holds at most 65535")
+    missing = missing_chars(source_path, size_px, want)
+    if missing:
+        raise FontError(
+            f"{Path(source_path).name} has no glyph for {len(missing)} character(s): "
+            + _describe(missing)
+        )
+
+    margin = 2 * size_px
+    glyphs = []  # (code point, advance, image, ink box relative to the origin or None)
+    for ch in want:
+        img = _render(font, ch, margin)
+        box = img.getbbox()  # (left, top, right, bottom) of the ink, or None for a blank glyph
+        rel = (
+            None
+            if box is None
+            else (box[0] - margin, box[1] - 2 * margin, box[2] - margin, box[3] - 2 * margin)
+        )
+        advance = int(math.floor(font.getlength(ch, mode="1") + 0.5))
+        if not 0 <= advance <= 255:
+            raise FontError(f"advance {advance} of U+{ord(ch):04X} does not fit in a byte")
+        glyphs.append((ord(ch), advance, img, rel))
+
+    inked = [rel for _, _, _, rel in glyphs if rel is not None]
+    if inked:
+        top = min(r[1] for r in inked)  # rows above the baseline are negative
+        bottom = max(r[3] for r in inked)
+        ascent = max(0, -top)
+        height = max(bottom, 0) + ascent
+    else:  # nothing but blanks: fall back to the font's own metrics
+        ascent, descent = font.getmetrics()
+        height = ascent + descent
+    width = 1
+    for _, advance, _, rel in glyphs:
+        width = max(width, advance)
+        if rel is not None:
+            width = max(width, rel[2] - min(rel[0], 0))
+    stride = (width + 7) // 8
+    if height > 255 or stride > 255 or ascent > 255:
+        raise FontError(f"glyph cell {width}x{height} px is too large for the format")
+
+    cps = bytearray()
+    advs = bytearray()
+    bitmaps = bytearray()
+    for cp, advance, img, rel in glyphs:
+        shift = -rel[0] if rel is not None and rel[0] < 0 else 0
+        left = margin - shift
+        top_row = 2 * margin - ascent
+        cell = img.crop((left, top_row, left + stride * 8, top_row + height))
+        # Pillow packs mode "1" rows MSB first, padded to whole bytes, 1 = set: MONO_HLSB.
+        bitmaps += cell.tobytes()
+        cps += struct.pack("<I", cp)
+        advs.append(advance)
+
+    header = HEADER.pack(MAGIC, VERSION, height, ascent, stride, len(glyphs), 0)
+    return bytes(header + cps + advs + bitmaps)
+
+
+# --- reading, writing, previewing ------------------------------------------------------------
+
+
+def parse_font(data: bytes) -> Font:
+    """Parse and check v1 font bytes."""
+    if len(data) < HEADER_SIZE:
+        raise FontError("font file is shorter than its header")
+    magic, version, height, ascent, stride, count, _reserved = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise FontError(f"not a sunprint font (magic {magic!r})")
+    if version != VERSION:
+        raise FontError(f"unsupported font version {version}")
+    size = stride * height
+    expected = HEADER_SIZE + 5 * count + count * size
+    if len(data) != expected:
+        raise FontError(f"font file is {len(data)} bytes, the header implies {expected}")
+    cps = struct.unpack_from(f"<{count}I", data, HEADER_SIZE)
+    if any(a >= b for a, b in zip(cps, cps[1:], strict=False)):
+        raise FontError("code points are not sorted and unique")
+    advs = tuple(data[HEADER_SIZE + 4 * count : HEADER_SIZE + 5 * count])
+    base = HEADER_SIZE + 5 * count
+    bitmaps = tuple(bytes(data[base + i * size : base + (i + 1) * size]) for i in range(count))
+    return Font(height, ascent, stride, tuple(cps), advs, bitmaps)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomic(out_path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``out_path``, then rename it over ``out_path``."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, out)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_font(out_path: str | os.PathLike[str], font_bytes: bytes) -> None:
+    """Write font bytes to ``out_path`` atomically (a temporary file, then ``os.replace``)."""
+    parse_font(font_bytes)  # never write something the firmware would reject
+    _write_atomic(out_path, font_bytes)
+
+
+def preview_png(font_bytes: bytes, out_png: str | os.PathLike[str]) -> None:
+    """Draw every glyph, enlarged, in a grid labelled with its code point; write a PNG."""
+    fnt = parse_font(font_bytes)
+    scale = 3 if fnt.height <= 20 else 2
+    label_font = _label_font()
+    label_h = 14
+    pad = 6
+    cell_w = max(fnt.stride * 8 * scale, 52) + pad
+    cell_h = fnt.height * scale + label_h + pad
+    cols = 16
+    rows = (fnt.count + cols - 1) // cols
+    title_h = 20
+    img = Image.new("RGB", (cols * cell_w + pad, title_h + rows * cell_h + pad), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text(
+        (pad, 4),
+        f"{fnt.count} glyphs, cell {fnt.stride * 8}x{fnt.height} (stride {fnt.stride}), "
+        f"ascent {fnt.ascent}, {len(font_bytes)} bytes; blue line = baseline, red = advance",
+        fill="black",
+        font=label_font,
+    )
+    for i in range(fnt.count):
+        ox = pad + (i % cols) * cell_w
+        oy = title_h + (i // cols) * cell_h
+        w = fnt.stride * 8 * scale
+        h = fnt.height * scale
+        draw.rectangle((ox, oy, ox + w - 1, oy + h - 1), fill=(236, 236, 236))
+        adv_x = ox + fnt.advances[i] * scale
+        draw.rectangle((ox, oy, adv_x - 1, oy + h - 1), fill=(250, 250, 220))
+        base_y = oy + fnt.ascent * scale
+        draw.line((ox, base_y, ox + w - 1, base_y), fill=(120, 160, 255))
+        draw.line((adv_x, oy, adv_x, oy + h - 1), fill=(230, 80, 80))
+        for y in range(fnt.height):
+            for x in range(fnt.stride * 8):
+                if fnt.pixel(i, x, y):
+                    px, py = ox + x * scale, oy + y * scale
+                    draw.rectangle((px, py, px + scale - 1, py + scale - 1), fill="black")
+        cp = fnt.code_points[i]
+        ch = chr(cp)
+        label = f"{cp:04X}" + (f" {ch}" if ch.isprintable() and ch != " " else "")
+        draw.text((ox, oy + h + 1), label, fill=(60, 60, 60), font=label_font)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    _write_atomic(out_png, buf.getvalue())
+
+
+def _label_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A small font for the preview's labels: DejaVu Sans if matplotlib is around (it has every
+    glyph the sign uses), else Pillow's built-in one."""
+    try:
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+        return ImageFont.truetype(str(path), 11)
+    except (ImportError, OSError):
+        return ImageFont.load_default(size=11)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``sunprint fonts``; the handler is ``args.func(args) -> exit status``."""
+    p = subparsers.add_parser(
+        "fonts",
+        help="render a TTF into a sunprint bitmap font (.bin)",
+        description="Render the characters given by --chars/--chars-file from a TrueType font into "
+        "a sunprint binary bitmap font (format SPF1) for the firmware.",
+    )
+    p.add_argument("--ttf", required=True, help="TrueType/OpenType font file")
+    p.add_argument("--size", required=True, type=int, help="em size in pixels")
+    p.add_argument("--chars", default="", help="characters to include")
+    p.add_argument(
+        "--chars-file",
+        help="UTF-8 text file whose characters are included too (line breaks ignored)",
+    )
+    p.add_argument("--out", required=True, help="output .bin file")
+    p.add_argument("--preview", help="also write a PNG preview sheet here")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """The ``fonts`` subcommand: 0 done, 1 failed to write, 2 bad input."""
+    prog = "sunprint fonts"
+    chars = args.chars or ""
+    if args.chars_file:
+        try:
+            text = Path(args.chars_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(
+                f"{prog}: error: cannot read --chars-file {args.chars_file}: {exc}", file=sys.stderr
+            )
+            return 2
+        chars += text.replace("\r", "").replace("\n", "")
+    if not chars:
+        print(f"{prog}: error: give the characters with --chars or --chars-file", file=sys.stderr)
+        return 2
+    try:
+        data = build_font(args.ttf, args.size, chars)
+    except FontError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        write_font(args.out, data)
+        if args.preview:
+            preview_png(data, args.preview)
+    except OSError as exc:
+        print(f"{prog}: error: cannot write: {exc}", file=sys.stderr)
+        return 1
+    fnt = parse_font(data)
+    print(
+        f"wrote {args.out}: {fnt.count} glyphs, {len(data)} bytes "
+        f"(cell {fnt.stride * 8}x{fnt.height}, ascent {fnt.ascent})"
+        + (f"; preview {args.preview}" if args.preview else "")
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m host_tools.fonts ...``: the same as ``sunprint fonts ...``."""
+    parser = argparse.ArgumentParser(prog="sunprint")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_cli(sub)
+    args = parser.parse_args(["fonts", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""`sunprint replay`: run the firmware's app over a recorded log, as fast as the CPU allows.
+
+The very code the device runs (sunprint.app with its ledger, carbon, screen and the SSD1680
+driver) is driven with the log's timestamps; two things are swapped: the power source is the
+log, and the panel is the SSD1680 controller model, which decodes the driver's SPI stream into
+the picture the panel would show. Each refresh becomes a PNG; the run ends with summary.json.
+
+Outputs appear atomically: everything is written into a temporary folder beside --out, which
+replaces --out only when the run has succeeded.
+"""
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from host_tools.boards import load_board
+from host_tools.errors import UserError
+from host_tools.paths import FONTS, use_firmware
+
+
+class LogSource:
+    """The power sensor, replaced by the log: replay sets the reading before each tick."""
+
+    def __init__(self):
+        self.power_mw = 0
+
+    def read_mw(self):
+        return self.power_mw
+
+
+class Unit:
+    """One display unit built from a board profile, with the panel model behind its bus."""
+
+    def __init__(self, board, tz_offset_s=8 * 3600):
+        use_firmware()
+        import framebuf
+
+        from host_tools.sim.ssd1680 import SSD1680Model
+        from sunprint.app import App
+        from sunprint.core import carbon
+        from sunprint.core.ledger import Ledger
+        from sunprint.drivers.ssd1680 import SSD1680
+        from sunprint.ui.font import BitmapFont
+        from sunprint.ui.layout import screen_for
+        from sunprint.ui.render import Renderer
+
+        display = board["display"]
+        width, height = display["width"], display["height"]
+        layout = board.get("layout", {})
+        self.model = SSD1680Model()
+        m = self.model
+        self.panel = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
+        self.buffer = bytearray(self.panel.BUFFER_SIZE)
+        fb = framebuf.FrameBuffer(self.buffer, width, height, self.panel.BUFFER_FORMAT)
+        font_files = layout.get("fonts", {"small": "sans12.bin", "large": "sans24b.bin"})
+        self._font_files = [open(FONTS / name, "rb") for name in font_files.values()]
+        fonts = {role: BitmapFont(f) for role, f in zip(font_files, self._font_files, strict=True)}
+        renderer = Renderer(fb, self.buffer, width, height, fonts, screen_for(width, height))
+        self.source = LogSource()
+        self.ledger = Ledger(tz_offset_s=tz_offset_s)
+        self.carbon_row = carbon.factor()
+        self.app = App(
+            source=self.source,
+            panel=self.panel,
+            renderer=renderer,
+            ledger=self.ledger,
+            carbon_row=self.carbon_row,
+            sample_period_s=layout.get("sample_period_s", 10),
+            screen_period_s=layout.get("screen_period_s", 300),
+        )
+        self.panel.init()
+
+    def close(self):
+        for f in self._font_files:
+            f.close()
+
+
+def _frame_png(model, path):
+    from PIL import Image
+
+    img = Image.frombytes("1", (296, 128), bytes(model.landscape_mono_hlsb()))
+    img.save(path, optimize=True)
+
+
+def _open_log(log_path):
+    log_path = Path(log_path)
+    if not log_path.exists():
+        raise UserError("%s: no such file" % log_path)
+    if not log_path.is_file():
+        raise UserError("%s: not a file" % log_path)
+    return log_path
+
+
+def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None):
+    """Replay log_path on board board_name into out_dir; returns the summary dict.
+
+    Raises UserError (with file:line for log faults) and leaves out_dir untouched on any error.
+    """
+    use_firmware()
+    from sunprint.compat import EPOCH_2000_UNIX
+    from sunprint.samplelog import SampleLogError, read_samples
+
+    log_path = _open_log(log_path)
+    board = load_board(board_name)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="." + out_dir.name + ".tmp-", dir=out_dir.parent))
+    unit = None
+    try:
+        unit = Unit(board, tz_offset_s=tz_offset_s)
+        frames_dir = tmp / "frames"
+        frames_dir.mkdir()
+        model, app, source = unit.model, unit.app, unit.source
+        frames = []
+        started = time.perf_counter()
+        first_t = last_t = None
+        size = log_path.stat().st_size
+        bar = _progress(size, progress)
+        with open(log_path, encoding="utf-8", newline="") as f:
+            seen = 0
+            for t_unix, power_w in read_samples(f, str(log_path)):
+                if first_t is None:
+                    first_t = t_unix
+                last_t = t_unix
+                source.power_mw = int(round(power_w * 1000))
+                now = t_unix - EPOCH_2000_UNIX
+                wake = app.tick(now)
+                while wake <= now:  # the panel is refreshing: poll it at the same instant
+                    wake = app.tick(now)
+                if len(model.refreshes) != len(frames):
+                    kind = model.refreshes[-1]
+                    name = "%04d-%s-%s.png" % (
+                        len(frames) + 1,
+                        time.strftime("%H%M%S", time.gmtime(t_unix + tz_offset_s)),
+                        kind,
+                    )
+                    _frame_png(model, frames_dir / name)
+                    frames.append({"file": "frames/" + name, "t": t_unix, "kind": kind})
+                seen += 1
+                if bar is not None and seen % 500 == 0:
+                    bar.update(f.tell() - bar.n)
+        if bar is not None:
+            bar.update(size - bar.n)
+            bar.close()
+        if first_t is None:
+            raise UserError("%s: no samples after the header" % log_path)
+        elapsed = time.perf_counter() - started
+        summary = _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s)
+        summary["run"] = {"seconds": round(elapsed, 3)}
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if frames:
+            shutil.copyfile(tmp / frames[-1]["file"], tmp / "last-frame.png")
+        _replace_dir(tmp, out_dir)
+        return summary
+    except SampleLogError as e:
+        raise UserError(str(e)) from None
+    finally:
+        if unit is not None:
+            unit.close()
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _progress(total_bytes, progress):
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total_bytes, unit="B", unit_scale=True, desc="replay", file=sys.stderr)
+
+
+def _replace_dir(new, dest):
+    if dest.exists():
+        old = dest.with_name("." + dest.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        dest.rename(old)
+        new.rename(dest)
+        shutil.rmtree(old)
+    else:
+        new.rename(dest)
+
+
+def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
+    ledger, app, row = unit.ledger, unit.app, unit.carbon_row
+    from sunprint.core.carbon import co2_grams
+
+    lifetime_kwh = ledger.lifetime_kwh + ledger.lifetime_mwh / 1e6
+    co2_g = co2_grams(ledger.lifetime_kwh, ledger.lifetime_mwh, row[2])
+    return {
+        "log": str(log_path),
+        "log_sha256": hashlib.sha256(log_path.read_bytes()).hexdigest(),
+        "board": board_name,
+        "first_timestamp": first_t,
+        "last_timestamp": last_t,
+        "tz_offset_s": tz_offset_s,
+        "samples": ledger.samples,
+        "energy": {
+            "lifetime_kwh": round(lifetime_kwh, 6),
+            "lifetime_mwh": ledger.lifetime_kwh * 1000000 + ledger.lifetime_mwh,
+            "today_kwh": round(ledger.today_mwh / 1e6, 6),
+            "yesterday_kwh": round(ledger.yesterday_mwh / 1e6, 6),
+            "missing_s": ledger.missing_s,
+        },
+        "carbon": {
+            "co2_kg": round(co2_g / 1000, 3),
+            "factor_kg_per_kwh": row[2] / 10000,
+            "region": row[0],
+            "year": row[1],
+            "source": row[3],
+        },
+        "display": {
+            "refreshes": len(frames),
+            "by_kind": {k: sum(1 for f in frames if f["kind"] == k) for k in ("full", "partial")},
+            "frames": frames,
+        },
+        "faults": dict(app.faults),
+    }

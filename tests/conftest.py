@@ -1,0 +1,168 @@
+"""Test set-up shared by every folder, and the second interpreter for tests/firmware.
+
+Each tests/firmware/test_*.py file is collected twice: by pytest as usual (CPython, the
+firmware on sys.path and the framebuf stand-in registered), and by MicroPythonFile below,
+which runs the same file inside the real MicroPython unix port with an ESP32-sized heap and
+reports every test_* function as its own item, `test_name[micropython]`.
+"""
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from host_tools.paths import use_firmware  # noqa: E402
+
+use_firmware()
+
+FIRMWARE_TESTS = ROOT / "tests" / "firmware"
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+HEAPSIZE = 110000  # bytes of GC heap: about what an ESP32 without PSRAM gives MicroPython
+RUN_TIMEOUT_S = 600
+
+
+def micropython_env():
+    env = dict(os.environ)
+    # .frozen keeps the port's frozen modules (asyncio) importable.
+    env["MICROPYPATH"] = os.pathsep.join(
+        [str(FIRMWARE_TESTS), str(ROOT / "firmware"), str(ROOT), ".frozen"]
+    )
+    return env
+
+
+def pytest_collect_file(parent, file_path):
+    if (
+        file_path.parent == FIRMWARE_TESTS
+        and file_path.name.startswith("test_")
+        and file_path.suffix == ".py"
+    ):
+        return MicroPythonFile.from_parent(parent, path=file_path)
+    return None
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+class MicroPythonFile(pytest.File):
+    """The test functions of one firmware test file, run in one MicroPython process."""
+
+    results = None
+
+    def collect(self):
+        tree = ast.parse(self.path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                yield MicroPythonItem.from_parent(self, name=node.name + "[micropython]")
+
+    def run_all(self):
+        if self.results is not None:
+            return self.results
+        names = [item.name[: -len("[micropython]")] for item in self.collect()]
+        workdir = tempfile.mkdtemp(prefix="sunprint-mp-")
+        try:
+            proc = subprocess.run(
+                [
+                    str(MICROPYTHON),
+                    "-X",
+                    "heapsize=%d" % HEAPSIZE,
+                    str(FIRMWARE_TESTS / "mp_runner.py"),
+                    self.path.stem,
+                    *names,
+                ],
+                cwd=workdir,
+                env=micropython_env(),
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT_S,
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.results = parse_runner_output(proc.stdout, names)
+        self.stderr = proc.stderr
+        self.returncode = proc.returncode
+        return self.results
+
+
+def parse_runner_output(stdout, names):
+    """name -> (passed, text) from mp_runner.py's @@START/@@PASS/@@FAIL/@@END markers."""
+    results = {}
+    current, lines = None, []
+    for line in stdout.splitlines():
+        if line.startswith("@@START "):
+            current, lines = line[8:], []
+        elif line.startswith("@@PASS "):
+            results[line[7:]] = (True, "\n".join(lines))
+            current = None
+        elif line.startswith("@@FAIL "):
+            lines.append("--- MicroPython traceback ---")
+        elif line.startswith("@@END "):
+            results[line[6:]] = (False, "\n".join(lines))
+            current = None
+        elif current is not None:
+            lines.append(line)
+    if current is not None:  # the process died inside a test
+        results[current] = (False, "\n".join(lines) + "\n--- MicroPython process died ---")
+    return results
+
+
+class MicroPythonItem(pytest.Item):
+    def runtest(self):
+        parent = self.parent
+        results = parent.run_all()
+        name = self.name[: -len("[micropython]")]
+        if name not in results:
+            raise MicroPythonFailure(
+                "MicroPython did not run %s (exit status %s)\n%s"
+                % (name, parent.returncode, parent.stderr[-3000:])
+            )
+        passed, text = results[name]
+        if not passed:
+            raise MicroPythonFailure(text + ("\n" + parent.stderr if parent.stderr else ""))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return "MicroPython -X heapsize=%d:\n%s" % (HEAPSIZE, excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, "%s::%s" % (self.path.name, self.name)
+
+
+@pytest.fixture(autouse=True)
+def _firmware_tests_run_in_a_scratch_folder(request, tmp_path, monkeypatch):
+    # Firmware tests may write files in the current folder (MicroPython has no tempfile).
+    if Path(str(request.node.path)).parent == FIRMWARE_TESTS:
+        monkeypatch.chdir(tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {"CPython": [0, 0], "MicroPython": [0, 0]}
+    for outcome in ("passed", "failed", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            if getattr(rep, "when", "call") != "call" and outcome != "error":
+                continue
+            interp = "MicroPython" if rep.nodeid.endswith("[micropython]") else "CPython"
+            counts[interp][0 if outcome == "passed" else 1] += 1
+    firmware = sum(
+        1
+        for rep in terminalreporter.stats.get("passed", [])
+        if rep.nodeid.startswith("tests/firmware/") and not rep.nodeid.endswith("[micropython]")
+    )
+    terminalreporter.write_sep("-", "tests per interpreter")
+    terminalreporter.write_line(
+        "CPython %s: %d passed, %d failed (of which tests/firmware passed: %d)"
+        % (sys.version.split()[0], counts["CPython"][0], counts["CPython"][1], firmware)
+    )
+    terminalreporter.write_line(
+        "MicroPython unix port, heap %d B: %d passed, %d failed"
+        % (HEAPSIZE, counts["MicroPython"][0], counts["MicroPython"][1])
+    )

@@ -1,0 +1,75 @@
+# The sample log reader: good logs and every kind of bad line. CPython and MicroPython.
+import io
+
+from sunprint.samplelog import SampleLogError, format_row, read_samples, write_header
+
+GOOD = "# sunprint samplelog 1\n# site=test\ntimestamp,power_w\n100,0.0\n110,12.5\n120,-1.0\n"
+
+
+def _read(text):
+    return list(read_samples(io.StringIO(text), "x.csv"))
+
+
+def _error(text):
+    try:
+        _read(text)
+    except SampleLogError as e:
+        return str(e)
+    raise AssertionError("no error for %r" % text)
+
+
+def test_reads_versioned_log():
+    assert _read(GOOD) == [(100, 0.0), (110, 12.5), (120, -1.0)]
+
+
+def test_reads_plain_csv_without_format_line():
+    assert _read("timestamp,power_w\n5,1.5\n") == [(5, 1.5)]
+
+
+def test_wrong_header_names_line():
+    assert _error("# sunprint samplelog 1\ntime,power\n1,2\n").startswith(
+        "x.csv:2: expected header"
+    )
+
+
+def test_non_numeric_power_names_line():
+    msg = _error("timestamp,power_w\n1,2.0\n2,abc\n")
+    assert msg.startswith("x.csv:3:") and "abc" in msg
+
+
+def test_non_integer_timestamp():
+    assert _error("timestamp,power_w\n1.5,2.0\n").startswith("x.csv:2: timestamp")
+
+
+def test_nan_is_rejected():
+    assert "finite" in _error("timestamp,power_w\n1,nan\n")
+
+
+def test_backwards_timestamp():
+    msg = _error("timestamp,power_w\n10,1\n20,1\n15,1\n")
+    assert msg.startswith("x.csv:4:") and "not after" in msg
+
+
+def test_truncated_last_line():
+    msg = _error("timestamp,power_w\n10,1\n20,1")
+    assert msg.startswith("x.csv:3:") and "truncated" in msg
+
+
+def test_wrong_field_count():
+    assert _error("timestamp,power_w\n10,1,3\n").startswith("x.csv:2: expected 2 fields")
+
+
+def test_unsupported_version():
+    assert "version" in _error("# sunprint samplelog 7\ntimestamp,power_w\n")
+
+
+def test_empty_file_has_no_header():
+    assert "no header" in _error("")
+
+
+def test_written_log_reads_back():
+    out = io.StringIO()
+    write_header(out, {"site": "Zhongshan"})
+    out.write(format_row(100, 1234.56))
+    out.write(format_row(110, 0))
+    assert _read(out.getvalue()) == [(100, 1234.6), (110, 0.0)]
