@@ -59,6 +59,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from host_tools.errors import UserError
+
 MAGIC = b"SPF1"
 VERSION = 1
 HEADER = struct.Struct("<4sBBBBHH")  # magic, version, height, ascent, stride, count, reserved
@@ -68,8 +70,10 @@ MIN_SIZE_PX = 4
 MAX_SIZE_PX = 200
 
 
-class FontError(ValueError):
-    """Bad input for a font: unreadable TTF, missing glyphs, bad size or character set."""
+class FontError(UserError, ValueError):
+    """Bad input for a font: unreadable TTF, missing glyphs, bad size or character set.
+
+    A ``UserError``: ``sunprint`` prints its one-line message and exits 2."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class LogSource:
         return self.power_mw
 
 
+def _no_wait(ms):
+    pass  # replay time is the log's: waiting for the panel model costs nothing
+
+
 class Unit:
     """One display unit built from a board profile, with the panel model behind its bus."""
 
@@ -53,7 +57,7 @@ class Unit:
         layout = board.get("layout", {})
         self.model = SSD1680Model()
         m = self.model
-        self.panel = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
+        self.panel = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=_no_wait)
         self.buffer = bytearray(self.panel.BUFFER_SIZE)
         fb = framebuf.FrameBuffer(self.buffer, width, height, self.panel.BUFFER_FORMAT)
         font_files = layout.get("fonts", {"small": "sans12.bin", "large": "sans24b.bin"})
@@ -79,11 +83,23 @@ class Unit:
             f.close()
 
 
-def _frame_png(model, path):
+_INVERT = bytes(range(255, -1, -1))  # byte -> byte ^ 0xFF
+
+
+def panel_image(model):
+    """The picture on the panel, landscape, as a Pillow mode '1' image (1 = white).
+
+    The model keeps the glass natively (128 sources x 296 gates, 1 = black); Pillow rotates it
+    in C. model.landscape_mono_hlsb() is the portable (slow) reference this must equal.
+    """
     from PIL import Image
 
-    img = Image.frombytes("1", (296, 128), bytes(model.landscape_mono_hlsb()))
-    img.save(path, optimize=True)
+    native = Image.frombytes("1", (128, 296), bytes(model.shown).translate(_INVERT))
+    return native.transpose(Image.Transpose.ROTATE_90)
+
+
+def _frame_png(model, path):
+    panel_image(model).save(path, optimize=True)
 
 
 def _open_log(log_path):

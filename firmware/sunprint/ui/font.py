@@ -3,7 +3,8 @@
 The font stays in the file (on the device: flash). Opening it reads the 12-byte header; looking a
 character up is a binary search over the code point table in the file (seek + readinto into a
 4-byte buffer); drawing reads one glyph bitmap into one preallocated buffer and blits it. So a
-3000-glyph CJK font costs the same RAM as a 100-glyph one: a few hundred bytes.
+3000-glyph CJK font costs the same RAM as a 100-glyph one: an open font is about 1.2 KB on the
+64-bit unix port (tables, two small framebufs, the glyph buffer), less on the 32-bit ESP32.
 
 Binary font format v1 ("SPF1"), all integers little-endian (written by host_tools/fonts.py)::
 
@@ -33,13 +34,15 @@ goes through a 2-entry palette (works for MONO targets, e.g. white text on black
 and for GS2/GS4/GS8/RGB565 targets).
 
 A character the font lacks is drawn as the font's '?' if it has one, otherwise as a hollow box
-(the height of the ascent, ``ascent // 2 + 1`` wide, one blank column either side); its advance is
-that of what is drawn.
+(``ascent // 2 + 1`` wide, from row 1 down to the baseline, one blank column either side); its
+advance is that of what is drawn. The committed fonts (assets/fonts) all have '?'.
 
 Cost: after the first use of each character, ``draw_text`` and ``text_width`` allocate nothing.
 ASCII lookups go through a 128-entry table filled as characters are first used; other code points
 through an 8-entry round-robin cache, then the binary search in the file.
 """
+
+from array import array
 
 import framebuf
 
@@ -61,7 +64,7 @@ class BitmapFont:
     """
 
     def __init__(self, source):
-        if isinstance(source, str):
+        if not hasattr(source, "readinto"):  # a path (str; on CPython also a pathlib.Path)
             f = open(source, "rb")
             self._own = True
         else:
@@ -102,11 +105,10 @@ class BitmapFont:
         self._fb = framebuf.FrameBuffer(self.buf, stride * 8, height, framebuf.MONO_HLSB)
         self._pal = framebuf.FrameBuffer(bytearray(4), 2, 1, framebuf.RGB565)
         self._loaded = -1  # glyph index now in buf
-        self._amap = bytearray(b"\xff" * 128)  # ASCII code point -> index / _UNKNOWN / _MISSING
-        self._aadv = bytearray(128)  # ASCII code point -> advance
-        self._ccp = [-1] * _CACHE  # small ints: reading them back allocates nothing
-        self._cidx = [-1] * _CACHE
-        self._cadv = [0] * _CACHE
+        # ASCII code point cp -> [cp]: glyph index / _UNKNOWN / _MISSING, [128 + cp]: advance.
+        self._ascii = bytearray(b"\xff" * 128 + b"\x00" * 128)
+        # Other code points, round robin: [k] code point, [_CACHE + k] index, [2 * _CACHE + k] advance.
+        self._cache = array("i", [-1] * (3 * _CACHE))
         self._cnext = 0
         self._adv = 0  # advance of the last _find hit
         self._first = self._cp_at(0) if count else 0
@@ -117,9 +119,10 @@ class BitmapFont:
         self._fallback_adv = self._adv if q >= 0 else self._box_w + 2
 
     def close(self):
-        if self._own and self._f is not None:
+        """Close the file if the font opened it (a file object handed in stays open)."""
+        if self._own:
+            self._own = False
             self._f.close()
-        self._f = None
 
     def __enter__(self):
         return self
@@ -161,31 +164,31 @@ class BitmapFont:
     def _find(self, cp):
         """The glyph index of ``cp`` or -1; on a hit, ``self._adv`` is its advance."""
         if cp < 128:
-            i = self._amap[cp]
+            t = self._ascii
+            i = t[cp]
             if i == _UNKNOWN:
-                i = self._search(cp)  # an ASCII glyph's index is < 128: it fits
+                i = self._search(cp)  # code points are sorted and unique: an ASCII index is < 128
                 if i < 0:
-                    self._amap[cp] = _MISSING
+                    t[cp] = _MISSING
                     return -1
-                self._amap[cp] = i
-                self._aadv[cp] = self._adv_of(i)
+                t[cp] = i
+                t[128 + cp] = self._adv_of(i)
             elif i == _MISSING:
                 return -1
-            self._adv = self._aadv[cp]
+            self._adv = t[128 + cp]
             return i
-        ccp = self._ccp
+        c = self._cache
         for k in range(_CACHE):
-            if ccp[k] == cp:
-                i = self._cidx[k]
-                self._adv = self._cadv[k]
-                return i
+            if c[k] == cp:
+                self._adv = c[2 * _CACHE + k]
+                return c[_CACHE + k]
         i = self._search(cp)
         k = self._cnext
         self._cnext = (k + 1) & (_CACHE - 1)
-        ccp[k] = cp
-        self._cidx[k] = i
+        c[k] = cp
+        c[_CACHE + k] = i
         self._adv = self._adv_of(i) if i >= 0 else 0
-        self._cadv[k] = self._adv
+        c[2 * _CACHE + k] = self._adv
         return i
 
     def index(self, cp):

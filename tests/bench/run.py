@@ -1,0 +1,158 @@
+"""`make bench`: one line per figure, in the format of shared/DESIGN.md.
+
+    bench <name>: <value> <unit> (goal <op> <number>) [peer <name>: <value> <unit>]
+
+Every peer is measured in this run, on this machine, never copied from an earlier one.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from host_tools.paths import FIRMWARE, LOGS, use_firmware  # noqa: E402
+
+DAY = LOGS / "zhongshan-2024-10-15.csv"
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+
+
+def line(name, value, unit, goal=None, peer=None):
+    text = "bench %s: %s %s" % (name, value, unit)
+    if goal:
+        text += " (goal %s)" % goal
+    if peer:
+        text += " peer %s: %s %s" % peer
+    print(text, flush=True)
+
+
+def best_of(n, fn):
+    best = None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        result = fn()
+        dt = time.perf_counter() - t0
+        best = dt if best is None or dt < best else best
+    return best, result
+
+
+def bench_replay_day():
+    use_firmware()
+    from host_tools.replay import replay
+    from sunprint.samplelog import read_samples
+
+    def parse_only():
+        with open(DAY, encoding="utf-8", newline="") as f:
+            return sum(1 for _ in read_samples(f, str(DAY)))
+
+    parse_s, n = best_of(3, parse_only)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_s, summary = best_of(
+            3, lambda: replay(DAY, "esp32-epd29", Path(tmp) / "out", progress=False)
+        )
+    frames = summary["display"]["refreshes"]
+    line(
+        "replay_day_samples_per_s",
+        "%.0f" % (n / run_s),
+        "samples/s",
+        ">= 20000",
+        ("csv_parse_only", "%.0f" % (n / parse_s), "samples/s"),
+    )
+    line(
+        "replay_day_frames_per_s",
+        "%.1f" % (frames / run_s),
+        "frames/s",
+        None,
+        ("frames_in_day", frames, "frames"),
+    )
+    line("replay_day_wall", "%.2f" % run_s, "s", "<= 10")
+
+
+_LEDGER_ALLOC = """
+import gc
+from sunprint.core.ledger import Ledger
+
+
+def measure(led, t, ticks):
+    # Locals only: a new global name would grow the globals dict and count as allocation.
+    for i in ticks:
+        t += 10
+        led.add_power(t, 2000000 + i)
+    return t
+
+
+led = Ledger()
+t = measure(led, 782150400, range(10))  # warm up: first day, attribute caches
+ticks = range(10000)
+gc.collect()
+gc.disable()
+before = gc.mem_alloc()
+measure(led, t, ticks)
+used = gc.mem_alloc() - before
+gc.enable()
+print(used)
+"""
+
+
+def bench_ledger_alloc():
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "alloc.py"
+        script.write_text(_LEDGER_ALLOC)
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
+        proc = subprocess.run(
+            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp,
+            check=True,
+        )
+    used = int(proc.stdout.strip())
+    line("ledger_tick_alloc_micropython", "%.2f" % (used / 10000), "B/tick", "== 0")
+
+
+_GLYPH_BLIT = """
+import framebuf, time
+screen = framebuf.FrameBuffer(bytearray(296 * 16), 296, 128, framebuf.MONO_VLSB)
+glyph = framebuf.FrameBuffer(bytearray(b"\\x5a" * 96), 24, 32, framebuf.MONO_HLSB)
+t0 = time.ticks_us()
+for i in range(2000):
+    screen.blit(glyph, 101, 37, 0)
+print(time.ticks_diff(time.ticks_us(), t0) / 2000)
+"""
+
+
+def bench_framebuf_blit():
+    use_firmware()
+    from host_tools.sim import framebuf
+
+    screen = framebuf.FrameBuffer(bytearray(296 * 16), 296, 128, framebuf.MONO_VLSB)
+    glyph = framebuf.FrameBuffer(bytearray(b"\x5a" * 96), 24, 32, framebuf.MONO_HLSB)
+    secs, _ = best_of(3, lambda: [screen.blit(glyph, 101, 37, 0) for _ in range(2000)])
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "blit.py"
+        script.write_text(_GLYPH_BLIT)
+        proc = subprocess.run(
+            [str(MICROPYTHON), str(script)], capture_output=True, text=True, check=True
+        )
+    line(
+        "framebuf_standin_glyph_blit",
+        "%.1f" % (secs / 2000 * 1e6),
+        "us",
+        "<= 300",
+        ("micropython_c_framebuf", "%.1f" % float(proc.stdout), "us"),
+    )
+
+
+def main():
+    bench_ledger_alloc()
+    bench_framebuf_blit()
+    bench_replay_day()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""`sunprint replay` end to end on the bundled day, and every kind of bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from host_tools.cli import main
+from host_tools.paths import LOGS, ROOT, use_firmware
+
+DAY = LOGS / "zhongshan-2024-10-15.csv"
+
+
+def independent_kwh(path):
+    """Trapezoid integral of the log with numpy, knowing nothing of the firmware."""
+    rows = [ln for ln in path.read_text().splitlines() if ln and ln[0].isdigit()]
+    data = np.array([[float(v) for v in ln.split(",")] for ln in rows])
+    t, p = data[:, 0], np.clip(data[:, 1], 0, None)
+    return float(np.sum((p[1:] + p[:-1]) / 2 * np.diff(t))) / 3.6e6
+
+
+@pytest.fixture(scope="module")
+def day_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("replay") / "day"
+    assert main(["replay", str(DAY), "--board", "esp32-epd29", "--out", str(out)]) == 0
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def test_energy_equals_an_independent_integral(day_run):
+    _, summary = day_run
+    expected = independent_kwh(DAY)
+    got = summary["energy"]["lifetime_kwh"]
+    assert abs(got - expected) / expected < 0.001, (got, expected)
+    assert summary["samples"] == 8640
+    assert summary["energy"]["missing_s"] == 0
+
+
+def test_co2_uses_the_sourced_factor(day_run):
+    _, summary = day_run
+    kwh = summary["energy"]["lifetime_kwh"]
+    assert summary["carbon"]["factor_kg_per_kwh"] == 0.5306
+    assert "MEE" in summary["carbon"]["source"]
+    assert abs(summary["carbon"]["co2_kg"] - kwh * 0.5306) < 0.002
+
+
+def test_frames_are_written_for_each_refresh(day_run):
+    out, summary = day_run
+    frames = summary["display"]["frames"]
+    # One refresh at most every 5 minutes, only when a value changed: daylight only.
+    assert 50 < len(frames) <= 288
+    for frame in frames:
+        img = Image.open(out / frame["file"])
+        assert img.size == (296, 128)
+    assert (out / "last-frame.png").exists()
+    assert summary["faults"] == {}
+
+
+def expected_picture(values):
+    """The screen drawn for values by the firmware renderer into a fresh landscape buffer."""
+    use_firmware()
+    import framebuf
+
+    from sunprint.ui.font import BitmapFont
+    from sunprint.ui.layout import screen_for
+    from sunprint.ui.render import Renderer
+
+    buf = bytearray(296 * 128 // 8)
+    fb = framebuf.FrameBuffer(buf, 296, 128, framebuf.MONO_HLSB)
+    fonts_dir = ROOT / "assets" / "fonts"
+    with open(fonts_dir / "sans12.bin", "rb") as s, open(fonts_dir / "sans24b.bin", "rb") as b:
+        fonts = {"small": BitmapFont(s), "large": BitmapFont(b)}
+        Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128)).render(values)
+    # Pillow mode '1' is MSB first with 1 = white; the firmware's 1 is ink.
+    return Image.frombytes("1", (296, 128), bytes(b ^ 0xFF for b in buf))
+
+
+def test_last_frame_shows_the_independent_totals(day_run):
+    use_firmware()
+    from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power
+
+    out, summary = day_run
+    kwh = independent_kwh(DAY)
+    values = {
+        "power_w": format_power(0),  # the last refresh is after sunset
+        "today_kwh": format_energy_wh(kwh * 1000),
+        "co2_kg": format_mass_g(int(kwh * 530.6)),
+    }
+    assert values["today_kwh"] == ("49.0", "kWh")
+    shown = Image.open(out / "last-frame.png").convert("1")
+    expected = expected_picture(values)
+    assert shown.tobytes() == expected.tobytes()
+
+
+def test_fast_panel_image_equals_the_models_reference():
+    import random
+
+    from host_tools.boards import load_board
+    from host_tools.replay import Unit, panel_image
+
+    unit = Unit(load_board("esp32-epd29"))
+    rng = random.Random(5)
+    unit.buffer[:] = bytes(rng.getrandbits(8) for _ in range(len(unit.buffer)))
+    unit.panel.show(unit.buffer)
+    reference = bytes(unit.model.landscape_mono_hlsb())
+    assert panel_image(unit.model).tobytes() == reference
+    unit.close()
+
+
+def _replay_error(tmp_path, text_or_path, capsys):
+    if isinstance(text_or_path, str):
+        log = tmp_path / "bad.csv"
+        log.write_text(text_or_path)
+    else:
+        log = text_or_path
+    out = tmp_path / "out"
+    code = main(["replay", str(log), "--board", "esp32-epd29", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+GOOD_HEAD = "# sunprint samplelog 1\ntimestamp,power_w\n1728921600,0.0\n1728921610,5.0\n"
+
+
+def test_missing_file(tmp_path, capsys):
+    err = _replay_error(tmp_path, tmp_path / "nope.csv", capsys)
+    assert "nope.csv: no such file" in err
+
+
+def test_wrong_header(tmp_path, capsys):
+    err = _replay_error(tmp_path, "# sunprint samplelog 1\ntime,watts\n1,2\n", capsys)
+    assert "bad.csv:2:" in err and "header" in err
+
+
+def test_non_numeric_value(tmp_path, capsys):
+    err = _replay_error(tmp_path, GOOD_HEAD + "1728921620,12,5\n1728921630,abc\n", capsys)
+    assert "bad.csv:5:" in err
+    err = _replay_error(tmp_path, GOOD_HEAD + "1728921620,abc\n", capsys)
+    assert "bad.csv:5:" in err and "abc" in err
+
+
+def test_timestamps_going_backwards(tmp_path, capsys):
+    err = _replay_error(tmp_path, GOOD_HEAD + "1728921605,1.0\n", capsys)
+    assert "bad.csv:5:" in err and "not after" in err
+
+
+def test_truncated_last_line(tmp_path, capsys):
+    err = _replay_error(tmp_path, GOOD_HEAD + "1728921620,1", capsys)
+    assert "bad.csv:5:" in err and "truncated" in err
+
+
+def test_unknown_board(tmp_path, capsys):
+    log = tmp_path / "ok.csv"
+    log.write_text(GOOD_HEAD)
+    out = tmp_path / "out"
+    code = main(["replay", str(log), "--board", "esp32-nope", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "esp32-nope" in capsys.readouterr().err
+
+
+def test_an_error_leaves_an_existing_out_untouched(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier run")
+    log = tmp_path / "bad.csv"
+    log.write_text(GOOD_HEAD + "oops\n")
+    assert main(["replay", str(log), "--board", "esp32-epd29", "--out", str(out)]) == 2
+    assert (out / "keep.txt").read_text() == "earlier run"
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_console_command_is_installed():
+    exe = ROOT / ".venv" / "bin" / "sunprint"
+    proc = subprocess.run([str(exe), "replay", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--board" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "host_tools.cli"], capture_output=True, text=True)
+    assert proc.returncode == 2
