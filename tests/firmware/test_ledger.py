@@ -101,3 +101,22 @@ def test_steady_state_tick_allocates_nothing():
     finally:
         gc.enable()
     assert used == 0, used
+
+
+def test_state_round_trips_through_bytes():
+    led = Ledger()
+    for i in range(100):
+        led.add_power(MIDNIGHT + 3600 + i * 10, 777777 + i)
+    data = led.pack()
+    again = Ledger()
+    again.unpack(data)
+    assert again.pack() == data
+    led.add_power(MIDNIGHT + 5000, 5000)
+    again.add_power(MIDNIGHT + 5000, 5000)
+    assert again.today_mwh == led.today_mwh and again.lifetime_mwh == led.lifetime_mwh
+    try:
+        again.unpack(data[:-1])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a short state was accepted")

@@ -10,11 +10,17 @@ limit of the ESP32's MicroPython, so the steady-state tick allocates nothing the
 Time is firmware seconds (since 2000-01-01 UTC); days are local days at tz_offset_s.
 """
 
+import struct
+
 from sunprint.compat import const
 
 _HALF_MJ_PER_MWH = const(7200)  # (p1 + p2) * dt counts half-millijoules; 3600 mJ = 1 mWh
 _MWH_PER_KWH = const(1000000)
 _SECONDS_PER_DAY = const(86400)
+_STATE_VERSION = const(1)
+# version, today, yesterday, lifetime kWh, lifetime mWh, missing s, samples, acc, last t,
+# last mW, day
+_STATE_FORMAT = "<Bqqqqqqqqqq"
 
 
 class Ledger:
@@ -87,3 +93,38 @@ class Ledger:
     def lifetime_wh(self):
         """Lifetime energy in whole Wh (a heap int on the ESP32 past 1 GWh: call it rarely)."""
         return self.lifetime_kwh * 1000 + self.lifetime_mwh // 1000
+
+    def pack(self):
+        """The ledger's state as bytes, for the store (allocates: call at persist time only)."""
+        return struct.pack(
+            _STATE_FORMAT,
+            _STATE_VERSION,
+            self.today_mwh,
+            self.yesterday_mwh,
+            self.lifetime_kwh,
+            self.lifetime_mwh,
+            self.missing_s,
+            self.samples,
+            self._acc,
+            self._last_t,
+            self._last_mw,
+            self._day,
+        )
+
+    def unpack(self, data):
+        """Restore the state pack() made; ValueError if data is not such a state."""
+        if len(data) != struct.calcsize(_STATE_FORMAT) or data[0] != _STATE_VERSION:
+            raise ValueError("not a ledger state v%d" % _STATE_VERSION)
+        (
+            _,
+            self.today_mwh,
+            self.yesterday_mwh,
+            self.lifetime_kwh,
+            self.lifetime_mwh,
+            self.missing_s,
+            self.samples,
+            self._acc,
+            self._last_t,
+            self._last_mw,
+            self._day,
+        ) = struct.unpack(_STATE_FORMAT, data)
