@@ -68,11 +68,28 @@ def module_names(firmware_dir):
 
 
 def micropython_imports(firmware_dir, heapsize=110000):
-    """Import every firmware module inside MicroPython; problems as 'module: Error: text'."""
+    """Import every firmware module inside MicroPython, from .mpy as deployed; problems as
+    'module: Error: text'.
+
+    The modules are compiled with mpy-cross first, as deploy does: compiling .py on the device
+    needs far more heap than importing bytecode, and that is not what a unit runs.
+    """
+    firmware_dir = Path(firmware_dir)
     with tempfile.TemporaryDirectory() as tmp:
+        lib = Path(tmp) / "lib"
+        for path in firmware_files(firmware_dir):
+            rel = path.relative_to(firmware_dir).with_suffix(".mpy")
+            (lib / rel.parent).mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run(
+                [str(BIN / "mpy-cross"), "-o", str(lib / rel), str(path)],
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                return ["%s: does not compile: %s" % (path, proc.stderr.strip())]
         script = Path(tmp) / "import_all.py"
         script.write_text(_IMPORT_ALL)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(firmware_dir), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(lib), ".frozen"]))
         proc = subprocess.run(
             [str(BIN / "micropython"), "-X", "heapsize=%d" % heapsize, str(script)]
             + module_names(firmware_dir),

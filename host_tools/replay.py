@@ -65,8 +65,8 @@ class Unit:
         fonts = {role: BitmapFont(f) for role, f in zip(font_files, self._font_files, strict=True)}
         renderer = Renderer(fb, self.buffer, width, height, fonts, screen_for(width, height))
         self.source = LogSource()
-        self.ledger = Ledger(tz_offset_s=tz_offset_s)
         self.carbon_row = carbon.factor()
+        self.ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=self.carbon_row[2])
         self.app = App(
             source=self.source,
             panel=self.panel,
@@ -202,11 +202,11 @@ def _replace_dir(new, dest):
 
 
 def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
-    ledger, app, row = unit.ledger, unit.app, unit.carbon_row
-    from sunprint.core.carbon import co2_grams
+    from sunprint.core import carbon
+    from sunprint.core.ledger import CO2, COAL, LIFETIME, TODAY, YESTERDAY
 
-    lifetime_kwh = ledger.lifetime_kwh + ledger.lifetime_mwh / 1e6
-    co2_g = co2_grams(ledger.lifetime_kwh, ledger.lifetime_mwh, row[2])
+    ledger, app, row = unit.ledger, unit.app, unit.carbon_row
+    co2_g = ledger.grams(CO2, LIFETIME)
     return {
         "log": str(log_path),
         "log_sha256": hashlib.sha256(log_path.read_bytes()).hexdigest(),
@@ -216,18 +216,22 @@ def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
         "tz_offset_s": tz_offset_s,
         "samples": ledger.samples,
         "energy": {
-            "lifetime_kwh": round(lifetime_kwh, 6),
-            "lifetime_mwh": ledger.lifetime_kwh * 1000000 + ledger.lifetime_mwh,
-            "today_kwh": round(ledger.today_mwh / 1e6, 6),
-            "yesterday_kwh": round(ledger.yesterday_mwh / 1e6, 6),
+            "lifetime_kwh": ledger.mwh(LIFETIME) / 1e6,
+            "lifetime_mwh": ledger.mwh(LIFETIME),
+            "today_kwh": ledger.mwh(TODAY) / 1e6,
+            "yesterday_kwh": ledger.mwh(YESTERDAY) / 1e6,
             "missing_s": ledger.missing_s,
         },
         "carbon": {
-            "co2_kg": round(co2_g / 1000, 3),
+            "co2_kg": co2_g / 1000,
+            "coal_kg": ledger.grams(COAL, LIFETIME) / 1000,
+            "trees": carbon.tree_years(co2_g) / 10,
             "factor_kg_per_kwh": row[2] / 10000,
             "region": row[0],
             "year": row[1],
             "source": row[3],
+            "coal_source": carbon.COAL_SOURCE,
+            "trees_note": carbon.TREE_NOTE,
         },
         "display": {
             "refreshes": len(frames),

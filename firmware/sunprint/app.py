@@ -10,7 +10,7 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 """
 
 from sunprint.compat import ticks_diff, ticks_ms
-from sunprint.core import carbon
+from sunprint.core.ledger import CO2, LIFETIME
 from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power
 
 
@@ -83,8 +83,7 @@ class App:
         values = self._values
         values["power_w"] = format_power(self.power_mw / 1000)
         values["today_kwh"] = format_energy_wh(ledger.today_mwh / 1000)
-        grams = carbon.co2_grams(ledger.lifetime_kwh, ledger.lifetime_mwh, self.carbon_row[2])
-        values["co2_kg"] = format_mass_g(grams)
+        values["co2_kg"] = format_mass_g(ledger.grams(CO2, LIFETIME))
         return values
 
     def _update_screen(self):

@@ -120,3 +120,44 @@ def test_state_round_trips_through_bytes():
         pass
     else:
         raise AssertionError("a short state was accepted")
+
+
+def _allocated(fn):
+    """Bytes fn() allocates in MicroPython with the GC off; None on CPython."""
+    try:
+        import gc
+
+        mem_alloc = gc.mem_alloc  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        fn()
+        return None
+    gc.collect()
+    gc.disable()
+    try:
+        before = mem_alloc()
+        fn()
+        return mem_alloc() - before
+    finally:
+        gc.enable()
+
+
+def _ticks(led, t, n):
+    # Power and a 12-bit pulse counter together, as with an S0 meter beside a power monitor.
+    i = 0
+    while i < n:
+        t += 10
+        pulses = (t // 10 * 7) & 0xFFF  # 7 pulses per tick, wrapping at 12 bits
+        led.add_power(t, 2500000 + i)
+        led.add_counter(t, pulses)
+        i += 1
+    return t
+
+
+def test_counter_and_power_ticks_allocate_nothing():
+    led = Ledger(counter_bits=12, counter_per_kwh=1000)
+    t = _ticks(led, MIDNIGHT + 3600, 50)  # warm up
+    # 2000 ticks from 01:00: no midnight (a day roll allocates, once a day); 14000 pulses wrap.
+    used = _allocated(lambda: _ticks(led, t, 2000))
+    if used is not None:
+        assert used == 0, used
+    assert led.counter_wraps >= 1 and led.counter_resets == 0
