@@ -43,11 +43,13 @@ class Unit:
         use_firmware()
         import framebuf
 
+        from host_tools.sim.faultfs import FaultFS
         from host_tools.sim.ssd1680 import SSD1680Model
         from sunprint.app import App
         from sunprint.core import carbon
         from sunprint.core.ledger import Ledger
         from sunprint.drivers.ssd1680 import SSD1680
+        from sunprint.store import FileBackend, PersistPolicy, Store
         from sunprint.ui.font import BitmapFont
         from sunprint.ui.layout import screen_for
         from sunprint.ui.render import Renderer
@@ -75,7 +77,10 @@ class Unit:
             carbon_row=self.carbon_row,
             sample_period_s=layout.get("sample_period_s", 10),
             screen_period_s=layout.get("screen_period_s", 300),
+            store=Store(FileBackend(FaultFS())),  # the flash, in memory
+            policy=PersistPolicy(),
         )
+        self.app.restore()
         self.panel.init()
 
     def close(self):
@@ -237,6 +242,10 @@ def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
             "refreshes": len(frames),
             "by_kind": {k: sum(1 for f in frames if f["kind"] == k) for k in ("full", "partial")},
             "frames": frames,
+        },
+        "store": {
+            "writes": app.store.writes if app.store else 0,
+            "boot_status": app.store_status,
         },
         "faults": dict(app.faults),
     }

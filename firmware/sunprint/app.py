@@ -26,6 +26,8 @@ class App:
         sample_period_s=10,
         screen_period_s=300,
         panel_timeout_ms=10000,
+        store=None,
+        policy=None,
     ):
         self.source = source  # .read_mw() -> int mW, raises OSError on a bus fault
         self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
@@ -35,6 +37,10 @@ class App:
         self.sample_period_s = sample_period_s
         self.screen_period_s = screen_period_s
         self.panel_timeout_ms = panel_timeout_ms
+        self.store = store  # sunprint.store.Store, or None: nothing persists
+        self.policy = policy  # sunprint.store.PersistPolicy
+        self.store_status = None
+        self._persist_day = -1
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -46,13 +52,66 @@ class App:
         self._shown = None  # the values on the panel now
         self._values = {}
 
-    def tick(self, now):
+    def restore(self):
+        """At boot: load the ledger from the store. Never raises: a bad store is a fault."""
+        if self.store is None:
+            return None
+        payload, status = self.store.load()
+        self.store_status = status
+        if payload is not None:
+            try:
+                self.ledger.unpack(payload)
+                self.ledger.resume()  # the outage is not bridged
+            except ValueError as e:
+                self._fault("store", e)
+                status = "corrupt"
+        if status == "corrupt":
+            self._fault("store", "no good ledger record: counting from zero")
+        self._persist_day = self.ledger.day
+        return status
+
+    def shutdown(self, now):
+        """A clean shutdown: persist what is unsaved."""
+        policy = self.policy
+        if policy is not None and policy.due(now, self.ledger.unsaved_mwh, False, True):
+            self._persist(now)
+
+    def _maybe_persist(self, now):
+        policy = self.policy
+        if policy is None:
+            return
+        day = self.ledger.day
+        day_changed = day != self._persist_day and self._persist_day >= 0
+        if day != self._persist_day:
+            if day_changed:
+                policy.new_day()
+            self._persist_day = day
+        if policy.due(now, self.ledger.unsaved_mwh, day_changed):
+            self._persist(now)
+
+    def _persist(self, now):
+        store, policy = self.store, self.policy
+        if store is None or policy is None:
+            return
+        try:
+            store.save(self.ledger.pack())
+        except OSError as e:
+            self._fault("store", e)
+            return
+        self.ledger.mark_saved()
+        policy.saved(now)
+
+    def tick(self, now, wall=-1):
+        """One unit of work at monotonic second `now`, wall clock `wall` (default: now)."""
+        if wall < 0:
+            wall = now
         if self._refreshing:
             self._poll_panel()
             if self._refreshing:
                 return now
         if now >= self._next_sample:
-            self._sample(now)
+            self._sample(now, wall)
+            self._maybe_persist(now)
             if now - self._next_sample >= self.sample_period_s or self._next_sample < 0:
                 self._next_sample = now + self.sample_period_s
             else:
@@ -68,14 +127,14 @@ class App:
         self.faults[what] = self.faults.get(what, 0) + 1
         self.last_fault = "%s: %s" % (what, err)
 
-    def _sample(self, now):
+    def _sample(self, now, wall):
         try:
             mw = self.source.read_mw()
         except (OSError, ValueError) as e:
             self._fault("sensor", e)
             return
         self.power_mw = mw
-        self.ledger.add_power(now, mw)
+        self.ledger.add_power(now, mw, wall)
 
     def screen_values(self):
         """The values the screen shows, as (number, unit) text pairs."""

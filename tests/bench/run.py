@@ -112,7 +112,7 @@ def bench_ledger_alloc():
             check=True,
         )
     used = int(proc.stdout.strip())
-    line("ledger_tick_alloc_micropython", "%.2f" % (used / 10000), "B/tick", "== 0")
+    line("ledger_tick_alloc_micropython", "%g" % (used / 10000), "B/tick", "== 0")
 
 
 _GLYPH_BLIT = """
@@ -148,8 +148,66 @@ def bench_framebuf_blit():
     )
 
 
+_LEDGER_SPEED = """
+import time
+from sunprint.core.ledger import Ledger
+
+
+def run(led, t, n):
+    i = 0
+    while i < n:
+        t += 10
+        led.add_power(t, 2000000 + (i & 1023))
+        i += 1
+
+
+led = Ledger()
+t0 = time.ticks_ms()
+run(led, 782150400, 100000)
+print(time.ticks_diff(time.ticks_ms(), t0))
+"""
+
+
+def bench_ledger_speed():
+    use_firmware()
+    from sunprint.core.ledger import Ledger
+
+    def run(led, t, n):
+        i = 0
+        while i < n:
+            t += 10
+            led.add_power(t, 2000000 + (i & 1023))
+            i += 1
+
+    secs, _ = best_of(3, lambda: run(Ledger(), 782150400, 100000))
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "speed.py"
+        script.write_text(_LEDGER_SPEED)
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
+        proc = subprocess.run(
+            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp,
+            check=True,
+        )
+    mp_ms = int(proc.stdout.strip())
+    line(
+        "ledger_ticks_per_s_micropython",
+        "%.0f" % (100000 / (mp_ms / 1000)),
+        "ticks/s",
+        None,
+        ("ledger_ticks_per_s_cpython", "%.0f" % (100000 / secs), "ticks/s"),
+    )
+
+
 def main():
+    from bench_store import bench_store
+
     bench_ledger_alloc()
+    bench_ledger_speed()
+    bench_store()
     bench_framebuf_blit()
     bench_replay_day()
 

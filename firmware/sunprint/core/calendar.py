@@ -12,16 +12,8 @@ _DAYS_1970_TO_2000 = const(10957)
 
 def civil_from_days(day):
     """(year, month 1-12, day 1-31) of day number `day` (days since 2000-01-01)."""
-    z = day + _DAYS_1970_TO_2000 + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
+    ym = month_key(day)
+    return ym // 12, ym % 12 + 1, day - days_from_civil(ym // 12, ym % 12 + 1, 1) + 1
 
 
 def days_from_civil(y, m, d):
@@ -36,6 +28,16 @@ def days_from_civil(y, m, d):
 
 
 def month_key(day):
-    """A number that changes exactly when the month of `day` changes: year * 12 + month - 1."""
-    y, m, _ = civil_from_days(day)
+    """year * 12 + month - 1 of day number `day`: changes exactly when the month changes.
+
+    Returns one int and builds nothing, so a day roll allocates nothing either.
+    """
+    z = day + _DAYS_1970_TO_2000 + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (1 if m <= 2 else 0)
     return y * 12 + m - 1

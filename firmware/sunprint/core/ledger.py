@@ -35,7 +35,7 @@ Steady state allocates nothing in MicroPython while values stay small ints: a pl
 import struct
 
 from sunprint.compat import const
-from sunprint.core.calendar import civil_from_days
+from sunprint.core.calendar import month_key
 
 # Quantities and periods: index = quantity * 5 + period.
 ENERGY = const(0)
@@ -369,14 +369,14 @@ class Ledger:
             self.hi[q + TODAY] = 0
             self.lo[q + TODAY] = 0
             q += 5
-        y0, m0, _ = civil_from_days(old)
-        y1, m1, _ = civil_from_days(day)
+        m0 = month_key(old)
+        m1 = month_key(day)
         q = 0
         while q < 15:
-            if (y0, m0) != (y1, m1):
+            if m0 != m1:
                 self.hi[q + MONTH] = 0
                 self.lo[q + MONTH] = 0
-            if y0 != y1:
+            if m0 // 12 != m1 // 12:
                 self.hi[q + YEAR] = 0
                 self.lo[q + YEAR] = 0
             q += 5
