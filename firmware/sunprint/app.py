@@ -66,7 +66,21 @@ class App:
                 self._fault("store", e)
                 status = "corrupt"
         if status == "corrupt":
-            self._fault("store", "no good ledger record: counting from zero")
+            # Both slots bad: a meter's own total is the best restart; else zero, flagged.
+            total = getattr(self.source, "total_mwh", None)
+            seeded = False
+            if total is not None:
+                try:
+                    self.ledger.seed_lifetime(total())
+                    seeded = True
+                except (OSError, ValueError) as e:
+                    self._fault("sensor", e)
+            self._fault(
+                "store",
+                "no good ledger record: lifetime from the meter"
+                if seeded
+                else "no good ledger record: counting from zero",
+            )
         self._persist_day = self.ledger.day
         return status
 

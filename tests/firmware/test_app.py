@@ -143,3 +143,21 @@ def test_corrupt_store_counts_from_zero_with_a_fault():
     assert again.faults["store"] == 1
     run(again, START + 4000, 60)  # and it runs
     assert again.ledger.mwh(LIFETIME) > 0
+
+
+class Meter(Source):
+    def total_mwh(self):
+        return 1234567890  # the meter's own register: 1234.56789 kWh
+
+
+def test_corrupt_store_starts_from_the_meter_total():
+    fs = FaultFS()
+    app, _ = make_app(fs)
+    run(app, START, 1200)
+    durable = fs.reboot()
+    for name in durable.listdir():
+        durable.poke(name, b"garbage")
+    again, status = make_app(durable, Meter())
+    assert status == "corrupt"
+    assert again.ledger.mwh(LIFETIME) == 1234567890
+    assert "meter" in again.last_fault
