@@ -24,6 +24,7 @@ def cmd_replay(args):
         )
     )
     print("frames:  %s/frames/ (last one: %s/last-frame.png)" % (args.out, args.out))
+    print("carbon:  %s/carbon-screen.png (factor and source, coal, trees)" % args.out)
     print("summary: %s/summary.json" % args.out)
     return 0
 

@@ -175,6 +175,8 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         if frames:
             shutil.copyfile(tmp / frames[-1]["file"], tmp / "last-frame.png")
+        _carbon_screen(unit, tmp / "carbon-screen.png")
+        summary["screens"] = {"main": "last-frame.png", "carbon": "carbon-screen.png"}
         _replace_dir(tmp, out_dir)
         return summary
     except SampleLogError as e:
@@ -184,6 +186,19 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
             unit.close()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _carbon_screen(unit, path):
+    """The "carbon" screen at the end of the run, through the driver and the panel model."""
+    from sunprint.ui.layout import screen_for
+
+    renderer = unit.app.renderer
+    main = renderer.screen
+    renderer.screen = screen_for(renderer.width, renderer.height, "carbon")
+    renderer.render(unit.app.carbon_values())
+    renderer.screen = main
+    unit.panel.show(unit.buffer)
+    _frame_png(unit.model, path)
 
 
 def _progress(total_bytes, progress):

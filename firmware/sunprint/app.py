@@ -10,8 +10,16 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 """
 
 from sunprint.compat import ticks_diff, ticks_ms
-from sunprint.core.ledger import CO2, LIFETIME
-from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power
+from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
+from sunprint.core.ledger import CO2, COAL, LIFETIME
+from sunprint.ui.layout import (
+    format_energy_wh,
+    format_factor,
+    format_mass_g,
+    format_power,
+    format_trees,
+    short_source,
+)
 
 
 class App:
@@ -156,7 +164,19 @@ class App:
         values = self._values
         values["power_w"] = format_power(self.power_mw / 1000)
         values["today_kwh"] = format_energy_wh(ledger.today_mwh / 1000)
-        values["co2_kg"] = format_mass_g(ledger.grams(CO2, LIFETIME))
+        co2_g = ledger.grams(CO2, LIFETIME)
+        values["co2_kg"] = format_mass_g(co2_g)
+        return values
+
+    def carbon_values(self):
+        """The values of the "carbon" screen: factor with its source, coal saved, trees."""
+        values = {}
+        values["factor"] = format_factor(self.ledger.co2_dg_per_kwh)
+        values["factor_source"] = short_source(self.carbon_row)
+        values["coal_kg"] = format_mass_g(self.ledger.grams(COAL, LIFETIME))
+        values["trees"] = format_trees(tree_years(self.ledger.grams(CO2, LIFETIME)))
+        kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
+        values["trees_note"] = "at %d.%d kg CO\u2082 a year each" % (kg10 // 10, kg10 % 10)
         return values
 
     def _update_screen(self):

@@ -181,3 +181,12 @@ def test_console_command_is_installed():
     assert proc.returncode == 0 and "--board" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "host_tools.cli"], capture_output=True, text=True)
     assert proc.returncode == 2
+
+
+def test_summary_has_coal_trees_store_and_the_carbon_screen(day_run):
+    out, summary = day_run
+    kwh = summary["energy"]["lifetime_kwh"]
+    assert abs(summary["carbon"]["coal_kg"] - kwh * 0.3055) < 0.002
+    assert summary["carbon"]["trees"] == round(summary["carbon"]["co2_kg"] / 18.3 - 0.05, 1)
+    assert 0 < summary["store"]["writes"] <= 144
+    assert Image.open(out / "carbon-screen.png").size == (296, 128)

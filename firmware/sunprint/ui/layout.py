@@ -2,9 +2,13 @@
 
 A screen is a tuple of items for one panel size. Each item is
     (kind, x, y, font, align, arg)
-kind "text" draws arg as is; kind "value" draws the formatted value named arg as a number in
-`font` followed by its unit in the small font, on a common baseline at y; kind "hline" draws a
-rule at y from x to arg. align "left" puts x at the start, "right" puts x at the end.
+kind "text" draws arg as is; kind "field" draws the text value named arg; kind "value" draws
+the formatted value named arg as a number in `font` followed by its unit in the small font, on
+a common baseline at y; kind "hline" draws a rule at y from x to arg. align "left" puts x at
+the start, "right" puts x at the end. y is the baseline of the text.
+
+Each panel size has named screens: "main" (power, today, CO2) and "carbon" (the emission
+factor with its source, coal saved, trees equivalent).
 """
 
 # Fonts are named by role; the app maps roles to BitmapFont objects.
@@ -13,7 +17,7 @@ LARGE = "large"
 
 SCREENS = {
     # Waveshare 2.9" V2 in landscape: three rows of label + value.
-    (296, 128): (
+    (296, 128, "main"): (
         ("text", 6, 26, SMALL, "left", "PV power now"),
         ("value", 290, 32, LARGE, "right", "power_w"),
         ("hline", 4, 42, None, None, 292),
@@ -23,14 +27,30 @@ SCREENS = {
         ("text", 6, 110, SMALL, "left", "CO\u2082 avoided"),
         ("value", 290, 116, LARGE, "right", "co2_kg"),
     ),
+    (296, 128, "carbon"): (
+        ("text", 6, 18, SMALL, "left", "Grid CO₂ factor"),
+        ("field", 6, 35, SMALL, "left", "factor_source"),
+        ("value", 290, 32, LARGE, "right", "factor"),
+        ("hline", 4, 42, None, None, 292),
+        ("text", 6, 68, SMALL, "left", "Standard coal saved"),
+        ("value", 290, 74, LARGE, "right", "coal_kg"),
+        ("hline", 4, 84, None, None, 292),
+        ("text", 6, 102, SMALL, "left", "Trees equivalent"),
+        ("field", 6, 119, SMALL, "left", "trees_note"),
+        ("value", 290, 116, LARGE, "right", "trees"),
+    ),
 }
 
 
-def screen_for(width, height):
+def screen_for(width, height, name="main"):
     try:
-        return SCREENS[(width, height)]
+        return SCREENS[(width, height, name)]
     except KeyError:
-        raise ValueError("no screen layout for a %dx%d panel" % (width, height))
+        raise ValueError("no %r screen layout for a %dx%d panel" % (name, width, height))
+
+
+def screen_names(width, height):
+    return [k[2] for k in SCREENS if k[0] == width and k[1] == height]
 
 
 def _three_digits(x):
@@ -67,3 +87,20 @@ def format_mass_g(grams):
     if grams < 999500:
         return _three_digits(grams / 1000), "kg"
     return _three_digits(grams / 1e6), "t"
+
+
+def format_factor(dg_per_kwh):
+    """(number, unit) of an emission factor given in 0.1 g CO2/kWh: 5306 -> 0.5306 kg/kWh."""
+    return "%d.%04d" % (dg_per_kwh // 10000, dg_per_kwh % 10000), "kg/kWh"
+
+
+def short_source(row):
+    """The citation that fits a small sign: the publisher and the year, e.g. 'MEE/NBS 2023'."""
+    return "%s %d" % (row[3].split(",")[0], row[1])
+
+
+def format_trees(tenths):
+    """(number, unit) of trees equivalent given in tenths of tree-years."""
+    if tenths < 1000:
+        return "%d.%d" % (tenths // 10, tenths % 10), "trees"
+    return "%d" % ((tenths + 5) // 10), "trees"

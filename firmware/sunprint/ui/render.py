@@ -26,6 +26,8 @@ class Renderer:
                 fb.hline(x, y, arg - x, 1)
             elif kind == "text":
                 self._draw(self.fonts[role], arg, x, y, align)
+            elif kind == "field":
+                self._draw(self.fonts[role], values[arg], x, y, align)
             elif kind == "value":
                 number, unit = values[arg]
                 font = self.fonts[role]
