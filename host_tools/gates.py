@@ -90,18 +90,22 @@ def micropython_imports(firmware_dir, heapsize=110000):
         script = Path(tmp) / "import_all.py"
         script.write_text(_IMPORT_ALL)
         env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(lib), ".frozen"]))
-        proc = subprocess.run(
-            [str(BIN / "micropython"), "-X", "heapsize=%d" % heapsize, str(script)]
-            + module_names(firmware_dir),
-            capture_output=True,
-            text=True,
-            cwd=tmp,
-            env=env,
-            timeout=120,
-        )
-    problems = [line for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 and not problems:
-        problems.append("micropython exited %d: %s" % (proc.returncode, proc.stderr.strip()))
+        problems = []
+        # One process per module: a unit imports the drivers of its own board, not every
+        # driver there is, so each module must fit the heap beside what it imports.
+        for name in module_names(firmware_dir):
+            proc = subprocess.run(
+                [str(BIN / "micropython"), "-X", "heapsize=%d" % heapsize, str(script), name],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+                env=env,
+                timeout=120,
+            )
+            out = [line for line in proc.stdout.splitlines() if line.strip()]
+            if proc.returncode != 0 and not out:
+                out = ["%s: micropython exited %d: %s" % (name, proc.returncode, proc.stderr)]
+            problems.extend(out)
     return problems
 
 

