@@ -114,6 +114,7 @@ class MicroPythonFile(pytest.File):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         self.results = parse_runner_output(proc.stdout, names)
+        self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.returncode = proc.returncode
         return self.results
@@ -148,8 +149,8 @@ class MicroPythonItem(pytest.Item):
         name = self.name[: -len("[micropython]")]
         if name not in results:
             raise MicroPythonFailure(
-                "MicroPython did not run %s (exit status %s)\n%s"
-                % (name, parent.returncode, parent.stderr[-3000:])
+                "MicroPython did not run %s (exit status %s)\n%s\n%s"
+                % (name, parent.returncode, parent.stdout[-3000:], parent.stderr[-3000:])
             )
         passed, text = results[name]
         if not passed:

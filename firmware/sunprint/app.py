@@ -12,6 +12,8 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 from sunprint.compat import ticks_diff, ticks_ms
 from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
 from sunprint.core.ledger import CO2, COAL, LIFETIME
+from sunprint.core.quality import OK
+from sunprint.core.quality import name as quality_name
 from sunprint.ui.layout import (
     format_energy_wh,
     format_factor,
@@ -37,7 +39,10 @@ class App:
         store=None,
         policy=None,
     ):
-        self.source = source  # .read_mw() -> int mW, raises OSError on a bus fault
+        # A sources.PowerSource (sample(ledger, t, wall) -> quality flag), or any object with
+        # read_mw() -> int mW that raises OSError on a fault (a replayed log).
+        self.source = source
+        self._adapter = hasattr(source, "sample")
         self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
         self.renderer = renderer
         self.ledger = ledger
@@ -150,6 +155,12 @@ class App:
         self.last_fault = "%s: %s" % (what, err)
 
     def _sample(self, now, wall):
+        if self._adapter:
+            flag = self.source.sample(self.ledger, now, wall)
+            self.power_mw = self.source.power_mw
+            if flag != OK:
+                self._fault("sensor", quality_name(flag))
+            return
         try:
             mw = self.source.read_mw()
         except (OSError, ValueError) as e:

@@ -1,0 +1,78 @@
+"""What the app samples: a driver seen through calibration and health, booked in the ledger.
+
+    driver.poll() -> flag  ->  calib (raw -> calibrated)  ->  health.check -> flag  ->  ledger
+
+A driver here is any object with `poll()` returning a flag of core.quality and the attribute
+`power_mw`; a meter driver also has `energy_count` and `counts_per_kwh` (its own energy total,
+which the ledger takes as the truth); an S0 input has `count()`. Nothing here raises: a bad
+reading is a flag, counted per flag in `flags`, and the ledger integrates only OK readings.
+"""
+
+from sunprint.core.quality import NAMES, OK
+
+_N_FLAGS = len(NAMES)
+
+
+class PowerSource:
+    """A power reading (W samples) from a driver, e.g. an INA226 on the PV string."""
+
+    def __init__(self, driver, *, calib=None, health=None):
+        self.driver = driver
+        self.calib = calib  # core.calib.Linear, or None
+        self.health = health  # core.health.Health, or None
+        self.flag = OK
+        self.power_mw = 0  # the last good reading
+        self.reading_mw = 0
+        self.flags = [0] * _N_FLAGS  # readings per flag
+
+    def _power(self):
+        driver = self.driver
+        flag = driver.poll()
+        mw = driver.power_mw
+        if flag == OK and self.calib is not None:
+            mw = self.calib.apply(mw)
+        if self.health is not None:
+            flag = self.health.check(mw, flag)
+        if 0 <= flag < _N_FLAGS:
+            self.flags[flag] += 1
+        self.flag = flag
+        self.reading_mw = mw  # this reading, good or not (a tuple return would allocate)
+        if flag == OK:
+            self.power_mw = mw
+        return flag
+
+    def sample(self, ledger, t, wall):
+        flag = self._power()
+        ledger.add_power(t, self.reading_mw, wall, flag == OK)
+        return flag
+
+
+class MeterSource(PowerSource):
+    """A meter with its own energy register (Modbus, DL/T 645): the register is the truth for
+    energy, the power reading fills the gaps the register cannot cover (see core/ledger.py).
+    """
+
+    def sample(self, ledger, t, wall):
+        flag = self._power()
+        ledger.add_power(t, self.reading_mw, wall, flag == OK)
+        if flag == OK:
+            ledger.add_counter(t, self.driver.energy_count, wall)
+        return flag
+
+    def total_mwh(self):
+        return self.driver.total_mwh()
+
+
+class PulseSource(PowerSource):
+    """An S0 pulse input: pulses are the energy; the derived power only shows on the sign."""
+
+    def sample(self, ledger, t, wall):
+        driver = self.driver
+        flag = driver.poll()
+        if 0 <= flag < _N_FLAGS:
+            self.flags[flag] += 1
+        self.flag = flag
+        if flag == OK:
+            ledger.add_counter(t, driver.count(), wall)
+            self.power_mw = driver.power_mw
+        return flag
