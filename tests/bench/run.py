@@ -208,6 +208,7 @@ def main():
     from bench_health import bench_health
     from bench_ina import bench_ina
     from bench_modbus import bench_modbus
+    from bench_refresh import bench_refresh
     from bench_store import bench_store
 
     bench_ledger_alloc()
@@ -217,6 +218,7 @@ def main():
     bench_dlt645()
     bench_health()
     bench_modbus()
+    bench_refresh()
     bench_framebuf_blit()
     bench_replay_day()
 

@@ -1,0 +1,152 @@
+"""E-paper refresh benchmarks: refreshes a day from the refresh plan, and the frame diff's cost.
+
+The simulated week of tests/firmware/refresh_sim.py (a value changing every minute, two days
+of it round the clock, quiet nights, an afternoon and a whole day with nothing new) runs
+through sunprint.ui.refresh.RefreshPlan with its defaults, checking every rule as it goes:
+- full_refreshes_per_day: full refreshes on the week's worst day; peer: the same week with
+  about 20 random reboots (state carried over by pack/unpack) and wall clock jumps;
+- full_refreshes_min_per_day: the fewest on any day (one nightly full at least);
+- refreshes_per_day: all refreshes on the worst day; 86400 / 180 s = 480 is the ceiling;
+- diff_alloc_micropython: bytes allocated per changed_rects() + changed_rect(out) call inside
+  the MicroPython unix port (296 x 128 MONO_VLSB, five changed areas, 4 boxes);
+- diff_296x128_us_micropython: time of one changed_rects() over that frame on this PC's unix
+  port (not an ESP32's time: that is many times slower); peer: 400 x 300 MONO_HLSB.
+
+    .venv/bin/python tests/bench/bench_refresh.py
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+
+
+def _line(name, value, unit, goal=None, peer=None):
+    text = "bench %s: %s %s" % (name, value, unit)
+    if goal:
+        text += " (goal %s)" % goal
+    if peer:
+        text += " peer %s: %s %s" % peer
+    print(text, flush=True)
+
+
+def _weeks():
+    use_firmware()
+    sys.path.insert(0, str(ROOT / "tests" / "firmware"))
+    from refresh_sim import Week
+
+    calm = Week().run().check_days()
+    rough = Week(reboot_odds=3000, jumps=True, seed=5).run().check_days()
+    return calm, rough
+
+
+_DIFF = """
+import gc, time
+from sunprint.ui.diff import MONO_HLSB, MONO_VLSB, changed_rect, changed_rects, new_boxes
+
+
+def fill(buf, x0, y0, w, h):
+    for y in range(y0, y0 + h):
+        for x in range(x0, x0 + w):
+            buf[(y >> 3) * 296 + x] |= 1 << (y & 7)
+
+
+def calls(prev, cur, out, n):
+    # Locals only: a new global would count as allocation.
+    k = 0
+    for _ in range(n):
+        k += changed_rects(prev, cur, 296, 128, MONO_VLSB, out, 4, 16)
+        if changed_rect(prev, cur, 296, 128, MONO_VLSB, out) is not None:
+            k += 1
+    return k
+
+
+prev = bytearray(4736)
+cur = bytearray(4736)
+for x0 in (0, 60, 120, 180, 240):
+    fill(cur, x0, x0 // 3, 20, 20)
+out = new_boxes(4)
+hprev = bytearray(15000)
+hcur = bytearray(15000)
+hcur[7000] = 1
+hcur[100] = 0x80
+used = 0
+t0 = 0
+vlsb_us = 0
+hlsb_us = 0
+calls(prev, cur, out, 1)
+gc.collect()
+gc.disable()
+before = gc.mem_alloc()
+calls(prev, cur, out, 20)
+used = gc.mem_alloc() - before
+gc.enable()
+t0 = time.ticks_us()
+for _ in range(20):
+    changed_rects(prev, cur, 296, 128, MONO_VLSB, out)
+vlsb_us = time.ticks_diff(time.ticks_us(), t0) // 20
+t0 = time.ticks_us()
+for _ in range(20):
+    changed_rects(hprev, hcur, 400, 300, MONO_HLSB, out)
+hlsb_us = time.ticks_diff(time.ticks_us(), t0) // 20
+print(used, vlsb_us, hlsb_us)
+"""
+
+
+def _diff_micropython():
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "diff.py"
+        script.write_text(_DIFF)
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
+        proc = subprocess.run(
+            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp,
+            check=True,
+        )
+    used, vlsb_us, hlsb_us = (int(v) for v in proc.stdout.split())
+    return used / 40, vlsb_us, hlsb_us  # 20 rounds of 2 calls
+
+
+def bench_refresh():
+    calm, rough = _weeks()
+    _line(
+        "full_refreshes_per_day",
+        max(calm.fulls),
+        "fulls",
+        "<= 24",
+        ("with_reboots_and_clock_jumps", max(rough.fulls), "fulls"),
+    )
+    _line("full_refreshes_min_per_day", min(calm.fulls), "fulls", ">= 1")
+    _line(
+        "refreshes_per_day",
+        max(calm.refreshes),
+        "refreshes",
+        "<= 480",
+        ("week_mean", "%.0f" % (sum(calm.refreshes) / len(calm.refreshes)), "refreshes"),
+    )
+    _line("refresh_min_gap", min(calm.min_gap, rough.min_gap), "s", ">= 180")
+    per_call, vlsb_us, hlsb_us = _diff_micropython()
+    _line("diff_alloc_micropython", "%g" % per_call, "B/call", "== 0")
+    _line(
+        "diff_296x128_us_micropython",
+        vlsb_us,
+        "us",
+        None,
+        ("diff_400x300_hlsb_us_micropython", hlsb_us, "us"),
+    )
+
+
+if __name__ == "__main__":
+    bench_refresh()
