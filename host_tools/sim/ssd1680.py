@@ -39,6 +39,8 @@
 # is high (not counted with stuck_busy=True, the broken-panel option); a partial refresh whose
 # RED RAM is not the picture on the panel, or before any full refresh. Unknown commands go to
 # `unknown` (list of int). `left_powered` says whether the last refresh still awaits deep sleep.
+# `bytes_in` counts the bytes clocked in while awake (commands, parameters and RAM data), the
+# figure a window partial refresh (a RAM window over part of the panel, then 0x22 0xFF) reduces.
 # Time is counted in BUSY polls, not milliseconds: the driver under test may sleep between polls.
 
 RAM_X_BYTES = 22  # 176 sources
@@ -146,6 +148,7 @@ class SSD1680Model:
         self.sw_resets = 0
         self.sleeps = 0
         self.ignored = 0  # bytes ignored while asleep
+        self.bytes_in = 0  # bytes clocked in while awake (commands, parameters, RAM data)
         self.polls = 0
         self.asleep = False
         self.sleep_mode = 0
@@ -208,6 +211,7 @@ class SSD1680Model:
         if self.asleep:
             self.ignored += n
             return
+        self.bytes_in += n
         if self.dc._v == 0:
             for c in buf:
                 if self.asleep:

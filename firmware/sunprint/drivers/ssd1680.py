@@ -31,17 +31,23 @@
 # A full update writes the picture to 0x24 and 0x26 before the refresh; a partial writes 0x24,
 # refreshes, then rewrites 0x26 so the next partial compares against what is on the glass.
 #
-# Timeouts raise EPDTimeout, an OSError subclass with errno ETIMEDOUT (110). show() first calls
-# abort() (hardware reset, then deep sleep, best effort) so a stuck panel is not left powered;
-# a runner using begin_show()/busy() calls abort() itself when it gives up.
+# Window partial refresh (begin_show_window): the window's landscape x range is a gate range
+# (1-pixel granularity); its y range is widened to whole VLSB pages (y to multiples of 8), since
+# 8 landscape rows share one RAM byte. The RAM window (0x44 X bytes 15-p0 down to 15-p1, 0x45
+# gates x0..x1) is then filled gate-first: for each page the bytes buf[p*296+x0 .. p*296+x1] are
+# contiguous. BW RAM outside the window still holds the picture on the glass, so the differential
+# refresh 0xFF changes the window only; finish() rewrites RED RAM over the same window. Bytes on
+# the bus: 2 x pages x width + 62 (a 100 x 40 window: 1062) against 9516 for a full refresh.
 #
-# Non-blocking shape for an asyncio runner:
+# Timeouts, the lifecycle and the bus helpers live in epd.EPD (EPDTimeout, an OSError with errno
+# ETIMEDOUT (110), is re-exported here). Non-blocking shape for an asyncio runner:
 #     drv.begin_show(buf, full)          # blocks some 30-50 ms (reset, init, RAM transfer)
 #     while drv.busy(): await asyncio.sleep_ms(50)
 #     drv.finish()                       # base rewrite + deep sleep
-# show() = begin_show + wait_idle + finish. Nothing is allocated per frame.
+# show() = begin_show + wait + finish. Nothing is allocated per frame.
 
-from sunprint.compat import const, sleep_ms, ticks_diff, ticks_ms
+from sunprint.compat import const, sleep_ms
+from sunprint.drivers.epd import EPD, EPDTimeout
 
 _DRIVER_OUTPUT_CONTROL = const(0x01)
 _DEEP_SLEEP = const(0x10)
@@ -69,116 +75,43 @@ _UPDATE_FULL = const(0xF7)
 _UPDATE_PARTIAL = const(0xFF)
 _DEEP_SLEEP_MODE_1 = const(0x01)  # retain RAM
 
-_RESET_HIGH_MS = const(10)
-_RESET_LOW_MS = const(2)
-_POLL_MS = const(10)
-_RESET_TIMEOUT_MS = const(1000)
-_REFRESH_TIMEOUT_MS = const(10000)
-_ETIMEDOUT = const(110)
-
 _MONO_VLSB = const(0)  # framebuf.MONO_VLSB
 BUFFER_FORMAT = _MONO_VLSB
 
-
-class EPDTimeout(OSError):
-    """BUSY stayed high longer than the timeout. errno is ETIMEDOUT (110)."""
+__all__ = ("BUFFER_FORMAT", "SSD1680", "EPDTimeout")
 
 
-class SSD1680:
+class SSD1680(EPD):
+    NAME = "SSD1680"
     BUFFER_FORMAT = _MONO_VLSB
+    _X_ALIGN = 1  # landscape x = gate: one pixel
+    _Y_ALIGN = 8  # landscape y = source: 8 rows (one VLSB page) share a RAM byte
 
     def __init__(self, spi, *, cs, dc, rst, busy, width=296, height=128, sleep=sleep_ms):
-        # `sleep` waits real milliseconds on a device; replay hands in a no-op, because its
-        # clock is the log's and the panel model counts busy polls, not time.
         if height % 8 or not 0 < height <= 176 or not 0 < width <= 296:
             raise ValueError("bad panel size")
-        self._spi = spi
-        self._cs = cs
-        self._dc = dc
-        self._rst = rst
-        self._busy = busy
-        self._sleep_ms = sleep
-        self.width = width
-        self.height = height
-        self.BUFFER_SIZE = width * height // 8
-        self.reset_timeout_ms = _RESET_TIMEOUT_MS
-        self._cmd = bytearray(1)
-        self._d1 = bytearray(1)
-        self._d2 = bytearray(2)
-        self._d3 = bytearray(3)
-        self._d4 = bytearray(4)
-        self._asleep = True  # unknown state at power-up: leave it through a hardware reset
-        self._ready = False  # init() done since the last reset
-        self._have_base = False  # RED RAM holds what the panel shows (after a full update)
-        self._pending = None  # buffer of the refresh in progress
-        self._pending_full = True
-        cs.value(1)
-        dc.value(1)
-        rst.value(1)
-
-    # --- bus primitives (no allocation) ---
-
-    def _command(self, cmd):
-        b = self._cmd
-        b[0] = cmd
-        self._dc.value(0)
-        self._cs.value(0)
-        self._spi.write(b)
-        self._cs.value(1)
-
-    def _data(self, buf):
-        self._dc.value(1)
-        self._cs.value(0)
-        self._spi.write(buf)
-        self._cs.value(1)
-
-    def _cmd1(self, cmd, a):
-        self._command(cmd)
-        d = self._d1
-        d[0] = a
-        self._data(d)
-
-    def _cmd2(self, cmd, a, b):
-        self._command(cmd)
-        d = self._d2
-        d[0] = a
-        d[1] = b
-        self._data(d)
-
-    def _cmd3(self, cmd, a, b, c):
-        self._command(cmd)
-        d = self._d3
-        d[0] = a
-        d[1] = b
-        d[2] = c
-        self._data(d)
-
-    def _cmd4(self, cmd, a, b, c, e):
-        self._command(cmd)
-        d = self._d4
-        d[0] = a
-        d[1] = b
-        d[2] = c
-        d[3] = e
-        self._data(d)
+        super().__init__(spi, cs, dc, rst, busy, width, height, sleep, width)
 
     def _cursor(self):
         # X decrements from the last source byte, Y increments from gate 0.
         self._cmd1(_RAM_X_COUNTER, self.height // 8 - 1)
         self._cmd2(_RAM_Y_COUNTER, 0, 0)
 
-    # --- public API ---
+    def _area(self):
+        # The window win_*: X bytes from page p0 (high address) down to p1, gates x0..x1.
+        top = self.height // 8 - 1
+        xs = top - self.win_y // 8
+        xe = top - (self.win_y + self.win_h) // 8 + 1
+        g0 = self.win_x
+        g1 = self.win_x + self.win_w - 1
+        self._cmd2(_RAM_X_WINDOW, xs, xe)
+        self._cmd4(_RAM_Y_WINDOW, g0 & 0xFF, g0 >> 8, g1 & 0xFF, g1 >> 8)
+        self._cmd1(_RAM_X_COUNTER, xs)
+        self._cmd2(_RAM_Y_COUNTER, g0 & 0xFF, g0 >> 8)
 
-    def reset(self):
-        """Hardware reset (the only way out of deep sleep). Blocks about 22 ms."""
-        self._rst.value(1)
-        self._sleep_ms(_RESET_HIGH_MS)
-        self._rst.value(0)
-        self._sleep_ms(_RESET_LOW_MS)
-        self._rst.value(1)
-        self._sleep_ms(_RESET_HIGH_MS)
-        self._asleep = False
-        self._ready = False
+    def _window_rows(self, buf):
+        w = self.width
+        self._rows(buf, (self.win_y // 8) * w + self.win_x, w, self.win_h // 8, self.win_w)
 
     def init(self):
         """Software reset and register setup. Needs an awake controller: reset() first."""
@@ -196,31 +129,7 @@ class SSD1680:
         self._cursor()
         self._ready = True
 
-    def busy(self):
-        """True while the controller works (BUSY high). Meant for polling between begin_show()
-        and finish(); BUSY also stays high during deep sleep."""
-        return self._busy.value() == 1
-
-    def wait_idle(self, timeout_ms=_REFRESH_TIMEOUT_MS):
-        """Poll BUSY every 10 ms; raise EPDTimeout once it has been high for timeout_ms."""
-        t0 = ticks_ms()
-        while self._busy.value():
-            if ticks_diff(ticks_ms(), t0) >= timeout_ms:
-                raise EPDTimeout(_ETIMEDOUT, "SSD1680 busy timeout")
-            self._sleep_ms(_POLL_MS)
-
-    def begin_show(self, buf, full=True):
-        """Wake the panel, write buf to RAM and start the refresh; returns without waiting."""
-        if len(buf) != self.BUFFER_SIZE:
-            raise ValueError("buffer size")
-        if self._pending is not None:
-            raise RuntimeError("update in progress")
-        if not self._have_base:
-            full = True
-        if self._asleep:
-            self.reset()
-        if not self._ready:
-            self.init()
+    def _write_frame(self, buf, full):
         if not full:
             self._cmd1(_BORDER_WAVEFORM, _BORDER_PARTIAL)
         self._cursor()
@@ -232,51 +141,26 @@ class SSD1680:
             self._data(buf)
         self._cmd1(_DISPLAY_UPDATE_CONTROL_2, _UPDATE_FULL if full else _UPDATE_PARTIAL)
         self._command(_MASTER_ACTIVATION)
-        self._pending = buf
-        self._pending_full = full
 
-    def finish(self):
-        """After busy() went False: make RED RAM the new base, then deep sleep."""
-        buf = self._pending
-        if buf is None:
-            return
-        if self._busy.value():
-            raise RuntimeError("still busy")
-        if not self._pending_full:
+    def _write_window(self, buf):
+        self._cmd1(_BORDER_WAVEFORM, _BORDER_PARTIAL)
+        self._area()
+        self._command(_WRITE_RAM_BW)
+        self._window_rows(buf)
+        self._cmd1(_DISPLAY_UPDATE_CONTROL_2, _UPDATE_PARTIAL)
+        self._command(_MASTER_ACTIVATION)
+
+    def _finish_frame(self, buf):
+        # RED RAM becomes the picture on the glass, the base of the next partial refresh.
+        if self._pending_window:
+            self._area()
+            self._command(_WRITE_RAM_RED)
+            self._window_rows(buf)
+        elif not self._pending_full:
             self._cursor()
             self._command(_WRITE_RAM_RED)
             self._data(buf)
-        self._pending = None
-        self._have_base = True
-        self.sleep()
 
-    def abort(self):
-        """Give up on a refresh (timeout): hardware reset, then deep sleep, best effort."""
-        self._pending = None
-        self._have_base = False
-        self.reset()
-        try:
-            self.wait_idle(self.reset_timeout_ms)
-        except EPDTimeout:
-            pass  # send the sleep command anyway
+    def _sleep_command(self):
+        # Deep sleep mode 1 (RAM kept). Only a hardware reset wakes the controller.
         self._cmd1(_DEEP_SLEEP, _DEEP_SLEEP_MODE_1)
-        self._asleep = True
-        self._ready = False
-
-    def show(self, buf, full=True, timeout_ms=_REFRESH_TIMEOUT_MS):
-        """Display buf (full or partial refresh), wait for it, leave the panel in deep sleep."""
-        try:
-            self.begin_show(buf, full)
-            self.wait_idle(timeout_ms)
-        except EPDTimeout:
-            self.abort()
-            raise
-        self.finish()
-
-    def sleep(self):
-        """Deep sleep mode 1 (RAM kept). Only a hardware reset wakes the controller."""
-        if self._asleep:
-            return
-        self._cmd1(_DEEP_SLEEP, _DEEP_SLEEP_MODE_1)
-        self._asleep = True
-        self._ready = False

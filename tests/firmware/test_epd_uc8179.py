@@ -1,0 +1,280 @@
+# UC8179 driver (Waveshare 7.5" V2, 800 x 480) against its controller model
+# (host_tools/sim/uc8179.py), compared pixel for pixel with the framebuf picture; and the model
+# on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython
+# (at 320 x 264 there: see epd_rig.MICROPYTHON).
+import framebuf
+from epd_rig import (
+    MICROPYTHON,
+    NullPin,
+    NullSPI,
+    allocated,
+    edit,
+    framebuffer,
+    mismatches,
+    scene,
+    window_check,
+)
+
+from host_tools.sim.uc8179 import UC8179Model
+from sunprint.drivers.uc8179 import BUFFER_FORMAT, UC8179, EPDTimeout
+
+W = 320 if MICROPYTHON else 800
+H = 264 if MICROPYTHON else 480
+WIN = (101, 40, 70, 24)  # x widened to bytes: 96..175
+ALIGNED = (96, 40, 80, 24)
+OUTSIDE = (W - 60, H - 50, 40, 30)
+INIT = [0x01, 0x06, 0x00, 0x61, 0x15, 0x60]
+
+
+def _rig(busy_polls=3, stuck_busy=False, keep_ram=True):
+    buf = bytearray(W * H // 8)  # first: the one large block (the model keeps its RAM in bands)
+    m = UC8179Model(W, H, busy_polls=busy_polls, stuck_busy=stuck_busy, keep_ram=keep_ram)
+    d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H)
+    d.reset_timeout_ms = 40
+    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
+    scene(fb, W, H)
+    fb.fill_rect(OUTSIDE[0], OUTSIDE[1], OUTSIDE[2], OUTSIDE[3], 0)
+    return m, d, buf, fb
+
+
+def _send(m, cmd, data=b""):
+    m.dc.value(0)
+    m.cs.value(0)
+    m.spi.write(bytes((cmd,)))
+    if data:
+        m.dc.value(1)
+        m.spi.write(data)
+    m.cs.value(1)
+
+
+def _settle(m):
+    n = 0
+    while not m.busy.value():  # BUSY_N low = busy
+        n += 1
+        assert n < 1000
+    return n
+
+
+def _wake(m):
+    m.rst.value(0)
+    m.rst.value(1)
+    _settle(m)
+
+
+def test_buffer_constants():
+    d = UC8179(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1))
+    assert BUFFER_FORMAT == 3 == framebuf.MONO_HLSB == d.BUFFER_FORMAT
+    assert (d.width, d.height, d.BUFFER_SIZE) == (800, 480, 48000)
+    assert d.BUSY_LEVEL == 0
+
+
+def test_full_refresh_matches_framebuf():
+    m, d, buf, fb = _rig()
+    d.show(buf)
+    assert m.refreshes == ["full"] and m.areas == [(0, 0, W, H)]
+    assert m.violations == [] and m.unknown == []
+    assert mismatches(m, fb, W, H) == []
+    for y in (0, 1, H // 2, H - 1):  # native = landscape: the glass is the MONO_HLSB buffer
+        for xb in range(W // 8):
+            assert m.shown.get(xb, y) == buf[y * W // 8 + xb], (xb, y)
+    assert m.asleep and not m.powered and not m.left_powered
+    assert d.bytes_sent == m.bytes_in == W * H // 8 + 30
+
+
+def test_landscape_mono_hlsb_is_white_ones():
+    m = UC8179Model(96, 40)
+    d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=96, height=40)
+    buf = bytearray(d.BUFFER_SIZE)
+    scene(framebuffer(buf, 96, 40, framebuf.MONO_HLSB), 96, 40)
+    d.show(buf)
+    data = m.landscape_mono_hlsb()
+    assert len(data) == 12 * 40 and m.violations == []
+    for i in range(len(data)):
+        assert data[i] == buf[i] ^ 0xFF
+
+
+def test_window_partial_changes_only_the_window():
+    m, d, buf, fb = _rig()
+    d.show(buf)
+    full_bytes = d.bytes_sent
+    edit(fb, WIN, OUTSIDE)
+    d.show_window(buf, *WIN)
+    assert (d.win_x, d.win_y, d.win_w, d.win_h) == ALIGNED
+    assert m.refreshes == ["full", "partial"]
+    assert m.areas[-1] == ALIGNED
+    assert m.violations == []
+    assert window_check(m, fb, W, H, ALIGNED, OUTSIDE) == []
+    window_bytes = d.bytes_sent - full_bytes
+    assert window_bytes == 10 * 24 + 45, window_bytes  # 10 bytes x 24 rows, once (N2OCP)
+    assert window_bytes * 30 < full_bytes
+    assert d.bytes_sent == m.bytes_in
+    d.show(buf)  # the stale block outside goes out with the next full refresh
+    assert mismatches(m, fb, W, H) == []
+
+
+def test_command_sequences():
+    m, d, buf, fb = _rig()
+    d.show(buf)
+    assert m.commands == bytes(INIT + [0x50, 0x13, 0x04, 0x12, 0x02, 0x07])
+    assert m.registers[0x01] == b"\x07\x07\x3f\x3f"
+    assert m.registers[0x06] == b"\x17\x17\x28\x17"
+    assert m.registers[0x00] == b"\x1f"
+    assert m.registers[0x61] == bytes((W >> 8, W & 0xFF, H >> 8, H & 0xFF))
+    assert m.registers[0x50] == b"\x18\x07"
+    assert m.registers[0x07] == b"\xa5"
+    m.commands = bytearray()
+    d.show_window(buf, W - 20, H - 10, 20, 10)
+    part = [0x50, 0xE0, 0xE5, 0x91, 0x90, 0x13, 0x04, 0x12, 0x02, 0x07]
+    assert m.commands == bytes(INIT + part)
+    x0 = (W - 20) & ~7
+    ptl = (x0 >> 8, x0 & 0xFF, (W - 1) >> 8, (W - 1) & 0xFF, (H - 10) >> 8, (H - 10) & 0xFF)
+    assert m.registers[0x90] == bytes(ptl + ((H - 1) >> 8, (H - 1) & 0xFF, 1))
+    assert m.registers[0x50] == b"\xa8\x07"
+    assert m.registers[0xE0] == b"\x02" and m.registers[0xE5] == b"\x6e"
+    m.commands = bytearray()
+    d.show(buf, False)  # a partial of the whole panel: a window of everything
+    assert m.commands == bytes(INIT + part)
+    assert m.registers[0x90] == bytes(
+        (0, 0, (W - 1) >> 8, (W - 1) & 0xFF, 0, 0, (H - 1) >> 8, (H - 1) & 0xFF, 1)
+    )
+    assert m.refreshes == ["full", "partial", "partial"] and m.violations == []
+
+
+def test_updates_in_a_row_keep_the_base_and_sleep():
+    m, d, buf, fb = _rig()
+    steps = (None, (0, 0, 8, 1), (W - 8, H - 1, 8, 1), False, (3, H // 2, W - 3, H // 2), True)
+    steps += ((W // 2, 0, 9, H),)
+    for i, step in enumerate(steps):
+        fb.fill_rect(i * 40, i * 30, 50, 40, i & 1)
+        if step is None or step is True:
+            d.show(buf)
+            assert mismatches(m, fb, W, H) == []
+        elif step is False:
+            d.show(buf, False)
+            assert mismatches(m, fb, W, H) == []
+        else:
+            d.show_window(buf, *step)
+            x, y, w, h = d.win_x, d.win_y, d.win_w, d.win_h
+            assert m.areas[-1] == (x, y, w, h)
+            assert mismatches(m, fb, W, H, x, y, x + w, y + h) == []
+        assert m.asleep and not m.powered and not m.left_powered
+        assert m.sleeps == i + 1
+    assert m.refreshes == ["full", "partial", "partial", "partial", "partial", "full", "partial"]
+    assert m.violations == []
+
+
+def test_first_window_is_a_full_refresh():
+    m, d, buf, fb = _rig()
+    d.show_window(buf, *WIN)
+    assert m.refreshes == ["full"] and m.areas == [(0, 0, W, H)]
+    assert mismatches(m, fb, W, H) == []
+
+
+def test_non_blocking_shape():
+    # begin_show_window sends the picture and PON; busy() sends DRF, then POF, each once BUSY_N
+    # is released; finish() only sends DSLP. Nothing waits for the refresh.
+    m, d, buf, fb = _rig(busy_polls=5)
+    d.show(buf)
+    m.commands = bytearray()
+    d.begin_show_window(buf, *WIN)
+    assert m.commands[-2:] == b"\x13\x04" and m.refreshes == ["full"]
+    try:
+        d.finish()
+        raise AssertionError("finish() while busy")
+    except RuntimeError:
+        pass
+    polls = 0
+    while d.busy():
+        polls += 1
+        assert polls < 100
+    assert m.commands[-4:] == b"\x13\x04\x12\x02"
+    assert m.refreshes == ["full", "partial"] and not m.powered and not m.asleep
+    d.finish()
+    assert m.commands[-1] == 0x07 and m.asleep
+    assert m.violations == []
+
+
+def test_busy_timeout_leaves_the_panel_asleep():
+    m, d, buf, fb = _rig()
+    d.show(buf)
+    m.busy_polls = 1 << 30
+    for call in (lambda: d.show_window(buf, *WIN, timeout_ms=30), lambda: d.show(buf, True, 30)):
+        try:
+            call()
+            raise AssertionError("no timeout")
+        except EPDTimeout as e:
+            assert isinstance(e, OSError) and e.errno == 110
+        assert m.asleep and not m.powered and not m.left_powered
+    m.busy_polls = 3
+    d.show_window(buf, *WIN)  # base unknown after abort: a full refresh
+    assert m.refreshes == ["full", "partial", "full", "full"]
+    assert mismatches(m, fb, W, H) == []
+    assert m.violations == []
+
+
+def test_busy_stuck_from_the_start():
+    m, d, buf, fb = _rig(stuck_busy=True)
+    try:
+        d.show(buf)
+        raise AssertionError("no timeout")
+    except EPDTimeout:
+        pass
+    assert m.refreshes == [] and m.asleep and not m.powered
+
+
+def test_partial_after_ram_loss_is_flagged():
+    # If DSLP did not keep the SRAM (keep_ram=False), a window partial compares against a
+    # lost OLD picture: the model says so.
+    m, d, buf, fb = _rig(keep_ram=False)
+    d.show(buf)
+    edit(fb, WIN, OUTSIDE)
+    d.show_window(buf, *WIN)
+    assert len(m.violations) == 1 and "stale base" in m.violations[0]
+
+
+def test_model_polarity_and_protocol_flags():
+    m = UC8179Model(64, 16)
+    _wake(m)
+    _send(m, 0x00, b"\x1f")
+    _send(m, 0x61, b"\x00\x40\x00\x10")
+    _send(m, 0x50, b"\x11\x07")  # DDX = 01: a DTM2 bit 1 is white
+    _send(m, 0x13, b"\xf0" + bytes(127))
+    _send(m, 0x12)  # DRF without PON: nothing happens
+    assert m.refreshes == [] and "power is off" in m.violations[-1]
+    _send(m, 0x04)
+    _settle(m)
+    _send(m, 0x12)
+    _settle(m)
+    assert m.refreshes == ["full"]
+    assert m.pixel(0, 0) == 0 and m.pixel(4, 0) == 1 and m.pixel(0, 1) == 1
+    _send(m, 0x07, b"\x00")  # wrong check code: ignored
+    assert not m.asleep and "check code" in m.violations[-1]
+    _send(m, 0x07, b"\xa5")  # still powered: flagged, but asleep
+    assert m.asleep and "no POF" in m.violations[-1]
+    n = len(m.violations)
+    _send(m, 0x04)  # ignored while asleep
+    assert m.ignored == 1 and len(m.violations) == n
+    _wake(m)
+    _send(m, 0x91)
+    _send(m, 0x90, b"\x00\x09\x00\x0e\x00\x02\x00\x03\x01")  # x 8..15, y 2..3
+    _send(m, 0x13, b"\x55\x66\x77")  # one byte too many
+    assert (m.ram_new.get(1, 2), m.ram_new.get(1, 3)) == (0x55, 0x66)
+    assert m.overflow == 1 and "beyond the window" in m.violations[-1]
+    _send(m, 0xAB)
+    assert m.unknown == [0xAB]
+
+
+def test_driver_allocates_nothing_per_update():
+    buf = bytearray(48000)
+    d = UC8179(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1))
+    d.show(buf)
+    d.show_window(buf, *WIN)
+
+    def updates():
+        d.show(buf)
+        d.show_window(buf, *WIN)
+        d.show_window(buf, 0, 0, 800, 480)
+        d.show(buf, False)
+
+    n = allocated(updates)
+    assert n is None or n == 0, n
