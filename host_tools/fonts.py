@@ -42,6 +42,10 @@ How a TTF becomes that file (``build_font``):
   such characters; control characters cannot be requested.
 - The output depends only on the TTF, the size, the character set and the Pillow/FreeType version
   (pinned in pyproject.toml): re-running gives the same bytes.
+
+Which characters: ``sign_chars(kind)`` collects every character the firmware's layouts can show
+(``sunprint.ui.layout.all_strings``) and the board profiles' display strings, for a Latin text
+font, a CJK text font or a number font; ``tools/make_fonts.py`` builds the committed fonts from it.
 """
 
 from __future__ import annotations
@@ -237,6 +241,89 @@ def build_font(source_path: str | os.PathLike[str], size_px: int, chars: Iterabl
     return bytes(header + cps + advs + bitmaps)
 
 
+# --- the characters the sign shows ----------------------------------------------------------
+
+# Kinds of glyph set (``sign_chars``): Latin text fonts, CJK text fonts, number fonts.
+CHAR_KINDS = ("latin", "cjk", "numbers")
+PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+
+
+def is_cjk(ch: str) -> bool:
+    """True for CJK ideographs, kana, CJK punctuation and full-width forms."""
+    cp = ord(ch)
+    return (
+        0x2E80 <= cp <= 0x9FFF
+        or 0xAC00 <= cp <= 0xD7AF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0xFE30 <= cp <= 0xFE4F
+        or 0xFF00 <= cp <= 0xFFEF
+        or 0x20000 <= cp <= 0x3FFFF
+    )
+
+
+def board_strings(profile: dict) -> list[str]:
+    """The strings of a board profile that the sign shows: ``layout.site`` (a string, or a list
+    such as [English, Chinese]) and ``layout.text`` (a list of strings). Nothing else in a
+    profile is drawn."""
+    layout = profile.get("layout") or {}
+    out: list[str] = []
+    for key in ("site", "text"):
+        v = layout.get(key)
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out.extend(x for x in v if isinstance(x, str))
+        elif isinstance(v, dict):
+            out.extend(x for x in v.values() if isinstance(x, str))
+    return out
+
+
+def all_board_strings(boards_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """``board_strings`` of every boards/*.json."""
+    import json
+
+    from host_tools.paths import BOARDS
+
+    out: list[str] = []
+    for path in sorted(Path(boards_dir or BOARDS).glob("*.json")):
+        try:
+            profile = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise FontError(f"{path}: cannot read the board profile: {exc}") from None
+        if isinstance(profile, dict):
+            out.extend(board_strings(profile))
+    return out
+
+
+def sign_chars(kind: str, extra: str = "", boards_dir: str | os.PathLike[str] | None = None) -> str:
+    """The characters a font of ``kind`` must have, in code point order, taken from every string
+    the firmware's layouts can show (``sunprint.ui.layout.all_strings``) and the board profiles,
+    plus ``extra``:
+
+    - "latin": printable ASCII (free text such as a fault message or a source), every character
+      of the English strings, and the non-CJK characters of the boards' strings;
+    - "cjk": printable ASCII, every character of the Chinese strings and of the boards' strings;
+    - "numbers": digits, number punctuation and the characters of the units.
+    """
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from sunprint.ui import layout
+
+    if kind == "latin":
+        text = PRINTABLE_ASCII + "".join(layout.all_strings("en"))
+        text += "".join(c for c in "".join(all_board_strings(boards_dir)) if not is_cjk(c))
+    elif kind == "cjk":
+        text = PRINTABLE_ASCII + "".join(layout.all_strings("zh"))
+        text += "".join(all_board_strings(boards_dir))
+    elif kind == "numbers":
+        text = layout.DIGITS + layout.NUMBER_PUNCTUATION + "".join(layout.UNITS)
+        text += "".join(layout.UNITS_LED.values())
+    else:
+        raise FontError(f"unknown character set {kind!r} (known: {', '.join(CHAR_KINDS)})")
+    return "".join(normalize_chars(text + extra))
+
+
 # --- reading, writing, previewing ------------------------------------------------------------
 
 
@@ -367,6 +454,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--size", required=True, type=int, help="em size in pixels")
     p.add_argument("--chars", default="", help="characters to include")
     p.add_argument(
+        "--sign-chars",
+        choices=CHAR_KINDS,
+        help="include every character of this kind that the sign's layouts and board profiles "
+        "can show (latin: text in Latin script; cjk: Chinese text; numbers: digits and units)",
+    )
+    p.add_argument(
         "--chars-file",
         help="UTF-8 text file whose characters are included too (line breaks ignored)",
     )
@@ -389,8 +482,17 @@ def run_cli(args: argparse.Namespace) -> int:
             )
             return 2
         chars += text.replace("\r", "").replace("\n", "")
+    if args.sign_chars:
+        try:
+            chars += sign_chars(args.sign_chars)
+        except FontError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2
     if not chars:
-        print(f"{prog}: error: give the characters with --chars or --chars-file", file=sys.stderr)
+        print(
+            f"{prog}: error: give the characters with --chars, --chars-file or --sign-chars",
+            file=sys.stderr,
+        )
         return 2
     try:
         data = build_font(args.ttf, args.size, chars)

@@ -1,9 +1,13 @@
 """Regenerate the committed bitmap fonts under assets/fonts/ (``make fonts``).
 
-The source is DejaVu Sans as bundled with matplotlib (a dev dependency, pinned), so every checkout
-renders the same TTF with the same Pillow/FreeType and gets the same bytes; the test
-tests/host/test_fonts_tool.py checks that the committed files are exactly what this script writes.
-Previews (PNG sheets of every glyph) go to build/fonts/, which is not committed.
+The sources are pinned dev dependencies, so every checkout renders the same outlines with the same
+Pillow/FreeType and gets the same bytes: DejaVu Sans and DejaVu Sans Bold as bundled with
+matplotlib, and Noto Sans SC (Simplified Chinese) as shipped by the pylopdf-fonts-zh-cn package.
+The glyph sets are not listed here: they are every character the firmware's layouts and the
+board profiles can show (``host_tools.fonts.sign_chars``: ``sunprint.ui.layout.all_strings`` and
+the boards' display strings), plus the few extras below. A character a source lacks is an error
+naming it. tests/host/test_fonts_tool.py checks that the committed files are exactly what this
+script writes. Previews (PNG sheets of every glyph) go to build/fonts/, which is not committed.
 
     .venv/bin/python tools/make_fonts.py [--out assets/fonts] [--preview-dir build/fonts]
 """
@@ -18,20 +22,40 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from host_tools.fonts import FontError, build_font, parse_font, preview_png, write_font  # noqa: E402
+from host_tools.fonts import (  # noqa: E402
+    FontError,
+    build_font,
+    parse_font,
+    preview_png,
+    sign_chars,
+    write_font,
+)
 
-# Printable ASCII plus what the sign's labels need: degrees, CO₂ and a middle dot.
-CHARSET = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00b0\u2082\u00b7"
+NOTO_SC = "NotoSansSC-Regular.otf"
 
-# name -> (TTF file inside matplotlib's mpl-data/fonts/ttf, em size in pixels, characters)
+# Beyond what the layouts show: degrees and a middle dot, for free text in Latin fonts.
+LATIN_EXTRAS = "\u00b0\u00b7"
+
+# The Latin label font's character set (printable ASCII, the English strings, the extras).
+CHARSET = sign_chars("latin", LATIN_EXTRAS)
+
+# name -> (source font file, em size in pixels, characters)
 FONTS = {
-    "sans12": ("DejaVuSans.ttf", 12, CHARSET),  # labels: 13 px cell
-    "sans24b": ("DejaVuSans-Bold.ttf", 24, CHARSET),  # numbers: 25 px cell, 18 px digits
+    "sans12": ("DejaVuSans.ttf", 12, CHARSET),  # labels, units (2.9"): 13 px cell
+    "sans16": ("DejaVuSans.ttf", 16, CHARSET),  # labels, units (4.2", 7.5"): 17 px cell
+    "sans24b": ("DejaVuSans-Bold.ttf", 24, CHARSET),  # numbers (2.9"), units: 18 px digits
+    "num48b": ("DejaVuSans-Bold.ttf", 48, sign_chars("numbers")),  # big numbers: 35 px digits
+    "cjk16": (NOTO_SC, 16, sign_chars("cjk")),  # Chinese labels (2.9", 4.2")
+    "cjk24": (NOTO_SC, 24, sign_chars("cjk")),  # Chinese labels (7.5")
 }
 
 
 def ttf_path(filename: str) -> Path:
-    """A TTF bundled with matplotlib."""
+    """A source font: Noto Sans SC from pylopdf-fonts-zh-cn, else a TTF bundled with matplotlib."""
+    if filename == NOTO_SC:
+        import pylopdf_fonts_zh_cn
+
+        return Path(pylopdf_fonts_zh_cn.sans_path())
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / filename

@@ -15,6 +15,8 @@ from sunprint.core.ledger import CO2, COAL, LIFETIME
 from sunprint.core.quality import OK
 from sunprint.core.quality import name as quality_name
 from sunprint.ui.layout import (
+    COAL_NOTE,
+    TREES_NOTE,
     format_energy_wh,
     format_factor,
     format_mass_g,
@@ -170,24 +172,33 @@ class App:
         self.ledger.add_power(now, mw, wall)
 
     def screen_values(self):
-        """The values the screen shows, as (number, unit) text pairs."""
+        """The values the screens show, as (number, unit) text pairs: power_w, today_kwh,
+        lifetime_kwh, co2_kg, coal_kg, trees (one dict, reused)."""
         ledger = self.ledger
         values = self._values
         values["power_w"] = format_power(self.power_mw / 1000)
         values["today_kwh"] = format_energy_wh(ledger.today_mwh / 1000)
+        values["lifetime_kwh"] = format_energy_wh(ledger.mwh(LIFETIME) / 1000)
         co2_g = ledger.grams(CO2, LIFETIME)
         values["co2_kg"] = format_mass_g(co2_g)
+        values["coal_kg"] = format_mass_g(ledger.grams(COAL, LIFETIME))
+        values["trees"] = format_trees(tree_years(co2_g))
         return values
 
     def carbon_values(self):
-        """The values of the "carbon" screen: factor with its source, coal saved, trees."""
+        """The values of the "carbon" screens: those of screen_values(), and the factor with its
+        source, and what coal and trees are counted at (notes as (English, Chinese) pairs)."""
         values = {}
+        for k, v in self.screen_values().items():
+            values[k] = v
         values["factor"] = format_factor(self.ledger.co2_dg_per_kwh)
         values["factor_source"] = short_source(self.carbon_row)
-        values["coal_kg"] = format_mass_g(self.ledger.grams(COAL, LIFETIME))
-        values["trees"] = format_trees(tree_years(self.ledger.grams(CO2, LIFETIME)))
         kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
-        values["trees_note"] = "at %d.%d kg CO\u2082 a year each" % (kg10 // 10, kg10 % 10)
+        kg = "%d.%d" % (kg10 // 10, kg10 % 10)
+        values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
+        coal = self.ledger.coal_dg_per_kwh
+        g = "%d.%d" % (coal // 10, coal % 10)
+        values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
         return values
 
     def _update_screen(self):

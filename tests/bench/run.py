@@ -205,6 +205,7 @@ def bench_ledger_speed():
 
 def main():
     from bench_dlt645 import bench_dlt645
+    from bench_fonts import bench_fonts
     from bench_health import bench_health
     from bench_ina import bench_ina
     from bench_modbus import bench_modbus
@@ -219,6 +220,7 @@ def main():
     bench_health()
     bench_modbus()
     bench_refresh()
+    bench_fonts()
     bench_framebuf_blit()
     bench_replay_day()
 

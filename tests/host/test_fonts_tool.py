@@ -211,3 +211,87 @@ def test_no_ink_is_lost(name):
         drawn = sum(bin(b).count("1") for b in fonts._render(font, chr(cp), 2 * size).tobytes())
         stored = sum(bin(b).count("1") for b in fnt.bitmaps[i])
         assert stored == drawn, chr(cp)
+
+
+# --- the glyph sets come from what the sign shows -------------------------------------------
+
+
+def _layout():
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from sunprint.ui import layout
+
+    return layout
+
+
+def _chars(name):
+    return {chr(cp) for cp in parse_font(make_fonts.build(name)).code_points}
+
+
+def test_fonts_hold_every_character_of_their_language():
+    layout = _layout()
+    en = set("".join(layout.all_strings("en")))
+    zh = set("".join(layout.all_strings("zh")))
+    assert {"\u5149", "\u4f0f", "\u68f5"} <= zh  # 光 伏 棵
+    for name in ("sans12", "sans16", "sans24b"):
+        assert en <= _chars(name), (name, sorted(en - _chars(name)))
+    for name in ("cjk16", "cjk24"):
+        assert zh <= _chars(name), (name, sorted(zh - _chars(name)))
+    numbers = set(layout.DIGITS + layout.NUMBER_PUNCTUATION + "".join(layout.UNITS))
+    assert numbers <= _chars("num48b")
+    assert not {c for c in _chars("num48b") if c.isalpha()} - set("".join(layout.UNITS))
+
+
+def test_every_panel_has_fonts_for_all_its_text():
+    layout = _layout()
+    en = set("".join(layout.all_strings("en")))
+    zh = set("".join(layout.all_strings("zh")))
+    for (w, h), (roles, _rotation, mode) in layout.PANELS.items():
+        if mode == layout.NO_WORDS:
+            assert roles == {}
+            continue
+        files = set(roles.values())
+        assert all((ROOT / "assets" / "fonts" / f).is_file() for f in files), files
+        assert en <= _chars(roles["small"].removesuffix(".bin")), (w, h)
+        assert zh <= _chars(roles["zh"].removesuffix(".bin")), (w, h)
+
+
+def test_number_fonts_have_digits_of_one_advance():
+    for name in ("sans12", "sans16", "sans24b", "num48b"):
+        fnt = parse_font(make_fonts.build(name))
+        adv = dict(zip(fnt.code_points, fnt.advances, strict=True))
+        assert len({adv[ord(d)] for d in "0123456789"}) == 1, name
+
+
+def test_board_strings_join_the_glyph_sets(tmp_path):
+    from host_tools.fonts import board_strings, sign_chars
+
+    board = {"layout": {"site": ["Xiaolan Town \u00e9", "\u5c0f\u6984\u9547"], "fonts": {}}}
+    assert board_strings(board) == ["Xiaolan Town \u00e9", "\u5c0f\u6984\u9547"]
+    assert board_strings({"name": "x", "description": "not shown"}) == []
+    (tmp_path / "b.json").write_text(__import__("json").dumps(board), encoding="utf-8")
+    latin = sign_chars("latin", boards_dir=tmp_path)
+    cjk = sign_chars("cjk", boards_dir=tmp_path)
+    assert "\u00e9" in latin and "\u6984" not in latin  # é for the Latin font, 榄 not
+    assert "\u6984" in cjk and "\u00e9" in cjk
+    assert "\u6984" not in sign_chars("cjk")  # the real boards have no site name
+    # a Chinese site name the source lacks is an error that names it
+    with pytest.raises(FontError, match="U\\+2082"):
+        build_font(make_fonts.ttf_path(make_fonts.NOTO_SC), 16, cjk + "\u2082")
+
+
+def test_sign_chars_rejects_an_unknown_kind():
+    from host_tools.fonts import sign_chars
+
+    with pytest.raises(FontError, match="unknown character set"):
+        sign_chars("klingon")
+
+
+def test_cli_sign_chars(tmp_path, capsys):
+    out = tmp_path / "n.bin"
+    argv = ["fonts", "--ttf", str(make_fonts.ttf_path("DejaVuSans-Bold.ttf")), "--size", "20"]
+    assert cli.main([*argv, "--sign-chars", "numbers", "--out", str(out)]) == 0
+    fnt = parse_font(out.read_bytes())
+    assert {chr(c) for c in fnt.code_points} == set(make_fonts.sign_chars("numbers"))
+    capsys.readouterr()

@@ -1,10 +1,12 @@
-"""Every screen of every panel size fits its panel with the committed fonts, for the widest
-values the formats produce; and the carbon screen shows the factor with its source."""
+"""Every screen of every panel size fits its panel with the committed fonts, in every language,
+for the widest values the formats produce, and no two items draw on the same pixel; and the
+carbon screen shows the factor with its source."""
 
 import pytest
 from PIL import Image
 
 from host_tools.paths import FONTS, use_firmware
+from host_tools.screens import WIDEST, draw, ink_outside, languages, panel_fonts
 
 use_firmware()
 
@@ -12,19 +14,11 @@ import framebuf  # noqa: E402
 
 from sunprint.core import carbon  # noqa: E402
 from sunprint.ui.font import BitmapFont  # noqa: E402
-from sunprint.ui.layout import SCREENS, screen_for  # noqa: E402
+from sunprint.ui.layout import all_screens, bound_names, screen_for  # noqa: E402
 from sunprint.ui.render import Renderer  # noqa: E402
 
-WIDEST = {
-    "power_w": ("888", "kW"),
-    "today_kwh": ("888", "MWh"),
-    "co2_kg": ("888", "kg"),
-    "factor": ("0.5568", "kg/kWh"),
-    "factor_source": "MEE/NBS 2023",
-    "coal_kg": ("888", "kg"),
-    "trees": ("88.8", "trees"),
-    "trees_note": "at 18.3 kg CO\u2082 a year each",
-}
+SCREENS = all_screens()
+CASES = [(key, lang) for key in sorted(SCREENS) for lang in languages(key[0], key[1])]
 
 
 @pytest.fixture(scope="module")
@@ -35,30 +29,54 @@ def fonts():
     large.close()
 
 
-def extents(item, fonts):
-    """(left, right, top, bottom) of the ink box an item may occupy."""
-    kind, x, y, role, align, arg = item
-    if kind == "hline":
-        return x, arg, y, y
-    font = fonts[role]
-    small = fonts["small"]
-    if kind == "value":
-        number, unit = WIDEST[arg]
-        width = font.text_width(number) + 4 + small.text_width(unit)
-    else:
-        width = font.text_width(WIDEST[arg] if kind == "field" else arg)
-    left = x - width if align == "right" else x
-    top = y - max(font.ascent, small.ascent)
-    return left, left + width, top, y - font.ascent + font.height
+def test_widest_has_every_value_name():
+    for key, screen in SCREENS.items():
+        for name in bound_names(screen):
+            assert name in WIDEST, (key, name)
 
 
-@pytest.mark.parametrize("key", sorted(SCREENS), ids=lambda k: "%dx%d-%s" % k)
-def test_screen_fits_its_panel(key, fonts):
-    width, height, _ = key
-    for item in SCREENS[key]:
-        left, right, top, bottom = extents(item, fonts)
-        assert 0 <= left and right <= width, item
-        assert 0 <= top and bottom <= height, item
+@pytest.mark.parametrize(("key", "lang"), CASES, ids=lambda c: "%dx%d-%s" % c if len(c) == 3 else c)
+def test_screen_fits_its_panel(key, lang):
+    width, height, name = key
+    margin = 40
+    with panel_fonts(width, height) as fonts:
+        buf, w, h = draw(width, height, name, lang, WIDEST, fonts, margin)
+    assert ink_outside(buf, w, h, margin) == []
+
+
+def _ink_set(buf, w, h):
+    stride = (w + 7) // 8
+    return {
+        (x, y) for y in range(h) for x in range(w) if buf[y * stride + (x >> 3)] & (0x80 >> (x & 7))
+    }
+
+
+@pytest.mark.parametrize(("key", "lang"), CASES, ids=lambda c: "%dx%d-%s" % c if len(c) == 3 else c)
+def test_items_do_not_touch(key, lang):
+    """Each item drawn alone: no pixel is inked by two items, and text keeps 1 px clear of
+    other text (rules may run close to text)."""
+    from sunprint.ui import layout
+
+    width, height, name = key
+    screen = SCREENS[key]
+    inks = []
+    with panel_fonts(width, height) as fonts:
+        for i, item in enumerate(screen):
+            layout.SCREENS[(width, height, "_one")] = (item,)
+            try:
+                buf, w, h = draw(width, height, "_one", lang, WIDEST, fonts)
+            finally:
+                del layout.SCREENS[(width, height, "_one")]
+            inks.append((i, item, _ink_set(buf, w, h)))
+    for a in range(len(inks)):
+        for b in range(a + 1, len(inks)):
+            ia, item_a, pa = inks[a]
+            ib, item_b, pb = inks[b]
+            assert not (pa & pb), (item_a, item_b)
+            if item_a[0] in ("hline", "vline") or item_b[0] in ("hline", "vline"):
+                continue
+            grown = {(x + dx, y + dy) for x, y in pa for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+            assert not (grown & pb), ("touching", item_a, item_b)
 
 
 def test_carbon_screen_shows_factor_and_source(fonts, tmp_path):

@@ -1,56 +1,330 @@
-"""Screens as data, and the number formats the sign shows.
+"""Screens as data, the labels in two languages, and the number formats the sign shows.
 
 A screen is a tuple of items for one panel size. Each item is
     (kind, x, y, font, align, arg)
-kind "text" draws arg as is; kind "field" draws the text value named arg; kind "value" draws
-the formatted value named arg as a number in `font` followed by its unit in the small font, on
-a common baseline at y; kind "hline" draws a rule at y from x to arg. align "left" puts x at
-the start, "right" puts x at the end. y is the baseline of the text.
+where y is the baseline of text (the top row for an icon), align is "left" (x is where the
+text starts) or "right" (x is where it ends), and font is a font role (see below) or a tuple
+of roles. The kinds:
 
-Each panel size has named screens: "main" (power, today, CO2) and "carbon" (the emission
-factor with its source, coal saved, trees equivalent).
+- "text": draws arg as is in role `font`.
+- "label": draws LABELS[arg] in the renderer's language. font is (en_role, zh_role, dy): in
+  "en" the English text in en_role at y, in "zh" the Chinese text in zh_role at y; in "both"
+  the Chinese at y and the English below it at y + dy, or, with dy == 0, the English on the
+  same baseline after the Chinese.
+- "field": draws the text value named arg; a value that is a pair (en, zh) is drawn like a
+  label, a plain string in the first role.
+- "value": draws the (number, unit) value named arg: the number in the number role, then
+  after a gap the unit in the unit role, on one baseline. font is a role (unit in SMALL, 4 px
+  gap) or (number_role, unit_role, gap). Right-aligned values keep the unit's right edge at x,
+  so digits of equal advance don't jitter as they change.
+- "number" / "unit": only the number / only the unit of value arg (LED panels).
+- "icon": blits icon arg (ui/icons.py) with its top-left at (x, y); font is the icon size.
+- "hline" / "vline": a rule at y from x to arg / at x from y to arg.
+
+Font roles: SMALL (Latin labels and units), LARGE (numbers), ZH (Chinese labels), HUGE (big
+numbers), UNIT (units beside big numbers), BUILTIN8 (framebuf's built-in 8x8 font, fixed
+8 px advance, drawn with fb.text: LED panels). PANELS says which font file plays which role
+on each panel size, the order of its screens, and how it shows two languages.
+
+Screens of the 2.9" panel are in SCREENS here; the others live in one module per panel size
+(ui/screens400.py, ui/screens800.py, ui/screensled.py) and are imported by screen_for() only
+for the panel a unit has, so a unit keeps one panel's screens in RAM, not every panel's.
 """
 
-# Fonts are named by role; the app maps roles to BitmapFont objects.
+from sunprint.compat import const
+
+# Font roles; the app maps them to BitmapFont objects (PANELS gives the files).
 SMALL = "small"
 LARGE = "large"
+ZH = "zh"
+HUGE = "huge"
+UNIT = "unit"
+BUILTIN8 = "builtin8"
+
+EN = "en"
+BOTH = "both"  # and ZH ("zh") for Chinese
+LANGUAGES = (EN, ZH, BOTH)
+
+# How a panel shows two languages ("both"): one after the other as the screens rotate, or the
+# Chinese above (or before) the English on every screen. LED screens have no words.
+ALTERNATE = "alternate"
+STACKED = "stacked"
+NO_WORDS = "none"
+
+# key -> (English, Chinese). Chinese strings must use only glyphs the CJK font has (Noto
+# Sans SC has no subscript two: "CO2" is written out there as 二氧化碳).
+LABELS = {
+    "power": ("PV power now", "光伏功率"),
+    "today": ("Energy today", "今日发电"),
+    "total": ("Total energy", "累计发电"),
+    "co2": ("CO\u2082 avoided", "二氧化碳减排"),
+    "coal": ("Standard coal saved", "节约标准煤"),
+    "trees": ("Trees equivalent", "相当于植树"),
+    "factor": ("Grid CO\u2082 factor", "电网排放因子"),
+    "title": ("Community solar power", "社区光伏发电"),
+    "basis": ("How we count", "计算依据"),
+    "status": ("Unit status", "设备状态"),
+    "unit_id": ("Unit", "设备编号"),
+    "sensor": ("Sensor", "传感器"),
+    "last_fault": ("Last fault", "最近故障"),
+    "persisted": ("Last saved", "最近保存"),
+    "heap": ("Free memory", "剩余内存"),
+}
+
+# Text templates the app fills in (app.carbon_values, ui/status.py): (English, Chinese).
+TREES_NOTE = ("at %s kg CO\u2082 a year each", "每棵树每年吸收%s kg")
+COAL_NOTE = ("at %s g per kWh", "每度电%s克")
+SENSOR_OK = ("OK", "正常")
+SENSOR_FAULTS = ("%d faults", "故障%d次")
+NO_FAULT = ("none", "无")
+SAVED_NEVER = ("never", "从未")
+SAVED_AGO = ("%d min ago", "%d分钟前")
+TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NEVER, SAVED_AGO)
+
+# Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
+# on an LED the tree icon says it.
+UNITS = ("W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh")
+UNITS_ZH = {"trees": "棵", "k trees": "千棵"}
+UNITS_LED = {"trees": "", "k trees": "k"}
+DIGITS = "0123456789"
+NUMBER_PUNCTUATION = " .,-+%:/"  # what numbers, dates and versions use
+
+# (width, height) -> ({role: font file in assets/fonts}, screen names in rotation order,
+# how "both" languages are shown). A board profile may map roles to other files.
+PANELS = {
+    (296, 128): (
+        {SMALL: "sans12.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
+        ("main", "total", "carbon"),
+        ALTERNATE,
+    ),
+    (400, 300): (
+        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
+        ("main", "carbon"),
+        STACKED,
+    ),
+    (800, 480): (
+        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk24.bin", HUGE: "num48b.bin"},
+        ("main", "carbon"),
+        STACKED,
+    ),
+    (64, 8): ({}, ("power", "today", "total", "co2", "coal", "trees"), NO_WORDS),
+    (32, 8): (
+        {},
+        (
+            "power_unit",
+            "power",
+            "today_unit",
+            "today",
+            "total_unit",
+            "total",
+            "co2_unit",
+            "co2",
+            "coal_unit",
+            "coal",
+            "trees_unit",
+            "trees",
+        ),
+        NO_WORDS,
+    ),
+}
+
+# Fallbacks for a board that loads fewer fonts: a missing role is drawn in another.
+FALLBACK = {HUGE: LARGE, UNIT: LARGE}
+
+_L = (SMALL, ZH, 0)  # a label on the 2.9" panel: one language at a time
 
 SCREENS = {
-    # Waveshare 2.9" V2 in landscape: three rows of label + value.
+    # Waveshare 2.9" V2 in landscape: three rows of icon + label + value.
     (296, 128, "main"): (
-        ("text", 6, 26, SMALL, "left", "PV power now"),
+        ("icon", 4, 13, 16, None, "sun"),
+        ("label", 24, 26, _L, "left", "power"),
         ("value", 290, 32, LARGE, "right", "power_w"),
         ("hline", 4, 42, None, None, 292),
-        ("text", 6, 68, SMALL, "left", "Energy today"),
+        ("icon", 4, 55, 16, None, "bolt"),
+        ("label", 24, 68, _L, "left", "today"),
         ("value", 290, 74, LARGE, "right", "today_kwh"),
         ("hline", 4, 84, None, None, 292),
-        ("text", 6, 110, SMALL, "left", "CO\u2082 avoided"),
+        ("icon", 4, 97, 16, None, "leaf"),
+        ("label", 24, 110, _L, "left", "co2"),
         ("value", 290, 116, LARGE, "right", "co2_kg"),
     ),
+    # The energy since the unit was installed, large.
+    (296, 128, "total"): (
+        ("icon", 4, 9, 16, None, "plug"),
+        ("label", 24, 22, _L, "left", "total"),
+        ("hline", 4, 32, None, None, 292),
+        ("value", 290, 94, (HUGE, LARGE, 6), "right", "lifetime_kwh"),
+    ),
     (296, 128, "carbon"): (
-        ("text", 6, 18, SMALL, "left", "Grid CO₂ factor"),
+        ("label", 6, 18, _L, "left", "factor"),
         ("field", 6, 35, SMALL, "left", "factor_source"),
         ("value", 290, 32, LARGE, "right", "factor"),
         ("hline", 4, 42, None, None, 292),
-        ("text", 6, 68, SMALL, "left", "Standard coal saved"),
+        ("icon", 4, 55, 16, None, "coal"),
+        ("label", 24, 68, _L, "left", "coal"),
         ("value", 290, 74, LARGE, "right", "coal_kg"),
         ("hline", 4, 84, None, None, 292),
-        ("text", 6, 102, SMALL, "left", "Trees equivalent"),
-        ("field", 6, 119, SMALL, "left", "trees_note"),
+        ("icon", 4, 88, 16, None, "tree"),
+        ("label", 24, 102, _L, "left", "trees"),
+        ("field", 6, 121, _L, "left", "trees_note"),
         ("value", 290, 116, LARGE, "right", "trees"),
+    ),
+    # For the installer: what the unit is and how it is doing.
+    (296, 128, "status"): (
+        ("label", 4, 16, _L, "left", "unit_id"),
+        ("field", 104, 16, SMALL, "left", "unit_id"),
+        ("field", 292, 16, SMALL, "right", "firmware"),
+        ("label", 4, 37, _L, "left", "sensor"),
+        ("field", 104, 37, _L, "left", "sensor"),
+        ("label", 4, 58, _L, "left", "last_fault"),
+        ("field", 104, 58, _L, "left", "last_fault"),
+        ("label", 4, 79, _L, "left", "persisted"),
+        ("field", 104, 79, _L, "left", "persisted"),
+        ("label", 4, 100, _L, "left", "factor"),
+        ("value", 104, 100, (SMALL, SMALL, 3), "left", "factor"),
+        ("field", 292, 100, SMALL, "right", "factor_source"),
+        ("label", 4, 121, _L, "left", "heap"),
+        ("field", 104, 121, SMALL, "left", "heap"),
     ),
 }
 
 
+def _panel_screens(width, height):
+    """The screens of a panel size other than 2.9" (imported on first use), or None."""
+    if width == 400 and height == 300:
+        from sunprint.ui import screens400
+
+        return screens400.SCREENS
+    if width == 800 and height == 480:
+        from sunprint.ui import screens800
+
+        return screens800.SCREENS
+    if height == 8 and width in (32, 64):
+        from sunprint.ui import screensled
+
+        return screensled.SCREENS
+    return None
+
+
 def screen_for(width, height, name="main"):
-    try:
-        return SCREENS[(width, height, name)]
-    except KeyError:
-        raise ValueError("no %r screen layout for a %dx%d panel" % (name, width, height))
+    key = (width, height, name)
+    if key in SCREENS:
+        return SCREENS[key]
+    more = _panel_screens(width, height)
+    if more is not None and key in more:
+        return more[key]
+    raise ValueError("no %r screen layout for a %dx%d panel" % (name, width, height))
 
 
 def screen_names(width, height):
-    return [k[2] for k in SCREENS if k[0] == width and k[1] == height]
+    """Every screen of a panel size: those in rotation, then the others (e.g. "status")."""
+    names = []
+    for table in (SCREENS, _panel_screens(width, height) or {}):
+        for k in table:
+            if k[0] == width and k[1] == height and k[2] not in names:
+                names.append(k[2])
+    rotation = PANELS[(width, height)][1] if (width, height) in PANELS else ()
+    return [n for n in rotation if n in names] + [n for n in names if n not in rotation]
+
+
+def all_screens():
+    """Every screen of every panel size: {(width, height, name): items} (host side, tests)."""
+    out = dict(SCREENS)
+    for width, height in PANELS:
+        out.update(_panel_screens(width, height) or {})
+    return out
+
+
+def fonts_for(width, height):
+    """{role: font file name} for a panel size."""
+    return PANELS[(width, height)][0]
+
+
+def bound_names(screen):
+    """The value names a screen shows, in item order: what decides whether it must be redrawn."""
+    names = []
+    for item in screen:
+        if item[0] in ("field", "value", "number", "unit") and item[5] not in names:
+            names.append(item[5])
+    return tuple(names)
+
+
+class Rotation:
+    """Which screen, in which language, a panel shows; advance() once every screen period.
+
+    In "both", a panel that can't show two languages at once (ALTERNATE) shows each screen in
+    Chinese, then in English; a STACKED panel shows "both" on every screen. Attributes:
+    `name` and `lang` (what to show now), `steps` (length of one full cycle).
+    """
+
+    def __init__(self, width, height, language=BOTH, names=None):
+        if language not in LANGUAGES:
+            raise ValueError("language must be one of %s, not %r" % ("/".join(LANGUAGES), language))
+        fonts, rotation, mode = PANELS[(width, height)]
+        self.names = tuple(names) if names else rotation
+        if not self.names:
+            raise ValueError("a rotation needs at least one screen")
+        if mode == NO_WORDS:
+            self.langs = (EN,)
+        elif language == BOTH and (mode == ALTERNATE or ZH not in fonts):
+            self.langs = (ZH, EN) if ZH in fonts else (EN,)
+        else:
+            self.langs = (language,)
+        self.steps = len(self.names) * len(self.langs)
+        self.step = 0
+        self.name = self.names[0]
+        self.lang = self.langs[0]
+
+    def advance(self):
+        """Go to the next screen; return its name (self.lang is its language)."""
+        self.step = (self.step + 1) % self.steps
+        self._set()
+        return self.name
+
+    def reset(self):
+        self.step = 0
+        self._set()
+
+    def _set(self):
+        n = len(self.langs)
+        self.name = self.names[self.step // n]
+        self.lang = self.langs[self.step % n]
+
+
+def all_strings(lang=None):
+    """Every string the layouts can show: labels, templates, units, fixed text, digits and
+    number punctuation; lang "en" or "zh" for one language's (shared ones are in both).
+
+    The font tool (host_tools/fonts.py) takes the glyph sets of the committed fonts from here.
+    """
+    out = []
+    picks = (0, 1) if lang is None else ((0,) if lang == EN else (1,))
+    for pair in LABELS.values():
+        for i in picks:
+            out.append(pair[i])
+    for pair in TEMPLATES:
+        for i in picks:
+            out.append(pair[i])
+    if lang in (None, EN):
+        out.extend(UNITS)
+        out.extend(v for v in UNITS_LED.values() if v)
+    if lang in (None, ZH):
+        out.extend(UNITS_ZH.values())
+    for width, height in PANELS:
+        for name in screen_names(width, height):
+            for item in screen_for(width, height, name):
+                if item[0] == "text":
+                    in_zh = item[3] == ZH
+                    if lang is None or in_zh == (lang == ZH):
+                        out.append(item[5])
+    out.append(DIGITS)
+    out.append(NUMBER_PUNCTUATION)
+    return out
+
+
+# --- number formats ---------------------------------------------------------------------------
+
+_TREES_K = const(100000)  # tenths of a tree: from 10 000 trees on, thousands
 
 
 def _three_digits(x):
@@ -100,7 +374,10 @@ def short_source(row):
 
 
 def format_trees(tenths):
-    """(number, unit) of trees equivalent given in tenths of tree-years."""
+    """(number, unit) of trees equivalent given in tenths of tree-years: one decimal below 100,
+    whole trees below 10 000, then thousands ("12.3", "k trees"). At most 4 characters."""
     if tenths < 1000:
         return "%d.%d" % (tenths // 10, tenths % 10), "trees"
-    return "%d" % ((tenths + 5) // 10), "trees"
+    if tenths < _TREES_K - 5:
+        return "%d" % ((tenths + 5) // 10), "trees"
+    return _three_digits(tenths / 10000), "k trees"

@@ -1,0 +1,61 @@
+"""Screens of a 400x300 panel (4.2" e-paper, SSD1683): items as in ui/layout.py.
+
+Three rows of icon, label (Chinese above English) and a large number with its unit.
+"""
+
+from sunprint.ui.layout import HUGE, LARGE, SMALL, ZH
+
+_L = (SMALL, ZH, 22)  # label: Chinese, English 22 px below
+_S = (SMALL, ZH, 18)  # status label
+_I = (SMALL, ZH, 0)  # one line: Chinese, then English
+_V = (HUGE, LARGE, 6)  # big number, unit in bold 24 px
+
+
+def _row(top, icon, label, name):
+    return (
+        ("icon", 8, top + 28, 32, None, icon),
+        ("label", 50, top + 38, _L, "left", label),
+        ("value", 392, top + 64, _V, "right", name),
+    )
+
+
+def _status_row(top, label, name):
+    return (
+        ("label", 8, top + 18, _S, "left", label),
+        ("field", 150, top + 27, _I, "left", name),
+    )
+
+
+SCREENS = {
+    (400, 300, "main"): _row(0, "sun", "power", "power_w")
+    + (("hline", 8, 96, None, None, 392),)
+    + _row(100, "bolt", "today", "today_kwh")
+    + (("hline", 8, 196, None, None, 392),)
+    + _row(200, "plug", "total", "lifetime_kwh"),
+    (400, 300, "carbon"): _row(0, "leaf", "co2", "co2_kg")
+    + (("hline", 8, 84, None, None, 392),)
+    + _row(84, "coal", "coal", "coal_kg")
+    + (("hline", 8, 168, None, None, 392),)
+    + _row(168, "tree", "trees", "trees")
+    + (
+        ("hline", 8, 252, None, None, 392),
+        ("label", 8, 274, (SMALL, ZH, 20), "left", "factor"),
+        ("value", 392, 274, (LARGE, SMALL, 4), "right", "factor"),
+        ("field", 392, 294, SMALL, "right", "factor_source"),
+    ),
+    (400, 300, "status"): (
+        ("label", 8, 24, _I, "left", "status"),
+        ("field", 392, 24, SMALL, "right", "firmware"),
+        ("hline", 8, 34, None, None, 392),
+    )
+    + _status_row(40, "unit_id", "unit_id")
+    + _status_row(83, "sensor", "sensor")
+    + _status_row(126, "last_fault", "last_fault")
+    + _status_row(169, "persisted", "persisted")
+    + (
+        ("label", 8, 230, _S, "left", "factor"),
+        ("value", 150, 239, (SMALL, SMALL, 3), "left", "factor"),
+        ("field", 392, 239, SMALL, "right", "factor_source"),
+    )
+    + _status_row(255, "heap", "heap"),
+}

@@ -1,0 +1,78 @@
+"""Screens of an 800x480 panel (7.5" e-paper, UC8179): items as in ui/layout.py.
+
+The main screen shows all six values at once, two columns of three, under a title.
+"""
+
+from sunprint.ui.layout import HUGE, LARGE, SMALL, ZH
+
+_T = (LARGE, ZH, 0)  # title: Chinese, then English in bold, one line
+_L = (SMALL, ZH, 24)  # label: Chinese, English 24 px below
+_N = (SMALL, ZH, 24)  # a note under a value
+_V = (HUGE, LARGE, 8)  # big number, unit in bold 24 px
+
+
+def _cell(x0, top, icon, label, name):
+    return (
+        ("icon", x0 + 20, top + 22, 32, None, icon),
+        ("label", x0 + 64, top + 44, _L, "left", label),
+        ("value", x0 + 380, top + 122, _V, "right", name),
+    )
+
+
+def _title(key):
+    return (
+        ("label", 20, 40, _T, "left", key),
+        ("hline", 12, 58, None, None, 788),
+    )
+
+
+def _basis_row(top, icon, label, name, note):
+    return (
+        ("icon", 20, top + 20, 32, None, icon),
+        ("label", 64, top + 42, _L, "left", label),
+        ("value", 780, top + 60, _V, "right", name),
+        ("field", 780, top + 100, _N, "right", note),
+    )
+
+
+def _status_row(top, label, name):
+    return (
+        ("label", 20, top + 26, (SMALL, ZH, 22), "left", label),
+        ("field", 300, top + 38, (LARGE, ZH, 0), "left", name),
+    )
+
+
+SCREENS = {
+    (800, 480, "main"): _title("title")
+    + _cell(0, 60, "sun", "power", "power_w")
+    + _cell(0, 200, "bolt", "today", "today_kwh")
+    + _cell(0, 340, "plug", "total", "lifetime_kwh")
+    + _cell(400, 60, "leaf", "co2", "co2_kg")
+    + _cell(400, 200, "coal", "coal", "coal_kg")
+    + _cell(400, 340, "tree", "trees", "trees")
+    + (
+        ("vline", 400, 72, None, None, 468),
+        ("hline", 16, 200, None, None, 384),
+        ("hline", 16, 340, None, None, 384),
+        ("hline", 416, 200, None, None, 784),
+        ("hline", 416, 340, None, None, 784),
+    ),
+    (800, 480, "carbon"): _title("basis")
+    + _basis_row(60, "bolt", "factor", "factor", "factor_source")
+    + (("hline", 16, 200, None, None, 784),)
+    + _basis_row(200, "coal", "coal", "coal_kg", "coal_note")
+    + (("hline", 16, 340, None, None, 784),)
+    + _basis_row(340, "tree", "trees", "trees", "trees_note"),
+    (800, 480, "status"): _title("status")
+    + (("field", 788, 40, LARGE, "right", "firmware"),)
+    + _status_row(64, "unit_id", "unit_id")
+    + _status_row(132, "sensor", "sensor")
+    + _status_row(200, "last_fault", "last_fault")
+    + _status_row(268, "persisted", "persisted")
+    + (
+        ("label", 20, 362, (SMALL, ZH, 22), "left", "factor"),
+        ("value", 300, 374, (LARGE, LARGE, 6), "left", "factor"),
+        ("field", 788, 374, LARGE, "right", "factor_source"),
+    )
+    + _status_row(404, "heap", "heap"),
+}

@@ -1,0 +1,54 @@
+"""The values of the "status" screen, for the installer: unit id, firmware version, sensor
+state, last fault, last save, the carbon factor with its source, free memory; on an LED
+matrix just "OK" or "E<faults>"."""
+
+from sunprint import VERSION
+from sunprint.compat import const
+from sunprint.ui.layout import (
+    NO_FAULT,
+    SAVED_AGO,
+    SAVED_NEVER,
+    SENSOR_FAULTS,
+    SENSOR_OK,
+    format_factor,
+    short_source,
+)
+
+MAX_FAULT_CHARS = const(28)  # what the narrowest status screen has room for
+_MAX_LED_COUNT = const(999)
+
+
+def status_values(app, unit_id, now, free_heap):
+    """{name: text} for the status screens, from an App (sunprint.app) at firmware time `now`,
+    with the unit's id and the free heap in bytes (gc.mem_free() on the device)."""
+    n = app.faults.get("sensor", 0)
+    sensor = SENSOR_OK if not n else (SENSOR_FAULTS[0] % n, SENSOR_FAULTS[1] % n)
+    fault = app.last_fault
+    if fault is None:
+        last_fault = NO_FAULT
+    elif len(fault) > MAX_FAULT_CHARS:
+        last_fault = fault[: MAX_FAULT_CHARS - 3] + "..."
+    else:
+        last_fault = fault
+    policy = app.policy
+    last = getattr(policy, "_last", -1) if policy is not None else -1
+    if policy is None or not policy.writes or last < 0:
+        persisted = SAVED_NEVER
+    else:
+        minutes = (now - last) // 60
+        persisted = (SAVED_AGO[0] % minutes, SAVED_AGO[1] % minutes)
+    faults = 0
+    for k in app.faults:
+        faults += app.faults[k]
+    return {
+        # 4 characters for an LED: "OK", or "E" and the number of faults of any kind
+        "led_status": "OK" if not faults else "E%d" % min(faults, _MAX_LED_COUNT),
+        "unit_id": unit_id,
+        "firmware": "fw " + VERSION,
+        "sensor": sensor,
+        "last_fault": last_fault,
+        "persisted": persisted,
+        "factor": format_factor(app.ledger.co2_dg_per_kwh),
+        "factor_source": short_source(app.carbon_row),
+        "heap": "%d.%d kB" % (free_heap // 1000, free_heap % 1000 // 100),
+    }

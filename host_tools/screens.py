@@ -1,0 +1,163 @@
+"""The sign's screens on the host: each panel size's fonts, sample values, drawing into a frame
+buffer (with a margin, to see ink that would fall off the panel) and pictures of the result.
+
+The drawing is the firmware's own (sunprint.ui.render.Renderer over the framebuf stand-in); only
+the fonts' opening and the PNG are host side.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from host_tools.paths import FONTS, use_firmware
+
+# What a sunny afternoon at a community roof a few years old looks like.
+SAMPLE = {
+    "power_w": ("3.42", "kW"),
+    "today_kwh": ("41.2", "kWh"),
+    "lifetime_kwh": ("12.6", "MWh"),
+    "co2_kg": ("6.69", "t"),
+    "coal_kg": ("3.85", "t"),
+    "trees": ("366", "trees"),
+    "factor": ("0.5306", "kg/kWh"),
+    "factor_source": "MEE/NBS 2023",
+    "trees_note": ("at 18.3 kg CO\u2082 a year each", "每棵树每年吸收18.3 kg"),
+    "coal_note": ("at 305.5 g per kWh", "每度电305.5克"),
+    "unit_id": "ZS-XL-0042",
+    "firmware": "fw 0.1.0",
+    "sensor": ("2 faults", "故障2次"),
+    "last_fault": "sensor: [Errno 110] ETIM...",
+    "persisted": ("4 min ago", "4分钟前"),
+    "heap": "52.3 kB",
+    "led_status": "E2",
+}
+
+# The widest text each value can take (digits drawn as 8, which is as wide as any digit).
+WIDEST = {
+    "power_w": ("888", "kW"),
+    "today_kwh": ("888", "MWh"),
+    "lifetime_kwh": ("888", "MWh"),
+    "co2_kg": ("888", "kg"),
+    "coal_kg": ("888", "kg"),
+    "trees": ("88.8", "k trees"),
+    "factor": ("0.5568", "kg/kWh"),
+    "factor_source": "MEE/NBS 2023",
+    "trees_note": ("at 18.3 kg CO\u2082 a year each", "每棵树每年吸收18.3 kg"),
+    "coal_note": ("at 305.5 g per kWh", "每度电305.5克"),
+    "unit_id": "ZS-XL-0042",
+    "firmware": "fw 10.10.10",
+    "sensor": ("88888 faults", "故障88888次"),
+    "last_fault": "sensor: [Errno 110] ETIM...",
+    "persisted": ("8888 min ago", "8888分钟前"),
+    "heap": "888.8 kB",
+    "led_status": "E999",
+}
+
+
+def panels():
+    """Every panel size with screens, largest first."""
+    use_firmware()
+    from sunprint.ui.layout import PANELS
+
+    return sorted(PANELS, key=lambda wh: -wh[0] * wh[1])
+
+
+def languages(width, height):
+    """The languages a panel's screens are drawn in: one for LED panels (no words)."""
+    use_firmware()
+    from sunprint.ui.layout import NO_WORDS, PANELS, STACKED
+
+    mode = PANELS[(width, height)][2]
+    if mode == NO_WORDS:
+        return ("en",)
+    if mode == STACKED:
+        return ("both", "en", "zh")
+    return ("en", "zh")
+
+
+@contextmanager
+def panel_fonts(width, height, fonts_dir=FONTS):
+    """{role: BitmapFont} for a panel size (ui.layout.fonts_for), open for the with-block."""
+    use_firmware()
+    from sunprint.ui.font import BitmapFont
+    from sunprint.ui.layout import fonts_for
+
+    files = []
+    try:
+        fonts = {}
+        for role, name in fonts_for(width, height).items():
+            f = open(fonts_dir / name, "rb")
+            files.append(f)
+            fonts[role] = BitmapFont(f)
+        yield fonts
+    finally:
+        for f in files:
+            f.close()
+
+
+def shifted(screen, m):
+    """The items of `screen` moved right and down by m px."""
+    out = []
+    for kind, x, y, role, align, arg in screen:
+        if kind == "hline":
+            arg += m
+        elif kind == "vline":
+            arg += m
+        out.append((kind, x + m, y + m, role, align, arg))
+    return tuple(out)
+
+
+def draw(width, height, name, lang, values, fonts, margin=0):
+    """Draw screen `name` of a width x height panel into a fresh MONO_HLSB buffer that has
+    `margin` px of extra room on every side; returns (buffer, buffer width, buffer height)."""
+    use_firmware()
+    import framebuf
+
+    from sunprint.ui.layout import screen_for
+    from sunprint.ui.render import Renderer
+
+    w, h = width + 2 * margin, height + 2 * margin
+    buf = bytearray((w + 7) // 8 * h)
+    fb = framebuf.FrameBuffer(buf, w, h, framebuf.MONO_HLSB)
+    screen = shifted(screen_for(width, height, name), margin)
+    Renderer(fb, buf, w, h, fonts, screen, lang).render(values)
+    return buf, w, h
+
+
+def ink_outside(buf, w, h, margin):
+    """The pixels with ink outside the panel (the margin), as (x, y) in panel coordinates."""
+    stride = (w + 7) // 8
+    out = []
+    for y in range(h):
+        row = buf[y * stride : (y + 1) * stride]
+        if not any(row):
+            continue
+        for x in range(w):
+            if row[x >> 3] & (0x80 >> (x & 7)):
+                inside = margin <= x < w - margin and margin <= y < h - margin
+                if not inside:
+                    out.append((x - margin, y - margin))
+    return out
+
+
+def picture(buf, w, h, scale=1, led=False):
+    """A Pillow image of a MONO_HLSB buffer: black ink on white paper, or for an LED panel lit
+    dots on a dark board."""
+    from PIL import Image, ImageDraw
+
+    mono = Image.frombytes("1", (w, h), bytes(buf))  # 1 = ink
+    if not led:
+        img = Image.frombytes("1", (w, h), bytes(b ^ 0xFF for b in buf)).convert("L")
+        return img.resize((w * scale, h * scale), Image.Resampling.NEAREST) if scale > 1 else img
+    pitch = max(scale, 4)
+    img = Image.new("RGB", (w * pitch, h * pitch), (20, 16, 14))
+    d = ImageDraw.Draw(img)
+    for y in range(h):
+        for x in range(w):
+            lit = mono.getpixel((x, y))
+            colour = (255, 150, 30) if lit else (48, 34, 28)
+            d.ellipse(
+                (x * pitch + 1, y * pitch + 1, (x + 1) * pitch - 2, (y + 1) * pitch - 2),
+                fill=colour,
+            )
+    return img

@@ -1,0 +1,73 @@
+"""Draw every screen of every panel size, in every language it can show, with realistic values,
+into PNGs under build/screens/ (not committed): look at them before changing a layout.
+
+    .venv/bin/python tools/render_screens.py [--out build/screens] [--widest]
+
+--widest draws the widest values the formats produce instead of the sample ones. Each PNG is
+named <width>x<height>-<screen>-<language>.png; e-paper at 2x (4.2" and 7.5" at 1x), LED
+matrices as dots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from host_tools.paths import use_firmware  # noqa: E402
+from host_tools.screens import (  # noqa: E402
+    SAMPLE,
+    WIDEST,
+    draw,
+    ink_outside,
+    languages,
+    panel_fonts,
+    panels,
+    picture,
+)
+
+
+def render_all(out: Path, values: dict) -> list[Path]:
+    use_firmware()
+    from sunprint.ui.layout import screen_names
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for width, height in panels():
+        led = height <= 16
+        scale = 8 if led else (2 if width < 400 else 1)
+        with panel_fonts(width, height) as fonts:
+            for name in screen_names(width, height):
+                for lang in languages(width, height):
+                    margin = 16
+                    buf, w, h = draw(width, height, name, lang, values, fonts, margin)
+                    outside = ink_outside(buf, w, h, margin)
+                    if outside:
+                        print(
+                            "warning: %dx%d %s %s: ink off the panel at %s"
+                            % (width, height, name, lang, outside[:3]),
+                            file=sys.stderr,
+                        )
+                    buf, w, h = draw(width, height, name, lang, values, fonts)
+                    path = out / ("%dx%d-%s-%s.png" % (width, height, name, lang))
+                    picture(buf, w, h, scale, led).save(path)
+                    written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "screens")
+    parser.add_argument("--widest", action="store_true", help="the widest values, not samples")
+    args = parser.parse_args(argv)
+    written = render_all(args.out, WIDEST if args.widest else SAMPLE)
+    print("wrote %d screens to %s" % (len(written), args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
