@@ -51,7 +51,8 @@ class Unit:
         from sunprint.drivers.ssd1680 import SSD1680
         from sunprint.store import FileBackend, PersistPolicy, Store
         from sunprint.ui.font import BitmapFont
-        from sunprint.ui.layout import screen_for
+        from sunprint.ui.layout import Rotation, fonts_for, screen_for
+        from sunprint.ui.refresh import RefreshPlan
         from sunprint.ui.render import Renderer
 
         display = board["display"]
@@ -62,23 +63,31 @@ class Unit:
         self.panel = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=_no_wait)
         self.buffer = bytearray(self.panel.BUFFER_SIZE)
         fb = framebuf.FrameBuffer(self.buffer, width, height, self.panel.BUFFER_FORMAT)
-        font_files = layout.get("fonts", {"small": "sans12.bin", "large": "sans24b.bin"})
+        font_files = dict(fonts_for(width, height))
+        font_files.update(layout.get("fonts", {}))  # a board may map roles to other files
         self._font_files = [open(FONTS / name, "rb") for name in font_files.values()]
         fonts = {role: BitmapFont(f) for role, f in zip(font_files, self._font_files, strict=True)}
-        renderer = Renderer(fb, self.buffer, width, height, fonts, screen_for(width, height))
+        language = layout.get("language", "both")
+        self.renderer = Renderer(
+            fb, self.buffer, width, height, fonts, screen_for(width, height), language
+        )
+        self.rotation = Rotation(width, height, language)
         self.source = LogSource()
         self.carbon_row = carbon.factor()
         self.ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=self.carbon_row[2])
         self.app = App(
             source=self.source,
             panel=self.panel,
-            renderer=renderer,
+            renderer=self.renderer,
             ledger=self.ledger,
             carbon_row=self.carbon_row,
             sample_period_s=layout.get("sample_period_s", 10),
             screen_period_s=layout.get("screen_period_s", 300),
             store=Store(FileBackend(FaultFS())),  # the flash, in memory
             policy=PersistPolicy(),
+            plan=RefreshPlan(tz_offset_s=tz_offset_s),
+            rotation=self.rotation,
+            fmt=self.panel.BUFFER_FORMAT,
         )
         self.app.restore()
         self.panel.init()
@@ -160,7 +169,15 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
                         kind,
                     )
                     _frame_png(model, frames_dir / name)
-                    frames.append({"file": "frames/" + name, "t": t_unix, "kind": kind})
+                    frames.append(
+                        {
+                            "file": "frames/" + name,
+                            "t": t_unix,
+                            "kind": kind,
+                            "screen": unit.rotation.name,
+                            "lang": unit.rotation.lang,
+                        }
+                    )
                 seen += 1
                 if bar is not None and seen % 500 == 0:
                     bar.update(f.tell() - bar.n)

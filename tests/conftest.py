@@ -90,6 +90,13 @@ class MicroPythonFile(pytest.File):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 yield MicroPythonItem.from_parent(self, name=node.name + "[micropython]")
 
+    def heapsize(self):
+        """HEAPSIZE, or what a `# micropython-heap: N (why)` line in the file's head says."""
+        for line in self.path.read_text(encoding="utf-8").splitlines()[:10]:
+            if line.startswith("# micropython-heap:"):
+                return int(line.split(":", 1)[1].split()[0])
+        return HEAPSIZE
+
     def run_all(self):
         if self.results is not None:
             return self.results
@@ -100,7 +107,7 @@ class MicroPythonFile(pytest.File):
                 [
                     str(MICROPYTHON),
                     "-X",
-                    "heapsize=%d" % HEAPSIZE,
+                    "heapsize=%d" % self.heapsize(),
                     str(FIRMWARE_TESTS / "mp_runner.py"),
                     self.path.stem,
                     *names,
@@ -158,7 +165,7 @@ class MicroPythonItem(pytest.Item):
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, MicroPythonFailure):
-            return "MicroPython -X heapsize=%d:\n%s" % (HEAPSIZE, excinfo.value)
+            return "MicroPython -X heapsize=%d:\n%s" % (self.parent.heapsize(), excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self):

@@ -40,6 +40,9 @@ class App:
         panel_timeout_ms=10000,
         store=None,
         policy=None,
+        plan=None,
+        rotation=None,
+        fmt=0,
     ):
         # A sources.PowerSource (sample(ledger, t, wall) -> quality flag), or any object with
         # read_mw() -> int mW that raises OSError on a fault (a replayed log).
@@ -56,6 +59,22 @@ class App:
         self.policy = policy  # sunprint.store.PersistPolicy
         self.store_status = None
         self._persist_day = -1
+        # With a refresh plan (ui/refresh.py) the app renders every screen period, compares
+        # the picture with the one on the panel and refreshes only the changed window, as
+        # partial or full as the plan says; rotation (layout.Rotation) cycles the screens.
+        self.plan = plan
+        self.rotation = rotation
+        self.fmt = fmt  # framebuf format of the panel buffer (diff needs it)
+        self.partials = 0
+        self.fulls = 0
+        self.last_kind = 0
+        self._prev = None
+        self._box = None
+        if plan is not None:
+            from sunprint.ui.diff import new_boxes
+
+            self._prev = bytearray(len(renderer.fb_buffer))  # what the panel shows
+            self._box = new_boxes(1)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -147,7 +166,7 @@ class App:
                 self._next_sample += self.sample_period_s
         if now >= self._next_screen:
             self._next_screen = now + self.screen_period_s
-            self._update_screen()
+            self._update_screen(now, wall)
             if self._refreshing:
                 return now
         return min(self._next_sample, self._next_screen)
@@ -201,7 +220,10 @@ class App:
         values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
         return values
 
-    def _update_screen(self):
+    def _update_screen(self, now=0, wall=0):
+        if self.plan is not None:
+            self._update_planned(now, wall)
+            return
         values = self.screen_values()
         key = tuple(values[k] for k in sorted(values))
         if key == self._shown:
@@ -213,6 +235,43 @@ class App:
             self._fault("panel", e)
             return
         self._shown = key
+        self.last_kind = 2
+        self._refreshing = True
+        self._refresh_started = ticks_ms()
+
+    def _update_planned(self, now, wall):
+        from sunprint.ui.diff import changed_rect, remember
+        from sunprint.ui.refresh import FULL, NONE
+
+        renderer, rot, plan = self.renderer, self.rotation, self.plan
+        prev, box = self._prev, self._box
+        if plan is None or prev is None or box is None:
+            return
+        if rot is not None:
+            rot.advance()
+            renderer.show(rot.name, rot.lang)
+        renderer.render(self.carbon_values())
+        buf = renderer.fb_buffer
+        changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
+        kind = plan.decide(now, wall, changed is not None)
+        if kind == NONE:
+            return
+        panel = self.panel
+        try:
+            if kind == FULL or changed is None or not hasattr(panel, "begin_show_window"):
+                panel.begin_show(buf, kind == FULL)
+            else:
+                panel.begin_show_window(buf, box[0], box[1], box[2], box[3])
+        except OSError as e:
+            self._fault("panel", e)
+            return
+        plan.done(kind, now, wall)
+        remember(prev, buf)
+        self.last_kind = kind
+        if kind == FULL:
+            self.fulls += 1
+        else:
+            self.partials += 1
         self._refreshing = True
         self._refresh_started = ticks_ms()
 
@@ -224,10 +283,17 @@ class App:
             busy = False
         if busy and ticks_diff(ticks_ms(), self._refresh_started) < self.panel_timeout_ms:
             return
-        if busy:
-            self._fault("panel", "busy timeout")
         try:
-            self.panel.finish()  # deep sleep: a powered idle e-paper panel is damaged
+            if busy:
+                # A panel that never finishes: reset it and put it to sleep, best effort.
+                self._fault("panel", "busy timeout")
+                abort = getattr(self.panel, "abort", None)
+                if abort is not None:
+                    abort()
+                if self.plan is not None:
+                    self.plan.forget()  # what the glass shows is unknown now
+            else:
+                self.panel.finish()  # deep sleep: a powered idle e-paper panel is damaged
         except OSError as e:
             self._fault("panel", e)
         self._refreshing = False

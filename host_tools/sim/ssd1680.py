@@ -75,6 +75,9 @@ def _probe_step_slices():
 _STEP_SLICES = _probe_step_slices()
 
 
+_COMMAND_LOG = 512  # command bytes kept in `commands`
+
+
 class _OutPin:
     """An output pin of the host (CS, DC, RST) as the controller sees it."""
 
@@ -142,7 +145,7 @@ class SSD1680Model:
         self.updates = []  # 0x22 value at each 0x20
         self.violations = []
         self.unknown = []
-        self.commands = []  # every command byte accepted (not while asleep)
+        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
         self.registers = {}  # command -> last parameter bytes (first 16)
         self.hw_resets = 0
         self.sw_resets = 0
@@ -224,7 +227,10 @@ class SSD1680Model:
             self._data(buf)
 
     def _command(self, c):
-        self.commands.append(c)
+        cmds = self.commands
+        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
+            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
+        cmds.append(c)
         self._cmd = c
         self._np = 0
         if c == 0x12:

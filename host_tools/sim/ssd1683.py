@@ -77,6 +77,9 @@ def _diff(ram, option, shown, lengths):
     return n
 
 
+_COMMAND_LOG = 512  # command bytes kept in `commands`
+
+
 class SSD1683Model:
     def __init__(self, width=400, height=300, busy_polls=3, short_busy_polls=1, stuck_busy=False):
         if width % 8:
@@ -99,7 +102,7 @@ class SSD1683Model:
         self.updates = []  # 0x22 value at each 0x20
         self.violations = []
         self.unknown = []
-        self.commands = bytearray()  # every command byte accepted (not while asleep)
+        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
         self.registers = {}
         self.hw_resets = 0
         self.sw_resets = 0
@@ -179,7 +182,10 @@ class SSD1683Model:
             self._data(buf)
 
     def _command(self, c):
-        self.commands.append(c)
+        cmds = self.commands
+        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
+            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
+        cmds.append(c)
         self._cmd = c
         self._np = 0
         if c == 0x12:

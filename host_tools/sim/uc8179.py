@@ -52,6 +52,9 @@ _KNOWN = (
 )  # fmt: skip
 
 
+_COMMAND_LOG = 512  # command bytes kept in `commands`
+
+
 class UC8179Model:
     def __init__(
         self,
@@ -83,7 +86,7 @@ class UC8179Model:
         self.areas = []  # (x, y, w, h) refreshed, per refresh
         self.violations = []
         self.unknown = []
-        self.commands = bytearray()  # every command byte accepted (not while asleep)
+        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
         self.registers = {}
         self.hw_resets = 0
         self.sleeps = 0
@@ -166,7 +169,10 @@ class UC8179Model:
             self._data(buf)
 
     def _command(self, c):
-        self.commands.append(c)
+        cmds = self.commands
+        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
+            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
+        cmds.append(c)
         self._cmd = c
         self._np = 0
         self._ram = None

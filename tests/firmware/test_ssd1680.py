@@ -176,7 +176,7 @@ def test_command_sequence():
     d.show(buf)
     init = [0x12, 0x01, 0x11, 0x44, 0x45, 0x3C, 0x18, 0x21, 0x4E, 0x4F]
     cursor = [0x4E, 0x4F]
-    assert m.commands == init + cursor + [0x24] + cursor + [0x26, 0x22, 0x20, 0x10]
+    assert list(m.commands) == init + cursor + [0x24] + cursor + [0x26, 0x22, 0x20, 0x10]
     assert m.registers[0x01] == b"\x27\x01\x00"
     assert m.registers[0x11] == b"\x06"
     assert m.registers[0x44] == b"\x0f\x00"
@@ -184,11 +184,11 @@ def test_command_sequence():
     assert m.registers[0x21] == b"\x88\x80"
     assert m.registers[0x22] == b"\xf7"
     assert m.registers[0x10] == b"\x01"
-    del m.commands[:]
+    m.commands = bytearray()
     d.show(buf, False)
     border = [0x3C]
     tail = [0x24, 0x22, 0x20] + cursor + [0x26, 0x10]
-    assert m.commands == init + border + cursor + tail
+    assert list(m.commands) == init + border + cursor + tail
     assert m.registers[0x22] == b"\xff"
     assert m.registers[0x3C] == b"\x80"
     assert m.hw_resets == 2

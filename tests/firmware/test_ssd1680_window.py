@@ -65,11 +65,11 @@ def test_window_partial_changes_only_the_window():
 def test_window_command_sequence():
     m, d, buf, fb = _rig()
     d.show(buf)
-    del m.commands[:]
+    m.commands = bytearray()
     d.show_window(buf, *WIN)
     init = [0x12, 0x01, 0x11, 0x44, 0x45, 0x3C, 0x18, 0x21, 0x4E, 0x4F]
     area = [0x44, 0x45, 0x4E, 0x4F]
-    assert m.commands == init + [0x3C] + area + [0x24, 0x22, 0x20] + area + [0x26, 0x10]
+    assert list(m.commands) == init + [0x3C] + area + [0x24, 0x22, 0x20] + area + [0x26, 0x10]
     assert m.registers[0x44] == bytes((14, 11))  # X bytes 15-p0 down to 15-p1
     assert m.registers[0x45] == bytes((50, 0, 109, 0))  # gates x0..x1
     assert m.registers[0x4E] == bytes((14,))

@@ -58,40 +58,70 @@ def test_frames_are_written_for_each_refresh(day_run):
     assert summary["faults"] == {}
 
 
-def expected_picture(values):
-    """The screen drawn for values by the firmware renderer into a fresh landscape buffer."""
+def expected_picture(values, screen, lang):
+    """Screen `screen` in `lang` drawn for values by the firmware renderer into a fresh
+    landscape buffer, with the fonts the panel size uses."""
     use_firmware()
     import framebuf
 
     from sunprint.ui.font import BitmapFont
-    from sunprint.ui.layout import screen_for
+    from sunprint.ui.layout import fonts_for, screen_for
     from sunprint.ui.render import Renderer
 
     buf = bytearray(296 * 128 // 8)
     fb = framebuf.FrameBuffer(buf, 296, 128, framebuf.MONO_HLSB)
-    fonts_dir = ROOT / "assets" / "fonts"
-    with open(fonts_dir / "sans12.bin", "rb") as s, open(fonts_dir / "sans24b.bin", "rb") as b:
-        fonts = {"small": BitmapFont(s), "large": BitmapFont(b)}
-        Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128)).render(values)
+    files = fonts_for(296, 128)
+    opened = {role: open(ROOT / "assets" / "fonts" / name, "rb") for role, name in files.items()}
+    try:
+        fonts = {role: BitmapFont(f) for role, f in opened.items()}
+        renderer = Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128), lang)
+        renderer.show(screen, lang)
+        renderer.render(values)
+    finally:
+        for f in opened.values():
+            f.close()
     # Pillow mode '1' is MSB first with 1 = white; the firmware's 1 is ink.
     return Image.frombytes("1", (296, 128), bytes(b ^ 0xFF for b in buf))
 
 
 def test_last_frame_shows_the_independent_totals(day_run):
     use_firmware()
-    from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power
+    from sunprint.app import App
+    from sunprint.core import carbon
+    from sunprint.core.ledger import Ledger
+    from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power, format_trees
 
     out, summary = day_run
     kwh = independent_kwh(DAY)
-    values = {
-        "power_w": format_power(0),  # the last refresh is after sunset
-        "today_kwh": format_energy_wh(kwh * 1000),
-        "co2_kg": format_mass_g(int(kwh * 530.6)),
-    }
+    # Texts that don't depend on energy (factor, source, notes) from a fresh app; every number
+    # from the independent integral.
+    row = carbon.factor()
+    fresh = App(source=None, panel=None, renderer=None, ledger=Ledger(), carbon_row=row)
+    values = fresh.carbon_values()
+    co2_g = int(kwh * 530.6)
+    values.update(
+        {
+            "power_w": format_power(0),  # the last refresh is after sunset
+            "today_kwh": format_energy_wh(kwh * 1000),
+            "lifetime_kwh": format_energy_wh(kwh * 1000),
+            "co2_kg": format_mass_g(co2_g),
+            "coal_kg": format_mass_g(int(kwh * 305.5)),
+            "trees": format_trees(co2_g * 10 // 18300),
+        }
+    )
     assert values["today_kwh"] == ("49.0", "kWh")
+    last = summary["display"]["frames"][-1]
     shown = Image.open(out / "last-frame.png").convert("1")
-    expected = expected_picture(values)
-    assert shown.tobytes() == expected.tobytes()
+    expected = expected_picture(values, last["screen"], last["lang"])
+    assert shown.tobytes() == expected.tobytes(), (last["screen"], last["lang"])
+
+
+def test_every_screen_and_language_was_shown(day_run):
+    _, summary = day_run
+    seen = {(f["screen"], f["lang"]) for f in summary["display"]["frames"]}
+    assert seen == {(s, lang) for s in ("main", "total", "carbon") for lang in ("zh", "en")}
+    kinds = summary["display"]["by_kind"]
+    assert 1 <= kinds["full"] <= 24 and kinds["partial"] > kinds["full"]
 
 
 def test_fast_panel_image_equals_the_models_reference():
