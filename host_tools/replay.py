@@ -71,7 +71,7 @@ class Unit:
         self.renderer = Renderer(
             fb, self.buffer, width, height, fonts, screen_for(width, height), language
         )
-        self.rotation = Rotation(width, height, language)
+        self.rotation = Rotation(width, height, language, layout.get("screens"))
         self.source = LogSource()
         self.carbon_row = carbon.factor()
         self.ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=self.carbon_row[2])
@@ -146,6 +146,7 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
         frames_dir.mkdir()
         model, app, source = unit.model, unit.app, unit.source
         frames = []
+        sent = unit.panel.bytes_sent
         started = time.perf_counter()
         first_t = last_t = None
         size = log_path.stat().st_size
@@ -176,8 +177,10 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
                             "kind": kind,
                             "screen": unit.rotation.name,
                             "lang": unit.rotation.lang,
+                            "bytes_sent": (unit.panel.bytes_sent - sent) % (1 << 30),
                         }
                     )
+                    sent = unit.panel.bytes_sent
                 seen += 1
                 if bar is not None and seen % 500 == 0:
                     bar.update(f.tell() - bar.n)
