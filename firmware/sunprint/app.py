@@ -94,8 +94,13 @@ class App:
         self.store_status = status
         if payload is not None:
             try:
-                self.ledger.unpack(payload)
+                n = len(self.ledger.pack())  # the record: ledger state, then the plan's
+                self.ledger.unpack(payload[:n])
                 self.ledger.resume()  # the outage is not bridged
+                plan = self.plan
+                if plan is not None and len(payload) > n:
+                    plan.unpack(payload[n:])  # the partial count survives the reboot
+                    plan.forget()  # but the panel driver starts with no base picture
             except ValueError as e:
                 self._fault("store", e)
                 status = "corrupt"
@@ -141,8 +146,9 @@ class App:
         store, policy = self.store, self.policy
         if store is None or policy is None:
             return
+        plan = self.plan
         try:
-            store.save(self.ledger.pack())
+            store.save(self.ledger.pack() + (plan.pack() if plan is not None else b""))
         except OSError as e:
             self._fault("store", e)
             return

@@ -87,3 +87,54 @@ def test_every_refresh_shows_the_rendered_picture():
     assert checked >= 40
     assert "partial" in seen and seen[0] == "full"
     assert model.violations == [], model.violations
+
+
+def test_the_refresh_count_survives_a_reboot():
+    from host_tools.sim.faultfs import FaultFS
+    from sunprint.store import FileBackend, PersistPolicy, Store
+
+    class Panel:
+        def begin_show(self, buf, full):
+            pass
+
+        def busy(self):
+            return False
+
+        def finish(self):
+            pass
+
+    class Rend:
+        width, height = 296, 128
+        fb_buffer = bytearray(296 * 16)
+
+        def render(self, values):
+            # a picture that changes with the power: every screen period is a change
+            self.fb_buffer[0] = (self.fb_buffer[0] + 1) & 0xFF
+
+    def make(fs):
+        app = App(
+            source=Source(),
+            panel=Panel(),
+            renderer=Rend(),
+            ledger=Ledger(),
+            carbon_row=("CN", 2023, 5306, "test"),
+            store=Store(FileBackend(fs)),
+            policy=PersistPolicy(),
+            plan=RefreshPlan(),
+            fmt=0,
+        )
+        app.restore()
+        return app
+
+    fs = FaultFS()
+    app = make(fs)
+    t = START
+    while t < START + 2 * 3600:
+        app.source.mw = 1000000 + t
+        app.tick(t)
+        t += 10
+    app.shutdown(t)
+    assert app.plan.partials > 5
+    again = make(fs.reboot())
+    assert again.plan.partials == app.plan.partials
+    assert not again.plan.known  # the first refresh after a boot is full
