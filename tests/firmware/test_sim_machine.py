@@ -1,0 +1,67 @@
+# The fake machine module: the firmware builds its buses with the ESP32 constructors and
+# reaches the wired models; the fake watchdog bites when feeds are too far apart.
+from host_tools.sim import machine
+from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.uart import VirtualClock
+from sunprint.drivers.ina2xx import INA226
+from sunprint.drivers.ssd1680 import SSD1680
+
+
+def _no_wait(ms):
+    pass
+
+
+def test_spi_and_pins_reach_the_panel_model():
+    machine.unwire()
+    model = SSD1680Model()
+    for n, pin in ((26, model.cs), (27, model.dc), (25, model.rst), (32, model.busy)):
+        machine.wire_pin(n, pin)
+    machine.wire_spi(2, model.spi)
+    spi = machine.SPI(2, baudrate=4000000, sck=machine.Pin(18), mosi=machine.Pin(23))
+    panel = SSD1680(
+        spi,
+        cs=machine.Pin(26, machine.Pin.OUT),
+        dc=machine.Pin(27, machine.Pin.OUT),
+        rst=machine.Pin(25, machine.Pin.OUT),
+        busy=machine.Pin(32, machine.Pin.IN),
+        sleep=_no_wait,
+    )
+    buf = bytearray(panel.BUFFER_SIZE)
+    buf[0] = 0x01  # landscape pixel (0, 0)
+    panel.show(buf)
+    assert model.refreshes == ["full"]
+    assert model.landscape_pixel(0, 0) == 1 and model.landscape_pixel(1, 0) == 0
+
+
+def test_i2c_reaches_the_chip_and_an_unwired_bus_is_an_oserror():
+    machine.unwire()
+    bus = FakeI2C()
+    chip = bus.attach(0x40, INA226Model(shunt_ohm=0.002))
+    machine.wire_i2c(0, bus)
+    drv = INA226(
+        machine.I2C(0, scl=machine.Pin(22), sda=machine.Pin(21)), shunt_ohm=0.002, max_current_a=20
+    )
+    drv.poll()
+    chip.set(5.0, 24.0)
+    assert drv.poll() == 0 and drv.power_mw > 119000
+    try:
+        machine.I2C(1)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("an unwired bus answered")
+
+
+def test_watchdog_bites_when_a_step_hangs():
+    clock = VirtualClock(0)
+    machine.set_clock(clock)
+    wdt = machine.WDT(timeout=5000)
+    for _ in range(10):
+        clock.sleep_ms(1000)
+        wdt.feed()
+    assert wdt.resets == 0 and not wdt.check()
+    clock.sleep_ms(6000)  # a step that hangs for 6 s
+    assert wdt.check()
+    wdt.feed()
+    assert wdt.resets == 1
