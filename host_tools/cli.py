@@ -51,6 +51,10 @@ def build_parser():
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=cmd_replay)
 
+    from host_tools import boards
+
+    boards.add_cli(sub)
+
     try:
         from host_tools import fonts
     except ImportError:  # pragma: no cover - fonts needs Pillow, a required dependency

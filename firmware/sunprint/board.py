@@ -1,0 +1,446 @@
+"""Build a display unit from a board profile (boards/*.json, checked on the host by
+host_tools/boards.py): the buses and pins, the panel driver, the power source, the ledger, the
+picture, the renderer and the App.
+
+    import json, machine, esp32, neopixel
+    from sunprint.board import build
+    with open("/board.json") as f:
+        unit = build(json.load(f), machine, esp32=esp32, neopixel=neopixel, store=store)
+    unit.app.restore(); unit.panel.init() (e-paper); then unit.app.tick(now) forever
+
+`machine` (and `neopixel`, `esp32`) are handed in: this module imports none of them, so tests
+build units with a fake. Only the driver modules a profile needs are imported. Pins, buses and
+drivers are made with the ESP32 port's keyword arguments:
+    SPI(id, baudrate=, sck=Pin(n), mosi=Pin(n)), I2C(id, scl=Pin(n), sda=Pin(n), freq=),
+    UART(id, baudrate=, bits=, parity=, stop=, tx=n, rx=n), Pin(n, Pin.OUT / Pin.IN).
+"""
+
+_PARITY = {"none": None, "even": 0, "odd": 1}
+_MODBUS_MAPS = ("ddsu666", "dtsu666", "sdm120", "sdm630")
+
+
+class Unit:
+    """What build() made: panel, display (what the app draws on), buffer, fb, renderer, fonts,
+    rotation, plan, driver, source, ledger, app, buses (name -> bus object), pins (field ->
+    Pin). close() closes the font files."""
+
+    def __init__(self):
+        self.buses = {}
+        self.pins = {}
+        self.font_files = []
+
+    def _parts(self, panel, display, buffer, fb, driver, source, ledger, fonts, renderer):
+        self.panel = panel
+        self.display = display
+        self.buffer = buffer
+        self.fb = fb
+        self.driver = driver
+        self.source = source
+        self.ledger = ledger
+        self.fonts = fonts
+        self.renderer = renderer
+
+    def _app(self, rotation, plan, carbon_row, app):
+        self.rotation = rotation
+        self.plan = plan
+        self.carbon_row = carbon_row
+        self.app = app
+
+    def close(self):
+        for f in self.font_files:
+            f.close()
+        self.font_files = []
+
+
+class Viewport:
+    """Shows a smaller picture centred on a larger LED panel (a screen set drawn on a longer
+    chain): begin_show copies the picture into the panel's buffer, row by row (MONO_HLSB) or
+    page by page (MONO_VLSB), from preallocated memoryviews; nothing is allocated per frame."""
+
+    def __init__(self, panel, width, height):
+        pw, ph = panel.width, panel.height
+        self.panel = panel
+        self.width = width
+        self.height = height
+        self.BUFFER_FORMAT = fmt = panel.BUFFER_FORMAT
+        x0 = (pw - width) // 2
+        y0 = (ph - height) // 2
+        if fmt == 0:  # MONO_VLSB: bytes are 8-pixel columns of a page
+            y0 &= ~7
+            if height % 8:
+                raise ValueError("picture height must be a multiple of 8")
+            self._runs = height // 8
+            self._run = width
+            self._dst = (y0 // 8) * pw + x0
+            self._dst_step = pw
+        else:  # MONO_HLSB: bytes are 8-pixel runs of a row
+            x0 &= ~7
+            if width % 8:
+                raise ValueError("picture width must be a multiple of 8")
+            self._runs = height
+            self._run = width // 8
+            self._dst = y0 * (pw // 8) + x0 // 8
+            self._dst_step = pw // 8
+        self.BUFFER_SIZE = width * height // 8
+        self.full_buffer = bytearray(panel.BUFFER_SIZE)
+        self._full = memoryview(self.full_buffer)
+
+    def _copy(self, buf):
+        src = memoryview(buf)
+        run = self._run
+        d = self._dst
+        s = 0
+        for _ in range(self._runs):
+            self._full[d : d + run] = src[s : s + run]
+            d += self._dst_step
+            s += run
+
+    def begin_show(self, buf, full=False):
+        self._copy(buf)
+        self.panel.begin_show(self.full_buffer, full)
+
+    def show(self, buf, full=False):
+        self._copy(buf)
+        self.panel.show(self.full_buffer, full)
+
+    def busy(self):
+        return self.panel.busy()
+
+    def finish(self):
+        self.panel.finish()
+
+
+def _out(machine, unit, field, n):
+    p = machine.Pin(n, machine.Pin.OUT)
+    unit.pins[field] = p
+    return p
+
+
+def _in(machine, unit, field, n, pull=None):
+    Pin = machine.Pin
+    p = Pin(n, Pin.IN) if pull is None else Pin(n, Pin.IN, pull)
+    unit.pins[field] = p
+    return p
+
+
+def _spi(machine, unit, spec):
+    Pin = machine.Pin
+    name = "spi%d" % spec["id"]
+    bus = unit.buses.get(name)
+    if bus is None:
+        if "miso" in spec:
+            bus = machine.SPI(
+                spec["id"],
+                baudrate=spec["baudrate"],
+                sck=Pin(spec["sck"]),
+                mosi=Pin(spec["mosi"]),
+                miso=Pin(spec["miso"]),
+            )
+        else:
+            bus = machine.SPI(
+                spec["id"], baudrate=spec["baudrate"], sck=Pin(spec["sck"]), mosi=Pin(spec["mosi"])
+            )
+        unit.buses[name] = bus
+    return bus
+
+
+def _i2c(machine, unit, spec):
+    Pin = machine.Pin
+    name = "i2c%d" % spec["id"]
+    bus = unit.buses.get(name)
+    if bus is None:
+        bus = machine.I2C(
+            spec["id"], scl=Pin(spec["scl"]), sda=Pin(spec["sda"]), freq=spec.get("freq", 400000)
+        )
+        unit.buses[name] = bus
+    return bus
+
+
+def _uart(machine, unit, spec):
+    name = "uart%d" % spec["id"]
+    bus = machine.UART(
+        spec["id"],
+        baudrate=spec["baudrate"],
+        bits=spec["bits"],
+        parity=_PARITY[spec["parity"]],
+        stop=spec["stop"],
+        tx=spec["tx"],
+        rx=spec["rx"],
+    )
+    unit.buses[name] = bus
+    return bus
+
+
+def _panel(d, machine, unit, neopixel, sleep_ms):
+    kind = d["type"]
+    opts = d.get("options", {})
+    if kind == "ws2812":
+        from sunprint.drivers.ws2812 import WS2812Matrix
+
+        if neopixel is None:
+            raise ValueError("a ws2812 display needs the neopixel module (build(neopixel=...))")
+        pin = _out(machine, unit, "display.pin", d["pin"])
+        n = d["width"] * d["height"]
+        schedule = opts.get("schedule")
+        return WS2812Matrix(
+            neopixel.NeoPixel(pin, n),
+            width=d["width"],
+            height=d["height"],
+            origin=opts.get("origin", "top-left"),
+            column_major=opts.get("column_major", True),
+            serpentine=opts.get("serpentine", True),
+            color=tuple(opts.get("color", (255, 255, 255))),
+            brightness=opts.get("brightness", 32),
+            schedule=None if schedule is None else tuple(tuple(x) for x in schedule),
+            max_ma=opts.get("max_ma", 500),
+        )
+    spi = _spi(machine, unit, d["spi"])
+    pins = d["pins"]
+    cs = _out(machine, unit, "display.pins.cs", pins["cs"])
+    if kind == "max7219":
+        from sunprint.drivers.max7219 import MAX7219
+
+        return MAX7219(
+            spi,
+            cs=cs,
+            modules=opts["modules"],
+            rows=opts.get("rows", 1),
+            rotation=opts.get("rotation", 0),
+            flip=opts.get("flip", False),
+            serpentine=opts.get("serpentine", False),
+            intensity=opts.get("intensity", 1),
+        )
+    if kind == "ssd1680":
+        from sunprint.drivers.ssd1680 import SSD1680 as cls
+    elif kind == "ssd1683":
+        from sunprint.drivers.ssd1683 import SSD1683 as cls
+    elif kind == "uc8179":
+        from sunprint.drivers.uc8179 import UC8179 as cls
+    else:
+        raise ValueError("unknown display type %r" % kind)
+    dc = _out(machine, unit, "display.pins.dc", pins["dc"])
+    rst = _out(machine, unit, "display.pins.rst", pins["rst"])
+    busy = _in(machine, unit, "display.pins.busy", pins["busy"])
+    if sleep_ms is None:
+        return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy)
+    return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, sleep=sleep_ms)
+
+
+def _driver(s, machine, unit, esp32):
+    """The sensor's driver, and the source class: 0 power, 1 meter, 2 pulses."""
+    kind = s["type"]
+    opts = s.get("options", {})
+    if kind == "ina226" or kind == "ina219":
+        i2c = _i2c(machine, unit, s["i2c"])
+        if kind == "ina226":
+            from sunprint.drivers.ina2xx import INA226
+
+            return INA226(
+                i2c,
+                address=opts.get("address", 0x40),
+                shunt_ohm=opts["shunt_ohm"],
+                max_current_a=opts["max_current_a"],
+                averaging=opts.get("averaging", 16),
+                conversion_us=opts.get("conversion_us", 1100),
+            ), 0
+        from sunprint.drivers.ina2xx import INA219
+
+        return INA219(
+            i2c,
+            address=opts.get("address", 0x40),
+            shunt_ohm=opts["shunt_ohm"],
+            max_current_a=opts["max_current_a"],
+            bus_range_v=opts.get("bus_range_v", 32),
+            shunt_range_mv=opts.get("shunt_range_mv"),
+            averaging=opts.get("averaging", 16),
+        ), 0
+    if kind == "s0":
+        from sunprint.drivers import s0
+
+        pull = None if not opts.get("pull_up", True) else machine.Pin.PULL_UP
+        pin = _in(machine, unit, "sensor.pin", s["pin"], pull)
+        counts = opts["imp_per_kwh"]
+        active_low = opts.get("active_low", True)
+        pcnt = getattr(esp32, "PCNT", None) if esp32 is not None else None
+        if pcnt is not None and not opts.get("bouncy", False):
+            return s0.PcntS0(
+                pin,
+                unit=opts.get("pcnt_unit", 0),
+                counts_per_kwh=counts,
+                active_low=active_low,
+                pcnt_factory=pcnt,
+            ), 2
+        return s0.IrqS0(
+            pin,
+            debounce_ms=opts.get("debounce_ms", 10),
+            min_width_ms=opts.get("min_width_ms", 25),
+            counts_per_kwh=counts,
+            active_low=active_low,
+        ), 2
+    uart = _uart(machine, unit, s["uart"])
+    de = _out(machine, unit, "sensor.de", s["de"]) if "de" in s else None
+    baud = s["uart"]["baudrate"]
+    if kind == "dlt645":
+        from sunprint.drivers import dlt645
+
+        dlt = dlt645.DLT645(
+            uart,
+            address=opts.get("address"),
+            de=de,
+            timeout_ms=opts.get("timeout_ms", 500),
+            retries=opts.get("retries", 2),
+            baudrate=baud,
+        )
+        energy = (
+            dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
+        )
+        return dlt645.Meter(dlt, energy_di=energy), 1
+    if kind in _MODBUS_MAPS:
+        from sunprint.drivers import modbus
+
+        rtu = modbus.ModbusRTU(
+            uart,
+            de=de,
+            baudrate=baud,
+            timeout_ms=opts.get("timeout_ms", 200),
+            retries=opts.get("retries", 2),
+        )
+        regmap = getattr(modbus, kind.upper())
+        if "energy" in opts:
+            regmap = modbus.with_energy(regmap, opts["energy"])
+        return modbus.Meter(rtu, opts.get("unit", 1), regmap), 1
+    raise ValueError("unknown sensor type %r" % kind)
+
+
+def _source(s, driver, kind):
+    from sunprint.core.health import Health
+    from sunprint.sources import MeterSource, PowerSource, PulseSource
+
+    h = s.get("health", {})
+    lo, hi, step = h.get("min_w"), h.get("max_w"), h.get("max_step_w", 0)
+    health = Health(
+        None if lo is None else int(lo * 1000),
+        None if hi is None else int(hi * 1000),
+        int(step * 1000),
+        h.get("stuck_after", 0),
+    )
+    calib = None
+    c = s.get("calib")
+    if c is not None:
+        from sunprint.core.calib import Linear
+
+        max_raw = int(hi * 1000) if hi else 1 << 21
+        calib = Linear(c["gain"], c.get("offset_w", 0) * 1000, max_raw=max_raw)
+    cls = PowerSource if kind == 0 else MeterSource if kind == 1 else PulseSource
+    return cls(driver, calib=calib, health=health)
+
+
+def build(
+    profile,
+    machine,
+    *,
+    open_file=open,
+    neopixel=None,
+    esp32=None,
+    fonts_dir="/fonts",
+    store=None,
+    policy=None,
+    tz_offset_s=8 * 3600,
+    carbon_row=None,
+    sleep_ms=None,
+):
+    """A Unit with everything the profile describes, its App ready for restore() and tick().
+
+    store: a sunprint.store.Store (None: nothing persists; policy defaults to PersistPolicy()).
+    carbon_row: the emission factor row (default core.carbon.factor()). sleep_ms: handed to
+    the e-paper drivers (default: their own, real time)."""
+    import framebuf
+
+    from sunprint.app import App
+    from sunprint.core.ledger import Ledger
+    from sunprint.ui.font import BitmapFont
+    from sunprint.ui.layout import Rotation, fonts_for, screen_for
+    from sunprint.ui.render import Renderer
+
+    unit = Unit()
+    d = profile["display"]
+    layout = profile.get("layout", {})
+    panel = _panel(d, machine, unit, neopixel, sleep_ms)
+    picture = layout.get("picture")
+    display = panel
+    if picture is not None and (picture[0] != d["width"] or picture[1] != d["height"]):
+        display = Viewport(panel, picture[0], picture[1])
+    width, height = display.width, display.height
+    fmt = display.BUFFER_FORMAT
+    buf = bytearray(display.BUFFER_SIZE)
+    fb = framebuf.FrameBuffer(buf, width, height, fmt)
+
+    sensor = None
+    for s in profile["sensors"]:
+        if s["role"] in ("pv_power", "pv_energy"):
+            sensor = s
+            break
+    if sensor is None:
+        raise ValueError("the profile has no pv_power or pv_energy sensor")
+    driver, kind = _driver(sensor, machine, unit, esp32)
+    source = _source(sensor, driver, kind)
+
+    if carbon_row is None:
+        from sunprint.core.carbon import factor
+
+        carbon_row = factor()
+    if kind == 0:
+        ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=carbon_row[2])
+    else:
+        ledger = Ledger(
+            tz_offset_s=tz_offset_s,
+            co2_dg_per_kwh=carbon_row[2],
+            counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
+            counter_survives_reboot=kind == 1,
+        )
+
+    files = dict(fonts_for(width, height))
+    files.update(layout.get("fonts", {}))
+    fonts = {}
+    for role in files:
+        f = open_file(fonts_dir + "/" + files[role], "rb")
+        unit.font_files.append(f)
+        fonts[role] = BitmapFont(f)
+    language = layout.get("language", "both")
+    rot = Rotation(width, height, language, layout.get("screens"))
+    screen = screen_for(width, height, rot.name)
+    renderer = Renderer(fb, buf, width, height, fonts, screen, rot.lang)
+    from sunprint.ui.refresh import RefreshPlan
+
+    if d["type"] in ("ssd1680", "ssd1683", "uc8179"):
+        plan = RefreshPlan(tz_offset_s=tz_offset_s)
+    else:
+        # An LED panel has no ghosting and no wear: every change is shown at once, in full.
+        plan = RefreshPlan(
+            partials_before_full=0,
+            min_interval_s=0,
+            quiet_start_h=0,
+            quiet_end_h=0,
+            tz_offset_s=tz_offset_s,
+        )
+    if store is not None and policy is None:
+        from sunprint.store import PersistPolicy
+
+        policy = PersistPolicy()
+    unit._parts(panel, display, buf, fb, driver, source, ledger, fonts, renderer)
+    app = App(
+        source=source,
+        panel=display,
+        renderer=renderer,
+        ledger=ledger,
+        carbon_row=carbon_row,
+        sample_period_s=layout.get("sample_period_s", 10),
+        screen_period_s=layout.get("screen_period_s", 300),
+        store=store,
+        policy=policy,
+        plan=plan,
+        rotation=rot,
+        fmt=fmt,
+    )
+    unit._app(rot, plan, carbon_row, app)
+    return unit
