@@ -9,7 +9,13 @@ from host_tools.errors import UserError
 def cmd_replay(args):
     from host_tools.replay import replay
 
-    summary = replay(args.log, args.board, args.out, progress=None if args.progress else False)
+    summary = replay(
+        args.log,
+        args.board,
+        args.out,
+        progress=None if args.progress else False,
+        lenient=args.lenient,
+    )
     energy, co2 = summary["energy"], summary["carbon"]
     print(
         "replayed %d samples of %s on %s: %.3f kWh, %.2f kg CO2 (%s), %d refreshes"
@@ -49,6 +55,11 @@ def build_parser():
     )
     p.add_argument("--out", required=True, help="output folder (replaced only on success)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="drop a torn last line (a device log cut by a power loss) instead of failing",
+    )
     p.set_defaults(func=cmd_replay)
 
     from host_tools import boards

@@ -23,13 +23,16 @@ from host_tools.paths import FONTS, use_firmware
 
 
 class LogSource:
-    """The power sensor, replaced by the log: replay sets the reading before each tick."""
+    """The power sensor, replaced by the log: replay sets the reading (and the quality flag the
+    device recorded with it) before each tick. A flagged reading is not integrated."""
 
     def __init__(self):
         self.power_mw = 0
+        self.flag = 0
 
-    def read_mw(self):
-        return self.power_mw
+    def sample(self, ledger, t, wall):
+        ledger.add_power(t, self.power_mw, wall, self.flag == 0)
+        return self.flag
 
 
 def _no_wait(ms):
@@ -125,14 +128,14 @@ def _open_log(log_path):
     return log_path
 
 
-def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None):
+def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None, lenient=False):
     """Replay log_path on board board_name into out_dir; returns the summary dict.
 
     Raises UserError (with file:line for log faults) and leaves out_dir untouched on any error.
     """
     use_firmware()
     from sunprint.compat import EPOCH_2000_UNIX
-    from sunprint.samplelog import SampleLogError, read_samples
+    from sunprint.samplelog import ReadStats, SampleLogError, read_rows
 
     log_path = _open_log(log_path)
     board = load_board(board_name)
@@ -153,11 +156,15 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
         bar = _progress(size, progress)
         with open(log_path, encoding="utf-8", newline="") as f:
             seen = 0
-            for t_unix, power_w in read_samples(f, str(log_path)):
+            stats = ReadStats()
+            for t_unix, power_w, _raw, flag in read_rows(
+                f, str(log_path), lenient=lenient, stats=stats
+            ):
                 if first_t is None:
                     first_t = t_unix
                 last_t = t_unix
                 source.power_mw = int(round(power_w * 1000))
+                source.flag = flag
                 now = t_unix - EPOCH_2000_UNIX
                 wake = app.tick(now)
                 while wake <= now:  # the panel is refreshing: poll it at the same instant
@@ -192,6 +199,11 @@ def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None
         elapsed = time.perf_counter() - started
         summary = _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s)
         summary["run"] = {"seconds": round(elapsed, 3)}
+        summary["log_rows"] = {
+            "rows": stats.rows,
+            "flagged": stats.flagged,
+            "dropped_torn": stats.dropped,
+        }
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         if frames:
             shutil.copyfile(tmp / frames[-1]["file"], tmp / "last-frame.png")
