@@ -54,6 +54,7 @@ def mpy_tree():
                 [str(mpy_cross), "-s", str(path), "-o", str(out), str(path)],
                 capture_output=True,
             )
+    (tree / "_repo_root.py").write_text("ROOT = %r\n" % str(ROOT))
     _MPY_TREE = tree
     return tree
 

@@ -177,6 +177,10 @@ class App:
                 return now
         return min(self._next_sample, self._next_screen)
 
+    def fault(self, what, err):
+        """Record a fault from outside the loop (boot: a bad config, a store that failed)."""
+        self._fault(what, err)
+
     def _fault(self, what, err):
         self.faults[what] = self.faults.get(what, 0) + 1
         self.last_fault = "%s: %s" % (what, err)

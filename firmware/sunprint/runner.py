@@ -92,6 +92,7 @@ class Runner:
         boot=None,
         healthy_s=600,
         max_tick_failures=10,
+        unit=None,
     ):
         self.app = app
         self.wdt = wdt  # machine.WDT-like (feed()), or None
@@ -108,6 +109,7 @@ class Runner:
         self.starving = False  # too many failing ticks: the watchdog is left to reset
         self.stopped = False
         self.healthy = False
+        self.unit = unit  # what main.py built, for tests and a technician at the REPL
         self._stop = False
         self._wake = -1  # when the app wants its next tick; -1: at once
         self._started = -1

@@ -243,6 +243,7 @@ def main():
     from bench_modbus import bench_modbus
     from bench_refresh import bench_refresh
     from bench_store import bench_store
+    from bench_unit import bench_unit
 
     bench_ledger_alloc()
     bench_ledger_speed()
@@ -253,6 +254,7 @@ def main():
     bench_modbus()
     bench_refresh()
     bench_fonts()
+    bench_unit()
     bench_framebuf_blit()
     bench_replay_day()
 

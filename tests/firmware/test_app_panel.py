@@ -5,6 +5,7 @@
 # on a unit they are glass, not heap)
 import framebuf
 from app_rig import START
+from repo import ROOT
 
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.app import App
@@ -15,10 +16,7 @@ from sunprint.ui.layout import Rotation, fonts_for, screen_for
 from sunprint.ui.refresh import RefreshPlan
 from sunprint.ui.render import Renderer
 
-try:
-    FONTS = __file__.rsplit("/tests/", 1)[0] + "/assets/fonts/"
-except NameError:  # pragma: no cover
-    FONTS = "assets/fonts/"
+FONTS = ROOT + "/assets/fonts/"
 
 
 class Source:

@@ -5,12 +5,10 @@
 import gc
 import json
 
+from repo import ROOT  # noqa: E402
+
 from sunprint.board import Viewport, build
 
-try:
-    ROOT = __file__.rsplit("/tests/", 1)[0]
-except NameError:  # pragma: no cover
-    ROOT = "."
 BOARDS = ROOT + "/boards/"
 FONTS = ROOT + "/assets/fonts"
 
