@@ -1,0 +1,136 @@
+# The whole unit on esp32-epd42-dlt645: firmware/main.py boots the profile on the fake machine
+# module, with the SSD1683 model as the 4.2" panel and a DL/T 645-2007 meter model behind an
+# RS-485 line (host_tools.sim.dlt645_meter.FakeSerial, DE on pin 4), and runs through the real
+# Runner on a virtual clock. CPython and MicroPython.
+# micropython-heap: 400000 (the SSD1683 model's three 15 KB planes, the in-memory flash and the
+# fonts share the VM with the unit; 340000 is the least that passes)
+import framebuf
+from repo import ROOT
+
+from host_tools.sim import dlt645_meter as dm
+from host_tools.sim import machine as fake
+from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.ssd1683 import SSD1683Model
+from sunprint.core.ledger import LIFETIME
+
+DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
+# (minutes, W) of the PV string the meter measures
+PROFILE = ((10, 1500.0), (15, 4200.0), (10, 6000.0), (10, 2500.0), (20, 5200.0), (10, 800.0))
+E0_KWH = 12345.67
+
+
+class Clock:
+    """The Runner's clock (now, wall, ticks_ms, sleep_ms) and the line model's (us)."""
+
+    def __init__(self, start_s):
+        self.us = start_s * 1000000
+
+    def now(self):
+        return self.us // 1000000
+
+    def wall(self):
+        return self.us // 1000000
+
+    def ticks_ms(self):
+        return self.us // 1000
+
+    def block_ms(self, ms):  # the drivers' sleep_ms
+        if ms > 0:
+            self.us += ms * 1000
+
+    async def sleep_ms(self, ms):
+        self.us += ms * 1000
+
+
+def _no_wait(ms):
+    pass
+
+
+def boot(start_s):
+    from sunprint import status
+
+    status.register(None, "")  # let an earlier test's unit go
+    fake.unwire()
+    panel = SSD1683Model()
+    for n, pin in ((26, panel.cs), (27, panel.dc), (25, panel.rst), (35, panel.busy)):
+        fake.wire_pin(n, pin)
+    fake.wire_spi(2, panel.spi)
+    clock = Clock(start_s)
+    meter = dm.DLT645MeterModel("000012345678", energy_kwh=E0_KWH)
+    de = dm.FakePin(clock)
+    fake.wire_pin(4, de)
+    line = dm.FakeSerial(meter, clock, baudrate=2400, de=de)
+    fake.wire_uart(2, line)
+    fake.set_clock(clock)
+    wdt = fake.WDT(timeout=30000)
+    import main
+
+    runner = main.main(
+        fake,
+        fs=FaultFS(),
+        board_path=ROOT + "/boards/esp32-epd42-dlt645.json",
+        config_path=ROOT + "/no-config.json",
+        fonts_dir=ROOT + "/assets/fonts",
+        clock=clock,
+        wdt=wdt,
+        sleep_ms=_no_wait,
+        run=False,
+    )
+    # The drivers take compat's ticks_ms / sleep_ms when built: put the DL/T 645 link on the
+    # virtual clock, so a request's byte times and the meter's latency pass in virtual time.
+    dlt = runner.unit.driver.dlt
+    dlt._ticks_ms = clock.ticks_ms
+    dlt._sleep_ms = clock.block_ms
+    return runner, clock, meter, line, panel, wdt
+
+
+def test_epd42_dlt645_unit_books_the_register_and_shows_the_render():
+    start = DAY_START + 10 * 3600
+    runner, clock, meter, line, panel, wdt = boot(start)
+    unit = runner.unit
+    seen_us = clock.us
+    t = start
+    for minutes, w in PROFILE:
+        meter.power_w = w
+        end = t + minutes * 60
+        while clock.now() < end:
+            meter.advance((clock.us - seen_us) / 1000000)  # the register counts as time passes
+            seen_us = clock.us
+            clock.us = min(clock.us + runner.step() * 1000, end * 1000000)
+        meter.advance((clock.us - seen_us) / 1000000)
+        seen_us = clock.us
+        t = end
+    truth = int((meter.energy_kwh - E0_KWH) * 1000000)
+    app = unit.app
+    got = app.ledger.mwh(LIFETIME)
+    assert truth > 4000000, truth
+    # whole 10 Wh register counts; the first reading is the base, so the energy before it
+    # (one 10 s sample at most) and the last count's remainder are not booked
+    assert got % 10000 == 0, got
+    assert 0 <= truth - got <= 30000, (got, truth)
+    # the glass is the renderer's picture, pixel for pixel
+    assert panel.refreshes and panel.refreshes[0] == "full" and "partial" in panel.refreshes
+    fb = framebuf.FrameBuffer(unit.buffer, 400, 300, unit.display.BUFFER_FORMAT)
+    black = 0
+    for y in range(300):
+        for x in range(400):
+            p = fb.pixel(x, y)
+            assert panel.pixel(x, y) == p, (x, y)
+            black += p
+    assert black > 1000
+    assert panel.violations == [], panel.violations
+    assert line.lost_tx == 0 and line.lost_rx == 0, (line.lost_tx, line.lost_rx)
+    assert runner.tick_failures == 0 and not runner.starving
+    assert not app.faults, app.faults
+    assert wdt.resets == 0 and not wdt.check() and wdt.feeds > 100
+    print(
+        "epd42-dlt645: booked",
+        got,
+        "mWh of",
+        truth,
+        "mWh;",
+        panel.refreshes.count("full"),
+        "full and",
+        panel.refreshes.count("partial"),
+        "partial refreshes",
+    )

@@ -1,0 +1,116 @@
+# The whole unit on esp32-ws2812-ina219: firmware/main.py boots the profile on the fake machine
+# module, with an INA219 model on the I2C bus and host_tools.sim.neopixel as the neopixel
+# module (its LedMatrix decodes the strip), and runs through the real Runner on a virtual
+# clock. CPython and MicroPython.
+# micropython-heap: 300000 (the INA219 model, the in-memory flash and the fonts share the VM
+# with the unit; 260000 is the least that passes)
+import framebuf
+from repo import ROOT
+
+from host_tools.sim import machine as fake
+from host_tools.sim import neopixel as fake_neopixel
+from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.i2c import FakeI2C, INA219Model
+from host_tools.sim.neopixel import LedMatrix
+from sunprint.core.ledger import LIFETIME
+
+DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
+BUS_V = 17.5  # a "12 V" panel at its maximum power point
+# (minutes, W): a cloudy hour and a quarter, below the 3.2 A the profile's INA219 measures
+PROFILE = ((10, 20.0), (15, 45.0), (10, 50.0), (5, 30.0), (20, 40.0), (10, 5.0), (5, 35.0))
+
+
+class Clock:
+    def __init__(self, start_s):
+        self.ms = start_s * 1000
+
+    def now(self):
+        return self.ms // 1000
+
+    def wall(self):
+        return self.ms // 1000
+
+    def ticks_ms(self):
+        return self.ms
+
+    def advance_ms(self, ms):
+        self.ms += ms
+
+    async def sleep_ms(self, ms):
+        self.ms += ms
+
+
+def _no_wait(ms):
+    pass
+
+
+def boot(start_s):
+    from sunprint import status
+
+    status.register(None, "")  # let an earlier test's unit go
+    fake.unwire()
+    bus = FakeI2C()
+    chip = bus.attach(64, INA219Model(shunt_ohm=0.1, always_ready=True))
+    fake.wire_i2c(0, bus)
+    clock = Clock(start_s)
+    fake.set_clock(clock)
+    wdt = fake.WDT(timeout=30000)
+    import main
+
+    runner = main.main(
+        fake,
+        fs=FaultFS(),
+        board_path=ROOT + "/boards/esp32-ws2812-ina219.json",
+        config_path=ROOT + "/no-config.json",
+        fonts_dir=ROOT + "/assets/fonts",
+        clock=clock,
+        wdt=wdt,
+        neopixel=fake_neopixel,
+        esp32=None,
+        sleep_ms=_no_wait,
+        run=False,
+    )
+    return runner, clock, chip, wdt
+
+
+def test_ws2812_ina219_unit_books_the_hour_and_shows_the_render():
+    start = DAY_START + 10 * 3600  # 10:00 local: the schedule's daytime brightness
+    runner, clock, chip, wdt = boot(start)
+    unit = runner.unit
+    strip = unit.panel.np
+    truth_mws = 0  # mW * s fed to the chip
+    seed = 7
+    t = start
+    for minutes, w in PROFILE:
+        for _ in range(minutes * 6):
+            # a new 10 s level, with some noise: a constant reading would trip stuck_after
+            seed = (1664525 * seed + 1013904223) & 0xFFFFFFFF
+            mw = int(w * 1000) + (seed >> 24) * 4 - 512  # +-0.5 W
+            chip.set(mw / 1000 / BUS_V, BUS_V)
+            end = t + 10
+            while clock.now() < end:
+                chip.convert()  # continuous mode: a fresh conversion is always done by the poll
+                clock.advance_ms(min(runner.step(), end * 1000 - clock.ms))
+            truth_mws += mw * 10
+            t = end
+    truth = truth_mws // 3600
+    app = unit.app
+    got = app.ledger.mwh(LIFETIME)
+    assert truth > 40000, truth  # about 40 Wh in 75 minutes
+    # one 10 s sample of lag per step, the INA219's 0.1 mA and 4 mV steps
+    assert abs(got - truth) <= truth // 100, (got, truth)
+    # the strip shows, LED for LED, the picture the renderer drew
+    assert strip.writes > 100
+    fb = framebuf.FrameBuffer(unit.buffer, 32, 8, unit.display.BUFFER_FORMAT)
+    leds = LedMatrix(strip, 32, 8, origin="top-left", column_major=True, serpentine=True)
+    lit = 0
+    for y in range(8):
+        for x in range(32):
+            assert leds.lit(x, y) == fb.pixel(x, y), (x, y)
+            lit += fb.pixel(x, y)
+    assert lit > 10
+    assert runner.tick_failures == 0 and not runner.starving
+    # the one sensor fault is the first poll: the INA219 has no conversion yet after set-up
+    assert list(app.faults.items()) in ([], [("sensor", 1)]), app.faults
+    assert wdt.resets == 0 and not wdt.check() and wdt.feeds > 100
+    print("ws2812-ina219: booked", got, "mWh of", truth, "mWh;", strip.writes, "writes")
