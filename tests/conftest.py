@@ -198,10 +198,20 @@ def pytest_terminal_summary(terminalreporter):
         "CPython %s: %d passed, %d failed (of which tests/firmware passed: %d)"
         % (sys.version.split()[0], counts["CPython"][0], counts["CPython"][1], firmware)
     )
+    bigger = sorted(
+        p.name
+        for p in FIRMWARE_TESTS.glob("test_*.py")
+        if "# micropython-heap:" in p.read_text(encoding="utf-8")[:2000]
+    )
     terminalreporter.write_line(
         "MicroPython unix port, heap %d B: %d passed, %d failed"
         % (HEAPSIZE, counts["MicroPython"][0], counts["MicroPython"][1])
     )
+    if bigger:
+        terminalreporter.write_line(
+            "  (a larger heap, said why in their header, for the files that hold chip and panel "
+            "models beside a whole unit: %s)" % ", ".join(bigger)
+        )
 
 
 def pytest_sessionfinish(session, exitstatus):
