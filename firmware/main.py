@@ -72,6 +72,18 @@ def main(
         safemode.show_service(unit.display, unit.renderer, reason)
         return None
     app = unit.app
+    from sunprint.samplelog import SampleLogWriter
+
+    flash = fs
+    if flash is None:
+        flash = OsFs("/")
+        try:
+            import os
+
+            os.mkdir("/log")
+        except OSError:
+            pass  # it exists
+    app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
     app.restore()
     if config_fault:
         app.fault("config", config_fault)

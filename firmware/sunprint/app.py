@@ -43,6 +43,7 @@ class App:
         plan=None,
         rotation=None,
         fmt=0,
+        samplelog=None,
     ):
         # A sources.PowerSource (sample(ledger, t, wall) -> quality flag), or any object with
         # read_mw() -> int mW that raises OSError on a fault (a replayed log).
@@ -64,6 +65,7 @@ class App:
         # partial or full as the plan says; rotation (layout.Rotation) cycles the screens.
         self.plan = plan
         self.rotation = rotation
+        self.samplelog = samplelog  # samplelog.SampleLogWriter: what replay can read back
         self.fmt = fmt  # framebuf format of the panel buffer (diff needs it)
         self.partials = 0
         self.fulls = 0
@@ -187,8 +189,16 @@ class App:
 
     def _sample(self, now, wall):
         if self._adapter:
-            flag = self.source.sample(self.ledger, now, wall)
-            self.power_mw = self.source.power_mw
+            source = self.source
+            flag = source.sample(self.ledger, now, wall)
+            self.power_mw = source.power_mw
+            log = self.samplelog
+            if log is not None:
+                mw = getattr(source, "reading_mw", self.power_mw)
+                try:
+                    log.append(wall, mw, mw, flag)
+                except OSError as e:
+                    self._fault("samplelog", e)
             if flag != OK:
                 self._fault("sensor", quality_name(flag))
             return

@@ -2,7 +2,7 @@
 # module, with the SSD1683 model as the 4.2" panel and a DL/T 645-2007 meter model behind an
 # RS-485 line (host_tools.sim.dlt645_meter.FakeSerial, DE on pin 4), and runs through the real
 # Runner on a virtual clock. CPython and MicroPython.
-# micropython-heap: 400000 (the SSD1683 model's three 15 KB planes, the in-memory flash and the
+# micropython-heap: 500000 (the SSD1683 model's three 15 KB planes, the in-memory flash and the
 # fonts share the VM with the unit; 340000 is the least that passes)
 import framebuf
 from repo import ROOT

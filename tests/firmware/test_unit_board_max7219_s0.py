@@ -2,7 +2,7 @@
 # module, with a 16-device MAX7219 chain model on the SPI bus and an S0 pulse train from the
 # PV meter on pin 39, counted by the PCNT model (host_tools.sim.pulses) handed in as esp32,
 # and runs through the real Runner on a virtual clock. CPython and MicroPython.
-# micropython-heap: 300000 (the chain model, the in-memory flash and the fonts share the VM
+# micropython-heap: 400000 (the chain model, the in-memory flash and the fonts share the VM
 # with the unit; 250000 is the least that passes)
 import framebuf
 from repo import ROOT

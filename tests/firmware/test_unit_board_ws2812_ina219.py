@@ -2,7 +2,7 @@
 # module, with an INA219 model on the I2C bus and host_tools.sim.neopixel as the neopixel
 # module (its LedMatrix decodes the strip), and runs through the real Runner on a virtual
 # clock. CPython and MicroPython.
-# micropython-heap: 300000 (the INA219 model, the in-memory flash and the fonts share the VM
+# micropython-heap: 400000 (the INA219 model, the in-memory flash and the fonts share the VM
 # with the unit; 260000 is the least that passes)
 import framebuf
 from repo import ROOT
