@@ -1,7 +1,7 @@
 # The app with the refresh plan and screen rotation driving the SSD1680 driver into its
 # controller model: after every refresh, full or window-partial, the glass shows exactly the
 # picture the renderer drew. CPython and MicroPython.
-# micropython-heap: 160000 (the controller model's RAM planes and decoder sit in the same VM;
+# micropython-heap: 250000 (the controller model's RAM planes and decoder sit in the same VM;
 # on a unit they are glass, not heap)
 import framebuf
 from app_rig import START
