@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 TYPINGS := $(VENV)/typings
 STUBS  := micropython-esp32-stubs==1.29.0.post1
 
-.PHONY: setup test demo bench lint fonts log clean
+.PHONY: setup test demo bench lint fonts log screens clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,9 @@ lint: setup
 # Regenerate the committed artefacts on purpose.
 fonts: setup
 	$(BIN)/python tools/make_fonts.py
+
+screens: setup
+	$(BIN)/python tools/render_screens.py
 
 log: setup
 	$(BIN)/python tools/make_zhongshan_day.py assets/logs/zhongshan-2024-10-15.csv

@@ -74,15 +74,7 @@ def main(
     app = unit.app
     from sunprint.samplelog import SampleLogWriter
 
-    flash = fs
-    if flash is None:
-        flash = OsFs("/")
-        try:
-            import os
-
-            os.mkdir("/log")
-        except OSError:
-            pass  # it exists
+    flash = fs if fs is not None else OsFs("/")
     app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
     app.restore()
     if config_fault:

@@ -81,6 +81,8 @@ class App:
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
         self.last_fault = None
+        self._fault_what = None
+        self._fault_err = None
         self._next_sample = -1
         self._next_screen = -1
         self._refreshing = False
@@ -185,7 +187,11 @@ class App:
 
     def _fault(self, what, err):
         self.faults[what] = self.faults.get(what, 0) + 1
-        self.last_fault = "%s: %s" % (what, err)
+        if what != self._fault_what or err != self._fault_err:
+            # Formatting allocates: a sensor that stays down must not cost a string per tick.
+            self._fault_what = what
+            self._fault_err = err
+            self.last_fault = "%s: %s" % (what, err)
 
     def _sample(self, now, wall):
         if self._adapter:
@@ -226,10 +232,9 @@ class App:
 
     def carbon_values(self):
         """The values of the "carbon" screens: those of screen_values(), and the factor with its
-        source, and what coal and trees are counted at (notes as (English, Chinese) pairs)."""
-        values = {}
-        for k, v in self.screen_values().items():
-            values[k] = v
+        source, and what coal and trees are counted at (notes as (English, Chinese) pairs).
+        The same dict as screen_values(), reused: a screen update builds no new dict."""
+        values = self.screen_values()
         values["factor"] = format_factor(self.ledger.co2_dg_per_kwh)
         values["factor_source"] = short_source(self.carbon_row)
         kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg

@@ -221,64 +221,6 @@ def _file_name(directory, seq):
     return "%s/%08d.csv" % (directory, seq)
 
 
-# The writer needs three things the store's fs interface (open, rename, remove, exists) lacks:
-# list a directory, a file's size, make a directory. Used when the fs has them (listdir(path),
-# size(path), mkdir(path)); otherwise FaultFS (a flat dict: listdir() of full paths, sizes by
-# reading) and OsFs (os on fs.root) are served here.
-
-
-def _listdir(fs, directory):
-    fn = getattr(fs, "listdir", None)
-    prefix = directory + "/"
-    if fn is not None:
-        try:
-            names = fn(directory)
-        except TypeError:  # FaultFS: listdir() of every path, no directories
-            names = [p[len(prefix) :] for p in fn() if p.startswith(prefix)]
-        return [n.split("/")[-1] for n in names]
-    import os
-
-    try:
-        return os.listdir(fs._path(directory))
-    except OSError:
-        return []
-
-
-def _mkdir(fs, directory):
-    fn = getattr(fs, "mkdir", None)
-    if fn is not None:
-        fn(directory)
-        return
-    if not hasattr(fs, "_path") or getattr(fs, "listdir", None) is not None:
-        return  # FaultFS: no directories
-    import os
-
-    try:
-        os.mkdir(fs._path(directory))
-    except OSError:
-        pass  # it exists
-
-
-def _size(fs, path):
-    fn = getattr(fs, "size", None)
-    if fn is not None:
-        return fn(path)
-    if hasattr(fs, "_path"):
-        import os
-
-        return os.stat(fs._path(path))[6]
-    f = fs.open(path, "rb")
-    n = 0
-    try:
-        while True:
-            chunk = f.read(512)
-            if not chunk:
-                return n
-            n += len(chunk)
-    finally:
-        f.close()
-
-
 def _read_bytes(fs, path):
     f = fs.open(path, "rb")
     try:
@@ -289,7 +231,7 @@ def _read_bytes(fs, path):
 
 def log_files(fs, directory="/log"):
     """The paths of the log files in directory, oldest first."""
-    seqs = [s for s in (_seq_of(n) for n in _listdir(fs, directory)) if s >= 0]
+    seqs = [s for s in (_seq_of(n) for n in fs.listdir(directory)) if s >= 0]
     seqs.sort()
     return [_file_name(directory, s) for s in seqs]
 
@@ -423,11 +365,11 @@ class SampleLogWriter:
     def _scan(self):
         fs = self.fs
         d = self.directory
-        _mkdir(fs, d)
-        seqs = [s for s in (_seq_of(n) for n in _listdir(fs, d)) if s >= 0]
+        fs.mkdir(d)
+        seqs = [s for s in (_seq_of(n) for n in fs.listdir(d)) if s >= 0]
         seqs.sort()
         self._seqs = seqs
-        self._sizes = [_size(fs, _file_name(d, s)) for s in seqs]
+        self._sizes = [fs.size(_file_name(d, s)) for s in seqs]
         self._next = seqs[-1] + 1 if seqs else 1
         if seqs:
             t = _last_time(fs, _file_name(d, seqs[-1]))

@@ -99,6 +99,27 @@ class OsFs:
             return False
         return True
 
+    def size(self, path):
+        import os
+
+        return os.stat(self._path(path))[6]
+
+    def mkdir(self, directory):
+        import os
+
+        try:
+            os.mkdir(self._path(directory))
+        except OSError:
+            pass  # it exists
+
+    def listdir(self, directory):
+        import os
+
+        try:
+            return os.listdir(self._path(directory))
+        except OSError:
+            return []  # no such directory yet
+
 
 class FileBackend:
     """Two slot files on a filesystem `fs` with open(path, mode) ("rb"/"wb"; files have read,

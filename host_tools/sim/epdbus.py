@@ -1,5 +1,6 @@
 # The 4-wire SPI side of an e-paper controller model, as the host's driver sees it: the SPI bus,
-# the CS / DC / RST output pins and the BUSY input. Shared by the SSD1683 and UC8179 models.
+# the CS / DC / RST output pins and the BUSY input. Shared by the SSD1680, SSD1683 and UC8179
+# models.
 # Portable Python (CPython and the MicroPython unix port).
 #
 # A model implements _edge(name, level) (an output pin changed), _poll_busy() (one read of BUSY,

@@ -88,21 +88,25 @@ class _Power:
 
 class _Node:
     # One file's bytes: durable (flushed) data. Handles point at the node, so a rename moves it.
+    # A bytearray, extended in place: a log appended a row at a time must not be rebuilt (and
+    # reallocated whole) at every flush.
     def __init__(self, data=b""):
-        self.data = data
+        self.data = bytearray(data)
 
 
 class _ReadFile:
+    # Reads the node's bytes in place, up to the length they had when the file was opened.
     def __init__(self, fs, data):
         self._fs = fs
         self._data = data
+        self._len = len(data)
         self._pos = 0
 
     def read(self, n=-1):
         self._fs.alive()
-        data = self._data
-        end = len(data) if n is None or n < 0 else min(len(data), self._pos + n)
-        out = data[self._pos : end]
+        size = self._len
+        end = size if n is None or n < 0 else min(size, self._pos + n)
+        out = bytes(self._data[self._pos : end])
         self._pos = end
         return out
 
@@ -153,7 +157,7 @@ class _WriteFile:
 
     def _sync(self):
         if self.pending:
-            self._node.data = self._node.data + bytes(self.pending)
+            self._node.data.extend(self.pending)
             self.pending = bytearray()
 
     def __enter__(self):
@@ -219,11 +223,23 @@ class FaultFS(_Power):
         self.alive()
         return path in self._files
 
-    # -- for tests --
-
-    def listdir(self):
+    def size(self, path):
         self.alive()
-        return sorted(self._files)
+        node = self._files.get(path)
+        if node is None:
+            raise OSError(_ENOENT, "no such file")
+        return len(node.data)
+
+    def mkdir(self, directory):
+        pass  # a flat namespace: a directory exists as soon as a path names it
+
+    def listdir(self, directory=None):
+        """The names in `directory`; with no directory (for tests), every path."""
+        self.alive()
+        if directory is None:
+            return sorted(self._files)
+        prefix = directory.rstrip("/") + "/"
+        return sorted(p[len(prefix) :] for p in self._files if p.startswith(prefix))
 
     def durable(self):
         """path -> bytes that would survive a power cut now (or did survive the cut)."""
@@ -232,7 +248,7 @@ class FaultFS(_Power):
         torn = self.torn
         out = {}
         for path in self._files:
-            out[path] = self._files[path].data
+            out[path] = bytes(self._files[path].data)  # a snapshot: the node keeps growing
         for f in self._open:
             if torn > 0 and f.pending:
                 # The torn write: a prefix of the unflushed bytes reached the flash.
@@ -256,7 +272,7 @@ class FaultFS(_Power):
 
     def peek(self, path):
         node = self._files.get(path)
-        return None if node is None else node.data
+        return None if node is None else bytes(node.data)
 
 
 class FakeNVS(_Power):

@@ -43,6 +43,8 @@
 # figure a window partial refresh (a RAM window over part of the panel, then 0x22 0xFF) reduces.
 # Time is counted in BUSY polls, not milliseconds: the driver under test may sleep between polls.
 
+from host_tools.sim.epdbus import SPI, BusyPin, OutPin
+
 RAM_X_BYTES = 22  # 176 sources
 RAM_ROWS = 296
 PANEL_X_BYTES = 16  # 128 sources
@@ -78,65 +80,16 @@ _STEP_SLICES = _probe_step_slices()
 _COMMAND_LOG = 512  # command bytes kept in `commands`
 
 
-class _OutPin:
-    """An output pin of the host (CS, DC, RST) as the controller sees it."""
-
-    def __init__(self, model, name, level):
-        self._model = model
-        self._name = name
-        self._v = level
-
-    def value(self, v=None):
-        if v is None:
-            return self._v
-        v = 1 if v else 0
-        old = self._v
-        self._v = v
-        if old != v:
-            self._model._edge(self._name, v)
-        return None
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
-
-    def __call__(self, v=None):
-        return self.value(v)
-
-
-class _BusyPin:
-    """The controller's BUSY output: each read is one poll."""
-
-    def __init__(self, model):
-        self._model = model
-
-    def value(self, v=None):
-        return self._model._poll_busy()
-
-    def __call__(self, v=None):
-        return self._model._poll_busy()
-
-
-class _SPI:
-    def __init__(self, model):
-        self._model = model
-
-    def write(self, buf):
-        self._model._spi_write(buf)
-
-
 class SSD1680Model:
     def __init__(self, busy_polls=3, short_busy_polls=1, stuck_busy=False):
         self.busy_polls = busy_polls
         self.short_busy_polls = short_busy_polls
         self.stuck_busy = stuck_busy
-        self.spi = _SPI(self)
-        self.cs = _OutPin(self, "cs", 1)
-        self.dc = _OutPin(self, "dc", 1)
-        self.rst = _OutPin(self, "rst", 1)
-        self.busy = _BusyPin(self)
+        self.spi = SPI(self)
+        self.cs = OutPin(self, "cs", 1)
+        self.dc = OutPin(self, "dc", 1)
+        self.rst = OutPin(self, "rst", 1)
+        self.busy = BusyPin(self)
         # RAM content at power-up is undefined on the chip; here it is 0x00.
         self.ram_bw = [bytearray(RAM_ROWS) for _ in range(RAM_X_BYTES)]
         self.ram_red = [bytearray(RAM_ROWS) for _ in range(RAM_X_BYTES)]

@@ -1,6 +1,8 @@
 # The device's sample log: format 2 rows written by SampleLogWriter into a ring of files on a
 # flash that loses power (FaultFS), read back by the lenient reader; format 1 and 2 reading.
 # Runs under CPython and MicroPython.
+# micropython-heap: 160000 (the in-memory flash holds every log file in the VM, next to the
+# bytecode of the writer, the reader and the flash model)
 import gc
 import io
 
