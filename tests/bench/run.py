@@ -68,7 +68,7 @@ def bench_replay_day():
     from host_tools.boards import load_board
 
     board = load_board("esp32-epd29")
-    board["layout"] = {"language": "en", "screens": ["main"], "screen_period_s": 60}
+    board["layout"] = dict(board["layout"], language="en", screens=["main"], screen_period_s=60)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "minute.json"
         path.write_text(json.dumps(board))
