@@ -72,7 +72,22 @@ def build_parser():
         fonts = None
     if fonts is not None:
         fonts.add_cli(sub)
+
+    # Each of these modules adds its own subcommand(s) with add_cli(sub), as boards and fonts do.
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module("host_tools." + name)
+        except ModuleNotFoundError as e:
+            if e.name != "host_tools." + name:
+                raise
+            continue  # not built yet
+        module.add_cli(sub)
     return parser
+
+
+_COMMAND_MODULES = ("synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd")
 
 
 def main(argv=None):
