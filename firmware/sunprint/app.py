@@ -202,7 +202,7 @@ class App:
             if log is not None:
                 mw = getattr(source, "reading_mw", self.power_mw)
                 try:
-                    log.append(wall, mw, mw, flag)
+                    log.append(wall, mw, getattr(source, "raw", mw), flag)
                 except OSError as e:
                     self._fault("samplelog", e)
             if flag != OK:

@@ -226,8 +226,11 @@ def _panel(d, machine, unit, neopixel, sleep_ms):
     return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, sleep=sleep_ms)
 
 
-def _driver(s, machine, unit, esp32):
-    """The sensor's driver, and the source class: 0 power, 1 meter, 2 pulses."""
+def _driver(s, machine, unit, esp32, clock):
+    """The sensor's driver, and the source class: 0 power, 1 meter, 2 pulses.
+
+    clock: {} (the drivers' own time) or {"ticks_ms": f, "sleep_ms": g}, the time a bus
+    driver waits on; a virtual clock on a PC, so a meter's timeouts pass in simulated time."""
     kind = s["type"]
     opts = s.get("options", {})
     if kind == "ina226" or kind == "ina219":
@@ -269,6 +272,7 @@ def _driver(s, machine, unit, esp32):
                 counts_per_kwh=counts,
                 active_low=active_low,
                 pcnt_factory=pcnt,
+                **_only(clock, "ticks_ms"),
             ), 2
         return s0.IrqS0(
             pin,
@@ -276,6 +280,7 @@ def _driver(s, machine, unit, esp32):
             min_width_ms=opts.get("min_width_ms", 25),
             counts_per_kwh=counts,
             active_low=active_low,
+            **_only(clock, "ticks_ms"),
         ), 2
     uart = _uart(machine, unit, s["uart"])
     de = _out(machine, unit, "sensor.de", s["de"]) if "de" in s else None
@@ -290,6 +295,7 @@ def _driver(s, machine, unit, esp32):
             timeout_ms=opts.get("timeout_ms", 500),
             retries=opts.get("retries", 2),
             baudrate=baud,
+            **clock,
         )
         energy = (
             dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
@@ -304,12 +310,17 @@ def _driver(s, machine, unit, esp32):
             baudrate=baud,
             timeout_ms=opts.get("timeout_ms", 200),
             retries=opts.get("retries", 2),
+            **clock,
         )
         regmap = getattr(modbus, kind.upper())
         if "energy" in opts:
             regmap = modbus.with_energy(regmap, opts["energy"])
         return modbus.Meter(rtu, opts.get("unit", 1), regmap), 1
     raise ValueError("unknown sensor type %r" % kind)
+
+
+def _only(clock, key):
+    return {key: clock[key]} if key in clock else {}
 
 
 def _source(s, driver, kind):
@@ -348,12 +359,16 @@ def build(
     tz_offset_s=8 * 3600,
     carbon_row=None,
     sleep_ms=None,
+    ticks_ms=None,
+    bus_sleep_ms=None,
 ):
     """A Unit with everything the profile describes, its App ready for restore() and tick().
 
     store: a sunprint.store.Store (None: nothing persists; policy defaults to PersistPolicy()).
     carbon_row: the emission factor row (default core.carbon.factor()). sleep_ms: handed to
-    the e-paper drivers (default: their own, real time)."""
+    the e-paper drivers (default: their own, real time). ticks_ms, bus_sleep_ms: the clock
+    the sensor's bus driver times out on (default: real time); on a PC a virtual clock's
+    ticks and a blocking sleep that advances it."""
     import framebuf
 
     from sunprint.app import App
@@ -382,7 +397,12 @@ def build(
             break
     if sensor is None:
         raise ValueError("the profile has no pv_power or pv_energy sensor")
-    driver, kind = _driver(sensor, machine, unit, esp32)
+    clock = {}
+    if ticks_ms is not None:
+        clock["ticks_ms"] = ticks_ms
+    if bus_sleep_ms is not None:
+        clock["sleep_ms"] = bus_sleep_ms
+    driver, kind = _driver(sensor, machine, unit, esp32, clock)
     source = _source(sensor, driver, kind)
 
     if carbon_row is None:

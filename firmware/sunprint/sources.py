@@ -23,12 +23,14 @@ class PowerSource:
         self.flag = OK
         self.power_mw = 0  # the last good reading
         self.reading_mw = 0
+        self.raw = 0  # this reading before calibration, in the driver's units (mW)
         self.flags = [0] * _N_FLAGS  # readings per flag
 
     def _power(self):
         driver = self.driver
         flag = driver.poll()
         mw = driver.power_mw
+        self.raw = mw
         if flag == OK and self.calib is not None:
             mw = self.calib.apply(mw)
         if self.health is not None:
@@ -75,4 +77,5 @@ class PulseSource(PowerSource):
         if flag == OK:
             ledger.add_counter(t, driver.count(), wall)
             self.power_mw = driver.power_mw
+        self.reading_mw = self.raw = driver.power_mw
         return flag

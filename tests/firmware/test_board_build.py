@@ -201,12 +201,16 @@ def test_epd42_dlt645():
 
 
 def test_epd75_ddsu666():
+    from sunprint.core.quality import OK
     from sunprint.drivers.modbus import Meter
     from sunprint.drivers.uc8179 import UC8179
     from sunprint.sources import MeterSource
 
-    u = _build("esp32-epd75-ddsu666")
+    clock = _VirtualMs()
+    u = _build("esp32-epd75-ddsu666", ticks_ms=clock.ticks_ms, bus_sleep_ms=clock.sleep_ms)
     try:
+        # The fake UART never answers: the poll waits its timeouts on the clock handed in.
+        assert u.driver.poll() != OK and clock.slept >= 200
         assert isinstance(u.panel, UC8179) and len(u.buffer) == 48000
         assert u.buses["uart2"].args == (2, 9600, 8, None, 1, 4, 36)
         assert u.pins["sensor.de"].n == 33
@@ -286,3 +290,46 @@ def test_small_profiles_fit_an_esp32_heap():
         u.close()
         u = None
         assert used < 100000, (name, used)
+
+
+class _VirtualMs:
+    """A bus driver's clock: ticks and a blocking sleep that advances it (no real waiting)."""
+
+    def __init__(self):
+        self.ms = 0
+        self.slept = 0
+
+    def ticks_ms(self):
+        return self.ms
+
+    def sleep_ms(self, ms):
+        self.ms += ms
+        self.slept += ms
+
+
+def _times_out_on_the_virtual_clock(name):
+    # The UART above never answers: every poll waits its whole timeout and its retries.
+    # With the clock handed to build() that wait passes in virtual time.
+    from sunprint.core.quality import OK
+
+    clock = _VirtualMs()
+    u = _build(name, ticks_ms=clock.ticks_ms, bus_sleep_ms=clock.sleep_ms)
+    try:
+        assert u.driver.poll() != OK
+        assert clock.slept >= 200, (name, clock.slept)  # at least one timeout_ms, virtual
+    finally:
+        u.close()
+
+
+def test_a_silent_dlt645_meter_times_out_on_the_clock_build_hands_in():
+    _times_out_on_the_virtual_clock("esp32-epd42-dlt645")
+
+
+def test_the_s0_input_counts_time_on_the_clock_build_hands_in():
+    clock = _VirtualMs()
+    clock.ms = 123456
+    u = _build("esp32-max7219-s0", esp32=Esp32Module, ticks_ms=clock.ticks_ms)
+    try:
+        assert u.driver._ticks() == 123456
+    finally:
+        u.close()

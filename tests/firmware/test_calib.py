@@ -34,13 +34,33 @@ def test_linear_applies_in_fixed_point_within_half_a_unit():
             assert abs(got - want) <= 0.5 + (abs(raw) + 1) * 2**-lin.shift, (gain, raw, got)
 
 
+def _intermediates_are_small(lin, max_raw):
+    m = abs(lin._m)
+    if lin._split:
+        k = lin._k
+        return m * ((max_raw >> k) + 1) + (1 << 24) < 2**30 and m * (1 << k) + lin._b < 2**30
+    return m * max_raw + abs(lin._b) < 2**30
+
+
 def test_linear_picks_the_shift_that_keeps_small_ints():
     lin = Linear(25.137, -40.2)
     assert 0 < lin.shift <= 24
-    assert abs(lin._m) * 32768 + abs(lin._b) < 2**30
+    assert _intermediates_are_small(lin, 32768)
     assert Linear(0.001, 0).shift == 24  # a tiny gain gets the most fraction bits
-    wide = Linear(25.137, 0, max_raw=2**20)
-    assert wide.shift < lin.shift
+    wide = Linear(25.137, 0, max_raw=2**24)
+    assert wide.shift < lin.shift and _intermediates_are_small(wide, 2**24)
+    assert Linear(1.0, 0, max_raw=2**24).shift >= 16  # the split keeps 16+ fraction bits
+
+
+def test_a_reading_in_mw_of_a_12_kw_string_keeps_the_gain_to_1e_5():
+    # max_raw ~ 2**24 (mW): a plain m * raw < 2**30 would leave the gain 6 bits (0.8 % off).
+    for gain, offset in ((1.03, 0.0), (0.987654, -1500.4), (1.0001, 250.0)):
+        lin = Linear(gain, offset, max_raw=12000000)
+        assert _intermediates_are_small(lin, 12000000), (gain, lin.shift)
+        for raw in (-12000000, -777777, 0, 1, 999999, 2000000, 6543210, 12000000):
+            want = gain * raw + offset
+            got = lin.apply(raw)
+            assert abs(got - want) <= 0.5 + abs(raw) * 1e-5, (gain, offset, raw, got, want)
 
 
 def test_linear_rounds_to_nearest():

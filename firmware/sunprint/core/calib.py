@@ -1,17 +1,20 @@
 """Calibration models: raw readings -> physical values, y = gain * raw + offset.
 
 Fitting (two_point, least_squares) runs once, on site, in floats. Applying runs on every
-reading, in integers: Linear keeps gain and offset in fixed point with a binary shift,
+reading, in integers, with gain in fixed point (m = round(gain * 2**shift)) and the offset
+split into an integer part and a binary fraction. A plain (m * raw + b) >> shift would need
+|m| * max_raw < 2**30 (the ESP32's small ints), which for a reading in mW of a 12 kW string
+(max_raw ~ 2**24) leaves m 6 bits: a gain error of up to 0.8 %. So raw is split in two halves
+of k bits, raw = hi * 2**k + lo, with k half the bits of max_raw, and
 
-    y = (m * raw + b) >> shift,    m = round(gain * 2**shift),
-                                   b = round(offset * 2**shift) + 2**(shift - 1)
+    y = ((m * hi + ((m * lo + b) >> k)) >> (shift - k)) + offset_int
 
-(the half folded into b makes the shift round to nearest, ties up). shift is the largest (up
-to 24) that keeps |m| * max_raw + |b| below 2**30, so for |raw| <= max_raw every step is a
-small int on the ESP32 and apply() allocates nothing. The price is resolution: m has about
-30 - log2(max_raw) significant bits (15 for a 16-bit raw), a relative gain error below
-2**-15 ~ 3e-5 when the output uses the whole range. A gain so large that even shift 0 passes
-2**30 is applied with shift 0 (exact integer gain; big ints on the ESP32).
+(exact floor arithmetic: the inner shift loses nothing the outer one would keep). Only
+|m| * (|hi| + 1) and |m| * 2**k must stay below 2**29, so m keeps about 29 - log2(max_raw) / 2
+bits: 17 for that 12 kW string, a gain error below 2**-17 ~ 8e-6, and every step is a small
+int: apply() allocates nothing. A gain so large that shift falls below k is applied
+the plain way, with the largest shift that fits (shift 0 at worst: an exact integer gain, big
+ints on the ESP32).
 
 Floats on the ESP32 are single precision: least_squares centres the data on its means before
 summing, so the fit does not lose the digits a raw offset of thousands would cost.
@@ -19,12 +22,12 @@ summing, so the fit does not lose the digits a raw offset of thousands would cos
 
 from sunprint.compat import const
 
-_SMALL = const(0x40000000)  # 2**30: the ESP32's small-int limit
+_SMALL = const(0x20000000)  # 2**29: a sum of two such terms stays a small int (< 2**30)
 _MAX_SHIFT = const(24)
 
 
 class Linear:
-    """y = gain * raw + offset, applied in fixed point to int raw readings."""
+    """y = gain * raw + offset, applied in fixed point to int raw readings |raw| <= max_raw."""
 
     def __init__(self, gain, offset=0.0, max_raw=32768):
         if gain != gain or offset != offset:
@@ -32,20 +35,43 @@ class Linear:
         self.gain = gain
         self.offset = offset
         self.max_raw = max_raw
+        whole = _floor(offset)
+        self._whole = whole
+        k = 1
+        while (1 << (2 * k)) < max_raw:
+            k += 1
+        hi = (abs(max_raw) >> k) + 1
         shift = _MAX_SHIFT
-        while shift > 0:
+        while shift >= k:
             m = _round(gain * (1 << shift))
-            b = _round(offset * (1 << shift))
-            if abs(m) * max_raw + abs(b) + (1 << shift) < _SMALL:
+            if abs(m) * hi < _SMALL and abs(m) * (1 << k) + (1 << shift) < _SMALL:
                 break
             shift -= 1
+        self._k = k
+        self._k_mask = (1 << k) - 1
+        self._split = shift >= k
+        if not self._split:
+            shift = k - 1
+            while shift > 0:
+                m = _round(gain * (1 << shift))
+                b = _round((offset - whole) * (1 << shift))
+                if abs(m) * max_raw + abs(b) + (1 << shift) < _SMALL:
+                    break
+                shift -= 1
         self.shift = shift
         self._m = _round(gain * (1 << shift))
-        self._b = _round(offset * (1 << shift)) + ((1 << shift) >> 1)
+        # The fraction of the offset, plus one half so the final shift rounds to nearest.
+        self._b = _round((offset - whole) * (1 << shift)) + ((1 << shift) >> 1)
+        self._outer = shift - k
 
     def apply(self, raw):
         """The calibrated value of an int raw reading, rounded to the nearest int."""
-        return (self._m * raw + self._b) >> self.shift
+        m = self._m
+        if self._split:
+            k = self._k
+            inner = (m * (raw & self._k_mask) + self._b) >> k
+            return ((m * (raw >> k) + inner) >> self._outer) + self._whole
+        return ((m * raw + self._b) >> self.shift) + self._whole
 
     def exact(self, raw):
         """gain * raw + offset in floats: what apply() approximates."""
@@ -53,6 +79,11 @@ class Linear:
 
     def __repr__(self):
         return "Linear(gain=%r, offset=%r)" % (self.gain, self.offset)
+
+
+def _floor(x):
+    i = int(x)
+    return i - 1 if i > x else i
 
 
 def _round(x):
