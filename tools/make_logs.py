@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Make every bundled sample log in assets/logs/ (what `make log` runs).
+
+    .venv/bin/python tools/make_logs.py [--out assets/logs]
+
+Each log comes from the one model in host_tools/synth.py and is byte-for-byte reproducible:
+- zhongshan-2024-10-15.csv: tools/make_zhongshan_day.py (the clear day with passing cumulus);
+- the others: the very `sunprint synth` command lines in LOGS below.
+assets/logs/README.md describes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import make_zhongshan_day  # noqa: E402
+
+from host_tools import cli  # noqa: E402
+
+ZHONGSHAN = ["--lat", "22.5", "--lon", "113.4", "--tz", "+08:00", "--altitude", "10"]
+ZHONGSHAN += ["--site", "Zhongshan", "--kwp", "10"]
+LOGS = {
+    # June, the rainy season: heavy broken clouds all day, deep clouds darken the sky.
+    "zhongshan-2024-06-15-monsoon.csv": [
+        *ZHONGSHAN,
+        *("--start", "2024-06-15", "--weather", "monsoon", "--seed", "3"),
+    ],
+    # A week of pre-monsoon May weather (cloudiness per day from the seeded weather chain)
+    # at 60 s rows, with a 4.5 h power outage on the fourth morning: no rows 09:40..14:10.
+    "zhongshan-2024-05-06-week-outage.csv": [
+        *ZHONGSHAN,
+        *("--start", "2024-05-06", "--days", "7", "--weather", "mixed", "--seed", "3"),
+        *("--interval", "60", "--outage", "2024-05-09T09:40/2024-05-09T14:10"),
+    ],
+}
+ZHONGSHAN_DAY = "zhongshan-2024-10-15.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="make_logs.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=str(ROOT / "assets" / "logs"), help="folder to write into")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    status = make_zhongshan_day.main([str(out / ZHONGSHAN_DAY)])
+    for name, options in LOGS.items():
+        if status:
+            return status
+        command = ["synth", *options, "--out", str(out / name)]
+        print("sunprint " + " ".join(command), flush=True)
+        status = cli.main(command)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
