@@ -71,6 +71,11 @@ FLASH_CAPACITY_ID = {1 * MB: 0x14, 2 * MB: 0x15, 4 * MB: 0x16, 8 * MB: 0x17, 16 
 DEFAULT_MAC = "24:0a:c4:12:34:56"
 ROM_ASSUMED_FLASH = 2 * MB  # until SPI_SET_PARAMS, as the ESP32 ROM does
 PTY_WRITE_WAIT_S = 2.0
+# What a link cut does: "silent" the line goes dead until reset(); "close" the connection drops
+# (TCP: the unit resets and the next client gets it; pty: the pty goes away, a USB adapter
+# pulled out); "brownout" the unit resets mid-write (its power dipped): the command gets no
+# answer and the unit comes back up as after a reset (`on_brownout`, else a fresh loader).
+CUT_MODES = ("silent", "close", "brownout")
 
 
 def slip_frame(payload):
@@ -152,8 +157,8 @@ class Esp32Rom:
             raise ValueError("flash size %d: one of %s" % (flash_size, sorted(FLASH_CAPACITY_ID)))
         if chip not in CHIPS:
             raise ValueError("chip %r: one of %s" % (chip, ", ".join(CHIPS)))
-        if cut_mode not in ("silent", "close"):
-            raise ValueError("cut_mode %r: 'silent' or 'close'" % cut_mode)
+        if cut_mode not in CUT_MODES:
+            raise ValueError("cut_mode %r: one of %s" % (cut_mode, ", ".join(CUT_MODES)))
         self.flash = FlashFile(flash_path, flash_size)
         self.mac = parse_mac(mac) if isinstance(mac, str) else bytes(mac)
         self.chip = chip
@@ -162,6 +167,7 @@ class Esp32Rom:
         self.cut_mode = cut_mode
         self.on_leave = on_leave  # called with "run" when the ROM jumps to the app
         self.on_erase = on_erase  # called with (offset, size) after ERASE_FLASH / ERASE_REGION
+        self.on_brownout = None  # what a "brownout" cut does instead of a fresh loader
         self.write_output = None
         self.hangup = None  # set by a transport: drops the connection (cut_mode "close")
         self.flash_bytes_received = 0
@@ -212,6 +218,7 @@ class Esp32Rom:
                     self._frame(slip_unescape(body))
                     if self.cut:
                         self.rx.clear()
+                        self._after_cut()
                         return
 
     # --- framing and replies ---------------------------------------------------------------
@@ -424,9 +431,16 @@ class Esp32Rom:
             return False
         self.cut = True
         self.cut_after = None  # one cut per run; a reset brings the unit back
+        return True
+
+    def _after_cut(self):
         if self.cut_mode == "close" and self.hangup is not None:
             self.hangup()
-        return True
+        elif self.cut_mode == "brownout":
+            if self.on_brownout is not None:
+                self.on_brownout()
+            else:
+                self.reset()
 
     def _end(self, op, data, chk):
         run_user_code = len(data) >= 4 and struct.unpack("<I", data[:4])[0] == 1

@@ -1,0 +1,247 @@
+"""`sunprint flash` end to end: the real esptool 5.6 (in the command) against emulated DevKitCs
+(host_tools/sim/device.py: the ROM emulator, then a virtual MicroPython board), and its faults.
+
+Every check reads the outcome independently of the command: the unit's flash file on disk, the
+unit's state (app running, or the ROM's boot loop), its REPL, and the registry CSV.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import serial
+
+from host_tools import registry
+from host_tools.sim.device import Device, make_app_image
+from host_tools.sim.esp32rom import MB
+
+SUNPRINT = str(Path(sys.executable).parent / "sunprint")
+BOARD = "esp32-epd29"
+
+
+def run_flash(*args, env=None):
+    cmd = [SUNPRINT, "flash", "--board", BOARD, "--no-deploy", "--no-progress", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def flash_at(device, offset, length):
+    with open(device.rom.flash.path, "rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "firmware.bin"
+    path.write_bytes(make_app_image(os.urandom(20_000) + bytes(40_000)))
+    return path
+
+
+@pytest.fixture
+def units(tmp_path):
+    made = []
+
+    def make(name="unit", **knobs):
+        device = Device(tmp_path / (name + ".bin"), **knobs)
+        device.port = device.serve_pty()
+        made.append(device)
+        return device
+
+    yield make
+    for device in made:
+        device.close()
+
+
+def repl_answers(port):
+    with serial.Serial(port, timeout=0.5) as link:
+        link.write(b"\r\x03")
+        time.sleep(0.2)
+        link.read(4096)
+        link.write(b"print(6*7)\r")
+        return b"42" in link.read(200)
+
+
+def test_a_blank_unit_is_flashed_boots_the_app_and_is_recorded(units, image, tmp_path):
+    unit = units(mac="24:0a:c4:00:00:01")
+    assert unit.state == "boot_loop" and unit.boot_message == "invalid header: 0xffffffff"
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(reg)
+    )
+    assert status == 0, out + err
+    data = image.read_bytes()
+    assert flash_at(unit, 0x1000, len(data)) == data
+    assert flash_at(unit, 0, 0x1000) == b"\xff" * 0x1000
+    assert unit.state == "app" and repl_answers(unit.port)
+    (row,) = registry.read(reg)
+    assert row["result"] == "ok" and row["port"] == unit.port
+    assert row["mac"] == "24:0a:c4:00:00:01" and row["chip"] == "ESP32" and row["board"] == BOARD
+    import hashlib
+
+    assert row["firmware_sha256"] == hashlib.sha256(data).hexdigest()
+    assert "verified" in row["message"]
+    assert "1 of 1 unit(s) ok" in out
+
+
+def test_three_units_in_parallel(units, image, tmp_path):
+    devices = [units("u%d" % i, mac="24:0a:c4:00:01:%02x" % i) for i in range(3)]
+    reg = tmp_path / "units.csv"
+    ports = ",".join(d.port for d in devices)
+    status, out, err = run_flash("--ports", ports, "--firmware", str(image), "--registry", str(reg))
+    assert status == 0, out + err
+    rows = registry.read(reg)
+    assert sorted(r["mac"] for r in rows) == ["24:0a:c4:00:01:%02x" % i for i in range(3)]
+    assert all(r["result"] == "ok" for r in rows)
+    data = image.read_bytes()
+    for device in devices:
+        assert flash_at(device, 0x1000, len(data)) == data
+        assert device.state == "app"
+    assert "3 of 3 unit(s) ok" in out
+    for device in devices:  # the summary table has one line per unit
+        assert sum(device.port in line for line in out.splitlines()) == 1
+
+
+def test_a_failing_unit_does_not_stop_the_others(units, image, tmp_path):
+    good = units("good")
+    wrong = units("s3", chip="ESP32-S3")
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--ports",
+        "%s,%s" % (wrong.port, good.port),
+        "--firmware",
+        str(image),
+        "--registry",
+        str(reg),
+    )
+    assert status == 1
+    by_port = {r["port"]: r for r in registry.read(reg)}
+    assert by_port[good.port]["result"] == "ok"
+    bad = by_port[wrong.port]
+    assert bad["result"] == "failed" and bad["chip"] == "ESP32-S3"
+    assert (
+        bad["message"]
+        == "the unit is an ESP32-S3, board %s needs an ESP32: nothing written" % BOARD
+    )
+    assert flash_at(wrong, 0, 4 * MB) == b"\xff" * 4 * MB
+    assert ("%s: %s" % (wrong.port, bad["message"])) in err
+    assert len(err.strip().splitlines()[-1]) < 200
+
+
+def test_a_non_esp32_image_is_refused_before_any_unit_is_touched(units, tmp_path):
+    unit = units()
+    elf = tmp_path / "firmware.elf"
+    elf.write_bytes(b"\x7fELF" + bytes(200))
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(elf), "--registry", str(reg)
+    )
+    assert status == 2
+    (line,) = err.strip().splitlines()
+    assert "is not an ESP32 image (first byte 0x7f, expected 0xE9)" in line
+    (row,) = registry.read(reg)
+    assert row["result"] == "refused" and "not an ESP32 image" in row["message"]
+    assert unit.rom.commands.__len__() == 0  # esptool never spoke to the unit
+
+
+def test_an_image_for_another_chip_is_refused(units, tmp_path):
+    unit = units()
+    data = bytearray(make_app_image())
+    data[12] = 9  # the extended header's chip id: ESP32-S3
+    other = tmp_path / "s3.bin"
+    other.write_bytes(bytes(data))
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(other), "--registry", str(tmp_path / "r.csv")
+    )
+    assert status == 2
+    assert "is built for ESP32-S3 (image chip id 9), the board needs ESP32" in err
+
+
+def test_an_oversize_image_is_refused_with_nothing_written(units, tmp_path):
+    unit = units(flash_size=1 * MB)
+    big = tmp_path / "big.bin"
+    big.write_bytes(make_app_image(bytes(1 * MB)))
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(big), "--registry", str(reg)
+    )
+    assert status == 1
+    (row,) = registry.read(reg)
+    assert row["result"] == "failed" and row["mac"]
+    assert "does not fit the unit's 1MB flash: nothing written" in row["message"]
+    assert flash_at(unit, 0, 1 * MB) == b"\xff" * MB
+
+
+def test_a_missing_and_a_busy_port(units, image, tmp_path):
+    unit = units()
+    reg = tmp_path / "units.csv"
+    with serial.Serial(unit.port, exclusive=True):
+        status, out, err = run_flash(
+            "--ports", "/dev/nonexistent-tty,%s" % unit.port, "--firmware", str(image),
+            "--registry", str(reg),
+        )  # fmt: skip
+    assert status == 1
+    by_port = {r["port"]: r for r in registry.read(reg)}
+    assert by_port["/dev/nonexistent-tty"]["message"] == (
+        "port /dev/nonexistent-tty does not exist (is the unit plugged in?)"
+    )
+    assert (
+        by_port[unit.port]["message"] == "port %s is busy: another program has it open" % unit.port
+    )
+    assert all(r["result"] == "failed" for r in by_port.values())
+
+
+def test_a_board_that_does_not_answer(units, image, tmp_path):
+    unit = units(auto_reset=False)  # no auto-reset circuit: it stays in its boot loop
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(reg),
+        "--connect-attempts", "1",
+    )  # fmt: skip
+    assert status == 1
+    (row,) = registry.read(reg)
+    assert row["result"] == "failed"
+    assert row["message"].startswith("no answer from a bootloader on %s" % unit.port)
+    assert unit.state == "boot_loop"
+
+
+def test_link_cut_mid_write_is_caught_by_verify_and_the_unit_said_unbootable(
+    units, image, tmp_path
+):
+    """The unit browns out after 30 kB of flash data: the write breaks off, the unit comes
+    back up in its boot loop with half an image; the command reconnects, verifies, fails."""
+    unit = units(cut_after=30_000, cut_mode="brownout")
+    big = tmp_path / "big.bin"
+    big.write_bytes(make_app_image(os.urandom(120_000)))
+    cfg = tmp_path / "esptool.cfg"  # esptool's own config: notice a dead line in 1 s, not 9
+    cfg.write_text(
+        "[esptool]\ntimeout = 1\nerase_write_timeout_per_mb = 1\nwrite_block_attempts = 1\n"
+    )
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(big), "--registry", str(reg),
+        env=dict(os.environ, ESPTOOL_CFGFILE=str(cfg)),
+    )  # fmt: skip
+    assert status == 1, out + err
+    (row,) = registry.read(reg)
+    assert row["result"] == "failed"
+    assert row["message"].startswith("link lost while writing")
+    assert "verify afterwards: the flash does not match the image" in row["message"]
+    assert "the unit may be unbootable: flash it again" in row["message"]
+    data = big.read_bytes()
+    assert flash_at(unit, 0x1000, len(data)) != data
+    unit.reset()  # power cycle: the ROM finds no bootable image and loops
+    assert unit.state == "boot_loop" and unit.boot_message is not None
+
+
+def test_the_unit_boots_its_app_after_esptool_soft_reset(units, image):
+    """The emulated DevKitC leaves the loader on the ROM's "run user code", as the chip does."""
+    unit = units(mode="download")
+    cmd = [str(Path(sys.executable).parent / "esptool"), "--port", unit.port, "--before",
+           "no-reset", "--after", "soft-reset", "--no-stub", "write-flash", "0x1000", str(image)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert unit.state == "app" and repl_answers(unit.port)
