@@ -420,6 +420,11 @@ class VirtualBoard:
         fd = child.stdout.fileno()
         buf = b""
         while True:
+            if buf and not select.select([fd], [], [], 0.005)[0]:
+                # A marker is written in one write() and read whole: bytes held back as a
+                # possible marker start, with nothing after them, are program output.
+                self._emit_program_output(buf)
+                buf = b""
             try:
                 data = os.read(fd, 65536)
             except OSError:

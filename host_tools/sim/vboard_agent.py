@@ -197,7 +197,7 @@ class _Micropython:
 
     def __init__(self, real):
         for name in dir(real):
-            if not name.startswith("__"):
+            if not name.startswith("__") and name != "kbd_intr":
                 setattr(self, name, getattr(real, name))
 
     def kbd_intr(self, c):
@@ -263,13 +263,9 @@ class RealClock:
         await asyncio.sleep_ms(ms)
 
 
-def _wire_board(profile_path, power_w):
-    import json
-
+def _wire_board(profile, power_w):
     from host_tools.sim import rig as rigmod
 
-    with open(profile_path) as f:
-        profile = json.load(f)
     clock = RealClock()
     rig = rigmod.wire(profile, clock)
     if power_w:
@@ -411,15 +407,27 @@ def main(
     machine._STATE["reset_cause"] = reset_cause
     sys.modules["machine"] = machine
     sys.modules["micropython"] = _Micropython(micropython)
+    profile = None
+    if profile_path:  # a host path: read before the flash becomes `/`
+        import json
+
+        with open(profile_path) as f:
+            profile = json.load(f)
     import vfs
 
     vfs.umount("/")
     vfs.mount(Flash(flash_root, sim_root, flash_size), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib", SIM]
-    if profile_path:
+    # Packages imported before the flash became `/` look for their submodules by __path__:
+    # from now on that is the sim folder's path under the new root.
+    for name in list(sys.modules):
+        mod = sys.modules[name]
+        if name.startswith("host_tools") and hasattr(mod, "__path__"):
+            mod.__path__ = SIM + "/" + name.replace(".", "/")
+    if profile is not None:
         try:
-            _wire_board(profile_path, power_w)
+            _wire_board(profile, power_w)
         except Exception as e:  # noqa: BLE001 - a bare board still answers
             _out.write(b"vboard: board models not wired: " + _error_text(e) + b"\n")
     if heap:
