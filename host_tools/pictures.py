@@ -319,7 +319,8 @@ def write_animation(
     scale: int = 2,
 ) -> dict:
     """An animated GIF of the frames (each scaled by `scale`, nearest neighbour, with a caption
-    strip "i/N label") and a contact sheet PNG (a grid of labelled thumbnails).
+    strip "i/N label"; the label defaults to the file name without its extension) and a
+    contact sheet PNG (a grid of labelled thumbnails).
 
     More than max_frames (sheet_frames) frames: an even selection, first and last included.
     Returns {"frames": N, "gif_frames": .., "sheet_frames": .., "gif_size": (w, h),
@@ -346,7 +347,13 @@ def write_animation(
 
     with Image.open(frame_paths[0]) as first:
         size = first.size
-    label = [(labels[i] if labels is not None else "") for i in range(n)]
+    # without labels, the file names say what each frame is (replay: NNNN-HHMMSS-KIND)
+    label = [
+        str(labels[i])
+        if labels is not None
+        else os.path.splitext(os.path.basename(frame_paths[i]))[0]
+        for i in range(n)
+    ]
 
     # GIF: frame on top, caption strip below
     box = gif_frame_box(size, scale)
