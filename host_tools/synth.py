@@ -684,6 +684,11 @@ def spec_from_args(args) -> Spec:
 
 def cmd_synth(args) -> int:
     spec = spec_from_args(args)
+    try:
+        import pvlib  # noqa: F401
+    except ImportError:
+        print("sunprint synth: error: needs pvlib (pip install -e '.[dev]')", file=sys.stderr)
+        return 1
     stats = write_log(spec, args.out, progress=None if args.progress else False)
     clouds = sum(d.clouds for d in stats.days)
     print(
