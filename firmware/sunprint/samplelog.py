@@ -68,25 +68,90 @@ class SampleLogError(ValueError):
 
 
 class ReadStats:
-    """What a read saw: rows yielded (all flags), flagged rows, torn lines dropped, sections."""
+    """What a read saw: rows yielded (all flags), flagged rows, torn lines dropped, bad rows
+    skipped (skip_bad=True; `first_skipped` is the first one's 'path:line: why'), sections."""
 
     def __init__(self):
         self.rows = 0
         self.flagged = 0
         self.dropped = 0
+        self.skipped = 0
+        self.first_skipped = ""
         self.sections = 0
         self.last_t = 0  # the last row's time, when rows > 0
+
+
+MAX_LINE = const(4096)  # characters; a longer line is not a sample log's
+MAX_TIMESTAMP = 4294967295  # 2106: what a 32-bit unsigned RTC holds
+MAX_POWER_W = 1e9  # 1 GW: anything above is not a reading
+_DIGITS = "0123456789"
+_NUMBER = "0123456789.-+eE"
 
 
 def _is_finite(x):
     return x == x and x not in (float("inf"), float("-inf"))
 
 
-def read_rows(stream, path="<log>", lenient=False, stats=None):
+def _short(text):
+    # a field or line quoted in a message, kept short: a message is one line a person reads
+    if len(text) > 40:
+        return repr(text[:40]) + "..."
+    return repr(text)
+
+
+def _only(text, allowed, sign):
+    if not text:
+        return False
+    i = 1 if sign and text[0] == "-" and len(text) > 1 else 0
+    for c in text[i:]:
+        if c not in allowed:
+            return False
+    return True
+
+
+def _parse_row(fields, version):
+    """(t, power_w, raw, flag) or a str saying what is wrong."""
+    f0 = fields[0]
+    if not _only(f0, _DIGITS, False):
+        return "timestamp %s is not an integer" % _short(f0)
+    t = int(f0)
+    if t > MAX_TIMESTAMP:
+        return "timestamp %s is out of range (0..%d)" % (_short(f0), MAX_TIMESTAMP)
+    f1 = fields[1]
+    if not _only(f1, _NUMBER, False):
+        if f1.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            return "power_w %s is not a finite number" % _short(f1)
+        return "power_w %s is not a number" % _short(f1)
+    try:
+        p = float(f1)
+    except ValueError:
+        return "power_w %s is not a number" % _short(f1)
+    if not _is_finite(p):
+        return "power_w %s is not a finite number" % _short(f1)
+    if p > MAX_POWER_W or p < -MAX_POWER_W:
+        return "power_w %s is out of range (|power_w| <= 1e9 W)" % _short(f1)
+    raw = None
+    flag = 0
+    if version == 2:
+        f2 = fields[2]
+        if not _only(f2, _DIGITS, True) or len(f2) > 11:
+            return "raw %s is not an integer" % _short(f2)
+        raw = int(f2)
+        f3 = fields[3]
+        if not _only(f3, _DIGITS, False) or len(f3) > 3 or int(f3) > 255:
+            return "flag %s is not an integer 0..255" % _short(f3)
+        flag = int(f3)
+    return t, p, raw, flag
+
+
+def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False):
     """Yield (unix_seconds, power_w, raw, flag) from an open text stream, checking every line.
 
     raw is None and flag 0 for a version 1 row. Raises SampleLogError naming path and line on
     the first fault; with lenient=True a torn line is dropped and counted in stats.dropped.
+    skip_bad=True skips a bad row (a field that is not a number, not finite or out of range, a
+    wrong field count, a timestamp not after the previous one, an empty line) and counts it in
+    stats.skipped; a bad header, version or overlong line is still an error.
     """
     if stats is None:
         stats = ReadStats()
@@ -99,6 +164,8 @@ def read_rows(stream, path="<log>", lenient=False, stats=None):
     any_t = stats.rows > 0
     for raw_line in stream:
         lineno += 1
+        if len(raw_line) > MAX_LINE:
+            raise SampleLogError(path, lineno, "line longer than %d characters" % MAX_LINE)
         if not raw_line.endswith("\n"):
             if lenient:
                 stats.dropped += 1
@@ -115,7 +182,7 @@ def read_rows(stream, path="<log>", lenient=False, stats=None):
             v = line[len(FORMAT_PREFIX) :].strip()
             if v not in ("1", "2"):
                 raise SampleLogError(
-                    path, lineno, "unsupported samplelog version %r (want 1 or 2)" % v
+                    path, lineno, "unsupported samplelog version %s (want 1 or 2)" % _short(v)
                 )
             if section and not seen_header and not lenient:
                 raise SampleLogError(path, lineno, "format line again before the header")
@@ -129,59 +196,46 @@ def read_rows(stream, path="<log>", lenient=False, stats=None):
                 continue
             want = _HEADERS[version]
             if line.replace(" ", "") != want:
-                raise SampleLogError(path, lineno, "expected header %r, got %r" % (want, line))
+                raise SampleLogError(
+                    path, lineno, "expected header %r, got %s" % (want, _short(line))
+                )
             seen_header = header_ever = True
             continue
         if not line:
-            raise SampleLogError(path, lineno, "empty line")
-        fields = line.split(",")
-        if len(fields) != _FIELDS[version]:
-            raise SampleLogError(
-                path, lineno, "expected %d fields, got %d" % (_FIELDS[version], len(fields))
-            )
-        try:
-            t = int(fields[0])
-        except ValueError:
-            raise SampleLogError(path, lineno, "timestamp %r is not an integer" % fields[0])
-        try:
-            p = float(fields[1])
-        except ValueError:
-            raise SampleLogError(path, lineno, "power_w %r is not a number" % fields[1])
-        if not _is_finite(p):
-            raise SampleLogError(path, lineno, "power_w %r is not a finite number" % fields[1])
-        raw = None
-        flag = 0
-        if version == 2:
-            try:
-                raw = int(fields[2])
-            except ValueError:
-                raise SampleLogError(path, lineno, "raw %r is not an integer" % fields[2])
-            try:
-                flag = int(fields[3])
-            except ValueError:
-                flag = -1
-            if not 0 <= flag <= 255:
-                raise SampleLogError(path, lineno, "flag %r is not an integer 0..255" % fields[3])
-        if any_t and t <= last_t:
-            raise SampleLogError(
-                path, lineno, "timestamp %d is not after the previous one (%d)" % (t, last_t)
-            )
+            row = "empty line"
+        else:
+            fields = line.split(",")
+            if len(fields) != _FIELDS[version]:
+                row = "expected %d fields, got %d" % (_FIELDS[version], len(fields))
+            else:
+                row = _parse_row(fields, version)
+        if not isinstance(row, str):
+            t = row[0]
+            if any_t and t <= last_t:
+                row = "timestamp %d is not after the previous one (%d)" % (t, last_t)
+        if isinstance(row, str):
+            if not skip_bad:
+                raise SampleLogError(path, lineno, row)
+            stats.skipped += 1
+            if not stats.first_skipped:
+                stats.first_skipped = "%s:%d: %s" % (path, lineno, row)
+            continue
         last_t = stats.last_t = t
         any_t = True
         stats.rows += 1
-        if flag:
+        if row[3]:
             stats.flagged += 1
-        yield t, p, raw, flag
+        yield row
     if not header_ever and not lenient:
         raise SampleLogError(path, max(lineno, 1), "no header %r found" % HEADER)
 
 
-def read_samples(stream, path="<log>", lenient=False, stats=None):
+def read_samples(stream, path="<log>", lenient=False, stats=None, skip_bad=False):
     """Yield (unix_seconds, power_w) for the OK rows (flag 0), checking every line.
 
     Raises SampleLogError naming path and line on the first fault (see read_rows).
     """
-    for t, p, _raw, flag in read_rows(stream, path, lenient, stats):
+    for t, p, _raw, flag in read_rows(stream, path, lenient, stats, skip_bad):
         if flag == 0:
             yield t, p
 
