@@ -245,3 +245,34 @@ def test_the_unit_boots_its_app_after_esptool_soft_reset(units, image):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert unit.state == "app" and repl_answers(unit.port)
+
+
+def test_sim_unit_command_serves_a_unit_esptool_can_read(tmp_path):
+    proc = subprocess.Popen(
+        [
+            SUNPRINT,
+            "sim",
+            "unit",
+            "--flash",
+            str(tmp_path / "u.bin"),
+            "--mac",
+            "24:0a:c4:99:88:77",
+            "--tcp",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("unit on socket://127.0.0.1:") and "(boot_loop)" in first
+        assert proc.stdout.readline().strip() == "not bootable: invalid header: 0xffffffff"
+        port = first.split()[2]
+        esptool = str(Path(sys.executable).parent / "esptool")
+        out = subprocess.run(
+            [esptool, "--port", port, "read-mac"], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "24:0a:c4:99:88:77" in out.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
