@@ -180,6 +180,7 @@ class Replay:
             for t0, t1 in self._windows_for(ev):
                 self._windows[(t0, t1)] = [t0, t1, 0]
         self._active = []  # dropout / bus_errors in force: [event, record]
+        self._settling = []  # records waiting for their "settled" snapshot
         self.injected = []  # one record per event, in order
         self._build()
 
@@ -243,20 +244,20 @@ class Replay:
             self._seen_refreshes = 0  # the new app counts from 0
 
     def _accounting_profile(self):
-        # The same sensor and ledger; the smallest display (no frame buffer worth the name).
+        # The same sensor and ledger; the smallest display (a 32x8 LED chain, never drawn on).
         p = dict(self.profile)
         p["display"] = {
             "type": "max7219",
-            "width": 8,
+            "width": 32,
             "height": 8,
             "spi": {"id": 2, "sck": 18, "mosi": 23, "baudrate": 1000000},
             "pins": {"cs": 26},
-            "options": {"modules": 1},
+            "options": {"modules": 4},
         }
         layout = dict(p.get("layout", {}))
         layout.pop("picture", None)
         layout["language"] = "en"
-        layout["screens"] = ["main"]
+        layout.pop("screens", None)
         p["layout"] = layout
         return p
 
@@ -272,13 +273,19 @@ class Replay:
     def feed(self, t_unix, power_w, flag=0):
         """One row of the log: faults due, then the app ticked at the row's time."""
         mw = int(round(power_w * 1000))
+        # faults first: their snapshots hold the log and the ledger up to the previous row
+        while self._next_event < len(self.events) and self.events[self._next_event]["t"] <= t_unix:
+            self._start(self.events[self._next_event], t_unix)
+            self._next_event += 1
+        if self._settling and self.unit is not None:
+            self._settle(t_unix)
         prev = self._prev_row
         if prev is not None and t_unix > prev[0]:
             p0 = prev[1] if prev[1] > 0 else 0
             p1 = mw if mw > 0 else 0
             self.truth_half_mj += (p0 + p1) * (t_unix - prev[0])
-        if prev is not None and self._windows:
-            self._add_windows(prev[0], prev[1], t_unix, mw)
+            if self._windows:
+                self._add_windows(prev[0], prev[1], t_unix, mw)
         if mw > self._peak:
             self._peak = mw
         self._prev_row = (t_unix, mw)
@@ -286,9 +293,6 @@ class Replay:
             self.first_t = t_unix
         self.last_t = t_unix
         self.rows += 1
-        while self._next_event < len(self.events) and self.events[self._next_event]["t"] <= t_unix:
-            self._start(self.events[self._next_event], t_unix)
-            self._next_event += 1
         if self._active:
             flag = self._apply_active(t_unix, flag)
         if self._off_until >= 0:
@@ -359,12 +363,23 @@ class Replay:
             "truth_half_mj": self.truth_half_mj,
             "missing_s": ledger.missing_s,
             "flagged": ledger.flagged,
+            "t": self.last_t,
         }
 
     def _start(self, ev, t_unix):
         kind = ev["kind"]
-        rec = {"event": ev, "at_row": t_unix, "before": self._snapshot(), "flagged_rows": 0}
+        now = self._snapshot()
+        for r in self.injected:  # the previous faults' "after" windows end here
+            if "next" not in r:
+                if "settled" not in r:
+                    r["settled"] = now
+                    r["overlapped"] = True
+                    self._settling.remove(r)
+                r["next"] = now
+        rec = {"event": ev, "at_row": t_unix, "before": now, "flagged_rows": 0}
+        rec["settle_t"] = ev.get("until", ev["t"]) + _SETTLE_SAMPLES * self.sample_period_s
         self.injected.append(rec)
+        self._settling.append(rec)
         if kind == "power_cut":
             self._cut(rec, ev, t_unix)
         elif kind == "clock_jump":
@@ -374,6 +389,16 @@ class Replay:
             self.source.swap_meter()
         else:  # dropout, bus_errors: in force until "until"
             self._active.append([ev, rec])
+
+    def _settle(self, t_unix):
+        # the fault is over and a few samples have passed: the window its cost is measured on
+        keep = []
+        for rec in self._settling:
+            if t_unix >= rec["settle_t"]:
+                rec["settled"] = self._snapshot()
+            else:
+                keep.append(rec)
+        self._settling = keep
 
     def _apply_active(self, t_unix, flag):
         keep = []
@@ -400,6 +425,8 @@ class Replay:
         self._retire()
         self.unit = None
         self.app = None
+        self.rig = None  # the chips lose power too: new models, wired afresh at power-up
+        self._seen_refreshes = 0
         self._cut_rec = rec
         until = ev.get("until")
         if until is not None and until > t_unix:
@@ -445,6 +472,9 @@ class Replay:
         if self.unit is None:  # the log ended during an outage
             self._off_until = -1
             self._power_back()
+        for rec in self._settling:
+            rec["settled"] = self._snapshot()
+        self._settling = []
         app, ledger = self.app, self.unit.ledger
         store_writes = self.store_writes + (app.store.writes if app.store else 0)
         faults = dict(self.faults)
@@ -495,10 +525,22 @@ class Replay:
         for k in ("until", "rate", "seconds"):
             if k in ev:
                 out[k] = ev[k]
-        booked = end["booked_mwh"] - before["booked_mwh"]
-        truth = (end["truth_half_mj"] - before["truth_half_mj"]) // _HALF_MJ_PER_MWH
-        out["missing_s"] = end["missing_s"] - before["missing_s"]
+        settled = rec["settled"]
+        booked = settled["booked_mwh"] - before["booked_mwh"]
+        truth = (settled["truth_half_mj"] - before["truth_half_mj"]) // _HALF_MJ_PER_MWH
+        out["missing_s"] = settled["missing_s"] - before["missing_s"]
         out["flagged_samples"] = rec["flagged_rows"]
+        # after the fault: what the ledger booked against the log, to the end of the run
+        end = rec.get("next", end)
+        after_booked = end["booked_mwh"] - settled["booked_mwh"]
+        after_truth = (end["truth_half_mj"] - settled["truth_half_mj"]) // _HALF_MJ_PER_MWH
+        out["after"] = {
+            "from_t": rec["settle_t"],
+            "to_t": end["t"],
+            "booked_wh": after_booked / 1000,
+            "log_wh": after_truth / 1000,
+            "missing_s": end["missing_s"] - settled["missing_s"],
+        }
         stop = ev.get("until", ev["t"])
         out["frames_after"] = sum(1 for f in self.frames if f["t"] > stop)
         count_mwh = 1000000 // self.source.counts_per_kwh if self.source.counts_per_kwh else 0
@@ -534,6 +576,13 @@ class Replay:
                 out["applicable"] = rec.get("applicable", False)
             held = -slack <= lost <= slack
         out["bound_held"] = held
+        # recovered: frames go on after it, and energy is booked as the log says again
+        diff = after_booked - after_truth
+        if rec.get("overlapped"):
+            out["recovered"] = None  # the next fault came before this one had settled
+        else:
+            frames_ok = out["frames_after"] > 0 or not self.display
+            out["recovered"] = frames_ok and -slack <= diff <= slack
         return out
 
     def _peak_mw(self):
