@@ -416,8 +416,13 @@ def _flash_unit(port, board, data, baud, connect_attempts, deploy, row, sink, ch
         result = hook(port, board["name"], progress=None)
     except Exception as e:  # the deploy step reports its own one-line reasons
         raise FlashFailed("flashed and verified; deploy failed: %s" % e) from None
-    row["app_version"] = str(result.get("app_version") or result.get("firmware") or "")
-    row["config_hash"] = str(result.get("config_hash") or result.get("app") or "")
+    # deploy reports the firmware version and the app folder's content hash; a config hash
+    # when it writes the unit config (empty until it does).
+    version = str(result.get("app_version") or result.get("firmware") or "")
+    if result.get("app"):
+        version = "%s+%s" % (version, result["app"]) if version else str(result["app"])
+    row["app_version"] = version
+    row["config_hash"] = str(result.get("config_hash") or "")
     return message + "; app deployed"
 
 

@@ -276,3 +276,23 @@ def test_sim_unit_command_serves_a_unit_esptool_can_read(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_flash_then_deploy_records_the_app_version(tmp_path, image):
+    """With host_tools.deploy (another part of issue 8) present, the app goes on after the
+    firmware and the registry row names its version."""
+    pytest.importorskip("host_tools.deploy")
+    device = Device(tmp_path / "unit.bin", board=BOARD, heap=400000)
+    try:
+        port = device.serve_pty()
+        reg = tmp_path / "units.csv"
+        cmd = [SUNPRINT, "flash", "--board", BOARD, "--no-progress", "--port", port,
+               "--firmware", str(image), "--registry", str(reg)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (row,) = registry.read(reg)
+        assert row["result"] == "ok" and row["message"].endswith("app deployed")
+        assert row["app_version"]
+        assert (device.fs_dir / "board.json").exists()
+    finally:
+        device.close()
