@@ -535,7 +535,7 @@ class Replay:
         after_booked = end["booked_mwh"] - settled["booked_mwh"]
         after_truth = (end["truth_half_mj"] - settled["truth_half_mj"]) // _HALF_MJ_PER_MWH
         out["after"] = {
-            "from_t": rec["settle_t"],
+            "from_t": settled["t"],
             "to_t": end["t"],
             "booked_wh": after_booked / 1000,
             "log_wh": after_truth / 1000,
