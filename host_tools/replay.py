@@ -284,7 +284,8 @@ def replay(
         )
         elapsed = time.perf_counter() - started
         if numbers["rows"] == 0:
-            raise UserError("%s: no samples after the header" % log_path)
+            lines = log_path.read_bytes().count(b"\n")
+            raise UserError("%s:%d: no samples after the header" % (log_path, lines))
         summary = _summary(numbers, log_path, board_name, log_rows)
         summary["run"] = {
             "seconds": round(elapsed, 3),
