@@ -56,13 +56,23 @@ def units(tmp_path):
         device.close()
 
 
-def repl_answers(port):
-    with serial.Serial(port, timeout=0.5) as link:
-        link.write(b"\r\x03")
-        time.sleep(0.2)
-        link.read(4096)
+def repl_answers(port, timeout=10.0):
+    """The unit's REPL computes 6*7 (waiting for the app to finish booting, as a person would)."""
+
+    def read_until(link, mark, end):
+        seen = b""
+        while time.monotonic() < end and mark not in seen:
+            seen += link.read(256)
+        return mark in seen
+
+    end = time.monotonic() + timeout
+    with serial.Serial(port, timeout=0.1) as link:
+        while time.monotonic() < end:
+            link.write(b"\r\x03")
+            if read_until(link, b">>> ", min(end, time.monotonic() + 0.5)):
+                break
         link.write(b"print(6*7)\r")
-        return b"42" in link.read(200)
+        return read_until(link, b"42\r\n", end)
 
 
 def test_a_blank_unit_is_flashed_boots_the_app_and_is_recorded(units, image, tmp_path):
