@@ -173,6 +173,7 @@ class Replay:
         self._seen_refreshes = 0
         self.events = sorted(events, key=lambda e: e["t"])
         self._next_event = 0
+        self._faulty = bool(self.events)  # faults still to start, settle or end
         self._peak = 0
         # the log's integral over the windows the faults' bounds need: key -> [t0, t1, half_mJ]
         self._windows = {}
@@ -273,28 +274,21 @@ class Replay:
     def feed(self, t_unix, power_w, flag=0):
         """One row of the log: faults due, then the app ticked at the row's time."""
         mw = int(round(power_w * 1000))
-        # faults first: their snapshots hold the log and the ledger up to the previous row
-        while self._next_event < len(self.events) and self.events[self._next_event]["t"] <= t_unix:
-            self._start(self.events[self._next_event], t_unix)
-            self._next_event += 1
-        if self._settling and self.unit is not None:
-            self._settle(t_unix)
+        if self._faulty:
+            flag = self._faults_before(t_unix, flag)
         prev = self._prev_row
         if prev is not None and t_unix > prev[0]:
             p0 = prev[1] if prev[1] > 0 else 0
-            p1 = mw if mw > 0 else 0
-            self.truth_half_mj += (p0 + p1) * (t_unix - prev[0])
+            self.truth_half_mj += (p0 + (mw if mw > 0 else 0)) * (t_unix - prev[0])
             if self._windows:
                 self._add_windows(prev[0], prev[1], t_unix, mw)
+        elif prev is None:
+            self.first_t = t_unix
         if mw > self._peak:
             self._peak = mw
         self._prev_row = (t_unix, mw)
-        if self.first_t < 0:
-            self.first_t = t_unix
         self.last_t = t_unix
         self.rows += 1
-        if self._active:
-            flag = self._apply_active(t_unix, flag)
         if self._off_until >= 0:
             if t_unix < self._off_until:
                 self.source.feed(t_unix - EPOCH_2000_UNIX, mw, flag)  # the meter counts on
@@ -310,6 +304,19 @@ class Replay:
             wake = app.tick(now, wall)
         if self.display:
             self._frames(t_unix)
+
+    def _faults_before(self, t_unix, flag):
+        # faults first: their snapshots hold the log and the ledger up to the previous row
+        events = self.events
+        while self._next_event < len(events) and events[self._next_event]["t"] <= t_unix:
+            self._start(events[self._next_event], t_unix)
+            self._next_event += 1
+        if self._settling and self.unit is not None:
+            self._settle(t_unix)
+        if self._active:
+            flag = self._apply_active(t_unix, flag)
+        self._faulty = self._next_event < len(events) or bool(self._settling) or bool(self._active)
+        return flag
 
     def _frames(self, t_unix):
         app = self.app
