@@ -41,7 +41,7 @@ screens: setup
 	$(BIN)/python tools/render_screens.py
 
 log: setup
-	$(BIN)/python tools/make_zhongshan_day.py assets/logs/zhongshan-2024-10-15.csv
+	$(BIN)/python tools/make_logs.py
 
 clean:
 	rm -rf build

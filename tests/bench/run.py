@@ -257,6 +257,22 @@ def main():
     bench_unit()
     bench_framebuf_blit()
     bench_replay_day()
+    # The field tools' and replay's benchmarks, each in its own module.
+    import importlib
+
+    for module, function in (
+        ("bench_replay", "bench_replay"),
+        ("bench_flash", "bench_flash"),
+        ("bench_vboard", "bench_vboard"),
+        ("bench_deploy", "bench_deploy"),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        getattr(mod, function)()
 
 
 if __name__ == "__main__":
