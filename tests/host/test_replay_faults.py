@@ -50,7 +50,13 @@ _BASE = {}
 def run(tmp_path, log, board, *faults, accounting=False):
     out = tmp_path / ("out-%d" % len(list(tmp_path.iterdir())))
     summary = replay(
-        log, board, out, progress=False, faults=list(faults), accounting_only=accounting
+        log,
+        board,
+        out,
+        progress=False,
+        faults=list(faults),
+        accounting_only=accounting,
+        pictures=False,
     )
     return summary
 
@@ -58,7 +64,7 @@ def run(tmp_path, log, board, *faults, accounting=False):
 def base(tmp_path_factory, log, board):
     if board not in _BASE:
         out = tmp_path_factory.mktemp("base") / board
-        _BASE[board] = replay(log, board, out, progress=False)
+        _BASE[board] = replay(log, board, out, progress=False, pictures=False)
     return _BASE[board]
 
 
