@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 TYPINGS := $(VENV)/typings
 STUBS  := micropython-esp32-stubs==1.29.0.post1
 
-.PHONY: setup test demo bench lint fonts log screens clean
+.PHONY: setup test demo bench lint fonts log screens golden clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,9 @@ fonts: setup
 
 screens: setup
 	$(BIN)/python tools/render_screens.py
+
+golden: setup
+	$(BIN)/python tools/make_golden.py
 
 log: setup
 	$(BIN)/python tools/make_logs.py

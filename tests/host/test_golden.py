@@ -1,0 +1,41 @@
+"""Golden frames: the golden log replayed on every board gives, frame for frame and pixel for
+pixel, the PNGs committed in tests/golden/<board>/. `make golden` regenerates them on purpose
+(tools/make_golden.py); look at the new frames before committing them."""
+
+import sys
+
+import pytest
+from PIL import Image, ImageChops
+
+from host_tools.paths import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+from make_golden import BOARDS, GOLDEN, golden_frames  # noqa: E402
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_frames_match_the_golden_ones(board, tmp_path):
+    want = sorted((GOLDEN / board).glob("*.png"))
+    assert want, "no golden frames for %s: run `make golden`" % board
+    got = golden_frames(board, tmp_path / "out")
+    assert [p.name for p in got] == [p.name for p in want]
+    for g, w in zip(got, want, strict=True):
+        a, b = Image.open(g), Image.open(w)
+        assert a.size == b.size, g.name
+        diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox()
+        assert diff is None, "%s/%s differs from the golden frame in %s" % (board, g.name, diff)
+
+
+def test_a_changed_pixel_is_caught(tmp_path):
+    # The comparison above can fail: one pixel flipped in a copy of a golden frame differs.
+    src = sorted((GOLDEN / "esp32-epd29").glob("*.png"))[0]
+    img = Image.open(src).convert("RGB")
+    x, y = img.width // 2, img.height // 2
+    r, g, b = img.getpixel((x, y))
+    img.putpixel((x, y), (255 - r, 255 - g, 255 - b))
+    assert ImageChops.difference(img, Image.open(src).convert("RGB")).getbbox() == (
+        x,
+        y,
+        x + 1,
+        y + 1,
+    )
