@@ -161,32 +161,3 @@ def test_corrupt_store_starts_from_the_meter_total():
     assert status == "corrupt"
     assert again.ledger.mwh(LIFETIME) == 1234567890
     assert "meter" in again.last_fault
-
-
-def test_the_app_records_its_samples_for_replay():
-    from sunprint.samplelog import SampleLogWriter, read_log
-    from sunprint.sources import PowerSource
-
-    class Driver:
-        def __init__(self):
-            self.power_mw = 1500000
-            self.flag = 0
-
-        def poll(self):
-            return self.flag
-
-    drv = Driver()
-    fs = FaultFS()
-    app, _ = make_app(fs, source=PowerSource(drv))
-    app.samplelog = SampleLogWriter(fs, directory="/log", flush_rows=6)
-    t = START
-    for i in range(60):
-        drv.flag = 1 if i == 30 else 0  # one reading the bus did not deliver
-        app.tick(t)
-        t += 10
-    app.samplelog.close()
-    rows = []
-    for row in read_log(fs, "/log"):
-        rows.append(row)
-    assert len(rows) == 60
-    assert rows[0][1] == 1500.0 and sum(1 for r in rows if r[3] != 0) == 1

@@ -31,3 +31,29 @@ def test_the_sample_log_keeps_the_raw_reading_beside_the_calibrated_one():
     for row in rows:
         assert abs(row[1] - 2060.0) < 0.05, row  # calibrated, W
         assert row[2] == 2000000, row  # raw, as the driver read it
+
+
+def test_the_app_records_its_samples_for_replay():
+    class Driver:
+        def __init__(self):
+            self.power_mw = 1500000
+            self.flag = 0
+
+        def poll(self):
+            return self.flag
+
+    drv = Driver()
+    fs = FaultFS()
+    app = make_app(PowerSource(drv))
+    app.samplelog = SampleLogWriter(fs, directory="/log", flush_rows=6)
+    t = START
+    for i in range(60):
+        drv.flag = 1 if i == 30 else 0  # one reading the bus did not deliver
+        app.tick(t)
+        t += 10
+    app.samplelog.close()
+    rows = []
+    for row in read_log(fs, "/log"):
+        rows.append(row)
+    assert len(rows) == 60
+    assert rows[0][1] == 1500.0 and sum(1 for r in rows if r[3] != 0) == 1
