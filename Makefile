@@ -23,7 +23,7 @@ test: setup
 	$(BIN)/python -m pytest -q tests
 
 demo: setup
-	$(BIN)/sunprint replay assets/logs/zhongshan-2024-10-15.csv --board esp32-epd29 --out build/demo
+	$(BIN)/python tools/demo.py
 
 bench: setup
 	$(BIN)/python tests/bench/run.py

@@ -52,7 +52,7 @@ def bench_replay_day():
     parse_s, n = best_of(3, parse_only)
     with tempfile.TemporaryDirectory() as tmp:
         run_s, summary = best_of(
-            3, lambda: replay(DAY, "esp32-epd29", Path(tmp) / "out", progress=False)
+            3, lambda: replay(DAY, "esp32-epd29", Path(tmp) / "out", progress=False, pictures=False)
         )
     frames = summary["display"]["refreshes"]
     line(
@@ -73,7 +73,7 @@ def bench_replay_day():
         path = Path(tmp) / "minute.json"
         path.write_text(json.dumps(board))
         minute_s, minute = best_of(
-            1, lambda: replay(DAY, str(path), Path(tmp) / "o", progress=False)
+            1, lambda: replay(DAY, str(path), Path(tmp) / "o", progress=False, pictures=False)
         )
     by_kind = {"full": [], "partial": []}
     for f in minute["display"]["frames"][1:]:  # the first one also wakes and inits the panel

@@ -1,0 +1,62 @@
+"""`make demo`: replay the bundled Zhongshan day on the 2.9" e-paper board and on an LED board
+and print where to look.
+
+    build/demo/            the 2.9" e-paper sign (esp32-epd29): frames, GIF, plot, summary
+    build/demo-led/        the MAX7219 LED sign (esp32-max7219-s0): the same
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from host_tools.errors import UserError  # noqa: E402
+from host_tools.replay import replay  # noqa: E402
+
+DAY = ROOT / "assets" / "logs" / "zhongshan-2024-10-15.csv"
+RUNS = (
+    ("esp32-epd29", ROOT / "build" / "demo", '2.9" e-paper'),
+    ("esp32-max7219-s0", ROOT / "build" / "demo-led", "MAX7219 LED chain"),
+)
+
+
+def main():
+    print("sunprint demo: %s (one day at 10 s, Zhongshan, 10 kWp)" % DAY.relative_to(ROOT))
+    for board, out, what in RUNS:
+        summary = replay(DAY, board, out, progress=None)
+        energy, co2, display = summary["energy"], summary["carbon"], summary["display"]
+        rel = out.relative_to(ROOT)
+        print()
+        print(
+            "%s (%s): %.3f kWh, %.2f kg CO2 avoided, %.2f kg coal saved, %d frames (%s)"
+            % (
+                what,
+                board,
+                energy["lifetime_kwh"],
+                co2["co2_kg"],
+                co2["coal_kg"],
+                display["refreshes"],
+                ", ".join("%d %s" % (n, k) for k, n in display["by_kind"].items() if n),
+            )
+        )
+        for name, label in (
+            ("frames", "every frame the sign shows"),
+            ("last-frame.png", "the sign at the end of the day"),
+            ("carbon-screen.png", "the carbon screen: factor and source, coal, trees"),
+            ("animation.gif", "the day as an animation"),
+            ("contact-sheet.png", "the day's frames on one page"),
+            ("plot.png", "power and energy with refresh and fault events"),
+            ("summary.json", "the numbers"),
+        ):
+            if (out / name).exists():
+                print("  %-40s %s" % ("%s/%s" % (rel, name), label))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except UserError as e:
+        print("demo: error: %s" % e, file=sys.stderr)
+        sys.exit(2)
