@@ -155,6 +155,8 @@ class VirtualBoard:
         self._out_cv = threading.Condition()
         self._closed = False
         self._child = None
+        self._ctl = None  # write end of the child's control pipe (frames, ACKs)
+        self._seq = 0  # the current run's number, 1..255
         self._child_gen = 0
         self._nonce = ""
         self._version = "1.29.0"
@@ -322,11 +324,14 @@ class VirtualBoard:
         self._nonce = secrets.token_hex(8)
         self._state = "boot"
         self._run = None
+        self._seq = 0
         self._kbd = True
         self._boot_queue = ["boot.py", "main.py"] if self._mode == "friendly" else ["boot.py"]
         tree = sim_tree()
-        code = "import vboard_agent\nvboard_agent.main(%r, %r, %r, %d, %d, %r, %r, %d)" % (
+        ctl_read, self._ctl = os.pipe()
+        code = "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d)" % (
             self._nonce,
+            ctl_read,
             str(self.flash_dir),
             str(tree),
             self.reset_cause,
@@ -347,7 +352,9 @@ class VirtualBoard:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C at the host's terminal is not the board's
+            pass_fds=(ctl_read,),
         )
+        os.close(ctl_read)
         self._child = child
         self._last_sigint = 0.0
         threading.Thread(
@@ -357,6 +364,9 @@ class VirtualBoard:
     def _stop_child(self):
         child = self._child
         self._child = None
+        if self._ctl is not None:
+            os.close(self._ctl)
+            self._ctl = None
         if child is None:
             return
         try:
@@ -370,15 +380,14 @@ class VirtualBoard:
         child.wait()
 
     def _send_frame(self, kind, payload):
-        self._write_child(kind + struct.pack("<I", len(payload)) + payload)
+        self._write_ctl(kind + struct.pack("<I", len(payload)) + payload)
 
-    def _write_child(self, data):
-        child = self._child
-        if child is None:
+    def _write_ctl(self, data):
+        if self._ctl is None:
             return
         try:
-            _write_all(child.stdin.fileno(), data)
-        except (OSError, ValueError):
+            _write_all(self._ctl, data)
+        except OSError:
             pass  # the child has died: its reader thread reboots the board
 
     def _forward(self, data):
@@ -404,7 +413,8 @@ class VirtualBoard:
                 pass
 
     def _interrupt(self):
-        # The unix port exits if a second SIGINT comes before the first was raised.
+        # The unix port exits if a second SIGINT comes before the first was raised: one per
+        # run, and another only SIGINT_AGAIN_S later (for code that caught the first).
         now = time.monotonic()
         if now - self._last_sigint < SIGINT_AGAIN_S or self._child is None:
             return
@@ -478,22 +488,34 @@ class VirtualBoard:
     # --- markers from the agent ---
 
     def _on_marker(self, kind, payload):
+        if kind in (b"RUN", b"DONE", b"ERR", b"EXIT", b"LEFT"):
+            # Numbered by run: a repeat (the agent re-entered a step after a stray Ctrl-C)
+            # or one from a run that is over is ignored.
+            if not payload or payload[0] != self._seq or self._run is None:
+                return
+            payload = payload[1:]
+            if kind == b"RUN" and self._state != "starting":
+                return
+            if kind in (b"DONE", b"ERR", b"EXIT") and self._state not in ("starting", "running"):
+                return
+            if kind == b"LEFT" and self._state != "finishing":
+                return
         if kind == b"READY":
             self._version = payload.decode() or self._version
             self._next_boot_file()
         elif kind == b"RUN":
             self._state = "running"
+            self._last_sigint = 0.0  # one Ctrl-C at once for each run, another 0.5 s on
             pending, self._inbuf = bytes(self._inbuf), bytearray()
             if pending:
                 self._forward(pending)
         elif kind == b"KBD":
             self._kbd = payload.strip() == b"3"
         elif kind in (b"DONE", b"ERR"):
-            self._state = "finishing"
-            self._write_child(b"\x00\x03SYNC" + self._nonce.encode())
+            self._state = "finishing"  # no Ctrl-C from now on: then the ACK
+            self._write_ctl(bytes([self._seq]))
             self._finish(payload if kind == b"ERR" else b"")
         elif kind == b"EXIT":
-            self._write_child(b"\x00\x03SYNC" + self._nonce.encode())
             run = self._run
             if run is not None and run.then == "raw":
                 self._emit(b"\x04\x04")
@@ -548,6 +570,7 @@ class VirtualBoard:
             self._pump()
 
     def _start_run(self, kind, payload, then):
+        self._seq = self._seq % 255 + 1  # as the agent counts
         self._run = _Run(kind, payload, then)
         self._state = "starting"
         self._send_frame(kind, payload)

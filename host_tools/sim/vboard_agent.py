@@ -3,32 +3,42 @@
 #
 # Portable MicroPython, loaded from .mpy. The bridge starts it with
 #     micropython -X heapsize=N -c "import vboard_agent; vboard_agent.main(...)"
-# and then talks to it on two pipes:
-# - stdin, bridge -> agent: frames `kind (1 byte) + length (4 bytes LE) + payload`: E code to
-#   exec (a raw REPL block, file input), S a friendly REPL line (single input: the value of an
-#   expression is printed), F a file to run if it exists (boot.py, main.py). While code runs,
-#   the host's bytes arrive on stdin unframed (input(), mpremote mount's protocol); after each
-#   run the bridge writes the sync token, and the agent hands back what the code left unread.
+# and talks to it on three pipes:
+# - control (an extra fd), bridge -> agent: frames `kind (1 byte) + length (4 bytes LE) +
+#   payload`: E code to exec (a raw REPL block: file input), S a friendly REPL line (single
+#   input: an expression's value is printed), F a file to run if it exists (boot.py, main.py);
+#   and after each run one ACK byte, the run's sequence number.
+# - stdin: only the host's own bytes, forwarded while code runs (input(), mpremote mount).
 # - stdout, agent -> bridge: what the code prints, and markers `MARK + kind + ":" + hex + END`
-#   (MARK holds a per-child nonce, so program output cannot fake one): READY, RUN (the code
-#   has started: only now may the bridge send SIGINT), DONE, ERR (traceback text), EXIT
-#   (SystemExit: a soft reboot, as on a board), LEFT (unread input), KBD (kbd_intr value).
+#   (MARK holds a per-child nonce, so no program output fakes one): READY, RUN (the code has
+#   started: only now may the bridge send SIGINT), DONE, ERR (traceback text), EXIT
+#   (SystemExit: a soft reboot, as on a board), LEFT (what the code left unread on stdin),
+#   KBD (a kbd_intr value). RUN/DONE/ERR/EXIT/LEFT start with the run's sequence number.
 #
-# A KeyboardInterrupt can land outside the code (the bridge saw Ctrl-C just as the code ended):
-# every agent step catches it and carries on. A SIGINT during a blocking read or write makes
-# the syscall return EINTR with nothing transferred, so no byte is lost or duplicated.
+# Ctrl-C is a SIGINT, which the unix port raises as KeyboardInterrupt at the VM's next check.
+# One can land after the code ended, before the bridge read DONE. So after DONE the agent waits
+# for the bridge's ACK (the bridge sends no SIGINT after it: a stray one is already pending by
+# the time the ACK is read), lets any pending KeyboardInterrupt fire and ignores it, and only
+# then reads stdin's leftovers. Every step keeps its state outside the stack (_Step) and can be
+# re-entered after an interrupt; the bridge ignores a marker repeated with the same number.
 import gc
+import io
 import os
+import select
 import sys
+import time
 from binascii import hexlify
+
+# Imported here, never later: once code made a mounted folder (mpremote mount) the cwd, an
+# import by the agent between runs would look for a file there, talking to nobody.
 
 SIM = "/.sunprint-sim"  # hidden path to the host's sim modules (outside the flash folder)
 _AGENT_FILE = "vboard_agent.py"
 
 _out = sys.stdout.buffer
 _in = sys.stdin.buffer
+_ctl = None  # the control pipe
 _mark = b""
-_sync = b""
 _globals = {"__name__": "__main__"}
 _kbd = [3]
 
@@ -52,24 +62,17 @@ def _read_exact(n):
     mv = memoryview(buf)
     got = 0
     while got < n:
-        try:
-            r = _in.readinto(mv[got:])
-        except KeyboardInterrupt:
-            continue
+        r = _ctl.readinto(mv[got:])
         if not r:
-            raise SystemExit(0)  # the bridge closed the pipe
+            raise SystemExit(0)  # the bridge has gone
         got += r
     return buf
 
 
 def _read_frame():
-    while True:
-        try:
-            head = _read_exact(5)
-            n = head[1] | head[2] << 8 | head[3] << 16 | head[4] << 24
-            return head[0], _read_exact(n)
-        except KeyboardInterrupt:
-            pass
+    head = _read_exact(5)
+    n = head[1] | head[2] << 8 | head[3] << 16 | head[4] << 24
+    return head[0], _read_exact(n)
 
 
 # --- the flash folder, as the board's root filesystem ---
@@ -211,8 +214,6 @@ class RealClock:
     100 ms: the fake watchdog reads it after every tick of the unit."""
 
     def __init__(self):
-        import time
-
         self._time = time
         self._t0 = time.ticks_ms()
         self.rig = None
@@ -283,8 +284,6 @@ def _wire_board(profile, power_w):
 
 
 def _error_text(e):
-    import io
-
     buf = io.StringIO()
     sys.print_exception(e, buf)
     lines = buf.getvalue().split("\n")
@@ -292,10 +291,10 @@ def _error_text(e):
     return "\n".join(keep).encode()
 
 
-def _run(kind, payload):
+def _run(kind, payload, seq):
     """Run one block; returns the marker to report (kind, payload)."""
     g = _globals
-    _send_safely(b"RUN")
+    _send(b"RUN", bytes([seq]))  # no Ctrl-C before this
     try:
         if kind == 0x46:  # F: a file of the flash, if it exists
             name = str(payload, "utf-8")
@@ -323,58 +322,67 @@ def _run(kind, payload):
 
 
 class _Step:
-    # Where the serve loop is. Each stage does one thing and then moves on with no interrupt
-    # check in between (MicroPython raises a pending KeyboardInterrupt only at jumps), so a
-    # stray Ctrl-C caught by _serve resumes the same stage without doing anything twice.
+    # Where the serve loop is, kept outside the stack: a stray KeyboardInterrupt caught by
+    # _serve re-enters the same stage, and no stage does harm when done twice.
     def __init__(self):
         self.stage = 0
+        self.seq = 0  # 1..255, never 0: the ACK byte that ends each run
         self.kind = 0
         self.payload = None
         self.result = None
-        self.got = bytearray()
-        self.left = b""
+        self.ack = bytearray(1)
+        self.buf = bytearray(256)
 
 
-def _step(st, one):
-    if st.stage == 0:  # idle: no Ctrl-C is sent now
+def _drain_stdin(buf):
+    """What the host sent while the code ran and the code did not read."""
+    poller = select.poll()
+    poller.register(_in, select.POLLIN)
+    left = bytearray()
+    one = memoryview(buf)[:1]  # readinto fills its whole buffer: one byte at a time
+    while poller.poll(0):
+        if not _in.readinto(one):
+            break  # end of file: the bridge has gone
+        left.append(buf[0])
+    return bytes(left)
+
+
+def _step(st):
+    stage = st.stage
+    if stage == 0:  # idle: the bridge sends no Ctrl-C now
         st.kind, st.payload = _read_frame()
+        st.seq = st.seq % 255 + 1
         st.result = (b"DONE", b"")  # if a Ctrl-C escapes _run, the code did finish
         st.stage = 1
-    elif st.stage == 1:
+    elif stage == 1:
         st.stage = 2
-        st.result = _run(st.kind, st.payload)
-    elif st.stage == 2:
+        st.result = _run(st.kind, st.payload, st.seq)
+    elif stage == 2:
         st.payload = None
-        _send(st.result[0], st.result[1])
+        _send(st.result[0], bytes([st.seq]) + st.result[1])
         st.stage = 3
-    elif st.stage == 3:  # what the code left unread, up to the bridge's sync token
-        got = st.got
-        n = len(_sync)
-        while len(got) < n or got[-n:] != _sync:
-            r = _in.readinto(one)
-            if not r:
-                raise SystemExit(0)  # the bridge has gone
-            got.append(one[0])
-        st.left = bytes(got[:-n])
-        st.got = bytearray()
-        st.stage = 4
-    elif st.stage == 4:
-        _send(b"LEFT", st.left)  # also when empty: the bridge waits for it
+    elif stage == 3:  # wait for the bridge's ACK: no Ctrl-C comes after it
+        if st.ack[0] != st.seq:
+            _ctl.readinto(st.ack)  # the byte lands in st.ack even if a raise follows
+        if st.ack[0] == st.seq:
+            st.stage = 4
+    elif stage == 4:
+        for _ in range(2):  # a KeyboardInterrupt still pending is raised (and ignored) here
+            pass
         st.stage = 5
-    else:
+    else:  # from here on nothing interrupts
+        _send(b"LEFT", bytes([st.seq]) + _drain_stdin(st.buf))
         _kbd[0] = 3  # a board turns Ctrl-C back on at the prompt (the bridge does too)
-        st.left = b""
         st.stage = 0
         gc.collect()
 
 
 def _serve():
     st = _Step()
-    one = bytearray(1)
     while True:
         try:
             while True:
-                _step(st, one)
+                _step(st)
         except KeyboardInterrupt:
             pass
 
@@ -395,11 +403,19 @@ _ballast = None
 
 
 def main(
-    nonce, flash_root, sim_root, reset_cause, flash_size, profile_path=None, power_w=0, heap=0
+    nonce,
+    ctl_fd,
+    flash_root,
+    sim_root,
+    reset_cause,
+    flash_size,
+    profile_path=None,
+    power_w=0,
+    heap=0,
 ):
-    global _mark, _sync
+    global _mark, _ctl
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
-    _sync = b"\x00\x03SYNC" + nonce.encode()
+    _ctl = open(ctl_fd, "rb")  # before the flash becomes `/`: an fd, not a path
     import micropython
 
     from host_tools.sim import machine

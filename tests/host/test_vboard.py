@@ -1,0 +1,408 @@
+"""The virtual board (host_tools/sim/vboard.py) driven by the real mpremote 1.29 and by raw
+serial bytes (pyserial), as a technician's tools would drive a MicroPython ESP32.
+
+One bare board (no profile) on a pty is shared by the module; tests that change its flash
+put it back. The board with a unit on it is tests/host/test_vboard_unit.py.
+"""
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import serial
+
+from host_tools.sim.vboard import VirtualBoard
+
+MPREMOTE = Path(sys.executable).parent / "mpremote"
+SUNPRINT = Path(sys.executable).parent / "sunprint"
+
+
+# --- helpers, also used by test_vboard_unit.py ---
+
+
+def mpremote(port, *args, timeout=60):
+    """The real mpremote against the board: CompletedProcess with text output."""
+    return subprocess.run(
+        [str(MPREMOTE), "connect", port, *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def mpremote_ok(port, *args):
+    r = mpremote(port, *args)
+    assert r.returncode == 0, (args, r.stdout, r.stderr)
+    return r.stdout
+
+
+def read_until(ser, ending, timeout=10.0):
+    """Bytes from the port up to and including `ending` (AssertionError on a timeout)."""
+    data = b""
+    end = time.monotonic() + timeout
+    while not data.endswith(ending):
+        if time.monotonic() > end:
+            raise AssertionError("no %r from the board; got %r" % (ending, data[-400:]))
+        data += ser.read(1)
+    return data
+
+
+def open_serial(port):
+    return serial.serial_for_url(port, timeout=0.1)
+
+
+def friendly_prompt(ser):
+    """Interrupt whatever runs and get to the friendly REPL's prompt."""
+    ser.write(b"\r\x03")
+    time.sleep(0.1)
+    ser.reset_input_buffer()
+    ser.write(b"\x02")  # raw REPL -> friendly, or the banner again in friendly mode
+    read_until(ser, b"for more information.\r\n>>> ")
+
+
+def wait_for(predicate, what, timeout=30.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+# --- the shared bare board ---
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    flash = tmp_path_factory.mktemp("flash")
+    with VirtualBoard(flash) as vb:
+        port = vb.serve_pty()
+        yield vb, port, flash
+
+
+def test_serve_pty_gives_the_real_pts_path(board):
+    _, port, _ = board
+    assert port.startswith("/dev/pts/") and not os.path.islink(port)
+
+
+def test_exec_eval_and_run(board, tmp_path):
+    _, port, _ = board
+    assert mpremote_ok(port, "exec", "print('hello', 6 * 7)") == "hello 42\n"
+    assert mpremote_ok(port, "resume", "eval", "[1 + 2, 'x' * 3]") == "[3, 'xxx']\n"
+    script = tmp_path / "script.py"
+    script.write_text("import sys\nfor i in range(3):\n    print(i, sys.implementation.name)\n")
+    out = mpremote_ok(port, "resume", "run", str(script))
+    assert out.splitlines() == ["0 micropython", "1 micropython", "2 micropython"]
+
+
+def test_an_error_is_a_traceback_and_a_failed_command(board):
+    _, port, _ = board
+    r = mpremote(port, "resume", "exec", "def f():\n  return 1 / 0\nf()")
+    assert r.returncode == 1
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1:] == [
+        '  File "<stdin>", line 3, in <module>',
+        '  File "<stdin>", line 2, in f',
+        "ZeroDivisionError: divide by zero",
+    ]  # the agent's own frames are not shown: a board has none
+
+
+def test_fs_upload_and_download_of_50_kb_are_byte_exact(board, tmp_path):
+    _, port, flash = board
+    data = random.Random(8).randbytes(50 * 1024)
+    src, back = tmp_path / "blob.bin", tmp_path / "back.bin"
+    src.write_bytes(data)
+    mpremote_ok(port, "resume", "fs", "cp", str(src), ":blob.bin")
+    assert (flash / "blob.bin").read_bytes() == data
+    mpremote_ok(port, "resume", "fs", "cp", ":blob.bin", str(back))
+    assert back.read_bytes() == data
+    out = mpremote_ok(port, "resume", "fs", "sha256sum", ":blob.bin")
+    assert hashlib.sha256(data).hexdigest() in out
+    listing = mpremote_ok(port, "resume", "fs", "ls", ":")
+    assert any(line.split() == [str(len(data)), "blob.bin"] for line in listing.splitlines())
+    mpremote_ok(port, "resume", "fs", "rm", ":blob.bin")
+    assert not (flash / "blob.bin").exists()
+
+
+def test_fs_cat_mkdir_rmdir_tree_df(board, tmp_path):
+    _, port, flash = board
+    note = tmp_path / "note.txt"
+    note.write_text("line one\nline two\n")
+    mpremote_ok(port, "resume", "fs", "mkdir", ":cfg")
+    assert (flash / "cfg").is_dir()
+    mpremote_ok(port, "resume", "fs", "cp", str(note), ":cfg/note.txt")
+    assert mpremote_ok(port, "resume", "fs", "cat", ":cfg/note.txt").endswith(
+        "line one\nline two\n"
+    )
+    tree = mpremote_ok(port, "resume", "fs", "tree", "-s", ":cfg")
+    assert tree.splitlines()[-1].split() == ["└──", "[", "18]", "note.txt"]
+    df = mpremote_ok(port, "resume", "df").splitlines()
+    size, used, avail = (int(x) for x in df[1].split()[1:4])
+    assert size == 2 * 1024 * 1024 and used + avail == size and used >= 4096
+    r = mpremote(port, "resume", "fs", "rmdir", ":cfg")
+    # LittleFS's -39 as a board's MicroPython reports it: a number its errno table lacks
+    assert r.returncode == 1 and r.stderr.rstrip().endswith("OSError: 39")
+    mpremote_ok(port, "resume", "fs", "rm", ":cfg/note.txt")
+    mpremote_ok(port, "resume", "fs", "rmdir", ":cfg")
+    assert not (flash / "cfg").exists()
+
+
+def test_fs_errors_read_as_on_a_board(board):
+    _, port, _ = board
+    r = mpremote(port, "resume", "fs", "rm", ":missing")
+    assert r.returncode == 1 and "No such file or directory" in r.stderr
+    mpremote_ok(port, "resume", "fs", "mkdir", ":twice")
+    r = mpremote(port, "resume", "fs", "mkdir", ":twice")
+    assert r.returncode == 1 and "File exists" in r.stderr
+    mpremote_ok(port, "resume", "fs", "rmdir", ":twice")
+    out = mpremote_ok(
+        port,
+        "resume",
+        "exec",
+        "import os, errno\n"
+        "for f in (lambda: os.stat('/nope'), lambda: os.mkdir('/')):\n"
+        "    try:\n"
+        "        f()\n"
+        "    except OSError as e:\n"
+        "        print(e.errno, errno.errorcode[e.errno])",
+    )
+    assert out.splitlines() == ["2 ENOENT", "17 EEXIST"]
+
+
+def test_ilistdir_gives_sizes_and_the_flash_is_the_root(board):
+    _, port, flash = board
+    (flash / "seven.bin").write_bytes(b"1234567")
+    try:
+        out = mpremote_ok(
+            port,
+            "resume",
+            "exec",
+            "import os\nprint([e for e in os.ilistdir('/') if e[0] == 'seven.bin'])",
+        )
+        name, kind, _, size = eval(out)[0]  # a 4-tuple: (name, type, inode, size)
+        assert (name, kind, size) == ("seven.bin", 0x8000, 7)
+    finally:
+        (flash / "seven.bin").unlink()
+
+
+def test_dotdot_cannot_leave_the_flash_folder(board):
+    _, port, flash = board
+    out = mpremote_ok(
+        port,
+        "resume",
+        "exec",
+        "import os\n"
+        "try:\n"
+        "    open('/../../../etc/hostname').read()\n"
+        "    print('escaped')\n"
+        "except OSError as e:\n"
+        "    print('errno', e.errno)\n"
+        "os.chdir('/..'); os.chdir('../..')\n"
+        "print(os.getcwd(), sorted(os.listdir('/../..')) == sorted(os.listdir('/')))\n"
+        "f = open('../../up.txt', 'w'); f.write('x'); f.close()",
+    )
+    assert out.splitlines() == ["errno 2", "/ True"]
+    assert (flash / "up.txt").read_text() == "x"  # written at the flash root, not above it
+    (flash / "up.txt").unlink()
+
+
+def test_ctrl_c_interrupts_a_running_loop(board):
+    vb, port, _ = board
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        ser.write(b"n = 0\nwhile True:\n    n += 1\n\x04")
+        assert read_until(ser, b"OK") == b"OK"
+        wait_for(lambda: vb.state == "running", "the loop to run")
+        time.sleep(0.2)
+        assert vb.state == "running"  # still looping: nothing ends it but Ctrl-C
+        ser.write(b"\x03")
+        out = read_until(ser, b"\x04>")
+        assert out.startswith(b"\x04Traceback (most recent call last):\r\n")
+        assert out.endswith(b"KeyboardInterrupt: \r\n\x04>")
+        ser.write(b"print(n > 1000)\x04")
+        assert read_until(ser, b"\x04>") == b"OKTrue\r\n\x04\x04>"
+        ser.write(b"\x02")
+    # mpremote's own Ctrl-C at connect stops a program left running by an earlier session
+    mpremote_ok(port, "resume", "exec", "--no-follow", "while True: pass")
+    wait_for(lambda: vb.state == "running", "the loop to run")
+    assert mpremote_ok(port, "resume", "exec", "print('next')") == "next\n"
+
+
+def test_ctrl_c_at_random_moments_never_desyncs_the_board(board):
+    """Ctrl-C racing the end of short blocks: the agent must stay in step with the bridge."""
+    _, port, _ = board
+    rng = random.Random(3)
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        interrupted = 0
+        for i in range(40):
+            ser.write(b"for _ in range(%d): pass\x04" % rng.randrange(0, 600000))
+            time.sleep(rng.random() * 0.01)
+            ser.write(b"\x03")  # while compiling, running, finishing, or at the prompt
+            interrupted += b"KeyboardInterrupt" in read_until(ser, b"\x04>")
+            ser.write(b"print(%d * 2)\x04" % i)
+            out = read_until(ser, b"\x04>")
+            assert out.endswith(b"OK%d\r\n\x04\x04>" % (i * 2)), (i, out)
+        assert 5 <= interrupted <= 35, interrupted  # the race was run: some were, some not
+        ser.write(b"\x02")
+
+
+def test_raw_paste_flow_control(board):
+    _, port, _ = board
+    code = b"total = 0\n" + b"total += 1\n" * 200 + b"print(total)\n"  # 2.2 KB: many windows
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        ser.write(b"\x05A\x01")
+        head = ser.read(5)
+        assert head[:2] == b"R\x01" and head[4:5] == b"\x01"
+        window = int.from_bytes(head[2:4], "little")
+        assert window > 0
+        credit, sent = 2 * window, 0  # the window size, and the first 0x01
+        while sent < len(code):
+            while credit == 0:
+                got = ser.read(1)
+                assert got in (b"", b"\x01"), got
+                credit += window if got == b"\x01" else 0
+            chunk = code[sent : sent + credit]
+            ser.write(chunk)
+            sent += len(chunk)
+            credit -= len(chunk)
+        ser.write(b"\x04")
+        out = read_until(ser, b"\x04>").lstrip(b"\x01")
+        assert out == b"\x04200\r\n\x04\x04>"
+        ser.write(b"\x02")
+
+
+def test_soft_reset_clears_globals_and_resume_keeps_them(board):
+    _, port, _ = board
+    mpremote_ok(port, "exec", "kept = 41")
+    assert mpremote_ok(port, "resume", "exec", "print(kept + 1)") == "42\n"
+    assert mpremote_ok(port, "soft-reset", "exec", "print('kept' in globals())") == "False\n"
+
+
+def test_soft_reboot_runs_boot_py_then_main_py(board):
+    vb, port, flash = board
+    log = flash / "order.txt"
+    (flash / "boot.py").write_text(
+        "print('boot says hi')\nopen('order.txt', 'a').write('boot\\n')\n"
+    )
+    (flash / "main.py").write_text(
+        "print('main says hi')\nopen('order.txt', 'a').write('main\\n')\n"
+    )
+    try:
+        with open_serial(port) as ser:
+            friendly_prompt(ser)
+            ser.write(b"\x04")  # Ctrl-D in the friendly REPL: soft reboot
+            out = read_until(ser, b"for more information.\r\n>>> ")
+        assert out.startswith(b"\r\nMPY: soft reboot\r\n")
+        assert out.index(b"boot says hi\r\n") < out.index(b"main says hi\r\n")
+        assert log.read_text() == "boot\nmain\n"
+        log.unlink()
+        mpremote_ok(port, "soft-reset")  # from the raw REPL: boot.py only, as on a board
+        assert log.read_text() == "boot\n"
+    finally:
+        for name in ("boot.py", "main.py", "order.txt"):
+            (flash / name).unlink(missing_ok=True)
+
+
+def test_friendly_repl_echoes_evaluates_and_indents(board):
+    _, port, _ = board
+    with open_serial(port) as ser:
+        friendly_prompt(ser)
+        ser.write(b"6 * 7\r")
+        assert read_until(ser, b">>> ") == b"6 * 7\r\n42\r\n>>> "
+        ser.write(b"for i in range(2):\r")
+        assert read_until(ser, b"...     ") == b"for i in range(2):\r\n...     "
+        ser.write(b"print(i * 10)\r\r")
+        assert read_until(ser, b">>> ").endswith(b"\r\n0\r\n10\r\n>>> ")
+        ser.write(b"undefined_name\r")
+        out = read_until(ser, b">>> ")
+        assert b"NameError: name 'undefined_name' isn't defined\r\n>>> " in out
+
+
+def test_machine_is_the_fake_one_and_the_heap_is_an_esp32s(board):
+    _, port, _ = board
+    out = mpremote_ok(
+        port,  # no resume: a soft reset first, so the heap is a fresh board's
+        "exec",
+        "import gc, machine\ngc.collect()\n"
+        "print(machine.reset_cause(), machine.unique_id().hex(), gc.mem_free())",
+    )
+    cause, uid, free = out.split()
+    assert cause in ("1", "5") and uid == "240ac4123456"
+    assert 100000 <= int(free) <= 110000  # what the board's code gets: about --heap
+
+
+def test_mpremote_mount_and_its_ctrl_c_guard(board, tmp_path):
+    _, port, _ = board
+    (tmp_path / "hostmod.py").write_text("VALUE = 'from the host'\n")
+    out = mpremote_ok(
+        port,
+        "mount",
+        str(tmp_path),
+        "exec",
+        "import hostmod\nprint(hostmod.VALUE)\n"
+        "f = open('made.bin', 'wb'); f.write(bytes(range(256)) * 4); f.close()",
+    )
+    assert out.splitlines()[-1] == "from the host"
+    # binary data with \n and 0x03 in it went through untouched (no \r\n, no Ctrl-C)
+    assert (tmp_path / "made.bin").read_bytes() == bytes(range(256)) * 4
+
+
+def test_tcp_socket_url(board):
+    vb, _, flash = board
+    url = vb.serve_tcp()
+    assert url.startswith("socket://127.0.0.1:")
+    (flash / "t.txt").write_text("over tcp\n")
+    try:
+        assert mpremote_ok(url, "resume", "exec", "print(open('t.txt').read())") == "over tcp\n\n"
+        assert mpremote_ok(url, "resume", "fs", "cat", ":t.txt").endswith("over tcp\n")
+    finally:
+        (flash / "t.txt").unlink()
+
+
+def test_a_dead_interpreter_is_a_reset_not_a_hang(board):
+    vb, port, _ = board
+    # the unix port has no os._exit: its shell kills it, as a crash would
+    mpremote(port, "resume", "exec", "--no-follow", "import os; os.system('kill -9 $PPID')")
+    wait_for(lambda: vb.state == "repl", "the board to come back")
+    assert mpremote_ok(port, "resume", "exec", "print('alive')") == "alive\n"
+
+
+def test_sunprint_sim_board_serves_until_ctrl_c(tmp_path):
+    proc = subprocess.Popen(
+        [str(SUNPRINT), "sim", "board", "--flash", str(tmp_path / "flash"), "--tcp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pty_line = proc.stdout.readline().split()
+        tcp_line = proc.stdout.readline().split()
+        assert pty_line[0] == "port:" and pty_line[1].startswith("/dev/pts/")
+        assert tcp_line[0] == "port:" and tcp_line[1].startswith("socket://127.0.0.1:")
+        assert mpremote_ok(pty_line[1], "exec", "print(1 + 1)") == "2\n"
+        assert mpremote_ok(tcp_line[1], "resume", "eval", "3 + 4") == "7\n"
+        assert (tmp_path / "flash").is_dir()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0, proc.stderr.read()
+
+
+def test_sunprint_sim_board_refuses_an_unknown_profile(tmp_path):
+    r = subprocess.run(
+        [str(SUNPRINT), "sim", "board", "--flash", str(tmp_path), "--board", "no-such-board"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2
+    assert (
+        r.stderr.strip() == "sunprint sim: error: --board no-such-board: no such profile in boards/"
+    )
