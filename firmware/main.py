@@ -5,17 +5,41 @@
 # wired to chip and panel models, an in-memory flash, a virtual clock and a watchdog on it.
 # Safe mode: three boots that crash before running 10 minutes leave the sign showing SERVICE
 # with the reason, sensors and display loop off, and the REPL free for a technician.
+# Calibration: /calib.json (written on site by `sunprint calibrate`) overrides the profile's
+# `calib` of each sensor it has an entry for, by channel (the sensor's role).
+# On a deployed unit this module is /app/<id>/main.mpy, started by boot.py's run().
 import gc
 import json
 
 CONFIG = "/config.json"
 BOARD = "/board.json"
 BOOT_RECORD = "/boot.rec"
+CALIB = "/calib.json"
 
 
 def _read(open_file, path):
     with open_file(path) as f:
         return f.read()
+
+
+def overlay_calib(profile, text):
+    """Put /calib.json's current entries (text) into the profile's sensors, in place.
+
+    {"channels": {role: {"current": {"gain": g, "offset_w": o, ...} or null, ...}}}.
+    Returns None, or what is wrong with the file (the profile's own calib then stays)."""
+    try:
+        channels = json.loads(text)["channels"]
+        found = []
+        for s in profile["sensors"]:
+            entry = channels.get(s["role"])
+            current = entry.get("current") if entry else None
+            if current:
+                found.append((s, float(current["gain"]), float(current.get("offset_w", 0))))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        return "calib.json: %s" % (e,)
+    for s, gain, offset_w in found:
+        s["calib"] = {"gain": gain, "offset_w": offset_w}
+    return None
 
 
 def main(
@@ -25,6 +49,7 @@ def main(
     open_file=open,
     board_path=BOARD,
     config_path=CONFIG,
+    calib_path=CALIB,
     boot_record=None,
     fonts_dir="/fonts",
     clock=None,
@@ -47,6 +72,10 @@ def main(
     reason = safemode.boot(record, safemode.boot_cause())
     config, config_fault = config_mod.load(lambda: _read(open_file, config_path))
     profile = json.loads(_read(open_file, board_path))
+    try:
+        calib_fault = overlay_calib(profile, _read(open_file, calib_path))
+    except OSError:  # no calibration on site yet: the profile's
+        calib_fault = None
     gc.collect()  # before the frame buffer: the largest block the unit allocates
 
     from sunprint.board import build
@@ -79,6 +108,8 @@ def main(
     app.restore()
     if config_fault:
         app.fault("config", config_fault)
+    if calib_fault:
+        app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)
     from sunprint.runner import Runner
 

@@ -1,0 +1,447 @@
+"""`sunprint deploy`: put the app onto a unit, sending only what changed, switching atomically.
+
+    deploy(port, board_name=None, progress=None) -> summary dict
+
+What goes onto the unit:
+- /app/<id>/: main.mpy and sunprint/**/*.mpy (firmware/ compiled with mpy-cross for the unit's
+  own .mpy version, read from sys.implementation._mpy), fonts/*.bin (the fonts the board's
+  layout uses) and board.json (the profile). <id> names the content: 12 hex digits of a hash
+  over every file's path and sha256.
+- /app/current: the pointer, one line naming the folder. firmware/boot.py reads it at every
+  boot and puts the folder first on sys.path; the root /main.py (two lines written here) runs
+  the app's main with the folder's board.json and fonts.
+- /boot.py (firmware/boot.py, source) and /main.py, when they differ; /board.json, a copy of
+  the profile for tools and people (the app reads its folder's own copy).
+
+How: the unit hashes its files (sha256, on the unit). The new folder is filled from the
+current one by copies on the unit for every file whose content is already there; only files
+whose sha256 differs are sent. The unit then hashes the new folder and it must equal the
+build. Only then is the pointer replaced (a temp file renamed over it) and the old folders
+removed. A deploy cut before the rename leaves the previous app, untouched, as the one that
+boots; the next deploy reuses whatever of the cut one reached the flash.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from host_tools import boards
+from host_tools.errors import UserError
+from host_tools.link import DeviceError, LinkLost, open_link
+from host_tools.paths import FIRMWARE, FONTS, ROOT
+
+APPS = "/app"
+POINTER = "/app/current"
+MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+CACHE = ROOT / "build" / "mpy-cache"
+# The root main.py: boot.py (imported as a module, so it can be called) runs the current app.
+MAIN_STUB = b"# sunprint launcher, written by `sunprint deploy`: run the app /app/current names.\nimport boot\n\nboot.run()\n"  # noqa: E501
+ROOT_SOURCES = ("boot.py",)  # firmware files that go onto the root as source
+
+
+class DeployError(Exception):
+    """The deploy failed (the job, not the request); the unit keeps its previous app."""
+
+
+# -- the build -----------------------------------------------------------------------------
+
+
+def mpy_cross_version():
+    """(major, sub) of the .mpy files this mpy-cross emits, e.g. (6, 3)."""
+    proc = subprocess.run([str(MPY_CROSS), "--version"], capture_output=True, text=True)
+    m = re.search(r"mpy v(\d+)\.(\d+)", proc.stdout + proc.stderr)
+    if proc.returncode != 0 or m is None:
+        raise DeployError("cannot tell which .mpy version %s emits" % MPY_CROSS)
+    return int(m.group(1)), int(m.group(2))
+
+
+def decode_sys_mpy(value):
+    """(major, sub, arch) of sys.implementation._mpy (bits 0-7, 8-9 and 10+)."""
+    return value & 0xFF, (value >> 8) & 3, value >> 10
+
+
+def _compile(src_root, rel, version):
+    source = (src_root / rel).read_bytes()
+    key = hashlib.sha256(b"%s\0%s\0%s" % (repr(version).encode(), rel.encode(), source))
+    cached = CACHE / (key.hexdigest()[:32] + ".mpy")
+    if cached.exists():
+        return cached.read_bytes()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".%d.tmp" % os.getpid())
+    # Run from the firmware folder with the relative path: tracebacks on the unit name
+    # "sunprint/app.py", and the bytes do not depend on where the repository lives.
+    proc = subprocess.run(
+        [str(MPY_CROSS), "-o", str(tmp), rel], cwd=src_root, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        text = (proc.stderr or proc.stdout).strip().splitlines()
+        raise DeployError("firmware/%s does not compile: %s" % (rel, " ".join(text[-2:])))
+    tmp.replace(cached)
+    return cached.read_bytes()
+
+
+def fonts_for_profile(profile):
+    """The font file names a board's layout uses (the panel size's, and layout.fonts)."""
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from sunprint.ui.layout import fonts_for
+
+    layout = profile.get("layout", {})
+    d = profile["display"]
+    size = layout.get("picture") or (d["width"], d["height"])
+    try:
+        files = dict(fonts_for(size[0], size[1]))
+    except KeyError:
+        raise UserError(
+            "board %s: no screens for a %dx%d picture" % (profile.get("name"), size[0], size[1])
+        ) from None
+    files.update(layout.get("fonts", {}))
+    return sorted(set(files.values()))
+
+
+def build(profile, version, firmware_dir=None, fonts_dir=FONTS):
+    """{relative path in the app folder: bytes} for a board profile and a .mpy version."""
+    firmware_dir = Path(firmware_dir if firmware_dir is not None else FIRMWARE)
+    rels = sorted(
+        p.relative_to(firmware_dir).as_posix()
+        for p in firmware_dir.rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    rels = [r for r in rels if r not in ROOT_SOURCES]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        blobs = list(pool.map(lambda r: _compile(firmware_dir, r, version), rels))
+    files = {r[:-3] + ".mpy": b for r, b in zip(rels, blobs, strict=True)}
+    for name in fonts_for_profile(profile):
+        path = Path(fonts_dir) / name
+        if not path.is_file():
+            raise UserError(
+                "board %s needs font %s, not found in %s" % (profile["name"], name, fonts_dir)
+            )
+        files["fonts/" + name] = path.read_bytes()
+    files["board.json"] = json.dumps(profile, separators=(",", ":"), sort_keys=True).encode()
+    return files
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def app_id(hashes):
+    """12 hex digits naming a folder's content: {path: sha256} -> id."""
+    text = "".join("%s %s\n" % (p, hashes[p]) for p in sorted(hashes))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def plan(target, folders, current, new):
+    """What to do to make folder `new` hold `target` ({path: sha256}).
+
+    folders: {folder name: {path: sha256}} of what is on the unit under /app; current: the
+    pointer's folder (or None). Returns (same_path, copies, uploads, extras):
+    same_path: paths to copy from `current` at the same path; copies: [(src full path, path)]
+    for content found elsewhere; uploads: paths to send; extras: paths in `new` to remove."""
+    have = folders.get(new, {})
+    cur = folders.get(current, {}) if current is not None and current != new else {}
+    where = {}  # sha256 -> a full path on the unit holding that content
+    for name, files in folders.items():
+        for path, h in files.items():
+            where.setdefault(h, "%s/%s/%s" % (APPS, name, path))
+    same_path, copies, uploads = [], [], []
+    for path in sorted(target):
+        h = target[path]
+        if have.get(path) == h:
+            continue
+        if cur.get(path) == h:
+            same_path.append(path)
+        elif h in where:
+            copies.append((where[h], path))
+        else:
+            uploads.append(path)
+    extras = sorted(p for p in have if p not in target)
+    return same_path, copies, uploads, extras
+
+
+# -- on the unit ---------------------------------------------------------------------------
+
+_COPY_HELPER = """\
+def _sp_cpx(src, dst, names, keep):
+    for r in list(_sp_files(src)):
+        if (r in names) == keep:
+            i = r.rfind('/')
+            if i > 0:
+                _sp_mkdirs(dst + '/' + r[:i])
+            _sp_copy(src + '/' + r, dst + '/' + r)
+"""
+
+
+def _unit_mpy(link):
+    value = link.eval("getattr(__import__('sys').implementation, '_mpy', None)")
+    if not isinstance(value, int):
+        raise DeployError(
+            "%s: the unit's MicroPython does not say which .mpy version it loads "
+            "(no sys.implementation._mpy): update its firmware" % link.port
+        )
+    return value
+
+
+def _read_pointer(link):
+    out = link.exec("try:\n print(open(%r).read().strip())\nexcept OSError:\n print('-')" % POINTER)
+    name = out.decode("utf-8", "replace").strip()
+    return None if name in ("-", "") else name
+
+
+def _folders(link):
+    folders = {}
+    for path, h in link.sha256_tree(APPS).items():
+        if "/" in path:
+            name, rest = path.split("/", 1)
+            folders.setdefault(name, {})[rest] = h
+    return folders
+
+
+def _unit_board(link, current):
+    paths = ["%s/%s/board.json" % (APPS, current)] if current else []
+    for path in [*paths, "/board.json"]:
+        if link.sha256(path) is None:
+            continue
+        try:
+            name = json.loads(link.read_file(path)).get("name")
+        except (ValueError, AttributeError):
+            continue
+        if name:
+            return name
+    return None
+
+
+def _dirs_of(paths):
+    dirs = set()
+    for p in paths:
+        parts = p.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    return sorted(dirs)
+
+
+def deploy(
+    port,
+    board_name=None,
+    *,
+    progress=None,
+    firmware_dir=None,
+    timeout=5.0,
+    restart=True,
+):
+    """Deploy the app onto the unit on `port`; returns a summary dict (see cmd_deploy).
+
+    board_name: a board in boards/ (or a profile path); None: the board the unit has now.
+    progress(done, total, path): after each file of the new folder is in place.
+    restart: soft reset the unit at the end so that it runs the new app."""
+    with open_link(port, timeout=timeout) as link:
+        try:
+            fw = Path(firmware_dir if firmware_dir is not None else FIRMWARE)
+            return _deploy(link, board_name, progress, fw, restart)
+        except DeviceError as e:
+            raise DeployError("%s: the unit failed: %s" % (port, e)) from e
+
+
+def _deploy(link, board_name, progress, firmware_dir, restart):
+    link.exec("import sys")
+    sys_mpy = _unit_mpy(link)
+    unit_version = decode_sys_mpy(sys_mpy)[:2]
+    ours = mpy_cross_version()
+    if unit_version != ours:
+        raise UserError(
+            "%s: the unit loads .mpy v%d.%d, mpy-cross here emits v%d.%d: install the "
+            "mpy-cross that matches the unit's MicroPython (or update the unit)"
+            % (link.port, unit_version[0], unit_version[1], ours[0], ours[1])
+        )
+    current = _read_pointer(link)
+    if board_name is None:
+        board_name = _unit_board(link, current)
+        if board_name is None:
+            raise UserError("%s: the unit has no board profile yet: pass --board NAME" % link.port)
+    profile = boards.load_board(board_name)
+    files = build(profile, ours, firmware_dir)
+    target = {p: sha256(b) for p, b in files.items()}
+    new = app_id(target)
+    folders = _folders(link)
+    same_path, copies, uploads, extras = plan(target, folders, current, new)
+    base = "%s/%s" % (APPS, new)
+    total = len(target)
+    done = total - len(same_path) - len(copies) - len(uploads)
+    if extras:
+        link.exec("for p in %r:\n os.remove(%r + '/' + p)" % (extras, base))
+    needed = _dirs_of(uploads + [p for _, p in copies])
+    link.exec("for d in %r:\n _sp_mkdirs(d)" % ([base] + ["%s/%s" % (base, d) for d in needed],))
+    if same_path:
+        link.exec(_COPY_HELPER)
+        cur_files = folders[current]
+        skip = [p for p in cur_files if p not in same_path]
+        if len(skip) < len(same_path):
+            names, keep = skip, False
+        else:
+            names, keep = same_path, True
+        link.exec(
+            "_sp_cpx(%r, %r, %r, %r)" % ("%s/%s" % (APPS, current), base, names, keep),
+            timeout=120,
+        )
+        done += len(same_path)
+        if progress is not None:
+            progress(done, total, None)
+    for src, path in copies:
+        link.exec("_sp_copy(%r, %r)" % (src, "%s/%s" % (base, path)))
+        done += 1
+        if progress is not None:
+            progress(done, total, path)
+    payload = 0
+    for path in uploads:
+        link.write_file("%s/%s" % (base, path), files[path])
+        payload += len(files[path])
+        done += 1
+        if progress is not None:
+            progress(done, total, path)
+    # The unit's own hashes of the new folder must be the build, file for file.
+    got = _folders(link).get(new, {})
+    if got != target:
+        bad = sorted(p for p in set(got) | set(target) if got.get(p) != target.get(p))
+        raise DeployError(
+            "%s: the new app folder on the unit differs from the build (%s): the previous "
+            "app stays" % (link.port, ", ".join(bad[:5]))
+        )
+    root_written = _root_files(link, firmware_dir)
+    if current != new:
+        link.write_file(POINTER, (new + "\n").encode(), atomic=True)
+    board_bytes = files["board.json"]
+    if link.sha256("/board.json") != sha256(board_bytes):
+        link.write_file("/board.json", board_bytes, atomic=True)
+    removed = sorted(n for n in _app_entries(link) if n not in (new, "current"))
+    if removed:
+        link.exec(
+            "for n in %r:\n p = %r + '/' + n\n if _sp_isdir(p):\n  _sp_rmtree(p)\n else:\n  os.remove(p)"
+            % (removed, APPS),
+            timeout=120,
+        )  # noqa: E501
+    # Check: a fresh interpreter (boot.py only) finds the new folder and imports the app.
+    link.soft_reset()
+    link.exec("import sunprint.service")
+    info = json.loads(link.exec("sunprint.service.info()").decode().strip().splitlines()[-1])
+    if info.get("app") != base:
+        raise DeployError(
+            "%s: after the switch the unit runs %s, not %s" % (link.port, info.get("app"), base)
+        )
+    if restart:
+        link.restart()
+    return {
+        "port": link.port,
+        "app": new,
+        "previous": current,
+        "board": profile["name"],
+        "firmware": info.get("firmware"),
+        "mpy": "%d.%d" % unit_version,
+        "files": total,
+        "uploaded": uploads,
+        "copied_on_unit": len(same_path) + len(copies),
+        "removed_folders": removed,
+        "removed_files": extras,
+        "root_files_written": root_written,
+        "payload_bytes": payload,
+        "bytes_sent": link.bytes_sent,
+    }
+
+
+def _app_entries(link):
+    return link.listdir(APPS)
+
+
+def _root_files(link, firmware_dir):
+    """/boot.py and /main.py, each written (temp file and rename) only when it differs."""
+    wanted = {"/" + name: (firmware_dir / name).read_bytes() for name in ROOT_SOURCES}
+    wanted["/main.py"] = MAIN_STUB
+    have = link.sha256_files(sorted(wanted))
+    written = []
+    for path in sorted(wanted):
+        if have[path] != sha256(wanted[path]):
+            link.write_file(path, wanted[path], atomic=True)
+            written.append(path)
+    return written
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def add_cli(sub):
+    p = sub.add_parser(
+        "deploy",
+        help="put the app onto a unit (only the changed files; atomic switch)",
+        description="Compile firmware/ for the unit's MicroPython, send the files whose sha256 "
+        "differs from what the unit has, install the board's fonts and profile, and switch to "
+        "the new app in one rename: a deploy cut midway leaves the previous app bootable.",
+    )
+    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    p.add_argument(
+        "--board", default=None, help="board profile name in boards/ (default: the unit's)"
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    p.add_argument(
+        "--no-restart", dest="restart", action="store_false", help="do not reboot into the app"
+    )
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=cmd_deploy)
+
+
+def cmd_deploy(args):
+    bar = None
+    state = {}
+
+    def progress(done, total, path):
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="file", desc="deploy", file=sys.stderr)
+            state["n"] = 0
+        bar.update(done - state["n"])
+        state["n"] = done
+
+    show = args.progress and sys.stderr.isatty()
+    try:
+        s = deploy(
+            args.port,
+            args.board,
+            progress=progress if show else None,
+            timeout=args.timeout,
+            restart=args.restart,
+        )
+    except (DeployError, LinkLost) as e:
+        print("sunprint deploy: failed: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    sent = len(s["uploaded"])
+    print(
+        "deployed app %s (firmware %s, board %s, mpy v%s) on %s%s"
+        % (
+            s["app"],
+            s["firmware"],
+            s["board"],
+            s["mpy"],
+            s["port"],
+            "" if s["previous"] != s["app"] else " (already current)",
+        )
+    )
+    print(
+        "files: %d in the app, %d sent (%d bytes), %d copied on the unit, %d stale folder(s) "
+        "removed"
+        % (s["files"], sent, s["payload_bytes"], s["copied_on_unit"], len(s["removed_folders"]))
+    )
+    print("bytes sent over the link: %d" % s["bytes_sent"])
+    return 0
