@@ -860,6 +860,9 @@ class _TcpServer:
             self.client = client
             try:
                 while True:
+                    # ACK at once: pyserial's socket leaves Nagle on, so each small write of
+                    # mpremote's would otherwise wait for our delayed ACK (~40 ms).
+                    _quickack(client)
                     data = client.recv(4096)
                     if not data:
                         break
@@ -883,6 +886,15 @@ class _TcpServer:
                 client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def _quickack(sock):
+    opt = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+    if opt is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, opt, 1)
+        except OSError:
+            pass
 
 
 def load_profile(board):
