@@ -9,7 +9,7 @@ here touches hardware: the power source and the panel are objects handed in.
 A failing sensor or panel never stops the loop: the fault is counted and kept in `faults`.
 """
 
-from sunprint.compat import ticks_diff, ticks_ms
+from sunprint.compat import const, ticks_diff, ticks_ms
 from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
 from sunprint.core.ledger import CO2, COAL, LIFETIME
 from sunprint.core.quality import OK
@@ -24,6 +24,8 @@ from sunprint.ui.layout import (
     format_trees,
     short_source,
 )
+
+_UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
 
 
 class App:
@@ -91,7 +93,8 @@ class App:
         self._values = {}
         # The inputs each shown text was formatted from: a text is formatted again only when
         # its input changed (a string per screen update is garbage the GC must collect).
-        self._inputs = [None] * 8
+        self._inputs = [_UNSET] * 7
+        self._shown_row = None
 
     def restore(self):
         """At boot: load the ledger from the store. Never raises: a bad store is a fault."""
@@ -257,10 +260,14 @@ class App:
         ledger = self.ledger
         seen = self._inputs
         coal = ledger.coal_dg_per_kwh
-        if ledger.co2_dg_per_kwh != seen[5] or coal != seen[7] or self.carbon_row is not seen[6]:
+        if (
+            ledger.co2_dg_per_kwh != seen[5]
+            or coal != seen[6]
+            or self.carbon_row is not self._shown_row
+        ):
             seen[5] = ledger.co2_dg_per_kwh
-            seen[6] = self.carbon_row
-            seen[7] = coal
+            seen[6] = coal
+            self._shown_row = self.carbon_row
             values["factor"] = format_factor(ledger.co2_dg_per_kwh)
             values["factor_source"] = short_source(self.carbon_row)
             kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
