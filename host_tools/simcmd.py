@@ -18,6 +18,8 @@ import time
 from host_tools.errors import UserError
 
 _REGISTRY = {}  # name -> add(sim_sub)
+BOARD_HEAP = 110000  # an ESP32 without PSRAM
+UNIT_HEAP = 400000  # the unit's bytecode in the heap too: not frozen on the unix port
 
 
 def register(name, add):
@@ -67,8 +69,9 @@ def _add_board_cli(sim_sub):
         type=int,
         default=None,
         metavar="BYTES",
-        help="GC heap for the board's code (default 110000, an ESP32 without PSRAM; a whole "
-        "unit loaded as .mpy needs ~400000 on the 64-bit unix port)",
+        help="GC heap for the board's code (default 110000, an ESP32 without PSRAM; with "
+        "--board 400000: a whole unit loaded as .mpy needs that on the 64-bit unix port, "
+        "see the README's heap note)",
     )
     p.add_argument("--power", type=float, default=0.0, metavar="W", help="PV power the sensor sees")
     p.set_defaults(func=cmd_board)
@@ -85,7 +88,9 @@ def cmd_board(args):
             board_profile_path(args.board)
         except FileNotFoundError:
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
-    heap = args.heap if args.heap is not None else 110000
+    heap = args.heap
+    if heap is None:
+        heap = UNIT_HEAP if args.board is not None else BOARD_HEAP
     if heap < 16384:
         raise UserError("--heap %d: too small for MicroPython (at least 16384)" % heap)
     try:

@@ -209,27 +209,29 @@ class _Micropython:
 
 
 class RealClock:
-    """The models' clock on a board that runs in real time (rig.Clock's interface). Reading
-    it brings the rig up to now (the meter's energy register, the S0 line), at most every
-    100 ms: the fake watchdog reads it after every tick of the unit."""
+    """The models' clock on a board that runs in real time (rig.Clock's interface), in
+    nanoseconds since the board started: plain ints that never wrap (the port's ticks wrap
+    after 18 minutes in microseconds). Reading ticks_ms() brings the rig up to now (the
+    meter's energy register, the S0 line), at most every 100 ms: the fake watchdog reads it
+    after every tick of the unit."""
 
     def __init__(self):
         self._time = time
-        self._t0 = time.ticks_ms()
+        self._t0 = time.time_ns()
         self.rig = None
-        self._updated = 0
+        self._updated = -1000
         self._updating = False
 
     @property
     def ns(self):
-        return self._time.ticks_diff(self._time.ticks_us(), 0) * 1000
+        return self._time.time_ns() - self._t0
 
     @property
     def us(self):
         return self.ns // 1000
 
     def ticks_ms(self):
-        t = self._time.ticks_ms()
+        t = self.ns // 1000000
         rig = self.rig
         if rig is not None and not self._updating and t - self._updated >= 100:
             self._updating = True
@@ -241,7 +243,7 @@ class RealClock:
         return t
 
     def ticks_us(self):
-        return self._time.ticks_us()
+        return self.ns // 1000
 
     def ticks_diff(self, a, b):
         return a - b

@@ -406,3 +406,43 @@ def test_sunprint_sim_board_refuses_an_unknown_profile(tmp_path):
     assert (
         r.stderr.strip() == "sunprint sim: error: --board no-such-board: no such profile in boards/"
     )
+
+
+def test_sunprint_sim_board_with_a_profile_wires_its_models(tmp_path):
+    proc = subprocess.Popen(
+        [str(SUNPRINT), "sim", "board", "--flash", str(tmp_path), "--board", "esp32-max7219-s0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = proc.stdout.readline().split()[1]
+        out = mpremote_ok(
+            port,
+            "exec",
+            "import gc, esp32\ngc.collect()\n"
+            "print(type(__rig__.models['display']).__name__, esp32.PCNT.__name__, gc.mem_free())",
+        )
+        display, pcnt, free = out.split()
+        assert (display, pcnt) == ("MAX7219Chain", "PCNT")  # and esp32 is the rig's fake
+        assert 390000 <= int(free) <= 400000  # a unit's heap by default with --board
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0, proc.stderr.read()
+
+
+def test_sim_keeps_a_registry_for_more_subcommands():
+    from host_tools import cli, simcmd
+
+    def add(sim_sub):
+        sim_sub.add_parser("registry-probe").set_defaults(func=lambda args: 7)
+
+    simcmd.register("registry-probe", add)
+    try:
+        args = cli.build_parser().parse_args(["sim", "registry-probe"])
+        assert args.func(args) == 7
+        assert cli.build_parser().parse_args(["sim", "board", "--flash", "x"]).func is (
+            simcmd.cmd_board
+        )
+    finally:
+        del simcmd._REGISTRY["registry-probe"]
