@@ -11,7 +11,9 @@
     s.flush_log()                 # the running app's buffered sample-log rows onto the flash
 
 Each call prints one JSON line (monitor: one per sample) for the host to parse; a bad request
-raises ValueError with a message for a person. Readings need the unit's app: the one that ran
+raises ValueError with a message for a person. The watchdog: on an ESP32 the one the app armed
+stays armed after the host interrupts the app (it can't be stopped, only re-timed), so calls
+that wait feed it, as the app's loop does, and a host waiting for a person calls feed(). Readings need the unit's app: the one that ran
 before the host interrupted it (sunprint.status knows it), or one booted here without starting
 its loop and without counting a boot in the safe-mode record.
 
@@ -26,6 +28,9 @@ import sys
 
 CALIB = "/calib.json"
 HISTORY_MAX = 20  # entries kept behind the current one
+WDT_MS = 30000  # the app's watchdog timeout (main.py)
+READ_TRIES = 40  # polls for n good readings, POLL_MS apart: a chip still converting waits
+POLL_MS = 50
 _PREFIX = "@sp "
 
 
@@ -39,6 +44,18 @@ class _MemRecord:
 
     def write(self, data):
         self.data = bytes(data)
+
+
+def _watchdog():
+    import machine
+
+    return machine.WDT(timeout=WDT_MS)
+
+
+def feed():
+    """Feed the unit's watchdog (a host waiting for a person keeps the unit alive)."""
+    _watchdog().feed()
+    _out({"fed": True})
 
 
 def _folder():
@@ -165,8 +182,9 @@ def _model(profile, channel):
 
 
 def read(channel, n=1):
-    """Average of n raw readings of channel (W, before calibration) and the calibrated value
-    the unit would show with the calibration it has now (calib.json over the profile)."""
+    """Average of n good raw readings of channel (W, before calibration) and the calibrated
+    value the unit would show with the calibration it has now (calib.json over the profile).
+    Polls until n readings are good (or READ_TRIES more polls failed: flag says why)."""
     from sunprint.compat import sleep_ms
     from sunprint.core.calib import Linear
     from sunprint.core.quality import OK
@@ -178,12 +196,16 @@ def read(channel, n=1):
         raise ValueError("channel %r counts S0 pulses: there is no reading to calibrate" % channel)
     app = _app()
     driver = app.source.driver
+    wdt = _watchdog()
     total = 0
     good = 0
     flag = OK
-    for i in range(n):
-        if i:
-            sleep_ms(100)
+    tries = 0
+    while good < n and tries < READ_TRIES + n:
+        if tries:
+            sleep_ms(POLL_MS)
+        tries += 1
+        wdt.feed()
         f = driver.poll()
         if f == OK:
             total += driver.power_mw
@@ -191,6 +213,8 @@ def read(channel, n=1):
         else:
             flag = f
     gain, offset_w, where = _model(profile, channel)
+    if good:
+        flag = OK
     result = {"channel": channel, "n": n, "good": good, "flag": flag, "flag_name": flag_name(flag)}
     result["calib"] = {"gain": gain, "offset_w": offset_w, "from": where}
     if good:
@@ -282,7 +306,7 @@ def monitor(seconds=0, interval=0):
     if interval > 0:
         app.sample_period_s = interval
         app._next_sample = -1  # sample at once, then every interval
-    runner = Runner(app)
+    runner = Runner(app, wdt=_watchdog())  # the unit's loop, watchdog and all
     src = app.source
     seen = _samples(src)
     start = ticks_ms()

@@ -1,0 +1,321 @@
+"""`sunprint calibrate`: fit a sensor channel's calibration on site and write it to the unit.
+
+    sunprint calibrate --port P --channel pv_power                      # readings at a prompt
+    sunprint calibrate --port P --channel pv_power --points 100.2=101,398.5=402.3
+    sunprint calibrate --port P --channel pv_power --rollback
+
+The unit reads its sensor (raw, before calibration, in W); the installer reads a reference
+instrument at the same moment and types its value. Two or more such (raw, reference) points
+give a least-squares line, reference = gain * raw + offset_w (sunprint.core.calib), shown with
+each point's residual. The entry (who, when, instrument, notes, gain, offset_w, points,
+residuals) becomes the channel's current calibration in the unit's /calib.json, the previous
+one moving into its history (sunprint.service writes the file atomically); the unit reads it
+back, shows the calibrated reading to confirm, and restarts its app, which then applies the
+file over the board profile's calib (firmware/main.py).
+"""
+
+import contextlib
+import datetime
+import getpass
+import json
+import sys
+import threading
+
+from host_tools.errors import UserError
+from host_tools.link import DeviceError, LinkLost, open_link
+
+READINGS = 5  # polls averaged per raw reading
+CHECK_TOLERANCE_W = 0.01  # fixed-point calibration vs the float line
+KEEPALIVE_S = 10  # well inside the unit's 30 s watchdog
+
+
+class CalibrateError(Exception):
+    """The job failed (the unit did not take or apply the calibration)."""
+
+
+def parse_points(text):
+    """'raw=ref,raw=ref,...' (W) -> [(raw, ref)]; UserError naming the bad item."""
+    points = []
+    for i, item in enumerate(text.split(","), 1):
+        item = item.strip()
+        raw, sep, ref = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            point = (float(raw), float(ref))
+        except ValueError:
+            raise UserError(
+                "--points: item %d %r is not raw=reference in W (e.g. 812.5=820)" % (i, item)
+            ) from None
+        if any(v != v or v in (float("inf"), float("-inf")) for v in point):
+            raise UserError("--points: item %d %r is not a finite number" % (i, item))
+        points.append(point)
+    return points
+
+
+def fit(points):
+    """The least-squares line through points: a sunprint.core.calib.Fit (UserError if the
+    points cannot determine a line)."""
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from sunprint.core.calib import least_squares
+
+    if len(points) < 2:
+        raise UserError("a calibration needs at least 2 points, got %d" % len(points))
+    try:
+        return least_squares(points)
+    except ValueError as e:
+        raise UserError("cannot fit a line: %s" % e) from None
+
+
+def fit_table(points, result):
+    lines = ["      raw W   reference W       fit W   residual W"]
+    for (raw, ref), r in zip(points, result.residuals, strict=True):
+        lines.append("%11.3f  %12.3f  %10.3f  %11.4f" % (raw, ref, ref - r, r))
+    lines.append(
+        "gain %.6f, offset %.4f W, residual RMS %.4f W" % (result.gain, result.offset, result.rms)
+    )
+    return "\n".join(lines)
+
+
+def same_entry(got, want):
+    """got (read back from the unit) equals want, numbers up to the unit's float precision
+    (single precision on an ESP32: the JSON goes through its floats)."""
+    if isinstance(want, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(want)
+            and all(same_entry(got[k], want[k]) for k in want)
+        )
+    if isinstance(want, list):
+        return (
+            isinstance(got, list)
+            and len(got) == len(want)
+            and all(same_entry(g, w) for g, w in zip(got, want, strict=True))
+        )
+    if isinstance(want, float) and isinstance(got, (int, float)):
+        return abs(got - want) <= 1e-6 * max(1.0, abs(want))
+    return got == want
+
+
+class _Service:
+    """sunprint.service on the unit, one JSON answer per call."""
+
+    def __init__(self, link):
+        self.link = link
+        self._lock = threading.Lock()
+        link.exec("import sunprint.service as _sps")
+
+    def call(self, expr, timeout=30):
+        try:
+            with self._lock:
+                out = self.link.exec("_sps." + expr, timeout=timeout)
+        except DeviceError as e:
+            if str(e).startswith("ValueError: "):
+                raise UserError(str(e)[len("ValueError: ") :]) from None
+            raise
+        lines = out.decode("utf-8", "replace").strip().splitlines()
+        if not lines:
+            raise CalibrateError("%s: no answer from sunprint.service" % self.link.port)
+        return json.loads(lines[-1])
+
+    @contextlib.contextmanager
+    def kept_alive(self):
+        """While a person thinks: feed the unit's watchdog every KEEPALIVE_S (the app that
+        fed it is stopped; on an ESP32 the watchdog stays armed)."""
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(KEEPALIVE_S):
+                try:
+                    self.call("feed()")
+                except Exception:  # noqa: BLE001 - the next real call reports a dead link
+                    return
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
+def _reading_text(r):
+    if r["raw_w"] is None:
+        return "no good reading (%s)" % r["flag_name"]
+    return "raw %.3f W -> %.3f W calibrated (%s)" % (r["raw_w"], r["value_w"], r["calib"]["from"])
+
+
+def _ask_points(svc, channel, ask, say):
+    """Readings from the unit paired with references typed at the prompt."""
+    points = []
+    plain_ask = ask
+
+    def ask(prompt):
+        with svc.kept_alive():
+            return plain_ask(prompt)
+
+    say("For each point: set a steady load, press Enter to read the unit, then type the")
+    say("reference instrument's reading in W. Type 'done' when you have 2 or more points.")
+    while True:
+        answer = ask("point %d: [Enter] read the sensor, 'done' to fit: " % (len(points) + 1))
+        if answer.strip().lower() in ("done", "d", "q"):
+            break
+        r = svc.call("read(%r, %d)" % (channel, READINGS))
+        if r["raw_w"] is None:
+            say("  no good reading from the sensor (%s); try again" % r["flag_name"])
+            continue
+        say("  raw %.3f W (mean of %d)" % (r["raw_w"], r["good"]))
+        text = ask("  reference reading in W (blank: drop this point): ").strip()
+        if not text:
+            continue
+        try:
+            ref = float(text)
+        except ValueError:
+            say("  %r is not a number; point dropped" % text)
+            continue
+        points.append((r["raw_w"], ref))
+    return points
+
+
+def calibrate(
+    port,
+    channel,
+    points=None,
+    *,
+    instrument="",
+    who=None,
+    notes="",
+    rollback=False,
+    ask=input,
+    say=print,
+    timeout=5.0,
+    restart=True,
+):
+    """Calibrate (or roll back) one channel of the unit on `port`; returns a summary dict."""
+    with open_link(port, timeout=timeout) as link:
+        try:
+            return _calibrate(
+                link, channel, points, instrument, who, notes, rollback, ask, say, restart
+            )
+        except DeviceError as e:
+            raise CalibrateError("%s: the unit failed: %s" % (port, e)) from e
+
+
+def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say, restart):
+    svc = _Service(link)
+    names = svc.call("channels()")
+    if channel not in names:
+        raise UserError("unknown channel %r (this unit has: %s)" % (channel, ", ".join(names)))
+    summary = {"port": link.port, "channel": channel}
+    if rollback:
+        section = svc.call("rollback(%r)" % channel)
+        current = section["current"]
+        if current:
+            say(
+                "rolled back to the entry of %s by %s: gain %.6f, offset %.4f W"
+                % (current.get("when"), current.get("who"), current["gain"], current["offset_w"])
+            )
+        else:
+            say("rolled back: no calibration left in calib.json, the board profile's applies")
+        summary["entry"] = current
+    else:
+        live = svc.call("read(%r, %d)" % (channel, READINGS))
+        say("live: " + _reading_text(live))
+        if points is None:
+            points = _ask_points(svc, channel, ask, say)
+        result = fit(points)
+        say(fit_table(points, result))
+        entry = {
+            "gain": result.gain,
+            "offset_w": result.offset,
+            "who": who or getpass.getuser(),
+            "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "instrument": instrument,
+            "notes": notes,
+            "points": [list(p) for p in points],
+            "residuals_w": list(result.residuals),
+            "rms_w": result.rms,
+        }
+        section = svc.call("write_calib(%r, %r)" % (channel, json.dumps(entry)))
+        if not same_entry(section.get("current"), entry):
+            raise CalibrateError(
+                "%s: calib.json read back differs from what was written" % link.port
+            )
+        summary["entry"] = entry
+        say(
+            "written to %s:/calib.json (%d older entries kept)"
+            % (link.port, len(section["history"]))
+        )
+    # Confirm: the unit's reading through the calibration it now has on its flash.
+    check = svc.call("read(%r, %d)" % (channel, READINGS))
+    summary["check"] = check
+    say("check: " + _reading_text(check))
+    current = summary["entry"]
+    if check["raw_w"] is not None and current:
+        expected = current["gain"] * check["raw_w"] + current["offset_w"]
+        if check["calib"]["from"] != "calib.json" or abs(check["value_w"] - expected) > max(
+            CHECK_TOLERANCE_W, abs(expected) * 1e-4
+        ):
+            raise CalibrateError(
+                "%s: the unit applies %r, not the new calibration (%.3f W, expected %.3f W)"
+                % (link.port, check["calib"], check["value_w"], expected)
+            )
+    summary["history"] = len(section["history"])
+    if restart:
+        link.restart()  # the app boots with /calib.json over the profile's calib
+        say("the unit restarted its app with the new calibration")
+    return summary
+
+
+def add_cli(sub):
+    p = sub.add_parser(
+        "calibrate",
+        help="fit and write a sensor channel's calibration on site (or roll it back)",
+        description="Read the unit's raw sensor values, pair them with reference readings "
+        "(typed at a prompt, or --points), fit reference = gain * raw + offset by least "
+        "squares, write the calibration with who/when/instrument/notes into the unit's "
+        "/calib.json (keeping the history) and read the calibrated value back.",
+    )
+    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    p.add_argument("--channel", required=True, help="sensor channel (its role, e.g. pv_power)")
+    p.add_argument("--points", default=None, help="raw=reference pairs in W: 100=101.5,400=405")
+    p.add_argument("--instrument", default="", help="the reference instrument (make, serial)")
+    p.add_argument("--who", default=None, help="who calibrated (default: your user name)")
+    p.add_argument("--notes", default="", help="free text kept with the entry")
+    p.add_argument(
+        "--rollback", action="store_true", help="restore the channel's previous calibration"
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    p.add_argument(
+        "--no-restart", dest="restart", action="store_false", help="do not restart the app"
+    )
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args):
+    if args.rollback and args.points is not None:
+        raise UserError("--rollback takes no --points")
+    points = parse_points(args.points) if args.points is not None else None
+    if points is not None:
+        fit(points)  # bad points are bad input: say so before touching the unit
+    try:
+        calibrate(
+            args.port,
+            args.channel,
+            points,
+            instrument=args.instrument,
+            who=args.who,
+            notes=args.notes,
+            rollback=args.rollback,
+            timeout=args.timeout,
+            restart=args.restart,
+        )
+    except (CalibrateError, LinkLost) as e:
+        print("sunprint calibrate: failed: %s" % e, file=sys.stderr)
+        return 1
+    except EOFError:
+        raise UserError("no reference readings given (input closed): use --points") from None
+    return 0
