@@ -321,6 +321,9 @@ def monitor(seconds=0, interval=0):
     except KeyboardInterrupt:
         pass
     runner.shutdown()
+    log = app.samplelog
+    if log is not None:
+        log.flush()  # the session's rows onto the flash before the host restarts the unit
     print(_PREFIX + "end")
 
 
