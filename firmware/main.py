@@ -22,6 +22,13 @@ def _read(open_file, path):
         return f.read()
 
 
+def _optional(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
 def overlay_calib(profile, text):
     """Put /calib.json's current entries (text) into the profile's sensors, in place.
 
@@ -63,6 +70,12 @@ def main(
     None in safe mode."""
     if machine is None:
         import machine  # the real one, on a unit
+
+        # and the port's own modules for the boards that need them (WS2812, S0 on a PCNT)
+        if neopixel is None:
+            neopixel = _optional("neopixel")
+        if esp32 is None:
+            esp32 = _optional("esp32")
     from sunprint import safemode, status
     from sunprint.core import carbon
     from sunprint.core import config as config_mod
