@@ -86,6 +86,13 @@ class Flash:
     def __init__(self, root, sim_root, size_bytes):
         self._vfs = os.VfsPosix(root)
         self._sim = os.VfsPosix(sim_root) if sim_root else None
+        # VfsPosix(root).rename builds both paths in one shared buffer: ENOENT, a silent
+        # no-op or a file moved to the host's / depending on their lengths. A root-less
+        # VfsPosix renames host paths, which this class builds itself.
+        self._roots = {id(self._vfs): root.rstrip("/")}
+        if self._sim is not None:
+            self._roots[id(self._sim)] = sim_root.rstrip("/")
+        self._host = os.VfsPosix()
         self._cwd = "/"
         self._size = size_bytes
 
@@ -163,7 +170,8 @@ class Flash:
         vfs2, q = self._resolve(new)
         if vfs is not vfs2:
             raise OSError(18)  # EXDEV
-        vfs.rename(p, q)
+        root = self._roots[id(vfs)]
+        self._host.rename(root + p, root + q)
 
     def stat(self, path):
         vfs, p = self._resolve(path)

@@ -188,6 +188,34 @@ def test_ilistdir_gives_sizes_and_the_flash_is_the_root(board):
         (flash / "seven.bin").unlink()
 
 
+def test_rename_replaces_the_target_as_littlefs_does(board):
+    # The atomic steps of deploy and calibrate (tmp file, then rename over the old one) need
+    # this; a VfsPosix with a root renamed through one shared path buffer and got it wrong
+    # for some path lengths (ENOENT, or a silent no-op when the target existed).
+    _, port, flash = board
+    (flash / "deep").mkdir()
+    try:
+        out = mpremote_ok(
+            port,
+            "resume",
+            "exec",
+            "import os\n"
+            "for name, text in (('/a.tmp', 'new'), ('/deep/longer-name.json', 'old')):\n"
+            "    f = open(name, 'w'); f.write(text); f.close()\n"
+            "os.rename('/a.tmp', '/deep/longer-name.json')\n"
+            "os.chdir('/deep'); f = open('b', 'w'); f.write('rel'); f.close()\n"
+            "os.rename('b', '../c')\n"
+            "print(sorted(os.listdir('/deep')), open('/deep/longer-name.json').read())",
+        )
+        assert out.splitlines() == ["['longer-name.json'] new"]
+        assert (flash / "c").read_text() == "rel" and not (flash / "a.tmp").exists()
+    finally:
+        for path in (flash / "deep" / "longer-name.json", flash / "c"):
+            if path.exists():
+                path.unlink()
+        (flash / "deep").rmdir()
+
+
 def test_dotdot_cannot_leave_the_flash_folder(board):
     _, port, flash = board
     out = mpremote_ok(
