@@ -15,6 +15,20 @@ plain latch (value() returns what was written, or 0). The watchdog is a FakeWDT 
 the test hands in: it records a reset when feeds are further apart than its timeout.
 """
 
+# The interpreter's ticks period (2**30 on the ESP32, 2**62 on the 64-bit unix port; 2**30 on
+# CPython, as compat's ticks): simulated clocks wrap their ticks_ms() at it.
+try:
+    from time import ticks_add, ticks_diff  # type: ignore[attr-defined]
+
+    TICKS_PERIOD = ticks_add(0, -1) + 1
+except ImportError:  # CPython
+    TICKS_PERIOD = 1 << 30
+
+    def ticks_diff(a, b):
+        half = TICKS_PERIOD >> 1
+        return ((a - b + half) & (TICKS_PERIOD - 1)) - half
+
+
 _PINS = {}
 _SPI = {}
 _I2C = {}
@@ -137,14 +151,17 @@ class WDT:
 
     def feed(self):
         now = self._now()
-        if now - self._last > self.timeout:
+        if self._since(now) > self.timeout:
             self.resets += 1  # the real one would have reset the chip by now
         self._last = now
         self.feeds += 1
 
     def check(self):
         """True if the dog would have bitten by now (the test calls this at any time)."""
-        return self._now() - self._last > self.timeout
+        return self._since(self._now()) > self.timeout
+
+    def _since(self, now):
+        return ticks_diff(now, self._last)  # a clock's ticks_ms() wraps as MicroPython's
 
 
 def watchdog():

@@ -38,6 +38,8 @@
 # now, wall, sleep_ms as a coroutine for the Runner, block_ms for the drivers). Another clock
 # works if it has the attributes the profile's models read (us for UART meters, ns for S0).
 
+from host_tools.sim.machine import TICKS_PERIOD, ticks_diff
+
 _NS_PER_MS = 1000000
 _NS_PER_S = 1000000000
 _PJ_PER_KWH = 3600000000000000000  # mW * ns per kWh
@@ -51,6 +53,7 @@ class Clock:
 
     def __init__(self, start_s=0):
         self.ns = start_s * _NS_PER_S
+        self.ticks_offset_ms = 0
 
     @property
     def us(self):
@@ -74,14 +77,17 @@ class Clock:
     def wall(self):
         return self.ns // _NS_PER_S
 
+    # ticks_ms/ticks_us wrap at the interpreter's ticks period as MicroPython's do (2**30 on
+    # the ESP32, where they stay small ints): a driver that compares ticks without ticks_diff
+    # fails here as on a unit. ticks_offset_ms moves the wrap (a test puts it where it wants).
     def ticks_ms(self):
-        return self.ns // _NS_PER_MS
+        return (self.ns // _NS_PER_MS + self.ticks_offset_ms) & (TICKS_PERIOD - 1)
 
     def ticks_us(self):
-        return self.ns // 1000
+        return (self.ns // 1000 + self.ticks_offset_ms * 1000) & (TICKS_PERIOD - 1)
 
     def ticks_diff(self, a, b):
-        return a - b
+        return ticks_diff(a, b)
 
     def advance_ms(self, ms):
         self.ns += ms * _NS_PER_MS
