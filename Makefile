@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 # MicroPython stubs laid out as a typeshed, for the firmware type check (pyright's -t).
 TYPINGS := $(VENV)/typings
 STUBS  := micropython-esp32-stubs==1.29.0.post1
+WASM_PORT := @micropython/micropython-webassembly-pyscript@1.29.0-6
 
 .PHONY: setup test demo bench lint fonts log screens golden clean
 
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	rm -rf $(TYPINGS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-user --target $(TYPINGS) $(STUBS)
+	# MicroPython's WebAssembly port: a 32-bit VM (as the ESP32) for the heap benchmark.
+	mkdir -p $(VENV)/node
+	cd $(VENV)/node && npm install --silent --no-audit --no-fund --no-save $(WASM_PORT)
 	@touch $(STAMP)
 
 test: setup
