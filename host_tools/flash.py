@@ -303,7 +303,7 @@ def _deploy_hook():
 
 def flash_unit(
     port, board, data, *, baud=DEFAULT_BAUD, connect_attempts=3, deploy=True, report=None,
-    check_app=True,
+    check_app=True, unit_config=None,
 ):  # fmt: skip
     """Flash one unit; returns its registry row (result "ok" or "failed", and why).
 
@@ -318,7 +318,16 @@ def flash_unit(
     with _esptool_log(sink):
         try:
             row["message"] = _flash_unit(
-                port, board, data, baud, connect_attempts, deploy, row, sink, check_app
+                port,
+                board,
+                data,
+                baud,
+                connect_attempts,
+                deploy,
+                row,
+                sink,
+                check_app,
+                unit_config,
             )
             row["result"] = "ok"
         except FlashFailed as e:
@@ -329,7 +338,9 @@ def flash_unit(
     return row
 
 
-def _flash_unit(port, board, data, baud, connect_attempts, deploy, row, sink, check_app):
+def _flash_unit(
+    port, board, data, baud, connect_attempts, deploy, row, sink, check_app, unit_config=None
+):
     import serial
     from esptool.cmds import attach_flash, detect_chip, detect_flash_size, erase_flash, write_flash
     from esptool.util import FatalError, flash_size_bytes
@@ -423,7 +434,11 @@ def _flash_unit(port, board, data, baud, connect_attempts, deploy, row, sink, ch
         version = "%s+%s" % (version, result["app"]) if version else str(result["app"])
     row["app_version"] = version
     row["config_hash"] = str(result.get("config_hash") or "")
-    return message + "; app deployed"
+    message += "; app deployed"
+    if unit_config is None:
+        return message
+    stage("config")
+    return message + _write_unit_config(port, unit_config, row)
 
 
 # --- many units ---------------------------------------------------------------------------------
@@ -511,7 +526,7 @@ def _overall(stage, fraction):
 
 
 def flash_units(ports, board_name, firmware, *, registry_path=DEFAULT_REGISTRY, baud=DEFAULT_BAUD,
-                connect_attempts=3, deploy=True, display=None):  # fmt: skip
+                connect_attempts=3, deploy=True, display=None, unit_config=None):  # fmt: skip
     """Flash every port in parallel; returns their registry rows (also appended to the CSV)."""
     from host_tools.boards import load_board
 
@@ -530,7 +545,8 @@ def flash_units(ports, board_name, firmware, *, registry_path=DEFAULT_REGISTRY, 
 
     def one(port):
         row = flash_unit(port, board, data, baud=baud, connect_attempts=connect_attempts,
-                         deploy=deploy, report=report_for(port))  # fmt: skip
+                         deploy=deploy, report=report_for(port),
+                         unit_config=unit_config)  # fmt: skip
         registry.append(registry_path, row)
         return row
 
@@ -549,10 +565,55 @@ def summary_table(rows):
     return "\n".join(out)
 
 
+def _write_unit_config(port, options, row):
+    """Write the unit's /config.json (unit id from the MAC unless given) and check the status
+    the unit reports with it; the registry row gets the config's hash."""
+    from host_tools import unitconfig
+
+    options = dict(options)
+    if not options.get("unit_id"):
+        options["unit_id"] = unitconfig.unit_id_for(row.get("mac", ""))
+    text, digest = unitconfig.make_config(**options)
+    try:
+        status = unitconfig.write_config(port, text)
+    except Exception as e:  # noqa: BLE001 - LinkLost, DeviceError, a garbled reply
+        raise FlashFailed(
+            "flashed, verified and deployed; writing the unit config failed: %s" % e
+        ) from None
+    problem = unitconfig.check_status(status, text)
+    if problem is not None:
+        raise FlashFailed(
+            "flashed, verified and deployed; the unit config did not take: " + problem
+        )
+    row["config_hash"] = digest
+    return "; config written (unit %s, %s)" % (status["unit_id"], status["carbon_source"])
+
+
+def _unit_config_options(args, ports):
+    """The --unit-id/--site/--carbon-region/--carbon-year/--tz options, checked before any unit
+    is touched (None with --no-deploy: no app to configure)."""
+    from host_tools import unitconfig
+
+    if not args.deploy:
+        return None
+    if args.unit_id and len(ports) > 1:
+        raise UserError("--unit-id names one unit: with several ports each takes sp-<MAC>")
+    options = {
+        "unit_id": args.unit_id,
+        "site": args.site,
+        "carbon_region": args.carbon_region,
+        "carbon_year": args.carbon_year,
+        "tz": args.tz,
+    }
+    unitconfig.make_config(**dict(options, unit_id=args.unit_id or "sp-000000"))
+    return options
+
+
 def cmd_flash(args):
     ports = parse_ports(args.port, args.ports)
     if not Path(args.firmware).is_file():
         raise UserError("--firmware %s: no such file" % args.firmware)
+    unit_config = _unit_config_options(args, ports)
     display = _Display(ports) if args.progress else None
     try:
         rows = flash_units(
@@ -564,6 +625,7 @@ def cmd_flash(args):
             connect_attempts=args.connect_attempts,
             deploy=args.deploy,
             display=display,
+            unit_config=unit_config,
         )
     finally:
         if display is not None:
@@ -595,5 +657,10 @@ def add_cli(sub):
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="baud rate while flashing")
     p.add_argument("--connect-attempts", type=int, default=3, help="esptool connection attempts")
     p.add_argument("--no-deploy", dest="deploy", action="store_false", help="firmware only")
+    p.add_argument("--unit-id", help="the unit's name (default: sp- and the MAC's last 6 digits)")
+    p.add_argument("--site", default="", help="where the sign stands, free text")
+    p.add_argument("--carbon-region", default="CN", help="grid region of the emission factor")
+    p.add_argument("--carbon-year", type=int, help="year of the factor (default: the newest)")
+    p.add_argument("--tz", default="+08:00", help="local time minus UTC, +HH:MM (default +08:00)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress")
     p.set_defaults(func=cmd_flash)

@@ -297,12 +297,47 @@ def test_flash_then_deploy_records_the_app_version(tmp_path, image):
         port = device.serve_pty()
         reg = tmp_path / "units.csv"
         cmd = [SUNPRINT, "flash", "--board", BOARD, "--no-progress", "--port", port,
-               "--firmware", str(image), "--registry", str(reg)]  # fmt: skip
+               "--firmware", str(image), "--registry", str(reg),
+               "--site", "Xiaolan Town, Zhongshan", "--carbon-region", "CN-South",
+               "--tz", "+08:00"]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         (row,) = registry.read(reg)
-        assert row["result"] == "ok" and row["message"].endswith("app deployed")
+        assert row["result"] == "ok" and "app deployed" in row["message"], row["message"]
         assert row["app_version"]
         assert (device.fs_dir / "board.json").exists()
+        # the unit config: written, its hash in the registry, and the unit's status names it
+        config = (device.fs_dir / "config.json").read_bytes()
+        import hashlib
+        import json
+
+        assert row["config_hash"] == hashlib.sha256(config).hexdigest()
+        written = json.loads(config)
+        mac_tail = row["mac"].replace(":", "")[-6:]
+        assert written["unit_id"] == "sp-" + mac_tail and written["site"].startswith("Xiaolan")
+        assert written["carbon_region"] == "CN-South" and written["tz_offset_min"] == 480
+        assert "config written (unit sp-%s, CN-South 2023:" % mac_tail in row["message"]
     finally:
         device.close()
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--tz", "8h", '--tz: expected "+HH:MM"'),
+        ("--carbon-region", "Atlantis", "--carbon-region: "),
+        ("--unit-id", "unit 7!", "--unit-id: "),
+        ("--carbon-year", "1999", "--carbon-year: "),
+    ],
+)
+def test_a_bad_unit_config_option_is_refused_before_any_unit_is_touched(
+    units, image, tmp_path, option, value, words
+):
+    unit = units()
+    cmd = [SUNPRINT, "flash", "--board", BOARD, "--no-progress", "--port", unit.port,
+           "--firmware", str(image), "--registry", str(tmp_path / "r.csv"), option, value]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert words in line, line
+    assert len(unit.rom.commands) == 0  # esptool never spoke to the unit
