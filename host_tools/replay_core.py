@@ -168,6 +168,7 @@ class Replay:
         self._wall_offset = 0
         self._off_until = -1  # a power cut with an outage: the unit is off until then
         self._lcg = _Lcg(seed)
+        self._row_mw = 0
         self._last_picture = None
         self._last_frame_t = -(1 << 40)
         self._seen_refreshes = 0
@@ -274,6 +275,7 @@ class Replay:
     def feed(self, t_unix, power_w, flag=0):
         """One row of the log: faults due, then the app ticked at the row's time."""
         mw = int(round(power_w * 1000))
+        self._row_mw = mw
         if self._faulty:
             flag = self._faults_before(t_unix, flag)
         prev = self._prev_row
@@ -415,14 +417,68 @@ class Replay:
                 continue
             keep.append(item)
             if ev["kind"] == "dropout":
-                hit = True
+                bad = _NO_ANSWER
             else:
                 hit = self._lcg.below_million() < int(ev["rate"] * 1000000)
-            if hit:
-                flag = _NO_ANSWER
+                bad = self._bus_poll(hit, rec)
+            if bad:
+                flag = bad
                 rec["flagged_rows"] += 1
         self._active = keep
         return flag
+
+    def _bus_poll(self, hit, rec):
+        """A poll of the unit's own sensor driver through the rig's bus model, the chip or
+        meter showing the row's power; when `hit`, the poll's every transfer fails as the bus
+        fails (an I2C NACK, a Modbus reply with a bad CRC, a DL/T 645 frame with a bad
+        checksum). Returns the flag the real driver gives (0: read well). An S0 input has no
+        bus: a hit is then a reading flagged "no answer", as for a dropout."""
+        rig = self.rig
+        driver = self.unit.driver
+        kind = rig._sensor_type
+        rec["through_driver"] = kind != "s0"
+        if kind == "s0":
+            return _NO_ANSWER if hit else 0
+        if not rec.get("attached"):
+            rig.attach(self.unit)  # the driver waits on the rig's virtual clock, not real time
+            rec["attached"] = True
+        rig.set_power(self._row_mw / 1000)
+        flag = self._driver_poll(rig, driver, kind, hit)
+        if flag and not hit:
+            # the chip model cannot show the row's power (a log bigger than the sensor's
+            # range): the log's reading stands, and the summary says how often
+            rec["rows_beyond_the_sensor"] = rec.get("rows_beyond_the_sensor", 0) + 1
+            return 0
+        return flag
+
+    def _driver_poll(self, rig, driver, kind, hit):
+        if kind in ("ina226", "ina219"):
+            bus = rig.models["i2c"]
+            addr = driver._addr
+            if hit:
+                bus.nack.add(addr)
+            try:
+                return driver.poll()
+            finally:
+                bus.nack.discard(addr)
+        line = rig.models["uart"]
+        if kind == "dlt645":
+            from host_tools.sim import dlt645_meter
+
+            if hit:
+                line.inject(dlt645_meter.BAD_CS, 100)  # more than the poll's requests and retries
+            try:
+                return driver.poll()
+            finally:
+                del line._faults[:]
+        from host_tools.sim import uart
+
+        if hit:
+            line.fault = uart.CRC
+        try:
+            return driver.poll()
+        finally:
+            line.fault = uart.NONE
 
     def _cut(self, rec, ev, t_unix):
         from sunprint.core.ledger import LIFETIME
@@ -574,6 +630,9 @@ class Replay:
             else:
                 max_missing = 2 * period * rec["flagged_rows"]
             out["bound_missing_s"] = max_missing
+            if kind == "bus_errors":
+                out["through_driver"] = rec.get("through_driver", False)
+                out["rows_beyond_the_sensor"] = rec.get("rows_beyond_the_sensor", 0)
             held = -slack <= lost <= window_truth + slack and out["missing_s"] <= max_missing
         else:  # clock_jump, meter_swap: nothing may be lost or counted twice
             lost = truth - booked

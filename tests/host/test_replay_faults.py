@@ -195,3 +195,27 @@ def test_scenario_file_from_the_command_line(tmp_path, log, capsys):
     assert "within its bound" in capsys.readouterr().out
     # the installed command keeps the plain replay working
     assert cli_main(["replay", str(log), "--board", "esp32-epd29", "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize("board", ["esp32-epd42-dlt645", "esp32-epd75-ddsu666"])
+def test_bus_errors_go_through_the_meter_driver(tmp_path, log, board, monkeypatch):
+    # The unit's own driver polls the meter model on the fake UART; a hit corrupts the
+    # replies (a bad DL/T 645 checksum, a bad Modbus CRC) and the driver's flag is booked.
+    from host_tools import replay_core
+
+    flags = []
+    poll = replay_core.Replay._driver_poll
+
+    def spy(self, rig, driver, kind, hit):
+        flag = poll(self, rig, driver, kind, hit)
+        flags.append((hit, flag))
+        return flag
+
+    monkeypatch.setattr(replay_core.Replay, "_driver_poll", spy)
+    s = run(tmp_path, log, board, "bus_errors@10:05,until=10:35,rate=0.25")
+    fault = only_fault(s)
+    assert fault["through_driver"] is True and fault["rows_beyond_the_sensor"] == 0
+    hits = [f for hit, f in flags if hit]
+    assert 20 <= len(hits) <= 70 and all(f == 2 for f in hits)  # BAD_FRAME, from the driver
+    assert all(f == 0 for hit, f in flags if not hit)  # the meter read well between errors
+    assert fault["flagged_samples"] == len(hits) and fault["bound_held"]
