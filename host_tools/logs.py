@@ -80,15 +80,31 @@ def _replace_dir(new, dest):
         new.rename(dest)
 
 
+def _flush(port, timeout):
+    # The app's buffered rows onto the flash first. Interrupting an app that is still starting
+    # can leave the first reply missing (the unit's REPL and our link out of step): a fresh
+    # link interrupts it again and resynchronises, once. flush_log is idempotent.
+    for attempt in (1, 2):
+        with open_link(port, timeout=timeout, soft_reset=False) as link:
+            try:
+                link.exec("import sunprint.service as _sps\n_sps.flush_log()")
+                return
+            except DeviceError as e:
+                raise LogsError("%s: the unit failed: %s" % (port, e)) from e
+            except LinkLost:
+                if attempt == 2:
+                    raise
+
+
 def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
     """Download the unit's logs into out_dir (see the module docstring); a summary dict."""
     out_dir = Path(out_dir)
     parent = out_dir.resolve().parent
     if not parent.is_dir():
         raise UserError("--out %s: folder %s does not exist" % (out_dir, parent))
+    _flush(port, timeout)
     with open_link(port, timeout=timeout, soft_reset=False) as link:
         try:
-            link.exec("import sunprint.service as _sps\n_sps.flush_log()")
             names = _log_names(link)
             files = []
             for name in names:
