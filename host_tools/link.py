@@ -36,6 +36,8 @@ DOWNLOAD_CHUNK = 3072
 READ_TIMEOUT_S = 1.0
 ENTER_ATTEMPT_S = 1.5  # wait this long for the raw REPL before interrupting again
 SETTLE_S = 0.2  # quiet on the line after which stale banners have all arrived
+BOOT_QUIET_S = 1.0  # after a restart: the unit has booted once its line is quiet this long
+BOOT_WAIT_S = 5.0  # ... or after this long at most (an app may print all the time)
 LONG_TIMEOUT_S = 120  # a unit hashing or copying its whole flash stays quiet this long at most
 
 # Helpers defined once per session in the unit's REPL globals (names start with _sp_).
@@ -427,8 +429,23 @@ class Link:
             self._transport.exit_raw_repl()
             self._serial.write(b"\x04")
             self._transport.read_until(1, b"soft reboot\r\n", timeout=self.timeout)
+            self._quiet(BOOT_QUIET_S, BOOT_WAIT_S)
         except Exception as e:  # noqa: BLE001
             raise LinkLost("%s: the link to the unit was lost (%s)" % (self.port, e)) from e
+
+    def _quiet(self, quiet_s, most_s):
+        # Let the unit boot: until the line has been quiet for quiet_s (at most most_s). A
+        # tool that interrupts the unit next then stops a running app, not one still starting
+        # (on the virtual board a Ctrl-C into boot.py could leave the raw REPL out of step).
+        serial = self._serial
+        start = last = time.monotonic()
+        while time.monotonic() - last < quiet_s and time.monotonic() - start < most_s:
+            n = serial.inWaiting()
+            if n:
+                serial.read(n)
+                last = time.monotonic()
+            else:
+                time.sleep(0.02)
 
     def interrupt(self):
         """Ctrl-C: stop code the unit is running (e.g. a streaming exec)."""

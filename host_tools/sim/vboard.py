@@ -245,6 +245,21 @@ class VirtualBoard:
             return run.payload.decode()
         return "<stdin>"
 
+    def wait_booted(self, timeout=30.0, settle_s=1.0):
+        """Wait until boot.py has run and main.py runs (or the prompt is up), then settle_s
+        more: a tool that interrupts the board next stops a running app, not one starting.
+        (A Ctrl-C into a board that is still starting could leave the raw REPL out of step:
+        seen as a first exec that never returned.)"""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._state == "repl" or (
+                self._state == "running" and self.running_what == "main.py"
+            ):
+                time.sleep(settle_s)
+                return True
+            time.sleep(0.01)
+        return False
+
     def wait_state(self, states, timeout=10.0):
         """Wait until the board's state is one of `states` (for tests and tools)."""
         if isinstance(states, str):

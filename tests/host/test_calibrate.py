@@ -6,7 +6,6 @@ INA226 model gives at the power the test set, and the calibration the app applie
 restarts (the running app's own calib object)."""
 
 import json
-import time
 
 import pytest
 
@@ -39,6 +38,7 @@ def board(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = TRUE_W
         vb.port = vb.serve_pty()
+        vb.wait_booted()
         yield vb
 
 
@@ -51,8 +51,8 @@ def applied_calib(vb):
     boot: the unit's own Linear object, read through the REPL."""
     for wait_s in (0.5, 1, 2, 4, 8):
         vb.reset(hard=True)
-        assert vb.wait_state("running", timeout=10) and vb.running_what == "main.py"
-        time.sleep(wait_s)
+        # boot.py runs first, briefly: wait for main.py (the app), then let it run wait_s
+        assert vb.wait_booted(timeout=20, settle_s=wait_s) and vb.running_what == "main.py"
         with open_link(vb.port, soft_reset=False, timeout=10) as link:
             out = link.exec(
                 "import sunprint.status as _s\nr = _s.registered()\n"

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import sys
-import time
 
 import pytest
 
@@ -82,8 +81,8 @@ def running_status(vb):
     status = None
     for wait_s in (0.5, 1, 2, 4, 8):
         vb.reset(hard=True)
-        assert vb.wait_state("running", timeout=10) and vb.running_what == "main.py"
-        time.sleep(wait_s)
+        # boot.py runs first, briefly: wait for main.py (the app), then let it run wait_s
+        assert vb.wait_booted(timeout=20, settle_s=wait_s) and vb.running_what == "main.py"
         assert vb.running_what == "main.py"  # the app runs (it has not crashed)
         with open_link(vb.port, soft_reset=False, timeout=10) as link:
             out = link.exec("import sunprint.status\nprint(sunprint.status.json())")
