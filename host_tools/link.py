@@ -221,16 +221,8 @@ class Link:
     def _resync(self):
         # Each attempt queued its own Ctrl-A: let their banners arrive and drop them, then
         # ask for one more (Ctrl-A in the raw REPL prints the banner again).
-        serial = self._serial
-        quiet = time.monotonic()
-        while time.monotonic() - quiet < SETTLE_S:
-            n = serial.inWaiting()
-            if n:
-                serial.read(n)
-                quiet = time.monotonic()
-            else:
-                time.sleep(0.01)
-        serial.write(b"\x01")
+        self._quiet(SETTLE_S, self.timeout)
+        self._serial.write(b"\x01")
         self._expect(b"raw REPL; CTRL-B to exit\r\n")
 
     def _expect(self, ending):
@@ -429,14 +421,15 @@ class Link:
             self._transport.exit_raw_repl()
             self._serial.write(b"\x04")
             self._transport.read_until(1, b"soft reboot\r\n", timeout=self.timeout)
+            # Let it boot, so that a tool interrupting it next stops a running app, not one
+            # still starting (a Ctrl-C into boot.py left the virtual board's raw REPL out of
+            # step).
             self._quiet(BOOT_QUIET_S, BOOT_WAIT_S)
         except Exception as e:  # noqa: BLE001
             raise LinkLost("%s: the link to the unit was lost (%s)" % (self.port, e)) from e
 
     def _quiet(self, quiet_s, most_s):
-        # Let the unit boot: until the line has been quiet for quiet_s (at most most_s). A
-        # tool that interrupts the unit next then stops a running app, not one still starting
-        # (on the virtual board a Ctrl-C into boot.py could leave the raw REPL out of step).
+        # Drop what the unit sends until the line has been quiet for quiet_s (at most most_s).
         serial = self._serial
         start = last = time.monotonic()
         while time.monotonic() - last < quiet_s and time.monotonic() - start < most_s:

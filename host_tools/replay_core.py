@@ -430,20 +430,17 @@ class Replay:
     def _bus_poll(self, hit, rec):
         """A poll of the unit's own sensor driver through the rig's bus model, the chip or
         meter showing the row's power; when `hit`, the poll's every transfer fails as the bus
-        fails (an I2C NACK, a Modbus reply with a bad CRC, a DL/T 645 frame with a bad
-        checksum). Returns the flag the real driver gives (0: read well). An S0 input has no
-        bus: a hit is then a reading flagged "no answer", as for a dropout."""
+        fails (rig.break_bus). Returns the flag the real driver gives (0: read well). An S0
+        input has no bus: a hit is then a reading flagged "no answer", as for a dropout."""
         rig = self.rig
-        driver = self.unit.driver
-        kind = rig._sensor_type
-        rec["through_driver"] = kind != "s0"
-        if kind == "s0":
+        rec["through_driver"] = rig.sensor_type != "s0"
+        if not rec["through_driver"]:
             return _NO_ANSWER if hit else 0
         if not rec.get("attached"):
             rig.attach(self.unit)  # the driver waits on the rig's virtual clock, not real time
             rec["attached"] = True
         rig.set_power(self._row_mw / 1000)
-        flag = self._driver_poll(rig, driver, kind, hit)
+        flag = self._driver_poll(rig, self.unit.driver, rig.sensor_type, hit)
         if flag and not hit:
             # the chip model cannot show the row's power (a log bigger than the sensor's
             # range): the log's reading stands, and the summary says how often
@@ -452,33 +449,13 @@ class Replay:
         return flag
 
     def _driver_poll(self, rig, driver, kind, hit):
-        if kind in ("ina226", "ina219"):
-            bus = rig.models["i2c"]
-            addr = driver._addr
-            if hit:
-                bus.nack.add(addr)
-            try:
-                return driver.poll()
-            finally:
-                bus.nack.discard(addr)
-        line = rig.models["uart"]
-        if kind == "dlt645":
-            from host_tools.sim import dlt645_meter
-
-            if hit:
-                line.inject(dlt645_meter.BAD_CS, 100)  # more than the poll's requests and retries
-            try:
-                return driver.poll()
-            finally:
-                del line._faults[:]
-        from host_tools.sim import uart
-
         if hit:
-            line.fault = uart.CRC
+            rig.break_bus()
         try:
             return driver.poll()
         finally:
-            line.fault = uart.NONE
+            if hit:
+                rig.break_bus(False)
 
     def _cut(self, rec, ev, t_unix):
         from sunprint.core.ledger import LIFETIME

@@ -359,6 +359,10 @@ class FakeSerial:
             raise ValueError(fault)
         self._faults.append([fault, count])
 
+    def clear_faults(self):
+        """Forget the injected faults not yet used."""
+        del self._faults[:]
+
     def _rand(self):
         self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
         return self._seed >> 16

@@ -252,6 +252,37 @@ class Rig:
         elif kind == "s0":
             driver._ticks = clock.ticks_ms
 
+    @property
+    def sensor_type(self):
+        """The PV sensor's type in the profile ("ina226", "dlt645", "sdm120", "s0", ...)."""
+        return self._sensor_type
+
+    def break_bus(self, broken=True):
+        """Make every transfer on the sensor's bus fail as a bus fails (broken=False mends
+        it): an I2C NACK, a DL/T 645 reply with a bad checksum, a Modbus reply with a bad
+        CRC. False for an S0 input, which has no bus."""
+        kind = self._sensor_type
+        if kind in ("ina226", "ina219"):
+            nack = self.models["i2c"].nack
+            if broken:
+                nack.add(self._i2c_addr)
+            else:
+                nack.discard(self._i2c_addr)
+        elif kind == "dlt645":
+            from host_tools.sim import dlt645_meter
+
+            line = self.models["uart"]
+            line.clear_faults()
+            if broken:
+                line.inject(dlt645_meter.BAD_CS, 1 << 30)
+        elif kind in _MODBUS_MAPS:
+            from host_tools.sim import uart
+
+            self.models["uart"].fault = uart.CRC if broken else uart.NONE
+        else:
+            return False
+        return True
+
     # --- what the display shows ---
 
     def _led_matrix(self):
@@ -362,7 +393,8 @@ def _wire_sensor(rig, s, machine, clock):
 
         cls = INA226Model if kind == "ina226" else INA219Model
         bus = FakeI2C()
-        chip = bus.attach(opts.get("address", 0x40), cls(opts["shunt_ohm"], always_ready=True))
+        rig._i2c_addr = opts.get("address", 0x40)
+        chip = bus.attach(rig._i2c_addr, cls(opts["shunt_ohm"], always_ready=True))
         machine.wire_i2c(s["i2c"]["id"], bus)
         rig._bus_v = opts.get("sim_bus_v", _DEFAULT_BUS_V[kind])
         rig.models["sensor"] = chip
