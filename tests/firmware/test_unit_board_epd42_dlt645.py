@@ -2,8 +2,9 @@
 # module, with the SSD1683 model as the 4.2" panel and a DL/T 645-2007 meter model behind an
 # RS-485 line (host_tools.sim.dlt645_meter.FakeSerial, DE on pin 4), and runs through the real
 # Runner on a virtual clock. CPython and MicroPython.
-# micropython-heap: 500000 (the SSD1683 model's three 15 KB planes, the in-memory flash and the
-# fonts share the VM with the unit; 340000 is the least that passes)
+# micropython-heap: 700000 (the SSD1683 model's three 15 KB planes, the in-memory flash and the
+# fonts share the VM with the unit; the in-memory flash's log file grows as one block, and at
+# 500000 a tick's allocation failed now and then in the fragmented heap, as on the 7.5")
 import framebuf
 from repo import ROOT
 
