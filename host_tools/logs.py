@@ -5,7 +5,8 @@
 The unit writes its samples into a ring of files /log/NNNNNNNN.csv (firmware/sunprint/
 samplelog.py, SampleLogWriter), each with its own format line and header. The link
 interrupts the running app (which keeps its buffered rows: they are flushed first), the files
-are read, and DIR receives (replaced as a whole, only on success):
+are read, and DIR receives (replaced as a whole, only on success; DIR must be new, empty or an
+earlier `logs pull` output: host_tools/outdir.py deletes nothing else):
 - DIR/device/NNNNNNNN.csv: the files as they are on the unit;
 - DIR/samplelog.csv: one version 2 sample log, rows in time order, that `sunprint replay`
   reads as is: a line torn by a power cut is dropped, as is a row whose time does not come
@@ -15,14 +16,14 @@ The app is restarted (soft reset) afterwards.
 
 import shutil
 import sys
-import tempfile
-from pathlib import Path
 
-from host_tools.errors import UserError
+from host_tools import outdir
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import use_firmware
 
 LOG_DIR = "/log"
+TOOL = "sunprint logs pull"  # names the outputs it may replace (host_tools/outdir.py)
+_LEGACY_OUTPUT = r"device/|device/\d{8}\.csv|samplelog\.csv"  # before outputs were marked
 
 
 class LogsError(Exception):
@@ -68,18 +69,6 @@ def _log_names(link):
     return sorted(n for n in link.listdir(LOG_DIR) if _seq_of(n) >= 0)
 
 
-def _replace_dir(new, dest):
-    if dest.exists():
-        old = dest.with_name("." + dest.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        dest.rename(old)
-        new.rename(dest)
-        shutil.rmtree(old)
-    else:
-        new.rename(dest)
-
-
 def _flush(port, timeout):
     # The app's buffered rows onto the flash first. Interrupting an app that is still starting
     # can leave the first reply missing (the unit's REPL and our link out of step): a fresh
@@ -98,10 +87,7 @@ def _flush(port, timeout):
 
 def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
     """Download the unit's logs into out_dir (see the module docstring); a summary dict."""
-    out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
-    if not parent.is_dir():
-        raise UserError("--out %s: folder %s does not exist" % (out_dir, parent))
+    out_dir = outdir.check(out_dir, TOOL, legacy=_LEGACY_OUTPUT)
     _flush(port, timeout)
     with open_link(port, timeout=timeout, soft_reset=False) as link:
         try:
@@ -117,7 +103,7 @@ def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
             link.restart()
     if not files:
         raise LogsError("%s: the unit has no sample log files in %s" % (port, LOG_DIR))
-    tmp = Path(tempfile.mkdtemp(prefix="." + out_dir.name + ".", dir=parent))
+    tmp = outdir.temp_beside(out_dir)
     try:
         (tmp / "device").mkdir()
         for name, data in files:
@@ -125,7 +111,7 @@ def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
         meta = {"source": "sunprint-logs-pull", "files": "%s..%s" % (names[0], names[-1])}
         with open(tmp / "samplelog.csv", "w", newline="\n") as f:
             summary = join(files, f, meta)
-        _replace_dir(tmp, out_dir)
+        outdir.replace(tmp, out_dir, TOOL, legacy=_LEGACY_OUTPUT)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -147,10 +133,14 @@ def add_cli(sub):
         help="download the unit's sample log files and join them into one log",
         description="Download /log/*.csv from the unit into OUT/device/ and join them into "
         "OUT/samplelog.csv, one log that `sunprint replay` reads. OUT is replaced only on "
-        "success.",
+        "success, and only if it is new, empty or an earlier pull.",
     )
     q.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
-    q.add_argument("--out", required=True, help="output folder (replaced only on success)")
+    q.add_argument(
+        "--out",
+        required=True,
+        help="output folder: new, empty or an earlier pull (replaced only on success)",
+    )
     q.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
     q.set_defaults(func=cmd_pull)
 

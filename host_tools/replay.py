@@ -12,7 +12,8 @@ Outputs (OUT): frames/NNNN-HHMMSS-KIND.png (e-paper: every refresh, KIND full or
 the matrix, scaled up with lit and unlit dots, when it changed, at most one per
 --led-frame-every seconds of log time), last-frame.png, carbon-screen.png, summary.json, and
 the plot / animation of host_tools.pictures when that module is there. Everything is written
-into a temporary folder beside OUT, which replaces OUT only when the run succeeded.
+into a temporary folder beside OUT, which replaces OUT only when the run succeeded; OUT must
+be new, empty or an earlier output of replay (host_tools/outdir.py: nothing else is deleted).
 Faults: --fault and --scenario (host_tools/scenario.py); summary.json's faults_injected says
 what each cost and whether the firmware's bound held.
 """
@@ -27,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from host_tools import outdir
 from host_tools.boards import load_board
 from host_tools.errors import UserError
 from host_tools.paths import FONTS, ROOT, use_firmware
@@ -34,6 +36,12 @@ from host_tools.paths import FONTS, ROOT, use_firmware
 DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with the models
 LED_SCALE = 12  # pixels per LED in an LED frame
 _MAX_LINE_BYTES = 4096
+TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
+# what replay wrote before its outputs carried outdir's marker: `make demo`'s build/demo is one
+_LEGACY_OUTPUT = (
+    r"frames/|frames/\d{4}-\d{6}-(full|partial|led)\.png|summary\.json|last-frame\.png"
+    r"|carbon-screen\.png|animation\.gif|contact-sheet\.png|plot\.png"
+)
 
 
 class Unit:
@@ -281,9 +289,8 @@ def replay(
         cfg = dict(cfg or {})
         cfg["tz_offset_min"] = tz_offset_s // 60
     tz = (cfg or {}).get("tz_offset_min", 480) * 60
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="." + out_dir.name + ".tmp-", dir=out_dir.parent))
+    out_dir = outdir.check(out_dir, TOOL, make_parent=True, legacy=_LEGACY_OUTPUT)
+    tmp = outdir.temp_beside(out_dir)
     try:
         events = _events(scenario, faults, log_path, lenient, tz)
         frames_dir = tmp / "frames"
@@ -322,7 +329,7 @@ def replay(
             _pictures(tmp, log_path, summary, lenient)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         summary["screens"] = {"main": "last-frame.png", "carbon": "carbon-screen.png"}
-        _replace_dir(tmp, out_dir)
+        outdir.replace(tmp, out_dir, TOOL, legacy=_LEGACY_OUTPUT)
         return summary
     except SampleLogError as e:
         raise UserError(str(e)) from None
@@ -537,18 +544,6 @@ def _progress(total_bytes, progress):
     return tqdm(total=total_bytes, unit="B", unit_scale=True, desc="replay", file=sys.stderr)
 
 
-def _replace_dir(new, dest):
-    if dest.exists():
-        old = dest.with_name("." + dest.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        dest.rename(old)
-        new.rename(dest)
-        shutil.rmtree(old)
-    else:
-        new.rename(dest)
-
-
 def _summary(n, log_path, board_name, log_rows):
     """summary.json from the loop's numbers: the same function for both interpreters."""
     from sunprint.core import carbon
@@ -629,7 +624,11 @@ def add_cli(sub):
 def add_arguments(p):
     p.add_argument("log", metavar="LOG", help="sample log (v1/v2, or a timestamp,power_w CSV)")
     p.add_argument("--board", required=True, help="board profile name in boards/ or a path")
-    p.add_argument("--out", required=True, help="output folder (replaced only on success)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output folder: new, empty or an earlier replay output (replaced only on success)",
+    )
     p.add_argument("--config", help="a device config.json (time zone, carbon factor, store)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument(

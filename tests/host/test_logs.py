@@ -113,11 +113,25 @@ def test_a_monitor_sessions_samples_are_in_the_pulled_log(tmp_path, deployed):
 
 def test_the_out_folder_is_replaced_only_on_success(tmp_path, deployed, capsys):
     out = tmp_path / "pulled"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier pull")
-    code = cli_main(["logs", "pull", "--port", str(tmp_path / "ttyUSB7"), "--out", str(out)])
-    assert code == 2 and "no such port" in capsys.readouterr().err
-    assert (out / "keep.txt").read_text() == "earlier pull"
+    flash = tmp_path / "flash"
+    shutil.copytree(deployed, flash)
+    write_device_log(flash, 5)
+    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
+        port = vb.serve_pty()
+        vb.wait_booted()
+        assert cli_main(["logs", "pull", "--port", port, "--out", str(out)]) == 0
+        earlier = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        code = cli_main(["logs", "pull", "--port", str(tmp_path / "ttyUSB7"), "--out", str(out)])
+        assert code == 2 and "no such port" in capsys.readouterr().err
+        assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == earlier
+        inode = out.stat().st_ino
+        code = cli_main(["logs", "pull", "--port", port, "--out", str(out)])
+    assert code == 0
+    assert out.stat().st_ino != inode and (out / "samplelog.csv").exists()  # a new folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flash", "pulled"]  # no temp left
+
+
+def _pull_refused(tmp_path, deployed, capsys, out, *words):
     flash = tmp_path / "flash"
     shutil.copytree(deployed, flash)
     write_device_log(flash, 5)
@@ -125,6 +139,44 @@ def test_the_out_folder_is_replaced_only_on_success(tmp_path, deployed, capsys):
         port = vb.serve_pty()
         vb.wait_booted()
         code = cli_main(["logs", "pull", "--port", port, "--out", str(out)])
-    assert code == 0
-    assert not (out / "keep.txt").exists() and (out / "samplelog.csv").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["flash", "pulled"]  # no temp left
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+
+
+def test_pull_refuses_a_folder_of_the_users_files(tmp_path, deployed, capsys):
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "report.odt").write_text("the user's report")
+    _pull_refused(tmp_path, deployed, capsys, out, "docs", "not empty")
+    assert sorted(p.name for p in out.iterdir()) == ["report.odt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "flash"]
+
+
+def test_pull_refuses_a_regular_file(tmp_path, deployed, capsys):
+    out = tmp_path / "notes.txt"
+    out.write_text("my notes")
+    _pull_refused(tmp_path, deployed, capsys, out, "notes.txt", "not a folder")
+    assert out.read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flash", "notes.txt"]
+
+
+def test_pull_refuses_a_symlink(tmp_path, deployed, capsys):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "mine.txt").write_text("mine")
+    out = tmp_path / "link"
+    out.symlink_to(target)
+    _pull_refused(tmp_path, deployed, capsys, out, "symbolic link")
+    assert out.is_symlink() and sorted(p.name for p in target.iterdir()) == ["mine.txt"]
+
+
+def test_pull_refuses_the_current_folder(tmp_path, deployed, capsys, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "thesis.tex").write_text("chapter 1")
+    monkeypatch.chdir(work)
+    _pull_refused(tmp_path, deployed, capsys, ".", "current folder")
+    assert sorted(p.name for p in work.iterdir()) == ["thesis.tex"]

@@ -1,0 +1,136 @@
+"""An output folder a command replaces as a whole (`replay --out`, `logs pull --out`).
+
+A command writes into a temporary folder beside OUT and, only when it succeeded, puts that
+folder in OUT's place. OUT may be missing, an empty folder, or a previous output of the same
+command; anything else is refused with a UserError before any work is done (and checked again
+at the swap): a folder holding anything the command did not write, a file, a symbolic link,
+the current folder or one holding it. The command never deletes what it did not write.
+
+Each output carries a marker, MARKER, naming the command and every path it wrote.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from host_tools.errors import UserError
+
+MARKER = ".sunprint-output.json"
+_MAX_MARKER_BYTES = 4 << 20
+
+
+def check(out, tool, *, make_parent=False, legacy=None):
+    """OUT as an absolute Path, refused (UserError) unless `tool` may replace it.
+
+    make_parent: create OUT's missing parent folders (else a missing parent is an error).
+    legacy: a regex (re.fullmatch) every relative path of an unmarked folder must match to be
+    taken as an output `tool` wrote before outputs were marked (folders end with '/')."""
+    path = Path(os.path.abspath(out))
+    shown = str(out)
+    if path.is_symlink():
+        raise UserError("--out %s: is a symbolic link; name a real folder" % shown)
+    cwd = Path(os.getcwd()).resolve()
+    real = path.resolve()
+    if real == cwd or real in cwd.parents:
+        raise UserError(
+            "--out %s: is the current folder or holds it; name a folder of its own" % shown
+        )
+    if path.exists() and not path.is_dir():
+        raise UserError("--out %s: is not a folder (a file is there); name a folder" % shown)
+    if path.is_dir():
+        _check_replaceable(path, shown, tool, legacy)
+        return path
+    parent = path.parent
+    if not parent.is_dir():
+        if parent.exists() or not make_parent:
+            raise UserError("--out %s: folder %s does not exist" % (shown, parent))
+        parent.mkdir(parents=True)
+    return path
+
+
+def temp_beside(dest):
+    """A new empty folder beside dest (same filesystem, so the swap is a rename)."""
+    return Path(tempfile.mkdtemp(prefix="." + dest.name + ".tmp-", dir=dest.parent))
+
+
+def replace(new, dest, tool, *, legacy=None):
+    """Mark `new` as tool's output and put it in dest's place (dest from check()).
+
+    dest is checked again first: it may have changed during a long run."""
+    (new / MARKER).write_text(
+        json.dumps({"tool": tool, "files": _entries(new)}, indent=1) + "\n", encoding="utf-8"
+    )
+    check(dest, tool, legacy=legacy)
+    try:
+        if not dest.exists() or not os.listdir(dest):
+            os.rename(new, dest)  # onto nothing or an empty folder: one atomic step
+            return
+        holder = temp_beside(dest)
+        try:
+            os.rename(dest, holder / "previous")
+            try:
+                os.rename(new, dest)
+            except OSError:
+                os.rename(holder / "previous", dest)
+                raise
+        finally:
+            shutil.rmtree(holder, ignore_errors=True)
+    except OSError as e:
+        raise UserError("--out %s: cannot put the output there: %s" % (dest, e)) from None
+
+
+def _entries(folder):
+    # Every path under folder, relative, '/'-separated; folders end with '/'. The marker itself
+    # is left out.
+    found = []
+    for root, dirs, files in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            entry = prefix + name
+            if os.path.isdir(p) and not os.path.islink(p):
+                entry += "/"
+            if entry != MARKER:
+                found.append(entry)
+    return sorted(found)
+
+
+def _check_replaceable(path, shown, tool, legacy):
+    entries = _entries(path)
+    marker = path / MARKER
+    if not marker.exists() and not entries:
+        return  # an empty folder
+    if not marker.exists() or marker.is_symlink() or not marker.is_file():
+        if legacy is not None and entries and all(re.fullmatch(legacy, e) for e in entries):
+            return  # what this command wrote before outputs were marked
+        raise UserError(
+            "--out %s: the folder is not empty and is not an output of %s (no %s in it); "
+            "name a new folder or empty this one" % (shown, tool, MARKER)
+        )
+    try:
+        if marker.stat().st_size > _MAX_MARKER_BYTES:
+            raise ValueError("too large")
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        owner = info["tool"]
+        written = set(info["files"])
+        if not isinstance(owner, str) or not all(isinstance(f, str) for f in written):
+            raise ValueError("not a marker")
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(
+            "--out %s: its %s is damaged; name a new folder or empty this one" % (shown, MARKER)
+        ) from None
+    if owner != tool:
+        raise UserError(
+            "--out %s: the folder holds the output of %s, not of %s; name another folder"
+            % (shown, owner[:60], tool)
+        )
+    for entry in entries:
+        if entry not in written:
+            raise UserError(
+                "--out %s: holds %s, which %s did not write; move it away or name another folder"
+                % (shown, entry[:60], tool)
+            )
