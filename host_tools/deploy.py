@@ -105,6 +105,26 @@ def fonts_for_profile(profile):
     return sorted(set(files.values()))
 
 
+def check_fonts(profile, fonts_dir=FONTS):
+    """Every font the layout names must be a font file in fonts_dir, by name: a name is never
+    a path (a "../" would read any host file and write it anywhere on the unit)."""
+    known = sorted(p.name for p in Path(fonts_dir).glob("*.bin"))
+    for role, name in sorted(profile.get("layout", {}).get("fonts", {}).items()):
+        if not isinstance(name, str) or name not in known:
+            raise UserError(
+                "board %s: layout.fonts.%s: %s is not a font in %s (known: %s)"
+                % (profile.get("name"), role, _short(name), fonts_dir, ", ".join(known))
+            )
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_APP_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
+
+
 def build(profile, version, firmware_dir=None, fonts_dir=FONTS):
     """{relative path in the app folder: bytes} for a board profile and a .mpy version."""
     firmware_dir = Path(firmware_dir if firmware_dir is not None else FIRMWARE)
@@ -117,6 +137,7 @@ def build(profile, version, firmware_dir=None, fonts_dir=FONTS):
     with ThreadPoolExecutor(max_workers=4) as pool:
         blobs = list(pool.map(lambda r: _compile(firmware_dir, r, version), rels))
     files = {r[:-3] + ".mpy": b for r, b in zip(rels, blobs, strict=True)}
+    check_fonts(profile, fonts_dir)
     for name in fonts_for_profile(profile):
         path = Path(fonts_dir) / name
         if not path.is_file():
@@ -125,6 +146,9 @@ def build(profile, version, firmware_dir=None, fonts_dir=FONTS):
             )
         files["fonts/" + name] = path.read_bytes()
     files["board.json"] = json.dumps(profile, separators=(",", ":"), sort_keys=True).encode()
+    for path in files:  # deploy writes only inside the app folder: no "..", no absolute path
+        if not _APP_PATH.fullmatch(path):
+            raise DeployError("refusing to put %s into the app folder" % _short(path))
     return files
 
 
@@ -241,7 +265,9 @@ def deploy(
 ):
     """Deploy the app onto the unit on `port`; returns a summary dict (see cmd_deploy).
 
-    board_name: a board in boards/ (or a profile path); None: the board the unit has now.
+    board_name: a board in boards/ (or a profile path the user names); None: the board the
+    unit has now, which must be a name in boards/ (what a unit says is never a host path).
+    Layout fonts are names of fonts in assets/fonts; every file goes under /app/<id>/.
     progress(done, total, path): after each file of the new folder is in place.
     restart: soft reset the unit at the end so that it runs the new app."""
     with open_link(port, timeout=timeout) as link:
@@ -268,6 +294,12 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         board_name = _unit_board(link, current)
         if board_name is None:
             raise UserError("%s: the unit has no board profile yet: pass --board NAME" % link.port)
+        if board_name not in boards.board_names():  # a name from the unit, never a host path
+            raise UserError(
+                "%s: the unit's board.json names board %s, which is not one of boards/*.json "
+                "(%s): pass --board NAME"
+                % (link.port, _short(board_name), ", ".join(boards.board_names()))
+            )
     profile = boards.load_board(board_name)
     files = build(profile, ours, firmware_dir)
     target = {p: sha256(b) for p, b in files.items()}

@@ -255,3 +255,49 @@ def test_a_unit_whose_mpy_version_mpy_cross_cannot_emit_is_refused(board, fw, mo
         deploy.deploy(board.port, BOARD, firmware_dir=fw)
     assert "v6.3" in str(e.value) and "v5.0" in str(e.value)
     assert not (board.flash_dir / "app").exists()
+
+
+def _hostile_profile(tmp_path, secret):
+    """A valid profile on the host whose layout font is a host file outside assets/fonts."""
+    profile = json.loads((ROOT / "boards" / (BOARD + ".json")).read_text())
+    profile["name"] = "hostile"
+    profile["layout"]["fonts"] = {"big": os.path.relpath(secret, ROOT / "assets" / "fonts")}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(profile))
+    return path
+
+
+def _copies_of(flash_dir, data):
+    return [p for p in flash_dir.rglob("*") if p.is_file() and p.read_bytes() == data]
+
+
+def _deploy_refused(port, argv, capsys, *words):
+    code = cli_main(["deploy", "--port", port, "--no-restart", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.mark.parametrize("how", ["json-path", "dotdot-name"])
+def test_the_units_board_name_is_a_name_never_a_host_path(tmp_path, board, fw, capsys, how):
+    secret = tmp_path / "host-secret"
+    secret.write_bytes(b"the host's private file\n")
+    hostile = _hostile_profile(tmp_path, secret)
+    if how == "json-path":
+        name = str(hostile)  # any *.json on the host
+    else:
+        name = os.path.relpath(hostile.with_suffix(""), ROOT / "boards")  # ../../tmp/.../hostile
+    (board.flash_dir / "board.json").write_text(json.dumps({"name": name}))
+    _deploy_refused(board.port, [], capsys, "board.json", "--board")
+    assert _copies_of(board.flash_dir, secret.read_bytes()) == []
+    assert not (board.flash_dir / "app").exists()
+
+
+def test_a_layout_font_is_a_name_in_assets_fonts_never_a_path(tmp_path, board, fw, capsys):
+    secret = tmp_path / "hostname"
+    secret.write_bytes(b"host-name-of-the-pc\n")
+    hostile = _hostile_profile(tmp_path, secret)
+    _deploy_refused(board.port, ["--board", str(hostile)], capsys, "layout.fonts.big")
+    assert _copies_of(board.flash_dir, secret.read_bytes()) == []  # not on the unit anywhere
