@@ -7,7 +7,10 @@
 The unit reads its sensor (raw, before calibration, in W); the installer reads a reference
 instrument at the same moment and types its value. Two or more such (raw, reference) points
 give a least-squares line, reference = gain * raw + offset_w (sunprint.core.calib), shown with
-each point's residual. The entry (who, when, instrument, notes, gain, offset_w, points,
+each point's residual. A fit the sign cannot live with is refused, nothing written, unless
+--force (absurd(): a falling line, a gain outside the sensor type's range, an offset over 5 %
+of full scale, residuals over 2 % of the references' span); non-finite input is bad input. The
+entry (who, when, instrument, notes, gain, offset_w, points,
 residuals) becomes the channel's current calibration in the unit's /calib.json, the previous
 one moving into its history (sunprint.service writes the file atomically); the unit reads it
 back, shows the calibrated reading to confirm, and restarts its app, which then applies the
@@ -18,6 +21,7 @@ import contextlib
 import datetime
 import getpass
 import json
+import math
 import sys
 import threading
 
@@ -25,6 +29,17 @@ from host_tools.errors import UserError
 from host_tools.link import DeviceError, LinkLost, open_link
 
 READINGS = 5  # polls averaged per raw reading
+# The gains a calibration may have, by sensor type: what a calibration can honestly correct.
+# An INA2xx's gain takes up the shunt's tolerance and the wiring's resistance: off by more than
+# 2x is the wrong shunt or a wrong shunt_ohm in the profile (fix that instead). A meter (Modbus,
+# DL/T 645) is class 1 or better on its own: a reference 20 % away from it is a wrong reference
+# or a wiring fault.
+GAIN_RANGES = {"ina219": (0.5, 2.0), "ina226": (0.5, 2.0)}
+METER_GAIN_RANGE = (0.8, 1.25)
+DEFAULT_GAIN_RANGE = (0.5, 2.0)
+METERS = ("dlt645", "ddsu666", "dtsu666", "sdm120", "sdm630")
+RESIDUAL_LIMIT = 0.02  # RMS residual at most 2 % of the span of the references (3+ points)
+OFFSET_LIMIT = 0.05  # |offset_w| at most 5 % of full scale (health max_w, else the largest ref)
 CHECK_TOLERANCE_W = 0.01  # fixed-point calibration vs the float line
 KEEPALIVE_S = 10  # well inside the unit's 30 s watchdog
 
@@ -64,19 +79,85 @@ def fit(points):
     if len(points) < 2:
         raise UserError("a calibration needs at least 2 points, got %d" % len(points))
     try:
-        return least_squares(points)
+        result = least_squares(points)
+    except OverflowError:  # Linear could not put an infinite gain into fixed point
+        raise UserError(_NOT_FINITE) from None
     except ValueError as e:
+        if "NaN" in str(e):
+            raise UserError(_NOT_FINITE) from None
         raise UserError("cannot fit a line: %s" % e) from None
+    if not all(
+        math.isfinite(v) for v in [result.gain, result.offset, result.rms, *result.residuals]
+    ):
+        raise UserError(_NOT_FINITE)
+    return result
+
+
+_NOT_FINITE = (
+    "--points: the line through these points is not a finite number (they are too close "
+    "together or too far apart)"
+)
+
+
+def gain_range(sensor_type):
+    """(lowest, highest) gain a calibration of this sensor type may have."""
+    if sensor_type in GAIN_RANGES:
+        return GAIN_RANGES[sensor_type]
+    if sensor_type in METERS:
+        return METER_GAIN_RANGE
+    return DEFAULT_GAIN_RANGE
+
+
+def absurd(result, points, sensor_type=None, full_scale_w=None):
+    """Why a fit is not a calibration the sign can live with: a list of reasons, [] if sane.
+
+    After an absurd fit every reading is out of the board's health range and the sign counts
+    nothing (or worse): the line must rise, its gain be one the sensor type can need, its
+    offset small against full scale, and the points must lie on it."""
+    reasons = []
+    low, high = gain_range(sensor_type)
+    what = "a %s sensor" % sensor_type if sensor_type else "this sensor"
+    if result.gain <= 0:
+        reasons.append(
+            "gain %.6g: the line falls (more power would read as less); a calibration's line "
+            "rises" % result.gain
+        )
+    elif not low <= result.gain <= high:
+        reasons.append("gain %.6g is outside %g..%g for %s" % (result.gain, low, high, what))
+    refs = [ref for _, ref in points]
+    scale = full_scale_w if full_scale_w else max(abs(r) for r in refs)
+    if scale > 0 and abs(result.offset) > OFFSET_LIMIT * scale:
+        reasons.append(
+            "offset %.6g W is more than %d%% of the %.6g W full scale"
+            % (result.offset, round(OFFSET_LIMIT * 100), scale)
+        )
+    span = max(refs) - min(refs)
+    if len(points) >= 3 and result.rms > RESIDUAL_LIMIT * span:
+        reasons.append(
+            "residual RMS %.6g W is more than %d%% of the references' span %.6g W (the points "
+            "do not lie on a line)" % (result.rms, round(RESIDUAL_LIMIT * 100), span)
+        )
+    return reasons
 
 
 def fit_table(points, result):
     lines = ["      raw W   reference W       fit W   residual W"]
     for (raw, ref), r in zip(points, result.residuals, strict=True):
-        lines.append("%11.3f  %12.3f  %10.3f  %11.4f" % (raw, ref, ref - r, r))
+        lines.append(
+            "%11s  %12s  %10s  %11s" % (_num(raw, 3), _num(ref, 3), _num(ref - r, 3), _num(r, 4))
+        )
     lines.append(
-        "gain %.6f, offset %.4f W, residual RMS %.4f W" % (result.gain, result.offset, result.rms)
+        "gain %s, offset %s W, residual RMS %s W"
+        % (_num(result.gain, 6), _num(result.offset, 4), _num(result.rms, 4))
     )
     return "\n".join(lines)
+
+
+def _num(value, places):
+    # fixed point for what a person reads as watts; an absurd value stays short
+    if abs(value) < 1e9:
+        return "%.*f" % (places, value)
+    return "%.6g" % value
 
 
 def same_entry(got, want):
@@ -193,18 +274,22 @@ def calibrate(
     say=print,
     timeout=5.0,
     restart=True,
+    force=False,
 ):
-    """Calibrate (or roll back) one channel of the unit on `port`; returns a summary dict."""
+    """Calibrate (or roll back) one channel of the unit on `port`; returns a summary dict.
+
+    A fit absurd() finds fault with is refused (UserError, nothing written) unless force:
+    then the reasons go into the entry as "forced"."""
     with open_link(port, timeout=timeout) as link:
         try:
             return _calibrate(
-                link, channel, points, instrument, who, notes, rollback, ask, say, restart
+                link, channel, points, instrument, who, notes, rollback, ask, say, restart, force
             )
         except DeviceError as e:
             raise CalibrateError("%s: the unit failed: %s" % (port, e)) from e
 
 
-def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say, restart):
+def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say, restart, force):
     svc = _Service(link)
     names = svc.call("channels()")
     if channel not in names:
@@ -228,6 +313,14 @@ def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say
             points = _ask_points(svc, channel, ask, say)
         result = fit(points)
         say(fit_table(points, result))
+        reasons = absurd(result, points, live.get("type"), live.get("max_w"))
+        if reasons and not force:
+            if restart:
+                link.restart()  # the sign goes on as it was
+            raise UserError(
+                "refused, nothing written: %s; check the points, or --force to write it anyway"
+                % "; ".join(reasons)
+            )
         entry = {
             "gain": result.gain,
             "offset_w": result.offset,
@@ -239,6 +332,9 @@ def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say
             "residuals_w": list(result.residuals),
             "rms_w": result.rms,
         }
+        if reasons:
+            say("forced: " + "; ".join(reasons))
+            entry["forced"] = reasons
         section = svc.call("write_calib(%r, %r)" % (channel, json.dumps(entry)))
         if not same_entry(section.get("current"), entry):
             raise CalibrateError(
@@ -288,6 +384,12 @@ def add_cli(sub):
     p.add_argument(
         "--rollback", action="store_true", help="restore the channel's previous calibration"
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write a fit outside the sane bounds (gain range of the sensor type, a rising "
+        "line, small offset and residuals) all the same",
+    )
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
     p.add_argument(
         "--no-restart", dest="restart", action="store_false", help="do not restart the app"
@@ -312,6 +414,7 @@ def cmd_calibrate(args):
             rollback=args.rollback,
             timeout=args.timeout,
             restart=args.restart,
+            force=args.force,
         )
     except (CalibrateError, LinkLost) as e:
         print("sunprint calibrate: failed: %s" % e, file=sys.stderr)

@@ -217,9 +217,11 @@ def read(channel, n=1):
         flag = OK
     result = {"channel": channel, "n": n, "good": good, "flag": flag, "flag_name": flag_name(flag)}
     result["calib"] = {"gain": gain, "offset_w": offset_w, "from": where}
+    hi = s.get("health", {}).get("max_w")
+    result["type"] = s["type"]  # the host's calibrate bounds a fit by sensor type and range
+    result["max_w"] = hi
     if good:
         raw_mw = total // good
-        hi = s.get("health", {}).get("max_w")
         model = Linear(gain, offset_w * 1000, max_raw=int(hi * 1000) if hi else 1 << 21)
         result["raw_w"] = raw_mw / 1000
         result["value_w"] = model.apply(raw_mw) / 1000

@@ -211,3 +211,54 @@ def test_main_overlays_calib_json_on_the_profile():
         profile, json.dumps({"channels": {"pv_power": {"current": {"offset_w": 1}}}})
     )
     assert fault and "gain" in fault and profile["sensors"][0]["calib"]["gain"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "points, reason",
+    [
+        ("100=100,100.0000000001=200", "gain"),  # gain 1e12
+        ("0=0,1=1e300", "gain"),  # gain 1e300
+        ("100=200,200=100", "gain"),  # the line falls: more power reads as less
+        ("100=100,200=200,300=100000", "residual"),  # residual RMS 23,500 W
+    ],
+)
+def test_an_absurd_fit_is_refused_with_its_residuals_unless_forced(board, capsys, points, reason):
+    argv = ["calibrate", "--port", board.port, "--channel", "pv_power", "--points", points]
+    code = cli_main(argv + ["--no-restart"])
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2, captured.out + err
+    assert len(err.splitlines()) == 1 and reason in err and "--force" in err, err
+    assert "residual" in captured.out  # the table of residuals is shown all the same
+    assert not (board.flash_dir / "calib.json").exists()
+    code = cli_main(argv + ["--no-restart", "--force"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "residual" in captured.out and "forced" in captured.out
+    entry = calib_json(board)["channels"]["pv_power"]["current"]
+    assert entry["forced"] and reason in " ".join(entry["forced"])
+
+
+def test_a_fit_that_overflows_is_bad_input(capsys):
+    # finite points whose line is not: the gain overflows to infinity
+    code = cli_main(
+        [
+            "calibrate",
+            "--port",
+            "/dev/none",
+            "--channel",
+            "pv_power",
+            "--points",
+            "0=0,1e-150=1e200",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "finite" in err and err.count("\n") == 1, err
+
+
+def test_the_gain_range_depends_on_the_sensor_type():
+    # 30 % off: a shunt's value may be (INA226), a class 1 meter's reading may not
+    result = calibrate.fit([(100, 130), (200, 260)])
+    assert calibrate.absurd(result, [(100, 130), (200, 260)], "ina226", 800) == []
+    reasons = calibrate.absurd(result, [(100, 130), (200, 260)], "ddsu666", 12000)
+    assert len(reasons) == 1 and "outside 0.8..1.25 for a ddsu666 sensor" in reasons[0]
