@@ -16,7 +16,12 @@ Format version 2 (what the device writes) adds two columns; the format line is r
                                           mW for power drivers), flag a core.quality flag
     1728921610,0.000,0,1               <- flag != 0: a reading the ledger must not integrate
 
-Rows must be in strictly increasing time order and the file must end with a newline: a last
+|power_w| <= 1e9 W in a row with flag 0; a flagged row may hold any finite power_w (it is data
+about a fault). The writer bounds what it writes to |power_w| <= 99,999,999.999 W and
+|raw| <= 9,999,999,999, so a row always fits its buffer.
+
+A UTF-8 byte order mark at the start of a file (Excel's "CSV UTF-8") is skipped. Rows must be
+in strictly increasing time order and the file must end with a newline: a last
 line without one is a write torn by a power cut. The reader names file and line for every fault.
 
 A log may hold several sections, each starting with a format line (`cat /log/*.csv` of a
@@ -53,7 +58,13 @@ VERSIONS = (1, 2)
 _HEADERS = ("", HEADER, HEADER_V2)
 _FIELDS = (0, 2, 4)
 
-_MAX_ROW = const(48)  # 10 + 1 + 12 + 1 + 11 + 1 + 3 + 1 bytes at most, with room to spare
+_MAX_ROW = const(48)  # 10 + 1 + 13 + 1 + 11 + 1 + 3 + 1 bytes at most, with room to spare
+# What a row holds: a reading beyond is written as the bound (an absurd calibration or a
+# meter's garbage register must not overrun the row buffer and stop the sign). Plain globals,
+# not const: above 2**30 they are (immutable, preallocated) big ints on the ESP32, and comparing
+# a small int with one allocates nothing.
+LOG_MAX_MW = 99999999999  # 99,999,999.999 W
+LOG_MAX_RAW = 9999999999  # 10 digits, what the reader takes
 _NUL = const(0x30)  # ord("0")
 
 
@@ -116,8 +127,6 @@ def _parse_row(fields, version):
         return "power_w %s is not a number" % _short(f1)
     if p - p != 0:  # inf - inf and nan - nan are nan
         return "power_w %s is not a finite number" % _short(f1)
-    if p > MAX_POWER_W or p < -MAX_POWER_W:
-        return "power_w %s is out of range (|power_w| <= 1e9 W)" % _short(f1)
     raw = None
     flag = 0
     if version == 2:
@@ -130,6 +139,10 @@ def _parse_row(fields, version):
         if not f3 or f3.strip(_DIGITS) or len(f3) > 3 or int(f3) > 255:
             return "flag %s is not an integer 0..255" % _short(f3)
         flag = int(f3)
+    # The range is for readings the ledger may book. A flagged row is data about a fault (after
+    # an absurd calibration a unit logged 1.99e14 W, flagged out of range): read it as it is.
+    if not flag and (p > MAX_POWER_W or p < -MAX_POWER_W):
+        return "power_w %s is out of range (|power_w| <= 1e9 W)" % _short(f1)
     return t, p, raw, flag
 
 
@@ -161,6 +174,8 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False):
                 break
             raise SampleLogError(path, lineno, "truncated last line (no newline at end of file)")
         line = raw_line.rstrip("\r\n")
+        if lineno == 1 and line[:1] == "\ufeff":
+            line = line[1:]  # a UTF-8 byte order mark: a CSV saved by Excel
         at = line.find(FORMAT_PREFIX)
         if at > 0 and lenient:
             # A torn line glued to the next file's format line (concatenated device files).
@@ -443,6 +458,14 @@ class SampleLogWriter:
         buf[n] = 0x2C  # ","
         n += 1
         mw = power_mw
+        if mw > LOG_MAX_MW:
+            mw = LOG_MAX_MW
+        elif mw < -LOG_MAX_MW:
+            mw = -LOG_MAX_MW
+        if raw > LOG_MAX_RAW:
+            raw = LOG_MAX_RAW
+        elif raw < -LOG_MAX_RAW:
+            raw = -LOG_MAX_RAW
         if mw < 0:
             buf[n] = 0x2D  # "-"
             n += 1

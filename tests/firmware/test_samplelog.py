@@ -73,3 +73,40 @@ def test_written_log_reads_back():
     out.write(format_row(100, 1234.56))
     out.write(format_row(110, 0))
     assert _read(out.getvalue()) == [(100, 1234.6), (110, 0.0)]
+
+
+def _rows_v2(text, lenient=False):
+    from sunprint.samplelog import read_rows
+
+    return list(read_rows(io.StringIO(text), "x.csv", lenient))
+
+
+V2_HEAD = "# sunprint samplelog 2\ntimestamp,power_w,raw,flag\n"
+
+
+def test_a_flagged_row_is_read_whatever_its_power():
+    # After an absurd calibration (gain 1e12) the unit logs 199981 raw mW as 1.99e14 W, flagged
+    # out of range (5): data about a fault, read as it is, strict or lenient.
+    text = V2_HEAD + "100,12.500,12500,0\n110,199981000000000.000,199981,5\n120,13.000,13000,0\n"
+    for lenient in (False, True):
+        rows = _rows_v2(text, lenient)
+        assert [(r[0], r[3]) for r in rows] == [(100, 0), (110, 5), (120, 0)]
+        assert rows[1][1] == 199981000000000.0 and rows[1][2] == 199981
+
+
+def test_an_unflagged_row_out_of_range_is_still_an_error():
+    text = V2_HEAD + "110,199981000000000.000,199981,0\n"
+    try:
+        _rows_v2(text)
+    except SampleLogError as e:
+        assert str(e).startswith("x.csv:3:") and "out of range" in str(e)
+        return
+    raise AssertionError("no error")
+
+
+def test_a_utf8_bom_before_the_header_is_skipped():
+    # Excel saves "CSV UTF-8" with a byte order mark (and CRLF line ends)
+    assert _read("\ufefftimestamp,power_w\r\n5,1.5\r\n6,2.0\r\n") == [(5, 1.5), (6, 2.0)]
+    assert _read("\ufeff# sunprint samplelog 1\ntimestamp,power_w\n5,1.5\n") == [(5, 1.5)]
+    # only at the very start: elsewhere it is not a header
+    assert "expected header" in _error("# sunprint samplelog 1\n\ufefftimestamp,power_w\n5,1\n")

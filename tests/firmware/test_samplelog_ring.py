@@ -291,3 +291,19 @@ def test_append_allocates_nothing_between_flushes():
         gc.enable()
     assert used == 0, used
     print("samplelog: %d bytes for 50 appends between flushes" % used)
+
+
+def test_an_absurd_reading_is_logged_within_a_row_and_never_stops_the_writer():
+    # A forced calibration of gain 1e300 (or a meter's float register of 3.4e38) hands the log a
+    # reading of hundreds of digits: the row stays within its budget, the unit goes on.
+    fs = FaultFS()
+    w = SampleLogWriter(fs)
+    for i in range(12):
+        assert w.append(T0 + 10 * i, 10**300 * (1 - 2 * (i & 1)), 10**40, 5)
+    w.append(T0 + 200, 1234, 1234, 0)
+    w.close()
+    rows, st = _read(fs.reboot(), lenient=False)
+    assert st.rows == 13 and st.flagged == 12
+    assert rows[0][1] == 99999999.999 and rows[1][1] == -99999999.999  # the bound, flagged
+    assert rows[0][2] == 9999999999 and rows[0][3] == 5
+    assert rows[-1] == (T0 + 200 + EPOCH, 1.234, 1234, 0)

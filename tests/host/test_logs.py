@@ -3,6 +3,7 @@ the device's log files (written by the firmware's own SampleLogWriter: into the 
 here, or by the running app) come back byte for byte, and are joined into one log that the
 samplelog reader and `sunprint replay` take as it is."""
 
+import json
 import shutil
 
 import pytest
@@ -180,3 +181,45 @@ def test_pull_refuses_the_current_folder(tmp_path, deployed, capsys, monkeypatch
     monkeypatch.chdir(work)
     _pull_refused(tmp_path, deployed, capsys, ".", "current folder")
     assert sorted(p.name for p in work.iterdir()) == ["thesis.tex"]
+
+
+def test_flagged_rows_of_an_absurd_calibration_are_pulled_and_replayed(tmp_path, deployed, capsys):
+    # What a unit calibrated with gain 1e12 logged (before calibrate refused such a fit): its
+    # 199.981 W read as 1.99e14 W, flagged out of range (5), between good rows.
+    use_firmware()
+    from sunprint.compat import EPOCH_2000_UNIX
+
+    flash = tmp_path / "flash"
+    shutil.copytree(deployed, flash)
+    (flash / "log").mkdir(exist_ok=True)
+    t = T0 + EPOCH_2000_UNIX
+    rows = ["%d,12.500,12500,0" % t]
+    rows += ["%d,199981000000000.000,199981,5" % (t + 10 * i) for i in range(1, 4)]
+    rows += ["%d,13.000,13000,0" % (t + 40)]
+    text = "# sunprint samplelog 2\ntimestamp,power_w,raw,flag\n" + "\n".join(rows) + "\n"
+    (flash / "log" / "00000001.csv").write_text(text)
+    out = tmp_path / "pulled"
+    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
+        port = vb.serve_pty()
+        vb.wait_booted()
+        code = cli_main(["logs", "pull", "--port", port, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    joined = read_log(out / "samplelog.csv")
+    assert [(r[1], r[3]) for r in joined[:5]] == [
+        (12.5, 0),
+        (199981000000000.0, 5),
+        (199981000000000.0, 5),
+        (199981000000000.0, 5),
+        (13.0, 0),
+    ]
+    for extra in ([], ["--lenient"]):
+        code = cli_main(
+            ["replay", str(out / "samplelog.csv"), "--board", BOARD, "--no-progress"]
+            + ["--out", str(tmp_path / "replay"), "--accounting-only"]
+            + extra
+        )
+        assert code == 0, capsys.readouterr().err
+        summary = json.loads((tmp_path / "replay" / "summary.json").read_text())
+        assert summary["log_rows"]["flagged"] >= 3 and summary["log_rows"]["skipped_bad"] == 0
+        assert summary["energy"]["lifetime_kwh"] < 0.001  # the flagged rows booked nothing
