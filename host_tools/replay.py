@@ -519,15 +519,21 @@ def _pictures(tmp, log_path, summary, lenient):
         pictures.write_animation(paths, str(tmp / "animation.gif"), str(tmp / "contact-sheet.png"))
         summary["animation"] = {"gif": "animation.gif", "sheet": "contact-sheet.png"}
     if hasattr(pictures, "write_plot"):
-        times, power = [], []
-        for t, p, _raw, _flag in _rows(log_path, lenient, ReadStats()):
+        times, power, flags = [], [], []
+        for t, p, _raw, flag in _rows(log_path, lenient, ReadStats()):
             times.append(t)
             power.append(p)
+            flags.append(flag)
+        # energy by summary.json's log integral rule; a flagged row's power is not a reading
+        gap = summary["energy"]["log_integral_max_gap_s"]
         energy, acc = [], 0.0
         for i in range(len(times)):
-            if i:
-                acc += (max(power[i], 0) + max(power[i - 1], 0)) / 2 * (times[i] - times[i - 1])
+            dt = times[i] - times[i - 1] if i else 0
+            if i and dt <= gap and not flags[i] and not flags[i - 1]:
+                acc += (max(power[i], 0) + max(power[i - 1], 0)) / 2 * dt
             energy.append(acc / 3.6e6)
+        if not all(flags):
+            power = [float("nan") if f else p for p, f in zip(power, flags, strict=True)]
         events = [(f["t"], f["kind"], f["screen"]) for f in frames]
         for fault in summary.get("faults_injected", []):
             kind = "cut" if fault["kind"] == "power_cut" else "fault"
@@ -580,6 +586,9 @@ def _summary(n, log_path, board_name, log_rows):
             "yesterday_kwh": e["yesterday"] / 1e6,
             "missing_s": n["missing_s"],
             "log_integral_kwh": e["log_integral"] / 1e6,
+            "log_integral_max_gap_s": e["log_integral_max_gap_s"],
+            "log_integral_unbridged_s": e["log_integral_unbridged_s"],
+            "log_integral_rule": _INTEGRAL_RULE % e["log_integral_max_gap_s"],
         },
         "carbon": {
             "co2_kg": co2_g / 1000,
@@ -602,7 +611,38 @@ def _summary(n, log_path, board_name, log_rows):
         "faults": n["faults"],
         "faults_injected": n["faults_injected"],
         "log_rows": log_rows,
+        "warnings": _warnings(n),
     }
+
+
+_INTEGRAL_RULE = (
+    "trapezoids between consecutive rows at most %d s apart (the unit's max_gap_s), neither "
+    "flagged, negative power as 0: as the unit, a longer gap or a flagged row is not bridged "
+    "(log_integral_unbridged_s)"
+)
+
+
+def _warnings(n):
+    """What a person must know to read the numbers (also printed on stderr)."""
+    from sunprint.compat import EPOCH_2000_UNIX
+    from sunprint.core.ledger import _MIN_VALID_WALL  # the unit's own "clock is set" limit
+
+    valid = _MIN_VALID_WALL + EPOCH_2000_UNIX
+    first, last = n["first_timestamp"], n["last_timestamp"]
+    if first < 0 or first >= valid:
+        return []
+    day = _date(valid)
+    which = "every row is" if last < valid else "the rows up to %s are" % day
+    return [
+        "the log runs from %s to %s and %s dated before %s: the unit treats a wall clock before "
+        "%s as unset and books such rows into whatever day it is in, so today, yesterday, month "
+        "and year are not meaningful here (lifetime is); set the unit's clock"
+        % (_date(first), _date(last), which, day, day[:4])
+    ]
+
+
+def _date(t_unix):
+    return time.strftime("%Y-%m-%d", time.gmtime(t_unix))
 
 
 # --- the command ---
@@ -684,6 +724,8 @@ def cmd_replay(args):
         led_frame_every_s=args.led_frame_every,
         heapsize=args.heapsize,
     )
+    for warning in summary["warnings"]:
+        print("sunprint replay: warning: %s" % warning, file=sys.stderr)
     energy, co2 = summary["energy"], summary["carbon"]
     print(
         "replayed %d samples of %s on %s (%s): %.3f kWh, %.2f kg CO2 (%s), %d refreshes"

@@ -163,7 +163,9 @@ class Replay:
         self.first_t = -1
         self.last_t = -1
         self.rows = 0
-        self.truth_half_mj = 0  # the log's own trapezoid, every row, negative power as 0
+        self.truth_half_mj = 0  # the log's own trapezoid where it has data, negative power as 0
+        self.truth_unbridged_s = 0  # gaps and flagged intervals the integral leaves out
+        self.truth_max_gap_s = 300  # the unit's ledger's max_gap_s (set at each build)
         self._prev_row = None
         self._wall_offset = 0
         self._off_until = -1  # a power cut with an outage: the unit is off until then
@@ -236,6 +238,7 @@ class Replay:
             app.screen_period_s = 1 << 30
         self.unit = unit
         self.app = app
+        self.truth_max_gap_s = unit.ledger.max_gap_s
         app.restore()
         init = getattr(unit.panel, "init", None)
         if self.display and init is not None and self.rig.kind == "epaper":
@@ -276,19 +279,26 @@ class Replay:
         """One row of the log: faults due, then the app ticked at the row's time."""
         mw = int(round(power_w * 1000))
         self._row_mw = mw
+        logged = flag  # the log's own flag, before any injected fault
         if self._faulty:
             flag = self._faults_before(t_unix, flag)
         prev = self._prev_row
         if prev is not None and t_unix > prev[0]:
-            p0 = prev[1] if prev[1] > 0 else 0
-            self.truth_half_mj += (p0 + (mw if mw > 0 else 0)) * (t_unix - prev[0])
-            if self._windows:
-                self._add_windows(prev[0], prev[1], t_unix, mw)
+            # The log's integral counts where the log has data, by the unit's rule: no interval
+            # longer than max_gap_s, none beside a flagged row.
+            dt = t_unix - prev[0]
+            if dt <= self.truth_max_gap_s and not logged and not prev[2]:
+                p0 = prev[1] if prev[1] > 0 else 0
+                self.truth_half_mj += (p0 + (mw if mw > 0 else 0)) * dt
+                if self._windows:
+                    self._add_windows(prev[0], prev[1], t_unix, mw)
+            else:
+                self.truth_unbridged_s += dt
         elif prev is None:
             self.first_t = t_unix
-        if mw > self._peak:
+        if mw > self._peak and not logged:
             self._peak = mw
-        self._prev_row = (t_unix, mw)
+        self._prev_row = (t_unix, mw, logged)
         self.last_t = t_unix
         self.rows += 1
         if self._off_until >= 0:
@@ -538,6 +548,8 @@ class Replay:
                 "today": ledger.mwh(TODAY),
                 "yesterday": ledger.mwh(YESTERDAY),
                 "log_integral": self.truth_half_mj // _HALF_MJ_PER_MWH,
+                "log_integral_max_gap_s": self.truth_max_gap_s,
+                "log_integral_unbridged_s": self.truth_unbridged_s,
             },
             "missing_s": ledger.missing_s,
             "co2_g": co2_g,
