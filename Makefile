@@ -8,9 +8,12 @@ TYPINGS := $(VENV)/typings
 STUBS  := micropython-esp32-stubs==1.29.0.post1
 WASM_PORT := @micropython/micropython-webassembly-pyscript@1.29.0-6
 
-.PHONY: setup test demo bench lint fonts log screens golden clean
+CC     ?= gcc
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-setup: $(STAMP)
+.PHONY: micropython32 setup test demo bench lint fonts log screens golden clean
+
+setup: $(STAMP) micropython32
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +25,14 @@ $(STAMP): pyproject.toml
 	mkdir -p $(VENV)/node
 	cd $(VENV)/node && npm install --silent --no-audit --no-fund --no-save $(WASM_PORT)
 	@touch $(STAMP)
+
+# MicroPython's unix port as a 32-bit binary like the ESP32's, from Debian's source package,
+# with and without the app frozen (tools/micropython.py). Needs gcc's 32-bit support.
+micropython32: $(STAMP)
+	@echo 'int main(void){return 0;}' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null || \
+	  { $(SUDO) apt-get install -y -q gcc-multilib >/dev/null || \
+	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q gcc-multilib >/dev/null; }; }
+	$(BIN)/python tools/micropython.py
 
 test: setup
 	$(BIN)/python -m pytest -q tests
