@@ -286,6 +286,45 @@ def test_a_key_given_twice_is_an_error():
     assert str(e) == "config.json: key 'persist_wh' appears twice (lines 2 and 4)", str(e)
 
 
+def test_a_key_given_twice_is_found_whatever_its_spelling():
+    # JSON escapes spell one key many ways; json.loads keeps the last, so keys are compared
+    # as json.loads reads them, not as they are written
+    e = _error('{"version": 2, "site": "a",\n "\\u0073ite": "b"}')
+    assert e.key == "site", e.key
+    assert str(e) == "config.json: key 'site' appears twice (lines 1 and 2)", str(e)
+    # "version" spelled another way would switch the file to version 1 without a word
+    e = _error('{"version": 2, "\\u0076ersion": 1}')
+    assert e.key == "version" and "key 'version' appears twice" in str(e), str(e)
+    e = _error('{"version": 2, "a\\/b": 1, "a/b": 2}')
+    assert e.key == "a/b" and "appears twice" in str(e), str(e)
+    # different keys stay different
+    msg = str(_error('{"version": 2, "si\\u0074e": "x", "sitE": "y"}'))
+    assert "unknown key 'sitE'" in msg, msg
+
+
+def test_an_error_quotes_at_most_60_characters_of_any_key_or_value():
+    long = "k" * 600
+    digits = "1" + "0" * 300
+    cases = (
+        '{"version": 2, "%s": 1}' % long,  # an unknown key
+        '{"version": 2, "%s": 1, "%s": 2}' % (long, long),  # a key given twice
+        '{"version": 2, "site": "%s"}' % long,
+        '{"version": 2, "unit_id": "%s"}' % long,
+        '{"version": 2, "unit_id": "%s!"}' % ("k" * 30),
+        '{"version": 2, "language": "%s"}' % long,
+        '{"version": 2, "carbon_region": "%s"}' % long,
+        '{"version": %s}' % digits,
+        '{"version": -%s}' % digits,
+        '{"version": 2, "carbon_year": %s}' % digits,
+        '{"version": 2, "persist_wh": %s}' % digits,
+        '{"version": 1, "tz": "%s"}' % long,
+        '{"version": 1, "factor_kg_per_kwh": %s}' % digits,
+    )
+    for text in cases:
+        msg = str(_error(text))
+        assert "k" * 61 not in msg and "0" * 61 not in msg, (text[:40], len(msg), msg[:120])
+
+
 def test_bytes_byte_order_mark_and_bad_utf8():
     good = _text(site="小榄").encode()
     assert config.parse(good)["site"] == "小榄"

@@ -29,7 +29,7 @@ from sunprint.core import carbon, strictjson
 VERSION = const(2)
 
 _ENOENT = const(2)
-_SHOW_MAX = const(40)  # characters of a bad value quoted in an error
+_SHOW_MAX = const(40)  # characters of a bad key or value quoted in an error, at most
 
 # (key, type, default, min, max or allowed values, meaning). Types: "int" (a JSON integer,
 # never true/false), "number" (integer or decimal), "str" (length min..max, no control
@@ -86,12 +86,11 @@ def parse(text, name="config.json"):
         d = json.loads(text)
     except ValueError as e:
         raise ConfigError(name, None, "not valid JSON: %s" % e)
-    for i in range(len(keys)):
-        for j in range(i):
-            if keys[j][0] == keys[i][0]:
-                k = keys[i][0].decode()
-                lines = (_q(k), keys[j][1], keys[i][1])
-                raise ConfigError(name, k, "key %s appears twice (lines %d and %d)" % lines)
+    twice = strictjson.first_duplicate(raw, keys)
+    if twice is not None:
+        k = twice[0]
+        lines = (_q(k), twice[1], twice[2])
+        raise ConfigError(name, k, "key %s appears twice (lines %d and %d)" % lines)
     if type(d) is not dict:
         raise ConfigError(name, None, "expected a JSON object {...}, got %s" % _show(d))
     d = migrate(d, name)
@@ -217,8 +216,8 @@ def _check(row, value, d, name):
         region = d["carbon_region"]
         years = sorted([r[1] for r in carbon.FACTORS if r[0] == region])
         if value not in years:
-            what = "%d has no emission factor for carbon_region %s in carbon.FACTORS; years: %s"
-            raise _err(name, key, what % (value, _show(region), _list(years)))
+            what = "%s has no emission factor for carbon_region %s in carbon.FACTORS; years: %s"
+            raise _err(name, key, what % (_show(value), _show(region), _list(years)))
 
 
 def _version(d, name, oldest):
@@ -230,10 +229,10 @@ def _version(d, name, oldest):
     if type(v) is not int:
         raise _err(name, "version", "expected an integer, got %s" % _show(v))
     if v > VERSION:
-        what = "version %d is newer than this firmware (%d)" % (v, VERSION)
+        what = "version %s is newer than this firmware (%d)" % (_show(v), VERSION)
         raise ConfigError(name, "version", what)
     if v < 1:
-        raise _err(name, "version", "%d is not a format version (1..%d)" % (v, VERSION))
+        raise _err(name, "version", "%s is not a format version (1..%d)" % (_show(v), VERSION))
     if v < oldest:
         raise _err(name, "version", "%d is an old format: migrate() it to %d first" % (v, VERSION))
     return v
@@ -314,7 +313,10 @@ def _closest(key, known):
 
 
 def _q(key):
-    # a key quoted for a message: 'persist_wh', or as JSON when it has odd characters
+    # a key quoted for a message: 'persist_wh', or as JSON when it has odd characters; cut
+    # to one short line as _show() cuts a value
+    if len(key) > _SHOW_MAX:
+        return _show(key)
     for c in key:
         if not " " < c < "\x7f" or c == "'":
             return _show(key)
@@ -326,9 +328,13 @@ def _list(values):
 
 
 def _show(v):
-    # v as the JSON file would have it, cut to one short line
+    # v as the JSON file would have it, cut to one short line (a long text is cut first: no
+    # copy of a huge value is made to quote the start of it)
+    cut = type(v) is str and len(v) > _SHOW_MAX
+    if cut:
+        v = v[:_SHOW_MAX]
     text = "NaN" if v != v else _json(v)
-    return text if len(text) <= _SHOW_MAX else text[: _SHOW_MAX - 3] + "..."
+    return text if len(text) <= _SHOW_MAX and not cut else text[: _SHOW_MAX - 3] + "..."
 
 
 def _json(v):
