@@ -18,7 +18,7 @@ _WIDER = (
 
 
 def _text(**changes):
-    d = {"version": 2}
+    d = {"version": 3}
     for k in changes:
         d[k] = changes[k]
     return json.dumps(d)
@@ -53,14 +53,17 @@ def _with_factors(table, fn):
 
 def test_defaults_are_valid_and_complete():
     d = config.defaults()
-    assert config.VERSION == 2 and d["version"] == 2
+    assert config.VERSION == 3 and d["version"] == 3
     assert sorted(d) == sorted([row[0] for row in config.SCHEMA])
     assert config.validate(d) is d
+    assert config.parse('{"version": 3}') == d
     assert config.parse('{"version": 2}') == d
     assert config.defaults() is not config.defaults()
     assert d["tz_offset_min"] == 480 and d["carbon_region"] == "CN" and d["carbon_year"] == 2023
     assert d["coal_gce_per_kwh"] == 305.5 and d["tree_kg_co2_per_year"] == 18.3
-    assert d["language"] == "both"
+    # null: the board profile's (config.unit_settings)
+    assert d["language"] is None and d["sample_period_s"] is None
+    assert d["screen_period_s"] is None
 
 
 def test_schema_rows_are_data():
@@ -68,9 +71,9 @@ def test_schema_rows_are_data():
         key, kind, default, lo, hi, meaning = row
         assert kind in ("int", "number", "str", "id", "enum", "region", "year"), row
         assert len(meaning) > 5, row
-        if kind in ("int", "number"):
+        if kind in ("int", "number") and default is not None:
             assert lo <= default <= hi, row
-        if kind == "enum":
+        if kind == "enum" and default is not None:
             assert default in hi, row
 
 
@@ -78,7 +81,7 @@ def test_given_values_override_defaults():
     d = config.parse(_text(unit_id="zs-07", site="小榄镇 Xiaolan", persist_wh=50, language="zh"))
     assert d["unit_id"] == "zs-07" and d["site"] == "小榄镇 Xiaolan"
     assert d["persist_wh"] == 50 and d["language"] == "zh"
-    assert d["sample_period_s"] == 10  # a default
+    assert d["sample_period_s"] is None  # a default: the board's
 
 
 def test_every_key_rejects_a_wrong_type():
@@ -88,7 +91,7 @@ def test_every_key_rejects_a_wrong_type():
         "number": "305.5",
         "str": 5,
         "id": 5,
-        "enum": None,
+        "enum": 5,
         "region": ["CN"],
     }
     for row in config.SCHEMA:
@@ -124,7 +127,7 @@ def test_every_numeric_key_rejects_below_min_and_above_max():
             # reachable with a max_gap_s beyond its range (see the cross-key test)
             if key == "sample_period_s" and good > 1800:
                 good = 1800
-            d = {"version": 2, "sample_period_s": 1, "max_gap_s": 3600, key: good}
+            d = {"version": 3, "sample_period_s": 1, "max_gap_s": 3600, key: good}
             assert config.parse(json.dumps(d))[key] == good, (key, good)
         checked += 1
     assert checked == 8, checked
