@@ -657,7 +657,7 @@ def add_arguments(p):
     p.add_argument("log", metavar="LOG", help="sample log (v1/v2, or a timestamp,power_w CSV)")
     p.add_argument("--board", required=True, help="board profile name in boards/ or a path")
     p.add_argument("--out", required=True, help="output folder (replaced only on success)")
-    p.add_argument("--config", help="a device config.json (time zone, carbon factor, store)")
+    p.add_argument("--config", help="a device config.json: every key does what it does on the unit")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument(
         "--lenient",
