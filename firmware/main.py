@@ -7,6 +7,9 @@
 # with the reason, sensors and display loop off, and the REPL free for a technician.
 # Calibration: /calib.json (written on site by `sunprint calibrate`) overrides the profile's
 # `calib` of each sensor it has an entry for, by channel (the sensor's role).
+# Config: /config.json, or when it is bad or gone the last good one, kept on the flash as
+# config.good.json (rewritten, atomically, only when a valid config.json changed), with the
+# fault shown; the unit's settings come from it and the profile by core.config.unit_settings.
 # On a deployed unit this module is /app/<id>/main.mpy, started by boot.py's run().
 import gc
 import json
@@ -15,6 +18,8 @@ CONFIG = "/config.json"
 BOARD = "/board.json"
 BOOT_RECORD = "/boot.rec"
 CALIB = "/calib.json"
+GOOD_CONFIG = "config.good.json"  # on the flash (fs), beside the ledger
+_GOOD_MAX = 4096  # bytes read of it: a valid config is well below
 
 
 def _read(open_file, path):
@@ -27,6 +32,47 @@ def _optional(name):
         return __import__(name)
     except ImportError:
         return None
+
+
+def load_config(config_mod, read_text, flash):
+    """(config, fault): config.json by the device rule (core.config.load), the previous good
+    config being the copy on the flash. A valid config.json that differs from the copy becomes
+    the copy, written to a temporary file and renamed over it (at most one write per change:
+    the flash wears)."""
+    good = None
+    previous = None
+    try:
+        if flash.exists(GOOD_CONFIG):
+            f = flash.open(GOOD_CONFIG, "rb")
+            try:
+                good = f.read(_GOOD_MAX)
+            finally:
+                f.close()
+            previous = config_mod.parse(good, GOOD_CONFIG)
+    except (OSError, ValueError):
+        pass  # no usable copy: the defaults are the fallback
+    texts = []
+
+    def read():
+        text = read_text()
+        texts.append(text)
+        return text
+
+    config, fault = config_mod.load(read, previous)
+    if fault is None and texts:
+        raw = texts[0].encode() if type(texts[0]) is str else texts[0]
+        if raw != good:
+            try:
+                f = flash.open(GOOD_CONFIG + ".tmp", "wb")
+                try:
+                    f.write(raw)
+                    f.flush()
+                finally:
+                    f.close()
+                flash.rename(GOOD_CONFIG + ".tmp", GOOD_CONFIG)
+            except OSError as e:
+                fault = "%s: not kept as the last good config: %s" % (GOOD_CONFIG, e)
+    return config, fault
 
 
 def overlay_calib(profile, text):
@@ -77,13 +123,13 @@ def main(
         if esp32 is None:
             esp32 = _optional("esp32")
     from sunprint import safemode, status
-    from sunprint.core import carbon
     from sunprint.core import config as config_mod
-    from sunprint.store import FileBackend, OsFs, PersistPolicy, Store
+    from sunprint.store import FileBackend, OsFs, Store
 
     record = boot_record if boot_record is not None else safemode.FileRecord(BOOT_RECORD, fs)
     reason = safemode.boot(record, safemode.boot_cause())
-    config, config_fault = config_mod.load(lambda: _read(open_file, config_path))
+    flash = fs if fs is not None else OsFs("/")
+    config, config_fault = load_config(config_mod, lambda: _read(open_file, config_path), flash)
     profile = json.loads(_read(open_file, board_path))
     try:
         calib_fault = overlay_calib(profile, _read(open_file, calib_path))
@@ -93,10 +139,7 @@ def main(
 
     from sunprint.board import build
 
-    try:
-        row = carbon.factor(str(config["carbon_region"]), int(config["carbon_year"]))
-    except carbon.CarbonError:
-        row = carbon.factor()
+    settings, settings_fault = config_mod.unit_settings(config, profile)
     unit = build(
         profile,
         machine,
@@ -104,11 +147,9 @@ def main(
         neopixel=neopixel,
         esp32=esp32,
         fonts_dir=fonts_dir,
-        store=Store(FileBackend(fs if fs is not None else OsFs("/"))),
-        policy=PersistPolicy(int(config["persist_interval_s"]), int(config["persist_wh"])),
-        tz_offset_s=int(config["tz_offset_min"]) * 60,
-        carbon_row=row,
+        store=Store(FileBackend(flash)),
         sleep_ms=sleep_ms,
+        **settings,
     )
     if reason is not None:
         safemode.show_service(unit.display, unit.renderer, reason)
@@ -116,11 +157,16 @@ def main(
     app = unit.app
     from sunprint.samplelog import SampleLogWriter
 
-    flash = fs if fs is not None else OsFs("/")
     app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
     app.restore()
+    # the config's factors from now on; what the restored ledger booked keeps its own
+    app.set_carbon(
+        settings["carbon_row"], settings["coal_dg_per_kwh"], settings["tree_dg_co2_per_year"]
+    )
     if config_fault:
         app.fault("config", config_fault)
+    if settings_fault:
+        app.fault("config", settings_fault)
     if calib_fault:
         app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)

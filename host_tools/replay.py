@@ -222,11 +222,12 @@ def _first_row_t(log_path, lenient):
 
 
 def _load_config(path):
-    if path is None:
-        return None
+    """The config file at path, parsed and validated (the defaults when path is None)."""
     use_firmware()
     from sunprint.core import config as config_mod
 
+    if path is None:
+        return config_mod.defaults()
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -238,6 +239,13 @@ def _load_config(path):
         return config_mod.parse(text, str(path))
     except config_mod.ConfigError as e:
         raise UserError(str(e)) from None
+
+
+def _tz(cfg, profile):
+    # the unit's time zone, by the unit's own rule (core.config.unit_settings, as main.py)
+    from sunprint.core import config as config_mod
+
+    return config_mod.unit_settings(cfg, profile)[0]["tz_offset_s"]
 
 
 def _events(scenario, faults, log_path, lenient, tz_offset_s):
@@ -286,9 +294,8 @@ def replay(
     profile = load_board(board_name)
     cfg = _load_config(config)
     if tz_offset_s is not None:
-        cfg = dict(cfg or {})
         cfg["tz_offset_min"] = tz_offset_s // 60
-    tz = (cfg or {}).get("tz_offset_min", 480) * 60
+    tz = _tz(cfg, profile)
     out_dir = outdir.check(out_dir, TOOL, make_parent=True, legacy=_LEGACY_OUTPUT)
     tmp = outdir.temp_beside(out_dir)
     try:
@@ -344,7 +351,7 @@ def _run_cpython(profile, log_path, frames_dir, cfg, events, lenient, progress, 
 
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
     fast = profile["display"]["type"] == "ssd1680"
-    tz = (cfg or {}).get("tz_offset_min", 480) * 60
+    tz = _tz(cfg, profile)
 
     def sink(core, frame):
         path = frames_dir / _frame_name(frame, tz)
@@ -441,7 +448,7 @@ def _run_micropython(
     for _ in _rows(log_path, lenient, ReadStats()):
         pass
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
-    tz = (cfg or {}).get("tz_offset_min", 480) * 60
+    tz = _tz(cfg, profile)
     work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
     try:
         tree = work / "mpy"
@@ -552,7 +559,6 @@ def _progress(total_bytes, progress):
 
 def _summary(n, log_path, board_name, log_rows):
     """summary.json from the loop's numbers: the same function for both interpreters."""
-    from sunprint.core import carbon
 
     e = n["energy_mwh"]
     row = n["carbon_row"]
@@ -598,8 +604,8 @@ def _summary(n, log_path, board_name, log_rows):
             "region": row[0],
             "year": row[1],
             "source": row[3],
-            "coal_source": carbon.COAL_SOURCE,
-            "trees_note": carbon.TREE_NOTE,
+            "coal_source": _coal_source(n["coal_dg_per_kwh"]),
+            "trees_note": _trees_note(n["tree_dg_co2_per_year"]),
         },
         "display": {
             "kind": n["display"]["kind"],
@@ -645,6 +651,27 @@ def _date(t_unix):
     return time.strftime("%Y-%m-%d", time.gmtime(t_unix))
 
 
+def _coal_source(dg):
+    # the default factor's source, or the config's own figure
+    from sunprint.core import carbon
+
+    if dg == carbon.COAL_DG_PER_KWH:
+        return carbon.COAL_SOURCE
+    return "config.json coal_gce_per_kwh: %d.%d gce/kWh" % (dg // 10, dg % 10)
+
+
+def _trees_note(dg):
+    from sunprint.core import carbon
+
+    if dg == carbon.TREE_DG_CO2_PER_YEAR:
+        return carbon.TREE_NOTE
+    kg10 = dg // 1000
+    return "config.json tree_kg_co2_per_year: one tree absorbs %d.%d kg CO2 a year" % (
+        kg10 // 10,
+        kg10 % 10,
+    )
+
+
 # --- the command ---
 
 
@@ -669,7 +696,7 @@ def add_arguments(p):
         required=True,
         help="output folder: new, empty or an earlier replay output (replaced only on success)",
     )
-    p.add_argument("--config", help="a device config.json (time zone, carbon factor, store)")
+    p.add_argument("--config", help="a device config.json: every key does what it does on the unit")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument(
         "--lenient",

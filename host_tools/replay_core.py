@@ -130,7 +130,7 @@ class Replay:
         seed=1,
     ):
         from host_tools.sim.faultfs import FaultFS
-        from sunprint.core import carbon
+        from sunprint.core import config as config_mod
 
         self.profile = profile
         self.fonts_dir = fonts_dir
@@ -138,16 +138,15 @@ class Replay:
         self.display = display
         self.sink = sink
         self.led_frame_every_s = led_frame_every_s
-        cfg = config or {}
-        self.tz_offset_s = cfg.get("tz_offset_min", 480) * 60
-        self.persist_interval_s = cfg.get("persist_interval_s", 600)
-        self.persist_wh = cfg.get("persist_wh", 10)
-        self.carbon_row = carbon.factor(
-            cfg.get("carbon_region", carbon.DEFAULT_REGION),
-            cfg.get("carbon_year", carbon.DEFAULT_YEAR),
-        )
-        layout = profile.get("layout", {})
-        self.sample_period_s = layout.get("sample_period_s", 10)
+        # the unit's settings by the unit's own rule (main.py): config.json, then the profile
+        cfg = config_mod.defaults()
+        cfg.update(config or {})
+        self.settings, self.settings_fault = config_mod.unit_settings(cfg, profile)
+        self.tz_offset_s = self.settings["tz_offset_s"]
+        self.persist_interval_s = self.settings["persist_interval_s"]
+        self.persist_wh = self.settings["persist_wh"]
+        self.carbon_row = self.settings["carbon_row"]
+        self.sample_period_s = self.settings["sample_period_s"]
         self.fs = FaultFS()
         self.rig = None
         self.unit = None
@@ -194,7 +193,7 @@ class Replay:
         from host_tools.sim import machine as fake
         from host_tools.sim import rig as rigmod
         from sunprint.board import build
-        from sunprint.store import FileBackend, PersistPolicy, Store
+        from sunprint.store import FileBackend, Store
 
         if self.unit is not None:
             self._retire()
@@ -212,10 +211,8 @@ class Replay:
             esp32=rig.esp32,
             fonts_dir=self.fonts_dir,
             store=Store(FileBackend(self.fs)),
-            policy=PersistPolicy(self.persist_interval_s, self.persist_wh),
-            tz_offset_s=self.tz_offset_s,
-            carbon_row=self.carbon_row,
             sleep_ms=_no_wait,
+            **self.settings,
         )
         kind = 0 if unit.ledger.counter_per_kwh == 1000 and _power_sensor(profile) else 1
         counts = 0 if kind == 0 else unit.ledger.counter_per_kwh
@@ -240,6 +237,10 @@ class Replay:
         self.app = app
         self.truth_max_gap_s = unit.ledger.max_gap_s
         app.restore()
+        s = self.settings  # as main.py: the config's factors from now on
+        app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
+        if self.settings_fault:
+            app.fault("config", self.settings_fault)
         init = getattr(unit.panel, "init", None)
         if self.display and init is not None and self.rig.kind == "epaper":
             init()
@@ -554,8 +555,10 @@ class Replay:
             "missing_s": ledger.missing_s,
             "co2_g": co2_g,
             "coal_g": ledger.grams(COAL, LIFETIME),
-            "trees_tenths": carbon.tree_years(co2_g),
+            "trees_tenths": carbon.tree_years(co2_g, app.tree_dg_co2_per_year),
             "carbon_row": [row[0], row[1], row[2], row[3]],
+            "coal_dg_per_kwh": ledger.coal_dg_per_kwh,
+            "tree_dg_co2_per_year": app.tree_dg_co2_per_year,
             "display": {
                 "kind": self.rig.kind if self.display else "none",
                 "refreshes": self.refreshes,

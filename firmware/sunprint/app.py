@@ -46,6 +46,7 @@ class App:
         rotation=None,
         fmt=0,
         samplelog=None,
+        tree_dg_co2_per_year=TREE_DG_CO2_PER_YEAR,
     ):
         # A sources.PowerSource (sample(ledger, t, wall) -> quality flag), or any object with
         # read_mw() -> int mW that raises OSError on a fault (a replayed log).
@@ -54,7 +55,8 @@ class App:
         self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
         self.renderer = renderer
         self.ledger = ledger
-        self.carbon_row = carbon_row
+        self.carbon_row = carbon_row  # the carbon.FACTORS row the screens cite
+        self.tree_dg_co2_per_year = tree_dg_co2_per_year  # what one tree-year absorbs, 0.1 g
         self.sample_period_s = sample_period_s
         self.screen_period_s = screen_period_s
         self.panel_timeout_ms = panel_timeout_ms
@@ -132,6 +134,17 @@ class App:
             )
         self._persist_day = self.ledger.day
         return status
+
+    def set_carbon(self, row, coal_dg_per_kwh, tree_dg_co2_per_year):
+        """The factors of the config, after restore(): row (a carbon.FACTORS row) and coal
+        (0.1 gce/kWh) for the energy booked from now on, and what the screens cite; what the
+        restored ledger has booked keeps the factors it was booked at. Trees (0.1 g CO2 per
+        tree-year) are a conversion of the CO2 shown, not booked."""
+        self.carbon_row = row
+        self.ledger.set_factors(row[2], coal_dg_per_kwh)
+        self.tree_dg_co2_per_year = tree_dg_co2_per_year
+        self._inputs[3] = _UNSET  # trees and the notes are formatted again
+        self._shown_row = None
 
     def shutdown(self, now):
         """A clean shutdown: persist what is unsaved."""
@@ -245,7 +258,7 @@ class App:
         if co2_g != seen[3]:
             seen[3] = co2_g
             values["co2_kg"] = format_mass_g(co2_g)
-            values["trees"] = format_trees(tree_years(co2_g))
+            values["trees"] = format_trees(tree_years(co2_g, self.tree_dg_co2_per_year))
         coal_g = ledger.grams(COAL, LIFETIME)
         if coal_g != seen[4]:
             seen[4] = coal_g
@@ -254,23 +267,21 @@ class App:
 
     def carbon_values(self):
         """The values of the "carbon" screens: those of screen_values(), and the factor with its
-        source, and what coal and trees are counted at (notes as (English, Chinese) pairs).
-        The same dict as screen_values(), reused: a screen update builds no new dict."""
+        source (both from one row of the table: carbon_row), and what coal and trees are
+        counted at (notes as (English, Chinese) pairs). The same dict as screen_values(),
+        reused: a screen update builds no new dict."""
         values = self.screen_values()
         ledger = self.ledger
         seen = self._inputs
         coal = ledger.coal_dg_per_kwh
-        if (
-            ledger.co2_dg_per_kwh != seen[5]
-            or coal != seen[6]
-            or self.carbon_row is not self._shown_row
-        ):
-            seen[5] = ledger.co2_dg_per_kwh
+        row = self.carbon_row
+        if row[2] != seen[5] or coal != seen[6] or row is not self._shown_row:
+            seen[5] = row[2]
             seen[6] = coal
-            self._shown_row = self.carbon_row
-            values["factor"] = format_factor(ledger.co2_dg_per_kwh)
-            values["factor_source"] = short_source(self.carbon_row)
-            kg10 = TREE_DG_CO2_PER_YEAR // 1000  # tenths of kg
+            self._shown_row = row
+            values["factor"] = format_factor(row[2])
+            values["factor_source"] = short_source(row)
+            kg10 = self.tree_dg_co2_per_year // 1000  # tenths of kg
             kg = "%d.%d" % (kg10 // 10, kg10 % 10)
             values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
             g = "%d.%d" % (coal // 10, coal % 10)

@@ -358,14 +358,27 @@ def build(
     policy=None,
     tz_offset_s=8 * 3600,
     carbon_row=None,
+    coal_dg_per_kwh=None,
+    tree_dg_co2_per_year=None,
+    max_gap_s=None,
+    sample_period_s=None,
+    screen_period_s=None,
+    language=None,
+    persist_interval_s=None,
+    persist_wh=None,
     sleep_ms=None,
     ticks_ms=None,
     bus_sleep_ms=None,
 ):
     """A Unit with everything the profile describes, its App ready for restore() and tick().
 
-    store: a sunprint.store.Store (None: nothing persists; policy defaults to PersistPolicy()).
-    carbon_row: the emission factor row (default core.carbon.factor()). sleep_ms: handed to
+    The settings (core.config.unit_settings gives them from config.json and the profile, as
+    keyword arguments of this function): tz_offset_s, carbon_row (default
+    core.carbon.factor()), coal_dg_per_kwh, tree_dg_co2_per_year, max_gap_s (None: the
+    core defaults), sample_period_s, screen_period_s, language (None: the profile's layout,
+    else 10, 300, "both"), persist_interval_s, persist_wh (PersistPolicy's when None).
+    store: a sunprint.store.Store (None: nothing persists). policy: a PersistPolicy made by the
+    caller, instead of persist_interval_s and persist_wh. sleep_ms: handed to
     the e-paper drivers (default: their own, real time). ticks_ms, bus_sleep_ms: the clock
     the sensor's bus driver times out on (default: real time); on a PC a virtual clock's
     ticks and a blocking sleep that advances it."""
@@ -418,6 +431,10 @@ def build(
             counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
             counter_survives_reboot=kind == 1,
         )
+    if max_gap_s is not None:
+        ledger.max_gap_s = max_gap_s
+    if coal_dg_per_kwh is not None:
+        ledger.coal_dg_per_kwh = coal_dg_per_kwh
 
     files = dict(fonts_for(width, height))
     files.update(layout.get("fonts", {}))
@@ -426,7 +443,8 @@ def build(
         f = open_file(fonts_dir + "/" + files[role], "rb")
         unit.font_files.append(f)
         fonts[role] = BitmapFont(f)
-    language = layout.get("language", "both")
+    if language is None:
+        language = layout.get("language", "both")
     rot = Rotation(width, height, language, layout.get("screens"))
     screen = screen_for(width, height, rot.name)
     renderer = Renderer(fb, buf, width, height, fonts, screen, rot.lang)
@@ -446,7 +464,12 @@ def build(
     if store is not None and policy is None:
         from sunprint.store import PersistPolicy
 
-        policy = PersistPolicy()
+        given = {}
+        if persist_interval_s is not None:
+            given["persist_interval_s"] = persist_interval_s
+        if persist_wh is not None:
+            given["persist_wh"] = persist_wh
+        policy = PersistPolicy(**given)
     unit._parts(panel, display, buf, fb, driver, source, ledger, fonts, renderer)
     app = App(
         source=source,
@@ -454,13 +477,19 @@ def build(
         renderer=renderer,
         ledger=ledger,
         carbon_row=carbon_row,
-        sample_period_s=layout.get("sample_period_s", 10),
-        screen_period_s=layout.get("screen_period_s", 300),
+        sample_period_s=layout.get("sample_period_s", 10)
+        if sample_period_s is None
+        else sample_period_s,
+        screen_period_s=layout.get("screen_period_s", 300)
+        if screen_period_s is None
+        else screen_period_s,
         store=store,
         policy=policy,
         plan=plan,
         rotation=rot,
         fmt=fmt,
     )
+    if tree_dg_co2_per_year is not None:
+        app.tree_dg_co2_per_year = tree_dg_co2_per_year
     unit._app(rot, plan, carbon_row, app)
     return unit

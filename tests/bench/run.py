@@ -236,6 +236,7 @@ def bench_ledger_speed():
 
 
 def main():
+    from bench_config import bench_config
     from bench_dlt645 import bench_dlt645
     from bench_fonts import bench_fonts
     from bench_health import bench_health
@@ -248,6 +249,7 @@ def main():
     bench_ledger_alloc()
     bench_ledger_speed()
     bench_store()
+    bench_config()
     bench_ina()
     bench_dlt645()
     bench_health()

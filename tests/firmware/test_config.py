@@ -18,7 +18,7 @@ _WIDER = (
 
 
 def _text(**changes):
-    d = {"version": 2}
+    d = {"version": 3}
     for k in changes:
         d[k] = changes[k]
     return json.dumps(d)
@@ -53,14 +53,17 @@ def _with_factors(table, fn):
 
 def test_defaults_are_valid_and_complete():
     d = config.defaults()
-    assert config.VERSION == 2 and d["version"] == 2
+    assert config.VERSION == 3 and d["version"] == 3
     assert sorted(d) == sorted([row[0] for row in config.SCHEMA])
     assert config.validate(d) is d
+    assert config.parse('{"version": 3}') == d
     assert config.parse('{"version": 2}') == d
     assert config.defaults() is not config.defaults()
     assert d["tz_offset_min"] == 480 and d["carbon_region"] == "CN" and d["carbon_year"] == 2023
     assert d["coal_gce_per_kwh"] == 305.5 and d["tree_kg_co2_per_year"] == 18.3
-    assert d["language"] == "both"
+    # null: the board profile's (config.unit_settings)
+    assert d["language"] is None and d["sample_period_s"] is None
+    assert d["screen_period_s"] is None
 
 
 def test_schema_rows_are_data():
@@ -68,9 +71,9 @@ def test_schema_rows_are_data():
         key, kind, default, lo, hi, meaning = row
         assert kind in ("int", "number", "str", "id", "enum", "region", "year"), row
         assert len(meaning) > 5, row
-        if kind in ("int", "number"):
+        if kind in ("int", "number") and default is not None:
             assert lo <= default <= hi, row
-        if kind == "enum":
+        if kind == "enum" and default is not None:
             assert default in hi, row
 
 
@@ -78,7 +81,7 @@ def test_given_values_override_defaults():
     d = config.parse(_text(unit_id="zs-07", site="小榄镇 Xiaolan", persist_wh=50, language="zh"))
     assert d["unit_id"] == "zs-07" and d["site"] == "小榄镇 Xiaolan"
     assert d["persist_wh"] == 50 and d["language"] == "zh"
-    assert d["sample_period_s"] == 10  # a default
+    assert d["sample_period_s"] is None  # a default: the board's
 
 
 def test_every_key_rejects_a_wrong_type():
@@ -88,7 +91,7 @@ def test_every_key_rejects_a_wrong_type():
         "number": "305.5",
         "str": 5,
         "id": 5,
-        "enum": None,
+        "enum": 5,
         "region": ["CN"],
     }
     for row in config.SCHEMA:
@@ -124,7 +127,7 @@ def test_every_numeric_key_rejects_below_min_and_above_max():
             # reachable with a max_gap_s beyond its range (see the cross-key test)
             if key == "sample_period_s" and good > 1800:
                 good = 1800
-            d = {"version": 2, "sample_period_s": 1, "max_gap_s": 3600, key: good}
+            d = {"version": 3, "sample_period_s": 1, "max_gap_s": 3600, key: good}
             assert config.parse(json.dumps(d))[key] == good, (key, good)
         checked += 1
     assert checked == 8, checked
@@ -284,6 +287,45 @@ def test_a_key_given_twice_is_an_error():
     e = _error('{"version": 2,\n "persist_wh": 10,\n "site": "",\n "persist_wh": 20}')
     assert e.key == "persist_wh"
     assert str(e) == "config.json: key 'persist_wh' appears twice (lines 2 and 4)", str(e)
+
+
+def test_a_key_given_twice_is_found_whatever_its_spelling():
+    # JSON escapes spell one key many ways; json.loads keeps the last, so keys are compared
+    # as json.loads reads them, not as they are written
+    e = _error('{"version": 2, "site": "a",\n "\\u0073ite": "b"}')
+    assert e.key == "site", e.key
+    assert str(e) == "config.json: key 'site' appears twice (lines 1 and 2)", str(e)
+    # "version" spelled another way would switch the file to version 1 without a word
+    e = _error('{"version": 2, "\\u0076ersion": 1}')
+    assert e.key == "version" and "key 'version' appears twice" in str(e), str(e)
+    e = _error('{"version": 2, "a\\/b": 1, "a/b": 2}')
+    assert e.key == "a/b" and "appears twice" in str(e), str(e)
+    # different keys stay different
+    msg = str(_error('{"version": 2, "si\\u0074e": "x", "sitE": "y"}'))
+    assert "unknown key 'sitE'" in msg, msg
+
+
+def test_an_error_quotes_at_most_60_characters_of_any_key_or_value():
+    long = "k" * 600
+    digits = "1" + "0" * 300
+    cases = (
+        '{"version": 2, "%s": 1}' % long,  # an unknown key
+        '{"version": 2, "%s": 1, "%s": 2}' % (long, long),  # a key given twice
+        '{"version": 2, "site": "%s"}' % long,
+        '{"version": 2, "unit_id": "%s"}' % long,
+        '{"version": 2, "unit_id": "%s!"}' % ("k" * 30),
+        '{"version": 2, "language": "%s"}' % long,
+        '{"version": 2, "carbon_region": "%s"}' % long,
+        '{"version": %s}' % digits,
+        '{"version": -%s}' % digits,
+        '{"version": 2, "carbon_year": %s}' % digits,
+        '{"version": 2, "persist_wh": %s}' % digits,
+        '{"version": 1, "tz": "%s"}' % long,
+        '{"version": 1, "factor_kg_per_kwh": %s}' % digits,
+    )
+    for text in cases:
+        msg = str(_error(text))
+        assert "k" * 61 not in msg and "0" * 61 not in msg, (text[:40], len(msg), msg[:120])
 
 
 def test_bytes_byte_order_mark_and_bad_utf8():

@@ -17,7 +17,7 @@ _WIDER = (
 
 
 def _text(**changes):
-    d = {"version": 2}
+    d = {"version": 3}
     for k in changes:
         d[k] = changes[k]
     return json.dumps(d)
@@ -48,9 +48,9 @@ def test_version_is_required_and_checked():
     assert e.key == "version" and "key 'version' is missing" in str(e), str(e)
     e = _error('{"version": 7}')
     assert e.key == "version"
-    assert str(e) == "config.json: version 7 is newer than this firmware (2)", str(e)
+    assert str(e) == "config.json: version 7 is newer than this firmware (3)", str(e)
     e = _error('{"version": 0}')
-    assert e.key == "version" and "not a format version (1..2)" in str(e), str(e)
+    assert e.key == "version" and "not a format version (1..3)" in str(e), str(e)
     assert _error('{"version": "2"}').key == "version"
     assert _error('{"version": 2.0}').key == "version"
 
@@ -70,7 +70,7 @@ def test_migrate_v1_time_zones():
     for tz, minutes in cases:
         d = config.parse(json.dumps({"version": 1, "tz": tz}))
         assert d["tz_offset_min"] == minutes, (tz, d["tz_offset_min"])
-        assert d["version"] == 2 and "tz" not in d
+        assert d["version"] == 3 and "tz" not in d
     for bad in ("8", "+8:00", "08:00", "+08:60", "+15:00", "-12:30", "+08-00", "UTC+8", 8):
         e = _error(json.dumps({"version": 1, "tz": bad}))
         assert e.key == "tz", (bad, str(e))
@@ -85,8 +85,9 @@ def test_migrate_v1_factor_and_other_keys():
     assert "factor_kg_per_kwh" not in d
     assert v1["version"] == 1 and "tz" in v1  # migrate copies, never edits its argument
     m = config.migrate(v1)
-    assert m["version"] == 2 and m["carbon_year"] == 2023 and "site" not in m
-    assert config.migrate({"version": 2, "site": "x"}) == {"version": 2, "site": "x"}
+    assert m["version"] == 3 and m["carbon_year"] == 2023 and "site" not in m
+    assert config.migrate({"version": 2, "site": "x"}) == {"version": 3, "site": "x"}
+    assert config.migrate({"version": 3, "site": "x"}) == {"version": 3, "site": "x"}
     # a version 1 file without them takes the defaults
     assert config.parse('{"version": 1}') == config.defaults()
 
@@ -156,7 +157,7 @@ def test_load_a_file_gone_keeps_the_previous_config_and_reports():
     prev = config.parse(_text(unit_id="prev"))
     cfg, fault = config.load(_raiser(OSError(2)), prev)
     assert cfg is prev
-    assert fault == "config: config.json: missing; the previous config stays in use", fault
+    assert fault == "config.json: missing; the previous config stays in use", fault
 
 
 def test_load_a_good_file():
@@ -176,11 +177,11 @@ def test_load_a_bad_file_keeps_the_previous_config_and_reports():
     bad = _text(persist_wh=5000)
     cfg, fault = config.load(lambda: bad, prev)
     assert cfg is prev
-    assert fault == "config: config.json: key 'persist_wh': 5000 is out of range 1..1000", fault
+    assert fault == "config.json: key 'persist_wh': 5000 is out of range 1..1000", fault
     cfg, fault = config.load(lambda: bad)
     assert cfg == config.defaults() and fault is not None
     cfg, fault = config.load(lambda: "{", prev)
-    assert cfg is prev and fault.startswith("config: config.json: not valid JSON"), fault
+    assert cfg is prev and fault.startswith("config.json: not valid JSON"), fault
     assert "\n" not in fault
 
 
@@ -188,7 +189,7 @@ def test_load_never_raises():
     prev = config.defaults()
     for read in (_raiser(OSError(5)), _raiser(ValueError("bad\nbytes")), _raiser(KeyError("k"))):
         cfg, fault = config.load(read, prev)
-        assert cfg is prev and fault.startswith("config: config.json: "), fault
+        assert cfg is prev and fault.startswith("config.json: "), fault
         assert "\n" not in fault, fault
     cfg, fault = config.load(_raiser(OSError(5)))
     assert cfg == config.defaults() and "cannot read" in fault, fault
@@ -203,17 +204,17 @@ def test_dumps_is_canonical_and_round_trips():
         '  "carbon_region": "CN",\n'
         '  "carbon_year": 2023,\n'
         '  "coal_gce_per_kwh": 305.5,\n'
-        '  "language": "both",\n'
+        '  "language": null,\n'
         '  "max_gap_s": 300,\n'
         '  "persist_interval_s": 600,\n'
         '  "persist_wh": 10,\n'
-        '  "sample_period_s": 10,\n'
-        '  "screen_period_s": 300,\n'
+        '  "sample_period_s": null,\n'
+        '  "screen_period_s": null,\n'
         '  "site": "",\n'
         '  "tree_kg_co2_per_year": 18.3,\n'
         '  "tz_offset_min": 480,\n'
         '  "unit_id": "sunprint",\n'
-        '  "version": 2\n'
+        '  "version": 3\n'
         "}\n"
     ), text
     assert config.parse(text) == config.defaults()

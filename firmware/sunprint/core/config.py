@@ -11,30 +11,39 @@
 #   1  the earlier shape: "tz": "+08:00" (local time minus UTC) and "factor_kg_per_kwh": 0.5306
 #      (the grid factor itself) where version 2 has tz_offset_min, carbon_region and
 #      carbon_year; every other key as in version 2.
-#   2  VERSION. A version 1 text is migrated when parsed: tz becomes tz_offset_min and the
-#      factor the (carbon_region, carbon_year) row of carbon.FACTORS that has it.
+#   2  tz_offset_min, carbon_region, carbon_year. sample_period_s, screen_period_s and
+#      language were validated but did nothing: the board profile's layout ruled.
+#   3  VERSION. sample_period_s, screen_period_s and language drive the unit; null (their
+#      default) means the board profile's (see unit_settings). Migration: a version 1 text's
+#      tz becomes tz_offset_min and its factor the (carbon_region, carbon_year) row of
+#      carbon.FACTORS that has it; in a version 1 or 2 text those three keys at their old
+#      defaults (10, 300, "both", what `sunprint flash` wrote) become null, so the unit does
+#      what it did; any other value of them is kept and now takes effect.
 #
 # Cross-key rule: max_gap_s >= 2 * sample_period_s, else one late sample is a gap in the ledger
-# (and with sample_period_s > max_gap_s no energy is ever counted).
+# (and with sample_period_s > max_gap_s no energy is ever counted). Checked here when the
+# config gives both, by unit_settings() against the board's period when it is null.
 #
 # On the device, load() is the rule: a bad config never stops the sign. No file on a first boot
 # (no previous config) is normal: the defaults, no fault. A file that is gone after there was a
 # good one, cannot be read, or is not valid: the previous good config (or the defaults) and the
-# fault "config: <the one-line error>". To go back to the defaults, write {"version": 2}.
+# fault "<name>: <the one-line error>" (main.py files it as a "config" fault, and keeps the
+# previous good config on the flash). To go back to the defaults, write {"version": 3}.
 import json
 
 from sunprint.compat import const
 from sunprint.core import carbon, strictjson
 
-VERSION = const(2)
+VERSION = const(3)
 
 _ENOENT = const(2)
-_SHOW_MAX = const(40)  # characters of a bad value quoted in an error
+_SHOW_MAX = const(40)  # characters of a bad key or value quoted in an error, at most
 
 # (key, type, default, min, max or allowed values, meaning). Types: "int" (a JSON integer,
 # never true/false), "number" (integer or decimal), "str" (length min..max, no control
 # characters), "id" (a str of A-Z a-z 0-9 _ -), "enum" (one of the allowed values), "region"
-# (a region of carbon.FACTORS), "year" (a year carbon.FACTORS has for carbon_region).
+# (a region of carbon.FACTORS), "year" (a year carbon.FACTORS has for carbon_region). A key
+# whose default is None may also be null: the board profile's layout value (unit_settings).
 SCHEMA = (
     ("version", "int", VERSION, 1, VERSION, "format version of this file"),
     ("unit_id", "id", "sunprint", 1, 32, "this unit's name: letters, digits, '_' and '-'"),
@@ -47,10 +56,13 @@ SCHEMA = (
     ("persist_interval_s", "int", 600, 60, 86400, "save the ledger at least every, s"),
     ("persist_wh", "int", 10, 1, 1000, "save the ledger after this much new energy, Wh"),
     ("max_gap_s", "int", 300, 10, 3600, "samples further apart are a gap, not counted, s"),
-    ("sample_period_s", "int", 10, 1, 1800, "read the sensors every, s"),
-    ("screen_period_s", "int", 300, 10, 86400, "refresh the sign at most every, s"),
-    ("language", "enum", "both", None, ("zh", "en", "both"), "labels on the sign"),
+    ("sample_period_s", "int", None, 1, 1800, "read the sensors every, s; null: the board's"),
+    ("screen_period_s", "int", None, 1, 86400, "next screen every, s; null: the board's"),
+    ("language", "enum", None, None, ("zh", "en", "both"), "labels; null: the board's"),
 )
+
+# The keys a board profile's "layout" also has, and the value when neither says (unit_settings).
+_LAYOUT = (("sample_period_s", 10), ("screen_period_s", 300), ("language", "both"))
 
 # Version 1 keys that version 2 replaced, and what replaced them.
 _V1_ONLY = {"tz": "tz_offset_min", "factor_kg_per_kwh": "carbon_region and carbon_year"}
@@ -86,12 +98,11 @@ def parse(text, name="config.json"):
         d = json.loads(text)
     except ValueError as e:
         raise ConfigError(name, None, "not valid JSON: %s" % e)
-    for i in range(len(keys)):
-        for j in range(i):
-            if keys[j][0] == keys[i][0]:
-                k = keys[i][0].decode()
-                lines = (_q(k), keys[j][1], keys[i][1])
-                raise ConfigError(name, k, "key %s appears twice (lines %d and %d)" % lines)
+    twice = strictjson.first_duplicate(raw, keys)
+    if twice is not None:
+        k = twice[0]
+        lines = (_q(k), twice[1], twice[2])
+        raise ConfigError(name, k, "key %s appears twice (lines %d and %d)" % lines)
     if type(d) is not dict:
         raise ConfigError(name, None, "expected a JSON object {...}, got %s" % _show(d))
     d = migrate(d, name)
@@ -111,10 +122,10 @@ def validate(d, name="config.json"):
             raise ConfigError(name, key, "key %s is missing" % _q(key))
         if key == "version":
             _version(d, name, VERSION)
-        else:
+        elif d[key] is not None or row[2] is not None:
             _check(row, d[key], d, name)
     gap, period = d["max_gap_s"], d["sample_period_s"]
-    if gap < 2 * period:
+    if period is not None and gap < 2 * period:
         raise _err(
             name, "max_gap_s", "%d must be at least twice sample_period_s (%d)" % (gap, period)
         )
@@ -125,7 +136,8 @@ def migrate(d, name="config.json"):
     """A new dict: d brought to VERSION, its other keys unchecked. Raises ConfigError naming
     the key when d has no usable version or a version 1 value has no version 2 equivalent."""
     out = dict(d)
-    if _version(d, name, 1) == 1:
+    version = _version(d, name, 1)
+    if version == 1:
         for key in ("tz_offset_min", "carbon_region", "carbon_year"):
             if key in out:
                 raise _err(name, key, "not a version 1 key, and this file says version 1")
@@ -134,7 +146,14 @@ def migrate(d, name="config.json"):
         if "factor_kg_per_kwh" in out:
             row = _factor_row(out.pop("factor_kg_per_kwh"), name)
             out["carbon_region"], out["carbon_year"] = row[0], row[1]
-        out["version"] = VERSION
+    if version < 3:
+        # These did nothing before version 3; at the value `sunprint flash` wrote for them
+        # they mean "the board's", as they did.
+        for key, old in _LAYOUT:
+            v = out.get(key)
+            if v is not None and type(v) is type(old) and v == old:
+                out[key] = None
+    out["version"] = VERSION
     return out
 
 
@@ -142,7 +161,8 @@ def load(read_text, previous=None, name="config.json"):
     """The device rule, (config, fault); never raises. read_text() returns the file's text or
     raises OSError. No file (ENOENT) and no previous config: the defaults and no fault, as on
     a first boot. A file that is gone, cannot be read or is bad: previous (the last good
-    config) or the defaults, and the fault "config: <one-line error>"."""
+    config) or the defaults, and the fault, one line that starts with name: "config.json: key
+    'persist_wh': ..." (the caller files it under "config")."""
     fallback = defaults() if previous is None else previous
     try:
         text = read_text()
@@ -150,16 +170,62 @@ def load(read_text, previous=None, name="config.json"):
         if e.args and e.args[0] == _ENOENT:
             if previous is None:
                 return fallback, None
-            return fallback, "config: %s: missing; the previous config stays in use" % name
-        return fallback, _one_line("config: %s: cannot read: %s" % (name, e))
+            return fallback, "%s: missing; the previous config stays in use" % name
+        return fallback, _one_line("%s: cannot read: %s" % (name, e))
     except Exception as e:  # the sign keeps going whatever happened
-        return fallback, _one_line("config: %s: cannot read: %r" % (name, e))
+        return fallback, _one_line("%s: cannot read: %r" % (name, e))
     try:
         return parse(text, name), None
     except ConfigError as e:
-        return fallback, _one_line("config: %s" % e)
+        return fallback, _one_line(str(e))
     except Exception as e:  # a bug, or MemoryError: the sign keeps going too
-        return fallback, _one_line("config: %s: %r" % (name, e))
+        return fallback, _one_line("%s: %r" % (name, e))
+
+
+def unit_settings(config, profile, name="config.json"):
+    """What a unit is built with, from a valid config and its board profile: (settings,
+    fault). settings is a dict of board.build's keyword arguments: tz_offset_s, carbon_row,
+    coal_dg_per_kwh, tree_dg_co2_per_year, max_gap_s, sample_period_s, screen_period_s,
+    language, persist_interval_s, persist_wh. main.py and `sunprint replay` both build from
+    it, so a unit and its replay cannot disagree. fault: None, or one line naming the key.
+
+    Precedence: sample_period_s, screen_period_s and language are config.json's when it
+    gives them, else the profile's "layout" ones, else 10 s, 300 s and "both"; every other
+    setting is config.json's alone. When max_gap_s is less than twice the sample period
+    chosen (the board's can be long), it is raised to twice the period, with a fault."""
+    layout = profile.get("layout") or {}
+    s = {}
+    for key, default in _LAYOUT:
+        v = config.get(key)
+        s[key] = layout.get(key, default) if v is None else v
+    fault = None
+    region, year = config["carbon_region"], config["carbon_year"]
+    try:
+        row = carbon.factor(region, year)
+    except carbon.CarbonError:  # a config validated against another table
+        row = carbon.factor()
+        fault = "%s: key 'carbon_year': %s %s has no emission factor; %s %d used" % (
+            name,
+            _show(region),
+            _show(year),
+            row[0],
+            row[1],
+        )
+    gap, period = config["max_gap_s"], s["sample_period_s"]
+    if gap < 2 * period:
+        what = (
+            "%s: key 'max_gap_s': %d is less than twice the board's sample_period_s (%d); %d used"
+        )
+        fault = what % (name, gap, period, 2 * period)
+        gap = 2 * period
+    s["tz_offset_s"] = config["tz_offset_min"] * 60
+    s["carbon_row"] = row
+    s["coal_dg_per_kwh"] = int(round(config["coal_gce_per_kwh"] * 10))
+    s["tree_dg_co2_per_year"] = int(round(config["tree_kg_co2_per_year"] * 10000))
+    s["max_gap_s"] = gap
+    s["persist_interval_s"] = config["persist_interval_s"]
+    s["persist_wh"] = config["persist_wh"]
+    return s, fault
 
 
 def dumps(config):
@@ -217,8 +283,8 @@ def _check(row, value, d, name):
         region = d["carbon_region"]
         years = sorted([r[1] for r in carbon.FACTORS if r[0] == region])
         if value not in years:
-            what = "%d has no emission factor for carbon_region %s in carbon.FACTORS; years: %s"
-            raise _err(name, key, what % (value, _show(region), _list(years)))
+            what = "%s has no emission factor for carbon_region %s in carbon.FACTORS; years: %s"
+            raise _err(name, key, what % (_show(value), _show(region), _list(years)))
 
 
 def _version(d, name, oldest):
@@ -230,10 +296,10 @@ def _version(d, name, oldest):
     if type(v) is not int:
         raise _err(name, "version", "expected an integer, got %s" % _show(v))
     if v > VERSION:
-        what = "version %d is newer than this firmware (%d)" % (v, VERSION)
+        what = "version %s is newer than this firmware (%d)" % (_show(v), VERSION)
         raise ConfigError(name, "version", what)
     if v < 1:
-        raise _err(name, "version", "%d is not a format version (1..%d)" % (v, VERSION))
+        raise _err(name, "version", "%s is not a format version (1..%d)" % (_show(v), VERSION))
     if v < oldest:
         raise _err(name, "version", "%d is an old format: migrate() it to %d first" % (v, VERSION))
     return v
@@ -314,7 +380,10 @@ def _closest(key, known):
 
 
 def _q(key):
-    # a key quoted for a message: 'persist_wh', or as JSON when it has odd characters
+    # a key quoted for a message: 'persist_wh', or as JSON when it has odd characters; cut
+    # to one short line as _show() cuts a value
+    if len(key) > _SHOW_MAX:
+        return _show(key)
     for c in key:
         if not " " < c < "\x7f" or c == "'":
             return _show(key)
@@ -326,9 +395,13 @@ def _list(values):
 
 
 def _show(v):
-    # v as the JSON file would have it, cut to one short line
+    # v as the JSON file would have it, cut to one short line (a long text is cut first: no
+    # copy of a huge value is made to quote the start of it)
+    cut = type(v) is str and len(v) > _SHOW_MAX
+    if cut:
+        v = v[:_SHOW_MAX]
     text = "NaN" if v != v else _json(v)
-    return text if len(text) <= _SHOW_MAX else text[: _SHOW_MAX - 3] + "..."
+    return text if len(text) <= _SHOW_MAX and not cut else text[: _SHOW_MAX - 3] + "..."
 
 
 def _json(v):

@@ -4,6 +4,9 @@
 # dropped without a word), `[1 2]` as [1, 2], trailing commas and leading zeros pass. CPython's
 # reads NaN and Infinity. check() gives the same verdict in both: the first fault, with its
 # line and column. Byte by byte, so indexing stays O(1) in MicroPython whatever the text.
+# Linear time: lines are counted only for the fault reported, never per key.
+import json
+
 from sunprint.compat import const
 
 _MAX_DEPTH = const(8)
@@ -18,7 +21,7 @@ class JSONSyntaxError(ValueError):
 
 def check(b):
     """Raise JSONSyntaxError at the first fault of bytes b (one JSON value). Returns the keys of
-    a top-level object as (raw key bytes, line) in file order, to find a key given twice."""
+    a top-level object as (raw key bytes, byte offset) in file order, for first_duplicate()."""
     keys = []
     try:
         i = _ws(b, _value(b, _ws(b, 0), 0, keys))
@@ -28,6 +31,29 @@ def check(b):
         line, col = line_col(b, e.args[0])
         raise JSONSyntaxError(line, col, e.args[1])
     return keys
+
+
+def first_duplicate(b, keys):
+    """The first key of check()'s keys that b gives twice, as (key, line, line) (the key as
+    json.loads reads it, the lines of its first and second use), or None. Keys are compared
+    decoded: "site" and "\\u0073ite" are one key, as they are in the dict json.loads builds
+    (which keeps the last). Linear time."""
+    seen = {}
+    for raw, at in keys:
+        key = _decoded(raw)
+        first = seen.get(key)
+        if first is not None:
+            return key, line_col(b, first)[0], line_col(b, at)[0]
+        seen[key] = at
+    return None
+
+
+def _decoded(raw):
+    # a key's text between its quotes, escapes decoded by json itself (so exactly as in its dict)
+    text = raw.decode()
+    if "\\" not in text:
+        return text
+    return json.loads('"' + text + '"')
 
 
 def line_col(b, pos):
@@ -69,7 +95,7 @@ def _value(b, i, depth, keys):
                     raise _Fault(i, "expected a key in double quotes")
                 j = _string(b, i)
                 if keys is not None:
-                    keys.append((b[i + 1 : j - 1], line_col(b, i)[0]))
+                    keys.append((b[i + 1 : j - 1], i))
                 i = _ws(b, j)
                 if i >= n or b[i] != 0x3A:
                     raise _Fault(i, "expected ':' after the key")

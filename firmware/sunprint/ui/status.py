@@ -48,7 +48,7 @@ def status_values(app, unit_id, now, free_heap):
         "sensor": sensor,
         "last_fault": last_fault,
         "persisted": persisted,
-        "factor": format_factor(app.ledger.co2_dg_per_kwh),
+        "factor": format_factor(app.carbon_row[2]),  # the row its source cites
         "factor_source": short_source(app.carbon_row),
         "heap": "%d.%d kB" % (free_heap // 1000, free_heap % 1000 // 100),
     }

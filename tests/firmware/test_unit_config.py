@@ -1,0 +1,342 @@
+# The unit's config on the whole unit: firmware/main.py boots esp32-epd29-ina226 on the fake
+# machine (INA226 and SSD1680 models, an in-memory flash, a virtual clock) with a /config.json
+# given as text, and reboots it on the same flash. What the config says is what the unit does:
+# each key changes the unit; a new carbon year is cited and booked from the reboot on; a bad
+# config.json keeps the last good one, with the fault on the sign. CPython and MicroPython.
+# micropython-heap: 400000 (the chip and panel models and the in-memory flash share the VM with
+# a whole unit, as in test_unit_boot.py)
+import json
+
+from repo import ROOT
+
+from host_tools.sim import machine as fake
+from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.ssd1680 import SSD1680Model
+from sunprint.core import carbon
+from sunprint.core.ledger import CO2, COAL, LIFETIME
+from sunprint.ui.layout import format_factor, short_source
+
+DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
+NOON = DAY_START + 12 * 3600
+BUS_V = 30.0
+CONFIG = "/config.json"
+
+
+class VirtualClock:
+    def __init__(self, start_s):
+        self.ms = start_s * 1000
+
+    def now(self):
+        return self.ms // 1000
+
+    def wall(self):
+        return self.ms // 1000
+
+    def ticks_ms(self):
+        return self.ms
+
+    def advance_ms(self, ms):
+        self.ms += ms
+
+    async def sleep_ms(self, ms):
+        self.ms += ms
+
+
+class _Text:
+    # what open() gives for /config.json: the test's text
+    def __init__(self, text):
+        self.text = text
+
+    def read(self):
+        return self.text
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class CountingFS(FaultFS):
+    """The in-memory flash, counting the files opened for writing, by name."""
+
+    def __init__(self):
+        FaultFS.__init__(self)
+        self.written = {}
+
+    def open(self, path, mode):
+        if mode == "wb":
+            self.written[path] = self.written.get(path, 0) + 1
+        return FaultFS.open(self, path, mode)
+
+
+def _no_wait(ms):
+    pass
+
+
+def boot(config_text, fs, start_s):
+    """main.main on the 2.9" INA226 board with config_text as /config.json (None: no file)."""
+    from sunprint import status
+
+    status.register(None, "")  # let an earlier unit go
+    fake.unwire()
+    model = SSD1680Model()
+    for n, pin in ((26, model.cs), (27, model.dc), (25, model.rst), (32, model.busy)):
+        fake.wire_pin(n, pin)
+    fake.wire_spi(2, model.spi)
+    bus = FakeI2C()
+    chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
+    fake.wire_i2c(0, bus)
+    clock = VirtualClock(start_s)
+    fake.set_clock(clock)
+
+    def open_file(path, mode="r"):
+        if path == CONFIG:
+            if config_text is None:
+                raise OSError(2, "no such file")
+            return _Text(config_text)
+        return open(path, mode)
+
+    import main
+
+    runner = main.main(
+        fake,
+        fs=fs,
+        open_file=open_file,
+        board_path=ROOT + "/boards/esp32-epd29-ina226.json",
+        config_path=CONFIG,
+        fonts_dir=ROOT + "/assets/fonts",
+        clock=clock,
+        wdt=fake.WDT(timeout=30000),
+        boot_record=_Record(),
+        sleep_ms=_no_wait,
+        run=False,
+    )
+    return runner, clock, chip, model
+
+
+def run_for(runner, clock, seconds, chip=None, watts=250):
+    """Run the unit for seconds of virtual time; chip: the INA226 fed about `watts` (it moves
+    a little every 10 s: a reading that never changes is a stuck sensor)."""
+    end = clock.ms + seconds * 1000
+    while clock.ms < end:
+        if chip is not None:
+            chip.set((watts + clock.ms // 10000 % 7) / BUS_V, BUS_V)
+        clock.advance_ms(min(runner.step(), end - clock.ms, 10000 - clock.ms % 10000))
+
+
+class _Record:
+    # the safe-mode boot record in RAM: these boots are not crashes
+    def __init__(self):
+        self.data = None
+
+    def read(self):
+        return self.data
+
+    def write(self, data):
+        self.data = bytes(data)
+
+
+def _config(**keys):
+    d = {"version": 3}
+    for k in keys:
+        d[k] = keys[k]
+    return json.dumps(d)
+
+
+# --- issue 12 item 4: a new carbon row after a reboot ---
+
+
+def test_a_new_carbon_year_is_cited_and_booked_from_the_reboot_on():
+    fs = FaultFS()
+    runner, clock, chip, _ = boot(_config(carbon_region="CN", carbon_year=2021), fs, NOON)
+    run_for(runner, clock, 3600, chip)
+    runner.app.shutdown(clock.now())  # the ledger, booked at CN 2021, on the flash
+    old = runner.unit.ledger
+    saved_mwh, saved_g = old.mwh(LIFETIME), old.grams(CO2, LIFETIME)
+    assert saved_mwh > 200000 and abs(saved_g - saved_mwh * 5568 // 10**7) <= 1, saved_g
+
+    fs.reboot()
+    new_row = carbon.factor("CN", 2023)
+    runner, clock, chip, _ = boot(_config(carbon_region="CN", carbon_year=2023), fs, NOON + 3700)
+    app, ledger = runner.app, runner.unit.ledger
+    # history stays as it was booked
+    assert ledger.mwh(LIFETIME) == saved_mwh and ledger.grams(CO2, LIFETIME) == saved_g
+    # the screen cites one row: CN 2023's factor with CN 2023's source
+    values = app.carbon_values()
+    assert values["factor"] == format_factor(new_row[2]), (values["factor"], new_row)
+    assert values["factor_source"] == short_source(new_row), values["factor_source"]
+    # and the energy from now on is booked at it
+    run_for(runner, clock, 3600, chip)
+    d_mwh = ledger.mwh(LIFETIME) - saved_mwh
+    d_g = ledger.grams(CO2, LIFETIME) - saved_g
+    assert d_mwh > 200000, d_mwh
+    assert abs(d_g - d_mwh * new_row[2] // 10**7) <= 1, (d_g, d_mwh)
+
+
+# --- issue 12 item 6: a bad config.json keeps the last good one ---
+
+GOOD = _config(tz_offset_min=60, persist_wh=50, carbon_region="US", carbon_year=2023)
+
+
+def _uses_good(runner):
+    unit = runner.unit
+    assert unit.ledger.tz_offset_s == 3600, unit.ledger.tz_offset_s
+    assert unit.app.policy.persist_wh == 50, unit.app.policy.persist_wh
+    assert unit.app.carbon_row == carbon.factor("US", 2023), unit.app.carbon_row
+
+
+def test_a_trailing_comma_keeps_the_last_good_config_and_shows_the_fault():
+    fs = CountingFS()
+    runner, clock, _, _ = boot(GOOD, fs, NOON)
+    _uses_good(runner)
+    assert runner.app.last_fault is None, runner.app.last_fault
+    fs.reboot()
+    runner, clock, _, _ = boot(GOOD[:-1] + ",}", fs, NOON + 60)
+    _uses_good(runner)
+    fault = runner.app.last_fault
+    assert fault.startswith("config: config.json: not valid JSON: line 1 column "), fault
+    assert fault.count("config") == 2 and "trailing commas" in fault, fault  # "config: config.json"
+    assert runner.app.faults.get("config") == 1
+
+
+def test_a_bad_value_names_its_key_once_and_the_last_good_config_stays():
+    fs = CountingFS()
+    boot(GOOD, fs, NOON)
+    fs.reboot()
+    runner, _, _, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
+    _uses_good(runner)
+    fault = runner.app.last_fault
+    assert fault == "config: config.json: key 'persist_wh': 5000 is out of range 1..1000", fault
+    # a config.json that is gone: the last good one too, said so
+    fs.reboot()
+    runner, _, _, _ = boot(None, fs, NOON + 120)
+    _uses_good(runner)
+    assert runner.app.last_fault == (
+        "config: config.json: missing; the previous config stays in use"
+    ), runner.app.last_fault
+
+
+def test_the_last_good_config_is_written_only_when_it_changed():
+    fs = CountingFS()
+    for i in range(3):
+        boot(GOOD, fs, NOON + 60 * i)
+        fs.reboot()
+    boot(GOOD[:-1] + ",}", fs, NOON + 300)  # a bad one is never kept
+    fs.reboot()
+    writes = [fs.written.get(p, 0) for p in sorted(fs.written) if p.startswith("config")]
+    assert sum(writes) == 1, fs.written
+    runner, _, _, _ = boot(_config(persist_wh=20), fs, NOON + 400)  # a new good one is
+    fs.reboot()
+    assert runner.app.policy.persist_wh == 20
+    writes = [fs.written.get(p, 0) for p in sorted(fs.written) if p.startswith("config")]
+    assert sum(writes) == 2, fs.written
+
+
+def test_no_config_on_a_first_boot_is_the_defaults_without_a_fault():
+    runner, _, _, _ = boot(None, CountingFS(), NOON)
+    assert runner.app.last_fault is None, runner.app.last_fault
+    assert runner.unit.ledger.tz_offset_s == 8 * 3600
+    assert runner.app.carbon_row == carbon.factor()
+
+
+# --- issue 12 item 5: every key of config.json changes what the unit does ---
+
+CHANGED = _config(
+    sample_period_s=30,
+    screen_period_s=60,
+    language="en",
+    max_gap_s=100,
+    coal_gce_per_kwh=400,
+    tree_kg_co2_per_year=20,
+)
+_RUNS = {}
+
+
+def _run(text):
+    """What the unit did in 20 minutes of sun with text as its config, a 200 s stall (no
+    tick: a sample 200 s late) in the middle. Cached: each test reads one figure."""
+    if text in _RUNS:
+        return _RUNS[text]
+    runner, clock, chip, model = boot(text, FaultFS(), NOON)
+    app, unit = runner.app, runner.unit
+    rot = unit.rotation
+    shown = [0]
+    advance = rot.advance
+
+    def counted():
+        shown[0] += 1
+        return advance()
+
+    rot.advance = counted
+    run_for(runner, clock, 600, chip)
+    clock.advance_ms(200000)
+    run_for(runner, clock, 600, chip)
+    ledger = unit.ledger
+    values = app.carbon_values()
+    co2_g = ledger.grams(CO2, LIFETIME)
+    # a year of sun's CO2 (36.6 kg), for a number of trees the sign can show
+    ledger.hi[CO2 * 5 + LIFETIME], ledger.lo[CO2 * 5 + LIFETIME] = 36, 600000
+    trees = app.screen_values()["trees"]
+    out = {
+        "samples": ledger.samples,
+        "screens": shown[0],
+        "refreshes": len(model.refreshes),
+        "langs": rot.langs,
+        "missing_s": ledger.missing_s,
+        "mwh": ledger.mwh(LIFETIME),
+        "coal_mg": ledger.milli(COAL, LIFETIME),
+        "co2_g": co2_g,
+        "trees": trees,
+        "trees_note": values["trees_note"],
+        "coal_note": values["coal_note"],
+    }
+    _RUNS[text] = out
+    return out
+
+
+def test_sample_period_s_sets_how_often_the_sensor_is_read():
+    default, changed = _run(_config()), _run(CHANGED)
+    assert 110 <= default["samples"] <= 125, default["samples"]  # every 10 s (the board's)
+    assert 36 <= changed["samples"] <= 43, changed["samples"]  # every 30 s
+
+
+def test_screen_period_s_sets_how_often_the_next_screen_comes():
+    default, changed = _run(_config()), _run(CHANGED)
+    assert default["screens"] <= 5, default["screens"]  # every 300 s
+    assert changed["screens"] >= 18, changed["screens"]  # every 60 s
+    assert changed["refreshes"] > default["refreshes"], (changed, default)
+
+
+def test_language_sets_the_words_on_the_sign():
+    assert _run(_config())["langs"] == ("zh", "en")  # "both" (the board's), one at a time
+    assert _run(CHANGED)["langs"] == ("en",)
+
+
+def test_max_gap_s_sets_which_late_sample_is_a_gap():
+    # (the first interval after boot, one sample period, is missing in both)
+    assert _run(_config())["missing_s"] <= 10  # 200 s late is bridged under 300 s
+    missing = _run(CHANGED)["missing_s"]
+    assert 230 <= missing <= 270, missing  # not under 100 s
+
+
+def test_coal_gce_per_kwh_sets_the_coal_saved_and_its_note():
+    default, changed = _run(_config()), _run(CHANGED)
+    for run, dg in ((default, 3055), (changed, 4000)):
+        assert run["mwh"] > 50000, run["mwh"]
+        assert abs(run["coal_mg"] - run["mwh"] * dg // 10000) <= 1, (run, dg)
+    assert default["coal_note"][0] == "at 305.5 g per kWh", default["coal_note"]
+    assert changed["coal_note"][0] == "at 400.0 g per kWh", changed["coal_note"]
+
+
+def test_tree_kg_co2_per_year_sets_the_trees_and_their_note():
+    from sunprint.ui.layout import format_trees
+
+    default, changed = _run(_config()), _run(CHANGED)
+    assert default["trees"] == format_trees(36600 * 100 // 183000) == ("2.0", "trees")
+    assert changed["trees"] == format_trees(36600 * 100 // 200000), changed["trees"]
+    assert "18.3" in default["trees_note"][0] and "20.0" in changed["trees_note"][0], (
+        default["trees_note"],
+        changed["trees_note"],
+    )
