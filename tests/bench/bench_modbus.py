@@ -60,7 +60,7 @@ crc_us = time.ticks_diff(time.ticks_us(), t0)
 regmap = {"power": SDM120["power"], "energy": SDM120["energy"], "_readable": SDM120["_readable"]}
 clock = VirtualClock(1000)
 de = FakePin(clock)
-model = ModbusMeterModel(1, regmap, power_w=1234.5, energy_kwh=42.0)
+model = ModbusMeterModel(1, "sdm120", power_w=1234.5, energy_kwh=42.0)
 uart = FakeUART(clock, model, de=de)
 mb = ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
 meter = Meter(mb, 1, regmap)
