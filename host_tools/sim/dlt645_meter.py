@@ -9,8 +9,11 @@
 #     uart = FakeSerial(meter, clock)                # machine.UART-like
 #     dlt = DLT645(uart, address="112233445566", ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
 #
-# The model (feed(request bytes) -> reply bytes or None) answers as a meter does
-# (DL/T 645-2007; sources in firmware/sunprint/drivers/dlt645.py):
+# The model (feed(request bytes) -> reply bytes or None) answers as a meter does. Its facts
+# are the standard's (DL/T 645-2007: frame 68 A0..A5 68 C L DATA CS 16, address low byte first,
+# DATA +33H, CS the byte sum mod 256; appendix A data identifiers and formats, written out
+# here, not taken from the firmware's driver) and are checked against an independent
+# implementation, PyPI dlt645 3.2.0, in tests/host/test_dlt645_crosscheck.py:
 # - 11H read data to its address (or with AA wildcards in the top address bytes): 91H with the
 #   DI echoed and the value in packed BCD, low byte first, +33H; an identifier it does not have
 #   -> D1H with the error byte "no data requested" (bit 1), as PyPI dlt645 3.2.0's meter server
@@ -18,6 +21,9 @@
 #   DATA); other control codes -> an abnormal reply with "other error";
 # - a request with a checksum error, a missing 16H, or addressed elsewhere (including the
 #   99..99 broadcast, which never gets a reply) is ignored: no reply;
+# - energy: forward active (00010000) counts while power > 0, reverse active (00020000) while
+#   power < 0 (export_kwh); combined active (00000000) is their sum here (which of them a
+#   meter adds or subtracts is its "active combination mode word", 04000601, a setting);
 # - values come from true physical values (floats) and are TRUNCATED toward zero to the item's
 #   resolution, as a register that shows only completed units (the standard fixes the format,
 #   XXXXXX.XX kWh etc., not a rounding rule; PyPI dlt645 3.2.0 rounds instead: see the
@@ -42,7 +48,9 @@ _WAKE = 0xFE
 _OFFSET = 0x33
 _LOG = 8
 
+ENERGY_COMBINED = 0x00000000
 ENERGY_FORWARD = 0x00010000
+ENERGY_REVERSE = 0x00020000
 VOLTAGE_A = 0x02010100
 CURRENT_A = 0x02020100
 POWER_TOTAL = 0x02030000
@@ -51,9 +59,12 @@ ERR_OTHER = 0x01
 ERR_NO_DATA = 0x02
 ERR_PASSWORD = 0x04
 
-# identifier -> (bytes, decimals, signed, wraps)
+# identifier -> (bytes, decimals, signed, wraps): DL/T 645-2007 appendix A (A.1 energy,
+# A.3 variables); the top bit of a signed item's last byte is its sign
 ITEMS = {
+    ENERGY_COMBINED: (4, 2, True, True),  # XXXXXX.XX kWh, signed (a combination may subtract)
     ENERGY_FORWARD: (4, 2, False, True),  # XXXXXX.XX kWh
+    ENERGY_REVERSE: (4, 2, False, True),  # XXXXXX.XX kWh
     POWER_TOTAL: (3, 4, True, False),  # XX.XXXX kW
     VOLTAGE_A: (2, 1, False, False),  # XXX.X V
     CURRENT_A: (3, 3, True, False),  # XXX.XXX A
@@ -167,8 +178,8 @@ def encode_item(di, value):
     count = fixed(value, decimals)
     digits = 2 * size
     top = 8 * 10 ** (digits - 1) if signed else 10**digits  # signed: 7 is the top digit
-    if wraps:
-        count %= top
+    if wraps:  # a register rolls over; a signed one keeps its sign
+        count = count % top if count >= 0 else -(-count % top)
     elif count >= top:
         count = top - 1
     elif count <= -top:
@@ -187,9 +198,11 @@ class DLT645MeterModel:
         voltage_v=230.0,
         current_a=0.0,
         preamble=4,
+        export_kwh=0.0,
     ):
         self.address = wire_address(address)
-        self.energy_kwh = energy_kwh
+        self.energy_kwh = energy_kwh  # forward active energy
+        self.export_kwh = export_kwh  # reverse active energy
         self.power_w = power_w
         self.voltage_v = voltage_v
         self.current_a = current_a
@@ -204,6 +217,10 @@ class DLT645MeterModel:
     def value(self, di):
         if di == ENERGY_FORWARD:
             return self.energy_kwh
+        if di == ENERGY_REVERSE:
+            return self.export_kwh
+        if di == ENERGY_COMBINED:
+            return self.energy_kwh + self.export_kwh
         if di == POWER_TOTAL:
             return self.power_w / 1000
         if di == VOLTAGE_A:
@@ -213,18 +230,23 @@ class DLT645MeterModel:
         return None
 
     def advance(self, seconds):
-        """Let time pass at the present power: forward energy grows with positive power."""
+        """Let time pass at the present power: forward energy grows with positive power,
+        reverse energy with negative power."""
         if self.power_w > 0:
             self.energy_kwh += self.power_w * seconds / 3600000
+        elif self.power_w < 0:
+            self.export_kwh -= self.power_w * seconds / 3600000
 
     def reset(self):
-        """A meter reset (clearing command, 1AH): the register back to zero."""
+        """A meter reset (clearing command, 1AH): the registers back to zero."""
         self.energy_kwh = 0.0
+        self.export_kwh = 0.0
 
     def swap(self, address, energy_kwh):
         """Another meter in its place: a new address and a register elsewhere."""
         self.address = wire_address(address)
         self.energy_kwh = energy_kwh
+        self.export_kwh = 0.0
 
     # --- the wire side ---
 

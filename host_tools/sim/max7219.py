@@ -28,9 +28,12 @@
 #   shutdown mode"; the digit registers are not cleared, so the model fills them with a
 #   pseudo-random pattern (a driver has to write them before leaving shutdown).
 #
-# Orientation, as in sunprint/drivers/max7219.py: the FC-16 4-in-1 board upright with DIN on
-# the right is the reference: in matrix-local coordinates (lx, ly), 0..7 from the top left,
-# digit ly drives row ly and data bit 7 - lx column lx (bit 0 = lx with flip=True). rotation is
+# Orientation of the FC-16 4-in-1 board, as the common MicroPython driver drives it
+# (mcauser/micropython-max7219: digit register i = row i of a MONO_HLSB framebuffer, bit 7 the
+# leftmost pixel; the first module written is the far end of the chain, so "the 4 is drawn on
+# the DIN matrix", the rightmost): the board upright with DIN on the right is the reference:
+# in matrix-local coordinates (lx, ly), 0..7 from the top left, digit ly drives row ly and
+# data bit 7 - lx column lx (bit 0 = lx with flip=True). rotation is
 # the clockwise angle by which each matrix is turned against that; device p (0 nearest DIN) sits
 # in module row p // modules, at column modules - 1 - p % modules counted from the left, or, on
 # odd module rows with serpentine=True (mounted upside down), at column p % modules and turned a

@@ -1,69 +1,87 @@
-# A Modbus RTU energy meter: a register file computed from true physical values, served over
-# FC03/FC04 as a slave does. The peer of host_tools.sim.uart.FakeUART.
+# A Modbus RTU energy meter: the register file of a real meter, computed from true physical
+# values, served over FC03/FC04 as a slave does. The peer of host_tools.sim.uart.FakeUART.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port. respond()
 # allocates nothing; setting values re-encodes the register file (that allocates).
 #
-#     model = ModbusMeterModel(1, SDM120, power_w=1234.5, energy_kwh=5678.9)
+#     model = ModbusMeterModel(1, "sdm120", power_w=1234.5, energy_kwh=5678.9)
 #     uart = FakeUART(clock, model)
 #
-# The register map is the firmware's (sunprint.drivers.modbus: name -> (fc, address, words,
-# type, scale to mW / Wh / mV / mA)), so the model encodes what the map says the meter holds:
-# raw = physical value in milli-units / scale, as float32 big-endian (high word first) or a
-# rounded integer. Known names: power (W), energy, energy_total, energy_import (kWh, all the
-# meter's energy_kwh), energy_export (export_kwh), voltage (V), current (A); other entries read
-# zero. The map's "_readable" ranges are the registers that exist (zero where nothing is
-# mapped); without it, only the mapped registers exist.
+# The register maps are the vendors' (host_tools.sim.modbus_maps, with their sources), never
+# taken from the firmware (sunprint.drivers.modbus has its own): a driver that reads the wrong
+# address, function code, scale or word order gets what the real meter would give it.
+# A meter table (modbus_maps.table(name)): {"name", "fcs": function codes
+# that read the measurements, "phases", "max_regs", "blocks": [(first, count), ...] the ranges
+# a read may span, "registers": [(address, type, quantity, unit), ...]}. A register holds its
+# quantity in the datasheet's unit (_UNITS: a factor from V, A, W, kWh or Hz); "f32" is IEEE
+# 754 single precision, big-endian, the high word first, as every meter here documents;
+# u16/s16/u32/s32 likewise high word first. Registers inside a block that the table does not name read zero (Eastron:
+# "Any parameter with a cross (X) will return the value zero").
+#
+# Quantities (the physical truth): voltage (V, each phase), current (A, each phase), power
+# (total active power, W, signed: positive = import / forward), power_phase (power / phases),
+# frequency (Hz), energy_import (energy_kwh: kWh counted while power > 0), energy_export
+# (export_kwh: counted while power < 0), energy_total (import + export).
 #
 # As a slave:
 # - a request whose CRC is wrong, or for another unit (or broadcast 0), gets no reply;
-# - an unsupported function code: exception 01; a register outside the register file: 02;
-#   a count of 0, above 125 or above max_regs (Eastron: 30 parameters = 60 registers): 03;
-#   busy=True: 06 (server busy);
+# - an unsupported function code: exception 01; a read outside every block, or with a function
+#   code the meter's measurements are not read with: 02; a count of 0, above 125 or above
+#   max_regs: 03; busy=True: 06 (server busy);
 # - reset() sets the energy registers back to 0 (a meter replaced or cleared).
+# Not modelled: holding (setup) registers, writes, reactive and apparent quantities (read 0).
 
 import struct
 
 from host_tools.sim.uart import crc16
 
-_KNOWN_FLOAT = ("power", "voltage", "current")
+_STRUCT = (None, ">H", ">h", ">I", ">i")  # by type code (modbus_maps.TYPES)
 
 
 class ModbusMeterModel:
     def __init__(
         self,
         unit,
-        regmap,
+        meter,
         *,
         power_w=0.0,
         energy_kwh=0.0,
         export_kwh=0.0,
         voltage_v=230.0,
         current_a=0.0,
-        max_regs=60,
+        frequency_hz=50.0,
+        max_regs=None,
     ):
+        t, self._files, self._plan = _load(meter)
+        _unload()
         self.unit = unit
-        self.map = regmap
-        self.max_regs = max_regs
+        self.name = t["name"]
+        self.fcs = t["fcs"]
+        self.phases = t["phases"]
+        self.max_regs = t["max_regs"] if max_regs is None else max_regs
         self.busy = False
         self.requests = 0
         self.crc_errors = 0
         self.exceptions = 0
         self.power_w = power_w
-        self.energy_kwh = energy_kwh
+        self.energy_kwh = energy_kwh  # import (forward) active energy
         self.export_kwh = export_kwh
         self.voltage_v = voltage_v
         self.current_a = current_a
-        ranges = regmap.get("_readable")
-        if not ranges:
-            ranges = tuple((e[0], e[1], e[2]) for k, e in regmap.items() if not k.startswith("_"))
-        # [fc, first, count, bytearray(2 * count)]
-        self._files = [(r[0], r[1], r[2], bytearray(2 * r[2])) for r in ranges]
+        self.frequency_hz = frequency_hz
         self._encode()
 
     # --- the truth ---
 
-    def set(self, power_w=None, energy_kwh=None, voltage_v=None, current_a=None, export_kwh=None):
+    def set(
+        self,
+        power_w=None,
+        energy_kwh=None,
+        voltage_v=None,
+        current_a=None,
+        export_kwh=None,
+        frequency_hz=None,
+    ):
         if power_w is not None:
             self.power_w = power_w
         if energy_kwh is not None:
@@ -74,11 +92,18 @@ class ModbusMeterModel:
             self.current_a = current_a
         if export_kwh is not None:
             self.export_kwh = export_kwh
+        if frequency_hz is not None:
+            self.frequency_hz = frequency_hz
         self._encode()
 
     def advance(self, seconds):
-        """Let `seconds` pass at the present power: the energy register counts up."""
-        self.energy_kwh += self.power_w * seconds / 3600000.0
+        """Let `seconds` pass at the present power: import counts up while power flows in,
+        export while it flows out; neither ever counts down."""
+        kwh = self.power_w * seconds / 3600000.0
+        if kwh > 0:
+            self.energy_kwh += kwh
+        elif kwh < 0:
+            self.export_kwh -= kwh
         self._encode()
 
     def reset(self):
@@ -86,47 +111,42 @@ class ModbusMeterModel:
         self.export_kwh = 0.0
         self._encode()
 
-    def _physical(self, name):
-        # value in the milli-units the map's scale is relative to (mW, Wh, mV, mA)
-        if name == "power":
-            return self.power_w * 1000.0
-        if name == "voltage":
-            return self.voltage_v * 1000.0
-        if name == "current":
-            return self.current_a * 1000.0
-        if name == "energy_export":
-            return self.export_kwh * 1000.0
-        if name.startswith("energy"):
-            return self.energy_kwh * 1000.0
-        return 0.0
-
     def _encode(self):
-        for name, e in self.map.items():
-            if name.startswith("_"):
-                continue
-            fc, addr, words, typ, scale = e
-            raw = self._physical(name) / scale
-            for f in self._files:
-                if f[0] == fc and f[1] <= addr and addr + words <= f[1] + f[2]:
-                    off = 2 * (addr - f[1])
-                    if typ == "f32":
-                        struct.pack_into(">f", f[3], off, raw)
-                    elif typ == "u16":
-                        struct.pack_into(">H", f[3], off, int(round(raw)) & 0xFFFF)
-                    elif typ == "s16":
-                        struct.pack_into(">h", f[3], off, int(round(raw)))
-                    elif typ == "u32":
-                        struct.pack_into(">I", f[3], off, int(round(raw)) & 0xFFFFFFFF)
-                    else:
-                        struct.pack_into(">i", f[3], off, int(round(raw)))
+        # the quantities in V, A, W, Hz, kWh, in the order of modbus_maps.QUANTITIES
+        p = self.power_w
+        values = (
+            self.voltage_v,
+            self.current_a,
+            p,
+            p / self.phases,
+            self.frequency_hz,
+            self.energy_kwh,
+            self.export_kwh,
+            self.energy_kwh + self.export_kwh,
+        )
+        plan = self._plan
+        for i in range(0, len(plan), 7):
+            k, off, typ, quantity, factor = struct.unpack_from(">BHBBh", plan, i)
+            raw = values[quantity]
+            raw = raw * factor if factor > 0 else raw / -factor
+            buf = self._files[k][2]
+            if typ == 0:  # f32
+                struct.pack_into(">f", buf, off, raw)
+            else:  # u16, s16, u32, s32 (modbus_maps.TYPES)
+                raw = int(round(raw))
+                if typ == 1:
+                    raw &= 0xFFFF
+                elif typ == 3:
+                    raw &= 0xFFFFFFFF
+                struct.pack_into(_STRUCT[typ], buf, off, raw)
 
     def poke(self, fc, address, data):
         """Write raw bytes into the register file (e.g. a NaN), bypassing the encoding."""
         for f in self._files:
-            if f[0] == fc and f[1] <= address < f[1] + f[2]:
-                off = 2 * (address - f[1])
+            if fc in self.fcs and f[0] <= address < f[0] + f[1]:
+                off = 2 * (address - f[0])
                 for i in range(len(data)):
-                    f[3][off + i] = data[i]
+                    f[2][off + i] = data[i]
                 return
         raise ValueError("no such register")
 
@@ -154,20 +174,21 @@ class ModbusMeterModel:
         count = (req[4] << 8) | req[5]
         if count < 1 or count > 125 or count > self.max_regs:
             return self._exception(out, fc, 3)
-        for f in self._files:
-            if f[0] == fc and f[1] <= addr and addr + count <= f[1] + f[2]:
-                out[0] = self.unit
-                out[1] = fc
-                out[2] = 2 * count
-                src = f[3]
-                off = 2 * (addr - f[1])
-                for i in range(2 * count):
-                    out[3 + i] = src[off + i]
-                m = 3 + 2 * count
-                c = crc16(out, m)
-                out[m] = c & 0xFF
-                out[m + 1] = c >> 8
-                return m + 2
+        if fc in self.fcs:
+            for f in self._files:
+                if f[0] <= addr and addr + count <= f[0] + f[1]:
+                    out[0] = self.unit
+                    out[1] = fc
+                    out[2] = 2 * count
+                    src = f[2]
+                    off = 2 * (addr - f[0])
+                    for i in range(2 * count):
+                        out[3 + i] = src[off + i]
+                    m = 3 + 2 * count
+                    c = crc16(out, m)
+                    out[m] = c & 0xFF
+                    out[m + 1] = c >> 8
+                    return m + 2
         return self._exception(out, fc, 2)
 
     def _exception(self, out, fc, code):
@@ -179,3 +200,27 @@ class ModbusMeterModel:
         out[3] = c & 0xFF
         out[4] = c >> 8
         return 5
+
+
+# The maps module is loaded to plan a model's register file and unloaded again: in the
+# MicroPython tests a model shares an ESP32-sized heap with the app, and the tables' text and
+# code (~4 KB there) would stay for nothing. Two functions, so that no frame of the caller
+# still holds the module when it is let go.
+def _load(meter):
+    from host_tools.sim import modbus_maps
+
+    t = modbus_maps.table(meter) if isinstance(meter, str) else meter
+    # [(first, count, bytearray(2 * count))]: one register file for every function code;
+    # and each register's place, type, quantity and unit factor, coded (modbus_maps.plan)
+    files, plan = modbus_maps.plan(t)
+    return t, files, plan
+
+
+def _unload():
+    import sys
+
+    import host_tools.sim as package
+
+    sys.modules.pop("host_tools.sim.modbus_maps", None)
+    if hasattr(package, "modbus_maps"):
+        delattr(package, "modbus_maps")

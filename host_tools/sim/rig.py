@@ -30,8 +30,10 @@
 # set_power(watts) drives the sensor model:
 # - INA226 / INA219: bus voltage bus_v (30 V / 17.5 V, or the profile's sensor
 #   options "sim_bus_v") and the current watts / bus_v;
-# - Modbus / DL/T 645 meter: its power, and its energy register counts on at the previous power
-#   up to the clock's now (update() does that too: call it as virtual time passes);
+# - Modbus / DL/T 645 meter: its power, and its energy registers count on at the previous power
+#   up to the clock's now (update() does that too: call it as virtual time passes). A Modbus
+#   profile whose "energy" option names the meter's export register (by the model's own table,
+#   host_tools.sim.modbus_maps) sees the PV output as export: negative power;
 # - S0: the pulse rate for that power at the profile's imp_per_kwh; update() drives the pin's
 #   edges (a 50 ms pulse) at their times up to the clock's now.
 # Clocks: the Clock here has what every model and driver needs (ns, us, ticks_ms, ticks_us,
@@ -43,9 +45,28 @@ from host_tools.sim.machine import TICKS_PERIOD, ticks_diff
 _NS_PER_MS = 1000000
 _NS_PER_S = 1000000000
 _PJ_PER_KWH = 3600000000000000000  # mW * ns per kWh
+# S0 (EN 62053-31, formerly DIN 43864): a pulse lasts at least 30 ms; meters send 30-100 ms
+# (Chint's DTSU666: 80 +- 16 ms). 50 ms here.
 _S0_PULSE_MS = 50
-_MODBUS_MAPS = ("ddsu666", "dtsu666", "sdm120", "sdm630")
 _DEFAULT_BUS_V = {"ina226": 30.0, "ina219": 17.5}
+
+# The sim registry: a profile's sensor type -> the family of model the rig wires for it (the
+# rig's own table; a Modbus meter's register map comes from host_tools.sim.modbus_maps, never
+# from the firmware). A type missing here has no model: wire() says so.
+_I2C = "i2c"
+_S0 = "s0"
+_DLT645 = "dlt645"
+_MODBUS = "modbus"
+SENSOR_MODELS = {
+    "ina226": _I2C,
+    "ina219": _I2C,
+    "s0": _S0,
+    "dlt645": _DLT645,
+    "ddsu666": _MODBUS,
+    "dtsu666": _MODBUS,
+    "sdm120": _MODBUS,
+    "sdm630": _MODBUS,
+}
 
 
 class Clock:
@@ -159,6 +180,8 @@ class Rig:
         self.width = profile["display"]["width"]
         self.height = profile["display"]["height"]
         self._sensor_type = None
+        self._family = None
+        self._flow = 1  # -1: the meter sees the PV output as export (its "energy" option)
         self._bus_v = 0.0
         self._seen_ns = _now_ns(clock)
         self._leds = None
@@ -176,15 +199,15 @@ class Rig:
         """The PV power the sensor measures from now on."""
         self.update()
         self.power_w = watts
-        kind = self._sensor_type
+        family = self._family
         model = self.models.get("sensor")
-        if kind == "ina226" or kind == "ina219":
+        if family == _I2C:
             v = self._bus_v
             model.set(watts / v, v)
-        elif kind == "dlt645":
+        elif family == _DLT645:
             model.power_w = watts
-        elif kind in _MODBUS_MAPS:
-            model.set(power_w=watts)
+        elif family == _MODBUS:
+            model.set(power_w=watts * self._flow)
 
     def update(self):
         """Bring the energy register / the pulse line up to the clock's now."""
@@ -192,12 +215,12 @@ class Rig:
         dt = now - self._seen_ns
         if dt <= 0:
             return
-        kind = self._sensor_type
-        if kind == "s0":
+        family = self._family
+        if family == _S0:
             self._pulses_to(now)
-        elif kind == "dlt645" or kind in _MODBUS_MAPS:
+        elif family == _DLT645 or family == _MODBUS:
             self.models["sensor"].advance(dt / _NS_PER_S)
-        elif kind == "ina219" or kind == "ina226":
+        elif family == _I2C:
             self.models["sensor"].convert()  # continuous mode: a fresh conversion by now
         self._seen_ns = now
 
@@ -238,18 +261,18 @@ class Rig:
         """Put the unit's sensor driver on the virtual clock (drivers take compat's ticks_ms
         and sleep_ms when built), as a line model needs its byte times in virtual time."""
         clock = self.clock
-        kind = self._sensor_type
+        family = self._family
         driver = unit.driver
-        if kind == "dlt645":
+        if family == _DLT645:
             dlt = driver.dlt
             dlt._ticks_ms = clock.ticks_ms
             dlt._sleep_ms = clock.block_ms
-        elif kind in _MODBUS_MAPS:
+        elif family == _MODBUS:
             rtu = driver.modbus
             rtu._ticks = clock.ticks_ms
             rtu._sleep = clock.block_ms
             rtu._idle_t = clock.ticks_ms()
-        elif kind == "s0":
+        elif family == _S0:
             driver._ticks = clock.ticks_ms
 
     @property
@@ -261,21 +284,21 @@ class Rig:
         """Make every transfer on the sensor's bus fail as a bus fails (broken=False mends
         it): an I2C NACK, a DL/T 645 reply with a bad checksum, a Modbus reply with a bad
         CRC. False for an S0 input, which has no bus."""
-        kind = self._sensor_type
-        if kind in ("ina226", "ina219"):
+        family = self._family
+        if family == _I2C:
             nack = self.models["i2c"].nack
             if broken:
                 nack.add(self._i2c_addr)
             else:
                 nack.discard(self._i2c_addr)
-        elif kind == "dlt645":
+        elif family == _DLT645:
             from host_tools.sim import dlt645_meter
 
             line = self.models["uart"]
             line.clear_faults()
             if broken:
                 line.inject(dlt645_meter.BAD_CS, 1 << 30)
-        elif kind in _MODBUS_MAPS:
+        elif family == _MODBUS:
             from host_tools.sim import uart
 
             self.models["uart"].fault = uart.CRC if broken else uart.NONE
@@ -387,8 +410,12 @@ def _wire_display(rig, d, machine):
 def _wire_sensor(rig, s, machine, clock):
     kind = s["type"]
     opts = s.get("options", {})
+    family = SENSOR_MODELS.get(kind)
+    if family is None:
+        raise ValueError("no model for sensor type %r" % kind)
     rig._sensor_type = kind
-    if kind == "ina226" or kind == "ina219":
+    rig._family = family
+    if family == _I2C:
         from host_tools.sim.i2c import FakeI2C, INA219Model, INA226Model
 
         cls = INA226Model if kind == "ina226" else INA219Model
@@ -400,7 +427,7 @@ def _wire_sensor(rig, s, machine, clock):
         rig.models["sensor"] = chip
         rig.models["i2c"] = bus
         return
-    if kind == "s0":
+    if family == _S0:
         from host_tools.sim.pulses import FakePCNT, FakePin
 
         active_low = opts.get("active_low", True)
@@ -426,25 +453,25 @@ def _wire_sensor(rig, s, machine, clock):
         return
     uart_spec = s["uart"]
     baud = uart_spec["baudrate"]
-    if kind == "dlt645":
+    if family == _DLT645:
         from host_tools.sim import dlt645_meter as dm
 
         meter = dm.DLT645MeterModel(opts.get("address") or "000000000001")
         de = dm.FakePin(clock) if "de" in s else None
         line = dm.FakeSerial(meter, clock, baudrate=baud, de=de)
-    elif kind in _MODBUS_MAPS:
+    else:
+        from host_tools.sim.modbus_maps import energy_register
         from host_tools.sim.modbus_meter import ModbusMeterModel
         from host_tools.sim.uart import FakePin, FakeUART
-        from sunprint.drivers import modbus
 
-        regmap = getattr(modbus, kind.upper())
-        if "energy" in opts:
-            regmap = modbus.with_energy(regmap, opts["energy"])
-        meter = ModbusMeterModel(opts.get("unit", 1), regmap)
+        # A profile whose "energy" option names the meter's export register (in the model's
+        # own table) has the PV output flowing out through the meter: its power reads
+        # negative and export counts up.
+        if energy_register(kind, opts.get("energy"))[1] == "energy_export":
+            rig._flow = -1
+        meter = ModbusMeterModel(opts.get("unit", 1), kind)
         de = FakePin(clock) if "de" in s else None
         line = FakeUART(clock, meter, baudrate=baud, de=de)
-    else:
-        raise ValueError("no model for sensor type %r" % kind)
     if de is not None:
         machine.wire_pin(s["de"], de)
         rig.models["de"] = de

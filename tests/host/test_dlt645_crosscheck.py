@@ -17,16 +17,27 @@ need no package are in tests/firmware/test_dlt645.py (both interpreters).
 import random
 import struct
 
+from dlt645.common.transform import bcd_to_value, float_to_bcd
+from dlt645.model.validators import validate_device
 from dlt645.protocol.protocol import DLT645Protocol
 from dlt645.service.clientsvc.client_service import MeterClientService
 from dlt645.service.serversvc.server_service import MeterServerService
 
-from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock, build_frame, wire_address
+from host_tools.sim.dlt645_meter import (
+    DLT645MeterModel,
+    VirtualClock,
+    build_frame,
+    encode_item,
+    parse_frame,
+    wire_address,
+)
 from sunprint.core.quality import DEVICE_ERROR, NO_ANSWER, OK
 from sunprint.drivers.dlt645 import (
     CURRENT_A,
     DLT645,
+    ENERGY_COMBINED,
     ENERGY_FORWARD,
+    ENERGY_REVERSE,
     ERR_NO_DATA,
     POWER_TOTAL,
     VOLTAGE_A,
@@ -306,3 +317,156 @@ def test_rounding_is_where_the_two_differ():
     ours = DLT645Protocol.deserialize(DLT645MeterModel(address, power_w=1234.56).feed(request))
     assert bytes(theirs.data[4:]) == b"\x46\x23\x01"
     assert bytes(ours.data[4:]) == b"\x45\x23\x01"
+
+
+# --- the frame layer: build and parse, the +33H offset, the checksum ---
+
+
+def test_frames_both_ways_for_any_control_and_data():
+    # Our model's frame builder and parser against theirs on arbitrary frames: the +33H on
+    # every DATA byte (and back), the checksum from the first 68 on, the FE preamble skipped.
+    rng = random.Random(68)
+    for _ in range(300):
+        address = bytes(rng.randrange(256) for _ in range(6))
+        control = rng.randrange(256)
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(60)))
+        preamble = rng.randrange(5)
+        ours = build_frame(address, control, data, preamble)
+        theirs = bytes(DLT645Protocol.build_frame(address, control, data, preamble))
+        assert ours == theirs, (address.hex(), hex(control), data.hex())
+        # the wire carries DATA + 33H
+        head = preamble + 10
+        assert ours[head : head + len(data)] == bytes((b + 0x33) & 0xFF for b in data)
+        assert parse_frame(theirs) == (address, control, data)
+        frame = DLT645Protocol.deserialize(ours)
+        assert (bytes(frame.addr), frame.ctrl_code, bytes(frame.data)) == (address, control, data)
+
+
+# --- BCD: every item's format, both encoders ---
+
+
+FORMATS = {
+    ENERGY_COMBINED: "XXXXXX.XX",
+    ENERGY_FORWARD: "XXXXXX.XX",
+    ENERGY_REVERSE: "XXXXXX.XX",
+    POWER_TOTAL: "XX.XXXX",
+    VOLTAGE_A: "XXX.X",
+    CURRENT_A: "XXX.XXX",
+}
+DECIMALS = {di: len(f) - f.index(".") - 1 for di, f in FORMATS.items()}
+SIGNED_ITEMS = (ENERGY_COMBINED, POWER_TOTAL, CURRENT_A)
+
+
+def test_bcd_of_every_item_equals_theirs():
+    # Values on the item's resolution (where their rounding and our truncation agree), low
+    # byte first, the sign in the top bit of the last byte for the signed items.
+    rng = random.Random(645)
+    for di, fmt in FORMATS.items():
+        digits = fmt.count("X")
+        top = 8 * 10 ** (digits - 1) if di in SIGNED_ITEMS else 10**digits
+        for _ in range(300):
+            count = rng.randrange(top)
+            if di in SIGNED_ITEMS and rng.random() < 0.5:
+                count = -count
+            value = count / 10 ** DECIMALS[di]
+            ours = encode_item(di, value)
+            theirs = bytes(float_to_bcd(value, fmt, "little"))
+            assert ours == theirs, (hex(di), value, ours.hex(), theirs.hex())
+            if abs(count) < 8 * 10 ** (digits - 1):  # their decoder signs every item
+                back = bcd_to_value(bytearray(ours), fmt, "little")
+                assert round(back * 10 ** DECIMALS[di]) == count, (hex(di), value, back)
+
+
+# --- the energy identifiers: combined, forward, reverse ---
+
+
+def test_energy_identifiers_against_their_meter():
+    # Forward (00010000) counts while power flows in, reverse (00020000) while it flows out,
+    # combined (00000000) is forward + reverse here; their meter set to the same three
+    # answers byte for byte as our model, and our driver reads each from their meter.
+    rng = random.Random(2)
+    for _ in range(100):
+        address = _random_address(rng)
+        forward = rng.randrange(40000000)
+        reverse = rng.randrange(40000000 - forward)
+        model = DLT645MeterModel(address, energy_kwh=forward / 100, export_kwh=reverse / 100)
+        server = _their_server(address, {})
+        for di, count in (
+            (ENERGY_FORWARD, forward),
+            (ENERGY_REVERSE, reverse),
+            (ENERGY_COMBINED, forward + reverse),
+        ):
+            assert server.set_00(di, count / 100)
+            request = build_frame(wire_address(address), 0x11, _request_data(di), 4)
+            assert model.feed(request) == bytes(_their_answer(server)(request)), hex(di)
+            dlt = _driver(_Peer(_their_answer(server)), address=address)
+            assert dlt.read(di) == OK and dlt.value == count, (hex(di), dlt.value, count)
+            svc, client = _their_client(model)
+            svc.address = bytearray(wire_address(address))
+            item = svc.read_00(di)
+            assert item is not None and round(item.value * 100) == count, hex(di)
+
+
+def test_model_energy_follows_the_power_direction():
+    model = DLT645MeterModel("000000000009", energy_kwh=10.0)
+    model.power_w = 3600.0
+    model.advance(1000)  # 1 kWh in
+    model.power_w = -1800.0
+    model.advance(1000)  # 0.5 kWh out
+    assert (model.value(ENERGY_FORWARD), model.value(ENERGY_REVERSE)) == (11.0, 0.5)
+    assert model.value(ENERGY_COMBINED) == 11.5
+
+
+# --- addressing: who answers ---
+
+
+def test_addresses_both_accept():
+    # Their address check (dlt645.model.validators.validate_device) and our model agree on
+    # what a meter answers: its own address and AA AA AA AA AA AA.
+    rng = random.Random(99)
+    for _ in range(200):
+        address = _random_address(rng)
+        wire = wire_address(address)
+        model = DLT645MeterModel(address)
+        for to in (wire, b"\xaa" * 6):
+            assert validate_device(bytearray(wire), 0x11, bytes(to))
+            assert model.addressed(to)
+            reply = model.feed(build_frame(to, 0x11, _request_data(ENERGY_FORWARD), 4))
+            assert reply is not None and parse_frame(reply)[0] == wire
+
+
+def test_where_the_two_differ_on_addressing():
+    # DL/T 645-2007 is master-slave on a shared RS-485 bus: only the addressed meter answers,
+    # and a broadcast (99 99 99 99 99 99: time sync, freeze) is never answered, so that meters
+    # never talk over each other. PyPI dlt645 3.2.0's meter emulator answers every frame: a
+    # read sent to the broadcast address with data, one for any other address (abbreviated
+    # ones too: AA in the top bytes) with an error frame (D1H). Our model stays silent to the
+    # broadcast and to other meters' addresses (our driver reads NO_ANSWER from it), and
+    # answers an abbreviated address that matches its own.
+    address = "112233445566"
+    wire = wire_address(address)
+    other = wire_address("112233445567")
+    broadcast = b"\x99" * 6
+    abbreviated = wire[:4] + b"\xaa\xaa"
+    model = DLT645MeterModel(address)
+    server = _their_server(address, {ENERGY_FORWARD: 12345})
+    for to, their_control, ours_answers in (
+        (other, 0xD1, False),
+        (broadcast, 0x91, False),
+        (abbreviated, 0xD1, True),
+    ):
+        request = build_frame(to, 0x11, _request_data(ENERGY_FORWARD), 4)
+        theirs = DLT645Protocol.deserialize(bytes(_their_answer(server)(request)))
+        assert theirs.ctrl_code == their_control, to.hex()
+        ours = model.feed(request)
+        assert (ours is not None) == ours_answers, to.hex()
+        if ours is not None:
+            assert parse_frame(ours)[:2] == (wire, 0x91)
+    assert validate_device(bytearray(wire), 0x11, bytes(broadcast))  # they let it through
+    assert not validate_device(bytearray(wire), 0x11, bytes(abbreviated))
+    # broadcast time sync (08H): neither answers
+    sync = build_frame(broadcast, 0x08, bytes((0x00, 0x30, 0x12, 0x15, 0x10, 0x24)), 4)
+    assert _their_answer(server)(sync) is None and model.feed(sync) is None
+    # our driver, addressed elsewhere, hears nothing from our model
+    dlt = _driver(_Peer(model.feed), address="112233445567")
+    assert dlt.read(ENERGY_FORWARD) == NO_ANSWER

@@ -164,7 +164,7 @@ def test_pymodbus_exception_replies_parsed_by_our_master(fc, code):
 
 def test_model_replies_equal_pymodbus_encoding():
     model = ModbusMeterModel(
-        1, SDM120, power_w=1234.5, energy_kwh=5678.9, voltage_v=230.1, current_a=5.37
+        1, "sdm120", power_w=1234.5, energy_kwh=5678.9, voltage_v=230.1, current_a=5.37
     )
     uart, mb = rig(model)
     cases = [(0x0000, 14), (0x000C, 2), (0x0156, 2), (0x0000, 60), (0x0048, 4)]
