@@ -106,15 +106,11 @@ def fonts_for_profile(profile):
 
 
 def check_fonts(profile, fonts_dir=FONTS):
-    """Every font the layout names must be a font file in fonts_dir, by name: a name is never
-    a path (a "../" would read any host file and write it anywhere on the unit)."""
-    known = sorted(p.name for p in Path(fonts_dir).glob("*.bin"))
-    for role, name in sorted(profile.get("layout", {}).get("fonts", {}).items()):
-        if not isinstance(name, str) or name not in known:
-            raise UserError(
-                "board %s: layout.fonts.%s: %s is not a font in %s (known: %s)"
-                % (profile.get("name"), role, _short(name), fonts_dir, ", ".join(known))
-            )
+    """Every font the layout names must be a font file in fonts_dir, by name (the one check,
+    host_tools.fonts.check_layout_fonts, that replay makes too)."""
+    from host_tools.fonts import check_layout_fonts
+
+    check_layout_fonts(profile, fonts_dir)
 
 
 def _short(value):

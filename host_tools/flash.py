@@ -530,6 +530,8 @@ def flash_units(ports, board_name, firmware, *, registry_path=DEFAULT_REGISTRY, 
     """Flash every port in parallel; returns their registry rows (also appended to the CSV)."""
     from host_tools.boards import load_board
 
+    registry.check(registry_path)  # a CSV that is not a registry: refused before any unit
+
     board = dict(load_board(board_name), name=board_name)
     try:
         data = check_image(firmware, board.get("chip", "ESP32"))

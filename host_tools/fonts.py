@@ -56,13 +56,13 @@ import math
 import os
 import struct
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from host_tools import outfile
 from host_tools.errors import UserError
 
 MAGIC = b"SPF1"
@@ -324,6 +324,32 @@ def sign_chars(kind: str, extra: str = "", boards_dir: str | os.PathLike[str] | 
     return "".join(normalize_chars(text + extra))
 
 
+def check_layout_fonts(profile: dict, fonts_dir: str | os.PathLike[str] | None = None) -> None:
+    """Every font a board profile's layout.fonts names must be a font file in fonts_dir
+    (assets/fonts), by name: a name is never a path (a "../" would read any host file, and
+    deploy would write it anywhere on the unit). UserError naming the field otherwise. Used
+    by every command that loads a profile's fonts (deploy, flash, replay)."""
+    from host_tools.paths import FONTS
+
+    fonts_dir = Path(FONTS if fonts_dir is None else fonts_dir)
+    known = sorted(p.name for p in fonts_dir.glob("*.bin"))
+    layout = profile.get("layout") or {}
+    fonts = layout.get("fonts") or {}
+    for role, name in sorted(fonts.items()):
+        if not isinstance(name, str) or name not in known:
+            text = repr(name)
+            raise UserError(
+                "board %s: layout.fonts.%s: %s is not a font in %s (known: %s)"
+                % (
+                    profile.get("name"),
+                    role,
+                    text if len(text) <= 60 else text[:57] + "...",
+                    fonts_dir,
+                    ", ".join(known),
+                )
+            )
+
+
 # --- reading, writing, previewing ------------------------------------------------------------
 
 
@@ -349,40 +375,56 @@ def parse_font(data: bytes) -> Font:
     return Font(height, ascent, stride, tuple(cps), advs, bitmaps)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+TOOL = "sunprint fonts"  # names this command's outputs (host_tools/outfile.py)
 
 
-def _write_atomic(out_path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``out_path``, then rename it over ``out_path``."""
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+def is_font_file(path: str | os.PathLike[str]) -> bool:
+    """True for a sunprint font file: the v1 header, and the file as long as it implies (what
+    `sunprint fonts` and tools/make_fonts.py write, and so may replace)."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        with open(path, "rb") as f:
+            head = f.read(HEADER_SIZE)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    if len(head) < HEADER_SIZE:
+        return False
+    magic, version, height, _ascent, stride, count, _reserved = HEADER.unpack_from(head)
+    return (
+        magic == MAGIC
+        and version == VERSION
+        and size == HEADER_SIZE + 5 * count + count * stride * height
+    )
 
 
-def write_font(out_path: str | os.PathLike[str], font_bytes: bytes) -> None:
-    """Write font bytes to ``out_path`` atomically (a temporary file, then ``os.replace``)."""
+def write_font(out_path: str | os.PathLike[str], font_bytes: bytes, option: str = "--out") -> None:
+    """Write font bytes to ``out_path`` atomically (a temporary file, then ``os.replace``).
+
+    out_path must be new or a sunprint font (host_tools/outfile.py); anything else is refused
+    (UserError naming ``option``), never overwritten."""
     parse_font(font_bytes)  # never write something the firmware would reject
-    _write_atomic(out_path, font_bytes)
+    outfile.write(out_path, font_bytes, option, TOOL, is_font_file, make_parent=True)
 
 
-def preview_png(font_bytes: bytes, out_png: str | os.PathLike[str]) -> None:
-    """Draw every glyph, enlarged, in a grid labelled with its code point; write a PNG."""
+def check_outputs(out: str, preview: str | None = None) -> None:
+    """UserError unless `sunprint fonts` may write --out (and --preview): each new, or an
+    earlier output of the command, and not the same file."""
+    outfile.check(out, "--out", TOOL, is_font_file, make_parent=True)
+    if preview is None:
+        return
+    same = Path(out).resolve() == Path(preview).resolve()
+    if same or (Path(out).exists() and Path(preview).exists() and os.path.samefile(out, preview)):
+        raise UserError("--preview %s: is the --out file; name another file" % preview)
+    outfile.check(preview, "--preview", TOOL, outfile.png_from(TOOL), make_parent=True)
+
+
+def preview_png(
+    font_bytes: bytes, out_png: str | os.PathLike[str], option: str = "--preview"
+) -> None:
+    """Draw every glyph, enlarged, in a grid labelled with its code point; write a PNG.
+
+    Its Software text names this command, which marks it as one: out_png must be new or such a
+    preview (host_tools/outfile.py); anything else is refused (UserError naming ``option``)."""
     fnt = parse_font(font_bytes)
     scale = 3 if fnt.height <= 20 else 2
     label_font = _label_font()
@@ -423,8 +465,8 @@ def preview_png(font_bytes: bytes, out_png: str | os.PathLike[str]) -> None:
         label = f"{cp:04X}" + (f" {ch}" if ch.isprintable() and ch != " " else "")
         draw.text((ox, oy + h + 1), label, fill=(60, 60, 60), font=label_font)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    _write_atomic(out_png, buf.getvalue())
+    img.save(buf, format="PNG", pnginfo=outfile.png_info(TOOL))
+    outfile.write(out_png, buf.getvalue(), option, TOOL, outfile.png_from(TOOL), make_parent=True)
 
 
 def _label_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -463,8 +505,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--chars-file",
         help="UTF-8 text file whose characters are included too (line breaks ignored)",
     )
-    p.add_argument("--out", required=True, help="output .bin file")
-    p.add_argument("--preview", help="also write a PNG preview sheet here")
+    p.add_argument("--out", required=True, help="output .bin file: a new file or a sunprint font")
+    p.add_argument(
+        "--preview", help="also write a PNG preview sheet here (a new file or an earlier one)"
+    )
     p.set_defaults(func=run_cli)
     return p
 
@@ -495,14 +539,14 @@ def run_cli(args: argparse.Namespace) -> int:
         )
         return 2
     try:
+        check_outputs(args.out, args.preview)  # before any work; checked again at the write
         data = build_font(args.ttf, args.size, chars)
-    except FontError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         write_font(args.out, data)
         if args.preview:
             preview_png(data, args.preview)
+    except (FontError, UserError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"{prog}: error: cannot write: {exc}", file=sys.stderr)
         return 1

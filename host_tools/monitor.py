@@ -8,20 +8,22 @@ time, power (this reading, calibrated), the raw reading, its quality flag, energ
 total, and the fault counters. --record FILE writes the samples as a sample log (format 2:
 timestamp,power_w,raw,flag; sunprint.samplelog), the file `sunprint replay` reads; it is
 written at the end (temp file, then rename), also after Ctrl-C, with every complete line
-received so far. The app is restarted (soft reset) when the session ends.
+received so far. FILE must be new or an earlier recording (its header says
+source=sunprint-monitor): any other file is refused before the session, never overwritten
+(host_tools/outfile.py). The app is restarted (soft reset) when the session ends.
 """
 
 import datetime
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 
+from host_tools import outfile
 from host_tools.errors import UserError
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import use_firmware
 
+TOOL = "sunprint monitor"
+SOURCE = "sunprint-monitor"  # the recording's header source=: marks it as this command's output
 EPOCH_2000_UNIX = 946684800  # the firmware counts seconds from 2000-01-01 UTC
 _PREFIX = "@sp "
 
@@ -55,13 +57,13 @@ def format_sample(s):
 
 
 def write_record(path, samples, meta):
-    """Samples as a version 2 sample log at path, atomically; returns rows written.
+    """Samples as a version 2 sample log at path, atomically; returns rows written. path must
+    be new or an earlier recording (check_record), else UserError and nothing is written.
 
     Rows whose time does not increase (two samples in one device second) keep the first."""
     use_firmware()
     from sunprint.samplelog import write_header
 
-    path = Path(path)
     rows = []
     last = None
     for s in samples:
@@ -70,16 +72,19 @@ def write_record(path, samples, meta):
             continue
         last = t
         rows.append("%d,%.3f,%d,%d\n" % (t, s["power_mw"] / 1000, s["raw"], s["flag"] & 0xFF))
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", newline="\n") as f:
-            write_header(f, meta, version=2)
-            f.writelines(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    source = meta.get("source", SOURCE)
+    with outfile.writing(
+        path, "--record", TOOL, outfile.sample_log_from(source), newline="\n"
+    ) as f:
+        write_header(f, meta, version=2)
+        f.writelines(rows)
     return len(rows)
+
+
+def check_record(path):
+    """UserError unless --record may write path: a new file in a folder that exists, or an
+    earlier recording (its header says source=sunprint-monitor). Nothing else is overwritten."""
+    outfile.check(path, "--record", TOOL, outfile.sample_log_from(SOURCE))
 
 
 def monitor(
@@ -95,9 +100,7 @@ def monitor(
     """Watch the unit on `port` for `seconds` (0: until Ctrl-C). Returns a summary dict with
     the samples; writes `record` (a sample log) if given, also when interrupted."""
     if record is not None:
-        parent = Path(record).parent
-        if not parent.is_dir():
-            raise UserError("--record %s: folder %s does not exist" % (record, parent))
+        check_record(record)  # before the session; checked again when the file is written
     samples = []
     interrupted = False
     unit_port = port
@@ -139,7 +142,7 @@ def monitor(
                     pass
     finally:
         if record is not None and samples:
-            meta = {"source": "sunprint-monitor", "port": unit_port.replace(" ", "_")}
+            meta = {"source": SOURCE, "port": unit_port.replace(" ", "_")}
             n = write_record(record, samples, meta)
             say("recorded %d samples in %s" % (n, record))
     return {"samples": samples, "interrupted": interrupted, "record": record}
@@ -154,7 +157,11 @@ def add_cli(sub):
         "samples as a sample log that `sunprint replay` reads (at the end, also on Ctrl-C).",
     )
     p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
-    p.add_argument("--record", default=None, help="write the samples to this sample log (CSV)")
+    p.add_argument(
+        "--record",
+        default=None,
+        help="write the samples to this sample log (CSV): a new file or an earlier recording",
+    )
     p.add_argument("--seconds", type=int, default=0, help="stop after N seconds (0: Ctrl-C)")
     p.add_argument("--interval", type=int, default=1, help="seconds between samples (>= 1)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")

@@ -1,4 +1,6 @@
-"""An output folder a command replaces as a whole (`replay --out`, `logs pull --out`).
+"""An output folder a command replaces as a whole (`replay --out`, `logs pull --out`, and the
+folders tools/render_screens.py and tools/make_fonts.py write). A single output file follows the
+same rule in host_tools/outfile.py.
 
 A command writes into a temporary folder beside OUT and, only when it succeeded, puts that
 folder in OUT's place. OUT may be missing, an empty folder, or a previous output of the same
@@ -22,31 +24,31 @@ MARKER = ".sunprint-output.json"
 _MAX_MARKER_BYTES = 4 << 20
 
 
-def check(out, tool, *, make_parent=False, legacy=None):
+def check(out, tool, *, make_parent=False, legacy=None, option="--out"):
     """OUT as an absolute Path, refused (UserError) unless `tool` may replace it.
 
     make_parent: create OUT's missing parent folders (else a missing parent is an error).
     legacy: a regex (re.fullmatch) every relative path of an unmarked folder must match to be
-    taken as an output `tool` wrote before outputs were marked (folders end with '/')."""
+    taken as an output `tool` wrote before outputs were marked (folders end with '/'), or a
+    function (relative path, Path) -> bool that also looks at the content.
+    option: how the user named OUT, for the messages."""
     path = Path(os.path.abspath(out))
-    shown = str(out)
+    shown = "%s %s" % (option, out)
     if path.is_symlink():
-        raise UserError("--out %s: is a symbolic link; name a real folder" % shown)
+        raise UserError("%s: is a symbolic link; name a real folder" % shown)
     cwd = Path(os.getcwd()).resolve()
     real = path.resolve()
     if real == cwd or real in cwd.parents:
-        raise UserError(
-            "--out %s: is the current folder or holds it; name a folder of its own" % shown
-        )
+        raise UserError("%s: is the current folder or holds it; name a folder of its own" % shown)
     if path.exists() and not path.is_dir():
-        raise UserError("--out %s: is not a folder (a file is there); name a folder" % shown)
+        raise UserError("%s: is not a folder (a file is there); name a folder" % shown)
     if path.is_dir():
         _check_replaceable(path, shown, tool, legacy)
         return path
     parent = path.parent
     if not parent.is_dir():
         if parent.exists() or not make_parent:
-            raise UserError("--out %s: folder %s does not exist" % (shown, parent))
+            raise UserError("%s: folder %s does not exist" % (shown, parent))
         parent.mkdir(parents=True)
     return path
 
@@ -56,14 +58,14 @@ def temp_beside(dest):
     return Path(tempfile.mkdtemp(prefix="." + dest.name + ".tmp-", dir=dest.parent))
 
 
-def replace(new, dest, tool, *, legacy=None):
+def replace(new, dest, tool, *, legacy=None, option="--out"):
     """Mark `new` as tool's output and put it in dest's place (dest from check()).
 
     dest is checked again first: it may have changed during a long run."""
     (new / MARKER).write_text(
         json.dumps({"tool": tool, "files": _entries(new)}, indent=1) + "\n", encoding="utf-8"
     )
-    check(dest, tool, legacy=legacy)
+    check(dest, tool, legacy=legacy, option=option)
     try:
         if not dest.exists() or not os.listdir(dest):
             os.rename(new, dest)  # onto nothing or an empty folder: one atomic step
@@ -79,7 +81,7 @@ def replace(new, dest, tool, *, legacy=None):
         finally:
             shutil.rmtree(holder, ignore_errors=True)
     except OSError as e:
-        raise UserError("--out %s: cannot put the output there: %s" % (dest, e)) from None
+        raise UserError("%s %s: cannot put the output there: %s" % (option, dest, e)) from None
 
 
 def _entries(folder):
@@ -99,16 +101,22 @@ def _entries(folder):
     return sorted(found)
 
 
+def _legacy(legacy, entry, folder):
+    if callable(legacy):
+        return legacy(entry, folder / entry)
+    return re.fullmatch(legacy, entry) is not None
+
+
 def _check_replaceable(path, shown, tool, legacy):
     entries = _entries(path)
     marker = path / MARKER
     if not marker.exists() and not entries:
         return  # an empty folder
     if not marker.exists() or marker.is_symlink() or not marker.is_file():
-        if legacy is not None and entries and all(re.fullmatch(legacy, e) for e in entries):
+        if legacy is not None and entries and all(_legacy(legacy, e, path) for e in entries):
             return  # what this command wrote before outputs were marked
         raise UserError(
-            "--out %s: the folder is not empty and is not an output of %s (no %s in it); "
+            "%s: the folder is not empty and is not an output of %s (no %s in it); "
             "name a new folder or empty this one" % (shown, tool, MARKER)
         )
     try:
@@ -121,16 +129,16 @@ def _check_replaceable(path, shown, tool, legacy):
             raise ValueError("not a marker")
     except (OSError, ValueError, KeyError, TypeError):
         raise UserError(
-            "--out %s: its %s is damaged; name a new folder or empty this one" % (shown, MARKER)
+            "%s: its %s is damaged; name a new folder or empty this one" % (shown, MARKER)
         ) from None
     if owner != tool:
         raise UserError(
-            "--out %s: the folder holds the output of %s, not of %s; name another folder"
+            "%s: the folder holds the output of %s, not of %s; name another folder"
             % (shown, owner[:60], tool)
         )
     for entry in entries:
         if entry not in written:
             raise UserError(
-                "--out %s: holds %s, which %s did not write; move it away or name another folder"
+                "%s: holds %s, which %s did not write; move it away or name another folder"
                 % (shown, entry[:60], tool)
             )

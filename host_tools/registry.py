@@ -1,15 +1,25 @@
 """The unit registry: one CSV row per flashing attempt, what went onto which unit.
 
 Rows are appended atomically (the whole file is rewritten beside itself and renamed over it),
-under a lock, so parallel flashing threads and a second `sunprint flash` never tear a row.
+under a lock on the registry's folder, so parallel flashing threads and a second `sunprint
+flash` never tear a row. Only a registry is appended to: the file must be missing, empty, or a
+CSV whose first line is the registry's header (as written here, or saved again by a
+spreadsheet: a UTF-8 byte order mark and CRLF line ends are kept). Any other file -- a CSV of
+something else, a symbolic link, a folder -- is refused (check(), a UserError naming the path)
+before a unit is touched, and never changed. No file but the registry is written (the lock is
+the folder's own; the temporary file is new and removed on failure).
 """
 
 import csv
 import fcntl
 import io
 import os
+import stat
+import tempfile
 import threading
 from pathlib import Path
+
+from host_tools.errors import UserError
 
 FIELDS = (
     "time",
@@ -23,28 +33,96 @@ FIELDS = (
     "result",
     "message",
 )
+HEADER = ",".join(FIELDS)
+_BOM = b"\xef\xbb\xbf"
 
 _lock = threading.Lock()
 
 
+def check(path, option="--registry"):
+    """path as a Path, refused (UserError) unless rows may be appended to it (see above)."""
+    path = Path(path)
+    shown = "%s %s" % (option, path)
+    if path.is_symlink():
+        raise UserError("%s: is a symbolic link; name the registry file itself" % shown)
+    if path.is_dir():
+        raise UserError("%s: is a folder; name the registry's CSV file" % shown)
+    if not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise UserError("%s: %s is not a folder" % (shown, path.parent))
+        return path
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise UserError("%s: is not a regular file; name the registry's CSV file" % shown)
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(len(HEADER) + 8)
+    except OSError as e:
+        raise UserError("%s: cannot read it (%s)" % (shown, e.strerror)) from None
+    if first and _header_of(first) != HEADER:
+        raise UserError(
+            "%s: is not a sunprint unit registry (its first line is not %s...); "
+            "name the registry or a new file" % (shown, HEADER[:30])
+        )
+    return path
+
+
+def _header_of(line):
+    if line.startswith(_BOM):
+        line = line[len(_BOM) :]
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
 def append(path, row):
-    """Append one row (a dict with FIELDS keys; missing ones are empty) to the CSV at `path`."""
+    """Append one row (a dict with FIELDS keys; missing ones are empty) to the CSV at `path`.
+
+    UserError (and nothing written) if path is not a registry (check)."""
     path = Path(path)
     unknown = set(row) - set(FIELDS)
     if unknown:
         raise ValueError("registry row has unknown fields: %s" % ", ".join(sorted(unknown)))
+    check(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(str(path) + ".lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-        if not old:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in FIELDS})
-        tmp = path.with_name(".%s.tmp%d" % (path.name, threading.get_ident()))
-        tmp.write_text(old + out.getvalue(), encoding="utf-8")
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        with _lock:
+            fcntl.flock(folder, fcntl.LOCK_EX)  # another `sunprint flash` on the same registry
+            _append_locked(path, row)
+    finally:
+        os.close(folder)  # releases the flock
+
+
+def _append_locked(path, row):
+    check(path)  # again, under the lock: another process may have written it meanwhile
+    old = path.read_bytes() if path.exists() else b""
+    end = b"\r\n" if old.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator=end.decode())
+    if not old:
+        writer.writeheader()
+    elif not old.endswith(b"\n"):
+        old += end  # a last row without its line end: never glue the new row onto it
+    writer.writerow({k: row.get(k, "") for k in FIELDS})
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(old + out.getvalue().encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read(path):
@@ -52,5 +130,5 @@ def read(path):
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))

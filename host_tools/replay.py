@@ -31,6 +31,7 @@ from pathlib import Path
 from host_tools import outdir
 from host_tools.boards import load_board
 from host_tools.errors import UserError
+from host_tools.fonts import check_layout_fonts
 from host_tools.paths import FONTS, ROOT, use_firmware
 
 DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with the models
@@ -292,6 +293,7 @@ def replay(
 
     log_path = _check_log(log_path)
     profile = load_board(board_name)
+    check_layout_fonts(profile, FONTS)  # font names, never paths (as deploy checks them)
     cfg = _load_config(config)
     if tz_offset_s is not None:
         cfg["tz_offset_min"] = tz_offset_s // 60

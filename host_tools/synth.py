@@ -22,22 +22,24 @@ Same arguments give a byte-identical file: the only randomness is numpy's seeded
 which only uniform doubles are drawn; the clock, TZ and locale are never read. Each row is the
 mean power over [timestamp, timestamp + interval): the sky is evaluated at the midpoint, the
 cloud field is built at 1 s and averaged. The output is the sample log, format version 1
-(firmware/sunprint/samplelog.py), written atomically.
+(firmware/sunprint/samplelog.py), written atomically. --out must be a new file or an
+earlier synth log (its header says source=sunprint-synth): any other file is refused, never
+overwritten (host_tools/outfile.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field, replace
 
+from host_tools import outfile
 from host_tools.errors import UserError
 
 CLEARSKY_TAG = "ineichen-bundled-linke"
+SOURCE = "sunprint-synth"  # the header's source= of what `sunprint synth` writes
 ALBEDO = 0.20  # weathered concrete roof / urban surroundings
 GAMMA_PDC = -0.0035  # 1/K, mono PERC module
 AC_RATIO = 0.9  # inverter AC nameplate / DC nameplate (10 kWp -> 9 kW)
@@ -88,7 +90,7 @@ class Spec:
     azimuth_deg: float = 180.0
     altitude_m: float | None = None  # None: pvlib's bundled altitude lookup
     site: str = "synthetic"
-    source: str = "sunprint-synth"
+    source: str = SOURCE  # the header's source=: names the writer (host_tools/outfile.py)
     weather: str = ""  # how the cloudiness was asked for, for the header
     # (mean, half range) of the daily air temperature sinusoid in C; None: climatology
     air_temp_c: tuple[float, float] | None = None
@@ -479,54 +481,59 @@ class LogStats:
     days: list[DayResult] = field(default_factory=list)
 
 
-def write_log(spec: Spec, path: str, *, progress: bool | None = None) -> LogStats:
+def write_log(
+    spec: Spec, path: str, *, progress: bool | None = None, option: str = "--out"
+) -> LogStats:
     """Simulate spec and write it to path atomically (a temp file beside it, renamed on
-    success; nothing is left behind on an error or Ctrl-C). progress: None = a bar on a tty."""
+    success; nothing is left behind on an error or Ctrl-C). progress: None = a bar on a tty.
+
+    path must be new or an earlier log of spec.source (host_tools/outfile.py), else UserError
+    naming option: a file synth did not write is never overwritten."""
     import numpy as np
     from tqdm import tqdm
 
     stats = LogStats()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            fh.write(header(spec))
-            prev = None  # (t, p) of the last written row
-            if progress is None:  # a bar for long spans, on a terminal only
-                progress = spec.days > 1 and sys.stderr.isatty()
-            bar = tqdm(range(spec.days), desc="synth", unit="day", disable=not progress)
-            for i in bar:
-                day = simulate_day(spec, i)
-                fh.write(rows_text(day.stamps, day.pac, spec.outages))
-                t, p = day.stamps, day.pac
-                keep = np.ones(len(t), dtype=bool)
-                for a, b in spec.outages:
-                    keep &= (t < a) | (t >= b)
-                t, p = t[keep], p[keep]
-                if prev is not None and len(t):
-                    t = np.concatenate(([prev[0]], t))
-                    p = np.concatenate(([prev[1]], p))
-                if len(t) > 1:
-                    dt_s = np.diff(t).astype(float)
-                    bridged = dt_s <= spec.step_s  # an outage is not integrated across
-                    stats.kwh += float(np.sum(((p[1:] + p[:-1]) * dt_s / 2.0)[bridged]) / 3.6e6)
-                if len(t):
-                    prev = (int(t[-1]), float(p[-1]))
-                    stats.peak_w = max(stats.peak_w, float(p.max()))
-                stats.rows += int(np.count_nonzero(keep))
-                stats.days.append(day)
-            bar.close()
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    recognise = outfile.sample_log_from(spec.source)  # an earlier log of the same source
+    with outfile.writing(
+        path, option, _tool(spec.source), recognise, encoding="ascii", newline="\n"
+    ) as fh:
+        fh.write(header(spec))
+        prev = None  # (t, p) of the last written row
+        if progress is None:  # a bar for long spans, on a terminal only
+            progress = spec.days > 1 and sys.stderr.isatty()
+        bar = tqdm(range(spec.days), desc="synth", unit="day", disable=not progress)
+        for i in bar:
+            day = simulate_day(spec, i)
+            fh.write(rows_text(day.stamps, day.pac, spec.outages))
+            t, p = day.stamps, day.pac
+            keep = np.ones(len(t), dtype=bool)
+            for a, b in spec.outages:
+                keep &= (t < a) | (t >= b)
+            t, p = t[keep], p[keep]
+            if prev is not None and len(t):
+                t = np.concatenate(([prev[0]], t))
+                p = np.concatenate(([prev[1]], p))
+            if len(t) > 1:
+                dt_s = np.diff(t).astype(float)
+                bridged = dt_s <= spec.step_s  # an outage is not integrated across
+                stats.kwh += float(np.sum(((p[1:] + p[:-1]) * dt_s / 2.0)[bridged]) / 3.6e6)
+            if len(t):
+                prev = (int(t[-1]), float(p[-1]))
+                stats.peak_w = max(stats.peak_w, float(p.max()))
+            stats.rows += int(np.count_nonzero(keep))
+            stats.days.append(day)
+        bar.close()
     return stats
+
+
+def _tool(source: str) -> str:
+    return "sunprint synth" if source == SOURCE else source
+
+
+def check_out(path: str, option: str = "--out", source: str = SOURCE) -> None:
+    """UserError unless a log of `source` may be written to path: a new file in a folder that
+    exists, or an earlier log whose header names the same source (host_tools/outfile.py)."""
+    outfile.check(path, option, _tool(source), outfile.sample_log_from(source))
 
 
 # --------------------------------------------------------------------------- command line
@@ -673,12 +680,7 @@ def spec_from_args(args) -> Spec:
     )
     tz = dt.timezone(dt.timedelta(seconds=tz_offset))
     outages = tuple(sorted(_outage(o, spec.t0, spec.t_end, tz) for o in args.outage or ()))
-    out = args.out
-    out_dir = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(out_dir):
-        raise UserError(f"--out {out}: no such directory {out_dir}")
-    if os.path.isdir(out):
-        raise UserError(f"--out {out}: is a directory")
+    check_out(args.out)
     return replace(spec, outages=outages)
 
 
@@ -747,6 +749,8 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--altitude", help="site altitude, m (default: pvlib's bundled lookup)")
     p.add_argument("--site", default="synthetic", help="site name for the header")
-    p.add_argument("--out", help="sample log to write (atomically)")
+    p.add_argument(
+        "--out", help="sample log to write (atomically): a new file or an earlier synth log"
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=cmd_synth)

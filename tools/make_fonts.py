@@ -8,6 +8,8 @@ board profiles can show (``host_tools.fonts.sign_chars``: ``sunprint.ui.layout.a
 the boards' display strings), plus the few extras below. A character a source lacks is an error
 naming it. tests/host/test_fonts_tool.py checks that the committed files are exactly what this
 script writes. Previews (PNG sheets of every glyph) go to build/fonts/, which is not committed.
+A font file this script did not write (not a sunprint font) and a preview folder it did not
+write are refused, never overwritten (host_tools/outfile.py, host_tools/outdir.py).
 
     .venv/bin/python tools/make_fonts.py [--out assets/fonts] [--preview-dir build/fonts]
 """
@@ -15,6 +17,7 @@ script writes. Previews (PNG sheets of every glyph) go to build/fonts/, which is
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,9 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from host_tools import outdir, outfile  # noqa: E402
+from host_tools.errors import UserError  # noqa: E402
 from host_tools.fonts import (  # noqa: E402
-    FontError,
     build_font,
+    is_font_file,
     parse_font,
     preview_png,
     sign_chars,
@@ -50,6 +55,11 @@ FONTS = {
 }
 
 
+TOOL = "tools/make_fonts.py"  # names the preview folder it may replace (host_tools/outdir.py)
+# the previews this script wrote before its folder carried outdir's marker
+_PREVIEWS = outfile.png_named("|".join(name + r"\.png" for name in FONTS))
+
+
 def ttf_path(filename: str) -> Path:
     """A source font: Noto Sans SC from pylopdf-fonts-zh-cn, else a TTF bundled with matplotlib."""
     if filename == NOTO_SC:
@@ -72,21 +82,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "fonts")
     parser.add_argument("--preview-dir", type=Path, default=ROOT / "build" / "fonts")
     args = parser.parse_args(argv)
-    for name, (ttf, size, _chars) in FONTS.items():
-        try:
-            data = build(name)
-        except FontError as exc:
-            print(f"make_fonts: error: {name}: {exc}", file=sys.stderr)
-            return 2
-        out = args.out / f"{name}.bin"
-        preview = args.preview_dir / f"{name}.png"
-        write_font(out, data)
-        preview_png(data, preview)
-        fnt = parse_font(data)
-        print(
-            f"{name}: {ttf} {size} px -> {out} ({fnt.count} glyphs, {len(data)} bytes, "
-            f"cell {fnt.stride * 8}x{fnt.height}, ascent {fnt.ascent}); preview {preview}"
+    # Before any work: each font file must be new or a sunprint font (host_tools/outfile.py),
+    # the preview folder new, empty or this script's earlier one (host_tools/outdir.py).
+    try:
+        for name in FONTS:
+            outfile.check(args.out / f"{name}.bin", "--out", TOOL, is_font_file, make_parent=True)
+        previews = outdir.check(
+            args.preview_dir, TOOL, make_parent=True, legacy=_PREVIEWS, option="--preview-dir"
         )
+    except UserError as exc:
+        print(f"make_fonts: error: {exc}", file=sys.stderr)
+        return 2
+    tmp = outdir.temp_beside(previews)
+    try:
+        for name, (ttf, size, _chars) in FONTS.items():
+            data = build(name)
+            out = args.out / f"{name}.bin"
+            write_font(out, data)
+            preview_png(data, tmp / f"{name}.png")
+            fnt = parse_font(data)
+            print(
+                f"{name}: {ttf} {size} px -> {out} ({fnt.count} glyphs, {len(data)} bytes, "
+                f"cell {fnt.stride * 8}x{fnt.height}, ascent {fnt.ascent}); "
+                f"preview {previews / (name + '.png')}"
+            )
+        outdir.replace(tmp, previews, TOOL, legacy=_PREVIEWS, option="--preview-dir")
+    except UserError as exc:  # FontError too
+        print(f"make_fonts: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

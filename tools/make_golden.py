@@ -5,8 +5,12 @@ the PNGs written here. Run this on purpose, after a change meant to alter what t
 and look at the new frames before committing them.
 
     python tools/make_golden.py [BOARD ...]
+
+BOARD is a name in boards/. tests/golden/<BOARD>/ is replaced only if it holds nothing but
+frames; anything else in it stops the run before any work, and nothing is deleted.
 """
 
+import re
 import shutil
 import sys
 import tempfile
@@ -15,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from host_tools import outfile  # noqa: E402
+from host_tools.boards import board_names  # noqa: E402
+from host_tools.errors import UserError  # noqa: E402
 from host_tools.replay import replay  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -27,6 +34,7 @@ BOARDS = (
     "esp32-max7219-s0",
     "esp32-ws2812-ina219",
 )
+FRAME = re.compile(r"\d{4}-\d{6}-(full|partial|led)\.png")  # a golden frame's file name
 
 
 def golden_frames(board, out):
@@ -36,19 +44,58 @@ def golden_frames(board, out):
 
 
 def main(boards):
-    for board in boards or BOARDS:
+    """Regenerate tests/golden/<board>/ for each board (default: BOARDS); 0 done, 2 refused.
+
+    A board is a name in boards/, never a path. A board's folder is replaced only if it is new
+    or holds nothing but frames (what this script writes): nothing else is ever deleted."""
+    boards = list(boards or BOARDS)
+    known = board_names()
+    try:
+        for board in boards:
+            if board not in known:
+                raise UserError(
+                    "board %r: not a board in boards/ (known: %s)" % (board[:60], ", ".join(known))
+                )
+            _check_replaceable(GOLDEN / board)
+    except UserError as e:
+        print("make_golden: error: %s" % e, file=sys.stderr)
+        return 2
+    for board in boards:
         with tempfile.TemporaryDirectory() as tmp:
             frames = golden_frames(board, Path(tmp) / "out")
             dest = GOLDEN / board
-            new = GOLDEN / ("." + board + ".new")
-            shutil.rmtree(new, ignore_errors=True)
-            new.mkdir()
-            for path in frames:
-                shutil.copyfile(path, new / path.name)
-            shutil.rmtree(dest, ignore_errors=True)
-            new.rename(dest)
-            print("%s: %d frames in %s" % (board, len(frames), dest.relative_to(ROOT)))
+            new = Path(tempfile.mkdtemp(prefix="." + board + ".new-", dir=GOLDEN))
+            try:
+                for path in frames:
+                    shutil.copyfile(path, new / path.name)
+                _check_replaceable(dest)  # again: it may have changed during the replay
+                if dest.exists():
+                    shutil.rmtree(dest)
+                new.rename(dest)
+            finally:
+                shutil.rmtree(new, ignore_errors=True)
+            shown = dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest
+            print("%s: %d frames in %s" % (board, len(frames), shown))
+    return 0
+
+
+def _check_replaceable(dest):
+    # dest holds golden frames only (or is missing): a real folder of FRAME files
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if dest.is_symlink() or not dest.is_dir():
+        raise UserError("%s: is not a folder of golden frames; move it away" % dest)
+    for entry in sorted(dest.iterdir()):
+        if not (
+            FRAME.fullmatch(entry.name)
+            and entry.is_file()
+            and not entry.is_symlink()
+            and outfile.is_png(entry)
+        ):
+            raise UserError(
+                "%s: holds %s, which make_golden did not write; move it away" % (dest, entry.name)
+            )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

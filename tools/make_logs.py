@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import make_zhongshan_day  # noqa: E402
 
-from host_tools import cli  # noqa: E402
+from host_tools import cli, synth  # noqa: E402
+from host_tools.errors import UserError  # noqa: E402
 
 ZHONGSHAN = ["--lat", "22.5", "--lon", "113.4", "--tz", "+08:00", "--altitude", "10"]
 ZHONGSHAN += ["--site", "Zhongshan", "--kwp", "10"]
@@ -48,6 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "assets" / "logs"), help="folder to write into")
     args = ap.parse_args(argv)
     out = Path(args.out)
+    # Every log first: a file of a log's name that is not an earlier log of the same writer
+    # (its header's source=) stops the run before anything is simulated or written.
+    try:
+        synth.check_out(str(out / ZHONGSHAN_DAY), "--out", make_zhongshan_day.SOURCE)
+        for name in LOGS:
+            synth.check_out(str(out / name))
+    except UserError as e:
+        print("make_logs.py: error: %s" % e, file=sys.stderr)
+        return 2
     status = make_zhongshan_day.main([str(out / ZHONGSHAN_DAY)])
     for name, options in LOGS.items():
         if status:

@@ -13,7 +13,6 @@ cumulus (cloudiness 0.1), October air 22..30 C. Same arguments give a byte-ident
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -24,6 +23,8 @@ if str(ROOT) not in sys.path:
 
 from host_tools import synth  # noqa: E402
 from host_tools.errors import UserError  # noqa: E402
+
+SOURCE = synth.zhongshan_spec().source  # the header's source=: what marks this script's log
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         seed = synth._integer("--seed", args.seed, 0, synth.MAX_SEED, "a 32-bit integer")
     except UserError as e:
         ap.error(str(e))
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        ap.error(f"output directory does not exist: {out_dir}")
-    if os.path.isdir(args.out):
-        ap.error(f"output path is a directory: {args.out}")
-
+    spec = synth.zhongshan_spec(day, kwp, seed)
     try:
-        stats = synth.write_log(synth.zhongshan_spec(day, kwp, seed), args.out)
+        # a new file or this script's own earlier log (source=tools/make_zhongshan_day.py)
+        synth.check_out(args.out, "OUT.csv", spec.source)
+        stats = synth.write_log(spec, args.out, option="OUT.csv")
+    except UserError as e:
+        print(f"make_zhongshan_day.py: error: {e}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"make_zhongshan_day.py: error: cannot write {args.out}: {exc}", file=sys.stderr)
         return 1

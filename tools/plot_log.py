@@ -7,6 +7,7 @@ Reads any log replay reads (format 1 or 2, several sections; firmware/sunprint/s
 and draws it with host_tools.pictures.write_plot: gaps longer than 5 min (an outage) are shaded
 and not integrated. The local time zone comes from the ``tz=+HH:MM`` key of a ``#`` comment
 line (UTC if there is none). Flagged rows (format 2) are left out of the plot and counted.
+OUT.png must be new or an earlier plot of this script (host_tools/outfile.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,8 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from host_tools import outfile  # noqa: E402
+from host_tools.errors import UserError  # noqa: E402
 from host_tools.paths import use_firmware  # noqa: E402
 from host_tools.pictures import write_plot  # noqa: E402
+
+TOOL = "tools/plot_log.py"  # the PNG's Software text: marks the plots it may replace
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     log, out = Path(args.log), Path(args.out)
     if not log.is_file():
         ap.error(f"no such log file: {log}")
-    if not out.absolute().parent.is_dir():
-        ap.error(f"output directory does not exist: {out.absolute().parent}")
+    try:  # a new file or this script's earlier plot (its PNG Software text), nothing else
+        outfile.check(out, "OUT.png", TOOL, outfile.png_from(TOOL))
+    except UserError as e:
+        ap.error(str(e))
 
     use_firmware()
     from sunprint.samplelog import ReadStats, SampleLogError, read_rows
@@ -86,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     title = "%s, %s kWp" % (meta.get("site", log.name), meta.get("kwp", "?"))
     if stats.flagged:
         title += ", %d flagged rows left out" % stats.flagged
-    write_plot(out, times, power, None, (), tz_offset_s=tz_offset_s(meta), title=title)
+    with tempfile.TemporaryDirectory() as tmp:
+        plot = Path(tmp) / "plot.png"
+        write_plot(plot, times, power, None, (), tz_offset_s=tz_offset_s(meta), title=title)
+        try:
+            outfile.write(out, outfile.mark_png(plot.read_bytes(), TOOL), "OUT.png", TOOL,
+                          outfile.png_from(TOOL))  # fmt: skip
+        except UserError as e:
+            ap.error(str(e))
     print(f"wrote {out}: {len(times)} rows")
     return 0
 

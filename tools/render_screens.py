@@ -5,12 +5,14 @@ into PNGs under build/screens/ (not committed): look at them before changing a l
 
 --widest draws the widest values the formats produce instead of the sample ones. Each PNG is
 named <width>x<height>-<screen>-<language>.png; e-paper at 2x (4.2" and 7.5" at 1x), LED
-matrices as dots.
+matrices as dots. OUT is replaced as a whole: it must be new, empty or an earlier output of
+this script (host_tools/outdir.py); nothing else is overwritten or deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from host_tools import outdir, outfile  # noqa: E402
+from host_tools.errors import UserError  # noqa: E402
 from host_tools.paths import use_firmware  # noqa: E402
 from host_tools.screens import (  # noqa: E402
     SAMPLE,
@@ -29,6 +33,10 @@ from host_tools.screens import (  # noqa: E402
     panels,
     picture,
 )
+
+TOOL = "tools/render_screens.py"  # names the output folder it may replace (host_tools/outdir.py)
+# what it wrote before its outputs carried outdir's marker
+_LEGACY_OUTPUT = outfile.png_named(r"\d+x\d+-[a-z0-9_]+-[a-z]+\.png")
 
 
 def render_all(out: Path, values: dict) -> list[Path]:
@@ -64,7 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "screens")
     parser.add_argument("--widest", action="store_true", help="the widest values, not samples")
     args = parser.parse_args(argv)
-    written = render_all(args.out, WIDEST if args.widest else SAMPLE)
+    # OUT is replaced as a whole, and only if new, empty or this script's earlier output
+    # (host_tools/outdir.py): a folder holding anything else is refused, nothing deleted.
+    try:
+        out = outdir.check(args.out, TOOL, make_parent=True, legacy=_LEGACY_OUTPUT)
+        tmp = outdir.temp_beside(out)
+        try:
+            written = render_all(tmp, WIDEST if args.widest else SAMPLE)
+            outdir.replace(tmp, out, TOOL, legacy=_LEGACY_OUTPUT)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except UserError as e:
+        print("render_screens: error: %s" % e, file=sys.stderr)
+        return 2
     print("wrote %d screens to %s" % (len(written), args.out))
     return 0
 
