@@ -254,7 +254,12 @@ def _kind(v):
 
 
 def _show(v):
-    # A value as the message shows it: repr, at most 40 characters (a 1 MB value is not echoed).
+    # A value as the message shows it: repr, at most 40 characters (a 1 MB value is not echoed,
+    # nor its whole repr built first).
+    if isinstance(v, str) and len(v) > 40:
+        v = v[:40]
+    elif isinstance(v, (list, dict)) and len(v) > 8:
+        return "%s of %d items" % (_kind(v), len(v))
     s = repr(v)
     return s if len(s) <= 40 else s[:37] + "..."
 
