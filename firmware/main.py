@@ -5,6 +5,8 @@
 # wired to chip and panel models, an in-memory flash, a virtual clock and a watchdog on it.
 # Safe mode: three boots that crash before running 10 minutes leave the sign showing SERVICE
 # with the reason, sensors and display loop off, and the REPL free for a technician.
+# A board.json the unit cannot run (sunprint/parts.py says why, as `sunprint boards check` does)
+# is not a crash: one line on the console and the service screen, the REPL free, no boot counted.
 # Calibration: /calib.json (written on site by `sunprint calibrate`) overrides the profile's
 # `calib` of each sensor it has an entry for, by channel (the sensor's role).
 # Config: /config.json, or when it is bad or gone the last good one, kept on the flash as
@@ -88,10 +90,46 @@ def overlay_calib(profile, text):
             current = entry.get("current") if entry else None
             if current:
                 found.append((s, float(current["gain"]), float(current.get("offset_w", 0))))
+        if found:
+            from sunprint import parts  # the profile's own calib rules (boot-only)
+
+            try:
+                for s, gain, offset_w in found:
+                    parts.check_calib({"gain": gain, "offset_w": offset_w}, s["role"])
+            finally:
+                parts.unload()
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         return "calib.json: %s" % (e,)
     for s, gain, offset_w in found:
         s["calib"] = {"gain": gain, "offset_w": offset_w}
+    return None
+
+
+def _refuse(record, text, profile, machine, neopixel=None, sleep_ms=None):
+    """A board.json the unit cannot run: say why (one line) on the console and, when its
+    display section is sound, on the sign's service screen; nothing else runs and the REPL
+    stays free. A bad file is not a crash: this boot does not count towards safe mode."""
+    from sunprint import safemode
+
+    safemode.not_a_crash(record)
+    print(text)
+    if profile is None:
+        return None
+    from sunprint import parts
+
+    try:
+        parts.check_display(profile["display"])
+    except (ValueError, KeyError, TypeError):
+        return None  # nothing to show it on
+    finally:
+        parts.unload()
+    from sunprint.board import service_panel
+
+    try:
+        panel = service_panel(profile, machine, neopixel, sleep_ms)
+    except (ValueError, OSError):  # e.g. a ws2812 without the neopixel module
+        return None
+    safemode.show_on_panel(panel, text)
     return None
 
 
@@ -130,7 +168,12 @@ def main(
     reason = safemode.boot(record, safemode.boot_cause())
     flash = fs if fs is not None else OsFs("/")
     config, config_fault = load_config(config_mod, lambda: _read(open_file, config_path), flash)
-    profile = json.loads(_read(open_file, board_path))
+    try:
+        profile = json.loads(_read(open_file, board_path))
+    except OSError as e:
+        return _refuse(record, "board.json: cannot be read (%s)" % (e,), None, machine)
+    except (ValueError, RuntimeError, MemoryError) as e:  # deep nesting: recursion, memory
+        return _refuse(record, "board.json: not valid JSON (%s)" % (e,), None, machine)
     try:
         calib_fault = overlay_calib(profile, _read(open_file, calib_path))
     except OSError:  # no calibration on site yet: the profile's
@@ -139,18 +182,27 @@ def main(
 
     from sunprint.board import build
 
-    settings, settings_fault = config_mod.unit_settings(config, profile)
-    unit = build(
-        profile,
-        machine,
-        open_file=open_file,
-        neopixel=neopixel,
-        esp32=esp32,
-        fonts_dir=fonts_dir,
-        store=Store(FileBackend(flash)),
-        sleep_ms=sleep_ms,
-        **settings,
-    )
+    try:
+        settings, settings_fault = config_mod.unit_settings(config, profile)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        settings, settings_fault = {}, None  # a profile of the wrong shape: build's check names it
+    try:
+        unit = build(
+            profile,
+            machine,
+            open_file=open_file,
+            neopixel=neopixel,
+            esp32=esp32,
+            fonts_dir=fonts_dir,
+            store=Store(FileBackend(flash)),
+            sleep_ms=sleep_ms,
+            **settings,
+        )
+    except ValueError as e:
+        if getattr(e, "field", None) is None:
+            raise  # not the profile: a crash, counted as one
+        text = "board.json: %s" % (e,)
+        return _refuse(record, text, profile, machine, neopixel, sleep_ms)
     if reason is not None:
         safemode.show_service(unit.display, unit.renderer, reason)
         return None

@@ -346,6 +346,39 @@ def _source(s, driver, kind):
     return cls(driver, calib=calib, health=health)
 
 
+def _check(profile, open_file, fonts_dir):
+    # The host check's own rules (sunprint/parts.py). Boot-only: the registry is dropped again
+    # unless someone else (the host) holds it.
+    import sys
+
+    keep = "sunprint.parts" in sys.modules
+    from sunprint import parts
+
+    def has_font(name):
+        try:
+            open_file(fonts_dir + "/" + name, "rb").close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        parts.check(profile, has_font)
+    finally:
+        if not keep:
+            parts.unload()
+    if not keep:
+        parts = None  # the last reference: the collection below frees the module
+        import gc
+
+        gc.collect()  # before the frame buffers: the largest blocks the unit allocates
+
+
+def service_panel(profile, machine, neopixel=None, sleep_ms=None):
+    """Only the panel of a profile whose display section passed parts.check_display: main.py
+    shows on it why the rest of the profile was refused."""
+    return _panel(profile["display"], machine, Unit(), neopixel, sleep_ms)
+
+
 def build(
     profile,
     machine,
@@ -381,7 +414,11 @@ def build(
     caller, instead of persist_interval_s and persist_wh. sleep_ms: handed to
     the e-paper drivers (default: their own, real time). ticks_ms, bus_sleep_ms: the clock
     the sensor's bus driver times out on (default: real time); on a PC a virtual clock's
-    ticks and a blocking sleep that advances it."""
+    ticks and a blocking sleep that advances it.
+
+    A profile the unit cannot run raises sunprint.parts.ProfileError (a ValueError with .field)
+    before anything is built: one line naming the field, what `sunprint boards check` says."""
+    _check(profile, open_file, fonts_dir)
     import framebuf
 
     from sunprint.app import App

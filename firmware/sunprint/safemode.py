@@ -148,6 +148,17 @@ def note_fault(store, text):
     save(store, count, text)
 
 
+def not_a_crash(store):
+    """This boot stops on purpose (a file the unit cannot run, shown on the service screen):
+    it is not counted towards safe mode. Best effort, as note_boot."""
+    count, r = load(store)
+    if count:
+        try:
+            save(store, count - 1, r)
+        except OSError:
+            pass
+
+
 def mark_healthy(store):
     """This boot has run HEALTHY_S: the crash count starts again from zero."""
     count, r = load(store)
@@ -286,6 +297,23 @@ def service_screen(target, reason, width=0, height=0):
         fb.text(line, 0, y, 1)
         y += 10
     return len(lines)
+
+
+class _Picture:
+    # What service_screen and show_service draw on when there is no renderer: a frame buffer
+    # the size and format of the panel.
+    def __init__(self, panel):
+        import framebuf
+
+        self.width = panel.width
+        self.height = panel.height
+        self.fb_buffer = bytearray(panel.BUFFER_SIZE)
+        self.fb = framebuf.FrameBuffer(self.fb_buffer, self.width, self.height, panel.BUFFER_FORMAT)
+
+
+def show_on_panel(panel, reason, timeout_ms=10000):
+    """show_service on a bare panel driver (a board profile was refused: no renderer)."""
+    return show_service(panel, _Picture(panel), reason, timeout_ms)
 
 
 def show_service(panel, renderer, reason, timeout_ms=10000):

@@ -267,6 +267,7 @@ def main():
         ("bench_flash", "bench_flash"),
         ("bench_vboard", "bench_vboard"),
         ("bench_deploy", "bench_deploy"),
+        ("bench_parts", "bench_parts"),
     ):
         try:
             mod = importlib.import_module(module)

@@ -168,3 +168,15 @@ def test_least_squares_errors_name_the_problem():
 
 def test_linear_rejects_nan():
     _raises(lambda: Linear(float("nan"), 0), "NaN")
+
+
+def test_linear_rejects_infinity():
+    # once an OverflowError from int(inf) deep in the fixed-point set-up
+    for gain, offset in ((float("inf"), 0), (float("-inf"), 0), (1.0, float("inf"))):
+        try:
+            Linear(gain, offset)
+        except ValueError:
+            continue
+        except Exception as e:  # noqa: BLE001 - any other exception is the failure
+            raise AssertionError("%r %r: %r" % (gain, offset, e))
+        raise AssertionError("accepted %r %r" % (gain, offset))

@@ -537,3 +537,19 @@ def test_poll_allocates_nothing():
         used, bad = _allocated(m, 20)
         assert m.flag == flag, (reply, m.flag)
         assert used == 0, (reply, used)
+
+
+def test_bad_constructor_arguments_are_refused():
+    # retries < 0 made read() try nothing at all (every poll NO_ANSWER, never a word on the
+    # wire); baudrate 0 divided by zero. A driver built without a profile must refuse them.
+    for kw in ({"retries": -2}, {"retries": -1}, {"timeout_ms": 0}, {"baudrate": 0}):
+        clock = VirtualClock()
+        cap = _Capture()
+        try:
+            dlt = DLT645(cap, address=ADDR, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms, **kw)
+        except ValueError:
+            continue
+        except ZeroDivisionError as e:
+            raise AssertionError("%r: %r" % (kw, e))
+        dlt.read(POWER_TOTAL)
+        raise AssertionError("%r accepted (%d frames sent)" % (kw, len(cap.out)))

@@ -430,12 +430,21 @@ def test_constructor_rejects_bad_configuration():
         (INA219, {"shunt_ohm": 0.1, "max_current_a": 1, "bus_range_v": 24}),
         (INA219, {"shunt_ohm": 0.1, "max_current_a": 1, "averaging": 3}),
         (INA219, {"shunt_ohm": 0.1, "max_current_a": 0.0001}),  # Cal > FFFEh
+        # below a nOhm / a uA the integer units round to 0 (once a ZeroDivisionError)
+        (INA226, {"shunt_ohm": 1e-300, "max_current_a": 20}),
+        (INA226, {"shunt_ohm": 0.002, "max_current_a": 1e-300}),
+        (INA219, {"shunt_ohm": 1e-300, "max_current_a": 1}),
+        (INA226, {"shunt_ohm": float("inf"), "max_current_a": 20}),  # once an OverflowError
+        (INA226, {"shunt_ohm": 0.002, "max_current_a": float("inf")}),
+        (INA226, {"shunt_ohm": float("nan"), "max_current_a": 20}),
     )
     for cls, kw in bad:
         try:
             cls(FakeI2C(), **kw)
         except ValueError:
             continue
+        except Exception as e:  # noqa: BLE001 - any other exception is the failure
+            raise AssertionError("%s %r: %r" % (cls.NAME, kw, e))
         raise AssertionError("%s accepted %r" % (cls.NAME, kw))
 
 

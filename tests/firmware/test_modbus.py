@@ -615,3 +615,48 @@ def test_sdm120_poll_allocates_nothing():
             gc.enable()
         assert m.flag == OK and m.power_mw == 1234500
         assert used == 0, used
+
+
+class _Runaway(Exception):
+    pass
+
+
+class _CountingUART:
+    """A line nobody answers that stops the test (rather than hang it) after 20 requests."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def write(self, buf):
+        self.requests += 1
+        if self.requests > 20:
+            raise _Runaway("still retrying after 20 requests")
+        return len(buf)
+
+    def any(self):
+        return 0
+
+    def readinto(self, buf, n=-1):
+        return None
+
+    def flush(self):
+        pass
+
+
+def test_bad_constructor_arguments_are_refused_not_looped_on():
+    # retries=-2 once counted down past zero forever (`while attempts:`), and the watchdog
+    # reset the unit for good. A driver built without a profile must refuse it.
+    for kw in ({"retries": -2}, {"retries": -1}, {"timeout_ms": 0}, {"baudrate": 0}):
+        clock = VirtualClock(1000)
+        uart = _CountingUART()
+        try:
+            mb = ModbusRTU(uart, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms, **kw)
+        except ValueError:
+            continue
+        except ZeroDivisionError as e:
+            raise AssertionError("%r: %r" % (kw, e))
+        try:
+            mb.read_registers(1, 0, 2, 4)
+        except _Runaway as e:
+            raise AssertionError("%r: %s" % (kw, e))
+        raise AssertionError("%r accepted" % (kw,))

@@ -3,6 +3,7 @@ with a one-line error naming the file and the field."""
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -220,8 +221,8 @@ def test_missing_uart_and_s0_fields():
             "sensors[0].options.shunt_ohm",
             "must be a number",
         ),
-        (("layout", "screen_period_s"), -5, "layout.screen_period_s", "must be > 0"),
-        (("layout", "language"), "fr", "layout.language", "must be one of en, zh, both"),
+        (("layout", "screen_period_s"), -5, "layout.screen_period_s", "must be 1 to 86400, not -5"),
+        (("layout", "language"), "fr", "layout.language", "'fr' is not one of en, zh, both"),
     ],
 )
 def test_wrong_type(path, value, field, says):
@@ -236,7 +237,7 @@ def test_wrong_type(path, value, field, says):
 def test_wrong_uart_format_and_values():
     p = _profile("esp32-epd42-dlt645")
     p["sensors"][0]["uart"]["parity"] = "E"
-    _fails(p, "sensors[0].uart.parity: must be one of none, even, odd")
+    _fails(p, "sensors[0].uart.parity: 'E' is not one of none, even, odd")
     p = _profile("esp32-epd42-dlt645")
     p["sensors"][0]["uart"]["parity"] = "none"
     assert boards.validate(p, NAME) == [
@@ -286,3 +287,201 @@ def test_cli_check(capsys):
     args = parser.parse_args(["boards", "check", "--all"])
     assert args.func(args) == 0
     assert "esp32-ws2812-ina219: ok" in capsys.readouterr().out
+
+
+# --- profiles the unit cannot run (issue 12 item 11): the host says what the unit would ---
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("board", "path", "value", "field"),
+    [
+        ("esp32-epd29-ina226", ("sensors", 0, "health", "min_w"), 900, "sensors[0].health.min_w"),
+        (
+            "esp32-epd29-ina226",
+            ("sensors", 0, "health", "max_step_w"),
+            -1,
+            "sensors[0].health.max_step_w",
+        ),
+        ("esp32-epd29-ina226", ("sensors", 0, "health", "max_w"), NAN, "sensors[0].health.max_w"),
+        (
+            "esp32-epd29-ina226",
+            ("sensors", 0, "health", "max_w"),
+            float("inf"),
+            "sensors[0].health.max_w",
+        ),
+        ("esp32-epd29-ina226", ("sensors", 0, "health"), None, "sensors[0].health"),
+        ("esp32-ws2812-ina219", ("sensors", 0, "calib", "gain"), NAN, "sensors[0].calib.gain"),
+        (
+            "esp32-ws2812-ina219",
+            ("sensors", 0, "calib", "gain"),
+            float("inf"),
+            "sensors[0].calib.gain",
+        ),
+        (
+            "esp32-epd29-ina226",
+            ("sensors", 0, "options", "averaging"),
+            3,
+            "sensors[0].options.averaging",
+        ),
+        (
+            "esp32-epd29-ina226",
+            ("sensors", 0, "options", "conversion_us"),
+            7,
+            "sensors[0].options.conversion_us",
+        ),
+        (
+            "esp32-epd29-ina226",
+            ("sensors", 0, "options", "shunt_ohm"),
+            1e-300,
+            "sensors[0].options.shunt_ohm",
+        ),
+        (
+            "esp32-ws2812-ina219",
+            ("sensors", 0, "options", "bus_range_v"),
+            7,
+            "sensors[0].options.bus_range_v",
+        ),
+        (
+            "esp32-ws2812-ina219",
+            ("display", "options", "brightness"),
+            1000,
+            "display.options.brightness",
+        ),
+        ("esp32-ws2812-ina219", ("display", "options", "schedule"), [], "display.options.schedule"),
+        (
+            "esp32-ws2812-ina219",
+            ("display", "options", "schedule"),
+            ["x"],
+            "display.options.schedule[0]",
+        ),
+        (
+            "esp32-epd42-dlt645",
+            ("sensors", 0, "options", "address"),
+            "\u00b2\u00b3",
+            "sensors[0].options.address",
+        ),
+        (
+            "esp32-epd75-ddsu666",
+            ("sensors", 0, "options", "energy"),
+            "bogus",
+            "sensors[0].options.energy",
+        ),
+        (
+            "esp32-epd75-ddsu666",
+            ("sensors", 0, "options", "retries"),
+            -2,
+            "sensors[0].options.retries",
+        ),
+        ("esp32-epd29-ina226", ("layout", "fonts"), {"small": "nope.bin"}, "layout.fonts.small"),
+        (
+            "esp32-epd29-ina226",
+            ("layout", "fonts"),
+            {"small": "../../etc/hostname"},
+            "layout.fonts.small",
+        ),
+    ],
+)
+def test_what_the_unit_cannot_run_is_refused_naming_the_field(board, path, value, field):
+    p = _profile(board)
+    obj = p
+    for k in path[:-1]:
+        obj = obj[k]
+    obj[path[-1]] = value
+    _fails(p, field + ": ")
+
+
+def test_the_example_message():
+    p = _profile("esp32-epd29-ina226")
+    p["sensors"][0]["options"]["averaging"] = 3
+    assert _fails(p) == (
+        NAME + ": sensors[0].options.averaging: 3 is not one of 1, 4, 16, 64, 128, 256, 512, 1024"
+    )
+
+
+def test_modbus_energy_choices_are_the_driver_maps_entries():
+    # parts.py lists them so the host needs no driver; they must be the maps' own names
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from sunprint import parts
+    from sunprint.drivers import modbus
+
+    for row in parts.SENSORS:
+        if row[0] in ("ddsu666", "dtsu666", "sdm120", "sdm630"):
+            regmap = getattr(modbus, row[0].upper())
+            names = tuple(k for k in regmap if k.startswith("energy"))
+            choices = [r for r in row[3] if r[0] == "energy"][0][2]
+            assert set(choices) == set(names), (row[0], choices, names)
+
+
+# --- files that are not a clean JSON text (issue 12 item 12): one line, file and line, exit 2 ---
+
+_GOOD = (boards.BOARDS / "esp32-epd29.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (_GOOD.encode("utf-16"), "bad.json: UTF-16 text: save it as UTF-8"),
+        (_GOOD.encode("utf-16-le"), "bad.json: UTF-16 text: save it as UTF-8"),
+        (
+            _GOOD.replace("DevKitC", "DevKit\udcff").encode("utf-8", "surrogateescape"),
+            "bad.json:3: not UTF-8",
+        ),
+        (
+            _GOOD.encode("gb18030").replace(b"DevKitC", "DevKit\u4e2d".encode("gb18030")),
+            "bad.json:3: not UTF-8",
+        ),
+        (b"[" * 100000, "bad.json:1: nested deeper than"),
+        (b'{"chip": 1' + b"0" * 5000 + b"}", "bad.json:1: a number of 5001 digits"),
+        (
+            b'{\n "chip": "ESP8266",\n "name": "x",\n "chip": "ESP32"\n}',
+            'bad.json:4: duplicate key "chip"',
+        ),
+        (
+            _GOOD.replace('"rst": 25,', '"rst": 25, "cs": 4,').encode(),
+            'bad.json:18: duplicate key "cs" (in display.pins)',
+        ),
+        (b"", "bad.json:1: not valid JSON"),
+    ],
+)
+def test_unreadable_files_are_one_line_errors(tmp_path, content, says):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as e:
+        boards.load_board(str(path))
+    msg = str(e.value)
+    assert msg.startswith(str(tmp_path)), msg
+    assert "\n" not in msg and len(msg) < 200, msg
+    assert says in msg, msg
+
+
+def test_the_check_command_exits_2_with_one_line(tmp_path, capsys):
+    from host_tools import cli
+
+    path = tmp_path / "bad.json"
+    path.write_bytes(b"[" * 100000)
+    assert cli.main(["boards", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.json:1: nested deeper than" in err, err
+    p = _profile("esp32-epd29-ina226")
+    p["sensors"][0]["options"]["averaging"] = 3
+    path.write_text(json.dumps(p))
+    assert cli.main(["boards", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sensors[0].options.averaging: 3 is not one of" in err, err
+
+
+def test_a_utf8_bom_is_read():
+    # Windows editors write one; deploy re-serialises the profile, so the unit never sees it
+    path = boards.BOARDS / "esp32-epd29.json"
+    text = path.read_text(encoding="utf-8")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "bom.json")
+        with open(p, "wb") as f:
+            f.write(b"\xef\xbb\xbf" + text.encode())
+        assert boards.load_board(p)["name"] == "esp32-epd29"

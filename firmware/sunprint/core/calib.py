@@ -30,8 +30,8 @@ class Linear:
     """y = gain * raw + offset, applied in fixed point to int raw readings |raw| <= max_raw."""
 
     def __init__(self, gain, offset=0.0, max_raw=32768):
-        if gain != gain or offset != offset:
-            raise ValueError("gain and offset must be numbers, not NaN")
+        if gain - gain != 0 or offset - offset != 0:  # NaN, or inf - inf
+            raise ValueError("gain and offset must be finite numbers, not NaN or infinity")
         self.gain = gain
         self.offset = offset
         self.max_raw = max_raw

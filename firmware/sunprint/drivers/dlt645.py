@@ -145,6 +145,8 @@ class DLT645:
         # 6 bytes already in wire order (low byte first).
         if not 0 <= preamble <= 4:
             raise ValueError("preamble: 0 to 4 FE bytes")
+        if not (0 <= retries <= 100 and 0 < timeout_ms <= 60000 and baudrate > 0):
+            raise ValueError("retries 0-100, timeout_ms 1-60000, baudrate > 0")
         self._uart = uart
         self._de = de
         self._ticks_ms = ticks_ms

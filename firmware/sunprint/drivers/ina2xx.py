@@ -79,9 +79,13 @@ _INA226_CT_US = (140, 204, 332, 588, 1100, 2116, 4156, 8244)
 
 def _units(shunt_ohm, max_current_a):
     """(Rshunt in nOhm, max current in uA) as ints: the rest of the arithmetic is exact."""
-    if not shunt_ohm > 0 or not max_current_a > 0:
+    if not 0 < shunt_ohm < 1000 or not 0 < max_current_a < 100000:  # also NaN and inf
         raise ValueError("shunt_ohm and max_current_a must be > 0")
-    return int(shunt_ohm * 1000000000 + 0.5), int(max_current_a * 1000000 + 0.5)
+    r_nohm = int(shunt_ohm * 1000000000 + 0.5)
+    max_ua = int(max_current_a * 1000000 + 0.5)
+    if not r_nohm or not max_ua:
+        raise ValueError("shunt_ohm below 1 nOhm or max_current_a below 1 uA")
+    return r_nohm, max_ua
 
 
 def _fixed(num, den):

@@ -227,6 +227,9 @@ class ModbusRTU:
         ticks_ms=ticks_ms,
         sleep_ms=sleep_ms,
     ):
+        # Refused, not looped on: retries < 0 once counted down past zero forever.
+        if not (0 <= retries <= 100 and 0 < timeout_ms <= 60000 and baudrate > 0):
+            raise ValueError("modbus: retries 0-100, timeout_ms 1-60000, baudrate > 0")
         self._uart = uart
         self._de = de
         self._ticks = ticks_ms
@@ -271,7 +274,7 @@ class ModbusRTU:
         self.transactions += 1
         attempts = self.retries + 1
         flag = NO_ANSWER
-        while attempts:
+        while attempts > 0:
             attempts -= 1
             flag = self._transact(unit, address, count, fc)
             if flag == OK:
