@@ -49,9 +49,9 @@ PARITIES = ("none", "even", "odd")
 LANGUAGES = ("en", "zh", "both")
 
 _DISPLAY_OPTIONS = {
-    "ssd1680": {},
-    "ssd1683": {},
-    "uc8179": {},
+    "ssd1680": {"rotation": int},  # e-paper rotation: 0 (the maker's orientation) or 180
+    "ssd1683": {"rotation": int},
+    "uc8179": {"rotation": int, "revision": str},  # revision: "2023" or "old" (see below)
     "max7219": {
         "modules": int,
         "rows": int,
@@ -295,6 +295,12 @@ def _display(c, profile):
                 "display.width",
                 "%dx%d does not match a %s panel (%dx%d)" % ((width, height, kind) + EPAPER[kind]),
             )
+        if opts.get("rotation", 0) not in (0, 180):
+            c.fail("display.options.rotation", "an e-paper panel turns by 0 or 180, not 90/270")
+        # The 7.5" glass: "2023" has the OTP's fast partial waveform (Waveshare EPD_7in5_V2.c,
+        # Dec 2023), "old" is driven with register LUTs (EPD_7in5_V2_old.c).
+        if opts.get("revision", "2023") not in ("2023", "old"):
+            c.fail("display.options.revision", 'must be "2023" or "old"')
     elif kind == "max7219":
         modules, rows = opts["modules"], opts.get("rows", 1)
         if modules < 1 or rows < 1:

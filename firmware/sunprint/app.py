@@ -79,6 +79,10 @@ class App:
 
             self._prev = bytearray(len(renderer.fb_buffer))  # what the panel shows
             self._box = new_boxes(1)
+            # An e-paper driver rewrites its lost RAM from this frame after a deep sleep.
+            keep = getattr(panel, "set_base", None)
+            if keep is not None:
+                keep(self._prev)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times

@@ -149,8 +149,6 @@ class SSD1680Model:
         self._lut_bytes = 0  # 0x32 bytes received since the command
         self.lut_data = bytearray()
         self._pbuf = bytearray(16)
-        self._col_old = bytearray(PANEL_ROWS)  # one column of colours, for the refresh
-        self._col_new = bytearray(PANEL_ROWS)
         self._por()
 
     # --- state ---
@@ -391,61 +389,42 @@ class SSD1680Model:
 
     def _colours(self, ram, option, j, out):
         """Column j of a RAM as the panel reads it after its 0x21 option: out[gy] = colour byte,
-        MSB = lowest source, 1 = black."""
-        col = ram[j]
-        if option & 0x04:  # bypass as 0 (black) or, 0101, as 1 (white)
+        MSB = lowest source, 1 = black (RAM 1 = white unless inverted; bypass as 0 / 1)."""
+        if option & 0x04:
             v = 0x00 if option & 0x01 else 0xFF
             for gy in range(PANEL_ROWS):
                 out[gy] = v
             return
-        out[:] = col[:PANEL_ROWS]
-        if not option & 0x08:  # normal: RAM 1 = white, so black is the complement
+        out[:] = ram[j][:PANEL_ROWS]
+        if not option & 0x08:
             for gy in range(PANEL_ROWS):
                 out[gy] ^= 0xFF
 
-    def _show_full(self):
-        """A full waveform: the glass becomes the BW RAM picture."""
+    def _show(self, mode2, check):
+        """Drive the glass from the RAMs: a full waveform shows the BW RAM picture, a mode 2
+        one only changes pixels whose RED and BW colours differ. With check: the number of
+        bytes where RED RAM is not the glass (a stale base)."""
         out = self.shown
-        new = self._col_new
+        old = bytearray(PANEL_ROWS)  # one column of colours (the model may allocate)
+        new = bytearray(PANEL_ROWS)
+        stale = 0
         for j in range(PANEL_X_BYTES):
             self._colours(self.ram_bw, self.bw_option, j, new)
-            if _STEP_SLICES:
+            if not mode2 and _STEP_SLICES:
                 out[j::PANEL_X_BYTES] = new
-            else:
-                o = j
-                for gy in range(PANEL_ROWS):
-                    out[o] = new[gy]
-                    o += PANEL_X_BYTES
-
-    def _show_differential(self):
-        """A partial (mode 2) waveform: only pixels whose old and new colours differ change."""
-        out = self.shown
-        old = self._col_old
-        new = self._col_new
-        for j in range(PANEL_X_BYTES):
-            self._colours(self.ram_red, self.red_option, j, old)
-            self._colours(self.ram_bw, self.bw_option, j, new)
-            o = j
-            for gy in range(PANEL_ROWS):
-                out[o] = differential(out[o], old[gy], new[gy])
-                o += PANEL_X_BYTES
-
-    def _base_diff(self):
-        """Number of visible bytes where RED RAM (the partial refresh's 'old' picture, after
-        its 0x21 option) differs from the picture on the panel."""
-        shown = self.shown
-        old = self._col_old
-        diff = 0
-        for j in range(PANEL_X_BYTES):
-            self._colours(self.ram_red, self.red_option, j, old)
-            if _STEP_SLICES and old == shown[j::PANEL_X_BYTES]:
                 continue
+            if mode2:
+                self._colours(self.ram_red, self.red_option, j, old)
             o = j
             for gy in range(PANEL_ROWS):
-                if old[gy] != shown[o]:
-                    diff += 1
+                if not mode2:
+                    out[o] = new[gy]
+                else:
+                    if check and old[gy] != out[o]:
+                        stale += 1
+                    out[o] = differential(out[o], old[gy], new[gy])
                 o += PANEL_X_BYTES
-        return diff
+        return stale
 
     def _activate(self):
         v = self.update2
@@ -453,53 +432,49 @@ class SSD1680Model:
         if v & 0x40:
             self.analog = True
         if v & 0x10:  # load the LUT of the selected display mode from OTP
-            if not v & 0x08:
-                self.lut_source = OTP_FULL
-            elif self.otp_partial:
-                self.lut_source = OTP_PARTIAL
-            else:
-                self.lut_source = NO_LUT
+            self.lut_source = (
+                OTP_FULL if not v & 0x08 else OTP_PARTIAL if self.otp_partial else NO_LUT
+            )
+        self._busy_left = self.short_busy_polls
         if v & 0x04:
             self._refresh(v)
             self._busy_left = self.busy_polls
-        else:
-            self._busy_left = self.short_busy_polls
         if v & 0x02:
             self.analog = False
 
     def _refresh(self, v):
-        number = len(self.refreshes) + 1
+        n = len(self.refreshes) + 1
         mode2 = v & 0x08
-        kind = "partial" if mode2 else "full"
         source = self.lut_source
-        self.refreshes.append(kind)
+        self.refreshes.append("partial" if mode2 else "full")
         self.waveforms.append(source)
+        flag = self.violations.append
         if not self.analog:
-            self.violations.append("refresh %d without drive power (0x22 bit 6 never set)" % number)
+            flag("refresh %d without drive power (0x22 bit 6 never set)" % n)
             return
         if source == NO_LUT:
-            if mode2 and v & 0x10:
-                why = "the LUT from OTP for display mode 2, which this glass lacks"
-            else:
-                why = "an empty LUT register (no OTP load, no 0x32)"
-            self.violations.append("refresh %d: %s: the glass does not change" % (number, why))
+            flag(
+                "refresh %d: %s: the glass does not change"
+                % (
+                    n,
+                    "the LUT from OTP for display mode 2, which this glass lacks"
+                    if mode2 and v & 0x10
+                    else "an empty LUT register (no OTP load, no 0x32)",
+                )
+            )
             return
         if source == OTP_FULL or not mode2:
-            self._show_full()
+            self._show(False, False)
             self._shown_valid = True
             return
         if not self._shown_valid:
-            self.violations.append(
-                "refresh %d: partial refresh before any full refresh (unknown base)" % number
+            flag("refresh %d: partial refresh before any full refresh (unknown base)" % n)
+        stale = self._show(True, self._shown_valid)
+        if stale:
+            flag(
+                "refresh %d: partial refresh over a stale base"
+                " (RED RAM differs from the panel in %d bytes)" % (n, stale)
             )
-        else:
-            diff = self._base_diff()
-            if diff:
-                self.violations.append(
-                    "refresh %d: partial refresh over a stale base"
-                    " (RED RAM differs from the panel in %d bytes)" % (number, diff)
-                )
-        self._show_differential()
         if self.pingpong:
             for x in range(RAM_X_BYTES):
                 self.ram_red[x][:] = self.ram_bw[x]

@@ -3,20 +3,16 @@
 # waveform in OTP), the 0x37 ping-pong, RAM lost in deep sleep, and Waveshare's landscape
 # mapping. Plain test_* functions with bare asserts: both interpreters.
 import framebuf
-from epd_rig import (
+from epd_rig import edit, framebuffer, mismatches, scene, window_check
+from glass_rig import (
     Clock,
     after_sleep,
     done,
-    edit,
-    framebuffer,
     full,
     keep_base,
-    mismatches,
     partials_stay_awake,
-    scene,
     started,
     window,
-    window_check,
 )
 
 from host_tools.sim.ssd1680 import SSD1680Model

@@ -2,16 +2,14 @@
 # model's RAM is lost in deep sleep; the references' polarity and pulses. Plain test_* functions:
 # both interpreters (a narrower panel inside MicroPython, as test_epd_ssd1683.py).
 import framebuf
-from epd_rig import (
-    MICROPYTHON,
+from epd_rig import MICROPYTHON, framebuffer, scene
+from glass_rig import (
     Clock,
     after_sleep,
     done,
-    framebuffer,
     full,
     keep_base,
     partials_stay_awake,
-    scene,
     started,
     window,
 )

@@ -4,21 +4,16 @@
 # under a full refresh. Plain test_* functions: both interpreters (a narrower panel inside
 # MicroPython, as test_epd_uc8179.py).
 import framebuf
-from epd_rig import (
-    MICROPYTHON,
+from epd_rig import MICROPYTHON, edit, framebuffer, mismatches, scene, window_check
+from glass_rig import (
     Clock,
     after_sleep,
     done,
-    edit,
-    framebuffer,
     full,
     keep_base,
-    mismatches,
     partials_stay_awake,
-    scene,
     started,
     window,
-    window_check,
 )
 
 from host_tools.sim.uc8179 import UC8179Model
@@ -33,7 +28,9 @@ def _rig(revision="2023", driver_revision=None):
     m = UC8179Model(W, H, revision=revision)
     clock = Clock(m)
     kw = {} if driver_revision is None else {"revision": driver_revision}
-    d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, sleep=clock, **kw)
+    d = UC8179(
+        m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, sleep=clock, **kw
+    )
     d.reset_timeout_ms = 40
     buf = bytearray(d.BUFFER_SIZE)
     prev = bytearray(d.BUFFER_SIZE)

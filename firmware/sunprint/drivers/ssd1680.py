@@ -174,7 +174,9 @@ class SSD1680(EPD):
         """The window win_* of buf to a RAM (0x24 or 0x26)."""
         self._area()
         self._command(ram)
-        self._rows(buf, self._rstart, self._rstride, self.win_w, self.win_h // 8, self._rstep, self._tab)
+        self._rows(
+            buf, self._rstart, self._rstride, self.win_w, self.win_h // 8, self._rstep, self._tab
+        )
 
     def _send_whole(self, ram, buf):
         """All of buf to a RAM; win_* is kept."""
