@@ -327,8 +327,10 @@ def test_model_knows_the_glass():
 
 
 def test_driver_allocates_nothing_per_update():
-    buf = bytearray(48000)
-    d = UC8179(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1))
+    buf = bytearray(W * H // 8)
+    d = UC8179(
+        NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1), width=W, height=H
+    )
     d.set_base(buf)  # partials after a full refresh wake and restore (no room for a 2nd frame)
     d.show(buf)
     d.show_window(buf, *WIN)
@@ -336,7 +338,7 @@ def test_driver_allocates_nothing_per_update():
     def updates():
         d.show(buf)
         d.show_window(buf, *WIN)
-        d.show_window(buf, 0, 0, 800, 480)
+        d.show_window(buf, 0, 0, W, H)
         d.show(buf, False)
 
     n = allocated(updates)
