@@ -41,10 +41,10 @@
 #             (W7 _Init_Part); revision "old": reset; PSR 00 [3F]; BTST 06 [17 17 28 18];
 #             TCON 60 [22]; TRES 61; GSST 65 [00 00 00 00]; EVS 52 [02]; PLL 30 [06]; PWR 01
 #             [17 07 3F 3F 0D]; LUTOPT 2A [00 00]; VCOM_DC 82 [1C]; LUTC/WW/KW/WK/KK 20-24 (42
-#             bytes each, W7o Lut_partial). Then per partial: CDI 50 [A9 07]; PTIN 91; PTL 90
-#             [HRST HRED VRST VRED, 16 bit each, 01]; after a wake DTM1 10 with the window of the
-#             glass's picture (set_base); DTM2 13 with the window; PON -> DRF -> PTOUT 92 +
-#             CDI 50 [F7] + POF 02. The controller stays awake with the power off.
+#             bytes each, W7o Lut_partial). After a wake, DTM1 10 with the glass's picture
+#             (set_base), whole, once. Then per partial: CDI 50 [A9 07]; PTIN 91; PTL 90 [HRST
+#             HRED VRST VRED, 16 bit each, 01]; DTM2 13 with the window; PON -> DRF -> PTOUT 92
+#             + CDI 50 [F7] + POF 02. The controller stays awake with the power off.
 #   The old glass's partial takes W7's CDI A9 instead of W7o's 22 07: with N2OCP the OLD RAM
 #   follows the glass from one partial to the next (W7o leaves it at the base picture; GX sets
 #   N2OCP with its register LUTs too).
@@ -146,7 +146,7 @@ class UC8179(EPD):
         self._ptl = bytearray(9)
         self._group = bytearray(6)  # one register LUT group (revision "old")
         self._powered = False
-        self._old_whole = False  # OLD RAM holds the glass everywhere (after a full refresh)
+        self._old_whole = False  # OLD RAM holds the glass everywhere (since the last reset)
         flip = 0 if rotation == 0 else REVERSE
         self._tab_old = table(INVERT | flip)  # 1 = white
         self._tab_new = table(flip)  # 1 = black (full refresh, rotated)
@@ -251,12 +251,25 @@ class UC8179(EPD):
             self._data(_LUT_PAD)
 
     def _write_window(self, buf):
+        base = self._base
+        if not self._old_whole and base is not None:  # after a wake OLD is lost: all of it
+            x = self.win_x  # becomes the glass again, once (normal mode: the whole panel)
+            y = self.win_y
+            w = self.win_w
+            h = self.win_h
+            self.win_x = 0
+            self.win_y = 0
+            self.win_w = self.width
+            self.win_h = self.height
+            self._send(_DTM1, base, self._tab_old)
+            self.win_x = x
+            self.win_y = y
+            self.win_w = w
+            self.win_h = h
+            self._old_whole = True
         self._cmd2(_CDI, _CDI_PARTIAL, _CDI_INTERVAL)
         self._command(_PTIN)
         self._panel_window()
-        base = self._base
-        if not self._old_whole and base is not None:  # after a wake: OLD is lost
-            self._send(_DTM1, base, self._tab_old)
         self._send(_DTM2, buf, self._tab_old)
         self._power_on()
 
