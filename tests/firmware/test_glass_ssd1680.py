@@ -153,3 +153,20 @@ def test_settle_after_software_reset():
     full(d, buf, prev)
     after = [ms for ms, _, cmd in clock.calls if cmd == 0x12]
     assert after and after[0] >= 10, clock.calls
+
+
+def test_a_timeout_while_starting_a_partial_leaves_the_power_off():
+    # The partial powers the panel on (0x22 0xC0) and waits for BUSY before sending the window:
+    # if BUSY never ends there, the driver resets the panel and puts it to sleep, as after a
+    # refresh timeout, instead of leaving the drive power on.
+    m, d, buf, prev, fb, _ = _rig()
+    full(d, buf, prev)
+    fb.fill_rect(60, 20, 30, 10, 1)
+    window(d, buf, prev, (60, 20, 30, 10))  # awake now, partial setup done
+    m.short_busy_polls = 1 << 30  # the power-on never finishes
+    try:
+        d.begin_show_window(buf, 60, 20, 30, 10)
+        raise AssertionError("no timeout")
+    except OSError as e:
+        assert e.errno == 110
+    assert m.asleep and not m.left_powered

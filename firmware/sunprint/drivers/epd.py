@@ -50,9 +50,10 @@
 # bytes_sent counts every byte the driver clocks out (commands, parameters, picture data),
 # modulo 2**30 so it stays a small int on the ESP32.
 #
-# Timeouts raise EPDTimeout, an OSError subclass with errno ETIMEDOUT (110). show() first calls
-# abort() (hardware reset, then deep sleep, best effort) so a stuck panel is not left powered; a
-# runner using begin_show()/busy() calls abort() itself when it gives up.
+# Timeouts raise EPDTimeout, an OSError subclass with errno ETIMEDOUT (110). show() and a
+# begin_show*() that times out while starting (the SSD1680 waits for its power-on) first call
+# abort() (hardware reset, then deep sleep, best effort) so a stuck panel is not left powered;
+# a runner using begin_show()/busy() calls abort() itself when it gives up.
 
 from sunprint.compat import const, ticks_diff, ticks_ms
 
@@ -323,10 +324,14 @@ class EPD:
         self.win_y = 0
         self.win_w = self.width
         self.win_h = self.height
-        if full or not self._have_base:
-            self._begin_full(buf)
-        else:
-            self._begin_partial(buf)
+        try:
+            if full or not self._have_base:
+                self._begin_full(buf)
+            else:
+                self._begin_partial(buf)
+        except EPDTimeout:
+            self.abort()  # a panel stuck while starting may be powered: reset, deep sleep
+            raise
 
     def _begin_full(self, buf):
         self.win_x = 0
@@ -384,10 +389,14 @@ class EPD:
         picture (first update, after abort()) this is a full refresh of the whole picture."""
         self._check(buf)
         self._align(x, y, w, h)
-        if not self._have_base:
-            self._begin_full(buf)
-            return
-        self._begin_partial(buf)
+        try:
+            if not self._have_base:
+                self._begin_full(buf)
+            else:
+                self._begin_partial(buf)
+        except EPDTimeout:
+            self.abort()  # a panel stuck while starting may be powered: reset, deep sleep
+            raise
 
     def finish(self):
         """After busy() went False: bring the RAMs up to date with the glass; deep sleep after
