@@ -354,7 +354,7 @@ class App:
                 if self.plan is not None:
                     self.plan.forget()  # what the glass shows is unknown now
             else:
-                self.panel.finish()  # deep sleep: a powered idle e-paper panel is damaged
+                self.panel.finish()  # drive power off (deep sleep after a full refresh)
         except OSError as e:
             self._fault("panel", e)
         self._refreshing = False
