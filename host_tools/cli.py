@@ -43,7 +43,9 @@ def build_parser():
     return parser
 
 
-_COMMAND_MODULES = ("synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd")
+_COMMAND_MODULES = (
+    "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest",
+)  # fmt: skip
 
 
 def main(argv=None):

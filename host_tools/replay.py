@@ -85,12 +85,13 @@ def panel_image(model):
     """The SSD1680 panel's picture, landscape, as a Pillow mode '1' image (1 = white).
 
     The model keeps the glass natively (128 sources x 296 gates, 1 = black); Pillow rotates it
-    in C. model.landscape_mono_hlsb() is the portable (slow) reference this must equal.
+    in C, clockwise: Waveshare's landscape (x, y) is source y, gate 295 - x.
+    model.landscape_mono_hlsb() is the portable (slow) reference this must equal.
     """
     from PIL import Image
 
     native = Image.frombytes("1", (128, 296), bytes(model.shown).translate(_INVERT))
-    return native.transpose(Image.Transpose.ROTATE_90)
+    return native.transpose(Image.Transpose.ROTATE_270)
 
 
 def mono_image(width, height, ink_hlsb):

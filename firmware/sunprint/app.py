@@ -81,6 +81,10 @@ class App:
 
             self._prev = bytearray(len(renderer.fb_buffer))  # what the panel shows
             self._box = new_boxes(1)
+            # An e-paper driver rewrites its lost RAM from this frame after a deep sleep.
+            keep = getattr(panel, "set_base", None)
+            if keep is not None:
+                keep(self._prev)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -361,7 +365,7 @@ class App:
                 if self.plan is not None:
                     self.plan.forget()  # what the glass shows is unknown now
             else:
-                self.panel.finish()  # deep sleep: a powered idle e-paper panel is damaged
+                self.panel.finish()  # drive power off (deep sleep after a full refresh)
         except OSError as e:
             self._fault("panel", e)
         self._refreshing = False

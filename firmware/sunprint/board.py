@@ -221,9 +221,12 @@ def _panel(d, machine, unit, neopixel, sleep_ms):
     dc = _out(machine, unit, "display.pins.dc", pins["dc"])
     rst = _out(machine, unit, "display.pins.rst", pins["rst"])
     busy = _in(machine, unit, "display.pins.busy", pins["busy"])
-    if sleep_ms is None:
-        return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy)
-    return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, sleep=sleep_ms)
+    kw = {"rotation": opts.get("rotation", 0)}  # e-paper: 0 = the maker's orientation, 180
+    if kind == "uc8179":
+        kw["revision"] = opts.get("revision", "2023")  # which partial waveform the glass has
+    if sleep_ms is not None:
+        kw["sleep"] = sleep_ms
+    return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, **kw)
 
 
 def _driver(s, machine, unit, esp32, clock):

@@ -46,11 +46,16 @@ MAX_W = const(1000000)  # power limits (W): 1 MW keeps every mW value a small in
 _TIMEOUTS_MS = const(3000)  # (retries + 1) x timeout_ms of a meter, at most
 _FONT_CHARS = const(32)
 
+# e-paper: rotation for mounting, 0 = the maker's landscape orientation
+_EPD = (("rotation", _ONE_OF, (0, 180), None),)
+
 # type, family, panel width, height (0: from the options), options
 DISPLAYS = (
-    ("ssd1680", EPAPER, 296, 128, ()),
-    ("ssd1683", EPAPER, 400, 300, ()),
-    ("uc8179", EPAPER, 800, 480, ()),
+    ("ssd1680", EPAPER, 296, 128, _EPD),
+    ("ssd1683", EPAPER, 400, 300, _EPD),
+    # revision: which partial waveform the 7.5" glass has (drivers/uc8179.py): "2023" the
+    # controller's OTP fast waveform, "old" register LUTs loaded by the host
+    ("uc8179", EPAPER, 800, 480, _EPD + (("revision", _ONE_OF, ("2023", "old"), None),)),
     (
         "max7219",
         LED,

@@ -97,3 +97,33 @@ class Plane:
             out[o : o + k] = b[:k]
             o += k
         return out
+
+
+class Noise:
+    """What a controller's RAM holds after it lost its content: not zeros (a driver that forgot
+    to rewrite a RAM must show up in the picture), but the same bytes on every run (xorshift32,
+    seeded by the caller)."""
+
+    def __init__(self, seed=0x2545F491):
+        self._s = seed & 0xFFFFFFFF or 1
+
+    def fill(self, buf):
+        s = self._s
+        for i in range(len(buf)):
+            s ^= (s << 13) & 0xFFFFFFFF
+            s ^= s >> 17
+            s ^= (s << 5) & 0xFFFFFFFF
+            buf[i] = s & 0xFF
+        self._s = s
+
+    def fill_plane(self, plane):
+        for band in plane.bands:
+            self.fill(band)
+
+
+def differential(shown, old, new):
+    """One byte of the glass after a differential (partial) waveform: pixels whose old and new
+    colours differ take the new colour; the others are not driven and keep what the glass shows.
+    All three bytes are colours, 1 = black."""
+    change = old ^ new
+    return (shown & ~change | new & change) & 0xFF

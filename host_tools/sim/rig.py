@@ -398,7 +398,8 @@ def _wire_display(rig, d, machine):
     elif kind == "uc8179":
         from host_tools.sim.uc8179 import UC8179Model
 
-        model = UC8179Model(d["width"], d["height"])
+        revision = d.get("options", {}).get("revision", "2023")  # the glass fitted
+        model = UC8179Model(d["width"], d["height"], revision=revision)
     else:
         raise ValueError("no model for display type %r" % kind)
     for name in ("cs", "dc", "rst", "busy"):

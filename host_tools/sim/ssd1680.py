@@ -9,12 +9,15 @@
 #     drv.show(buf)
 #     m.refreshes, m.violations, m.pixel(sx, gy), m.landscape_mono_hlsb()
 #
-# What is modelled (SSD1680 datasheet rev 0.14 command table, as quoted by public drivers):
+# What is modelled (SSD1680 command set as Waveshare's epd2in9_V2 and GxEPD2's
+# GxEPD2_290_T94_V2 drive it):
 # - DC low = command byte, DC high = data for the current command; bytes count only while CS is
 #   low and RST is high. Parameters latch as they arrive (a short parameter list updates only the
 #   fields it reaches).
-# - Hardware reset (RST low -> high) and SWRESET 0x12 restore the register defaults; RAM is
-#   unaffected by both. BUSY is high for `short_busy_polls` polls afterwards.
+# - Hardware reset (RST low -> high) and SWRESET 0x12 restore the register defaults (no LUT
+#   loaded, ping-pong off); RAM is kept by both (Waveshare's epd2in9_V2 display_Partial and
+#   ESPHome's WaveshareEPaper2P9InV2R2 pulse RST before every partial and rely on the RAM).
+#   BUSY is high for `short_busy_polls` polls afterwards.
 # - 0x11 data entry mode: A[1:0] = ID (bit 1 = Y increment, bit 0 = X increment), A[2] = AM
 #   (0: the counter advances in X first, 1: in Y first); all 8 combinations.
 # - 0x44 / 0x45 RAM windows (start, end; for a decrementing axis start > end), 0x4E / 0x4F
@@ -26,24 +29,41 @@
 #   small for MicroPython's fragmented ~110 KB heap, and a gate-first write is a plain slice.)
 # - 0x21 Display Update Control 1: A[3:0] BW RAM option, A[7:4] RED RAM option:
 #   0000 normal, 0100 bypass as 0 (0101 as 1), 1000 inverse. RAM bit 1 = white.
-# - 0x22 Display Update Control 2 + 0x20 Master Activation: with bit 2 (display) set the picture
-#   becomes the BW RAM content; bit 3 (display mode 2) makes it a 'partial' (differential: RED
-#   RAM = previous picture) refresh, otherwise 'full'. BUSY is then high for `busy_polls` polls.
-#   Other sequences (power on/off, LUT load) keep BUSY high for `short_busy_polls` polls.
-# - 0x10 deep sleep: mode 01 keeps RAM, 11 loses it; BUSY stays high and every byte is ignored
-#   until a hardware reset.
-# - Not modelled: waveforms/LUT contents (0x32 and friends are stored in `registers` only), gate
-#   scan options of 0x01, 0x46/0x47 pattern fill, reads, the border, timing in milliseconds.
-# Recorded protocol violations (`violations`, list of str): a refresh started while the panel was
-# left powered since the previous refresh (no deep sleep in between); a command sent while BUSY
-# is high (not counted with stuck_busy=True, the broken-panel option); a partial refresh whose
-# RED RAM is not the picture on the panel, or before any full refresh. Unknown commands go to
-# `unknown` (list of int). `left_powered` says whether the last refresh still awaits deep sleep.
-# `bytes_in` counts the bytes clocked in while awake (commands, parameters and RAM data), the
-# figure a window partial refresh (a RAM window over part of the panel, then 0x22 0xFF) reduces.
+# - Where the waveform comes from. 0x22 Display Update Control 2 bits: 7 clock on, 6 analog
+#   (drive power) on, 5 load temperature, 4 load LUT from OTP, 3 display mode 2, 2 display,
+#   1 analog off, 0 clock off; 0x20 runs them. With bit 4 the LUT register is loaded from OTP
+#   for the mode of bit 3: the full (mode 1) waveform is there; a mode 2 (partial) waveform is
+#   there only if `otp_partial` (the Waveshare 2.9" V2 glass has none: GxEPD2_290_T94_V2.h,
+#   "Waveshare variant without partial wft in OTP"). 0x32 loads the LUT register from the host
+#   (153 bytes). Without bit 4 a refresh runs whatever the LUT register holds.
+# - The picture: the model does not simulate waveform physics; it knows the kind of waveform a
+#   refresh runs. A full refresh (mode 1, OTP full or host LUT) shows the BW RAM picture. A mode 2
+#   refresh is differential: where the old picture (RED RAM, after its 0x21 option) and the new
+#   one (BW RAM) differ, the pixel takes the new colour; elsewhere the glass is not driven and
+#   keeps what it shows (epdbus.differential). No waveform for the mode (OTP partial on glass
+#   without one, an empty LUT register): the glass does not change and it is a violation.
+# - 0x37 Display Option byte F (6th parameter) bit 6: RAM ping-pong for display mode 2 (Waveshare's
+#   2021+ epd2in9_V2 partial sends 00 00 00 00 00 40 00 00 00 00). After a mode 2 refresh with
+#   ping-pong on, RED RAM holds the new picture (the effect Waveshare's driver relies on: it
+#   writes only 0x24 between partials). Modelled as a copy of BW RAM into RED RAM; whether the
+#   chip copies or swaps the RAMs is not documented in the sources, so a driver that writes only
+#   a window must not rely on it (sunprint's rewrites both RAMs over the window afterwards).
+# - Drive power: analog on from a 0x22 sequence with bit 6 until one with bit 1 or deep sleep
+#   (`left_powered`). A refresh while the analog block is off is a violation.
+# - 0x10 deep sleep (mode 01 or 11): BUSY stays high and every byte is ignored until a hardware
+#   reset. RAM is kept only with keep_ram=True and mode 01: by default the model takes the
+#   RAM content as lost (filled with noise), since nothing in the sources shows it surviving a
+#   deep sleep and a wake (no Waveshare sequence sleeps between a base image and a partial).
+# - Not modelled: LUT contents, gate scan options of 0x01, 0x46/0x47 pattern fill, reads, the
+#   border, timing in milliseconds.
+# Recorded protocol violations (`violations`, list of str): a command sent while BUSY is high (not
+# counted with stuck_busy=True, the broken-panel option); a refresh without drive power or
+# without a waveform for its mode; a partial refresh before any full refresh, or whose RED RAM is
+# not the picture on the panel (a stale base). Unknown commands go to `unknown` (list of int).
+# `bytes_in` counts the bytes clocked in while awake (commands, parameters and RAM data).
 # Time is counted in BUSY polls, not milliseconds: the driver under test may sleep between polls.
 
-from host_tools.sim.epdbus import SPI, BusyPin, OutPin
+from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, differential
 
 RAM_X_BYTES = 22  # 176 sources
 RAM_ROWS = 296
@@ -55,6 +75,14 @@ _SHOWN_SIZE = PANEL_X_BYTES * PANEL_ROWS
 
 _BW = 0x24
 _RED = 0x26
+_LUT = 0x32
+_LUT_SIZE = 153  # 0x32: the SSD1680 waveform LUT
+
+# What the LUT register holds (lut_source)
+NO_LUT = "none"
+OTP_FULL = "otp-full"
+OTP_PARTIAL = "otp-partial"
+HOST = "host"
 
 # Commands the model knows. Those not decoded further keep their parameters in `registers`.
 _KNOWN = (
@@ -81,10 +109,15 @@ _COMMAND_LOG = 512  # command bytes kept in `commands`
 
 
 class SSD1680Model:
-    def __init__(self, busy_polls=3, short_busy_polls=1, stuck_busy=False):
+    def __init__(
+        self, busy_polls=3, short_busy_polls=1, stuck_busy=False, otp_partial=False, keep_ram=False
+    ):
         self.busy_polls = busy_polls
         self.short_busy_polls = short_busy_polls
         self.stuck_busy = stuck_busy
+        self.otp_partial = otp_partial  # the glass's OTP has a display mode 2 waveform
+        self.keep_ram = keep_ram  # RAM survives deep sleep mode 1 (not assumed by default)
+        self._noise = Noise()
         self.spi = SPI(self)
         self.cs = OutPin(self, "cs", 1)
         self.dc = OutPin(self, "dc", 1)
@@ -96,6 +129,7 @@ class SSD1680Model:
         self.shown = bytearray(_SHOWN_SIZE)  # 16 bytes x 296 rows, MSB = lowest source, 1 = black
         self.refreshes = []  # 'full' / 'partial'
         self.updates = []  # 0x22 value at each 0x20
+        self.waveforms = []  # lut_source of each refresh
         self.violations = []
         self.unknown = []
         self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
@@ -110,8 +144,10 @@ class SSD1680Model:
         self.sleep_mode = 0
         self._in_reset = False
         self._shown_valid = False  # the panel content is known (a full refresh happened)
-        self._powered_refresh = 0  # number of the refresh not yet followed by deep sleep, or 0
+        self.analog = False  # drive power (charge pumps) on
         self._busy_left = 0
+        self._lut_bytes = 0  # 0x32 bytes received since the command
+        self.lut_data = bytearray()
         self._pbuf = bytearray(16)
         self._por()
 
@@ -130,13 +166,15 @@ class SSD1680Model:
         self.red_option = 0
         self.update2 = 0xFF
         self.mux = RAM_ROWS - 1
+        self.lut_source = NO_LUT
+        self.pingpong = False
         self._cmd = -1
         self._np = 0
 
     @property
     def left_powered(self):
-        """True when the last refresh has not been followed by deep sleep."""
-        return self._powered_refresh != 0
+        """True while the drive power (analog block) is on: 0x22 bit 6 ran, bit 1 not yet."""
+        return self.analog
 
     def _edge(self, name, v):
         if name == "rst":
@@ -186,6 +224,9 @@ class SSD1680Model:
         cmds.append(c)
         self._cmd = c
         self._np = 0
+        if c == _LUT:
+            self._lut_bytes = 0
+            self.lut_data = bytearray()  # the bytes of the last 0x32 (first 256)
         if c == 0x12:
             self._por()
             self.sw_resets += 1
@@ -203,6 +244,12 @@ class SSD1680Model:
         if c == _RED:
             self._ram_write(self.ram_red, buf)
             return
+        if c == _LUT:
+            self._lut_bytes += len(buf)
+            if len(self.lut_data) < 256:
+                self.lut_data.extend(buf)
+            if self._lut_bytes >= _LUT_SIZE:
+                self.lut_source = HOST
         if c < 0 or c not in _KNOWN:
             return
         p = self._pbuf
@@ -238,6 +285,9 @@ class SSD1680Model:
             self.red_option = p[0] >> 4
         elif c == 0x22:
             self.update2 = p[0]
+        elif c == 0x37:
+            if np >= 6:
+                self.pingpong = bool(p[5] & 0x40)
         elif c == 0x01:
             if np >= 2:
                 self.mux = p[0] | (p[1] & 1) << 8
@@ -250,12 +300,11 @@ class SSD1680Model:
         self.asleep = True
         self.sleep_mode = mode
         self.sleeps += 1
-        self._powered_refresh = 0
-        if mode == 0x03:  # deep sleep mode 2: RAM is not retained
-            zero = bytes(RAM_ROWS)
+        self.analog = False
+        if mode == 0x03 or not self.keep_ram:  # mode 2 never keeps RAM; mode 1: see the top
             for x in range(RAM_X_BYTES):
-                self.ram_bw[x][:] = zero
-                self.ram_red[x][:] = zero
+                self._noise.fill(self.ram_bw[x])
+                self._noise.fill(self.ram_red[x])
 
     # --- RAM address counter ---
 
@@ -338,80 +387,97 @@ class SSD1680Model:
 
     # --- refresh ---
 
-    def _show_ram(self, ram, option):
-        """Drive the panel from a RAM: shown = its visible part, 1 = black."""
-        out = self.shown
-        if option & 0x04:  # bypass as 0 (black) or, 0101, as 1 (white)
+    def _colours(self, ram, option, j, out):
+        """Column j of a RAM as the panel reads it after its 0x21 option: out[gy] = colour byte,
+        MSB = lowest source, 1 = black (RAM 1 = white unless inverted; bypass as 0 / 1)."""
+        if option & 0x04:
             v = 0x00 if option & 0x01 else 0xFF
-            for i in range(_SHOWN_SIZE):
-                out[i] = v
+            for gy in range(PANEL_ROWS):
+                out[gy] = v
             return
-        for j in range(PANEL_X_BYTES):
-            col = ram[j]
-            if _STEP_SLICES:
-                out[j::PANEL_X_BYTES] = col[:PANEL_ROWS]
-            else:
-                o = j
-                for gy in range(PANEL_ROWS):
-                    out[o] = col[gy]
-                    o += PANEL_X_BYTES
-        if not option & 0x08:  # normal: RAM 1 = white, so black is the complement
-            for i in range(_SHOWN_SIZE):
-                out[i] ^= 0xFF
+        out[:] = ram[j][:PANEL_ROWS]
+        if not option & 0x08:
+            for gy in range(PANEL_ROWS):
+                out[gy] ^= 0xFF
 
-    def _base_diff(self):
-        """Number of visible bytes where RED RAM (the partial refresh's 'old' picture, after
-        its 0x21 option) differs from the picture on the panel."""
-        shown = self.shown
-        option = self.red_option
-        diff = 0
+    def _show(self, mode2, check):
+        """Drive the glass from the RAMs: a full waveform shows the BW RAM picture, a mode 2
+        one only changes pixels whose RED and BW colours differ. With check: the number of
+        bytes where RED RAM is not the glass (a stale base)."""
+        out = self.shown
+        old = bytearray(PANEL_ROWS)  # one column of colours (the model may allocate)
+        new = bytearray(PANEL_ROWS)
+        stale = 0
         for j in range(PANEL_X_BYTES):
-            col = self.ram_red[j]
-            if option == 0x08 and _STEP_SLICES and col[:PANEL_ROWS] == shown[j::PANEL_X_BYTES]:
+            self._colours(self.ram_bw, self.bw_option, j, new)
+            if not mode2 and _STEP_SLICES:
+                out[j::PANEL_X_BYTES] = new
                 continue
+            if mode2:
+                self._colours(self.ram_red, self.red_option, j, old)
             o = j
             for gy in range(PANEL_ROWS):
-                v = col[gy]
-                if option & 0x04:
-                    v = 0x00 if option & 0x01 else 0xFF
-                elif not option & 0x08:
-                    v ^= 0xFF
-                if v != shown[o]:
-                    diff += 1
+                if not mode2:
+                    out[o] = new[gy]
+                else:
+                    if check and old[gy] != out[o]:
+                        stale += 1
+                    out[o] = differential(out[o], old[gy], new[gy])
                 o += PANEL_X_BYTES
-        return diff
+        return stale
 
     def _activate(self):
         v = self.update2
         self.updates.append(v)
-        if not v & 0x04:
-            self._busy_left = self.short_busy_polls
-            return
-        number = len(self.refreshes) + 1
-        if self._powered_refresh:
-            self.violations.append(
-                "refresh %d started while the panel was left powered since refresh %d"
-                " (no deep sleep in between)" % (number, self._powered_refresh)
+        if v & 0x40:
+            self.analog = True
+        if v & 0x10:  # load the LUT of the selected display mode from OTP
+            self.lut_source = (
+                OTP_FULL if not v & 0x08 else OTP_PARTIAL if self.otp_partial else NO_LUT
             )
-        kind = "partial" if v & 0x08 else "full"
-        if kind == "partial":
-            if not self._shown_valid:
-                self.violations.append(
-                    "refresh %d: partial refresh before any full refresh (unknown base)" % number
+        self._busy_left = self.short_busy_polls
+        if v & 0x04:
+            self._refresh(v)
+            self._busy_left = self.busy_polls
+        if v & 0x02:
+            self.analog = False
+
+    def _refresh(self, v):
+        n = len(self.refreshes) + 1
+        mode2 = v & 0x08
+        source = self.lut_source
+        self.refreshes.append("partial" if mode2 else "full")
+        self.waveforms.append(source)
+        flag = self.violations.append
+        if not self.analog:
+            flag("refresh %d without drive power (0x22 bit 6 never set)" % n)
+            return
+        if source == NO_LUT:
+            flag(
+                "refresh %d: %s: the glass does not change"
+                % (
+                    n,
+                    "the LUT from OTP for display mode 2, which this glass lacks"
+                    if mode2 and v & 0x10
+                    else "an empty LUT register (no OTP load, no 0x32)",
                 )
-            else:
-                diff = self._base_diff()
-                if diff:
-                    self.violations.append(
-                        "refresh %d: partial refresh over a stale base"
-                        " (RED RAM differs from the panel in %d bytes)" % (number, diff)
-                    )
-        else:
+            )
+            return
+        if source == OTP_FULL or not mode2:
+            self._show(False, False)
             self._shown_valid = True
-        self._show_ram(self.ram_bw, self.bw_option)
-        self.refreshes.append(kind)
-        self._powered_refresh = number
-        self._busy_left = self.busy_polls
+            return
+        if not self._shown_valid:
+            flag("refresh %d: partial refresh before any full refresh (unknown base)" % n)
+        stale = self._show(True, self._shown_valid)
+        if stale:
+            flag(
+                "refresh %d: partial refresh over a stale base"
+                " (RED RAM differs from the panel in %d bytes)" % (n, stale)
+            )
+        if self.pingpong:
+            for x in range(RAM_X_BYTES):
+                self.ram_red[x][:] = self.ram_bw[x]
 
     # --- picture out ---
 
@@ -420,8 +486,10 @@ class SSD1680Model:
         return (self.shown[gy * PANEL_X_BYTES + (sx >> 3)] >> (7 - (sx & 7))) & 1
 
     def landscape_pixel(self, x, y):
-        """1 if landscape pixel (x, y) of the 296 x 128 picture is black."""
-        return self.pixel(LANDSCAPE_H - 1 - y, x)
+        """1 if landscape pixel (x, y) of the 296 x 128 picture is black. Landscape as
+        Waveshare's epd2in9_V2 getbuffer maps a 296 x 128 image: source sx = y, gate
+        gy = 295 - x (the maker's orientation)."""
+        return self.pixel(y, LANDSCAPE_W - 1 - x)
 
     def landscape_mono_hlsb(self):
         """The landscape picture as Image.frombytes('1', (296, 128), data) reads it: rows of
@@ -431,29 +499,29 @@ class SSD1680Model:
         out = bytearray(row_bytes * LANDSCAPE_H)
         o = 0
         for y in range(LANDSCAPE_H):
-            sx = LANDSCAPE_H - 1 - y
+            sx = y
             j = sx >> 3
             m = 0x80 >> (sx & 7)
-            a = j  # index of (sx, gy = x) for x = 0; steps 16 per x
+            a = (LANDSCAPE_W - 1) * PANEL_X_BYTES + j  # (sx, gy = 295 - x) for x = 0
             for _ in range(row_bytes):
                 v = 0
                 if not shown[a] & m:
                     v |= 0x80
-                if not shown[a + 16] & m:
+                if not shown[a - 16] & m:
                     v |= 0x40
-                if not shown[a + 32] & m:
+                if not shown[a - 32] & m:
                     v |= 0x20
-                if not shown[a + 48] & m:
+                if not shown[a - 48] & m:
                     v |= 0x10
-                if not shown[a + 64] & m:
+                if not shown[a - 64] & m:
                     v |= 0x08
-                if not shown[a + 80] & m:
+                if not shown[a - 80] & m:
                     v |= 0x04
-                if not shown[a + 96] & m:
+                if not shown[a - 96] & m:
                     v |= 0x02
-                if not shown[a + 112] & m:
+                if not shown[a - 112] & m:
                     v |= 0x01
                 out[o] = v
                 o += 1
-                a += 128
+                a -= 128
         return out

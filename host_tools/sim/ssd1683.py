@@ -23,23 +23,37 @@
 #   drives 400 x 300). The glass, `shown`, is a Plane too: 1 = black.
 # - 0x21 A: BW RAM option A[3:0], RED RAM option A[7:4]: 0000 normal, 0100 bypass as 0,
 #   0101 bypass as 1, 1000 inverse. RAM 1 = white.
-# - 0x22 + 0x20: with bit 2 (display) the glass becomes the BW RAM picture; bit 3 (display mode 2)
-#   makes it a 'partial' (differential: RED RAM = previous picture) refresh, else 'full'. Since
-#   RED = BW wherever the picture did not change, a window partial changes only its window.
-#   BUSY is then high for `busy_polls` polls; other 0x22 sequences for `short_busy_polls`.
-# - 0x10 deep sleep: mode 01 keeps RAM, 11 loses it; BUSY high, every byte ignored until a
-#   hardware reset.
-# - Not modelled: waveforms (0x32 and friends stored in `registers` only), 0x01 gate scan options,
-#   0x46/0x47 pattern fill, reads, the border, time in milliseconds.
-# Violations (`violations`, list of str): a refresh while the panel was left powered since the
-# previous refresh (no deep sleep in between); a command while BUSY is high (not with
-# stuck_busy=True); a partial refresh before any full refresh, or whose RED RAM (after its 0x21
-# option) is not the picture on the glass. Unknown commands go to `unknown`.
+# - Waveform source, as in host_tools/sim/ssd1680.py: 0x22 bit 4 loads the LUT of the mode of
+#   bit 3 from OTP, 0x32 loads it from the host (227 bytes, Waveshare's epd4in2_V2 Lut()), bit 6
+#   / bit 1 switch the drive power on / off. The GDEY042T81 glass has both a full and a partial
+#   (mode 2) waveform in OTP (`otp_partial`; GxEPD2_420_GDEY042T81 partial update 0x22 0xFC,
+#   Waveshare's epd4in2_V2 TurnOnDisplay_Partial 0xFF).
+# - The picture: mode 1 (full) shows the BW RAM picture; mode 2 is differential (pixels whose
+#   RED and BW colours differ take the BW colour, the others keep the glass: epdbus.differential).
+# - After a mode 2 refresh RED RAM holds the new picture when ping-pong is on: 0x37 byte F bit 6,
+#   or, with the OTP's own mode 2 waveform, `otp_pingpong` (default on for this glass): Waveshare's
+#   epd4in2_V2 display_Partial (V1.0, 2023-09-13) runs partial after partial writing only 0x24,
+#   which gives the right picture on the glass only if the old picture follows the new one.
+# - 0x10 deep sleep: BUSY high, every byte ignored until a hardware reset; the RAM content is
+#   lost (noise) unless keep_ram=True and mode 01 (see host_tools/sim/ssd1680.py).
+# - Not modelled: LUT contents, 0x01 gate scan options, 0x46/0x47 pattern fill, reads, the
+#   border, time in milliseconds.
+# Violations (`violations`, list of str): a command while BUSY is high (not with stuck_busy=True);
+# a refresh without drive power or without a waveform; a partial refresh before any full
+# refresh, or whose RED RAM (after its 0x21 option) is not the picture on the glass. Unknown
+# commands go to `unknown`. `left_powered`: the drive power is on.
 
-from host_tools.sim.epdbus import SPI, BusyPin, OutPin, Plane
+from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
 
 _BW = 0x24
 _RED = 0x26
+_LUT = 0x32
+_LUT_SIZE = 227
+
+NO_LUT = "none"
+OTP_FULL = "otp-full"
+OTP_PARTIAL = "otp-partial"
+HOST = "host"
 
 _KNOWN = (
     0x01, 0x03, 0x04, 0x08, 0x09, 0x0C, 0x0F, 0x10, 0x11, 0x12, 0x14, 0x15, 0x18, 0x1A, 0x1C,
@@ -56,6 +70,10 @@ def _option(option):
     return None, (0x00 if option & 0x08 else 0xFF)
 
 
+def _colour(ram_byte, fixed, xor):
+    return fixed if fixed is not None else ram_byte ^ xor
+
+
 def _decode(ram, option, shown, lengths):
     fixed, xor = _option(option)
     for b in range(len(shown)):
@@ -63,6 +81,17 @@ def _decode(ram, option, shown, lengths):
         dst = shown[b]
         for i in range(lengths[b]):
             dst[i] = fixed if fixed is not None else src[i] ^ xor
+
+
+def _differential(old, old_option, new, new_option, shown, lengths):
+    ofix, oxor = _option(old_option)
+    nfix, nxor = _option(new_option)
+    for b in range(len(shown)):
+        o = old[b]
+        n = new[b]
+        dst = shown[b]
+        for i in range(lengths[b]):
+            dst[i] = differential(dst[i], _colour(o[i], ofix, oxor), _colour(n[i], nfix, nxor))
 
 
 def _diff(ram, option, shown, lengths):
@@ -81,7 +110,17 @@ _COMMAND_LOG = 512  # command bytes kept in `commands`
 
 
 class SSD1683Model:
-    def __init__(self, width=400, height=300, busy_polls=3, short_busy_polls=1, stuck_busy=False):
+    def __init__(
+        self,
+        width=400,
+        height=300,
+        busy_polls=3,
+        short_busy_polls=1,
+        stuck_busy=False,
+        otp_partial=True,
+        otp_pingpong=True,
+        keep_ram=False,
+    ):
         if width % 8:
             raise ValueError("width must be a multiple of 8")
         self.width = width
@@ -89,6 +128,10 @@ class SSD1683Model:
         self.busy_polls = busy_polls
         self.short_busy_polls = short_busy_polls
         self.stuck_busy = stuck_busy
+        self.otp_partial = otp_partial
+        self.otp_pingpong = otp_pingpong
+        self.keep_ram = keep_ram
+        self._noise = Noise(0x1683)
         self.spi = SPI(self)
         self.cs = OutPin(self, "cs", 1)
         self.dc = OutPin(self, "dc", 1)
@@ -100,6 +143,7 @@ class SSD1683Model:
         self.shown = Plane(self._xb, height)  # the glass: MSB = left, 1 = black
         self.refreshes = []  # 'full' / 'partial'
         self.updates = []  # 0x22 value at each 0x20
+        self.waveforms = []  # lut_source of each refresh
         self.violations = []
         self.unknown = []
         self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
@@ -114,8 +158,10 @@ class SSD1683Model:
         self.sleep_mode = 0
         self._in_reset = False
         self._shown_valid = False
-        self._powered_refresh = 0
+        self.analog = False
         self._busy_left = 0
+        self._lut_bytes = 0
+        self.lut_data = bytearray()
         self._pbuf = bytearray(16)
         self._por()
 
@@ -130,13 +176,15 @@ class SSD1683Model:
         self.bw_option = 0
         self.red_option = 0
         self.update2 = 0xFF
+        self.lut_source = NO_LUT
+        self.pingpong = False
         self._cmd = -1
         self._np = 0
 
     @property
     def left_powered(self):
-        """True when the last refresh has not been followed by deep sleep."""
-        return self._powered_refresh != 0
+        """True while the drive power (analog block) is on."""
+        return self.analog
 
     # --- pins ---
 
@@ -188,6 +236,9 @@ class SSD1683Model:
         cmds.append(c)
         self._cmd = c
         self._np = 0
+        if c == _LUT:
+            self._lut_bytes = 0
+            self.lut_data = bytearray()  # the bytes of the last 0x32 (first 256)
         if c == 0x12:
             self._por()
             self.sw_resets += 1
@@ -205,6 +256,12 @@ class SSD1683Model:
         if c == _RED:
             self._ram_write(self.ram_red, buf)
             return
+        if c == _LUT:
+            self._lut_bytes += len(buf)
+            if len(self.lut_data) < 256:
+                self.lut_data.extend(buf)
+            if self._lut_bytes >= _LUT_SIZE:
+                self.lut_source = HOST
         if c < 0 or c not in _KNOWN:
             return
         p = self._pbuf
@@ -238,6 +295,9 @@ class SSD1683Model:
             self.red_option = p[0] >> 4
         elif c == 0x22:
             self.update2 = p[0]
+        elif c == 0x37:
+            if np >= 6:
+                self.pingpong = bool(p[5] & 0x40)
         elif c == 0x10:
             mode = p[0] & 0x03
             if mode:
@@ -247,10 +307,10 @@ class SSD1683Model:
         self.asleep = True
         self.sleep_mode = mode
         self.sleeps += 1
-        self._powered_refresh = 0
-        if mode == 0x03:  # deep sleep mode 2: RAM is not retained
-            self.ram_bw.clear()
-            self.ram_red.clear()
+        self.analog = False
+        if mode == 0x03 or not self.keep_ram:
+            self._noise.fill_plane(self.ram_bw)
+            self._noise.fill_plane(self.ram_red)
 
     # --- RAM address counter ---
 
@@ -315,36 +375,63 @@ class SSD1683Model:
     def _activate(self):
         v = self.update2
         self.updates.append(v)
-        if not v & 0x04:
+        if v & 0x40:
+            self.analog = True
+        if v & 0x10:
+            if not v & 0x08:
+                self.lut_source = OTP_FULL
+            elif self.otp_partial:
+                self.lut_source = OTP_PARTIAL
+            else:
+                self.lut_source = NO_LUT
+        if v & 0x04:
+            self._refresh(v)
+            self._busy_left = self.busy_polls
+        else:
             self._busy_left = self.short_busy_polls
-            return
+        if v & 0x02:
+            self.analog = False
+
+    def _refresh(self, v):
         number = len(self.refreshes) + 1
-        if self._powered_refresh:
+        mode2 = v & 0x08
+        kind = "partial" if mode2 else "full"
+        source = self.lut_source
+        self.refreshes.append(kind)
+        self.waveforms.append(source)
+        if not self.analog:
+            self.violations.append("refresh %d without drive power (0x22 bit 6 never set)" % number)
+            return
+        if source == NO_LUT:
             self.violations.append(
-                "refresh %d started while the panel was left powered since refresh %d"
-                " (no deep sleep in between)" % (number, self._powered_refresh)
+                "refresh %d: no waveform for display mode %d: the glass does not change"
+                % (number, 2 if mode2 else 1)
             )
-        kind = "partial" if v & 0x08 else "full"
+            return
         shown = self.shown.bands
         lengths = self._lengths()
-        if kind == "partial":
-            if not self._shown_valid:
-                self.violations.append(
-                    "refresh %d: partial refresh before any full refresh (unknown base)" % number
-                )
-            else:
-                diff = _diff(self.ram_red.bands, self.red_option, shown, lengths)
-                if diff:
-                    self.violations.append(
-                        "refresh %d: partial refresh over a stale base"
-                        " (RED RAM differs from the panel in %d bytes)" % (number, diff)
-                    )
-        else:
+        if source == OTP_FULL or not mode2:
+            _decode(self.ram_bw.bands, self.bw_option, shown, lengths)
             self._shown_valid = True
-        _decode(self.ram_bw.bands, self.bw_option, shown, lengths)
-        self.refreshes.append(kind)
-        self._powered_refresh = number
-        self._busy_left = self.busy_polls
+            return
+        if not self._shown_valid:
+            self.violations.append(
+                "refresh %d: partial refresh before any full refresh (unknown base)" % number
+            )
+        else:
+            diff = _diff(self.ram_red.bands, self.red_option, shown, lengths)
+            if diff:
+                self.violations.append(
+                    "refresh %d: partial refresh over a stale base"
+                    " (RED RAM differs from the panel in %d bytes)" % (number, diff)
+                )
+        _differential(
+            self.ram_red.bands, self.red_option, self.ram_bw.bands, self.bw_option, shown, lengths
+        )
+        if self.pingpong or (source == OTP_PARTIAL and self.otp_pingpong):
+            red = self.ram_red.bands
+            for b, band in enumerate(self.ram_bw.bands):
+                red[b][:] = band
 
     # --- picture out ---
 

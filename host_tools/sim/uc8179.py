@@ -10,39 +10,67 @@
 #     m.refreshes, m.areas, m.violations, m.pixel(x, y), m.landscape_mono_hlsb(), m.bytes_in
 #
 # What is modelled (command set as in Zephyr's uc81xx_regs.h; behaviour as Waveshare's
-# EPD_7in5_V2.c and GxEPD2's GxEPD2_750_T7.cpp use it):
+# EPD_7in5_V2.c (V3.0, 2023-12-18), EPD_7in5_V2_old.c (V1.0, 2023-12-18) and GxEPD2's
+# GxEPD2_750_T7.cpp use it):
 # - DC low = command, DC high = data for the current command; bytes count only while CS is low
 #   and RST is high. BUSY_N: LOW = busy. A hardware reset restores the register defaults (PSR
-#   0x0F, CDI 0x31, no TRES, power off, partial mode off); RAM is kept.
+#   0x0F, CDI 0x31, power off, partial mode off, no forced temperature, no register LUT); TRES
+#   reads as the panel's size (Waveshare's Init_Part and Init_Fast never send TRES after their
+#   reset and work on the glass); RAM is kept.
 # - PON 0x04 / POF 0x02 switch the panel power (BUSY_N low for `short_busy_polls` polls).
-# - PSR 0x00 (KW bit 4 must be set for this black/white glass), TRES 0x61 (HRES, VRES, 16 bit
-#   big-endian; must equal the panel), CDI 0x50 byte 0 (BDZ 7, BDV 5:4, N2OCP 3, DDX 1:0).
+# - PSR 0x00 (REG bit 5: LUTs from registers, else OTP; KW bit 4 must be set for this black/white
+#   glass), TRES 0x61 (HRES, VRES, 16 bit big-endian; must equal the panel), CDI 0x50 byte 0 (BDZ
+#   7, BDV 5:4, N2OCP 3, DDX 1:0).
 # - DTM1 0x10 writes the OLD RAM, DTM2 0x13 the NEW RAM, each (width/8) x height bytes
 #   (epdbus.Plane: ram_new.get(x, y); MSB = leftmost source), row by row from the area start: the
 #   whole panel, or in partial mode the PTL window. Bytes beyond the area are dropped and flagged.
 #   The glass, `shown`, is a Plane too: 1 = black.
 # - PTL 0x90: HRST, HRED, VRST, VRED (16 bit big-endian; HRST[2:0] and HRED[2:0] are ignored: the
 #   window is whole bytes), PT_SCAN. PTIN 0x91 enters partial mode, PTOUT 0x92 leaves it.
-# - DRF 0x12: needs the power on. Normal mode: a 'full' refresh of the whole glass; partial mode:
-#   a 'partial' refresh of the PTL window only. The glass becomes the NEW RAM with DDX[0]
-#   polarity: DDX[0] = 0 -> bit 1 is black, 1 -> bit 1 is white (Waveshare: CDI 0x10 and "1 =
-#   black" data for a full refresh, CDI 0xA9 and "1 = white" data for a partial; GxEPD2: CDI
-#   0x29 with "0xFF is white"). With N2OCP set, the refreshed area of NEW is copied to OLD
-#   afterwards. BUSY_N is low for `busy_polls` polls. `areas` lists (x, y, w, h) per refresh.
+# - Data polarity (DDX): data 1 is black with DDX = 00 and white with DDX = 01 or 10. That is what
+#   the references send: Waveshare's full refresh CDI 0x10 with DTM2 = the inverted 1 = white
+#   picture; its partial CDI 0xA9 with the 1 = white picture; the old driver's partial CDI 0x22
+#   with the 1 = white picture; GxEPD2 CDI 0x29 / 0x39 with "0xFF is white". DDX = 11 is not
+#   used by any of them (modelled as 00). The polarity applies to OLD and NEW alike, when the
+#   refresh runs.
+# - Where the waveform comes from: PSR REG = 0: the OTP. Its full waveform is on every glass; its
+#   fast partial waveform, selected by forcing the temperature (CCSET 0xE0 bit 1 + TSSET 0xE5
+#   0x6E: Waveshare's Init_Part), only on glass sold from late 2023 (revision="2023"; Waveshare
+#   added Init_Part in December 2023). PSR REG = 1: the register LUTs LUTC 0x20, LUTWW 0x21,
+#   LUTKW 0x22, LUTWK 0x23, LUTKK 0x24 (42 bytes each), all of which must be loaded since the
+#   reset (Waveshare's old driver, GxEPD2_750_T7's partial update).
+# - DRF 0x12: needs the power on. Normal mode: a 'full' refresh of the whole glass (it becomes the
+#   NEW picture). Partial mode: a 'partial' refresh of the PTL window; with the OTP's fast partial
+#   waveform or register LUTs it is differential (inside the window, pixels whose OLD and NEW
+#   colours differ take the NEW colour, the others keep the glass: epdbus.differential); with the
+#   plain OTP waveform the window is refreshed in full. No waveform (fast partial asked of older
+#   glass, register LUTs missing): the glass does not change, a violation. With N2OCP set, the
+#   refreshed area of NEW is copied to OLD afterwards. BUSY_N is low for `busy_polls` polls.
+#   `areas` lists (x, y, w, h) per refresh.
 # - DSLP 0x07 with check code 0xA5: deep sleep, BUSY_N low and every byte ignored until a hardware
-#   reset; RAM kept unless keep_ram=False (not stated by the sources; see the driver).
-# - CCSET 0xE0 / TSSET 0xE5 (the forced temperature that selects the OTP's fast waveform) and the
-#   other settings are stored in `registers` only: waveforms, LUTs and time are not modelled.
-# Violations (`violations`, list of str): a refresh while the panel was left powered since the
-# previous refresh (no deep sleep in between); DRF with the power off; DSLP with the power still
-# on (no POF) or a wrong check code; a command while BUSY_N is low (not with stuck_busy=True); a
-# partial refresh before any full refresh, or whose OLD RAM is not the picture on the glass in
-# its window; TRES not matching the panel; PSR not in KW mode; bytes beyond a DTM area.
+#   reset. The RAM content is lost (noise) unless keep_ram=True: nothing in the sources shows it
+#   surviving. At power-up it is noise too.
+# - The other settings are stored in `registers` only: LUT contents and time are not modelled.
+# Violations (`violations`, list of str): DRF with the power off; DSLP with the power still on
+# (no POF) or a wrong check code; a command while BUSY_N is low (not with stuck_busy=True); a
+# full refresh whose OLD RAM was never written since power-up or RAM loss (the KW waveform
+# compares OLD with NEW); a partial refresh before any full refresh, or whose OLD RAM is not the
+# picture on the glass in its window; a refresh without a waveform; TRES not matching the panel;
+# PSR not in KW mode; bytes beyond a DTM area.
 
-from host_tools.sim.epdbus import SPI, BusyPin, OutPin, Plane
+from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
 
 _DTM1 = 0x10
 _DTM2 = 0x13
+_LUTS = (0x20, 0x21, 0x22, 0x23, 0x24)  # LUTC, LUTWW, LUTKW, LUTWK, LUTKK
+_FAST_PARTIAL_TEMP = 0x6E  # TSSET value of Waveshare's Init_Part
+
+REVISIONS = ("2023", "old")
+
+NO_WAVEFORM = "none"
+OTP_FULL = "otp-full"
+OTP_FAST_PARTIAL = "otp-fast-partial"
+REGISTER = "register"
 
 _KNOWN = (
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x20,
@@ -63,16 +91,21 @@ class UC8179Model:
         busy_polls=3,
         short_busy_polls=1,
         stuck_busy=False,
-        keep_ram=True,
+        keep_ram=False,
+        revision="2023",
     ):
         if width % 8:
             raise ValueError("width must be a multiple of 8")
+        if revision not in REVISIONS:
+            raise ValueError("revision must be one of %s" % (REVISIONS,))
+        self.revision = revision
         self.width = width
         self.height = height
         self.busy_polls = busy_polls
         self.short_busy_polls = short_busy_polls
         self.stuck_busy = stuck_busy
         self.keep_ram = keep_ram
+        self._noise = Noise(0x8179)
         self.spi = SPI(self)
         self.cs = OutPin(self, "cs", 1)
         self.dc = OutPin(self, "dc", 1)
@@ -81,9 +114,14 @@ class UC8179Model:
         self._xb = width // 8
         self.ram_new = Plane(self._xb, height)  # DTM2
         self.ram_old = Plane(self._xb, height)  # DTM1
+        self._noise.fill_plane(self.ram_new)  # undefined at power-up
+        self._noise.fill_plane(self.ram_old)
+        self.old_known = False  # OLD written whole (or copied by N2OCP) since it was lost
+        self._old_count = 0  # DTM1 bytes of the whole panel written in normal mode
         self.shown = Plane(self._xb, height)  # the glass: MSB = left, 1 = black
         self.refreshes = []  # 'full' / 'partial'
         self.areas = []  # (x, y, w, h) refreshed, per refresh
+        self.waveforms = []  # waveform source of each refresh
         self.violations = []
         self.unknown = []
         self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
@@ -97,16 +135,18 @@ class UC8179Model:
         self.asleep = False
         self._in_reset = False
         self._shown_valid = False
-        self._powered_refresh = 0
         self._busy_left = 0
         self._pbuf = bytearray(16)
         self._por()
 
     def _por(self):
         self.psr = 0x0F
-        self.hres = 0
-        self.vres = 0
+        self.hres = self.width
+        self.vres = self.height
         self.cdi = 0x31
+        self.ccset = 0
+        self.tsset = 0
+        self.luts = 0  # bit i: register LUT _LUTS[i] loaded since the reset
         self.powered = False
         self.partial = False
         self.hrst = 0
@@ -121,8 +161,8 @@ class UC8179Model:
 
     @property
     def left_powered(self):
-        """True when the last refresh has not been followed by deep sleep."""
-        return self._powered_refresh != 0
+        """True while the panel power is on (PON without POF)."""
+        return self.powered
 
     # --- pins ---
 
@@ -197,6 +237,10 @@ class UC8179Model:
             self._ay1 = y1 - 1
             self._cx = x0 >> 3
             self._cy = y0
+            if c == _DTM1 and not self.partial:
+                self._old_count = 0
+        elif c in _LUTS:
+            self.luts |= 1 << _LUTS.index(c)
         elif c not in _KNOWN:
             self.unknown.append(c)
 
@@ -232,6 +276,10 @@ class UC8179Model:
             self.psr = p[0]
         elif c == 0x50:
             self.cdi = p[0]
+        elif c == 0xE0:
+            self.ccset = p[0]
+        elif c == 0xE5:
+            self.tsset = p[0]
         elif c == 0x61 and np >= 4:
             self.hres = (p[0] << 8 | p[1]) & 0x3F8
             self.vres = (p[2] << 8 | p[3]) & 0x3FF
@@ -254,10 +302,10 @@ class UC8179Model:
         self.asleep = True
         self.powered = False
         self.sleeps += 1
-        self._powered_refresh = 0
         if not self.keep_ram:
-            self.ram_new.clear()
-            self.ram_old.clear()
+            self._noise.fill_plane(self.ram_new)
+            self._noise.fill_plane(self.ram_old)
+            self.old_known = False
 
     def _dtm_write(self, buf):
         ram = self._ram
@@ -283,6 +331,10 @@ class UC8179Model:
             if k > n - i:
                 k = n - i
             ram.write(cx, cy, mv, i, k)
+            if ram is self.ram_old and not self.partial:
+                self._old_count += k
+                if self._old_count >= self._xb * self.height:
+                    self.old_known = True
             i += k
             cx += k
             if cx > x1:
@@ -293,16 +345,24 @@ class UC8179Model:
 
     # --- refresh ---
 
+    def white_is_one(self):
+        """The data polarity the CDI selects: True when a data bit 1 is white."""
+        ddx = self.cdi & 0x03
+        return ddx == 0x01 or ddx == 0x02
+
+    def _waveform(self):
+        if self.psr & 0x20:
+            return REGISTER if self.luts == 0x1F else NO_WAVEFORM
+        forced = self.ccset & 0x02 and self.tsset == _FAST_PARTIAL_TEMP
+        if self.partial and forced:
+            return OTP_FAST_PARTIAL if self.revision == "2023" else NO_WAVEFORM
+        return OTP_FULL
+
     def _refresh(self):
         number = len(self.refreshes) + 1
         if not self.powered:
             self.violations.append("refresh %d: DRF while the panel power is off (no PON)" % number)
             return
-        if self._powered_refresh:
-            self.violations.append(
-                "refresh %d started while the panel was left powered since refresh %d"
-                " (no deep sleep in between)" % (number, self._powered_refresh)
-            )
         if (self.hres, self.vres) != (self.width, self.height):
             self.violations.append(
                 "refresh %d: TRES %dx%d does not match the panel %dx%d"
@@ -313,20 +373,40 @@ class UC8179Model:
                 "refresh %d: PSR 0x%02X is not KW (black/white) mode" % (number, self.psr)
             )
         kind = "partial" if self.partial else "full"
+        source = self._waveform()
         x0, y0, x1, y1 = self._area()
+        self.refreshes.append(kind)
+        self.waveforms.append(source)
+        self.areas.append((x0, y0, x1 - x0, y1 - y0))
+        self._busy_left = self.busy_polls
+        if source == NO_WAVEFORM:
+            why = (
+                "register LUTs not all loaded"
+                if self.psr & 0x20
+                else "the OTP fast partial waveform (TSSET 0x6E), which %s glass lacks"
+                % self.revision
+            )
+            self.violations.append("refresh %d: %s: the glass does not change" % (number, why))
+            return
         b0 = x0 >> 3
         b1 = x1 >> 3
         xb = self._xb
-        inv = 0xFF if self.cdi & 0x01 else 0x00  # DDX[0] = 1: bit 1 = white
+        inv = 0xFF if self.white_is_one() else 0x00  # data -> colour (1 = black)
         shown = self.shown.bands
         new = self.ram_new.bands
         old = self.ram_old.bands
+        differ = kind == "partial" and source != OTP_FULL
+        if not differ and not self.partial and not self.old_known:
+            self.violations.append(
+                "refresh %d: full refresh with an OLD RAM (DTM1) never written since power-up"
+                " or deep sleep: the waveform compares the new picture with noise" % number
+            )
         if kind == "partial":
             if not self._shown_valid:
                 self.violations.append(
                     "refresh %d: partial refresh before any full refresh (unknown base)" % number
                 )
-            else:
+            elif differ:
                 diff = 0
                 for y in range(y0, y1):
                     o = (y & 15) * xb
@@ -351,13 +431,14 @@ class UC8179Model:
             band_shown = shown[y >> 4]
             for i in range(o + b0, o + b1):
                 v = band_new[i]
-                band_shown[i] = v ^ inv
+                if differ:
+                    band_shown[i] = differential(band_shown[i], band_old[i] ^ inv, v ^ inv)
+                else:
+                    band_shown[i] = v ^ inv
                 if copy:
                     band_old[i] = v
-        self.refreshes.append(kind)
-        self.areas.append((x0, y0, x1 - x0, y1 - y0))
-        self._powered_refresh = number
-        self._busy_left = self.busy_polls
+        if copy and not self.partial:
+            self.old_known = True
 
     # --- picture out ---
 

@@ -10,7 +10,13 @@ through sunprint.ui.refresh.RefreshPlan with its defaults, checking every rule a
 - diff_alloc_micropython: bytes allocated per changed_rects() + changed_rect(out) call inside
   the MicroPython unix port (296 x 128 MONO_VLSB, five changed areas, 4 boxes);
 - diff_296x128_us_micropython: time of one changed_rects() over that frame on this PC's unix
-  port (not an ESP32's time: that is many times slower); peer: 400 x 300 MONO_HLSB.
+  port (not an ESP32's time: that is many times slower); peer: 400 x 300 MONO_HLSB;
+- panel_bytes_minute_update_<panel>: bytes on the panel's SPI bus for a partial refresh, as a
+  share of a full refresh, over the bundled day replayed with one screen rendered each minute
+  (the plan lets a partial through every 3 minutes); the e-paper drivers end each full refresh
+  in deep sleep, so the first partial after it restores the controller's RAM, and these
+  figures include that. Peer: the mean bytes of a partial. The 4.2" and 7.5" lines are skipped
+  with BENCH_QUICK=1.
 
     .venv/bin/python tests/bench/bench_refresh.py
 """
@@ -119,7 +125,43 @@ def _diff_micropython():
     return used / 40, vlsb_us, hlsb_us  # 20 rounds of 2 calls
 
 
+def _minute_update(board_name):
+    """(partial mean bytes / full mean bytes, partial mean bytes) over the bundled day."""
+    import json
+
+    from host_tools.boards import load_board
+    from host_tools.paths import LOGS
+    from host_tools.replay import replay
+
+    board = load_board(board_name)
+    board["layout"] = dict(board["layout"], language="en", screens=["main"], screen_period_s=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "minute.json"
+        path.write_text(json.dumps(board))
+        day = LOGS / "zhongshan-2024-10-15.csv"
+        summary = replay(day, str(path), Path(tmp) / "o", progress=False, pictures=False)
+    sent = {"full": [], "partial": []}
+    for f in summary["display"]["frames"][1:]:  # the first one also wakes the panel
+        sent[f["kind"]].append(f["bytes_sent"])
+    full = sum(sent["full"]) / max(1, len(sent["full"]))
+    part = sum(sent["partial"]) / max(1, len(sent["partial"]))
+    return part / full, part
+
+
 def bench_refresh():
+    use_firmware()
+    panels = (("epd29", "esp32-epd29", "<= 25"),)
+    if not os.environ.get("BENCH_QUICK"):
+        panels += (("epd42", "esp32-epd42-dlt645", None), ("epd75", "esp32-epd75-ddsu666", None))
+    for name, board, goal in panels:
+        share, part = _minute_update(board)
+        _line(
+            "panel_bytes_minute_update_" + name,
+            "%.1f" % (100 * share),
+            "%",
+            goal,
+            ("partial_bytes_mean", "%.0f" % part, "B"),
+        )
     calm, rough = _weeks()
     _line(
         "full_refreshes_per_day",

@@ -2,6 +2,7 @@
 # (host_tools/sim/ssd1683.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import framebuf
+from base_frame import track
 from epd_rig import (
     MICROPYTHON,
     NullPin,
@@ -29,6 +30,7 @@ def _rig(busy_polls=3, stuck_busy=False):
     m = SSD1683Model(W, H, busy_polls=busy_polls, stuck_busy=stuck_busy)
     d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H)
     d.reset_timeout_ms = 40
+    track(d)
     fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
     scene(fb, W, H)
     fb.fill_rect(OUTSIDE[0], OUTSIDE[1], OUTSIDE[2], OUTSIDE[3], 0)
@@ -54,7 +56,8 @@ def test_full_refresh_matches_framebuf():
             assert m.shown.get(xb, y) == buf[y * W // 8 + xb], (xb, y)
     assert m.pixel(0, 0) == 1 and m.pixel(W - 1, H - 1) == 1 and m.pixel(1, 2) == 0
     assert m.asleep and m.sleep_mode == 1 and not m.left_powered
-    assert d.bytes_sent == m.bytes_in == 2 * W * H // 8 + 44
+    # init 27, two RAMs (window 13 + command 1 + picture each), 0x22 0x20 3, deep sleep 2
+    assert d.bytes_sent == m.bytes_in == 27 + 2 * (14 + W * H // 8) + 3 + 2
 
 
 def test_landscape_mono_hlsb_is_white_ones():
@@ -86,41 +89,49 @@ def test_window_partial_changes_only_the_window():
     assert m.refreshes == ["full", "partial"]
     assert m.violations == []
     assert window_check(m, fb, W, H, ALIGNED, OUTSIDE) == []
-    window_bytes = d.bytes_sent - full_bytes
-    assert window_bytes == 2 * 10 * 24 + 65, window_bytes  # 10 bytes x 24 rows, BW then RED
-    assert window_bytes * 30 < full_bytes
     assert d.bytes_sent == m.bytes_in
+    # from standby: the window (10 bytes x 24 rows) to BW RAM, 0x22 0x20, then to RED and BW
+    fb.fill_rect(WIN[0], WIN[1], 8, 8, 1)
+    sent = d.bytes_sent
+    d.show_window(buf, *WIN)
+    window_bytes = d.bytes_sent - sent
+    assert window_bytes == 3 * (14 + 10 * 24) + 3, window_bytes
+    assert window_bytes * 20 < full_bytes
+    assert m.violations == []
 
 
 def test_command_sequences():
     m, d, buf, fb = _rig()
     d.show(buf)
     init = [0x12, 0x01, 0x11, 0x44, 0x45, 0x3C, 0x18, 0x21, 0x4E, 0x4F]
-    cursor = [0x4E, 0x4F]
-    assert m.commands == bytes(init + cursor + [0x24] + cursor + [0x26, 0x22, 0x20, 0x10])
+    area = [0x44, 0x45, 0x4E, 0x4F]
+    assert m.commands == bytes(init + area + [0x24] + area + [0x26, 0x22, 0x20, 0x10])
     assert m.registers[0x01] == b"\x2b\x01\x00"
     assert m.registers[0x11] == b"\x03"
     assert m.registers[0x44] == bytes((0, W // 8 - 1))
     assert m.registers[0x45] == b"\x00\x00\x2b\x01"
-    assert m.registers[0x21] == b"\x48\x00"  # RED bypassed, BW inverse
+    assert m.registers[0x21] == b"\x40\x00"  # RED bypassed as 0, BW normal (1 = white)
     assert m.registers[0x22] == b"\xf7"
     assert m.registers[0x10] == b"\x01"
+    # a window after the full refresh's deep sleep: wake, partial mode, both RAMs restored,
+    # the window, display mode 2 from OTP; then the window to both RAMs; no deep sleep
     m.commands = bytearray()
     d.show_window(buf, *WIN)
     mode = [0x3C, 0x21]
-    area = [0x44, 0x45, 0x4E, 0x4F]
-    assert m.commands == bytes(init + mode + area + [0x24, 0x22, 0x20] + area + [0x26, 0x10])
-    assert m.registers[0x21] == b"\x88\x00"
+    restore = area + [0x26] + area + [0x24]
+    tail = area + [0x24, 0x22, 0x20] + area + [0x26] + area + [0x24]
+    assert m.commands == bytes(init + mode + restore + tail)
+    assert m.registers[0x21] == b"\x00\x00"
     assert m.registers[0x3C] == b"\x80"
     assert m.registers[0x44] == bytes((12, 21))
     assert m.registers[0x45] == bytes((40, 0, 63, 0))
     assert m.registers[0x22] == b"\xff"
     m.commands = bytearray()
-    d.show(buf, False)
-    assert m.commands == bytes(init + mode + cursor + [0x24, 0x22, 0x20] + cursor + [0x26, 0x10])
+    d.show(buf, False)  # from standby: just the picture
+    assert m.commands == bytes(tail)
 
 
-def test_updates_in_a_row_keep_the_base_and_sleep():
+def test_updates_in_a_row_keep_the_base():
     m, d, buf, fb = _rig()
     steps = (None, (0, 0, 8, 1), (W - 8, H - 1, 8, 1), False, (3, H // 2, W - 3, H // 2), True)
     steps += ((W // 2, 0, 9, H),)
@@ -136,8 +147,9 @@ def test_updates_in_a_row_keep_the_base_and_sleep():
             d.show_window(buf, *step)
             x, y, w, h = d.win_x, d.win_y, d.win_w, d.win_h
             assert mismatches(m, fb, W, H, x, y, x + w, y + h) == []
-        assert m.asleep and m.sleep_mode == 1 and not m.left_powered
-        assert m.sleeps == i + 1
+        full = step is None or step is True
+        assert m.asleep == full and not m.left_powered
+    assert m.sleeps == 2
     assert m.refreshes == ["full", "partial", "partial", "partial", "partial", "full", "partial"]
     assert m.violations == []
 
@@ -153,7 +165,7 @@ def test_non_blocking_shape():
     m, d, buf, fb = _rig(busy_polls=5)
     d.show(buf)
     d.begin_show_window(buf, *WIN)
-    assert m.left_powered
+    assert m.updates[-1] == 0xFF  # OTP partial waveform, power off at the end
     try:
         d.finish()
         raise AssertionError("finish() while busy")
@@ -164,7 +176,7 @@ def test_non_blocking_shape():
         polls += 1
     assert polls == 5
     d.finish()
-    assert m.asleep and not m.left_powered and m.violations == []
+    assert not m.asleep and not m.left_powered and m.violations == []
 
 
 def test_busy_timeout_leaves_the_panel_asleep():
@@ -211,31 +223,40 @@ def _wake(m):
         pass
 
 
-def test_model_flags_stale_base_and_left_powered():
-    m = SSD1683Model(width=64, height=16)
+def test_model_flags_stale_base_needs_power_not_deep_sleep():
+    m = SSD1683Model(width=64, height=16, keep_ram=True)
     d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=64, height=16)
     buf = bytearray(d.BUFFER_SIZE)
     fb = framebuffer(buf, 64, 16, framebuf.MONO_HLSB)
     scene(fb, 64, 16)
     d.show(buf)
     _wake(m)
-    _send(m, 0x10, b"\x03")  # deep sleep mode 2 loses RAM
+    _send(m, 0x10, b"\x03")  # deep sleep mode 2 loses RAM even with keep_ram
     assert m.asleep and m.sleep_mode == 3
     fb.fill_rect(0, 0, 8, 8, 1)
-    d.show_window(buf, 0, 0, 8, 8)
-    assert len(m.violations) == 1 and "stale base" in m.violations[0]
+    d.show_window(buf, 0, 0, 8, 8)  # no base frame: a full refresh
+    assert m.refreshes == ["full", "full"] and m.violations == []
     m = SSD1683Model(width=64, height=16)
     _wake(m)
-    for _ in range(2):  # two refreshes, no deep sleep in between
+    for _ in range(2):  # two refreshes, no deep sleep in between: fine on the glass
         _send(m, 0x22, b"\xf7")
         _send(m, 0x20)
         while m.busy.value():
             pass
-    assert m.refreshes == ["full", "full"]
-    assert len(m.violations) == 1 and "left powered" in m.violations[0]
-    _send(m, 0x22, b"\xff")
+    assert m.refreshes == ["full", "full"] and m.violations == []
+    for _ in range(2):  # successive OTP partials: the old picture follows (otp_pingpong)
+        _send(m, 0x24, b"\x0f")
+        _send(m, 0x22, b"\xff")
+        _send(m, 0x20)
+        while m.busy.value():
+            pass
+    assert m.violations == []
+    _send(m, 0x10, b"\x01")
+    _wake(m)
+    _send(m, 0x22, b"\xff")  # over the RAM lost in deep sleep
     _send(m, 0x20)
     _send(m, 0x10, b"\x01")  # no wait for BUSY
+    assert "stale base" in m.violations[0], m.violations
     assert "while BUSY" in m.violations[-1]
 
 
@@ -271,6 +292,7 @@ def test_model_counter_modes():
 def test_driver_allocates_nothing_per_update():
     d = SSD1683(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin())
     buf = bytearray(d.BUFFER_SIZE)
+    d.set_base(bytearray(d.BUFFER_SIZE))  # partials after a full refresh wake and restore
     d.show(buf)
     d.show_window(buf, *WIN)
 

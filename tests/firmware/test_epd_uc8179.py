@@ -1,8 +1,9 @@
 # UC8179 driver (Waveshare 7.5" V2, 800 x 480) against its controller model
 # (host_tools/sim/uc8179.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython
-# (at 320 x 264 there: see epd_rig.MICROPYTHON).
+# (at 256 x 160 there, the base frame beside the picture: see epd_rig.MICROPYTHON).
 import framebuf
+from base_frame import track
 from epd_rig import (
     MICROPYTHON,
     NullPin,
@@ -18,19 +19,21 @@ from epd_rig import (
 from host_tools.sim.uc8179 import UC8179Model
 from sunprint.drivers.uc8179 import BUFFER_FORMAT, UC8179, EPDTimeout
 
-W = 320 if MICROPYTHON else 800
-H = 264 if MICROPYTHON else 480
+W = 256 if MICROPYTHON else 800
+H = 160 if MICROPYTHON else 480
 WIN = (101, 40, 70, 24)  # x widened to bytes: 96..175
 ALIGNED = (96, 40, 80, 24)
 OUTSIDE = (W - 60, H - 50, 40, 30)
-INIT = [0x01, 0x06, 0x00, 0x61, 0x15, 0x60]
+INIT = [0x01, 0x06, 0x00, 0x61, 0x15, 0x50, 0x60]  # EPD_7in5_V2.c Init, PON sent later
 
 
-def _rig(busy_polls=3, stuck_busy=False, keep_ram=True):
+def _rig(busy_polls=3, stuck_busy=False, base=True):
     buf = bytearray(W * H // 8)  # first: the one large block (the model keeps its RAM in bands)
-    m = UC8179Model(W, H, busy_polls=busy_polls, stuck_busy=stuck_busy, keep_ram=keep_ram)
+    m = UC8179Model(W, H, busy_polls=busy_polls, stuck_busy=stuck_busy)
     d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H)
     d.reset_timeout_ms = 40
+    if base:
+        track(d)
     fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
     scene(fb, W, H)
     fb.fill_rect(OUTSIDE[0], OUTSIDE[1], OUTSIDE[2], OUTSIDE[3], 0)
@@ -78,7 +81,8 @@ def test_full_refresh_matches_framebuf():
         for xb in range(W // 8):
             assert m.shown.get(xb, y) == buf[y * W // 8 + xb], (xb, y)
     assert m.asleep and not m.powered and not m.left_powered
-    assert d.bytes_sent == m.bytes_in == W * H // 8 + 30
+    # init 24, DTM1 + DTM2 (1 + picture each), PON, DRF, CDI F7 2, POF, DSLP 2
+    assert d.bytes_sent == m.bytes_in == 24 + 2 * (1 + W * H // 8) + 1 + 1 + 2 + 1 + 2
 
 
 def test_landscape_mono_hlsb_is_white_ones():
@@ -104,10 +108,16 @@ def test_window_partial_changes_only_the_window():
     assert m.areas[-1] == ALIGNED
     assert m.violations == []
     assert window_check(m, fb, W, H, ALIGNED, OUTSIDE) == []
-    window_bytes = d.bytes_sent - full_bytes
-    assert window_bytes == 10 * 24 + 45, window_bytes  # 10 bytes x 24 rows, once (N2OCP)
-    assert window_bytes * 30 < full_bytes
     assert d.bytes_sent == m.bytes_in
+    # from standby: CDI 3, PTIN, PTL 10, DTM2 + 10 bytes x 24 rows, PON, DRF, PTOUT, CDI F7 2,
+    # POF (the window once: N2OCP copies it to OLD)
+    fb.fill_rect(WIN[0], WIN[1], 8, 8, 1)
+    sent = d.bytes_sent
+    d.show_window(buf, *WIN)
+    window_bytes = d.bytes_sent - sent
+    assert window_bytes == 10 * 24 + 21, window_bytes
+    assert window_bytes * 30 < full_bytes
+    assert m.violations == []
     d.show(buf)  # the stale block outside goes out with the next full refresh
     assert mismatches(m, fb, W, H) == []
 
@@ -115,32 +125,33 @@ def test_window_partial_changes_only_the_window():
 def test_command_sequences():
     m, d, buf, fb = _rig()
     d.show(buf)
-    assert m.commands == bytes(INIT + [0x50, 0x13, 0x04, 0x12, 0x02, 0x07])
+    assert m.commands == bytes(INIT + [0x10, 0x13, 0x04, 0x12, 0x50, 0x02, 0x07])
     assert m.registers[0x01] == b"\x07\x07\x3f\x3f"
     assert m.registers[0x06] == b"\x17\x17\x28\x17"
     assert m.registers[0x00] == b"\x1f"
     assert m.registers[0x61] == bytes((W >> 8, W & 0xFF, H >> 8, H & 0xFF))
-    assert m.registers[0x50] == b"\x18\x07"
+    assert m.registers[0x50] == b"\xf7"  # 0x10 0x07 for the refresh, then 0xF7 before POF
     assert m.registers[0x07] == b"\xa5"
+    # a window after the full refresh's deep sleep: EPD_7IN5_V2_Init_Part, the OLD RAM
+    # restored whole from the base frame, then _Display_Part
     m.commands = bytearray()
     d.show_window(buf, W - 20, H - 10, 20, 10)
-    part = [0x50, 0xE0, 0xE5, 0x91, 0x90, 0x13, 0x04, 0x12, 0x02, 0x07]
-    assert m.commands == bytes(INIT + part)
+    part = [0x50, 0x91, 0x90, 0x13, 0x04, 0x12, 0x92, 0x50, 0x02]
+    assert m.commands == bytes([0x00, 0xE0, 0xE5, 0x10] + part)
     x0 = (W - 20) & ~7
     ptl = (x0 >> 8, x0 & 0xFF, (W - 1) >> 8, (W - 1) & 0xFF, (H - 10) >> 8, (H - 10) & 0xFF)
     assert m.registers[0x90] == bytes(ptl + ((H - 1) >> 8, (H - 1) & 0xFF, 1))
-    assert m.registers[0x50] == b"\xa8\x07"
     assert m.registers[0xE0] == b"\x02" and m.registers[0xE5] == b"\x6e"
     m.commands = bytearray()
-    d.show(buf, False)  # a partial of the whole panel: a window of everything
-    assert m.commands == bytes(INIT + part)
+    d.show(buf, False)  # a partial of the whole panel from standby: a window of everything
+    assert m.commands == bytes(part)
     assert m.registers[0x90] == bytes(
         (0, 0, (W - 1) >> 8, (W - 1) & 0xFF, 0, 0, (H - 1) >> 8, (H - 1) & 0xFF, 1)
     )
     assert m.refreshes == ["full", "partial", "partial"] and m.violations == []
 
 
-def test_updates_in_a_row_keep_the_base_and_sleep():
+def test_updates_in_a_row_keep_the_base():
     m, d, buf, fb = _rig()
     steps = (None, (0, 0, 8, 1), (W - 8, H - 1, 8, 1), False, (3, H // 2, W - 3, H // 2), True)
     steps += ((W // 2, 0, 9, H),)
@@ -157,8 +168,9 @@ def test_updates_in_a_row_keep_the_base_and_sleep():
             x, y, w, h = d.win_x, d.win_y, d.win_w, d.win_h
             assert m.areas[-1] == (x, y, w, h)
             assert mismatches(m, fb, W, H, x, y, x + w, y + h) == []
-        assert m.asleep and not m.powered and not m.left_powered
-        assert m.sleeps == i + 1
+        full = step is None or step is True
+        assert m.asleep == full and not m.powered and not m.left_powered
+    assert m.sleeps == 2
     assert m.refreshes == ["full", "partial", "partial", "partial", "partial", "full", "partial"]
     assert m.violations == []
 
@@ -171,8 +183,9 @@ def test_first_window_is_a_full_refresh():
 
 
 def test_non_blocking_shape():
-    # begin_show_window sends the picture and PON; busy() sends DRF, then POF, each once BUSY_N
-    # is released; finish() only sends DSLP. Nothing waits for the refresh.
+    # begin_show_window sends the picture and PON; busy() sends DRF, then PTOUT, CDI F7 and
+    # POF, each once BUSY_N is released; finish() sends nothing more after a partial (the
+    # controller stays awake, power off). Nothing waits for the refresh.
     m, d, buf, fb = _rig(busy_polls=5)
     d.show(buf)
     m.commands = bytearray()
@@ -187,9 +200,12 @@ def test_non_blocking_shape():
     while d.busy():
         polls += 1
         assert polls < 100
-    assert m.commands[-4:] == b"\x13\x04\x12\x02"
+    assert m.commands[-6:] == b"\x13\x04\x12\x92\x50\x02"
     assert m.refreshes == ["full", "partial"] and not m.powered and not m.asleep
+    n = len(m.commands)
     d.finish()
+    assert len(m.commands) == n and not m.asleep
+    d.sleep()
     assert m.commands[-1] == 0x07 and m.asleep
     assert m.violations == []
 
@@ -222,14 +238,15 @@ def test_busy_stuck_from_the_start():
     assert m.refreshes == [] and m.asleep and not m.powered
 
 
-def test_partial_after_ram_loss_is_flagged():
-    # If DSLP did not keep the SRAM (keep_ram=False), a window partial compares against a
-    # lost OLD picture: the model says so.
-    m, d, buf, fb = _rig(keep_ram=False)
+def test_partial_after_ram_loss_without_a_base_is_full():
+    # The RAM is lost in deep sleep: with no base frame to restore it from, the driver turns a
+    # partial after deep sleep into a full refresh rather than compare against noise.
+    m, d, buf, fb = _rig(base=False)
     d.show(buf)
     edit(fb, WIN, OUTSIDE)
     d.show_window(buf, *WIN)
-    assert len(m.violations) == 1 and "stale base" in m.violations[0]
+    assert m.refreshes == ["full", "full"] and m.violations == []
+    assert mismatches(m, fb, W, H) == []
 
 
 def test_model_polarity_and_protocol_flags():
@@ -238,6 +255,7 @@ def test_model_polarity_and_protocol_flags():
     _send(m, 0x00, b"\x1f")
     _send(m, 0x61, b"\x00\x40\x00\x10")
     _send(m, 0x50, b"\x11\x07")  # DDX = 01: a DTM2 bit 1 is white
+    _send(m, 0x10, bytes(128))  # OLD written: a full refresh compares it with NEW
     _send(m, 0x13, b"\xf0" + bytes(127))
     _send(m, 0x12)  # DRF without PON: nothing happens
     assert m.refreshes == [] and "power is off" in m.violations[-1]
@@ -264,16 +282,61 @@ def test_model_polarity_and_protocol_flags():
     assert m.unknown == [0xAB]
 
 
+def test_model_knows_the_glass():
+    # TRES after a reset is the panel's (Waveshare's Init_Part never sends it); OLD unwritten
+    # under a full refresh is flagged (KW mode compares OLD with NEW); the fast partial
+    # waveform needs 2023 glass; register LUTs must all be loaded.
+    m = UC8179Model(64, 16)
+    _wake(m)
+    _send(m, 0x00, b"\x1f")
+    _send(m, 0x04)
+    _settle(m)
+    _send(m, 0x12)  # full refresh, OLD never written
+    _settle(m)
+    assert len(m.violations) == 1 and "never written" in m.violations[0], m.violations
+    for revision in ("2023", "old"):
+        m = UC8179Model(64, 16, revision=revision)
+        _wake(m)
+        _send(m, 0x00, b"\x1f")
+        _send(m, 0x10, bytes(128))
+        _send(m, 0x13, bytes(128))
+        _send(m, 0x04)
+        _settle(m)
+        _send(m, 0x12)
+        _settle(m)
+        _send(m, 0xE0, b"\x02")
+        _send(m, 0xE5, b"\x6e")
+        _send(m, 0x91)
+        _send(m, 0x90, b"\x00\x00\x00\x07\x00\x00\x00\x00\x01")
+        _send(m, 0x12)
+        _settle(m)
+        assert m.waveforms == ["otp-full", "otp-fast-partial" if revision == "2023" else "none"]
+        assert len(m.violations) == (0 if revision == "2023" else 1), m.violations
+    m = UC8179Model(64, 16)
+    _wake(m)
+    _send(m, 0x00, b"\x3f")  # REG: LUTs from registers
+    for lut in (0x20, 0x21, 0x22, 0x23):  # LUTKK 0x24 missing
+        _send(m, lut, bytes(42))
+    _send(m, 0x04)
+    _settle(m)
+    _send(m, 0x12)
+    _settle(m)
+    assert m.waveforms == ["none"] and "register LUTs" in m.violations[-1]
+
+
 def test_driver_allocates_nothing_per_update():
-    buf = bytearray(48000)
-    d = UC8179(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1))
+    buf = bytearray(W * H // 8)
+    d = UC8179(
+        NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1), width=W, height=H
+    )
+    d.set_base(buf)  # partials after a full refresh wake and restore (no room for a 2nd frame)
     d.show(buf)
     d.show_window(buf, *WIN)
 
     def updates():
         d.show(buf)
         d.show_window(buf, *WIN)
-        d.show_window(buf, 0, 0, 800, 480)
+        d.show_window(buf, 0, 0, W, H)
         d.show(buf, False)
 
     n = allocated(updates)

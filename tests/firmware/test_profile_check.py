@@ -4,8 +4,9 @@
 # hang); every profile it accepts builds on the fake machine with the chip and panel models
 # (host_tools.sim.rig) and runs (test_profile_boot.py: main.py and a refused board.json).
 # CPython and MicroPython.
-# micropython-heap: 400000 (the rig's chip and panel models share the VM with the unit, and the
-# modules of five boards add up; the 7.5" profile is built only where it is refused early)
+# micropython-heap: 500000 (the rig's chip and panel models share the VM with the unit, and the
+# modules of five boards add up; the 7.5" profile is built only where it is refused early;
+# 400000 failed once the e-paper models kept both controller RAMs and the panel its base frame)
 import gc
 import json
 

@@ -1,5 +1,7 @@
 # The fake machine module: the firmware builds its buses with the ESP32 constructors and
 # reaches the wired models; the fake watchdog bites when feeds are too far apart.
+# micropython-heap: 130000 (the SSD1680 model's RAM planes, ~24 KB, sit beside the fake machine
+# and an INA226 model in the same VM; on a unit they are glass, not heap)
 from host_tools.sim import machine
 from host_tools.sim.i2c import FakeI2C, INA226Model
 from host_tools.sim.ssd1680 import SSD1680Model

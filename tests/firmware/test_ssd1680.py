@@ -2,6 +2,8 @@
 # own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import gc
 
+from base_frame import track
+
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.drivers.ssd1680 import BUFFER_FORMAT, SSD1680, EPDTimeout
 
@@ -14,6 +16,7 @@ def _rig(busy_polls=3, stuck_busy=False):
     m = SSD1680Model(busy_polls=busy_polls, stuck_busy=stuck_busy)
     d = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
     d.reset_timeout_ms = 40
+    track(d)  # the base frame the app keeps, for partials after deep sleep
     return m, d
 
 
@@ -115,7 +118,7 @@ def test_round_trip_pattern():
     assert m.refreshes == ["full"]
     assert m.violations == []
     assert m.unknown == []
-    # landscape corners land on the native corners: (x, y) -> (sx = 127 - y, gy = x)
+    # landscape corners land on the native corners: (x, y) -> (sx = y, gy = 295 - x)
     assert m.pixel(127, 0) == 1
     assert m.pixel(127, 295) == 1
     assert m.pixel(0, 0) == 1
@@ -174,27 +177,36 @@ def test_command_sequence():
     m, d = _rig()
     buf = _pattern()
     d.show(buf)
-    init = [0x12, 0x01, 0x11, 0x44, 0x45, 0x3C, 0x18, 0x21, 0x4E, 0x4F]
-    cursor = [0x4E, 0x4F]
-    assert list(m.commands) == init + cursor + [0x24] + cursor + [0x26, 0x22, 0x20, 0x10]
+    init = [0x12, 0x01, 0x11, 0x44, 0x45, 0x3C, 0x21, 0x18, 0x4E, 0x4F]
+    area = [0x44, 0x45, 0x4E, 0x4F]
+    assert list(m.commands) == init + area + [0x24] + area + [0x26, 0x22, 0x20, 0x10]
     assert m.registers[0x01] == b"\x27\x01\x00"
-    assert m.registers[0x11] == b"\x06"
-    assert m.registers[0x44] == b"\x0f\x00"
+    assert m.registers[0x11] == b"\x03"
+    assert m.registers[0x44] == b"\x00\x0f"
     assert m.registers[0x45] == b"\x00\x00\x27\x01"
-    assert m.registers[0x21] == b"\x88\x80"
+    assert m.registers[0x21] == b"\x00\x80"
     assert m.registers[0x22] == b"\xf7"
     assert m.registers[0x10] == b"\x01"
+    # a partial after the full refresh's deep sleep: wake, partial setup, RAMs restored from
+    # the base frame, the picture, display mode 2; then both RAMs again; no deep sleep
     m.commands = bytearray()
     d.show(buf, False)
-    border = [0x3C]
-    tail = [0x24, 0x22, 0x20] + cursor + [0x26, 0x10]
-    assert list(m.commands) == init + border + cursor + tail
-    assert m.registers[0x22] == b"\xff"
+    setup = [0x32, 0x37, 0x3C, 0x22, 0x20]
+    restore = area + [0x26] + area + [0x24]
+    tail = area + [0x24, 0x22, 0x20] + area + [0x26] + area + [0x24]
+    assert list(m.commands) == init + setup + restore + tail
+    assert m.updates[-2:] == [0xC0, 0x0F]
     assert m.registers[0x3C] == b"\x80"
+    assert m.hw_resets == 2 and not m.asleep
+    # the next partial from standby: power on, the picture, display mode 2, both RAMs again
+    m.commands = bytearray()
+    d.show(buf, False)
+    assert list(m.commands) == [0x22, 0x20] + tail
     assert m.hw_resets == 2
+    assert m.violations == []
 
 
-def test_deep_sleep_after_each_update():
+def test_deep_sleep_after_a_full_awake_after_a_partial():
     m, d = _rig()
     buf = _pattern()
     for full in (True, False, False, True):
@@ -203,12 +215,11 @@ def test_deep_sleep_after_each_update():
         else:
             _clear(buf, 150, 100)
         d.show(buf, full)
-        assert m.asleep
-        assert m.sleep_mode == 1
-        assert not m.left_powered
+        assert m.asleep == full
+        assert not m.left_powered  # the drive power is off after every refresh
         assert m.landscape_pixel(150, 100) == (1 if full else 0)
     assert m.refreshes == ["full", "partial", "partial", "full"]
-    assert m.sleeps == 4
+    assert m.sleeps == 2 and m.sleep_mode == 1
     assert m.violations == []
 
 
@@ -241,7 +252,7 @@ def test_non_blocking_shape():
     buf = _pattern()
     d.begin_show(buf, True)
     assert m.refreshes == ["full"]
-    assert m.left_powered
+    assert m.updates == [0xF7]  # power on, OTP full waveform, power off: one activation
     try:
         d.begin_show(buf, True)
         raise AssertionError("second begin_show accepted")
@@ -320,46 +331,22 @@ def test_reset_recovers_from_deep_sleep():
     assert m.asleep
     n = len(m.commands)
     ram = m.ram_bw[15][0:2]
-    assert ram != b"\x00\x00"
     _send(m, 0x4E, b"\x0f")
     _send(m, 0x24, b"\x00\x00")  # ignored: only a hardware reset wakes the chip
     assert len(m.commands) == n and m.ignored == 5
     assert m.ram_bw[15][0:2] == ram
     _send(m, 0x12)  # a software reset does not wake it either
     assert m.asleep and m.sw_resets == 1
-    d.reset()
-    assert not m.asleep and m.hw_resets == 2
-    d.init()
     _set(buf, 5, 5)
-    d.show(buf, False)  # RAM kept through deep sleep mode 1: the partial base is right
+    d.show(buf, False)  # RAM lost in deep sleep: the driver restores it from the base frame
+    assert not m.asleep and m.hw_resets == 2
     assert m.refreshes == ["full", "partial"]
     assert m.violations == []
     assert m.landscape_pixel(5, 5) == 1
 
 
-def test_model_flags_stale_base_after_ram_loss():
-    m, d = _rig()
-    d.show(_pattern())
-    _wake(m)
-    _send(m, 0x10, b"\x03")  # deep sleep mode 2 does not keep RAM
-    assert m.asleep and m.sleep_mode == 3
-    d.show(_pattern(), False)
-    assert m.refreshes == ["full", "partial"]
-    assert len(m.violations) == 1 and "stale base" in m.violations[0]
-
-
-def test_model_flags_panel_left_powered():
-    m = SSD1680Model()
-    _wake(m)
-    _refresh(m)
-    assert m.left_powered
-    _refresh(m)
-    assert m.refreshes == ["full", "full"]
-    assert len(m.violations) == 1 and "left powered" in m.violations[0]
-
-
 def test_model_flags_bytes_while_busy_and_unknown_partial():
-    m = SSD1680Model()
+    m = SSD1680Model(otp_partial=True)
     _wake(m)
     _send(m, 0x22, b"\xff")
     _send(m, 0x20)

@@ -485,3 +485,20 @@ def test_a_utf8_bom_is_read():
         with open(p, "wb") as f:
             f.write(b"\xef\xbb\xbf" + text.encode())
         assert boards.load_board(p)["name"] == "esp32-epd29"
+
+
+def test_epaper_rotation_and_revision_options():
+    # issue 14: rotation for mounting (0 = the maker's orientation, or 180); the 7.5" glass's
+    # revision picks its partial waveform.
+    p = _profile("esp32-epd75-ddsu666")
+    p["display"]["options"] = {"rotation": 180, "revision": "old"}
+    boards.validate(p, NAME)
+    p["display"]["options"] = {"revision": "2019"}
+    _fails(p, "display.options.revision", "2023, old")
+    p["display"]["options"] = {"revision": 2023}
+    _fails(p, "display.options.revision")
+    p = _profile("esp32-epd29")
+    p["display"]["options"] = {"rotation": 90}
+    _fails(p, "display.options.rotation", "0, 180")
+    p["display"]["options"] = {"revision": "old"}
+    _fails(p, "display.options.revision")  # the 2.9" has no such option

@@ -3,16 +3,29 @@
 # preallocated buffers, BUSY polling with the controller's polarity, timeouts that raise instead
 # of hanging, and the update lifecycle
 #
+#     set_base(prev)                                               the caller's copy of the glass
 #     begin_show(buf, full) / begin_show_window(buf, x, y, w, h)   wake, RAM transfer, start
 #     busy()                                                       poll; never blocks
-#     finish()                                                     base rewrite + deep sleep
+#     finish()                                                     base rewrite; sleep after a full
 #     show(...) / show_window(...) = begin + poll + finish; abort() after a timeout; sleep()
 #
 # The bus is handed in (micropython-lib ssd1306 style): `spi` has write(buf); cs, dc, rst are
 # output pins and busy an input pin, each with value() / value(v), configured by the board code.
 # BUSY_LEVEL is the level of BUSY that means "working": 1 for Solomon SSD16xx, 0 for UltraChip
-# UC81xx (BUSY_N). Every update ends in the controller's deep sleep: leaving an e-paper panel
-# powered damages it, and deep sleep is the only state that is safe to leave for minutes.
+# UC81xx (BUSY_N).
+#
+# Power, as the panel makers' drivers do it (Waveshare's e-Paper library, GxEPD2):
+# - every refresh ends with the panel's drive power off (SSD16xx 0x22 sequences with bit 1,
+#   UC8179 POF): a powered idle panel is what damages the glass (Waveshare's precautions; GxEPD2's
+#   powerOff() "avoids screen fading over time");
+# - a full refresh starts from a hardware reset and ends in deep sleep (Waveshare's Init()
+#   before a full, Sleep() after); the nightly full thus leaves the controller in deep sleep;
+# - partial refreshes in a row keep the controller awake in between (RAM kept, drive power
+#   off): no Waveshare or GxEPD2 sequence sleeps between a base picture and its partials;
+# - after any wake from deep sleep the controller's RAM is taken as lost: before a partial the
+#   driver rewrites the "old" RAM (SSD16xx 0x26 with 0x24, UC8179 DTM1) from set_base(), the
+#   frame the caller keeps of the glass (sunprint.app.App keeps one for its diff). Without one,
+#   a partial after deep sleep becomes a full refresh.
 #
 # Multi-step refreshes: a controller whose refresh is a chain of commands, each to be sent once
 # BUSY is released (UC8179: PON -> DRF -> POF), sets `_step` and implements `_advance()`. busy()
@@ -26,26 +39,53 @@
 # x, y of its framebuf), clips it to the panel and widens it to the controller's byte granularity
 # (_X_ALIGN, _Y_ALIGN: the side of the picture along which 8 pixels share one RAM byte), then
 # sends only the window's bytes. The aligned window is left in win_x, win_y, win_w, win_h.
-# Window rows are sent without allocating: each row is copied into a preallocated chunk buffer
-# and written as power-of-two chunks (a memoryview slice would allocate 16 bytes on an ESP32, per
+#
+# RAM transfers go through _rows(): each RAM row is gathered from the picture (any direction,
+# any stride: a rotation is a choice of start and steps) through a 256-byte translation table
+# (the references' RAM convention is 1 = white, the app draws 1 = black: invert; a 180-degree
+# turn or a VLSB page sent MSB-first: reverse the bits) into a preallocated chunk buffer, and
+# written as power-of-two chunks (a memoryview slice would allocate 16 bytes on an ESP32, per
 # row). A row of n bytes costs popcount(n) spi.write calls, all inside one CS-low transfer.
 #
 # bytes_sent counts every byte the driver clocks out (commands, parameters, picture data),
 # modulo 2**30 so it stays a small int on the ESP32.
 #
-# Timeouts raise EPDTimeout, an OSError subclass with errno ETIMEDOUT (110). show() first calls
-# abort() (hardware reset, then deep sleep, best effort) so a stuck panel is not left powered; a
-# runner using begin_show()/busy() calls abort() itself when it gives up.
+# Timeouts raise EPDTimeout, an OSError subclass with errno ETIMEDOUT (110). show() and a
+# begin_show*() that times out while starting (the SSD1680 waits for its power-on) first call
+# abort() (hardware reset, then deep sleep, best effort) so a stuck panel is not left powered;
+# a runner using begin_show()/busy() calls abort() itself when it gives up.
 
 from sunprint.compat import const, ticks_diff, ticks_ms
 
-_RESET_HIGH_MS = const(10)
-_RESET_LOW_MS = const(2)
 _POLL_MS = const(10)
 _RESET_TIMEOUT_MS = const(1000)
 _REFRESH_TIMEOUT_MS = const(10000)
 _ETIMEDOUT = const(110)
 _COUNT_MASK = const(0x3FFFFFFF)
+
+# translation tables, built on first use (256 bytes each)
+INVERT = const(1)
+REVERSE = const(2)
+_tables = {}
+
+
+def table(kind):
+    """The 256-byte translation table: INVERT (~b), REVERSE (bit order), or both (|)."""
+    t = _tables.get(kind)
+    if t is None:
+        t = bytearray(256)
+        for b in range(256):
+            v = b
+            if kind & REVERSE:
+                v = 0
+                for i in range(8):
+                    if b & (1 << i):
+                        v |= 0x80 >> i
+            if kind & INVERT:
+                v ^= 0xFF
+            t[b] = v
+        _tables[kind] = t
+    return t
 
 
 class EPDTimeout(OSError):
@@ -58,11 +98,17 @@ class EPD:
     BUSY_LEVEL = 1  # BUSY level that means the controller is working
     _X_ALIGN = 1  # window granularity in picture pixels, per axis
     _Y_ALIGN = 1
+    # RST pulse: high, low, high again (ms); subclasses use the maker's own figures
+    RESET_HIGH_MS = 10
+    RESET_LOW_MS = 2
 
-    def __init__(self, spi, cs, dc, rst, busy, width, height, sleep, max_row):
+    def __init__(self, spi, cs, dc, rst, busy, width, height, sleep, max_row, rotation=0):
         # `sleep` waits real milliseconds on a device; replay hands in a no-op, because its
         # clock is the log's and the panel models count busy polls, not time.
-        # max_row: the longest run of bytes a window sends in one row.
+        # max_row: the longest run of bytes one RAM row needs.
+        # rotation: 0 = the maker's orientation, 180 = the panel mounted upside down.
+        if rotation != 0 and rotation != 180:
+            raise ValueError("rotation must be 0 or 180")
         self._spi = spi
         self._cs = cs
         self._dc = dc
@@ -71,6 +117,7 @@ class EPD:
         self._sleep_ms = sleep
         self.width = width
         self.height = height
+        self.rotation = rotation
         self.BUFFER_SIZE = width * height // 8
         self.reset_timeout_ms = _RESET_TIMEOUT_MS
         self.bytes_sent = 0
@@ -83,16 +130,19 @@ class EPD:
         self._d2 = bytearray(2)
         self._d3 = bytearray(3)
         self._d4 = bytearray(4)
-        # Chunk buffer for window rows: views of 1, 2, 4 ... 2**k bytes, view k at offset 2**k-1.
+        # Chunk buffer for RAM rows: views of 1, 2, 4 ... 2**k bytes, view k at offset 2**k-1.
         k = 0
         while (2 << k) - 1 < max_row:
             k += 1
         self._row = bytearray((2 << k) - 1)
         mv = memoryview(self._row)
         self._chunks = [mv[(1 << i) - 1 : (2 << i) - 1] for i in range(k + 1)]
+        self._base = None  # the caller's copy of the picture on the glass (set_base)
         self._asleep = True  # unknown state at power-up: leave it through a hardware reset
         self._ready = False  # init() done since the last reset
-        self._have_base = False  # the controller's "previous picture" is what the glass shows
+        self._partial_ready = False  # partial-refresh setup sent since the last reset
+        self._ram_known = False  # the controller's RAMs hold the glass's picture everywhere
+        self._have_base = False  # the glass shows the picture of the last update
         self._pending = None  # buffer of the update in progress
         self._pending_full = True
         self._pending_window = False
@@ -154,9 +204,9 @@ class EPD:
         self._command(cmd)
         self._data(d)
 
-    def _rows(self, buf, start, stride, rows, n):
-        """Send n bytes from buf[start + r * stride] for each of `rows` rows as one data
-        transfer, through the chunk buffer (no allocation)."""
+    def _rows(self, buf, start, row_step, rows, n, step, tab):
+        """One data transfer of `rows` RAM rows of n bytes: row r is tab[buf[s]],
+        tab[buf[s + step]], ... for s = start + r * row_step. No allocation."""
         spi = self._spi
         row = self._row
         chunks = self._chunks
@@ -164,38 +214,43 @@ class EPD:
         self._dc.value(1)
         self._cs.value(0)
         for _ in range(rows):
-            s = start
+            i = start
             k = top
             while k >= 0:
                 size = 1 << k
                 if n & size:
                     o = size - 1
-                    for i in range(s, s + size):
-                        row[o] = buf[i]
+                    end = o + size
+                    while o < end:
+                        row[o] = tab[buf[i]]
                         o += 1
+                        i += step
                     spi.write(chunks[k])
-                    s += size
                 k -= 1
-            start += stride
+            start += row_step
         self._cs.value(1)
         self.bytes_sent = (self.bytes_sent + rows * n) & _COUNT_MASK
 
     # --- controller hooks (subclasses) ---
 
     def init(self):
-        """Register setup after a hardware reset."""
+        """Register setup after a hardware reset (for a full refresh)."""
         raise NotImplementedError
 
-    def _write_frame(self, buf, full):
-        """Awake and initialised: send the whole picture and start a full or partial refresh."""
+    def _write_frame(self, buf):
+        """Reset and initialised: send the whole picture to both RAMs, start a full refresh."""
         raise NotImplementedError
+
+    def _enter_partial(self):
+        """Awake: the partial refresh's setup (waveform source, options), once per wake."""
 
     def _write_window(self, buf):
-        """Awake and initialised: send the window win_* of buf and start a partial refresh."""
+        """Partial setup done: send the window win_* of buf (and, if not _ram_known, restore
+        the old RAM from _base first) and start a partial refresh."""
         raise NotImplementedError
 
     def _finish_frame(self, buf):
-        """The refresh is over: make the controller's previous-picture RAM match the glass."""
+        """The refresh is over: make the controller's RAMs match the glass."""
 
     def _advance(self):
         """BUSY was released during a multi-step refresh: send the next step, or end it.
@@ -204,7 +259,7 @@ class EPD:
         return False
 
     def _power_off(self):
-        """Before deep sleep: switch the panel power off if the controller needs a command."""
+        """Before deep sleep: switch the drive power off if the controller needs a command."""
 
     def _sleep_command(self):
         """The controller's deep sleep command."""
@@ -212,16 +267,26 @@ class EPD:
 
     # --- public API ---
 
+    def set_base(self, buf):
+        """The caller's copy of the picture on the glass: kept by reference and read when a
+        partial refresh follows a wake from deep sleep, to rewrite the controller's old RAM.
+        The caller updates it after each begin_show*() (the new picture), not before."""
+        if len(buf) != self.BUFFER_SIZE:
+            raise ValueError("buffer size")
+        self._base = buf
+
     def reset(self):
-        """Hardware reset (the only way out of deep sleep). Blocks about 22 ms."""
+        """Hardware reset (the only way out of deep sleep), with the maker's pulse lengths."""
         self._rst.value(1)
-        self._sleep_ms(_RESET_HIGH_MS)
+        self._sleep_ms(self.RESET_HIGH_MS)
         self._rst.value(0)
-        self._sleep_ms(_RESET_LOW_MS)
+        self._sleep_ms(self.RESET_LOW_MS)
         self._rst.value(1)
-        self._sleep_ms(_RESET_HIGH_MS)
+        self._sleep_ms(self.RESET_HIGH_MS)
         self._asleep = False
         self._ready = False
+        self._partial_ready = False
+        self._ram_known = False
 
     def busy(self):
         """True while an update is in progress (or BUSY says the controller is working).
@@ -251,27 +316,48 @@ class EPD:
         if self._pending is not None:
             raise RuntimeError("update in progress")
 
-    def _wake(self):
-        if self._asleep:
-            self.reset()
-        if not self._ready:
-            self.init()
-
     def begin_show(self, buf, full=True):
-        """Wake the panel, write buf to RAM and start the refresh; returns without waiting.
-        The first update after construction or abort() is always full."""
+        """Start a refresh of the whole picture in buf; returns without waiting. A full refresh
+        starts from a hardware reset; the first update after construction or abort() is full."""
         self._check(buf)
-        if not self._have_base:
-            full = True
         self.win_x = 0
         self.win_y = 0
         self.win_w = self.width
         self.win_h = self.height
-        self._wake()
-        self._write_frame(buf, full)
+        try:
+            if full or not self._have_base:
+                self._begin_full(buf)
+            else:
+                self._begin_partial(buf)
+        except EPDTimeout:
+            self.abort()  # a panel stuck while starting may be powered: reset, deep sleep
+            raise
+
+    def _begin_full(self, buf):
+        self.win_x = 0
+        self.win_y = 0
+        self.win_w = self.width
+        self.win_h = self.height
+        self.reset()
+        self.init()
+        self._write_frame(buf)
         self._pending = buf
-        self._pending_full = full
+        self._pending_full = True
         self._pending_window = False
+
+    def _begin_partial(self, buf):
+        if self._asleep:
+            if self._base is None:
+                self._begin_full(buf)  # the RAM is lost and nothing can restore it
+                return
+            self.reset()
+        if not self._partial_ready:
+            self._enter_partial()
+            self._partial_ready = True
+        self._write_window(buf)
+        self._pending = buf
+        self._pending_full = False
+        self._pending_window = True
 
     def _align(self, x, y, w, h):
         x1 = x + w
@@ -303,17 +389,18 @@ class EPD:
         picture (first update, after abort()) this is a full refresh of the whole picture."""
         self._check(buf)
         self._align(x, y, w, h)
-        if not self._have_base:
-            self.begin_show(buf, True)
-            return
-        self._wake()
-        self._write_window(buf)
-        self._pending = buf
-        self._pending_full = False
-        self._pending_window = True
+        try:
+            if not self._have_base:
+                self._begin_full(buf)
+            else:
+                self._begin_partial(buf)
+        except EPDTimeout:
+            self.abort()  # a panel stuck while starting may be powered: reset, deep sleep
+            raise
 
     def finish(self):
-        """After busy() went False: bring the base picture up to date, then deep sleep."""
+        """After busy() went False: bring the RAMs up to date with the glass; deep sleep after
+        a full refresh, else stay awake with the drive power off."""
         buf = self._pending
         if buf is None:
             return
@@ -322,7 +409,8 @@ class EPD:
         self._finish_frame(buf)
         self._pending = None
         self._have_base = True
-        self.sleep()
+        if self._pending_full:
+            self.sleep()
 
     def abort(self):
         """Give up on an update (timeout): hardware reset, then deep sleep, best effort."""
@@ -347,7 +435,7 @@ class EPD:
             self._sleep_ms(_POLL_MS)
 
     def show(self, buf, full=True, timeout_ms=_REFRESH_TIMEOUT_MS):
-        """Display buf (full or partial refresh), wait for it, leave the panel in deep sleep."""
+        """Display buf (full or partial refresh) and wait for it (see finish())."""
         try:
             self.begin_show(buf, full)
             self._wait_done(timeout_ms)
@@ -357,7 +445,7 @@ class EPD:
         self.finish()
 
     def show_window(self, buf, x, y, w, h, timeout_ms=_REFRESH_TIMEOUT_MS):
-        """begin_show_window(), wait for it, leave the panel in deep sleep."""
+        """begin_show_window(), wait for it, finish()."""
         try:
             self.begin_show_window(buf, x, y, w, h)
             self._wait_done(timeout_ms)
@@ -367,10 +455,12 @@ class EPD:
         self.finish()
 
     def sleep(self):
-        """Deep sleep. Only a hardware reset wakes the controller."""
+        """Deep sleep. Only a hardware reset wakes the controller; its RAM is then unknown."""
         if self._asleep:
             return
         self._power_off()
         self._sleep_command()
         self._asleep = True
         self._ready = False
+        self._partial_ready = False
+        self._ram_known = False

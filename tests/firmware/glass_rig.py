@@ -1,0 +1,86 @@
+# Shared by tests/firmware/test_glass_*.py (issue 14: the e-paper drivers held against what
+# the glass knows).
+from epd_rig import edit, window_check
+
+
+def keep_base(d, prev):
+    """Hand the driver the frame the app keeps of the glass (sunprint.app.App does); older
+    drivers had no such call."""
+    keep = getattr(d, "set_base", None)
+    if keep is not None:
+        keep(prev)
+
+
+class Clock:
+    """A sleep function that records (ms, RST level, last command) per call."""
+
+    def __init__(self, model):
+        self.model = model
+        self.calls = []
+
+    def __call__(self, ms):
+        m = self.model
+        if len(self.calls) < 200:  # a timeout spins here for its whole length: keep the start
+            self.calls.append((ms, m.rst.value(), m.commands[-1] if m.commands else -1))
+
+
+def full(d, buf, prev):
+    d.show(buf)
+    prev[:] = buf  # what the app's diff keeps: the picture now on the glass
+
+
+def window(d, buf, prev, win):
+    d.show_window(buf, win[0], win[1], win[2], win[3])
+    prev[:] = buf
+
+
+def started(d, buf, full=True):
+    d.begin_show(buf, full)  # RAM written, refresh running: look before deep sleep
+
+
+def done(d):
+    while d.busy():
+        pass
+    d.finish()
+
+
+def after_sleep(m, d, buf, prev, fb, win, out, w, h):
+    """Full refresh, deep sleep, window partial; again from deep sleep after a partial: the
+    glass is right and no stale base is seen."""
+    full(d, buf, prev)
+    d.sleep()  # a full refresh may already have put it to sleep: a no-op then
+    assert m.asleep
+    edit(fb, win, out)
+    window(d, buf, prev, win)
+    assert m.refreshes[-1] == "partial"
+    assert m.violations == [], m.violations
+    aligned = (d.win_x, d.win_y, d.win_w, d.win_h)
+    assert window_check(m, fb, w, h, aligned, out) == []
+    # from deep sleep after a partial, too (the block outside was never sent: the app's frame
+    # holds what the glass shows)
+    fb.fill_rect(out[0], out[1], out[2], out[3], 0)
+    prev[:] = buf
+    d.sleep()
+    fb.fill_rect(win[0], win[1], 8, 8, 1)
+    window(d, buf, prev, (win[0], win[1], 8, 8))
+    assert m.violations == [], m.violations
+    assert window_check(m, fb, w, h, aligned, out) == []
+
+
+def partials_stay_awake(m, d, buf, prev, fb):
+    """No Waveshare sequence sleeps between partials: the controller stays awake (RAM kept, no
+    reset, no RAM restore) with the drive power off; a full refresh ends in deep sleep."""
+    full(d, buf, prev)
+    assert m.asleep
+    fb.fill_rect(8, 8, 8, 8, 1)
+    window(d, buf, prev, (8, 8, 8, 8))
+    resets = m.hw_resets
+    assert not m.asleep and not m.left_powered
+    sent = d.bytes_sent
+    fb.fill_rect(8, 8, 8, 8, 0)
+    window(d, buf, prev, (8, 8, 8, 8))
+    assert m.hw_resets == resets and not m.asleep and not m.left_powered
+    assert d.bytes_sent - sent < 400, d.bytes_sent - sent  # the window and a few commands
+    assert m.violations == [], m.violations
+    d.show(buf)
+    assert m.asleep and m.refreshes[-1] == "full"

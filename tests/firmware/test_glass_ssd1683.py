@@ -1,0 +1,104 @@
+# The SSD1683 driver (Waveshare 4.2" V2) held against what the glass knows (issue 14): the
+# model's RAM is lost in deep sleep; the references' polarity and pulses. Plain test_* functions:
+# both interpreters (a narrower panel inside MicroPython, as test_epd_ssd1683.py).
+import framebuf
+from epd_rig import MICROPYTHON, framebuffer, scene
+from glass_rig import (
+    Clock,
+    after_sleep,
+    done,
+    full,
+    keep_base,
+    partials_stay_awake,
+    started,
+    window,
+)
+
+from host_tools.sim.ssd1683 import SSD1683Model
+from sunprint.drivers.ssd1683 import SSD1683
+
+W, H = (96, 40) if MICROPYTHON else (400, 300)
+WIN = (20, 9, 40, 17)
+OUT = (72, 28, 16, 8)
+
+
+def _rig():
+    m = SSD1683Model(W, H)
+    clock = Clock(m)
+    d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, sleep=clock)
+    d.reset_timeout_ms = 40
+    buf = bytearray(d.BUFFER_SIZE)
+    prev = bytearray(d.BUFFER_SIZE)
+    keep_base(d, prev)
+    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
+    scene(fb, W, H)
+    fb.fill_rect(OUT[0], OUT[1], OUT[2], OUT[3], 0)
+    return m, d, buf, prev, fb, clock
+
+
+# 3. a partial after deep sleep rewrites the old RAM from the app's frame
+
+
+def test_partial_after_deep_sleep():
+    m, d, buf, prev, fb, _ = _rig()
+    after_sleep(m, d, buf, prev, fb, WIN, OUT, W, H)
+
+
+def test_partials_in_a_row_stay_out_of_deep_sleep_with_the_power_off():
+    m, d, buf, prev, fb, _ = _rig()
+    partials_stay_awake(m, d, buf, prev, fb)
+
+
+# 5. the references' RAM polarity: 0x21 0x40 (full) / 0x00 (partial), 1 = white
+
+
+def test_ram_holds_one_for_white():
+    m, d, buf, prev, fb, _ = _rig()
+    fb.fill(0)
+    started(d, buf)
+    assert m.registers[0x21] == b"\x40\x00", m.registers[0x21]
+    assert m.ram_bw.get(0, 0) == 0xFF and m.ram_red.get(W // 8 - 1, H - 1) == 0xFF
+    done(d)
+    prev[:] = buf
+    fb.fill_rect(0, 0, 8, 1, 1)
+    window(d, buf, prev, (0, 0, 8, 1))
+    assert m.registers[0x21] == b"\x00\x00", m.registers[0x21]
+    assert m.ram_bw.get(0, 0) == 0x00 and m.ram_red.get(0, 0) == 0x00
+    assert m.violations == []
+
+
+def test_rotation_180_for_mounting():
+    m = SSD1683Model(W, H)
+    d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, rotation=180)
+    buf = bytearray(d.BUFFER_SIZE)
+    prev = bytearray(d.BUFFER_SIZE)
+    d.set_base(prev)
+    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
+    fb.pixel(0, 0, 1)
+    fb.fill_rect(16, 8, 8, 4, 1)
+    full(d, buf, prev)
+    assert m.pixel(W - 1, H - 1) == 1 and m.pixel(0, 0) == 0
+    assert m.pixel(W - 1 - 16, H - 1 - 8) == 1
+    fb.fill_rect(16, 8, 8, 4, 0)
+    window(d, buf, prev, (16, 8, 8, 4))
+    assert m.pixel(W - 1 - 16, H - 1 - 8) == 0 and m.pixel(W - 1, H - 1) == 1
+    assert m.violations == []
+
+
+# 7. settle after 0x12, Waveshare's reset pulse
+
+
+def test_reset_pulse_is_waveshares():
+    # epd4in2_V2.py V1.0 reset(): RST high 100 ms, low 2 ms, high 100 ms
+    m, d, buf, prev, fb, clock = _rig()
+    d.reset()
+    assert clock.calls[:3] == [(100, 1, -1), (2, 0, -1), (100, 1, -1)], clock.calls
+
+
+def test_settle_after_software_reset():
+    # GxEPD2 _InitDisplay: "delay(10); // 10ms according to specs" after 0x12.
+    m, d, buf, prev, fb, clock = _rig()
+    m.short_busy_polls = 0  # BUSY never seen high: the wait is the driver's own
+    full(d, buf, prev)
+    after = [ms for ms, _, cmd in clock.calls if cmd == 0x12]
+    assert after and after[0] >= 10, clock.calls
