@@ -39,7 +39,7 @@ A journal record of 73 bytes is an inline file on LittleFS (MicroPython mounts w
 cache, so files up to 128 bytes live in their directory's metadata pair): rewriting one is a
 single commit appended to the directory's metadata log, and a block is erased only when that
 log is full and compacted (about every 30 appends), in blocks the filesystem rotates through
-its free space (block_cycles=100). host_tools/sim/faultfs.py LfsWear counts those erases.
+its free space (block_cycles=100). host_tools/sim/lfswear.py LfsWear counts those erases.
 
 - FileBackend (LittleFS, what the unit uses on the ESP32): slots are files <prefix>.0 and
   <prefix>.1, journal slots <prefix>.j0 and <prefix>.j1. A record is written to <prefix>.tmp
@@ -47,8 +47,9 @@ its free space (block_cycles=100). host_tools/sim/faultfs.py LfsWear counts thos
   across power loss. Where a rename is remove-then-rename (MicroPython's FAT VFS), a cut in
   between only loses the older slot: the newer one still holds the previous record. A journal
   slot is rewritten in place (open, write, close): a cut costs that slot only.
-- NvsBackend (esp32.NVS): slots are two keys, journal slots two more; set_blob then commit.
-  ESP-IDF applies an NVS write atomically: old value or new value after a cut.
+- NvsBackend (esp32.NVS, in sunprint/nvsstore.py: only a unit that uses it loads it): slots
+  are two keys, journal slots two more; set_blob then commit. ESP-IDF applies an NVS write
+  atomically: old value or new value after a cut.
 
 Store.load() and Store.restore_into() never raise on bad data nor on an OSError from the
 backend: they report a status.
@@ -67,9 +68,6 @@ _OVERHEAD = const(16)  # header + CRC
 _MAX_PAYLOAD = const(496)  # a 512-byte record: the ledger state is 425 bytes
 _SEQ_MAX = const(0xFFFFFFFF)
 _NO_RECORD = const(-1)  # slot sequence when a slot is missing or bad
-_ENOENT = const(2)
-# MicroPython's esp32 port raises OSError(-esp_err) for NVS errors (check_esp_err).
-_NVS_NOT_FOUND = const(-0x1102)  # ESP_ERR_NVS_NOT_FOUND
 _HOLD_INTERVALS = const(6)  # save even a small unsaved amount after 6 intervals (an hour)
 _JMAGIC = b"SJ"
 _JVERSION = const(1)
@@ -86,37 +84,6 @@ CORRUPT = "corrupt"  # records exist but none is good: start from zero with a fa
 NONE = const(0)
 JOURNAL = const(1)
 FULL = const(2)
-
-
-def parse(record):
-    """(seq, payload) of one stored record, or None if it is not a good record."""
-    n = len(record)
-    if n < _OVERHEAD or record[0:4] != _MAGIC:
-        return None
-    version, _, length, seq = struct.unpack_from("<BBHI", record, 4)
-    if version != _VERSION or n != _OVERHEAD + length:
-        return None
-    end = _HEADER + length
-    (crc,) = struct.unpack_from("<I", record, end)
-    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
-        return None
-    return seq, bytes(record[_HEADER:end])
-
-
-def parse_journal(record):
-    """(journal seq, base seq, entry) of one stored journal record, or None if it is not good."""
-    n = len(record)
-    if n < _JOVERHEAD or record[0:2] != _JMAGIC or record[2] != _JVERSION:
-        return None
-    length = record[3]
-    if n != _JOVERHEAD + length:
-        return None
-    base, jseq = struct.unpack_from("<II", record, 4)
-    end = _JHEADER + length
-    (crc,) = struct.unpack_from("<I", record, end)
-    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
-        return None
-    return jseq, base, bytes(record[_JHEADER:end])
 
 
 class OsFs:
@@ -179,117 +146,48 @@ class OsFs:
 class FileBackend:
     """Two slot files and two journal files on a filesystem `fs` with open(path, mode)
     ("rb"/"wb"; files have read, write, flush, close), rename(src, dst), remove(path) and
-    exists(path)."""
+    exists(path). Slots 0 and 1 hold records, 2 and 3 journal records."""
+
+    journal = True  # slots 2 and 3
 
     def __init__(self, fs, prefix="ledger", max_payload=_MAX_PAYLOAD):
         self.fs = fs
         self.max_payload = max_payload
-        self._paths = (prefix + ".0", prefix + ".1")
-        self._jpaths = (prefix + ".j0", prefix + ".j1")
+        self._paths = (prefix + ".0", prefix + ".1", prefix + ".j0", prefix + ".j1")
         self._tmp = prefix + ".tmp"
 
-    def _read(self, path, limit):
+    def read(self, slot):
+        """The slot's bytes (at most one byte more than a record can be), None if missing."""
+        path = self._paths[slot]
         if not self.fs.exists(path):
             return None
         f = self.fs.open(path, "rb")
         try:
             # Bounded: a huge garbage file must not raise MemoryError at boot.
-            return f.read(limit)
+            return f.read(self.max_payload + _OVERHEAD + 1)
         finally:
             f.close()
 
-    def read(self, slot):
-        """The slot's bytes (at most one byte more than a record can be), None if missing."""
-        return self._read(self._paths[slot], self.max_payload + _OVERHEAD + 1)
-
     def write(self, slot, head, payload, tail):
-        f = self.fs.open(self._tmp, "wb")
+        # A record goes to a temp file renamed over the slot. A journal record is rewritten in
+        # place: on LittleFS a file this small is inline, and closing it is one commit to the
+        # directory's metadata log; a cut costs this slot, never the other.
+        path = self._paths[slot]
+        f = self.fs.open(self._tmp if slot < 2 else path, "wb")
         try:
             f.write(head)
             f.write(payload)
             f.write(tail)
-            f.flush()
+            if slot < 2:
+                f.flush()
         finally:
             f.close()
-        self.fs.rename(self._tmp, self._paths[slot])
+        if slot < 2:
+            self.fs.rename(self._tmp, path)
 
     def erase(self, slot):
         if self.fs.exists(self._paths[slot]):
             self.fs.remove(self._paths[slot])
-
-    def read_journal(self, slot):
-        return self._read(self._jpaths[slot], _MAX_ENTRY + _JOVERHEAD + 1)
-
-    def write_journal(self, slot, record):
-        # Rewritten whole, in place: on LittleFS a file this small is inline, and closing it is
-        # one commit to the directory's metadata log. A cut costs this slot, not the other.
-        f = self.fs.open(self._jpaths[slot], "wb")
-        try:
-            f.write(record)
-        finally:
-            f.close()
-
-    def erase_journal(self, slot):
-        if self.fs.exists(self._jpaths[slot]):
-            self.fs.remove(self._jpaths[slot])
-
-
-class NvsBackend:
-    """Two blob keys in an esp32.NVS namespace (set_blob, get_blob, commit, erase_key), and two
-    more for the journal."""
-
-    def __init__(self, nvs, prefix="ledger", max_payload=_MAX_PAYLOAD):
-        if len(prefix) > 13:
-            raise ValueError("NVS keys are at most 15 characters")
-        self.nvs = nvs
-        self.max_payload = max_payload
-        self._keys = (prefix + "0", prefix + "1")
-        self._jkeys = (prefix + "j0", prefix + "j1")
-        self._buf = bytearray(max_payload + _OVERHEAD)  # get_blob needs a buffer big enough
-
-    def _get(self, key):
-        try:
-            n = self.nvs.get_blob(key, self._buf)
-        except OSError as e:
-            if e.args and e.args[0] in (_ENOENT, _NVS_NOT_FOUND):
-                return None
-            raise  # too long for the buffer, wrong type: a bad slot
-        return bytes(self._buf[:n])
-
-    def _erase(self, key):
-        try:
-            self.nvs.erase_key(key)
-        except OSError as e:
-            if not (e.args and e.args[0] in (_ENOENT, _NVS_NOT_FOUND)):
-                raise
-            return
-        self.nvs.commit()
-
-    def read(self, slot):
-        return self._get(self._keys[slot])
-
-    def write(self, slot, head, payload, tail):
-        # One blob: assembled in the preallocated buffer, so a save allocates only the view.
-        buf = self._buf
-        n = len(payload)
-        buf[0:_HEADER] = head
-        buf[_HEADER : _HEADER + n] = payload
-        buf[_HEADER + n : _OVERHEAD + n] = tail
-        self.nvs.set_blob(self._keys[slot], memoryview(buf)[: _OVERHEAD + n])
-        self.nvs.commit()
-
-    def erase(self, slot):
-        self._erase(self._keys[slot])
-
-    def read_journal(self, slot):
-        return self._get(self._jkeys[slot])
-
-    def write_journal(self, slot, record):
-        self.nvs.set_blob(self._jkeys[slot], record)
-        self.nvs.commit()
-
-    def erase_journal(self, slot):
-        self._erase(self._jkeys[slot])
 
 
 class Store:
@@ -323,63 +221,13 @@ class Store:
         jbuf[2] = _JVERSION
         self._jbuf = jbuf
         self._jentry = memoryview(jbuf)[_JHEADER:]  # where the ledger writes its entry
-        self._jlen = -1  # entry length of the cached views below
-        self._jcrc = None
-        self._jrec = None
+        self._jviews = None  # (entry length, what the CRC covers, the entry, the CRC)
 
     # -- reading --
 
-    def _scan(self):
-        """Read every slot. Returns the good records [(seq, payload)] and the good journal
-        entries [(jseq, base, entry)], newest first; sets status by CRC alone."""
-        records = []
-        present = 0
-        for slot in (0, 1):
-            self._slot_seq[slot] = _NO_RECORD
-            try:
-                record = self.backend.read(slot)
-            except OSError:
-                present += 1  # there but unreadable: a bad slot
-                continue
-            if record is None:
-                continue
-            present += 1
-            rec = parse(record)
-            if rec is None:
-                continue
-            self._slot_seq[slot] = rec[0]
-            records.append(rec)
-        records.sort(key=_first, reverse=True)
-        entries = []
-        read_journal = getattr(self.backend, "read_journal", None)
-        for slot in (0, 1):
-            self._jbase[slot] = self._jseq[slot] = _NO_RECORD
-            if read_journal is None:
-                continue
-            try:
-                raw = read_journal(slot)
-            except OSError:
-                continue
-            ent = parse_journal(raw) if raw is not None else None
-            if ent is None:
-                continue
-            self._jseq[slot] = ent[0]
-            self._jbase[slot] = ent[1]
-            entries.append(ent)
-        entries.sort(key=_first, reverse=True)
-        self._scanned = True
-        self.seq = records[0][0] if records else 0
-        self.base = 0
-        self.jseq = entries[0][0] if entries else 0
-        if not records:
-            self.status = CORRUPT if present else EMPTY
-        else:
-            self.status = OK if len(records) == present else FALLBACK
-        return records, entries
-
     def load(self):
         """(payload of the newest good record or None, status). The journal is not applied."""
-        records, _ = self._scan()
+        records, _ = _scan(self)
         if not records:
             return None, self.status
         return records[0][1], self.status
@@ -390,59 +238,7 @@ class Store:
         made on that record. Returns the status: OK, FALLBACK (an older record than the newest
         written), EMPTY, or CORRUPT (records, none readable: the ledger is left as it was).
         self.note says what was restored when it was not simply the newest state."""
-        records, entries = self._scan()
-        status = self.status
-        blank = ledger.pack()
-        n = len(blank)
-        unreadable = []
-        used = None
-        for rec in records:
-            try:
-                ledger.unpack(rec[1][:n])
-            except ValueError as e:
-                unreadable.append("record seq %d unreadable: %s" % (rec[0], e))
-                continue
-            used = rec
-            break
-        self.note = None
-        if used is None:
-            if records:
-                ledger.unpack(blank)  # nothing half-restored
-                self.note = "no readable ledger record (%s)" % "; ".join(unreadable)
-                status = CORRUPT
-            self.status = status
-            return status
-        seq, payload = used
-        if unreadable:
-            status = FALLBACK
-            notes = ["ledger from the older record (seq %d)" % seq] + unreadable
-        else:
-            notes = ["ledger from record seq %d" % seq]
-        if plan is not None and len(payload) > n:
-            try:
-                plan.unpack(payload[n:])  # the partial count survives the reboot
-            except ValueError as e:
-                notes.append("refresh plan reset: %s" % e)
-        ledger.mark_base()
-        for jseq, base, entry in entries:
-            if base != seq:
-                continue  # made on another record: a newer one that failed, or an older one
-            try:
-                ledger.apply_journal(entry)
-            except ValueError as e:
-                notes.append("journal entry %d unreadable: %s" % (jseq, e))
-                continue
-            break
-        ledger.mark_saved()  # nothing booked since what is durable
-        # The next saves must overwrite what was not used, never the record restored.
-        for slot in (0, 1):
-            if self._slot_seq[slot] != seq:
-                self._slot_seq[slot] = _NO_RECORD
-        self.base = seq
-        if len(notes) > 1:
-            self.note = "; ".join(notes)
-        self.status = status
-        return status
+        return _restore_into(self, ledger, plan)
 
     # -- writing --
 
@@ -452,7 +248,7 @@ class Store:
         if n > self.backend.max_payload:
             raise ValueError("payload too long")
         if not self._scanned:
-            self._scan()  # learn which slot is older before overwriting one
+            self.load()  # learn which slot is older before overwriting one
         slots = self._slot_seq
         slot = 0 if slots[0] <= slots[1] else 1  # the older, or a missing or bad one
         seq = self.seq + 1
@@ -481,7 +277,7 @@ class Store:
         can say its change since the last record as one, else a full record (the ledger's
         state, then the plan's). Returns the kind written; marks the ledger saved. Raises the
         backend's OSError (nothing is marked saved then)."""
-        if kind == JOURNAL and self.base and hasattr(self.backend, "write_journal"):
+        if kind == JOURNAL and self.base and getattr(self.backend, "journal", False):
             n = ledger.journal_into(self._jentry)
             if n:
                 self._append(n)
@@ -500,10 +296,12 @@ class Store:
         if n > _MAX_ENTRY:
             raise ValueError("journal entry too long")
         buf = self._jbuf
-        if n != self._jlen:
-            self._jlen = n
-            self._jcrc = memoryview(buf)[: _JHEADER + n]
-            self._jrec = memoryview(buf)[: _JOVERHEAD + n]
+        views = self._jviews
+        if views is None or views[0] != n:  # once: the ledger's entries are all one size
+            mv = memoryview(buf)
+            views = (n, mv[: _JHEADER + n], mv[:_JHEADER], mv[_JHEADER : _JHEADER + n])
+            views = views + (mv[_JHEADER + n : _JOVERHEAD + n],)
+            self._jviews = views
         base = self.base
         jb, js = self._jbase, self._jseq
         if jb[0] != base:
@@ -515,9 +313,9 @@ class Store:
         jseq = self.jseq + 1  # never wraps: 2**32 appends are millions of years
         buf[3] = n
         struct.pack_into("<II", buf, 4, base, jseq)
-        struct.pack_into("<I", buf, _JHEADER + n, binascii.crc32(self._jcrc))
+        struct.pack_into("<I", buf, _JHEADER + n, binascii.crc32(views[1]))
         jb[slot] = _NO_RECORD  # unknown until the write completes
-        self.backend.write_journal(slot, self._jrec)
+        self.backend.write(2 + slot, views[2], views[3], views[4])
         jb[slot] = base
         js[slot] = jseq
         self.jseq = jseq
@@ -525,12 +323,9 @@ class Store:
 
     def clear(self):
         """Erase both slots and the journal (factory reset)."""
-        self.backend.erase(0)
-        self.backend.erase(1)
-        erase_journal = getattr(self.backend, "erase_journal", None)
-        if erase_journal is not None:
-            erase_journal(0)
-            erase_journal(1)
+        backend = self.backend
+        for slot in (0, 1, 2, 3) if getattr(backend, "journal", False) else (0, 1):
+            backend.erase(slot)
         self._slot_seq[0] = self._slot_seq[1] = _NO_RECORD
         self._jbase[0] = self._jbase[1] = _NO_RECORD
         self.seq = 0
@@ -538,8 +333,145 @@ class Store:
         self._scanned = True
 
 
-def _first(item):
-    return item[0]
+def parse(record):
+    """(seq, payload) of one stored record, or None if it is not a good record."""
+    n = len(record)
+    if n < _OVERHEAD or record[0:4] != _MAGIC:
+        return None
+    version, _, length, seq = struct.unpack_from("<BBHI", record, 4)
+    if version != _VERSION or n != _OVERHEAD + length:
+        return None
+    end = _HEADER + length
+    (crc,) = struct.unpack_from("<I", record, end)
+    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
+        return None
+    return seq, bytes(record[_HEADER:end])
+
+
+def parse_journal(record):
+    """(journal seq, base seq, entry) of one stored journal record, or None if it is not good."""
+    n = len(record)
+    if n < _JOVERHEAD or record[0:2] != _JMAGIC or record[2] != _JVERSION:
+        return None
+    length = record[3]
+    if n != _JOVERHEAD + length:
+        return None
+    base, jseq = struct.unpack_from("<II", record, 4)
+    end = _JHEADER + length
+    (crc,) = struct.unpack_from("<I", record, end)
+    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
+        return None
+    return jseq, base, bytes(record[_JHEADER:end])
+
+
+def _scan(store):
+    """Read every slot of `store`. Returns the good records [(seq, payload)] and the good
+    journal entries [(jseq, base, entry)], newest first; sets the store's status (by CRC
+    alone), seq, jseq and what each slot holds. Never raises an OSError from the backend."""
+    backend = store.backend
+    records = []
+    present = 0
+    for slot in (0, 1):
+        store._slot_seq[slot] = _NO_RECORD
+        try:
+            record = backend.read(slot)
+        except OSError:
+            present += 1  # there but unreadable: a bad slot
+            continue
+        if record is None:
+            continue
+        present += 1
+        rec = parse(record)
+        if rec is None:
+            continue
+        store._slot_seq[slot] = rec[0]
+        records.append(rec)
+    if len(records) == 2 and records[0][0] < records[1][0]:
+        records.reverse()  # newest first
+    entries = []
+    journal = getattr(backend, "journal", False)
+    for slot in (0, 1):
+        store._jbase[slot] = store._jseq[slot] = _NO_RECORD
+        if not journal:
+            continue
+        try:
+            raw = backend.read(2 + slot)
+        except OSError:
+            continue
+        ent = parse_journal(raw) if raw is not None else None
+        if ent is None:
+            continue
+        store._jseq[slot] = ent[0]
+        store._jbase[slot] = ent[1]
+        entries.append(ent)
+    if len(entries) == 2 and entries[0][0] < entries[1][0]:
+        entries.reverse()
+    store._scanned = True
+    store.seq = records[0][0] if records else 0
+    store.base = 0
+    store.jseq = entries[0][0] if entries else 0
+    if not records:
+        store.status = CORRUPT if present else EMPTY
+    else:
+        store.status = OK if len(records) == present else FALLBACK
+    return records, entries
+
+
+def _restore_into(store, ledger, plan):
+    # Store.restore_into: the newest record the ledger can read, then its newest journal entry.
+    records, entries = _scan(store)
+    status = store.status
+    blank = ledger.pack()
+    n = len(blank)
+    unreadable = []
+    used = None
+    for rec in records:
+        try:
+            ledger.unpack(rec[1][:n])
+        except ValueError as e:
+            unreadable.append("record seq %d unreadable: %s" % (rec[0], e))
+            continue
+        used = rec
+        break
+    store.note = None
+    if used is None:
+        if records:
+            ledger.unpack(blank)  # nothing half-restored
+            store.note = "no readable ledger record (%s)" % "; ".join(unreadable)
+            status = CORRUPT
+        store.status = status
+        return status
+    seq, payload = used
+    if unreadable:
+        status = FALLBACK
+        notes = ["ledger from the older record (seq %d)" % seq] + unreadable
+    else:
+        notes = ["ledger from record seq %d" % seq]
+    if plan is not None and len(payload) > n:
+        try:
+            plan.unpack(payload[n:])  # the partial count survives the reboot
+        except ValueError as e:
+            notes.append("refresh plan reset: %s" % e)
+    ledger.mark_base()
+    for jseq, base, entry in entries:
+        if base != seq:
+            continue  # made on another record: a newer one that failed, or an older one
+        try:
+            ledger.apply_journal(entry)
+        except ValueError as e:
+            notes.append("journal entry %d unreadable: %s" % (jseq, e))
+            continue
+        break
+    ledger.mark_saved()  # nothing booked since what is durable
+    # The next saves must overwrite what was not used, never the record restored.
+    for slot in (0, 1):
+        if store._slot_seq[slot] != seq:
+            store._slot_seq[slot] = _NO_RECORD
+    store.base = seq
+    if len(notes) > 1:
+        store.note = "; ".join(notes)
+    store.status = status
+    return status
 
 
 class PersistPolicy:
@@ -555,8 +487,8 @@ class PersistPolicy:
     A JOURNAL the ledger cannot express (a new day, new factors) is written as a FULL record by
     Store.save_ledger. journal=False gives the two-slot store alone (full records only, at most
     every interval: a cut then loses up to one interval's energy). persist_wh=0 journals every
-    tick that saw any energy. Writes and appends are counted per local day: the app calls
-    new_day() when the ledger's day rolls over (before the midnight save).
+    tick that saw any energy. Full records are counted per local day: the app calls new_day()
+    when the ledger's day rolls over (before the midnight save).
     """
 
     def __init__(self, persist_interval_s=600, persist_wh=10, journal=True):
@@ -571,8 +503,6 @@ class PersistPolicy:
         self.writes_today = 0
         self.writes_yesterday = 0
         self.appends = 0  # journal entries
-        self.appends_today = 0
-        self.appends_yesterday = 0
 
     def due(self, now, unsaved_mwh, day_changed=False, shutdown=False):
         full = self._full
@@ -606,10 +536,7 @@ class PersistPolicy:
         self._last = now
         self._journaled = True
         self.appends += 1
-        self.appends_today += 1
 
     def new_day(self):
         self.writes_yesterday = self.writes_today
         self.writes_today = 0
-        self.appends_yesterday = self.appends_today
-        self.appends_today = 0

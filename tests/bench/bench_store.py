@@ -15,7 +15,7 @@ log (SampleLogWriter, its defaults) writing to the same flash:
   moment before that sample was taken loses its interval all the same: it is the sampling's
   share, not the store's.
 - store_flash_life_years: years until the most-erased 4 KB sector reaches 100,000 erase
-  cycles, from host_tools/sim/faultfs.py LfsWear, an erase-count model of LittleFS 2.11 as
+  cycles, from host_tools/sim/lfswear.py LfsWear, an erase-count model of LittleFS 2.11 as
   MicroPython mounts it on the ESP32 (the unit's store is FileBackend on LittleFS): a 960 KB
   filesystem (240 blocks: the vfs partition of MicroPython's 4 MiB ESP32 layout), 48 blocks
   of files that never change (app, fonts, config). The day runs once with the real code; its
@@ -103,7 +103,7 @@ def replay_day(journal=True, full_only=False, wear=None):
                 policy.saved(t)
         at_risk = max(at_risk, led.unsaved_mwh)  # what a cut now, between ticks, loses
     assert len(days) == 1, days  # the log is one local day
-    assert policy.writes_today == store.writes and policy.appends_today == store.appends
+    assert policy.writes_today == store.writes and policy.appends == store.appends
     return {
         "writes": store.writes,
         "appends": store.appends,
@@ -114,7 +114,7 @@ def replay_day(journal=True, full_only=False, wear=None):
 
 def flash_life_years(full_only=False):
     """(years, day's figures, wear model) for the unit's flash under store and sample log."""
-    from host_tools.sim.faultfs import LfsWear
+    from host_tools.sim.lfswear import LfsWear
 
     wear = LfsWear(record=True, **GEOMETRY)
     day = replay_day(full_only=full_only, wear=wear)
@@ -154,7 +154,7 @@ def bench_store():
         "years",
         ">= 20",
         ("full_records_instead_of_journal", "%.1f" % years_full, "years"),
-        "erase model: faultfs.LfsWear, LittleFS 2.11 as VfsLfs2 on the ESP32, %d x 4 KB blocks"
+        "erase model: lfswear.LfsWear, LittleFS 2.11 as VfsLfs2 on the ESP32, %d x 4 KB blocks"
         " (%d static), store + sample log, worst block after %d days: %d erases"
         % (GEOMETRY["block_count"], GEOMETRY["static_blocks"], DAYS, wear.worst()[1]),
     )

@@ -4,9 +4,11 @@
 # CPython and MicroPython.
 import gc
 
-from host_tools.sim.faultfs import AFTER, BEFORE, FakeNVS, FaultFS, PowerCut
+from host_tools.sim.fakenvs import FakeNVS
+from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint.core.ledger import ENERGY, JOURNAL_SIZE, LIFETIME, TODAY, YESTERDAY, Ledger
-from sunprint.store import FULL, JOURNAL, FileBackend, NvsBackend, Store
+from sunprint.nvsstore import NvsBackend
+from sunprint.store import FULL, JOURNAL, FileBackend, Store
 
 TZ = 8 * 3600
 T0 = 782179200 - TZ + 6 * 3600  # 2024-10-15 06:00 local, firmware seconds
@@ -320,3 +322,70 @@ def test_a_day_change_or_a_failed_record_keeps_the_journal_honest():
     assert again.total() == unit.total()
     assert again.ledger.mwh(TODAY) == unit.ledger.mwh(TODAY) > 0
     assert again.ledger.milli(ENERGY, YESTERDAY) == unit.ledger.milli(ENERGY, YESTERDAY) > 0
+
+
+class _QuietBackend:
+    # Holds the journal in a preallocated buffer: what is measured is the store's own cost.
+    max_payload = 496
+    journal = True
+
+    def __init__(self):
+        self.full = [None, None]
+        self.jbuf = bytearray(128)
+        self.jlen = 0
+
+    def read(self, slot):
+        return self.full[slot] if slot < 2 else None
+
+    def write(self, slot, head, payload, tail):
+        if slot < 2:
+            self.full[slot] = bytes(head) + payload + bytes(tail)
+            return
+        a = len(head)
+        b = a + len(payload)
+        self.jbuf[:a] = head
+        self.jbuf[a:b] = payload
+        self.jbuf[b : b + len(tail)] = tail
+        self.jlen = b + len(tail)
+
+
+def _appends(store, led, policy, t, n):
+    # Locals only: a new global would count as allocation.
+    k = 0
+    while k < n:
+        t += 10
+        led.add_power(t, 5000000)
+        kind = policy.due(t, led.unsaved_mwh)
+        if kind == JOURNAL:
+            store.save_ledger(led, None, kind)
+            policy.appended(t)
+        k += 1
+    return t
+
+
+def test_a_journal_append_allocates_nothing_in_the_store():
+    if not hasattr(gc, "mem_alloc"):  # CPython: nothing to measure
+        return
+    from sunprint.store import PersistPolicy
+
+    backend = _QuietBackend()
+    store = Store(backend)
+    led = Ledger(tz_offset_s=TZ)
+    store.restore_into(led)
+    policy = PersistPolicy()
+    led.add_power(T0, 5000000)
+    led.add_power(T0 + 10, 5000000)
+    store.save_ledger(led, None, FULL)
+    policy.saved(T0 + 10)
+    t = _appends(store, led, policy, T0 + 10, 3)
+    appends = store.appends
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()  # type: ignore[attr-defined]
+        t = _appends(store, led, policy, t, 40)
+        used = gc.mem_alloc() - before  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+    assert store.appends - appends == 40  # 13.9 Wh a tick: an entry every tick
+    assert used == 0, used

@@ -37,7 +37,7 @@ from sunprint.store import JOURNAL, FileBackend, PersistPolicy, Store  # noqa: E
 TZ = 8 * 3600
 START = 782179200 - TZ + 5 * 3600  # 2024-10-15 05:00 local, firmware seconds
 PERSIST_WH = 10
-OPS_PER_SAVE = 7  # a full record: open, write x3, flush, close, rename (an append: 3)
+OPS_PER_SAVE = 7  # a full record: open, write x3, flush, close, rename (an append: 5)
 SCRATCH = bytearray(JOURNAL_SIZE)
 
 STATS = Counter()  # cut points by kind, over the whole module

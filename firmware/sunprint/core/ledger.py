@@ -564,13 +564,16 @@ class Ledger:
         (_, day, de, dc, dk, acc, co2_acc, coal_acc, last, cacc, credit, ds, df, dm, dr, dw, dj) = (
             struct.unpack_from(_JOURNAL, data)
         )
-        if day != self._day:
-            raise ValueError("journal entry for day %d, record for day %d" % (day, self._day))
+        bad = day != self._day  # made on another day's record
         for v in (de, dc, dk, ds, df, dm, cacc, credit):
-            if v < 0:
-                raise ValueError("journal entry out of range")
-        if acc >= _HALF_MJ_PER_MWH or co2_acc >= _FACTOR_PER_MG or coal_acc >= _FACTOR_PER_MG:
-            raise ValueError("journal entry out of range")
+            bad = bad or v < 0
+        if (
+            bad
+            or acc >= _HALF_MJ_PER_MWH
+            or co2_acc >= _FACTOR_PER_MG
+            or coal_acc >= _FACTOR_PER_MG
+        ):
+            raise ValueError("journal entry does not fit its record")
         self._add(ENERGY * 5, de)
         self._add(CO2 * 5, dc)
         self._add(COAL * 5, dk)
