@@ -30,7 +30,8 @@ An entry is cumulative (everything since its base record), so only the newest ma
 append overwrites the journal slot that does not hold the newest entry of the current base, so
 a torn append costs one append's energy, never more. A full record supersedes every entry made
 on an older record (their base no longer matches). Restore: the newest record the ledger can
-read (every good record is tried, newest first), then the newest entry made on it.
+read (every good record is tried, newest first), then the newest entry made on it. The refresh
+plan's state (the record's tail) is only in full records, at most persist_interval_s old.
 
 Why a journal: a cut may lose only what is not yet durable, so the ledger must be saved about
 every 10 Wh (every tick at noon), and a 512-byte record rewritten that often would wear the
@@ -47,6 +48,9 @@ its free space (block_cycles=100). host_tools/sim/lfswear.py LfsWear counts thos
   across power loss. Where a rename is remove-then-rename (MicroPython's FAT VFS), a cut in
   between only loses the older slot: the newer one still holds the previous record. A journal
   slot is rewritten in place (open, write, close): a cut costs that slot only.
+
+A backend has read(slot), write(slot, head, payload, tail) and erase(slot); slots 0 and 1 hold
+records, 2 and 3 journal records when backend.journal is true.
 - NvsBackend (esp32.NVS, in sunprint/nvsstore.py: only a unit that uses it loads it): slots
   are two keys, journal slots two more; set_blob then commit. ESP-IDF applies an NVS write
   atomically: old value or new value after a cut.
