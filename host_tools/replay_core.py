@@ -157,6 +157,7 @@ class Replay:
         self.frames = []
         self.refreshes = 0  # refreshes the panel did (e-paper) or picture changes (LED)
         self.store_writes = 0  # over every boot
+        self.store_appends = 0  # journal entries, over every boot
         self.faults = {}  # app faults, over every boot
         self.boots = 0
         self.first_t = -1
@@ -270,6 +271,7 @@ class Replay:
     def _retire(self):
         app = self.app
         self.store_writes += app.store.writes if app.store else 0
+        self.store_appends += app.store.appends if app.store else 0
         for k in app.faults:
             self.faults[k] = self.faults.get(k, 0) + app.faults[k]
         self.unit.close()
@@ -528,6 +530,7 @@ class Replay:
         self._settling = []
         app, ledger = self.app, self.unit.ledger
         store_writes = self.store_writes + (app.store.writes if app.store else 0)
+        store_appends = self.store_appends + (app.store.appends if app.store else 0)
         faults = dict(self.faults)
         for k in app.faults:
             faults[k] = faults.get(k, 0) + app.faults[k]
@@ -565,7 +568,11 @@ class Replay:
                 "by_kind": by_kind,
                 "frames": self.frames,
             },
-            "store": {"writes": store_writes, "boot_status": app.store_status},
+            "store": {
+                "writes": store_writes,
+                "journal_appends": store_appends,
+                "boot_status": app.store_status,
+            },
             "faults": faults,
             "faults_injected": [self._cost(r, end) for r in self.injected],
         }
@@ -603,8 +610,8 @@ class Replay:
         slack = 2 * period * self._peak_mw() // 3600 + count_mwh + 2
         if kind == "power_cut":
             lost = rec["booked_before_cut_mwh"] - rec.get("booked_after_boot_mwh", 0)
-            window = self._truth_between(ev["t"] - self.persist_interval_s - 2 * period, ev["t"])
-            bound = max(self.persist_wh * 1000, window) + slack
+            # the store's journal keeps less than persist_wh unsaved after every tick
+            bound = self.persist_wh * 1000 + slack
             out["wh_lost_at_cut"] = lost / 1000
             out["bound_wh"] = bound / 1000
             out["off_s"] = rec.get("off_s", 0)
@@ -651,7 +658,7 @@ class Replay:
         t = ev["t"]
         kind = ev["kind"]
         if kind == "power_cut":
-            return ((t - self.persist_interval_s - 2 * period, t), (t, ev.get("until", t)))
+            return ((t, ev.get("until", t)),)
         if kind in ("dropout", "bus_errors"):
             return ((t - period, ev["until"] + period),)
         return ()

@@ -103,25 +103,22 @@ class App:
         self._shown_row = None
 
     def restore(self):
-        """At boot: load the ledger from the store. Never raises: a bad store is a fault."""
+        """At boot: load the ledger from the store (every record tried, newest first, then its
+        journal). Never raises: a record that could not be used is a fault that says what was
+        restored instead."""
         if self.store is None:
             return None
-        payload, status = self.store.load()
+        status = self.store.restore_into(self.ledger, self.plan)
         self.store_status = status
-        if payload is not None:
-            try:
-                n = len(self.ledger.pack())  # the record: ledger state, then the plan's
-                self.ledger.unpack(payload[:n])
-                self.ledger.resume()  # the outage is not bridged
-                plan = self.plan
-                if plan is not None and len(payload) > n:
-                    plan.unpack(payload[n:])  # the partial count survives the reboot
-                    plan.forget()  # but the panel driver starts with no base picture
-            except ValueError as e:
-                self._fault("store", e)
-                status = "corrupt"
+        note = self.store.note
+        if status != "corrupt" and status != "empty":
+            self.ledger.resume()  # the outage is not bridged
+            if self.plan is not None:
+                self.plan.forget()  # the panel driver starts with no base picture
+            if note:
+                self._fault("store", note)
         if status == "corrupt":
-            # Both slots bad: a meter's own total is the best restart; else zero, flagged.
+            # No readable record: a meter's own total is the best restart; else zero, flagged.
             total = getattr(self.source, "total_mwh", None)
             seeded = False
             if total is not None:
@@ -130,11 +127,10 @@ class App:
                     seeded = True
                 except (OSError, ValueError) as e:
                     self._fault("sensor", e)
+            why = note if note else "no good ledger record"
             self._fault(
                 "store",
-                "no good ledger record: lifetime from the meter"
-                if seeded
-                else "no good ledger record: counting from zero",
+                why + (": lifetime from the meter" if seeded else ": counting from zero"),
             )
         self._persist_day = self.ledger.day
         return status
@@ -166,21 +162,24 @@ class App:
             if day_changed:
                 policy.new_day()
             self._persist_day = day
-        if policy.due(now, self.ledger.unsaved_mwh, day_changed):
-            self._persist(now)
+        kind = policy.due(now, self.ledger.unsaved_mwh, day_changed)
+        if kind:
+            self._persist(now, kind)
 
-    def _persist(self, now):
+    def _persist(self, now, kind=2):
+        # kind: store.JOURNAL (1, a small delta entry) or store.FULL (2, a full record)
         store, policy = self.store, self.policy
         if store is None or policy is None:
             return
-        plan = self.plan
         try:
-            store.save(self.ledger.pack() + (plan.pack() if plan is not None else b""))
+            kind = store.save_ledger(self.ledger, self.plan, kind)
         except OSError as e:
             self._fault("store", e)
             return
-        self.ledger.mark_saved()
-        policy.saved(now)
+        if kind == 1:
+            policy.appended(now)
+        else:
+            policy.saved(now)
 
     def tick(self, now, wall=-1):
         """One unit of work at monotonic second `now`, wall clock `wall` (default: now)."""

@@ -1,4 +1,4 @@
-"""Power-loss-safe persistence of one opaque payload (the ledger state), and the write policy.
+"""Power-loss-safe persistence of the ledger: two full records and a journal of small deltas.
 
 Record format 1, little-endian, the same for both backends (owner of the "ledger record"):
 
@@ -15,14 +15,48 @@ Two slots hold the two newest records; a save overwrites the OLDER slot (or a ba
 one), so the newest good record is never touched while its successor is being written. A write
 torn by a power cut therefore costs at most the record in flight, never the one before it.
 
-- FileBackend (LittleFS): slots are files <prefix>.0 and <prefix>.1. A record is written to
-  <prefix>.tmp (write, flush, close) and then renamed over the older slot. LittleFS renames are
-  atomic across power loss. Where a rename is remove-then-rename (MicroPython's FAT VFS), a cut
-  in between only loses the older slot: the newer one still holds the previous record.
-- NvsBackend (esp32.NVS): slots are two keys; set_blob then commit. ESP-IDF applies an NVS
-  write atomically: old value or new value after a cut.
+Journal record format 1 (beside the records, two slots of their own):
 
-Store.load() never raises on bad data nor on an OSError from the backend: it reports a status.
+    offset  size  field
+    0       2     magic b"SJ"
+    2       1     format version, 1
+    3       1     entry length n (u8)
+    4       4     base: the sequence number of the full record the entry extends (u32)
+    8       4     journal sequence number (u32): +1 per append, the newest good entry wins
+    12      n     entry: the ledger's change since its base record (ledger.journal_into), opaque
+    12+n    4     CRC-32 over bytes 0 .. 12+n-1
+
+An entry is cumulative (everything since its base record), so only the newest matters; an
+append overwrites the journal slot that does not hold the newest entry of the current base, so
+a torn append costs one append's energy, never more. A full record supersedes every entry made
+on an older record (their base no longer matches). Restore: the newest record the ledger can
+read (every good record is tried, newest first), then the newest entry made on it. The refresh
+plan's state (the record's tail) is only in full records, at most persist_interval_s old.
+
+Why a journal: a cut may lose only what is not yet durable, so the ledger must be saved about
+every 10 Wh (every tick at noon), and a 512-byte record rewritten that often would wear the
+flash: on LittleFS each full record is a file of its own block (a block erase per save).
+A journal record of 73 bytes is an inline file on LittleFS (MicroPython mounts with a 128-byte
+cache, so files up to 128 bytes live in their directory's metadata pair): rewriting one is a
+single commit appended to the directory's metadata log, and a block is erased only when that
+log is full and compacted (about every 30 appends), in blocks the filesystem rotates through
+its free space (block_cycles=100). host_tools/sim/lfswear.py LfsWear counts those erases.
+
+- FileBackend (LittleFS, what the unit uses on the ESP32): slots are files <prefix>.0 and
+  <prefix>.1, journal slots <prefix>.j0 and <prefix>.j1. A record is written to <prefix>.tmp
+  (write, flush, close) and then renamed over the older slot; LittleFS renames are atomic
+  across power loss. Where a rename is remove-then-rename (MicroPython's FAT VFS), a cut in
+  between only loses the older slot: the newer one still holds the previous record. A journal
+  slot is rewritten in place (open, write, close): a cut costs that slot only.
+
+A backend has read(slot), write(slot, head, payload, tail) and erase(slot); slots 0 and 1 hold
+records, 2 and 3 journal records when backend.journal is true.
+- NvsBackend (esp32.NVS, in sunprint/nvsstore.py: only a unit that uses it loads it): slots
+  are two keys, journal slots two more; set_blob then commit. ESP-IDF applies an NVS write
+  atomically: old value or new value after a cut.
+
+Store.load() and Store.restore_into() never raise on bad data nor on an OSError from the
+backend: they report a status.
 """
 
 import binascii
@@ -38,30 +72,22 @@ _OVERHEAD = const(16)  # header + CRC
 _MAX_PAYLOAD = const(496)  # a 512-byte record: the ledger state is 425 bytes
 _SEQ_MAX = const(0xFFFFFFFF)
 _NO_RECORD = const(-1)  # slot sequence when a slot is missing or bad
-_ENOENT = const(2)
-# MicroPython's esp32 port raises OSError(-esp_err) for NVS errors (check_esp_err).
-_NVS_NOT_FOUND = const(-0x1102)  # ESP_ERR_NVS_NOT_FOUND
 _HOLD_INTERVALS = const(6)  # save even a small unsaved amount after 6 intervals (an hour)
+_JMAGIC = b"SJ"
+_JVERSION = const(1)
+_JHEADER = const(12)
+_JOVERHEAD = const(16)
+_MAX_ENTRY = const(96)  # a journal record stays under 128 bytes: inline on LittleFS
 
 OK = "ok"  # the newest record is good
-FALLBACK = "fallback"  # one slot is bad (torn or corrupted): the other one was used
+FALLBACK = "fallback"  # the newest record is bad (torn, corrupted, unreadable): an older one
 EMPTY = "empty"  # nothing stored yet
 CORRUPT = "corrupt"  # records exist but none is good: start from zero with a fault
 
-
-def parse(record):
-    """(seq, payload) of one stored record, or None if it is not a good record."""
-    n = len(record)
-    if n < _OVERHEAD or record[0:4] != _MAGIC:
-        return None
-    version, _, length, seq = struct.unpack_from("<BBHI", record, 4)
-    if version != _VERSION or n != _OVERHEAD + length:
-        return None
-    end = _HEADER + length
-    (crc,) = struct.unpack_from("<I", record, end)
-    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
-        return None
-    return seq, bytes(record[_HEADER:end])
+# What PersistPolicy.due() asks for and Store.save_ledger() wrote.
+NONE = const(0)
+JOURNAL = const(1)
+FULL = const(2)
 
 
 class OsFs:
@@ -122,13 +148,16 @@ class OsFs:
 
 
 class FileBackend:
-    """Two slot files on a filesystem `fs` with open(path, mode) ("rb"/"wb"; files have read,
-    write, flush, close), rename(src, dst), remove(path) and exists(path)."""
+    """Two slot files and two journal files on a filesystem `fs` with open(path, mode)
+    ("rb"/"wb"; files have read, write, flush, close), rename(src, dst), remove(path) and
+    exists(path). Slots 0 and 1 hold records, 2 and 3 journal records."""
+
+    journal = True  # slots 2 and 3
 
     def __init__(self, fs, prefix="ledger", max_payload=_MAX_PAYLOAD):
         self.fs = fs
         self.max_payload = max_payload
-        self._paths = (prefix + ".0", prefix + ".1")
+        self._paths = (prefix + ".0", prefix + ".1", prefix + ".j0", prefix + ".j1")
         self._tmp = prefix + ".tmp"
 
     def read(self, slot):
@@ -144,110 +173,81 @@ class FileBackend:
             f.close()
 
     def write(self, slot, head, payload, tail):
-        f = self.fs.open(self._tmp, "wb")
+        # A record goes to a temp file renamed over the slot. A journal record is rewritten in
+        # place: on LittleFS a file this small is inline, and closing it is one commit to the
+        # directory's metadata log; a cut costs this slot, never the other.
+        path = self._paths[slot]
+        f = self.fs.open(self._tmp if slot < 2 else path, "wb")
         try:
             f.write(head)
             f.write(payload)
             f.write(tail)
-            f.flush()
+            if slot < 2:
+                f.flush()
         finally:
             f.close()
-        self.fs.rename(self._tmp, self._paths[slot])
+        if slot < 2:
+            self.fs.rename(self._tmp, path)
 
     def erase(self, slot):
         if self.fs.exists(self._paths[slot]):
             self.fs.remove(self._paths[slot])
 
 
-class NvsBackend:
-    """Two blob keys in an esp32.NVS namespace (set_blob, get_blob, commit, erase_key)."""
-
-    def __init__(self, nvs, prefix="ledger", max_payload=_MAX_PAYLOAD):
-        if len(prefix) > 14:
-            raise ValueError("NVS keys are at most 15 characters")
-        self.nvs = nvs
-        self.max_payload = max_payload
-        self._keys = (prefix + "0", prefix + "1")
-        self._buf = bytearray(max_payload + _OVERHEAD)  # get_blob needs a buffer big enough
-
-    def read(self, slot):
-        try:
-            n = self.nvs.get_blob(self._keys[slot], self._buf)
-        except OSError as e:
-            if e.args and e.args[0] in (_ENOENT, _NVS_NOT_FOUND):
-                return None
-            raise  # too long for the buffer, wrong type: a bad slot
-        return bytes(self._buf[:n])
-
-    def write(self, slot, head, payload, tail):
-        # One blob: assembled in the preallocated buffer, so a save allocates only the view.
-        buf = self._buf
-        n = len(payload)
-        buf[0:_HEADER] = head
-        buf[_HEADER : _HEADER + n] = payload
-        buf[_HEADER + n : _OVERHEAD + n] = tail
-        self.nvs.set_blob(self._keys[slot], memoryview(buf)[: _OVERHEAD + n])
-        self.nvs.commit()
-
-    def erase(self, slot):
-        try:
-            self.nvs.erase_key(self._keys[slot])
-        except OSError as e:
-            if not (e.args and e.args[0] in (_ENOENT, _NVS_NOT_FOUND)):
-                raise
-            return
-        self.nvs.commit()
-
-
 class Store:
-    """Newest-wins two-slot store over a backend (FileBackend or NvsBackend).
+    """Newest-wins two-slot store with a journal, over a backend (FileBackend or NvsBackend).
 
-    load() -> (payload or None, status); save(payload) -> seq, raises the backend's OSError
-    (the slot being written is then treated as bad, so the good one is never overwritten)."""
+    restore_into(ledger, plan) at boot -> status; save_ledger(ledger, plan, kind) -> the kind
+    written, raises the backend's OSError (the slot being written is then treated as bad, so the
+    good one is never overwritten). load() -> (newest good payload or None, status) and
+    save(payload) -> seq are the two-slot store alone."""
 
     def __init__(self, backend):
         self.backend = backend
-        self.writes = 0
-        self.seq = 0  # sequence number of the newest good record, 0 for none
-        self.status = None  # of the last load()
+        self.writes = 0  # full records written
+        self.appends = 0  # journal entries written
+        self.seq = 0  # highest record sequence number seen or written, 0 for none
+        self.base = 0  # the record the ledger's journal counts from, 0 for none
+        self.jseq = 0  # highest journal sequence number seen or written
+        self.status = None  # of the last load() or restore_into()
+        self.note = None  # restore_into(): what was restored, when not simply the newest state
         self._slot_seq = [_NO_RECORD, _NO_RECORD]
+        self._jbase = [_NO_RECORD, _NO_RECORD]  # per journal slot: its entry's base, jseq
+        self._jseq = [_NO_RECORD, _NO_RECORD]
         self._scanned = False
         head = bytearray(_HEADER)
         head[0:4] = _MAGIC
         head[4] = _VERSION
         self._head = head
         self._tail = bytearray(_TRAILER)
+        jbuf = bytearray(_JOVERHEAD + _MAX_ENTRY)  # the journal record, built in place
+        jbuf[0:2] = _JMAGIC
+        jbuf[2] = _JVERSION
+        self._jbuf = jbuf
+        self._jentry = memoryview(jbuf)[_JHEADER:]  # where the ledger writes its entry
+        self._jviews = None  # (entry length, what the CRC covers, the entry, the CRC)
+
+    # -- reading --
 
     def load(self):
-        best = None
-        present = 0
-        for slot in (0, 1):
-            self._slot_seq[slot] = _NO_RECORD
-            try:
-                record = self.backend.read(slot)
-            except OSError:
-                present += 1  # there but unreadable: a bad slot
-                continue
-            if record is None:
-                continue
-            present += 1
-            rec = parse(record)
-            if rec is None:
-                continue
-            self._slot_seq[slot] = rec[0]
-            if best is None or rec[0] > best[0]:
-                best = rec
-        self._scanned = True
-        good = (self._slot_seq[0] != _NO_RECORD) + (self._slot_seq[1] != _NO_RECORD)
-        if best is None:
-            self.seq = 0
-            self.status = CORRUPT if present else EMPTY
+        """(payload of the newest good record or None, status). The journal is not applied."""
+        records, _ = _scan(self)
+        if not records:
             return None, self.status
-        self.seq = best[0]
-        self.status = OK if good == present else FALLBACK
-        return best[1], self.status
+        return records[0][1], self.status
+
+    def restore_into(self, ledger, plan=None):
+        """At boot: put into `ledger` (and `plan`, from the record's tail) the newest record the
+        ledger can read, every good record tried newest first, then the newest journal entry
+        made on that record. Returns the status: OK, FALLBACK (an older record than the newest
+        written), EMPTY, or CORRUPT (records, none readable: the ledger is left as it was).
+        self.note says what was restored when it was not simply the newest state."""
+        return _restore_into(self, ledger, plan)
+
+    # -- writing --
 
     def save(self, payload):
+        """Write a full record; returns its sequence number."""
         n = len(payload)
         if n > self.backend.max_payload:
             raise ValueError("payload too long")
@@ -267,6 +267,7 @@ class Store:
         self.backend.write(slot, head, payload, self._tail)
         slots[slot] = seq
         self.seq = seq
+        self.base = seq
         self.writes += 1
         if wrap:
             # The old maximum still wins until it is gone; a cut before this line leaves it.
@@ -275,57 +276,270 @@ class Store:
             self.backend.erase(other)
         return seq
 
+    def save_ledger(self, ledger, plan=None, kind=FULL):
+        """Make the ledger's state durable: a journal entry if kind is JOURNAL and the ledger
+        can say its change since the last record as one, else a full record (the ledger's
+        state, then the plan's). Returns the kind written; marks the ledger saved. Raises the
+        backend's OSError (nothing is marked saved then)."""
+        if kind == JOURNAL and self.base and getattr(self.backend, "journal", False):
+            n = ledger.journal_into(self._jentry)
+            if n:
+                self._append(n)
+                ledger.mark_saved()
+                return JOURNAL
+        payload = ledger.pack()
+        if plan is not None:
+            payload += plan.pack()
+        self.save(payload)
+        ledger.mark_saved()
+        ledger.mark_base()
+        return FULL
+
+    def _append(self, n):
+        # The entry is in self._jbuf already (ledger.journal_into): head, CRC, write.
+        if n > _MAX_ENTRY:
+            raise ValueError("journal entry too long")
+        buf = self._jbuf
+        views = self._jviews
+        if views is None or views[0] != n:  # once: the ledger's entries are all one size
+            mv = memoryview(buf)
+            views = (n, mv[: _JHEADER + n], mv[:_JHEADER], mv[_JHEADER : _JHEADER + n])
+            views = views + (mv[_JHEADER + n : _JOVERHEAD + n],)
+            self._jviews = views
+        base = self.base
+        jb, js = self._jbase, self._jseq
+        if jb[0] != base:
+            slot = 0  # holds nothing of this record's: free
+        elif jb[1] != base:
+            slot = 1
+        else:
+            slot = 0 if js[0] < js[1] else 1  # the older of two entries on this record
+        jseq = self.jseq + 1  # never wraps: 2**32 appends are millions of years
+        buf[3] = n
+        struct.pack_into("<II", buf, 4, base, jseq)
+        struct.pack_into("<I", buf, _JHEADER + n, binascii.crc32(views[1]))
+        jb[slot] = _NO_RECORD  # unknown until the write completes
+        self.backend.write(2 + slot, views[2], views[3], views[4])
+        jb[slot] = base
+        js[slot] = jseq
+        self.jseq = jseq
+        self.appends += 1
+
     def clear(self):
-        """Erase both slots (factory reset)."""
-        self.backend.erase(0)
-        self.backend.erase(1)
+        """Erase both slots and the journal (factory reset)."""
+        backend = self.backend
+        for slot in (0, 1, 2, 3) if getattr(backend, "journal", False) else (0, 1):
+            backend.erase(slot)
         self._slot_seq[0] = self._slot_seq[1] = _NO_RECORD
+        self._jbase[0] = self._jbase[1] = _NO_RECORD
         self.seq = 0
+        self.base = 0
         self._scanned = True
 
 
-class PersistPolicy:
-    """When to save: pure logic on integers, called every tick, allocates nothing.
+def parse(record):
+    """(seq, payload) of one stored record, or None if it is not a good record."""
+    n = len(record)
+    if n < _OVERHEAD or record[0:4] != _MAGIC:
+        return None
+    version, _, length, seq = struct.unpack_from("<BBHI", record, 4)
+    if version != _VERSION or n != _OVERHEAD + length:
+        return None
+    end = _HEADER + length
+    (crc,) = struct.unpack_from("<I", record, end)
+    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
+        return None
+    return seq, bytes(record[_HEADER:end])
 
-    Flash wear first: a save is due at most every persist_interval_s (144 a day at 600 s), and
-    only when something changed:
-      - the interval has elapsed and the unsaved energy is worth a write (>= persist_wh), or
-      - the interval has elapsed _HOLD_INTERVALS times over (small dawn/dusk amounts are saved
-        within the hour all the same), or
-      - the local day changed (midnight), or the unit is shutting down cleanly.
-    So a cut loses at most one interval's energy (plus one sample), or less than persist_wh.
-    persist_wh=0 saves every interval that saw any energy. Writes are counted per local day:
-    the app calls new_day() when the ledger's day rolls over (before the midnight save).
+
+def parse_journal(record):
+    """(journal seq, base seq, entry) of one stored journal record, or None if it is not good."""
+    n = len(record)
+    if n < _JOVERHEAD or record[0:2] != _JMAGIC or record[2] != _JVERSION:
+        return None
+    length = record[3]
+    if n != _JOVERHEAD + length:
+        return None
+    base, jseq = struct.unpack_from("<II", record, 4)
+    end = _JHEADER + length
+    (crc,) = struct.unpack_from("<I", record, end)
+    if binascii.crc32(memoryview(record)[:end]) & 0xFFFFFFFF != crc:
+        return None
+    return jseq, base, bytes(record[_JHEADER:end])
+
+
+def _scan(store):
+    """Read every slot of `store`. Returns the good records [(seq, payload)] and the good
+    journal entries [(jseq, base, entry)], newest first; sets the store's status (by CRC
+    alone), seq, jseq and what each slot holds. Never raises an OSError from the backend."""
+    backend = store.backend
+    records = []
+    present = 0
+    for slot in (0, 1):
+        store._slot_seq[slot] = _NO_RECORD
+        try:
+            record = backend.read(slot)
+        except OSError:
+            present += 1  # there but unreadable: a bad slot
+            continue
+        if record is None:
+            continue
+        present += 1
+        rec = parse(record)
+        if rec is None:
+            continue
+        store._slot_seq[slot] = rec[0]
+        records.append(rec)
+    if len(records) == 2 and records[0][0] < records[1][0]:
+        records.reverse()  # newest first
+    entries = []
+    journal = getattr(backend, "journal", False)
+    for slot in (0, 1):
+        store._jbase[slot] = store._jseq[slot] = _NO_RECORD
+        if not journal:
+            continue
+        try:
+            raw = backend.read(2 + slot)
+        except OSError:
+            continue
+        ent = parse_journal(raw) if raw is not None else None
+        if ent is None:
+            continue
+        store._jseq[slot] = ent[0]
+        store._jbase[slot] = ent[1]
+        entries.append(ent)
+    if len(entries) == 2 and entries[0][0] < entries[1][0]:
+        entries.reverse()
+    store._scanned = True
+    store.seq = records[0][0] if records else 0
+    store.base = 0
+    store.jseq = entries[0][0] if entries else 0
+    if not records:
+        store.status = CORRUPT if present else EMPTY
+    else:
+        store.status = OK if len(records) == present else FALLBACK
+    return records, entries
+
+
+def _restore_into(store, ledger, plan):
+    # Store.restore_into: the newest record the ledger can read, then its newest journal entry.
+    records, entries = _scan(store)
+    status = store.status
+    blank = ledger.pack()
+    n = len(blank)
+    unreadable = []
+    used = None
+    for rec in records:
+        try:
+            ledger.unpack(rec[1][:n])
+        except ValueError as e:
+            unreadable.append("record seq %d unreadable: %s" % (rec[0], e))
+            continue
+        used = rec
+        break
+    store.note = None
+    if used is None:
+        if records:
+            ledger.unpack(blank)  # nothing half-restored
+            store.note = "no readable ledger record (%s)" % "; ".join(unreadable)
+            status = CORRUPT
+        store.status = status
+        return status
+    seq, payload = used
+    if unreadable:
+        status = FALLBACK
+        notes = ["ledger from the older record (seq %d)" % seq] + unreadable
+    else:
+        notes = ["ledger from record seq %d" % seq]
+    if plan is not None and len(payload) > n:
+        try:
+            plan.unpack(payload[n:])  # the partial count survives the reboot
+        except ValueError as e:
+            notes.append("refresh plan reset: %s" % e)
+    ledger.mark_base()
+    for jseq, base, entry in entries:
+        if base != seq:
+            continue  # made on another record: a newer one that failed, or an older one
+        try:
+            ledger.apply_journal(entry)
+        except ValueError as e:
+            notes.append("journal entry %d unreadable: %s" % (jseq, e))
+            continue
+        break
+    ledger.mark_saved()  # nothing booked since what is durable
+    # The next saves must overwrite what was not used, never the record restored.
+    for slot in (0, 1):
+        if store._slot_seq[slot] != seq:
+            store._slot_seq[slot] = _NO_RECORD
+    store.base = seq
+    if len(notes) > 1:
+        store.note = "; ".join(notes)
+    store.status = status
+    return status
+
+
+class PersistPolicy:
+    """When to save, and how: pure logic on integers, called every tick, allocates nothing.
+
+    due() answers NONE, JOURNAL (a small delta entry: cheap, so as soon as the unsaved energy
+    reaches persist_wh) or FULL (a full record), and only when something changed:
+      - JOURNAL when the unsaved energy is worth a write (>= persist_wh): a cut between ticks
+        never loses persist_wh or more;
+      - FULL every persist_interval_s when something was journaled or is worth a write, or
+        after _HOLD_INTERVALS intervals for a small amount (dawn, dusk);
+      - FULL when the local day changed (midnight) or the unit is shutting down cleanly.
+    A JOURNAL the ledger cannot express (a new day, new factors) is written as a FULL record by
+    Store.save_ledger. journal=False gives the two-slot store alone (full records only, at most
+    every interval: a cut then loses up to one interval's energy). persist_wh=0 journals every
+    tick that saw any energy. Full records are counted per local day: the app calls new_day()
+    when the ledger's day rolls over (before the midnight save).
     """
 
-    def __init__(self, persist_interval_s=600, persist_wh=10):
+    def __init__(self, persist_interval_s=600, persist_wh=10, journal=True):
         self.persist_interval_s = persist_interval_s
         self.persist_wh = persist_wh
+        self.journal = journal
         self._worth_mwh = int(persist_wh * 1000)
-        self._last = -1  # firmware time of the last save, -1 before the first tick
-        self.writes = 0
+        self._last = -1  # firmware time of the last save of either kind, -1 before the first
+        self._full = -1  # of the last full record (the interval counts from the first tick)
+        self._journaled = False  # entries written since the last full record
+        self.writes = 0  # full records
         self.writes_today = 0
         self.writes_yesterday = 0
+        self.appends = 0  # journal entries
 
     def due(self, now, unsaved_mwh, day_changed=False, shutdown=False):
-        last = self._last
-        if last < 0:
-            self._last = last = now
-        if unsaved_mwh <= 0 and not day_changed:
-            return False  # nothing changed: never write
+        full = self._full
+        if full < 0:
+            self._full = full = now
+        if unsaved_mwh <= 0 and not day_changed and not self._journaled:
+            return NONE  # nothing changed: never write
         if shutdown or day_changed:
-            return True
-        dt = now - last
+            return FULL
+        dt = now - full
         if dt < 0:
-            return True  # the clock went back: save rather than wait for it to catch up
-        if dt < self.persist_interval_s:
-            return False
-        return unsaved_mwh >= self._worth_mwh or dt >= _HOLD_INTERVALS * self.persist_interval_s
+            return FULL  # the clock went back: save rather than wait for it to catch up
+        worth = unsaved_mwh >= self._worth_mwh and unsaved_mwh > 0
+        if dt >= self.persist_interval_s and (
+            self._journaled or worth or dt >= _HOLD_INTERVALS * self.persist_interval_s
+        ):
+            return FULL
+        if worth and self.journal:
+            return JOURNAL
+        return NONE
 
     def saved(self, now):
-        self._last = now
+        """A full record was written at `now`."""
+        self._last = self._full = now
+        self._journaled = False
         self.writes += 1
         self.writes_today += 1
+
+    def appended(self, now):
+        """A journal entry was written at `now`."""
+        self._last = now
+        self._journaled = True
+        self.appends += 1
 
     def new_day(self):
         self.writes_yesterday = self.writes_today

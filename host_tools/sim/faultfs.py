@@ -30,20 +30,18 @@
 # the code under test may catch OSError or Exception for real faults, and a power cut must
 # still fly through it, as it would stop a real CPU.
 #
-# FakeNVS models esp32.NVS: set_blob, get_blob(key, buf) -> length, commit, erase_key. Changes
-# are pending until commit(), which applies them all atomically (ESP-IDF: uncommitted changes
-# are lost at a reset). Counted operations: set_blob, erase_key, commit. Errors are raised as
-# MicroPython's esp32 port raises them: OSError(-esp_err, name), e.g. -0x1102
-# ESP_ERR_NVS_NOT_FOUND for a missing key (missing_errno=2 makes it ENOENT instead).
+# A wear model (optional, FaultFS(wear=lfswear.LfsWear(...))) counts the flash erases these
+# operations would cost on LittleFS v2 as MicroPython mounts it on the ESP32, per block: see
+# host_tools/sim/lfswear.py. FaultFS calls its open_write, write, sync, close, rename, remove,
+# mkdir and mount. (A module of its own: firmware tests load faultfs into a small heap.)
+#
+# FakeNVS, the esp32.NVS that loses power the same way, is in host_tools/sim/fakenvs.py.
 
 BEFORE = "before"
 AFTER = "after"
 
 _ENOENT = 2
 _EINVAL = 22
-_NVS_NOT_FOUND = -0x1102
-_NVS_INVALID_LENGTH = -0x110C
-_NVS_KEY_TOO_LONG = -0x1109
 
 
 class PowerCut(BaseException):
@@ -92,15 +90,18 @@ class _Node:
     # reallocated whole) at every flush.
     def __init__(self, data=b""):
         self.data = bytearray(data)
+        self.readers = 0  # open _ReadFiles: while any, a truncation takes a new node
 
 
 class _ReadFile:
     # Reads the node's bytes in place, up to the length they had when the file was opened.
-    def __init__(self, fs, data):
+    def __init__(self, fs, node):
         self._fs = fs
-        self._data = data
-        self._len = len(data)
+        self._node = node
+        self._data = node.data
+        self._len = len(node.data)
         self._pos = 0
+        node.readers += 1
 
     def read(self, n=-1):
         self._fs.alive()
@@ -112,6 +113,10 @@ class _ReadFile:
 
     def close(self):
         self._fs.alive()
+        node = self._node
+        if node is not None:
+            self._node = None
+            node.readers -= 1
 
     def __enter__(self):
         return self
@@ -126,6 +131,7 @@ class _WriteFile:
         self._node = node
         self.pending = bytearray()  # written, not yet durable
         self.closed = False
+        self.wear = None  # the wear model's handle
 
     def write(self, data):
         fs = self._fs
@@ -133,6 +139,8 @@ class _WriteFile:
             raise ValueError("write to a closed file")
         fs.begin()
         self.pending.extend(data)
+        if self.wear is not None:
+            fs.wear.write(self.wear, len(data))
         fs.end()
         return len(data)
 
@@ -142,6 +150,8 @@ class _WriteFile:
             raise ValueError("flush of a closed file")
         fs.begin()
         self._sync()
+        if self.wear is not None:
+            fs.wear.sync(self.wear)
         fs.end()
 
     def close(self):
@@ -151,6 +161,8 @@ class _WriteFile:
             return
         fs.begin()
         self._sync()
+        if self.wear is not None:
+            fs.wear.close(self.wear)
         self.closed = True
         fs._open.remove(self)
         fs.end()
@@ -158,7 +170,7 @@ class _WriteFile:
     def _sync(self):
         if self.pending:
             self._node.data.extend(self.pending)
-            self.pending = bytearray()
+            self.pending[:] = b""  # emptied in place: a log flushed often must not churn the heap
 
     def __enter__(self):
         return self
@@ -168,10 +180,13 @@ class _WriteFile:
 
 
 class FaultFS(_Power):
-    def __init__(self, files=None, cut_at=None, cut_mode=BEFORE, torn=0, atomic_rename=True):
+    def __init__(
+        self, files=None, cut_at=None, cut_mode=BEFORE, torn=0, atomic_rename=True, wear=None
+    ):
         _Power.__init__(self, cut_at, cut_mode)
         self.torn = torn
         self.atomic_rename = atomic_rename
+        self.wear = wear  # a lfswear.LfsWear, or None
         self._files = {}
         if files:
             for path in files:
@@ -187,13 +202,20 @@ class FaultFS(_Power):
             node = self._files.get(path)
             if node is None:
                 raise OSError(_ENOENT, "no such file")
-            return _ReadFile(self, node.data)
+            return _ReadFile(self, node)
         if mode != "wb":
             raise ValueError("mode is 'rb' or 'wb'")
         self.begin()
-        node = _Node()
-        self._files[path] = node  # created or truncated at once
+        node = self._files.get(path)
+        if node is None or node.readers:
+            node = _Node()
+            self._files[path] = node  # created or truncated at once
+        else:
+            node.data[:] = b""  # truncated at once, in place: a file rewritten often allocates
+            # nothing new (the journal's slots are rewritten a thousand times a day)
         f = _WriteFile(self, node)
+        if self.wear is not None:
+            f.wear = self.wear.open_write(path)
         self._open.append(f)
         self.end()
         return f
@@ -205,10 +227,14 @@ class FaultFS(_Power):
         if not self.atomic_rename and dst in self._files and dst != src:
             self.begin()
             del self._files[dst]
+            if self.wear is not None:
+                self.wear.remove(dst)
             self.end()
         self.begin()
         node = self._files.pop(src)
         self._files[dst] = node
+        if self.wear is not None:
+            self.wear.rename(src, dst)
         self.end()
 
     def remove(self, path):
@@ -217,6 +243,8 @@ class FaultFS(_Power):
             raise OSError(_ENOENT, "no such file")
         self.begin()
         del self._files[path]
+        if self.wear is not None:
+            self.wear.remove(path)
         self.end()
 
     def exists(self, path):
@@ -231,7 +259,9 @@ class FaultFS(_Power):
         return len(node.data)
 
     def mkdir(self, directory):
-        pass  # a flat namespace: a directory exists as soon as a path names it
+        # a flat namespace: a directory exists as soon as a path names it
+        if self.wear is not None:
+            self.wear.mkdir(directory)
 
     def listdir(self, directory=None):
         """The names in `directory`; with no directory (for tests), every path."""
@@ -261,10 +291,14 @@ class FaultFS(_Power):
         self._durable = self.durable()
 
     def reboot(self, cut_at=None, cut_mode=BEFORE, torn=0, atomic_rename=None):
-        """A new FaultFS holding only the durable state (what a cut now would leave)."""
+        """A new FaultFS holding only the durable state (what a cut now would leave); the
+        wear model, if any, goes along (the flash keeps its wear) and is mounted again."""
         if atomic_rename is None:
             atomic_rename = self.atomic_rename
-        return FaultFS(self.durable(), cut_at, cut_mode, torn, atomic_rename)
+        wear = self.wear
+        if wear is not None:
+            wear.mount()
+        return FaultFS(self.durable(), cut_at, cut_mode, torn, atomic_rename, wear)
 
     def poke(self, path, data):
         """Set a file's durable bytes directly (corruption tests): no operation is counted."""
@@ -273,75 +307,3 @@ class FaultFS(_Power):
     def peek(self, path):
         node = self._files.get(path)
         return None if node is None else bytes(node.data)
-
-
-class FakeNVS(_Power):
-    def __init__(self, committed=None, cut_at=None, cut_mode=BEFORE, missing_errno=_NVS_NOT_FOUND):
-        _Power.__init__(self, cut_at, cut_mode)
-        self.missing_errno = missing_errno
-        self._committed = dict(committed) if committed else {}
-        self._pending = {}  # key -> bytes, or None for an erase
-        self.commits = 0
-
-    def _value(self, key):
-        if key in self._pending:
-            return self._pending[key]
-        return self._committed.get(key)
-
-    def _missing(self):
-        if self.missing_errno == _ENOENT:
-            return OSError(_ENOENT, "ENOENT")
-        return OSError(self.missing_errno, "ESP_ERR_NVS_NOT_FOUND")
-
-    def set_blob(self, key, value):
-        if len(key) > 15:
-            raise OSError(_NVS_KEY_TOO_LONG, "ESP_ERR_NVS_KEY_TOO_LONG")
-        self.begin()
-        self._pending[key] = bytes(value)
-        self.end()
-
-    def get_blob(self, key, buf):
-        self.alive()
-        data = self._value(key)
-        if data is None:
-            raise self._missing()
-        if not isinstance(buf, bytearray):
-            raise TypeError("buffer must be a bytearray")
-        if len(buf) < len(data):
-            raise OSError(_NVS_INVALID_LENGTH, "ESP_ERR_NVS_INVALID_LENGTH")
-        buf[: len(data)] = data
-        return len(data)
-
-    def erase_key(self, key):
-        self.alive()
-        if self._value(key) is None:
-            raise self._missing()
-        self.begin()
-        self._pending[key] = None
-        self.end()
-
-    def commit(self):
-        self.begin()
-        for key in self._pending:
-            value = self._pending[key]
-            if value is None:
-                self._committed.pop(key, None)
-            else:
-                self._committed[key] = value
-        self._pending = {}
-        self.commits += 1
-        self.end()
-
-    def durable(self):
-        """key -> bytes that survive a reset: the committed state."""
-        return dict(self._committed)
-
-    def reboot(self, cut_at=None, cut_mode=BEFORE):
-        return FakeNVS(self._committed, cut_at, cut_mode, self.missing_errno)
-
-    def poke(self, key, data):
-        """Set a committed value directly (corruption tests): no operation is counted."""
-        self._committed[key] = bytes(data)
-
-    def peek(self, key):
-        return self._committed.get(key)

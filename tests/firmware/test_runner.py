@@ -1,6 +1,8 @@
 # The device runner (sunprint.runner) on a virtual clock: hours of ticks without real sleeping,
 # failing ticks caught and counted, a hung tick caught by a simulated watchdog, a clean stop
 # that persists the ledger. CPython and MicroPython (both have asyncio).
+# micropython-heap: 120000 (a watchdog reset raised through asyncio leaves the reset unit on
+# the heap for the next test, 7 KB with the store's journal; a real reset clears the heap)
 import asyncio
 
 from host_tools.sim.faultfs import FaultFS

@@ -4,8 +4,19 @@ import binascii
 import gc
 import struct
 
-from host_tools.sim.faultfs import AFTER, BEFORE, FakeNVS, FaultFS, PowerCut
-from sunprint.store import FileBackend, NvsBackend, OsFs, PersistPolicy, Store, parse
+from host_tools.sim.fakenvs import FakeNVS
+from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
+from sunprint.nvsstore import NvsBackend
+from sunprint.store import (
+    FULL,
+    JOURNAL,
+    NONE,
+    FileBackend,
+    OsFs,
+    PersistPolicy,
+    Store,
+    parse,
+)
 
 PAYLOADS = (b"first", b"second record", b"", b"x" * 81, b"\x00\xff" * 20)
 SLOTS = ("ledger.0", "ledger.1")
@@ -433,16 +444,30 @@ def test_policy_never_writes_when_nothing_changed():
     assert not pol.due(t + 10**6, 0, False, True)  # not even at shutdown
 
 
-def test_policy_saves_at_most_every_interval():
+def test_policy_full_records_at_most_every_interval_journal_between():
     pol = PersistPolicy(persist_interval_s=600, persist_wh=10)
+    t = 5000
+    assert pol.due(t, 10**6) == JOURNAL  # worth a write: a journal entry at once
+    assert pol.due(t, 9999) == NONE  # below persist_wh: waits
+    assert pol.due(t + 599, 10**6) == JOURNAL  # the full record's interval starts at the first tick
+    assert pol.due(t + 600, 10000) == FULL
+    pol.saved(t + 600)
+    assert pol.due(t + 1199, 10**7) == JOURNAL
+    pol.appended(t + 1199)
+    assert pol.due(t + 1199, 0) == NONE  # journaled, the interval not over
+    assert pol.due(t + 1200, 0) == FULL  # journaled since the last full record
+    assert pol.due(t + 100, 1) == FULL  # clock went back: save
+
+
+def test_policy_without_journal_is_the_two_slot_store():
+    pol = PersistPolicy(persist_interval_s=600, persist_wh=10, journal=False)
     t = 5000
     assert not pol.due(t, 10**6)  # the interval starts at the first tick: even 1 kWh waits
     assert not pol.due(t + 599, 10**6)
-    assert pol.due(t + 600, 10000)
+    assert pol.due(t + 600, 10000) == FULL
     pol.saved(t + 600)
     assert not pol.due(t + 1199, 10**7)
-    assert pol.due(t + 1200, 10000)
-    assert pol.due(t + 100, 1)  # clock went back: save
+    assert pol.due(t + 1200, 10000) == FULL
 
 
 def test_policy_small_amounts_wait_for_the_hold():
@@ -450,11 +475,11 @@ def test_policy_small_amounts_wait_for_the_hold():
     pol.saved(0)
     assert not pol.due(600, 9999)  # not worth a write yet
     assert not pol.due(3599, 9999)
-    assert pol.due(3600, 1)  # six intervals: saved all the same
+    assert pol.due(3600, 1) == FULL  # six intervals: saved all the same
     pol2 = PersistPolicy(persist_wh=0)  # any energy is worth a write
     pol2.saved(0)
-    assert not pol2.due(599, 10**8)
-    assert pol2.due(600, 1)
+    assert pol2.due(599, 1) == JOURNAL
+    assert pol2.due(600, 1) == FULL
 
 
 def test_policy_midnight_and_shutdown():
@@ -471,9 +496,11 @@ def test_policy_counts_writes_per_day():
     for t in range(0, 6000, 600):
         pol.saved(t)
     assert pol.writes_today == 10 and pol.writes == 10
+    pol.appended(6500)
     pol.new_day()
     pol.saved(7000)
     assert pol.writes_today == 1 and pol.writes_yesterday == 10 and pol.writes == 11
+    assert pol.appends == 1
 
 
 def _ticks(pol, t, ticks):

@@ -59,6 +59,21 @@ _STATE_VERSION = const(2)
 _STATE_HEAD = "<B23q"
 _STATE_LISTS = "<30q"
 
+# A journal entry (store.py keeps them between full records): what changed since the state in
+# the last full record (mark_base), within one local day and at the same factors. Version, day,
+# energy/CO2/coal added (mWh, mg: the same to today, month, year and lifetime), the three
+# remainders, the counter's state, and the counts added (samples, flagged, missing s, resets,
+# wraps, clock jumps): 57 bytes.
+_JOURNAL_VERSION = const(1)
+_JOURNAL = "<BiiiiHHHqiiiiiHHH"
+JOURNAL_SIZE = const(57)
+_NO_BASE = const(-2)  # _base[0] when no full record holds a state of this ledger
+_DELTA_MAX = const(0x3FFFFFFF)  # larger deltas (or a base that old) take a full record
+
+
+def _out(v):
+    return v < 0 or v > _DELTA_MAX
+
 
 class Ledger:
     def __init__(
@@ -105,6 +120,7 @@ class Ledger:
         self._cacc = 0  # counter units * 10**6 not yet carried into mWh
         self._counter_last = -1
         self._counter_t = -1
+        self._base = [_NO_BASE] * 15  # mark_base(): the totals and counts in the last full record
 
     # --- reading ---
 
@@ -283,6 +299,7 @@ class Ledger:
         """Start the lifetime total from a meter's total (both store slots lost)."""
         self.hi[LIFETIME] = mwh // _UNIT
         self.lo[LIFETIME] = mwh % _UNIT
+        self._base[0] = _NO_BASE  # lifetime moved alone: journal deltas cannot say it
 
     # --- booking ---
 
@@ -464,3 +481,111 @@ class Ledger:
         values = struct.unpack_from(_STATE_LISTS, data, n_head)
         self.hi = list(values[:_N])
         self.lo = list(values[_N:])
+        self._base[0] = _NO_BASE  # until the caller says this state is a full record's
+
+    # --- journal: small deltas between full records (store.py) ---
+
+    def mark_base(self):
+        """The state now is what the newest full record holds: journal entries count from here."""
+        b = self._base
+        hi, lo = self.hi, self.lo
+        b[0] = self._day
+        b[1] = hi[4]  # ENERGY * 5 + LIFETIME
+        b[2] = lo[4]
+        b[3] = hi[9]  # CO2
+        b[4] = lo[9]
+        b[5] = hi[14]  # COAL
+        b[6] = lo[14]
+        b[7] = self.samples
+        b[8] = self.flagged
+        b[9] = self.missing_s
+        b[10] = self.counter_resets
+        b[11] = self.counter_wraps
+        b[12] = self.clock_jumps
+        b[13] = self.co2_dg_per_kwh
+        b[14] = self.coal_dg_per_kwh
+
+    def journal_into(self, buf, off=0):
+        """Write the change since mark_base() into buf at off as a journal entry (JOURNAL_SIZE
+        bytes) and return its length; 0 when only a full record can hold the change (no base,
+        a new local day, new factors, a delta too large). Allocates nothing."""
+        b = self._base
+        if (
+            b[0] == _NO_BASE
+            or b[0] != self._day
+            or b[13] != self.co2_dg_per_kwh
+            or b[14] != self.coal_dg_per_kwh
+        ):
+            return 0
+        hi, lo = self.hi, self.lo
+        de = (hi[4] - b[1]) * _UNIT + lo[4] - b[2]
+        dc = (hi[9] - b[3]) * _UNIT + lo[9] - b[4]
+        dk = (hi[14] - b[5]) * _UNIT + lo[14] - b[6]
+        ds = self.samples - b[7]
+        df = self.flagged - b[8]
+        dm = self.missing_s - b[9]
+        dr = self.counter_resets - b[10]
+        dw = self.counter_wraps - b[11]
+        dj = self.clock_jumps - b[12]
+        # One test at a time: a tuple to loop over would allocate.
+        if _out(de) or _out(dc) or _out(dk) or _out(ds) or _out(df) or _out(dm):
+            return 0
+        if _out(self._cacc) or _out(self._credit) or dr > 0xFFFF or dw > 0xFFFF or dj > 0xFFFF:
+            return 0
+        struct.pack_into(
+            _JOURNAL,
+            buf,
+            off,
+            _JOURNAL_VERSION,
+            self._day,
+            de,
+            dc,
+            dk,
+            self._acc,
+            self._co2_acc,
+            self._coal_acc,
+            self._counter_last,
+            self._cacc,
+            self._credit,
+            ds,
+            df,
+            dm,
+            dr,
+            dw,
+            dj,
+        )
+        return JOURNAL_SIZE
+
+    def apply_journal(self, data):
+        """After unpack() of the base record: add a journal entry journal_into() made. Raises
+        ValueError, the ledger untouched, if data is not such an entry for this state."""
+        if len(data) != JOURNAL_SIZE or data[0] != _JOURNAL_VERSION:
+            raise ValueError("not a ledger journal entry v%d" % _JOURNAL_VERSION)
+        (_, day, de, dc, dk, acc, co2_acc, coal_acc, last, cacc, credit, ds, df, dm, dr, dw, dj) = (
+            struct.unpack_from(_JOURNAL, data)
+        )
+        bad = day != self._day  # made on another day's record
+        for v in (de, dc, dk, ds, df, dm, cacc, credit):
+            bad = bad or v < 0
+        if (
+            bad
+            or acc >= _HALF_MJ_PER_MWH
+            or co2_acc >= _FACTOR_PER_MG
+            or coal_acc >= _FACTOR_PER_MG
+        ):
+            raise ValueError("journal entry does not fit its record")
+        self._add(ENERGY * 5, de)
+        self._add(CO2 * 5, dc)
+        self._add(COAL * 5, dk)
+        self._acc = acc
+        self._co2_acc = co2_acc
+        self._coal_acc = coal_acc
+        self._counter_last = last
+        self._cacc = cacc
+        self._credit = credit
+        self.samples += ds
+        self.flagged += df
+        self.missing_s += dm
+        self.counter_resets += dr
+        self.counter_wraps += dw
+        self.clock_jumps += dj
