@@ -1,4 +1,7 @@
 """`make golden`: replay the golden log on every board and keep its frames as the reference.
+The log is a 10 kWp plant: on a board whose sensor cannot measure that much (esp32-epd29's
+INA226 caps readings at 800 W) it is first fitted into the sensor's limits (fit_log.py), since
+replay books what the unit would, through the profile's health.
 
 tests/host/test_golden.py replays the same log and compares every frame, pixel for pixel, with
 the PNGs written here. Run this on purpose, after a change meant to alter what the sign shows,
@@ -14,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from fit_log import fit_log  # noqa: E402
 
 from host_tools.replay import replay  # noqa: E402
 
@@ -30,8 +36,9 @@ BOARDS = (
 
 
 def golden_frames(board, out):
-    """Replay the golden log on board into out; returns the frame files, in order."""
-    summary = replay(LOG, board, out, progress=False, pictures=False)
+    """Replay the golden log, fitted to board, into out; returns the frame files, in order."""
+    log = fit_log(LOG, out.parent / (out.name + "-log.csv"), board)
+    summary = replay(log, board, out, progress=False, pictures=False)
     return [out / f["file"] for f in summary["display"]["frames"]]
 
 
