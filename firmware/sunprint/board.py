@@ -8,6 +8,9 @@ picture, the renderer and the App.
         unit = build(json.load(f), machine, esp32=esp32, neopixel=neopixel, store=store)
     unit.app.restore(); unit.panel.init() (e-paper); then unit.app.tick(now) forever
 
+The sensor's health max_w is also its rated power: the ledger believes at most twice that,
+in a power reading and in the power a step of an energy counter implies (see _rated_w).
+
 `machine` (and `neopixel`, `esp32`) are handed in: this module imports none of them, so tests
 build units with a fake. Only the driver modules a profile needs are imported. Pins, buses and
 drivers are made with the ESP32 port's keyword arguments:

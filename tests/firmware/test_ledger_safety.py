@@ -160,3 +160,16 @@ def test_refused_input_allocates_nothing():
     finally:
         gc.enable()
     assert used == 0, used
+
+
+def test_a_meter_total_out_of_range_is_not_seeded():
+    led = Ledger()
+    for bad in (-5, 1.5e6, float("nan"), 10**30):
+        try:
+            led.seed_lifetime(bad)
+        except ValueError:
+            continue
+        raise AssertionError("seeded %r" % (bad,))
+    led.seed_lifetime(1234567890)
+    assert led.mwh(LIFETIME) == 1234567890
+    _packs(led)

@@ -26,8 +26,10 @@ meter reset or swap; a decrease that is no wrap) is counted in counter_implausib
 booked: the last trusted reading stays the anchor, and the power integrated since it is booked
 on credit. A reading plausible from the anchor again ends the distrust (its delta minus the
 credit is booked: nothing twice). A new level that stays consistent for _CONFIRM readings in
-a row becomes the new anchor (counter_resets): the jump's interval keeps what the power
-filled (with no power it is missing time), the steps within the run are the register's.
+a row, and moves in them as the power does (to a count and an eighth), becomes the new anchor
+(counter_resets): the jump's interval keeps what the power filled (without power, an S0 input,
+it is missing time), the steps within the run are the register's. A run that moves unlike the
+power (a stale or wandering glitch) starts again at its last reading.
 After a reboot the monotonic clock cannot time the first step: the wall clocks of the anchor
 and of the reading do, if both are set; if not, a step up is booked only once _CONFIRM
 readings confirm it (a one-poll glitch at boot is refused; a jump that stays is booked).
@@ -95,6 +97,17 @@ _MAX_FACTOR = const(1000000)  # 0.1 g per kWh: 100 kg per kWh is no grid's
 _CONFIRM = const(3)  # readings in a row at a new register level before it is the new anchor
 _UNKNOWN = const(-2)  # a counter step that cannot be timed (after a reboot, no wall clock)
 _IMPLAUSIBLE = const(-1)
+# A candidate run, one list (few instance attributes: MicroPython scans a full attribute table
+# on every method call): the level (-1: none), its time, when the run began, readings in it,
+# counts the register moved within it, 1 if it began with a step nothing could time, the
+# credit when it began (what power booked since, against what the register moved).
+_R_LEVEL = const(0)
+_R_T = const(1)
+_R_T0 = const(2)
+_R_N = const(3)
+_R_STEPS = const(4)
+_R_UNTIMED = const(5)
+_R_CREDIT0 = const(6)
 
 
 def _int_in(x, lo, hi):
@@ -128,9 +141,8 @@ class Ledger:
         self.set_factors(co2_dg_per_kwh, coal_dg_per_kwh)
         self.counter_per_kwh = counter_per_kwh  # counts per kWh (S0 imp/kWh; 100 for 0.01 kWh)
         self.counter_span = 1 << counter_bits
-        self.max_power_w = max_power_w = int(max_power_w)
+        max_power_w = int(max_power_w)
         self._max_mw = max_power_w * 1000
-        self._min_mw = -max_power_w * 1000
         self.counter_max_power_w = counter_max_power_w or max_power_w
         # The counter's limit in counts per hour, rounded up: a step of n counts in dt seconds
         # is plausible if (n - 1) * 3600 <= this * dt (small ints up to ~10 MW at 1000/kWh).
@@ -168,14 +180,7 @@ class Ledger:
         self._counter_last = -1
         self._counter_t = -1
         self._counter_wall = -1
-        # A candidate new level while the register is distrusted (-1: none).
-        self._cand = -1
-        self._cand_t = -1
-        self._cand_t0 = -1  # when the run started
-        self._cand_n = 0  # consistent readings in the run
-        self._cand_run = 0  # counts the register moved within the run
-        self._cand_credit = 0  # the credit when the run started
-        self._cand_unknown = False  # the run started with a step that could not be timed
+        self._run = [-1, -1, -1, 0, 0, 0, 0]  # a candidate new level while distrusted
 
     # --- reading ---
 
@@ -218,6 +223,15 @@ class Ledger:
     def day(self):
         return self._day
 
+    @property
+    def max_power_w(self):
+        return self._max_mw // 1000
+
+    @property
+    def counter_anchor(self):
+        """The last trusted counter reading (-1: none yet)."""
+        return self._counter_last
+
     # --- factors ---
 
     def set_factors(self, co2_dg_per_kwh, coal_dg_per_kwh):
@@ -244,8 +258,10 @@ class Ledger:
         if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < self._last_t:
             self.refused += 1
             return
-        if not isinstance(power_mw, int) or power_mw > self._max_mw or power_mw < self._min_mw:
-            self.refused += 1
+        if ok and (
+            not isinstance(power_mw, int) or power_mw > self._max_mw or -power_mw > self._max_mw
+        ):
+            self.refused += 1  # (a reading already flagged is not booked anyway)
             ok = False
         self._note_wall(t, wall)
         if self._outage_wall >= 0:
@@ -325,7 +341,7 @@ class Ledger:
             not _int_in(t, 0, _MAX_TIME)
             or not _int_in(wall, 0, _MAX_TIME)
             or t < self._counter_t
-            or t < self._cand_t
+            or t < self._run[_R_T]
             or not isinstance(count, int)
             or count < 0
             or count >= self.counter_span
@@ -348,8 +364,6 @@ class Ledger:
             dt = wall - w if w >= _MIN_VALID_WALL and wall >= w else -1
         delta = self._step(last, count, dt)
         if delta >= 0:
-            self._cand = -1
-            self._cand_t = -1
             self._count(t, count, wall, delta, dt)
             return
         self._distrust(t, count, wall, delta == _UNKNOWN)
@@ -358,8 +372,9 @@ class Ledger:
         self._counter_last = count
         self._counter_t = t
         self._counter_wall = wall
-        self._cand = -1
-        self._cand_t = -1
+        run = self._run
+        run[_R_LEVEL] = -1
+        run[_R_T] = -1
 
     def _step(self, last, count, dt):
         """The counts from `last` to `count` if the power they imply is plausible in dt seconds
@@ -413,40 +428,54 @@ class Ledger:
         if not unknown:
             self.counter_implausible += 1
         self._crossing(0, wall, False)
-        cand = self._cand
-        if cand >= 0:
-            step = self._step(cand, count, t - self._cand_t)
+        run = self._run
+        if run[_R_LEVEL] >= 0:
+            step = self._step(run[_R_LEVEL], count, t - run[_R_T])
             if step >= 0:  # consistent with the run
-                self._cand = count
-                self._cand_t = t
-                self._cand_n += 1
-                self._cand_run += step
-                if self._cand_n >= _CONFIRM:
+                run[_R_LEVEL] = count
+                run[_R_T] = t
+                run[_R_N] += 1
+                run[_R_STEPS] += step
+                if run[_R_N] < _CONFIRM:
+                    return
+                if self._agrees(run):
                     self._confirm(t, count, wall)
-                return
+                    return
+                # It moved unlike the power did (a stale or wandering glitch): start again here.
         self._book_fill(True)  # the power since the anchor, ahead of the register
-        self._cand = count
-        self._cand_t = t
-        self._cand_t0 = t
-        self._cand_n = 1
-        self._cand_run = 0
-        self._cand_credit = self._credit
-        self._cand_unknown = unknown
+        run[_R_LEVEL] = count
+        run[_R_T] = t
+        run[_R_T0] = t
+        run[_R_N] = 1
+        run[_R_STEPS] = 0
+        run[_R_UNTIMED] = 1 if unknown else 0
+        run[_R_CREDIT0] = self._credit
+
+    def _agrees(self, run):
+        # A run is a meter only if what its register moved is what the power integrated in the
+        # meantime, to one count and an eighth (nothing to compare without power: an S0 input).
+        if self._last_t < 0:
+            return True
+        power = self._credit - run[_R_CREDIT0] + (self._acc + self._fill) // _HALF_MJ_PER_MWH
+        count = _UNIT // self.counter_per_kwh + 1
+        diff = run[_R_STEPS] * _UNIT // self.counter_per_kwh - power
+        return -count - power // 8 <= diff <= count + power // 8
 
     def _confirm(self, t, count, wall):
-        if self._cand_unknown and count >= self._counter_last:
+        run = self._run
+        if run[_R_UNTIMED] and count >= self._counter_last:
             # A step up across an outage nothing could time, confirmed: the register's.
             self._count(t, count, wall, count - self._counter_last, -1)
             return
-        # A new level that stays: re-anchor. The jump's interval keeps what the power filled
-        # (booked on credit when the run began); the run's own steps are the register's, less
-        # what power booked ahead of them since.
+        # A new level that stays (and moves as the power does): re-anchor. The jump's interval
+        # keeps what the power filled (on credit when the run began); the run's own steps are
+        # the register's, less what power booked ahead of them since.
         self.counter_resets += 1
         if self._last_t < 0 and self._counter_t >= 0:
-            self.missing_s += self._cand_t0 - self._counter_t  # no power to fill the jump
+            self.missing_s += run[_R_T0] - self._counter_t  # no power to fill the jump
         self._fill = 0
-        ahead = self._credit - self._cand_credit
-        mwh = self._counts_mwh(self._cand_run)
+        ahead = self._credit - run[_R_CREDIT0]
+        mwh = self._counts_mwh(run[_R_STEPS])
         if ahead >= mwh:
             self._credit = ahead - mwh
         else:
@@ -455,7 +484,10 @@ class Ledger:
         self._anchor(t, count, wall)
 
     def seed_lifetime(self, mwh):
-        """Start the lifetime total from a meter's total (both store slots lost)."""
+        """Start the lifetime total from a meter's total (both store slots lost); ValueError
+        unless it is an int in [0, 10**18] mWh."""
+        if not _int_in(mwh, 0, 10**18):
+            raise ValueError("meter total out of range")
         self.hi[LIFETIME] = mwh // _UNIT
         self.lo[LIFETIME] = mwh % _UNIT
 
@@ -572,8 +604,8 @@ class Ledger:
         self._last_wall_t = -1
         self._fill = 0
         self._counter_t = -1
-        self._cand = -1
-        self._cand_t = -1
+        self._run[_R_LEVEL] = -1
+        self._run[_R_T] = -1
         if not self.counter_survives_reboot:
             self._counter_last = -1  # a pulse counter restarts at 0 with the chip
 
@@ -649,8 +681,8 @@ class Ledger:
         self._last_ok = last_ok & 1 == 1
         self._counter_wall = (last_ok >> 1) - 1 if last_ok >= 0 else -1
         self._outage_wall = -1
-        self._cand = -1
-        self._cand_t = -1
+        self._run[_R_LEVEL] = -1
+        self._run[_R_T] = -1
         values = struct.unpack_from(_STATE_LISTS, data, n_head)
         self.hi = list(values[:_N])
         self.lo = list(values[_N:])
