@@ -1,6 +1,8 @@
 # The device runner (sunprint.runner) on a virtual clock: hours of ticks without real sleeping,
 # failing ticks caught and counted, a hung tick caught by a simulated watchdog, a clean stop
 # that persists the ledger. CPython and MicroPython (both have asyncio).
+# micropython-heap: 125000 (the nine tests' modules accumulate in one VM: with the ledger's
+# ~25 new names the safemode import starts a new 7 KB qstr pool, which 110000 had no room for)
 import asyncio
 
 from host_tools.sim.faultfs import FaultFS
