@@ -2,8 +2,9 @@
 
 Any board profile (boards/*.json): the unit is built by the firmware's own board.build on the
 fake machine, with the profile's panel and sensor models wired by host_tools/sim/rig.py; the
-app's power source is the log (replay_core.LogSource) and the display drivers are the real
-ones, so each frame is what the panel model decoded from the driver's bus traffic. The loop
+unit's own power source reads the log (replay_core.LogDriver) through the profile's health, so
+a row is booked as the unit would book it, and the display drivers are the real ones, so each
+frame is what the panel model decoded from the driver's bus traffic. The loop
 itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
 the real MicroPython VM (a subprocess on .mpy files) that writes raw frames and the numbers to
 a temporary folder; this module turns them into PNGs and summary.json either way.

@@ -4,8 +4,9 @@
 # Portable Python (no typing, no dataclasses, no f-strings, no PIL). The unit is built by the
 # firmware's own board.build from the board profile, on the fake machine with the rig's chip and
 # panel models (host_tools/sim/rig.py): the display drivers and the panel models are real; the
-# app's power source is swapped for a LogSource fed from the log, as replay always did. The store
-# sits on an in-memory flash that can lose power (sim/faultfs.py), so a power cut rebuilds the
+# unit's own power source (sources.*Source, with the profile's health) reads a LogDriver fed
+# from the log instead of its sensor's driver, so a row is flagged as the unit would flag it. The
+# store sits on an in-memory flash that can lose power (sim/faultfs.py), so a power cut rebuilds the
 # unit from what the flash kept, as a reboot does.
 #
 #     core = Replay(profile, fonts_dir, events=[...], sink=callable or None)
@@ -34,28 +35,26 @@ _NO_ANSWER = 1  # core.quality: the sensor did not answer
 _SETTLE_SAMPLES = 3  # samples after a fault's end before "values right after" are compared
 
 
-class LogSource:
-    """The app's source, fed from the log: sample(ledger, t, wall) -> flag, as
-    sources.PowerSource. On boards whose sensor has an energy counter (a meter, S0 pulses) it
-    also counts the log's energy into a counter at the driver's counts_per_kwh and books it
-    with add_counter, as MeterSource does; a meter swap restarts that counter from 0."""
+class LogDriver:
+    """The log as the unit's sensor driver: poll() -> the row's flag, power_mw the row's power.
+    The unit's own source (sources.PowerSource / MeterSource / PulseSource, as board.build made
+    it, with the profile's health) reads it, so a row goes through the same Health the unit has
+    (the log's power is already calibrated: the source's calibration is not applied again). On
+    boards whose sensor has an energy counter (a meter, S0 pulses) it also counts the log's
+    energy into a register at the real driver's counts_per_kwh (energy_count, count()); a meter
+    swap restarts it from 0."""
 
     def __init__(self, counts_per_kwh=0):
         self.power_mw = 0
-        self.reading_mw = 0
-        self.raw = 0
         self.flag = 0
         self.counts_per_kwh = counts_per_kwh
         self._energy = 0  # half-millijoules of the log since the counter started
         self._last = None  # (t, mW) of the previous row, for the counter's trapezoid
-        self.count = 0
+        self.energy_count = 0
 
     def feed(self, t, mw, flag):
-        self.reading_mw = mw
-        self.raw = mw
+        self.power_mw = mw
         self.flag = flag
-        if flag == 0:
-            self.power_mw = mw
         if self.counts_per_kwh:
             last = self._last
             if last is not None and t > last[0]:
@@ -64,20 +63,22 @@ class LogSource:
                 self._energy += (p0 + p1) * (t - last[0])
             self._last = (t, mw)
             # whole counts of the energy so far (1 count = 1e6 / counts_per_kwh mWh)
-            self.count = (self._energy * self.counts_per_kwh // (_HALF_MJ_PER_MWH * 1000000)) & (
-                0xFFFFFFFF
-            )
+            self.energy_count = (
+                self._energy * self.counts_per_kwh // (_HALF_MJ_PER_MWH * 1000000)
+            ) & 0xFFFFFFFF
 
     def swap_meter(self):
         self._energy = 0
-        self.count = 0
+        self.energy_count = 0
 
-    def sample(self, ledger, t, wall):
-        ok = self.flag == 0
-        ledger.add_power(t, self.reading_mw, wall, ok)
-        if ok and self.counts_per_kwh:
-            ledger.add_counter(t, self.count, wall)
+    def poll(self):
         return self.flag
+
+    def count(self):  # an S0 input's pulses
+        return self.energy_count
+
+    def total_mwh(self):  # a meter's register (App.restore seeds from it when the store is bad)
+        return self.energy_count * 1000000 // self.counts_per_kwh
 
 
 class _NullPanel:
@@ -215,20 +216,19 @@ class Replay:
             sleep_ms=_no_wait,
             **self.settings,
         )
-        kind = 0 if unit.ledger.counter_per_kwh == 1000 and _power_sensor(profile) else 1
-        counts = 0 if kind == 0 else unit.ledger.counter_per_kwh
-        source = LogSource(counts)
+        counts = getattr(unit.driver, "counts_per_kwh", 0)
+        log = LogDriver(counts)
         prev = self.source
         if prev is not None and counts:
             # a reboot does not reset the meter: its register goes on where it was
-            source._energy = self.source._energy
-            source.count = self.source.count
-            source._last = self.source._last
-        self.source = source
-        unit.source = source
+            log._energy = prev._energy
+            log.energy_count = prev.energy_count
+            log._last = prev._last
+        self.source = log
+        # the unit's own source reads the log: the same health, flags and ledger calls
+        unit.source.driver = log
+        unit.source.calib = None
         app = unit.app
-        app.source = source
-        app._adapter = True
         if not self.display:
             app.panel = _NullPanel()
             app.renderer = _NullRenderer()
@@ -679,13 +679,6 @@ class Replay:
     def _truth_between(self, t0, t1):
         w = self._windows.get((t0, t1))
         return 0 if w is None else w[2] // _HALF_MJ_PER_MWH
-
-
-def _power_sensor(profile):
-    for s in profile["sensors"]:
-        if s["role"] in ("pv_power", "pv_energy"):
-            return s["type"] in ("ina226", "ina219")
-    return True
 
 
 def run_job(job_path):

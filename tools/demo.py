@@ -1,8 +1,12 @@
-"""`make demo`: replay the bundled Zhongshan day on the 2.9" e-paper board and on an LED board
-and print where to look.
+"""`make demo`: replay the bundled Zhongshan day (a 10 kWp plant) on an e-paper board and on an
+LED board whose sensors can measure it, and print where to look.
 
-    build/demo/            the 2.9" e-paper sign (esp32-epd29): frames, GIF, plot, summary
-    build/demo-led/        the MAX7219 LED sign (esp32-max7219-s0): the same
+    build/demo/            the 4.2" e-paper sign with a DL/T 645 meter (esp32-epd42-dlt645):
+                           frames, GIF, plot, summary
+    build/demo-led/        the MAX7219 LED sign with an S0 meter (esp32-max7219-s0): the same
+
+Replay books what the unit would, through the profile's health: the 2.9" board's INA226
+(esp32-epd29) caps readings at 800 W, so there the day is almost all "out of range".
 """
 
 import sys
@@ -16,7 +20,7 @@ from host_tools.replay import replay  # noqa: E402
 
 DAY = ROOT / "assets" / "logs" / "zhongshan-2024-10-15.csv"
 RUNS = (
-    ("esp32-epd29", ROOT / "build" / "demo", '2.9" e-paper'),
+    ("esp32-epd42-dlt645", ROOT / "build" / "demo", '4.2" e-paper'),
     ("esp32-max7219-s0", ROOT / "build" / "demo-led", "MAX7219 LED chain"),
 )
 

@@ -1,4 +1,7 @@
 """`make golden`: replay the golden log on every board and keep its frames as the reference.
+The log is a 10 kWp plant: on a board whose sensor cannot measure that much (esp32-epd29's
+INA226 caps readings at 800 W) it is first fitted into the sensor's limits (fit_log.py), since
+replay books what the unit would, through the profile's health.
 
 tests/host/test_golden.py replays the same log and compares every frame, pixel for pixel, with
 the PNGs written here. Run this on purpose, after a change meant to alter what the sign shows,
@@ -18,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from fit_log import fit_log  # noqa: E402
 
 from host_tools import outfile  # noqa: E402
 from host_tools.boards import board_names  # noqa: E402
@@ -38,8 +44,9 @@ FRAME = re.compile(r"\d{4}-\d{6}-(full|partial|led)\.png")  # a golden frame's f
 
 
 def golden_frames(board, out):
-    """Replay the golden log on board into out; returns the frame files, in order."""
-    summary = replay(LOG, board, out, progress=False, pictures=False)
+    """Replay the golden log, fitted to board, into out; returns the frame files, in order."""
+    log = fit_log(LOG, out.parent / (out.name + "-log.csv"), board)
+    summary = replay(log, board, out, progress=False, pictures=False)
     return [out / f["file"] for f in summary["display"]["frames"]]
 
 

@@ -101,6 +101,8 @@ class App:
         # its input changed (a string per screen update is garbage the GC must collect).
         self._inputs = [_UNSET] * 7
         self._shown_row = None
+        self._refused = 0  # the ledger's refused and counter_implausible already reported
+        self._implausible = 0
 
     def restore(self):
         """At boot: load the ledger from the store (every record tried, newest first, then its
@@ -173,7 +175,7 @@ class App:
             return
         try:
             kind = store.save_ledger(self.ledger, self.plan, kind)
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001 - any failure (struct, memory, a bug) is a fault
             self._fault("store", e)
             return
         if kind == 1:
@@ -229,14 +231,31 @@ class App:
                     self._fault("samplelog", e)
             if flag != OK:
                 self._fault("sensor", quality_name(flag))
+            self._ledger_faults()
             return
         try:
             mw = self.source.read_mw()
         except (OSError, ValueError) as e:
             self._fault("sensor", e)
             return
-        self.power_mw = mw
         self.ledger.add_power(now, mw, wall)
+        if not self._ledger_faults():
+            self.power_mw = mw
+
+    def _ledger_faults(self):
+        # What the ledger refused or distrusted since the last tick is a fault (two int
+        # compares a tick; a string is formatted only when the fault text changes).
+        ledger = self.ledger
+        found = False
+        if ledger.refused != self._refused:
+            self._refused = ledger.refused
+            self._fault("ledger", "refused input")
+            found = True
+        if ledger.counter_implausible != self._implausible:
+            self._implausible = ledger.counter_implausible
+            self._fault("meter", "implausible register step")
+            found = True
+        return found
 
     def screen_values(self):
         """The values the screens show, as (number, unit) text pairs: power_w, today_kwh,

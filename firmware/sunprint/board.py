@@ -8,6 +8,9 @@ picture, the renderer and the App.
         unit = build(json.load(f), machine, esp32=esp32, neopixel=neopixel, store=store)
     unit.app.restore(); unit.panel.init() (e-paper); then unit.app.tick(now) forever
 
+The sensor's health max_w is also its rated power: the ledger believes at most twice that,
+in a power reading and in the power a step of an energy counter implies (see _rated_w).
+
 `machine` (and `neopixel`, `esp32`) are handed in: this module imports none of them, so tests
 build units with a fake. Only the driver modules a profile needs are imported. Pins, buses and
 drivers are made with the ESP32 port's keyword arguments:
@@ -16,6 +19,9 @@ drivers are made with the ESP32 port's keyword arguments:
 """
 
 _PARITY = {"none": None, "even": 0, "odd": 1}
+_RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
+_DEFAULT_MAX_W = 10000000  # the ledger's own limit when the profile gives none (10 MW)
+_S0_MAX_W_PER_IMP = 60000000  # W * imp/kWh at 16.7 pulses/s: 3.6e6 J/kWh * 16.67 /s
 _MODBUS_MAPS = ("ddsu666", "dtsu666", "sdm120", "sdm630")
 
 
@@ -322,6 +328,19 @@ def _driver(s, machine, unit, esp32, clock):
     raise ValueError("unknown sensor type %r" % kind)
 
 
+def _rated_w(s, driver, kind):
+    """The sensor's rated power in W, which bounds what the ledger believes (a power reading,
+    and the power a step of an energy counter implies): the profile's health max_w, the
+    largest reading the board accepts; an S0 input without one: the most its interface can
+    signal, IEC 62053-31's 16.7 pulses/s (60 kW at 1000 imp/kWh). 0: unknown."""
+    hi = (s.get("health") or {}).get("max_w")
+    if hi is not None and 0 < hi < _DEFAULT_MAX_W:
+        return int(hi + 0.999)
+    if kind == 2:
+        return _S0_MAX_W_PER_IMP // driver.counts_per_kwh
+    return 0
+
+
 def _only(clock, key):
     return {key: clock[key]} if key in clock else {}
 
@@ -462,14 +481,21 @@ def build(
         from sunprint.core.carbon import factor
 
         carbon_row = factor()
+    limit_w = _RATED_MARGIN * _rated_w(sensor, driver, kind)
     if kind == 0:
-        ledger = Ledger(tz_offset_s=tz_offset_s, co2_dg_per_kwh=carbon_row[2])
+        ledger = Ledger(
+            tz_offset_s=tz_offset_s,
+            co2_dg_per_kwh=carbon_row[2],
+            max_power_w=limit_w or _DEFAULT_MAX_W,
+        )
     else:
         ledger = Ledger(
             tz_offset_s=tz_offset_s,
             co2_dg_per_kwh=carbon_row[2],
             counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
             counter_survives_reboot=kind == 1,
+            counter_max_power_w=limit_w,
+            max_power_w=limit_w or _DEFAULT_MAX_W,
         )
     if max_gap_s is not None:
         ledger.max_gap_s = max_gap_s

@@ -36,7 +36,7 @@ plan's state (the record's tail) is only in full records, at most persist_interv
 Why a journal: a cut may lose only what is not yet durable, so the ledger must be saved about
 every 10 Wh (every tick at noon), and a 512-byte record rewritten that often would wear the
 flash: on LittleFS each full record is a file of its own block (a block erase per save).
-A journal record of 73 bytes is an inline file on LittleFS (MicroPython mounts with a 128-byte
+A journal record of 89 bytes is an inline file on LittleFS (MicroPython mounts with a 128-byte
 cache, so files up to 128 bytes live in their directory's metadata pair): rewriting one is a
 single commit appended to the directory's metadata log, and a block is erased only when that
 log is full and compacted (about every 30 appends), in blocks the filesystem rotates through

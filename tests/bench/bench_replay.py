@@ -5,7 +5,8 @@
   an LCG, never committed): the firmware's app, ledger, store and faults, no display;
   peer: a plain csv-module parse of the same file (int and float of each row) in this run;
 - replay_year_vs_csv_parse: the ratio of the two;
-- replay_day_frame_each_minute: the bundled Zhongshan day on the 2.9" board, one screen in
+- replay_day_frame_each_minute: the bundled Zhongshan day (fitted into the 2.9" board's 800 W
+  sensor, tools/fit_log.py: replay applies the board's health) on that board, one screen in
   English rendered each minute (the refresh plan decides what reaches the panel), frames as
   PNGs, no plot or animation; peer: the frames written;
 - replay_micropython_vs_cpython: the same 2-hour log on the 2.9" board inside MicroPython
@@ -28,6 +29,9 @@ if str(ROOT) not in sys.path:
 from host_tools.boards import load_board  # noqa: E402
 from host_tools.paths import LOGS  # noqa: E402
 from host_tools.replay import replay  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tools"))
+from fit_log import fit_log  # noqa: E402
 
 DAY = LOGS / "zhongshan-2024-10-15.csv"
 YEAR_START = 1704038400  # 2024-01-01 00:00 in UTC+8
@@ -112,8 +116,9 @@ def bench_replay():
         board["layout"] = dict(board["layout"], language="en", screens=["main"], screen_period_s=60)
         path = tmp / "minute.json"
         path.write_text(json.dumps(board))
+        day = fit_log(DAY, tmp / "day.csv", "esp32-epd29")
         minute_s, minute = _timed(
-            lambda: replay(DAY, str(path), tmp / "minute-out", progress=False, pictures=False)
+            lambda: replay(day, str(path), tmp / "minute-out", progress=False, pictures=False)
         )
         _line(
             "replay_day_frame_each_minute",
@@ -124,7 +129,7 @@ def bench_replay():
         )
 
         short = tmp / "short.csv"
-        lines = DAY.read_text().splitlines(keepends=True)
+        lines = day.read_text().splitlines(keepends=True)
         head = [ln for ln in lines[:10] if not ln[0].isdigit()]
         data = [ln for ln in lines if ln[0].isdigit()]
         short.write_text("".join(head + data[3600:4320]))  # 10:00-12:00

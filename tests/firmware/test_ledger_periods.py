@@ -179,9 +179,12 @@ def test_meter_swap_rebases_never_negative():
     led.add_counter(t, 123400)
     led.add_counter(t + 60, 123410)  # 0.1 kWh
     led.add_counter(t + 120, 7)  # a new meter: a decrease that is no wrap
-    led.add_counter(t + 180, 9)  # 0.02 kWh on the new meter
+    led.add_counter(t + 180, 8)
+    assert led.counter_resets == 0  # not yet: one bad read looks the same
+    led.add_counter(t + 240, 9)  # three readings in a row: the new meter is the anchor
+    led.add_counter(t + 300, 11)  # 0.02 kWh on the new meter
     assert led.counter_resets == 1
-    assert led.mwh(TODAY) == 120000
+    assert led.mwh(TODAY) == 100000 + 20000 + 20000  # old meter, its run, then on
 
 
 def test_meter_swap_gap_is_filled_by_power():
@@ -191,8 +194,13 @@ def test_meter_swap_gap_is_filled_by_power():
     for i in range(7):
         led.add_power(t + i * 10, 3600000)  # 3.6 kW for 60 s = 60 Wh
     led.add_counter(t + 60, 3)  # swapped: the counter can't tell what happened
-    assert led.counter_resets == 1
-    assert led.mwh(TODAY) == 60000
+    assert led.mwh(TODAY) == 60000  # the power filled, on credit
+    led.add_power(t + 70, 3600000)
+    led.add_counter(t + 70, 3)
+    led.add_power(t + 80, 3600000)
+    led.add_counter(t + 80, 4)
+    assert led.counter_resets == 1  # three readings in a row: the new meter is the anchor
+    assert led.mwh(TODAY) == 70000  # the swap's interval from power, then the new register
 
 
 def test_counter_is_the_truth_when_both_sources_read():
@@ -261,5 +269,5 @@ def test_state_round_trip_keeps_periods_and_counter():
     again.unpack(led.pack())
     assert again.pack() == led.pack()
     again.resume()  # a reboot: the monotonic clock restarts at 0
-    again.add_counter(5, 533)  # the meter went on counting during the outage
+    again.add_counter(5, 533, t + 1200)  # the meter went on counting during the outage
     assert again.mwh(TODAY) == led.mwh(TODAY) + 100000

@@ -13,11 +13,26 @@ Energy comes from two kinds of source:
   max_gap_s, or a sample the health layer flagged (ok=False), is not bridged: it counts as
   missing time;
 - a counter (S0 pulses, a meter's energy register): deltas, with wrap-around of a counter of
-  counter_bits; a decrease that is not a wrap is a meter reset or swap: the ledger rebases and
-  counts an event, never negative energy, never counting an interval twice. With both sources
-  the counter is the truth: integrated power waits in a fill and is only used where the counter
-  cannot say (a rebase, or a counter silent for longer than max_gap_s: then the fill is booked
-  and the counter's next delta is reduced by what was booked ahead of it).
+  counter_bits. With both sources the counter is the truth: integrated power waits in a fill and
+  is only used where the counter cannot say (a register it distrusts, or one silent for longer
+  than max_gap_s: then the fill is booked and the counter's next delta is reduced by what was
+  booked ahead of it, its credit).
+
+A counter step is booked only if the power it implies is plausible: at most
+counter_max_power_w (board.build: the sensor's rated power, its health max_w, x 2; 0: the
+ledger's max_power_w) over the time since the last trusted reading, plus one count of the
+register's resolution. A step that is not (a glitch of one poll, 5000 -> 1,005,000 -> 5001; a
+meter reset or swap; a decrease that is no wrap) is counted in counter_implausible and never
+booked: the last trusted reading stays the anchor, and the power integrated since it is booked
+on credit. A reading plausible from the anchor again ends the distrust (its delta minus the
+credit is booked: nothing twice). A new level that stays consistent for _CONFIRM readings in
+a row, and moves in them as the power does (to a count and an eighth), becomes the new anchor
+(counter_resets): the jump's interval keeps what the power filled (without power, an S0 input,
+it is missing time), the steps within the run are the register's. A run that moves unlike the
+power (a stale or wandering glitch) starts again at its last reading.
+After a reboot the monotonic clock cannot time the first step: the wall clocks of the anchor
+and of the reading do, if both are set; if not, a step up is booked only once _CONFIRM
+readings confirm it (a one-poll glitch at boot is refused; a jump that stays is booked).
 
 CO2 and coal accrue with the energy, at the factors in force at that moment (set_factors), so a
 new factor never rewrites history.
@@ -27,6 +42,22 @@ firmware seconds (since 2000-01-01 UTC), used only to tell which day, month and 
 belongs to. A wall clock that jumps back (an RTC back at 2000-01-01, an NTP correction) never
 reopens a closed day; one before 2024 is not trusted at all; one that jumps forward closes the
 days it passes. Energy is never lost or counted twice by a clock jump.
+
+Input is refused, never booked (counted in `refused`; the app shows it as a fault):
+- t or wall that is not an int in [0, 2**40) (wall -1: the same as t), or t before the last
+  sample's (a log replayed twice, a clock run backwards): nothing changes;
+- power that is not an int (a float, NaN, +-inf) or beyond +-max_power_w (default 10 MW): the
+  sample counts as flagged (the intervals beside it are missing time);
+- a count that is not an int in [0, 2**counter_bits).
+Out of range therefore means: |power| <= max_power_w <= 10**9 W, gaps <= max_gap_s <= 10**6 s,
+counts < 2**counter_bits <= 2**62, factors ints in [0, 10**6] (0.1 g per kWh): every value
+pack() writes then fits its 64-bit field (a fill is at most 2 * 10**12 mW * 2 * 10**6 s in
+half-mJ), so pack() never fails. Bad parameters raise ValueError at construction.
+
+The first interval after a reboot (resume()) is an outage: the monotonic clock restarted. The
+seconds from the last sample the store kept to the first one after boot are missing time,
+measured on the wall clock (outages_unmeasured counts those it could not measure: a wall clock
+not set at either end); a meter's register books that interval's energy itself.
 
 Steady state allocates nothing in MicroPython while values stay small ints: a plant up to about
 50 kW sampled every 10 s (p1 + p2) * dt < 2**30. Larger plants stay exact, with big ints.
@@ -55,24 +86,49 @@ _SECONDS_PER_DAY = const(86400)
 _MIN_VALID_WALL = const(757382400)  # 2024-01-01 00:00 UTC: earlier wall clocks are not set
 _JUMP_SLACK_S = const(60)  # wall clock vs monotonic disagreement counted as a clock jump
 
-_STATE_VERSION = const(2)
+_STATE_VERSION = const(3)
 _STATE_HEAD = "<B23q"
 _STATE_LISTS = "<30q"
 
 # A journal entry (store.py keeps them between full records): what changed since the state in
 # the last full record (mark_base), within one local day and at the same factors. Version, day,
 # energy/CO2/coal added (mWh, mg: the same to today, month, year and lifetime), the three
-# remainders, the counter's state, and the counts added (samples, flagged, missing s, resets,
-# wraps, clock jumps): 57 bytes.
-_JOURNAL_VERSION = const(1)
-_JOURNAL = "<BiiiiHHHqiiiiiHHH"
-JOURNAL_SIZE = const(57)
+# remainders, the counter's state, the counts added (samples, flagged, missing s, resets,
+# wraps, clock jumps), and the wall clocks of the last sample and of the counter's anchor (a
+# reboot measures its outage and times its first register step from them): 73 bytes.
+_JOURNAL_VERSION = const(2)
+_JOURNAL = "<BiiiiHHHqiiiiiHHHqq"
+JOURNAL_SIZE = const(73)
 _NO_BASE = const(-2)  # _base[0] when no full record holds a state of this ledger
 _DELTA_MAX = const(0x3FFFFFFF)  # larger deltas (or a base that old) take a full record
 
 
 def _out(v):
     return v < 0 or v > _DELTA_MAX
+
+
+_MAX_TIME = (1 << 40) - 1  # t and wall: seconds, < 2**40 (35,000 years): pack() never overflows
+_MAX_POWER_W = const(1000000000)  # 1 GW: the largest max_power_w a ledger accepts
+_MAX_GAP_S = const(1000000)
+_MAX_FACTOR = const(1000000)  # 0.1 g per kWh: 100 kg per kWh is no grid's
+_CONFIRM = const(3)  # readings in a row at a new register level before it is the new anchor
+_UNKNOWN = const(-2)  # a counter step that cannot be timed (after a reboot, no wall clock)
+_IMPLAUSIBLE = const(-1)
+# A candidate run, one list (few instance attributes: MicroPython scans a full attribute table
+# on every method call): the level (-1: none), its time, when the run began, readings in it,
+# counts the register moved within it, 1 if it began with a step nothing could time, the
+# credit when it began (what power booked since, against what the register moved).
+_R_LEVEL = const(0)
+_R_T = const(1)
+_R_T0 = const(2)
+_R_N = const(3)
+_R_STEPS = const(4)
+_R_UNTIMED = const(5)
+_R_CREDIT0 = const(6)
+
+
+def _int_in(x, lo, hi):
+    return isinstance(x, int) and lo <= x <= hi
 
 
 class Ledger:
@@ -86,25 +142,43 @@ class Ledger:
         counter_bits=32,
         counter_max_power_w=0,
         counter_survives_reboot=True,
+        max_power_w=10000000,
     ):
+        if not (
+            _int_in(tz_offset_s, -86399, 86399)
+            and _int_in(max_gap_s, 1, _MAX_GAP_S)
+            and _int_in(counter_per_kwh, 1, 10000000)
+            and _int_in(counter_bits, 1, 62)
+            and 0 < max_power_w <= _MAX_POWER_W  # also refuses NaN
+            and (counter_max_power_w == 0 or 0 < counter_max_power_w <= _MAX_POWER_W)
+        ):
+            raise ValueError("Ledger parameter out of range")
         self.tz_offset_s = tz_offset_s
         self.max_gap_s = max_gap_s
-        self.co2_dg_per_kwh = co2_dg_per_kwh  # 0.1 g CO2 per kWh, the factor in force now
-        self.coal_dg_per_kwh = coal_dg_per_kwh  # 0.1 gce per kWh
+        self.set_factors(co2_dg_per_kwh, coal_dg_per_kwh)
         self.counter_per_kwh = counter_per_kwh  # counts per kWh (S0 imp/kWh; 100 for 0.01 kWh)
         self.counter_span = 1 << counter_bits
-        self.counter_max_power_w = counter_max_power_w  # 0: unknown, wraps judged by position
+        max_power_w = int(max_power_w)
+        self._max_mw = max_power_w * 1000
+        self.counter_max_power_w = counter_max_power_w or max_power_w
+        # The counter's limit in counts per hour, rounded up: a step of n counts in dt seconds
+        # is plausible if (n - 1) * 3600 <= this * dt (small ints up to ~10 MW at 1000/kWh).
+        self._counts_per_hour = (int(self.counter_max_power_w) * counter_per_kwh + 999) // 1000
         self.counter_survives_reboot = counter_survives_reboot  # a meter register, not a PCNT
         self.hi = [0] * _N
         self.lo = [0] * _N
         # What happened, for the status screen and the summary.
         self.samples = 0
-        self.flagged = 0  # samples the health layer flagged: not integrated
-        self.missing_s = 0  # seconds not integrated: gaps and flagged readings
-        self.counter_resets = 0  # meter reset or swap: rebased
+        self.flagged = 0  # samples the health layer flagged (or the ledger refused): not integrated
+        self.missing_s = 0  # seconds not integrated: gaps, flagged readings, outages
+        self.counter_resets = 0  # a meter reset or swap: re-anchored on a new level
         self.counter_wraps = 0
         self.clock_jumps = 0
         self.unsaved_mwh = 0  # energy booked since mark_saved(), for the persist policy
+        # Since boot only (not in pack()): faults the app shows.
+        self.refused = 0  # input refused (see the module's docstring)
+        self.counter_implausible = 0  # counter readings whose step was not plausible
+        self.outages_unmeasured = 0  # reboots whose outage no wall clock could time
         self._day = -1  # local day number of the current "today"; -1 until the clock is set
         self._acc = 0  # half-mJ not yet carried into mWh, < 7200
         self._co2_acc = 0  # 1e-4 mg, < 10000
@@ -115,12 +189,16 @@ class Ledger:
         self._last_wall = -1
         self._last_wall_t = -1
         self._pending_day = -1
+        self._outage_wall = -1  # after resume(): the wall clock of the last sample kept
         self._fill = 0  # half-mJ of power integrated while a counter is the truth
         self._credit = 0  # mWh booked ahead of the counter (from the fill)
         self._cacc = 0  # counter units * 10**6 not yet carried into mWh
+        # The anchor: the last trusted counter reading, its monotonic and wall time.
         self._counter_last = -1
         self._counter_t = -1
         self._base = [_NO_BASE] * 15  # mark_base(): the totals and counts in the last full record
+        self._counter_wall = -1
+        self._run = [-1, -1, -1, 0, 0, 0, 0]  # a candidate new level while distrusted
 
     # --- reading ---
 
@@ -163,10 +241,24 @@ class Ledger:
     def day(self):
         return self._day
 
+    @property
+    def max_power_w(self):
+        return self._max_mw // 1000
+
+    @property
+    def counter_anchor(self):
+        """The last trusted counter reading (-1: none yet)."""
+        return self._counter_last
+
     # --- factors ---
 
     def set_factors(self, co2_dg_per_kwh, coal_dg_per_kwh):
-        """Factors for energy booked from now on; what is booked keeps its factors."""
+        """Factors for energy booked from now on; what is booked keeps its factors.
+        ValueError unless both are ints in [0, 10**6] (0.1 g per kWh)."""
+        if not (
+            _int_in(co2_dg_per_kwh, 0, _MAX_FACTOR) and _int_in(coal_dg_per_kwh, 0, _MAX_FACTOR)
+        ):
+            raise ValueError("factor out of range")
         self.co2_dg_per_kwh = co2_dg_per_kwh
         self.coal_dg_per_kwh = coal_dg_per_kwh
 
@@ -176,11 +268,22 @@ class Ledger:
         """Account a power sample (int mW) at monotonic second t, wall clock `wall` (default t).
 
         ok=False marks a reading the health layer rejected: the intervals on either side of it
-        are not integrated and count as missing time.
+        are not integrated and count as missing time. Input the ledger cannot trust is refused
+        (see the module's docstring).
         """
-        if wall < 0:
+        if wall == -1:
             wall = t
+        if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < self._last_t:
+            self.refused += 1
+            return
+        if ok and (
+            not isinstance(power_mw, int) or power_mw > self._max_mw or -power_mw > self._max_mw
+        ):
+            self.refused += 1  # (a reading already flagged is not booked anyway)
+            ok = False
         self._note_wall(t, wall)
+        if self._outage_wall >= 0:
+            self._outage(wall)
         self.samples += 1
         last_t = self._last_t
         dt = t - last_t if last_t >= 0 and t > last_t else 0
@@ -214,6 +317,15 @@ class Ledger:
             if self._counter_t < 0 or t - self._counter_t > self.max_gap_s:
                 self._book_fill(True)  # the counter is silent: power fills, on credit
 
+    def _outage(self, wall):
+        # The first sample after resume(): the outage since the last sample kept is missing.
+        last = self._outage_wall
+        self._outage_wall = -1
+        if last >= _MIN_VALID_WALL and wall >= last:
+            self.missing_s += wall - last
+        else:
+            self.outages_unmeasured += 1
+
     def _power(self, half_mj):
         if self._counter_last >= 0:
             self._fill += half_mj  # the counter is the truth; keep this for its gaps
@@ -239,42 +351,70 @@ class Ledger:
     # --- counter readings ---
 
     def add_counter(self, t, count, wall=-1):
-        """Account a counter reading (raw, 0 <= count < 2**counter_bits) at monotonic second t."""
-        if wall < 0:
+        """Account a counter reading (raw, 0 <= count < 2**counter_bits) at monotonic second t.
+        A step the ledger cannot trust is not booked (see the module's docstring)."""
+        if wall == -1:
             wall = t
+        if (
+            not _int_in(t, 0, _MAX_TIME)
+            or not _int_in(wall, 0, _MAX_TIME)
+            or t < self._counter_t
+            or t < self._run[_R_T]
+            or not isinstance(count, int)
+            or count < 0
+            or count >= self.counter_span
+        ):
+            self.refused += 1
+            return
         self._note_wall(t, wall)
+        if self._outage_wall >= 0 and not self.counter_survives_reboot:
+            self._outage(wall)  # a pulse counter restarted with the chip: nothing counted
         last = self._counter_last
         if last < 0:  # first reading: the baseline
-            self._counter_last = count
-            self._counter_t = t
+            self._anchor(t, count, wall)
             self._crossing(0, wall, False)
             return
-        span = self.counter_span
+        # Seconds since the anchor: on the monotonic clock, or after a reboot on the wall clock
+        # if it was set at both readings; -1 if nothing can tell.
+        dt = t - self._counter_t
+        if self._counter_t < 0:
+            w = self._counter_wall
+            dt = wall - w if w >= _MIN_VALID_WALL and wall >= w else -1
+        delta = self._step(last, count, dt)
+        if delta >= 0:
+            self._count(t, count, wall, delta, dt)
+            return
+        self._distrust(t, count, wall, delta == _UNKNOWN)
+
+    def _anchor(self, t, count, wall):
+        self._counter_last = count
+        self._counter_t = t
+        self._counter_wall = wall
+        run = self._run
+        run[_R_LEVEL] = -1
+        run[_R_T] = -1
+
+    def _step(self, last, count, dt):
+        """The counts from `last` to `count` if the power they imply is plausible in dt seconds
+        (a wrap only then); _IMPLAUSIBLE if not; _UNKNOWN for a step up that dt < 0 can't time."""
         if count >= last:
             delta = count - last
-            wrapped = False
+            if dt < 0:
+                return _UNKNOWN if delta else 0
         else:
-            delta = count + span - last
-            # A wrap comes from near the top to near the bottom; anything else is a reset.
-            wrapped = last >= span - (span >> 2) and count < (span >> 2)
-        dt = t - self._counter_t if self._counter_t >= 0 and t > self._counter_t else 0
-        limit = self.counter_max_power_w
-        if (count < last and not wrapped) or (
-            limit and dt and delta * 3600000 > limit * dt * 2 * self.counter_per_kwh
-        ):
-            # Meter reset or swap: rebase. The interval is what the power fill says, if any.
-            self.counter_resets += 1
-            self._counter_last = count
-            self._counter_t = t
-            self._credit = 0
-            self._crossing(0, wall, False)
-            self._book_fill(False)
-            return
-        if wrapped:
+            if dt < 0:
+                return _IMPLAUSIBLE  # backwards across an untimed outage: a reset or swap
+            delta = count + self.counter_span - last
+        if delta > 1 and (delta - 1) * 3600 > self._counts_per_hour * dt:
+            return _IMPLAUSIBLE
+        return delta
+
+    def _count(self, t, count, wall, delta, dt):
+        # Book a trusted step of `delta` counts ending at `count`.
+        if count < self._counter_last:
             self.counter_wraps += 1
-        cacc = self._cacc + delta * _UNIT
-        mwh = cacc // self.counter_per_kwh
-        self._cacc = cacc - mwh * self.counter_per_kwh
+        self._fill = 0  # the counter covered the interval the fill integrated
+        mwh = self._counts_mwh(delta)
         credit = self._credit
         if credit:
             if credit >= mwh:
@@ -283,7 +423,8 @@ class Ledger:
             else:
                 mwh -= credit
                 self._credit = 0
-        self._fill = 0  # the counter covered the interval the fill integrated
+        if dt < 0:
+            dt = 0
         first = self._crossing(dt, wall, True)
         if first < 0:
             self._book(mwh)
@@ -292,11 +433,79 @@ class Ledger:
             self._book(part)
             self._roll(self._pending_day)
             self._book(mwh - part)
-        self._counter_last = count
-        self._counter_t = t
+        self._anchor(t, count, wall)
+
+    def _counts_mwh(self, delta):
+        cacc = self._cacc + delta * _UNIT
+        mwh = cacc // self.counter_per_kwh
+        self._cacc = cacc - mwh * self.counter_per_kwh
+        return mwh
+
+    def _distrust(self, t, count, wall, unknown):
+        # Not plausible from the anchor (or untimed): a step of a candidate run, or a new one.
+        if not unknown:
+            self.counter_implausible += 1
+        self._crossing(0, wall, False)
+        run = self._run
+        if run[_R_LEVEL] >= 0:
+            step = self._step(run[_R_LEVEL], count, t - run[_R_T])
+            if step >= 0:  # consistent with the run
+                run[_R_LEVEL] = count
+                run[_R_T] = t
+                run[_R_N] += 1
+                run[_R_STEPS] += step
+                if run[_R_N] < _CONFIRM:
+                    return
+                if self._agrees(run):
+                    self._confirm(t, count, wall)
+                    return
+                # It moved unlike the power did (a stale or wandering glitch): start again here.
+        self._book_fill(True)  # the power since the anchor, ahead of the register
+        run[_R_LEVEL] = count
+        run[_R_T] = t
+        run[_R_T0] = t
+        run[_R_N] = 1
+        run[_R_STEPS] = 0
+        run[_R_UNTIMED] = 1 if unknown else 0
+        run[_R_CREDIT0] = self._credit
+
+    def _agrees(self, run):
+        # A run is a meter only if what its register moved is what the power integrated in the
+        # meantime, to one count and an eighth (nothing to compare without power: an S0 input).
+        if self._last_t < 0:
+            return True
+        power = self._credit - run[_R_CREDIT0] + (self._acc + self._fill) // _HALF_MJ_PER_MWH
+        count = _UNIT // self.counter_per_kwh + 1
+        diff = run[_R_STEPS] * _UNIT // self.counter_per_kwh - power
+        return -count - power // 8 <= diff <= count + power // 8
+
+    def _confirm(self, t, count, wall):
+        run = self._run
+        if run[_R_UNTIMED] and count >= self._counter_last:
+            # A step up across an outage nothing could time, confirmed: the register's.
+            self._count(t, count, wall, count - self._counter_last, -1)
+            return
+        # A new level that stays (and moves as the power does): re-anchor. The jump's interval
+        # keeps what the power filled (on credit when the run began); the run's own steps are
+        # the register's, less what power booked ahead of them since.
+        self.counter_resets += 1
+        if self._last_t < 0 and self._counter_t >= 0:
+            self.missing_s += run[_R_T0] - self._counter_t  # no power to fill the jump
+        self._fill = 0
+        ahead = self._credit - run[_R_CREDIT0]
+        mwh = self._counts_mwh(run[_R_STEPS])
+        if ahead >= mwh:
+            self._credit = ahead - mwh
+        else:
+            self._credit = 0
+            self._book(mwh - ahead)
+        self._anchor(t, count, wall)
 
     def seed_lifetime(self, mwh):
-        """Start the lifetime total from a meter's total (both store slots lost)."""
+        """Start the lifetime total from a meter's total (both store slots lost); ValueError
+        unless it is an int in [0, 10**18] mWh."""
+        if not _int_in(mwh, 0, 10**18):
+            raise ValueError("meter total out of range")
         self.hi[LIFETIME] = mwh // _UNIT
         self.lo[LIFETIME] = mwh % _UNIT
         self._base[0] = _NO_BASE  # lifetime moved alone: journal deltas cannot say it
@@ -405,18 +614,27 @@ class Ledger:
         self.unsaved_mwh = 0
 
     def resume(self):
-        """After a reboot and unpack(): the monotonic clock restarted, don't bridge the outage."""
+        """After a reboot and unpack(): the monotonic clock restarted, don't bridge the outage;
+        the first sample counts it as missing time (see the module's docstring)."""
+        self._outage_wall = self._last_wall
         self._last_t = -1
         self._last_ok = True
         self._last_wall = -1
         self._last_wall_t = -1
         self._fill = 0
         self._counter_t = -1
+        self._run[_R_LEVEL] = -1
+        self._run[_R_T] = -1
         if not self.counter_survives_reboot:
             self._counter_last = -1  # a pulse counter restarts at 0 with the chip
 
     def pack(self):
-        """The ledger's state as bytes, for the store (allocates: call at persist time only)."""
+        """The ledger's state as bytes, for the store (allocates: call at persist time only).
+
+        Version 3 keeps version 2's layout and length (so a record's ledger part and the refresh
+        plan's after it split where they did): the field that held last_ok (0 or 1) now holds
+        last_ok | (the counter anchor's wall clock + 1) << 1. A version 2 record restores with
+        that wall clock unknown. Never raises: every field is range-checked on the way in."""
         head = struct.pack(
             _STATE_HEAD,
             _STATE_VERSION,
@@ -432,7 +650,7 @@ class Ledger:
             self._coal_acc,
             self._last_t,
             self._last_mw,
-            1 if self._last_ok else 0,
+            (1 if self._last_ok else 0) | (self._counter_wall + 1) << 1,
             self._last_wall,
             self._last_wall_t,
             self._fill,
@@ -447,10 +665,12 @@ class Ledger:
         return head + struct.pack(_STATE_LISTS, *(self.hi + self.lo))
 
     def unpack(self, data):
-        """Restore the state pack() made; ValueError if data is not such a state."""
+        """Restore the state pack() made (version 2 or 3); ValueError if data is not such a
+        state. What is kept since boot only (refused, counter_implausible, a candidate level)
+        starts afresh."""
         n_head = struct.calcsize(_STATE_HEAD)
-        if len(data) != n_head + struct.calcsize(_STATE_LISTS) or data[0] != _STATE_VERSION:
-            raise ValueError("not a ledger state v%d" % _STATE_VERSION)
+        if len(data) != n_head + struct.calcsize(_STATE_LISTS) or data[0] not in (2, 3):
+            raise ValueError("not a ledger state v2 or v%d" % _STATE_VERSION)
         (
             _,
             self.samples,
@@ -477,7 +697,11 @@ class Ledger:
             self.coal_dg_per_kwh,
             self.unsaved_mwh,
         ) = struct.unpack_from(_STATE_HEAD, data)
-        self._last_ok = last_ok == 1
+        self._last_ok = last_ok & 1 == 1
+        self._counter_wall = (last_ok >> 1) - 1 if last_ok >= 0 else -1
+        self._outage_wall = -1
+        self._run[_R_LEVEL] = -1
+        self._run[_R_T] = -1
         values = struct.unpack_from(_STATE_LISTS, data, n_head)
         self.hi = list(values[:_N])
         self.lo = list(values[_N:])
@@ -553,6 +777,8 @@ class Ledger:
             dr,
             dw,
             dj,
+            self._last_wall,
+            self._counter_wall,
         )
         return JOURNAL_SIZE
 
@@ -561,10 +787,29 @@ class Ledger:
         ValueError, the ledger untouched, if data is not such an entry for this state."""
         if len(data) != JOURNAL_SIZE or data[0] != _JOURNAL_VERSION:
             raise ValueError("not a ledger journal entry v%d" % _JOURNAL_VERSION)
-        (_, day, de, dc, dk, acc, co2_acc, coal_acc, last, cacc, credit, ds, df, dm, dr, dw, dj) = (
-            struct.unpack_from(_JOURNAL, data)
-        )
+        (
+            _,
+            day,
+            de,
+            dc,
+            dk,
+            acc,
+            co2_acc,
+            coal_acc,
+            last,
+            cacc,
+            credit,
+            ds,
+            df,
+            dm,
+            dr,
+            dw,
+            dj,
+            last_wall,
+            counter_wall,
+        ) = struct.unpack_from(_JOURNAL, data)
         bad = day != self._day  # made on another day's record
+        bad = bad or not (-1 <= last_wall <= _MAX_TIME and -1 <= counter_wall <= _MAX_TIME)
         for v in (de, dc, dk, ds, df, dm, cacc, credit):
             bad = bad or v < 0
         if (
@@ -589,3 +834,5 @@ class Ledger:
         self.counter_resets += dr
         self.counter_wraps += dw
         self.clock_jumps += dj
+        self._last_wall = last_wall
+        self._counter_wall = counter_wall
