@@ -105,6 +105,30 @@ def test_a_new_day_or_new_factors_need_a_full_record():
     assert led.journal_into(buf) == 0
 
 
+def test_a_reboot_on_a_journal_measures_its_outage_from_the_journal():
+    # The outage after a reboot is missing time from the last kept sample (Ledger.resume): with
+    # a journal entry newer than the full record, that sample's wall clock is the entry's. Taken
+    # from the base record, the hour the journal did book would count as missing too.
+    led = Ledger(tz_offset_s=TZ)
+    led.add_power(T0, 1000000)
+    led.add_power(T0 + 10, 1000000)
+    base = led.pack()
+    led.mark_base()
+    t = T0 + 10
+    while t < T0 + 3600:
+        t += 10
+        led.add_power(t, 1000000)
+    buf = bytearray(JOURNAL_SIZE)
+    assert led.journal_into(buf) == JOURNAL_SIZE
+    after = Ledger(tz_offset_s=TZ)
+    after.unpack(base)
+    after.apply_journal(bytes(buf))
+    after.resume()
+    missing = after.missing_s
+    after.add_power(5, 1000000, t + 600)  # the unit is back 10 minutes later (a new t)
+    assert after.missing_s - missing == 600, after.missing_s - missing
+
+
 def test_an_entry_that_does_not_fit_is_refused_untouched():
     led = Ledger(tz_offset_s=TZ)
     led.add_power(T0, 2000000)
