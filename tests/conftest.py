@@ -215,7 +215,7 @@ def pytest_terminal_summary(terminalreporter):
         if "# micropython-heap:" in p.read_text(encoding="utf-8")[:2000]
     )
     try:
-        vm = mp32.version()
+        vm = "%s (%s)" % (MICROPYTHON.name, mp32.version())
     except (mp32.MissingVM, OSError, subprocess.CalledProcessError) as e:
         vm = "MicroPython (%s)" % e
     terminalreporter.write_line(

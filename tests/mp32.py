@@ -106,25 +106,21 @@ def run(script, tree, cwd, heapsize=HEAPSIZE, binary=None, args=(), timeout=600)
     return proc.stdout
 
 
-# "What a loop allocates", for every allocation bench: pasted at the top of the VM script.
-# alloc_of(fn, arg, n) calls fn(arg) once to warm up (first-call caches, lazily made buffers),
-# then n times with the collector off; the bytes gc.mem_alloc() grew, per call. The calls go
-# through a local loop: a new global bound during the measurement would grow the globals dict
-# and count as allocation. fn must not keep references across calls to what it allocates
-# (then the figure is still right: it counts allocation, not what stays live).
+# "What a loop allocates", for every allocation bench and test that runs a script in the VM:
+# pasted at the top of the script. alloc_of(loop, n) runs loop(warm) first (first-call caches,
+# lazily made buffers), then loop(n) with the collector off, and returns the bytes of heap
+# blocks (gc.mem_alloc(), as on the ESP32) that it allocated per operation. loop keeps its
+# counters in locals: a new global bound while measuring would grow the globals dict and count.
 ALLOC_OF = """
 import gc
 
 
-def alloc_of(fn, arg, n):
-    fn(arg)
-    i = 0
+def alloc_of(loop, n, warm=10):
+    loop(warm)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
-    while i < n:
-        fn(arg)
-        i += 1
+    loop(n)
     used = gc.mem_alloc() - before
     gc.enable()
     return used / n

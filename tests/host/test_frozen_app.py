@@ -29,8 +29,10 @@ from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
 assert not modbus.__file__.startswith("/"), modbus.__file__  # the frozen module
 
 
-def poll(meter):
-    meter.poll()
+def polls(meter, n):
+    while n:
+        meter.poll()
+        n -= 1
 
 
 def small(v):
@@ -53,7 +55,7 @@ for name in ("DDSU666", "SDM120", "SDM630", "dtsu666"):
     uart = FakeUART(clock, model, de=de)
     rtu = modbus.ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
     meter = modbus.Meter(rtu, 1, regmap)
-    used = alloc_of(poll, meter, 20)
+    used = alloc_of(lambda n: polls(meter, n), 20, warm=3)
     assert meter.flag == 0 and meter.power_mw == 1234500, (name, meter.flag, meter.power_mw)
     print(name, used)
 """
