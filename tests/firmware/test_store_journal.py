@@ -413,3 +413,37 @@ def test_a_journal_append_allocates_nothing_in_the_store():
         gc.enable()
     assert store.appends - appends == 40  # 13.9 Wh a tick: an entry every tick
     assert used == 0, used
+
+
+def test_the_journal_crc_is_binascii_crc32_and_allocates_nothing():
+    # A journal append's CRC is computed in 16-bit halves (store.crc32_into): the same value
+    # as binascii.crc32, which on a 32-bit VM like the ESP32's returns a heap int 3 times in 4.
+    import binascii
+    import struct
+
+    from sunprint.store import crc32_into
+
+    out = bytearray(4)
+    data = bytearray(300)
+    x = 12345
+    for n in (0, 1, 7, 89, 300):
+        for rnd in range(8):
+            for i in range(n):
+                x = (x * 1103515245 + 12345) & 0x7FFFFFF
+                data[i] = x >> 19
+            view = memoryview(data)[:n]
+            crc32_into(view, out, 0)
+            assert struct.unpack("<I", out)[0] == binascii.crc32(view) & 0xFFFFFFFF, (n, rnd)
+    if not hasattr(gc, "mem_alloc"):  # CPython: nothing to measure
+        return
+    view = memoryview(data)[:89]
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()  # type: ignore[attr-defined]
+        for _ in range(20):
+            crc32_into(view, out, 0)
+        used = gc.mem_alloc() - before  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+    assert used == 0, used

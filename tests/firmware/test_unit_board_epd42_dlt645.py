@@ -11,6 +11,7 @@ from repo import ROOT
 from host_tools.sim import dlt645_meter as dm
 from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
 from host_tools.sim.ssd1683 import SSD1683Model
 from sunprint.core.ledger import LIFETIME
 
@@ -18,29 +19,6 @@ DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 # (minutes, W) of the PV string the meter measures
 PROFILE = ((10, 1500.0), (15, 4200.0), (10, 6000.0), (10, 2500.0), (20, 5200.0), (10, 800.0))
 E0_KWH = 12345.67
-
-
-class Clock:
-    """The Runner's clock (now, wall, ticks_ms, sleep_ms) and the line model's (us)."""
-
-    def __init__(self, start_s):
-        self.us = start_s * 1000000
-
-    def now(self):
-        return self.us // 1000000
-
-    def wall(self):
-        return self.us // 1000000
-
-    def ticks_ms(self):
-        return self.us // 1000
-
-    def block_ms(self, ms):  # the drivers' sleep_ms
-        if ms > 0:
-            self.us += ms * 1000
-
-    async def sleep_ms(self, ms):
-        self.us += ms * 1000
 
 
 def _no_wait(ms):

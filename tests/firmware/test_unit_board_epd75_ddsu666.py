@@ -12,6 +12,7 @@ from repo import ROOT
 from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
 from host_tools.sim.modbus_meter import ModbusMeterModel
+from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
 from host_tools.sim.uart import FakePin, FakeUART
 from host_tools.sim.uc8179 import UC8179Model
 from sunprint.core.ledger import LIFETIME
@@ -21,33 +22,6 @@ DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 # (steps within the profile's max_step_w 4000)
 PROFILE = ((10, 1500.0), (15, 4200.0), (10, 6000.0), (10, 2500.0), (20, 5200.0), (10, 1500.0))
 E0_KWH = 1234.5  # float32 in the meter: ~0.1 Wh steps here
-
-
-class Clock:
-    """The Runner's clock (now, wall, ticks_ms, sleep_ms) and the line model's (us)."""
-
-    def __init__(self, start_s):
-        self.us = start_s * 1000000
-
-    def now(self):
-        return self.us // 1000000
-
-    def wall(self):
-        return self.us // 1000000
-
-    def ticks_ms(self):
-        return self.us // 1000
-
-    def block_ms(self, ms):  # the drivers' sleep_ms
-        if ms > 0:
-            self.us += ms * 1000
-
-    def advance_to_us(self, t):
-        if t > self.us:
-            self.us = t
-
-    async def sleep_ms(self, ms):
-        self.us += ms * 1000
 
 
 def _no_wait(ms):

@@ -11,34 +11,13 @@ from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
 from host_tools.sim.max7219 import MAX7219Chain
 from host_tools.sim.pulses import FakePCNT, FakePin, PulseTrain
+from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 # (minutes, W) of the PV meter: 1000 imp/kWh, a pulse every 1.2..3.6 s
 PROFILE = ((15, 1000.0), (20, 2500.0), (10, 3000.0), (15, 1800.0), (10, 2200.0))
 NS_PER_MS = 1000000
-
-
-class Clock:
-    """The Runner's clock (now, wall, ticks_ms, sleep_ms) and the pulse models' (ns)."""
-
-    def __init__(self, start_s):
-        self.ns = start_s * 1000 * NS_PER_MS
-
-    def now(self):
-        return self.ns // (1000 * NS_PER_MS)
-
-    def wall(self):
-        return self.ns // (1000 * NS_PER_MS)
-
-    def ticks_ms(self):
-        return self.ns // NS_PER_MS
-
-    def ticks_us(self):
-        return self.ns // 1000
-
-    async def sleep_ms(self, ms):
-        self.ns += ms * NS_PER_MS
 
 
 class PCNT(FakePCNT):

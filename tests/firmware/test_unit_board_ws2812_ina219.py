@@ -12,32 +12,13 @@ from host_tools.sim import neopixel as fake_neopixel
 from host_tools.sim.faultfs import FaultFS
 from host_tools.sim.i2c import FakeI2C, INA219Model
 from host_tools.sim.neopixel import LedMatrix
+from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 BUS_V = 17.5  # a "12 V" panel at its maximum power point
 # (minutes, W): a cloudy hour and a quarter, below the 3.2 A the profile's INA219 measures
 PROFILE = ((10, 20.0), (15, 45.0), (10, 50.0), (5, 30.0), (20, 40.0), (10, 5.0), (5, 35.0))
-
-
-class Clock:
-    def __init__(self, start_s):
-        self.ms = start_s * 1000
-
-    def now(self):
-        return self.ms // 1000
-
-    def wall(self):
-        return self.ms // 1000
-
-    def ticks_ms(self):
-        return self.ms
-
-    def advance_ms(self, ms):
-        self.ms += ms
-
-    async def sleep_ms(self, ms):
-        self.ms += ms
 
 
 def _no_wait(ms):

@@ -9,6 +9,7 @@ from repo import ROOT
 from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
 from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.core.ledger import LIFETIME
@@ -18,26 +19,6 @@ LOG = ROOT + "/assets/logs/zhongshan-2024-10-15.csv"
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8) in firmware seconds: the log's first row
 SCALE = 20  # the 10 kWp log, scaled to a 500 W panel string on the INA226
 BUS_V = 30.0
-
-
-class VirtualClock:
-    def __init__(self, start_s):
-        self.ms = start_s * 1000
-
-    def now(self):
-        return self.ms // 1000
-
-    def wall(self):
-        return self.ms // 1000
-
-    def ticks_ms(self):
-        return self.ms
-
-    def advance_ms(self, ms):
-        self.ms += ms
-
-    async def sleep_ms(self, ms):
-        self.ms += ms
 
 
 def _no_wait(ms):
@@ -56,7 +37,7 @@ def boot(start_s, fs=None):
     bus = FakeI2C()
     chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
     fake.wire_i2c(0, bus)
-    clock = VirtualClock(start_s)
+    clock = Clock(start_s)
     fake.set_clock(clock)
     wdt = fake.WDT(timeout=30000)
     import main

@@ -12,6 +12,7 @@ from repo import ROOT
 
 from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.rig import Clock
 from host_tools.sim.i2c import FakeI2C, INA226Model
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.core import carbon
@@ -24,24 +25,9 @@ BUS_V = 30.0
 CONFIG = "/config.json"
 
 
-class VirtualClock:
-    def __init__(self, start_s):
-        self.ms = start_s * 1000
-
-    def now(self):
-        return self.ms // 1000
-
-    def wall(self):
-        return self.ms // 1000
-
-    def ticks_ms(self):
-        return self.ms
-
-    def advance_ms(self, ms):
-        self.ms += ms
-
-    async def sleep_ms(self, ms):
-        self.ms += ms
+# The unit's clock: ticks_ms wraps at the interpreter's period, as MicroPython's does (a
+# 32-bit VM refuses milliseconds since 2000 as ticks).
+VirtualClock = Clock
 
 
 class _Text:

@@ -160,6 +160,7 @@ class Ledger:
         self.counter_span = 1 << counter_bits
         max_power_w = int(max_power_w)
         self._max_mw = max_power_w * 1000
+        self._min_mw = -self._max_mw  # (a -x of a big power would allocate on a 32-bit VM)
         self.counter_max_power_w = counter_max_power_w or max_power_w
         # The counter's limit in counts per hour, rounded up: a step of n counts in dt seconds
         # is plausible if (n - 1) * 3600 <= this * dt (small ints up to ~10 MW at 1000/kWh).
@@ -277,7 +278,7 @@ class Ledger:
             self.refused += 1
             return
         if ok and (
-            not isinstance(power_mw, int) or power_mw > self._max_mw or -power_mw > self._max_mw
+            not isinstance(power_mw, int) or power_mw > self._max_mw or power_mw < self._min_mw
         ):
             self.refused += 1  # (a reading already flagged is not booked anyway)
             ok = False

@@ -542,6 +542,11 @@ class Meter:
                     raise ValueError("map has no power")
                 continue
             fc, addr, words, typ, scale = e
+            # Frozen into the firmware, a map's ints beyond +-8191 are big ints in ROM (mpy-tool
+            # freezes constant tuples so), and every operation on one in poll() would allocate
+            # a temporary; + 0 makes the small int of the same value, once.
+            addr += 0
+            scale += 0
             code = TYPES.index(typ)
             if words != _WORDS[code] or not scale > 0 or (code == _F32 and _odd(scale) >> 14):
                 raise ValueError("map entry " + _SLOTS[slot])

@@ -1,0 +1,81 @@
+"""The app as a unit ships it: frozen into the 32-bit image (micropython32-app, manifests/app.py).
+
+Freezing is not loading. mpy-tool keeps an int in a frozen constant tuple as a small int only
+within +-8191; beyond, it is a big int in ROM, and every arithmetic operation on one allocates
+a temporary on the heap (about 32 bytes on a 32-bit VM). A register map's addresses (0x2000)
+and scales (1,000,000) are such ints: loaded from .mpy (tests/firmware) they are small ints and
+the hot path allocates nothing; frozen, it did. These tests run the frozen modules themselves.
+"""
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from host_tools.paths import ROOT
+
+sys.path.insert(0, str(ROOT / "tests"))
+
+import mp32  # noqa: E402
+
+_POLL = (
+    mp32.ALLOC_OF
+    + """
+import sys
+from sunprint.drivers import modbus
+from host_tools.sim.modbus_meter import ModbusMeterModel
+from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
+
+assert not modbus.__file__.startswith("/"), modbus.__file__  # the frozen module
+
+
+def polls(meter, n):
+    while n:
+        meter.poll()
+        n -= 1
+
+
+for name in ("DDSU666", "SDM120", "SDM630", "dtsu666"):
+    regmap = getattr(modbus, name)
+    if name == "dtsu666":
+        regmap = regmap()
+    clock = VirtualClock(1000)
+    de = FakePin(clock)
+    # the model's own register table, from the datasheet (host_tools/sim/modbus_maps.py)
+    model = ModbusMeterModel(1, name.lower(), power_w=1234.5, energy_kwh=42.0)
+    uart = FakeUART(clock, model, de=de)
+    rtu = modbus.ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    meter = modbus.Meter(rtu, 1, regmap)
+    used = alloc_of(lambda n: polls(meter, n), 20, warm=3)
+    assert meter.flag == 0 and meter.power_mw == 1234500, (name, meter.flag, meter.power_mw)
+    print(name, used)
+"""
+)
+
+
+def _frozen_app():
+    # The image holds this tree's firmware: tools/micropython.py rebuilds it when firmware/
+    # changed (as make setup does) and does nothing otherwise.
+    subprocess.run([sys.executable, str(ROOT / "tools" / "micropython.py")], check=True)
+    return mp32.MICROPYTHON32_APP
+
+
+def test_a_modbus_meter_poll_allocates_nothing_in_the_frozen_app():
+    binary = _frozen_app()
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "lib"
+        sim = (
+            "host_tools/sim/uart.py",
+            "host_tools/sim/modbus_meter.py",
+            "host_tools/sim/modbus_maps.py",
+        )
+        sources = [
+            (ROOT, ROOT / f) for f in ("host_tools/__init__.py", "host_tools/sim/__init__.py")
+        ]
+        sources += [(ROOT, ROOT / f) for f in sim]
+        mp32.compile_files(sources, tree)
+        out = mp32.run(_POLL, tree, tmp, binary=binary)
+    per_poll = dict(line.split() for line in out.splitlines())
+    assert per_poll == {"DDSU666": "0.0", "SDM120": "0.0", "SDM630": "0.0", "dtsu666": "0.0"}, (
+        per_poll
+    )
