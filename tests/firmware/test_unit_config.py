@@ -12,8 +12,8 @@ from repo import ROOT
 
 from host_tools.sim import machine as fake
 from host_tools.sim.faultfs import FaultFS
-from host_tools.sim.rig import Clock
 from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.rig import Clock
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.core import carbon
 from sunprint.core.ledger import CO2, COAL, LIFETIME
