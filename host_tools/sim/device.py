@@ -316,7 +316,9 @@ def cmd_sim_unit(args):
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None
-    with device:
+    from host_tools.simcmd import stop_on_signals
+
+    with stop_on_signals(), device:
         port = device.serve_tcp() if args.tcp else device.serve_pty()
         print("unit on %s (%s)" % (port, device.state), flush=True)
         if device.boot_message:

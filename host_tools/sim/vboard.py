@@ -21,10 +21,13 @@ with a board profile, that profile's chip and panel models are wired onto it (si
 before boot.py runs. A soft reboot starts a fresh child: fresh globals, as on a board.
 """
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import pty
+import queue
 import secrets
 import select
 import shutil
@@ -54,6 +57,7 @@ RAW_PASTE_BUFFER = 256  # MICROPY_REPL_STDIN_BUFFER_MAX: the window is half of i
 OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's output waits
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
 MODELS_HEAP = 256 * 1024  # and for a board profile's chip and panel models
+FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and free its flash
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
@@ -127,6 +131,65 @@ def board_profile_path(board):
     return path
 
 
+class FlashInUse(OSError):
+    """Another virtual board (or the child of one) is running on this flash folder."""
+
+
+def _lock_flash(folder):
+    """An fd holding an exclusive flock on the flash folder; the board's child inherits it,
+    so the lock lasts while either lives (FlashInUse after FLASH_LOCK_WAIT_S)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    end = time.monotonic() + FLASH_LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                os.close(fd)
+                raise FlashInUse(
+                    errno.EBUSY, "another virtual board is running on this flash folder", folder
+                ) from None
+            time.sleep(0.05)
+
+
+class _Spawner:
+    """Starts every child from one thread that lives as long as this process: the child's
+    PR_SET_PDEATHSIG (sim/vboard_launch.py) fires when the thread that forked it ends, and a
+    board restarts its child from threads that end (a reader thread after a crash)."""
+
+    def __init__(self):
+        self._jobs = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def popen(self, *args, **kwargs):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="vboard-spawn")
+                self._thread.daemon = True
+                self._thread.start()
+        done = threading.Event()
+        box = []
+        self._jobs.put((args, kwargs, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _serve(self):
+        while True:
+            args, kwargs, box, done = self._jobs.get()
+            try:
+                box.append(subprocess.Popen(*args, **kwargs))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                box.append(e)
+            done.set()
+
+
+_SPAWNER = _Spawner()
+
+
 class _Run:
     """What a block of code is for, so the board knows what to do when it ends."""
 
@@ -145,6 +208,7 @@ class VirtualBoard:
         self.board = board
         self.profile_path = board_profile_path(board)
         self.heap = heap
+        self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
         self._lock = threading.RLock()
@@ -218,6 +282,9 @@ class VirtualBoard:
         with self._lock:
             self._closed = True
             self._stop_child()
+            if self._flash_lock is not None:
+                os.close(self._flash_lock)  # the child, which shared it, has been reaped
+                self._flash_lock = None
         for server in self._servers:
             server.close()
         with self._out_cv:
@@ -357,16 +424,17 @@ class VirtualBoard:
         extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
-        child = subprocess.Popen(
-            [sys.executable, "-I", str(LAUNCHER), "--"]
-            + ["-X", "heapsize=%d" % (self.heap + extra), "-c", code],
+        launcher = [sys.executable, "-I", str(LAUNCHER), "--parent", str(os.getpid())]
+        launcher += ["--flash", str(self.flash_dir), "--"]
+        child = _SPAWNER.popen(
+            launcher + ["-X", "heapsize=%d" % (self.heap + extra), "-c", code],
             cwd=str(self.flash_dir),
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C at the host's terminal is not the board's
-            pass_fds=(ctl_read,),
+            pass_fds=(ctl_read, self._flash_lock),
         )
         os.close(ctl_read)
         self._child = child
