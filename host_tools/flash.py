@@ -23,7 +23,10 @@ Exit status: 0 every unit ok, 1 any failed, 2 bad input (board, firmware, ports)
 
 import concurrent.futures
 import datetime
+import errno
 import hashlib
+import os
+import socket
 import struct
 import sys
 import threading
@@ -190,13 +193,50 @@ def _esptool_log(sink):
 # --- one unit -----------------------------------------------------------------------------------
 
 
+def _causes(error):
+    """The error and the exceptions it was raised from, outermost first."""
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+# What opening a port failed with, by errno (pyserial and esptool keep it in the chain of
+# causes; its text is no guide: "[Errno 111] Connection refused" holds "Errno 11").
+_OPEN_ERRORS = {
+    errno.ENOENT: "port %s does not exist (is the unit plugged in?)",
+    errno.EAGAIN: "port %s is busy: another program has it open",
+    errno.EBUSY: "port %s is busy: another program has it open",
+    errno.EACCES: "port %s: permission denied (may this user open serial ports?)",
+    errno.ECONNREFUSED: "port %s: connection refused (nothing listens there)",
+    errno.ETIMEDOUT: "port %s: the connection timed out",
+    errno.EHOSTUNREACH: "port %s: no route to the host",
+    errno.ENETUNREACH: "port %s: the network is unreachable",
+}
+
+
+def _open_error(port, error):
+    """Why a port did not open, from the errno in the error's causes (None: not an open)."""
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return "port %s: unknown host (%s)" % (port, cause.strerror)
+        code = getattr(cause, "errno", None)
+        if isinstance(cause, OSError) and isinstance(code, int) and code > 0:
+            if code in _OPEN_ERRORS:
+                return _OPEN_ERRORS[code] % port
+            return "cannot open port %s (%s)" % (port, os.strerror(code))
+        if isinstance(cause, ValueError):  # pyserial's check of a URL, e.g. its port number
+            return "cannot open port %s (%s)" % (port, cause)
+    return None
+
+
 def _connect_error(port, error):
     text = str(error)
     if "Could not open" in text:
-        if "Errno 2" in text or "No such file" in text or "FileNotFoundError" in text:
-            return "port %s does not exist (is the unit plugged in?)" % port
-        if "lock" in text.lower() or "busy" in text.lower() or "Errno 11" in text:
-            return "port %s is busy: another program has it open" % port
+        reason = _open_error(port, error)
+        if reason is not None:
+            return reason
         return "cannot open port %s (%s)" % (port, text.splitlines()[-1].strip("() "))
     if "Failed to connect" in text or "No serial data" in text:
         return (

@@ -204,6 +204,28 @@ def test_a_missing_and_a_busy_port(units, image, tmp_path):
     assert all(r["result"] == "failed" for r in by_port.values())
 
 
+def test_a_refused_tcp_port_is_said_to_be_refused_not_busy(image, tmp_path):
+    """ "[Errno 111] Connection refused" holds "Errno 11" (EAGAIN, a port another program
+    locked): the errno decides, not a substring."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on (free a moment ago)
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    port = "socket://127.0.0.1:%d" % free
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash("--port", port, "--firmware", str(image), "--registry", str(reg))
+    assert status == 1
+    (row,) = registry.read(reg)
+    assert row["message"] == "port %s: connection refused (nothing listens there)" % port
+    bad = "socket://127.0.0.1:99999"
+    status, out, err = run_flash("--port", bad, "--firmware", str(image), "--registry", str(reg))
+    assert status == 1
+    assert (
+        registry.read(reg)[-1]["message"] == "cannot open port %s (Port out of range 0-65535)" % bad
+    )
+
+
 def test_a_board_that_does_not_answer(units, image, tmp_path):
     unit = units(auto_reset=False)  # no auto-reset circuit: it stays in its boot loop
     reg = tmp_path / "units.csv"
