@@ -11,13 +11,17 @@ For each unit, with the real esptool underneath (its Python API, in-process):
 3. the image must fit the flash size the chip reports (JEDEC ID), at 0x1000 as MicroPython's
    ESP32 firmware .bin is laid out (bootloader, partition table, app);
 4. erase the chip, write compressed, verify by reading back the MD5 of the region;
-5. reboot into the app: the stub's reboot brings the ROM loader back, whose "run user code"
-   starts the app. This needs no DTR/RTS, so it works on boards without the auto-reset circuit,
-   on pty and socket:// ports alike; if the ROM does not come back (a chip that reboots
-   straight into the app), the app is already running;
+5. reboot into the app: the stub's reboot brings the ROM loader back, which enables the SPI
+   flash only on SPI_ATTACH (as esptool's `run` does, the flash is attached first), then its
+   "run user code" starts the app. This needs no DTR/RTS, so it works on boards without the
+   auto-reset circuit, on pty and socket:// ports alike; if the ROM does not come back (a chip
+   that reboots straight into the app), the app is already running;
 6. wait for the app's REPL, then hand over to host_tools.deploy (app, board profile, status);
+   with --no-deploy the job ends after the reboot (a bare image: no REPL to wait for);
 7. append a row to the unit registry (host_tools/registry.py).
-A unit that fails gets a one-line reason and a registry row; the others carry on.
+A unit that fails gets a one-line reason and a registry row; the others carry on. A loader that
+refuses a command is said to (which command, its status and what it means), not taken for a
+lost link.
 Exit status: 0 every unit ok, 1 any failed, 2 bad input (board, firmware, ports).
 """
 
@@ -26,6 +30,7 @@ import datetime
 import errno
 import hashlib
 import os
+import re
 import socket
 import struct
 import sys
@@ -290,7 +295,9 @@ def _assess_after_cut(port, data, baud):
 
 
 def _boot_app(esp):
-    """Stub reboot -> ROM loader -> "run user code": the app starts without DTR/RTS."""
+    """Stub reboot -> ROM loader -> "run user code": the app starts without DTR/RTS. Its
+    FLASH_BEGIN needs the flash the ROM enables only on SPI_ATTACH (else status 0x0106)."""
+    from esptool.cmds import attach_flash
     from esptool.targets.esp32 import ESP32ROM
     from esptool.util import FatalError
 
@@ -301,8 +308,78 @@ def _boot_app(esp):
         rom.connect("no-reset", attempts=2, warnings=False)
     except FatalError:
         return "rebooted"  # no loader after the reboot: the chip went straight to the app
+    attach_flash(rom)
     rom.run()
     return "run"
+
+
+# The command behind each of esptool's "Failed to <what>" (esptool/loader.py check_command).
+_LOADER_COMMANDS = (
+    ("enter flash download mode", "FLASH_BEGIN"),
+    ("leave flash download mode", "FLASH_END"),
+    ("write to target flash", "FLASH_DATA"),
+    ("write encrypted to target flash", "FLASH_DATA"),
+    ("enter compressed flash mode", "FLASH_DEFL_BEGIN"),
+    ("write compressed data to flash", "FLASH_DEFL_DATA"),
+    ("leave compressed flash mode", "FLASH_DEFL_END"),
+    ("calculate md5sum", "SPI_FLASH_MD5"),
+    ("configure SPI flash pins", "SPI_ATTACH"),
+    ("set SPI params", "SPI_SET_PARAMS"),
+    ("read flash block", "READ_FLASH_SLOW"),
+    ("read flash", "READ_FLASH"),
+    ("erase flash", "ERASE_FLASH"),
+    ("erase region", "ERASE_REGION"),
+    ("enter RAM download mode", "MEM_BEGIN"),
+    ("write to target RAM", "MEM_DATA"),
+    ("leave RAM download mode", "MEM_END"),
+    ("read target memory", "READ_REG"),
+    ("write target memory", "WRITE_REG"),
+)
+# Status codes: the ROM answers 1 and a code (Espressif's serial protocol), the stub a code.
+_ROM_STATUS = {
+    0x05: "the message was invalid",
+    0x06: "the ROM failed to act on it",
+    0x07: "bad checksum",
+    0x08: "flash write error",
+    0x09: "flash read error",
+    0x0A: "flash read length error",
+    0x0B: "deflate error",
+}
+_STUB_STATUS = {
+    0xC0: "bad data length",
+    0xC1: "bad data checksum",
+    0xC2: "bad block size",
+    0xC3: "invalid command",
+    0xC4: "failed SPI operation",
+    0xC5: "failed SPI unlock",
+    0xC6: "not in flash mode",
+    0xC7: "inflate error",
+    0xC8: "not enough data",
+    0xC9: "too much data",
+    0xFF: "command not implemented",
+}
+_NEEDS_FLASH = ("FLASH_BEGIN", "FLASH_DATA", "FLASH_DEFL_BEGIN", "FLASH_DEFL_DATA",
+                "SPI_FLASH_MD5", "READ_FLASH_SLOW")  # fmt: skip
+
+
+def _loader_refusal(error):
+    """ "the ROM refused FLASH_BEGIN: status 0x0106 (...)" for an esptool error that carries a
+    loader's status (its "result was XXXX"), else None: the command reached the chip, which
+    answered it, so the link is not what failed."""
+    text = str(error)
+    m = re.search(r"Failed to (.+?) \(result was ([0-9a-fA-F]{4})", text)
+    if m is None:
+        return None
+    what, status = m.group(1), int(m.group(2), 16)
+    command = next((c for prefix, c in _LOADER_COMMANDS if what.startswith(prefix)), what)
+    first, second = status >> 8, status & 0xFF
+    if first == 0x01:  # the ROM: 1, then the error code
+        meaning = _ROM_STATUS.get(second, "unknown error")
+        if second == 0x06 and command in _NEEDS_FLASH:
+            meaning += ": flash not attached (SPI_ATTACH), or the region is beyond it"
+        return "the ROM refused %s: status 0x%04x (%s)" % (command, status, meaning)
+    meaning = _STUB_STATUS.get(first, "unknown error")
+    return "the flasher stub refused %s: status 0x%04x (%s)" % (command, status, meaning)
 
 
 def _wait_for_repl(port, timeout=REPL_TIMEOUT_S):
@@ -431,18 +508,27 @@ def _flash_unit(
     except FlashFailed:
         raise
     except (FatalError, serial.SerialException, OSError, StopIteration) as e:
-        what = str(e).splitlines()[0] if str(e) else type(e).__name__
+        refusal = _loader_refusal(e)
+        what = refusal or (str(e).splitlines()[0] if str(e) else type(e).__name__)
         if not written:
             raise FlashFailed("%s: %s (nothing written)" % (port, what)) from None
         try:
             esp._port.close()
         except Exception:
             pass
+        if sink.stage == "reboot":  # the image is in place and verified: only the start failed
+            if refusal is None:
+                what = "the link was lost (%s)" % what
+            raise FlashFailed(
+                "flashed and verified, but the app was not started: " + what
+            ) from None
         doing = {"erase": "erasing", "write": "writing", "verify": "verifying"}
-        raise FlashFailed(
-            "link lost while %s (%s); %s"
-            % (doing.get(sink.stage, sink.stage), what, _assess_after_cut(port, data, baud))
-        ) from None
+        doing = doing.get(sink.stage, sink.stage)
+        if refusal is not None:
+            failed = "%s while %s" % (refusal, doing)
+        else:
+            failed = "link lost while %s (%s)" % (doing, what)
+        raise FlashFailed("%s; %s" % (failed, _assess_after_cut(port, data, baud))) from None
     finally:
         try:
             esp._port.close()
