@@ -362,7 +362,6 @@ def _error_text(e):
 def _run(kind, payload, seq):
     """Run one block; returns the marker to report (kind, payload)."""
     g = _globals
-    _send(b"RUN", bytes([seq]))  # no Ctrl-C before this
     try:
         if kind == 0x46:  # F: a file of the flash, if it exists
             name = str(payload, "utf-8")
@@ -370,7 +369,7 @@ def _run(kind, payload, seq):
                 with open(name) as f:
                     src = f.read()
             except OSError:
-                return b"DONE", b""
+                return b"DONE", b""  # nothing to run (not even to interrupt)
             g["__file__"] = name
             code = compile(src, name, "exec")
         elif kind == 0x53:  # S: a friendly REPL line
@@ -379,6 +378,9 @@ def _run(kind, payload, seq):
             g["__file__"] = "<stdin>"
             code = compile(str(payload, "utf-8"), "<stdin>", "exec")
         src = payload = None
+        # Only now may the bridge interrupt, and nothing here checks for it before exec:
+        # a Ctrl-C is raised at the first check inside the code, as on a board.
+        _send(b"RUN", bytes([seq]))
         exec(code, g)
     except SystemExit as e:
         # machine.reset() of the fake machine: a hard reset, not a soft reboot

@@ -420,6 +420,30 @@ def test_a_boot_py_that_fails_or_is_interrupted_skips_main_py(board):
             (flash / name).unlink(missing_ok=True)
 
 
+def test_a_ctrl_c_during_power_on_without_boot_py_stops_main_py(board):
+    """With no boot.py there is nothing to interrupt before main.py, and a Ctrl-C is raised
+    inside the code it interrupts (the agent's own steps are not the board's): a Ctrl-C sent
+    while the board powers up stops main.py, and the prompt comes."""
+    vb, port, flash = board
+    (flash / "main.py").write_text("while True:\n    pass\n")
+    try:
+        for _ in range(3):
+            with open_serial(port) as ser:
+                vb.reset(hard=True)
+                assert vb.state == "boot"
+                ser.write(b"\x03")  # queued until code runs
+                out = read_until(ser, b"for more information.\r\n>>> ")
+            lines = out.split(b"\r\n")
+            assert lines[0] == b"Traceback (most recent call last):", out
+            assert lines[1].startswith(b'  File "main.py", line ') and lines[2] == (
+                b"KeyboardInterrupt: "
+            ), out
+    finally:
+        (flash / "main.py").unlink(missing_ok=True)
+        vb.reset(hard=True)
+        assert vb.wait_state("repl")
+
+
 def test_friendly_repl_echoes_evaluates_and_indents(board):
     _, port, _ = board
     with open_serial(port) as ser:
