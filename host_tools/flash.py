@@ -424,7 +424,8 @@ def flash_unit(
 ):  # fmt: skip
     """Flash one unit; returns its registry row (result "ok" or "failed", and why).
 
-    check_app=False stops after the reboot (no REPL wait, no deploy): the esptool part alone."""
+    deploy=False (--no-deploy) or check_app=False stops after the verify and the reboot: no REPL
+    is waited for (a bare image, or a factory programming only the binary), nothing deployed."""
     report = report or (lambda stage, fraction: None)
     row = {
         "port": port,
@@ -504,7 +505,7 @@ def _flash_unit(
         if not _verify(esp, data):
             raise FlashFailed("verify: the flash does not match the image, %s" % UNBOOTABLE)
         stage("reboot")
-        _boot_app(esp)
+        booted = _boot_app(esp)
     except FlashFailed:
         raise
     except (FatalError, serial.SerialException, OSError, StopIteration) as e:
@@ -534,8 +535,9 @@ def _flash_unit(
             esp._port.close()
         except Exception:
             pass
-    if not check_app:
-        return "flashed %d bytes, verified; rebooted (app not checked)" % len(data)
+    started = "app started" if booted == "run" else "rebooted"
+    if not deploy or not check_app:
+        return "flashed %d bytes, verified; %s; not deployed (--no-deploy)" % (len(data), started)
     stage("repl")
     if not _wait_for_repl(port):
         raise FlashFailed(
@@ -543,8 +545,6 @@ def _flash_unit(
             % REPL_TIMEOUT_S
         )
     message = "flashed %d bytes, verified; the REPL answers" % len(data)
-    if not deploy:
-        return message
     hook = _deploy_hook()
     if hook is None:
         return message + "; deploy skipped: host_tools.deploy is not available"
@@ -782,7 +782,12 @@ def add_cli(sub):
     p.add_argument("--registry", default=DEFAULT_REGISTRY, help="unit registry CSV (appended)")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="baud rate while flashing")
     p.add_argument("--connect-attempts", type=int, default=3, help="esptool connection attempts")
-    p.add_argument("--no-deploy", dest="deploy", action="store_false", help="firmware only")
+    p.add_argument(
+        "--no-deploy",
+        dest="deploy",
+        action="store_false",
+        help="firmware only: done after the verify and the reboot (no REPL is waited for)",
+    )
     p.add_argument("--unit-id", help="the unit's name (default: sp- and the MAC's last 6 digits)")
     p.add_argument("--site", default="", help="where the sign stands, free text")
     p.add_argument("--carbon-region", default="CN", help="grid region of the emission factor")

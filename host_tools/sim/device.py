@@ -19,6 +19,9 @@ socket://, so neither reset can reach the unit. What can:
 - a SYNC frame arriving while the app or the boot loop has the line stands in for
   esptool's DTR/RTS reset into download mode (the auto-reset circuit), unless `auto_reset=False`
   (a board without one, or with a broken one: it never answers esptool).
+
+`repl=False`: the image is firmware without a MicroPython REPL (a factory test image, a bare
+binary): it boots, prints its banner and ignores the line (state "app", no `app` object).
 """
 
 import shutil
@@ -112,6 +115,7 @@ class Device:
         flash_size=4 * MB,
         mode="run",
         auto_reset=True,
+        repl=True,
         **rom_faults,
     ):
         self.flash_path = Path(flash_path)
@@ -122,6 +126,7 @@ class Device:
         self.board = board
         self.heap = heap
         self.auto_reset = auto_reset
+        self.repl = repl
         self.rom = Esp32Rom(
             flash_path,
             mac=mac,
@@ -230,6 +235,8 @@ class Device:
         from host_tools.sim.vboard import VirtualBoard
 
         self.state = "app"
+        if not self.repl:
+            return  # firmware that is not MicroPython: nothing answers on the line
         self.app = VirtualBoard(str(self.fs_dir), board=self.board, heap=self.heap)
         self.app.attach(emit)
         self.app.reset(hard=True)

@@ -149,6 +149,28 @@ def test_loader_statuses_are_decoded():
     assert _loader_refusal(FatalError("No serial data received.")) is None  # a lost link
 
 
+def test_no_deploy_ends_after_the_verify_and_the_reboot(units, image, tmp_path):
+    """A bare image gives no MicroPython REPL to wait for (here: firmware with none at all):
+    --no-deploy is done once the image is verified and the unit rebooted, exit 0, and the
+    registry row says nothing was deployed."""
+    unit = units("bare", repl=False)
+    reg = tmp_path / "units.csv"
+    started = time.monotonic()
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(reg)
+    )
+    took = time.monotonic() - started
+    assert status == 0, out + err
+    assert took < 15  # no wait for a REPL (REPL_TIMEOUT_S)
+    (row,) = registry.read(reg)
+    size = image.stat().st_size
+    assert row["result"] == "ok" and row["app_version"] == "" and row["config_hash"] == ""
+    assert row["message"] == (
+        "flashed %d bytes, verified; app started; not deployed (--no-deploy)" % size
+    )
+    assert unit.state == "app" and flash_at(unit, 0x1000, size) == image.read_bytes()
+
+
 def test_three_units_in_parallel(units, image, tmp_path):
     devices = [units("u%d" % i, mac="24:0a:c4:00:01:%02x" % i) for i in range(3)]
     reg = tmp_path / "units.csv"
