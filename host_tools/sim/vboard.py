@@ -4,7 +4,8 @@
 The real `mpremote` drives it unchanged (exec, eval, run, fs ..., soft-reset, resume, mount):
 friendly REPL, raw REPL (Ctrl-A; OK, output, 0x04, error, 0x04, '>'), raw-paste (Ctrl-E 'A'
 0x01 with its window flow control), Ctrl-C interrupting running code, Ctrl-D soft reboot
-('MPY: soft reboot', then boot.py, then main.py in friendly mode only).
+('MPY: soft reboot', then boot.py, then main.py in friendly mode and only if boot.py ran
+without an error).
 
     with VirtualBoard("build/flash", board="esp32-epd29-ina226", heap=400000) as vb:
         port = vb.serve_pty()        # "/dev/pts/N": mpremote connect /dev/pts/N ...
@@ -19,6 +20,11 @@ on stdout between nonce-tagged markers (the protocol is described there). The ch
 flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/machine.py and,
 with a board profile, that profile's chip and panel models are wired onto it (sim/rig.py)
 before boot.py runs. A soft reboot starts a fresh child: fresh globals, as on a board.
+
+The child is what a board is, no more (sim/vboard_launch.py): Ctrl-C is raised between
+bytecodes, never out of C code; it writes only in its flash folder (Landlock) and the board's
+code has none of the unix port's doors to the host (the agent); it dies with the bridge, and
+a flash folder has one board at a time (FlashInUse).
 """
 
 import errno
