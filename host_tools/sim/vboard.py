@@ -604,14 +604,14 @@ class VirtualBoard:
             self._finish(payload if kind == b"ERR" else b"")
         elif kind == b"EXIT":
             run = self._run
-            if run is not None and run.then == "raw":
-                self._emit(b"\x04\x04")
+            ended = b"\x04\x04" if run is not None and run.then == "raw" else b""
             if payload == b"reset":
                 self.reset_cause = SOFT_RESET
                 self._mode = "friendly"
                 self._start_child()
+                self._emit(ended)
             else:
-                self._soft_reboot()
+                self._soft_reboot(ended)
         elif kind == b"LEFT":
             self._kbd = True
             if payload:
@@ -662,11 +662,13 @@ class VirtualBoard:
         self._state = "starting"
         self._send_frame(kind, payload)
 
-    def _soft_reboot(self):
-        self._emit(b"MPY: soft reboot\r\n")
+    def _soft_reboot(self, before=b""):
         self._line = bytearray()
         self._cont = self._paste = self._raw_paste = False
+        # The new child first, then the message: a tool in this process that closes its port
+        # on "soft reboot" must not find the fork still holding its fd (and pyserial's lock).
         self._start_child()
+        self._emit(before + b"MPY: soft reboot\r\n")
 
     # --- the REPL, byte by byte, while at a prompt ---
 

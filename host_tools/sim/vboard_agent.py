@@ -77,6 +77,17 @@ def _read_frame():
 
 # --- the flash folder, as the board's root filesystem ---
 
+
+class _Interrupted:
+    """The mode of a stat answered to an import that a Ctrl-C interrupted (see stat)."""
+
+    def __int__(self):
+        raise KeyboardInterrupt
+
+
+_INTERRUPTED_STAT = (_Interrupted(), 0, 0, 0, 0, 0, 0, 0, 0, 0)
+_importing = [0]  # imports in progress (board_import): stat's callers
+
 _EROFS, _ENOENT = 30, 2
 _WRITE_MODES = "wax+"
 
@@ -201,8 +212,25 @@ def flash_fs(root, sim_root, size_bytes):
             host.rename(flash_root + p, flash_root + q)
 
         def stat(self, path):
-            vfs, p = resolve(path, self._cwd)
-            return vfs.stat(p)
+            # MicroPython's import asks stat() whether a file is there and takes any exception
+            # for "no" (extmod/vfs.c mp_vfs_import_stat): a Ctrl-C raised in here (Python code;
+            # a board's file system is C, with no check for one) was lost, and the import
+            # went on as if the file were missing. Two handlers: a Ctrl-C that came during
+            # the stat syscall is raised at the first check after it, which for a missing
+            # file is while the inner handler matches the OSError. During an import the
+            # answer's mode is a value whose int() raises the Ctrl-C in the importer, outside
+            # the import's catch-all; elsewhere it is raised as it came.
+            try:
+                try:
+                    vfs, p = resolve(path, self._cwd)
+                    return vfs.stat(p)
+                except KeyboardInterrupt:
+                    pass
+            except KeyboardInterrupt:
+                pass
+            if _importing[0]:
+                return _INTERRUPTED_STAT
+            raise KeyboardInterrupt
 
         def statvfs(self, path):
             # LittleFS on a board: 4 KB blocks; what the files take is used.
@@ -253,7 +281,12 @@ def _board_modules():
     def board_import(name, *args):
         if name in _HOST_MODULES:
             raise ImportError("no module named '%s'" % name)
-        return real_import(name, *args)
+        depth = _importing[0]
+        try:
+            _importing[0] = depth + 1
+            return real_import(name, *args)
+        finally:
+            _importing[0] = depth
 
     builtins.__import__ = board_import
     sys.modules.pop("vboard_agent", None)

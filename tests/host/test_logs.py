@@ -98,6 +98,7 @@ def test_a_monitor_sessions_samples_are_in_the_pulled_log(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = 180.0
         port = vb.serve_pty()
+        vb.wait_booted(settle_s=1.0)  # the app has taken readings (none are NOT_READY)
         session = monitor.monitor(port, seconds=3, interval=1, say=lambda t: None)["samples"]
         from host_tools import logs
 

@@ -314,6 +314,26 @@ def test_ctrl_c_waits_for_the_running_c_function_to_return(big_board):
         ser.write(b"\x02")
 
 
+def test_ctrl_c_during_an_import_is_not_lost(board):
+    """An import asks the flash whether each candidate file is there and takes any exception
+    for "no": a Ctrl-C raised inside the virtual flash (Python code, where a board's LittleFS
+    is C) was lost, and the import carried on. A loop that mostly imports stops at once."""
+    _, port, _ = board
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        for _ in range(5):
+            ser.write(
+                b"while True:\n    try:\n        import no_such_module\n"
+                b"    except ImportError:\n        pass\n\x04"
+            )
+            read_until(ser, b"OK")
+            time.sleep(0.2)
+            ser.write(b"\x03")
+            assert read_until(ser, b"\x04>", timeout=3).endswith(b"KeyboardInterrupt: \r\n\x04>")
+        ser.write(b"\x02")
+
+
 def test_ctrl_c_into_a_board_making_new_names_leaves_its_repl_working(big_board):
     """The flaky "first exec never returns" after a Ctrl-C into a booting unit: a boot that
     imports the app makes thousands of new names (qstrs). On the unix port the Ctrl-C's
