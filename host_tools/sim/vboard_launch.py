@@ -25,6 +25,8 @@ in a signal handler: it only sets the pending exception), installed without SA_R
 blocking read returns EINTR and the port raises the interrupt there, as on a board.
 """
 
+# CPython only, but mpy-cross compiles it with the rest of host_tools/sim (replay's tree):
+# MicroPython's syntax.
 import ctypes
 import os
 import signal
@@ -137,7 +139,7 @@ def main(argv):
     import micropython_run
 
     route_interrupts(micropython_run.__file__)
-    return micropython_run.run_main(["micropython", *args])
+    return micropython_run.run_main(["micropython"] + args)
 
 
 if __name__ == "__main__":
