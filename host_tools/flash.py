@@ -11,19 +11,27 @@ For each unit, with the real esptool underneath (its Python API, in-process):
 3. the image must fit the flash size the chip reports (JEDEC ID), at 0x1000 as MicroPython's
    ESP32 firmware .bin is laid out (bootloader, partition table, app);
 4. erase the chip, write compressed, verify by reading back the MD5 of the region;
-5. reboot into the app: the stub's reboot brings the ROM loader back, whose "run user code"
-   starts the app. This needs no DTR/RTS, so it works on boards without the auto-reset circuit,
-   on pty and socket:// ports alike; if the ROM does not come back (a chip that reboots
-   straight into the app), the app is already running;
+5. reboot into the app: the stub's reboot brings the ROM loader back, which enables the SPI
+   flash only on SPI_ATTACH (as esptool's `run` does, the flash is attached first), then its
+   "run user code" starts the app. This needs no DTR/RTS, so it works on boards without the
+   auto-reset circuit, on pty and socket:// ports alike; if the ROM does not come back (a chip
+   that reboots straight into the app), the app is already running;
 6. wait for the app's REPL, then hand over to host_tools.deploy (app, board profile, status);
+   with --no-deploy the job ends after the reboot (a bare image: no REPL to wait for);
 7. append a row to the unit registry (host_tools/registry.py).
-A unit that fails gets a one-line reason and a registry row; the others carry on.
+A unit that fails gets a one-line reason and a registry row; the others carry on. A loader that
+refuses a command is said to (which command, its status and what it means), not taken for a
+lost link.
 Exit status: 0 every unit ok, 1 any failed, 2 bad input (board, firmware, ports).
 """
 
 import concurrent.futures
 import datetime
+import errno
 import hashlib
+import os
+import re
+import socket
 import struct
 import sys
 import threading
@@ -190,13 +198,50 @@ def _esptool_log(sink):
 # --- one unit -----------------------------------------------------------------------------------
 
 
+def _causes(error):
+    """The error and the exceptions it was raised from, outermost first."""
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+# What opening a port failed with, by errno (pyserial and esptool keep it in the chain of
+# causes; its text is no guide: "[Errno 111] Connection refused" holds "Errno 11").
+_OPEN_ERRORS = {
+    errno.ENOENT: "port %s does not exist (is the unit plugged in?)",
+    errno.EAGAIN: "port %s is busy: another program has it open",
+    errno.EBUSY: "port %s is busy: another program has it open",
+    errno.EACCES: "port %s: permission denied (may this user open serial ports?)",
+    errno.ECONNREFUSED: "port %s: connection refused (nothing listens there)",
+    errno.ETIMEDOUT: "port %s: the connection timed out",
+    errno.EHOSTUNREACH: "port %s: no route to the host",
+    errno.ENETUNREACH: "port %s: the network is unreachable",
+}
+
+
+def _open_error(port, error):
+    """Why a port did not open, from the errno in the error's causes (None: not an open)."""
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return "port %s: unknown host (%s)" % (port, cause.strerror)
+        code = getattr(cause, "errno", None)
+        if isinstance(cause, OSError) and isinstance(code, int) and code > 0:
+            if code in _OPEN_ERRORS:
+                return _OPEN_ERRORS[code] % port
+            return "cannot open port %s (%s)" % (port, os.strerror(code))
+        if isinstance(cause, ValueError):  # pyserial's check of a URL, e.g. its port number
+            return "cannot open port %s (%s)" % (port, cause)
+    return None
+
+
 def _connect_error(port, error):
     text = str(error)
     if "Could not open" in text:
-        if "Errno 2" in text or "No such file" in text or "FileNotFoundError" in text:
-            return "port %s does not exist (is the unit plugged in?)" % port
-        if "lock" in text.lower() or "busy" in text.lower() or "Errno 11" in text:
-            return "port %s is busy: another program has it open" % port
+        reason = _open_error(port, error)
+        if reason is not None:
+            return reason
         return "cannot open port %s (%s)" % (port, text.splitlines()[-1].strip("() "))
     if "Failed to connect" in text or "No serial data" in text:
         return (
@@ -250,7 +295,9 @@ def _assess_after_cut(port, data, baud):
 
 
 def _boot_app(esp):
-    """Stub reboot -> ROM loader -> "run user code": the app starts without DTR/RTS."""
+    """Stub reboot -> ROM loader -> "run user code": the app starts without DTR/RTS. Its
+    FLASH_BEGIN needs the flash the ROM enables only on SPI_ATTACH (else status 0x0106)."""
+    from esptool.cmds import attach_flash
     from esptool.targets.esp32 import ESP32ROM
     from esptool.util import FatalError
 
@@ -261,8 +308,78 @@ def _boot_app(esp):
         rom.connect("no-reset", attempts=2, warnings=False)
     except FatalError:
         return "rebooted"  # no loader after the reboot: the chip went straight to the app
+    attach_flash(rom)
     rom.run()
     return "run"
+
+
+# The command behind each of esptool's "Failed to <what>" (esptool/loader.py check_command).
+_LOADER_COMMANDS = (
+    ("enter flash download mode", "FLASH_BEGIN"),
+    ("leave flash download mode", "FLASH_END"),
+    ("write to target flash", "FLASH_DATA"),
+    ("write encrypted to target flash", "FLASH_DATA"),
+    ("enter compressed flash mode", "FLASH_DEFL_BEGIN"),
+    ("write compressed data to flash", "FLASH_DEFL_DATA"),
+    ("leave compressed flash mode", "FLASH_DEFL_END"),
+    ("calculate md5sum", "SPI_FLASH_MD5"),
+    ("configure SPI flash pins", "SPI_ATTACH"),
+    ("set SPI params", "SPI_SET_PARAMS"),
+    ("read flash block", "READ_FLASH_SLOW"),
+    ("read flash", "READ_FLASH"),
+    ("erase flash", "ERASE_FLASH"),
+    ("erase region", "ERASE_REGION"),
+    ("enter RAM download mode", "MEM_BEGIN"),
+    ("write to target RAM", "MEM_DATA"),
+    ("leave RAM download mode", "MEM_END"),
+    ("read target memory", "READ_REG"),
+    ("write target memory", "WRITE_REG"),
+)
+# Status codes: the ROM answers 1 and a code (Espressif's serial protocol), the stub a code.
+_ROM_STATUS = {
+    0x05: "the message was invalid",
+    0x06: "the ROM failed to act on it",
+    0x07: "bad checksum",
+    0x08: "flash write error",
+    0x09: "flash read error",
+    0x0A: "flash read length error",
+    0x0B: "deflate error",
+}
+_STUB_STATUS = {
+    0xC0: "bad data length",
+    0xC1: "bad data checksum",
+    0xC2: "bad block size",
+    0xC3: "invalid command",
+    0xC4: "failed SPI operation",
+    0xC5: "failed SPI unlock",
+    0xC6: "not in flash mode",
+    0xC7: "inflate error",
+    0xC8: "not enough data",
+    0xC9: "too much data",
+    0xFF: "command not implemented",
+}
+_NEEDS_FLASH = ("FLASH_BEGIN", "FLASH_DATA", "FLASH_DEFL_BEGIN", "FLASH_DEFL_DATA",
+                "SPI_FLASH_MD5", "READ_FLASH_SLOW")  # fmt: skip
+
+
+def _loader_refusal(error):
+    """ "the ROM refused FLASH_BEGIN: status 0x0106 (...)" for an esptool error that carries a
+    loader's status (its "result was XXXX"), else None: the command reached the chip, which
+    answered it, so the link is not what failed."""
+    text = str(error)
+    m = re.search(r"Failed to (.+?) \(result was ([0-9a-fA-F]{4})", text)
+    if m is None:
+        return None
+    what, status = m.group(1), int(m.group(2), 16)
+    command = next((c for prefix, c in _LOADER_COMMANDS if what.startswith(prefix)), what)
+    first, second = status >> 8, status & 0xFF
+    if first == 0x01:  # the ROM: 1, then the error code
+        meaning = _ROM_STATUS.get(second, "unknown error")
+        if second == 0x06 and command in _NEEDS_FLASH:
+            meaning += ": flash not attached (SPI_ATTACH), or the region is beyond it"
+        return "the ROM refused %s: status 0x%04x (%s)" % (command, status, meaning)
+    meaning = _STUB_STATUS.get(first, "unknown error")
+    return "the flasher stub refused %s: status 0x%04x (%s)" % (command, status, meaning)
 
 
 def _wait_for_repl(port, timeout=REPL_TIMEOUT_S):
@@ -307,7 +424,8 @@ def flash_unit(
 ):  # fmt: skip
     """Flash one unit; returns its registry row (result "ok" or "failed", and why).
 
-    check_app=False stops after the reboot (no REPL wait, no deploy): the esptool part alone."""
+    deploy=False (--no-deploy) or check_app=False stops after the verify and the reboot: no REPL
+    is waited for (a bare image, or a factory programming only the binary), nothing deployed."""
     report = report or (lambda stage, fraction: None)
     row = {
         "port": port,
@@ -387,29 +505,39 @@ def _flash_unit(
         if not _verify(esp, data):
             raise FlashFailed("verify: the flash does not match the image, %s" % UNBOOTABLE)
         stage("reboot")
-        _boot_app(esp)
+        booted = _boot_app(esp)
     except FlashFailed:
         raise
     except (FatalError, serial.SerialException, OSError, StopIteration) as e:
-        what = str(e).splitlines()[0] if str(e) else type(e).__name__
+        refusal = _loader_refusal(e)
+        what = refusal or (str(e).splitlines()[0] if str(e) else type(e).__name__)
         if not written:
             raise FlashFailed("%s: %s (nothing written)" % (port, what)) from None
         try:
             esp._port.close()
         except Exception:
             pass
+        if sink.stage == "reboot":  # the image is in place and verified: only the start failed
+            if refusal is None:
+                what = "the link was lost (%s)" % what
+            raise FlashFailed(
+                "flashed and verified, but the app was not started: " + what
+            ) from None
         doing = {"erase": "erasing", "write": "writing", "verify": "verifying"}
-        raise FlashFailed(
-            "link lost while %s (%s); %s"
-            % (doing.get(sink.stage, sink.stage), what, _assess_after_cut(port, data, baud))
-        ) from None
+        doing = doing.get(sink.stage, sink.stage)
+        if refusal is not None:
+            failed = "%s while %s" % (refusal, doing)
+        else:
+            failed = "link lost while %s (%s)" % (doing, what)
+        raise FlashFailed("%s; %s" % (failed, _assess_after_cut(port, data, baud))) from None
     finally:
         try:
             esp._port.close()
         except Exception:
             pass
-    if not check_app:
-        return "flashed %d bytes, verified; rebooted (app not checked)" % len(data)
+    started = "app started" if booted == "run" else "rebooted"
+    if not deploy or not check_app:
+        return "flashed %d bytes, verified; %s; not deployed (--no-deploy)" % (len(data), started)
     stage("repl")
     if not _wait_for_repl(port):
         raise FlashFailed(
@@ -417,8 +545,6 @@ def _flash_unit(
             % REPL_TIMEOUT_S
         )
     message = "flashed %d bytes, verified; the REPL answers" % len(data)
-    if not deploy:
-        return message
     hook = _deploy_hook()
     if hook is None:
         return message + "; deploy skipped: host_tools.deploy is not available"
@@ -658,7 +784,12 @@ def add_cli(sub):
     p.add_argument("--registry", default=DEFAULT_REGISTRY, help="unit registry CSV (appended)")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="baud rate while flashing")
     p.add_argument("--connect-attempts", type=int, default=3, help="esptool connection attempts")
-    p.add_argument("--no-deploy", dest="deploy", action="store_false", help="firmware only")
+    p.add_argument(
+        "--no-deploy",
+        dest="deploy",
+        action="store_false",
+        help="firmware only: done after the verify and the reboot (no REPL is waited for)",
+    )
     p.add_argument("--unit-id", help="the unit's name (default: sp- and the MAC's last 6 digits)")
     p.add_argument("--site", default="", help="where the sign stands, free text")
     p.add_argument("--carbon-region", default="CN", help="grid region of the emission factor")

@@ -36,8 +36,6 @@ DOWNLOAD_CHUNK = 3072
 READ_TIMEOUT_S = 1.0
 ENTER_ATTEMPT_S = 1.5  # wait this long for the raw REPL before interrupting again
 SETTLE_S = 0.2  # quiet on the line after which stale banners have all arrived
-BOOT_QUIET_S = 1.0  # after a restart: the unit has booted once its line is quiet this long
-BOOT_WAIT_S = 5.0  # ... or after this long at most (an app may print all the time)
 LONG_TIMEOUT_S = 120  # a unit hashing or copying its whole flash stays quiet this long at most
 
 # Helpers defined once per session in the unit's REPL globals (names start with _sp_).
@@ -110,6 +108,21 @@ def _sp_read(p, n):
             if not b:
                 break
             print(binascii.b2a_base64(b).decode(), end='')
+"""
+
+
+# Without a soft reset the unit keeps what its boot did. A Ctrl-C that landed in boot.py (the
+# launcher) stopped it before it put the app's folder on sys.path, and a board then skips
+# main.py: import the launcher, as the root main.py does (a sunprint unit only: /app/current).
+_FINISH_BOOT = """\
+import sys
+if 'boot' not in sys.modules:
+    try:
+        open('/app/current').close()
+    except OSError:
+        pass
+    else:
+        import boot
 """
 
 
@@ -186,11 +199,14 @@ class Link:
                 "%s: the board does not answer (%s)" % (self.port, e or type(e).__name__)
             ) from e
         self._helpers = False
+        if not soft_reset:
+            self.exec(_FINISH_BOOT)
 
     def _raw_prompt(self):
-        # A Ctrl-C that arrives while the unit is still booting (before main.py runs) is
-        # lost, and the app then runs on: so interrupt again, every ENTER_ATTEMPT_S, until the
-        # raw REPL answers or the timeout has passed.
+        # A Ctrl-C that arrives between boot.py and main.py is only a character in the input
+        # (a board raises KeyboardInterrupt only while code runs), and the app then starts:
+        # so interrupt again, every ENTER_ATTEMPT_S, until the raw REPL answers or the timeout
+        # has passed.
         deadline = time.monotonic() + self.timeout
         attempts = 0
         while True:
@@ -421,10 +437,6 @@ class Link:
             self._transport.exit_raw_repl()
             self._serial.write(b"\x04")
             self._transport.read_until(1, b"soft reboot\r\n", timeout=self.timeout)
-            # Let it boot, so that a tool interrupting it next stops a running app, not one
-            # still starting (a Ctrl-C into boot.py left the virtual board's raw REPL out of
-            # step).
-            self._quiet(BOOT_QUIET_S, BOOT_WAIT_S)
         except Exception as e:  # noqa: BLE001
             raise LinkLost("%s: the link to the unit was lost (%s)" % (self.port, e)) from e
 

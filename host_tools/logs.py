@@ -70,19 +70,12 @@ def _log_names(link):
 
 
 def _flush(port, timeout):
-    # The app's buffered rows onto the flash first. Interrupting an app that is still starting
-    # can leave the first reply missing (the unit's REPL and our link out of step): a fresh
-    # link interrupts it again and resynchronises, once. flush_log is idempotent.
-    for attempt in (1, 2):
-        with open_link(port, timeout=timeout, soft_reset=False) as link:
-            try:
-                link.exec("import sunprint.service as _sps\n_sps.flush_log()")
-                return
-            except DeviceError as e:
-                raise LogsError("%s: the unit failed: %s" % (port, e)) from e
-            except LinkLost:
-                if attempt == 2:
-                    raise
+    # The app's buffered rows onto the flash first.
+    with open_link(port, timeout=timeout, soft_reset=False) as link:
+        try:
+            link.exec("import sunprint.service as _sps\n_sps.flush_log()")
+        except DeviceError as e:
+            raise LogsError("%s: the unit failed: %s" % (port, e)) from e
 
 
 def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):

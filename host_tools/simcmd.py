@@ -1,6 +1,6 @@
 """`sunprint sim ...`: what stands in for hardware, as commands.
 
-    sunprint sim board --flash DIR [--board NAME] [--tcp] [--heap N] [--power W]
+    sunprint sim board --flash DIR [--board NAME] [--tcp] [--tcp-port N] [--heap N] [--power W]
 
 The `sim` command holds a small registry of subcommands: `board` is defined here; another
 module adds its own (e.g. `sim unit`) without editing this file, either by calling
@@ -10,8 +10,10 @@ module adds its own (e.g. `sim unit`) without editing this file, either by calli
 `set_defaults(func=...)`, as every sunprint command does.
 """
 
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
 import time
 
@@ -63,45 +65,91 @@ def _add_board_cli(sim_sub):
     p.add_argument("--flash", required=True, metavar="DIR", help="the board's flash folder")
     p.add_argument("--board", metavar="NAME", help="board profile in boards/ (wires its models)")
     p.add_argument("--tcp", action="store_true", help="also listen on 127.0.0.1 (socket://)")
-    p.add_argument("--tcp-port", type=int, default=0, metavar="N", help="TCP port (default: any)")
+    p.add_argument(
+        "--tcp-port", metavar="N", help="TCP port, 1..65535 (implies --tcp; default: any free one)"
+    )
     p.add_argument(
         "--heap",
-        type=int,
-        default=None,
         metavar="BYTES",
         help="GC heap for the board's code (default 110000, an ESP32 without PSRAM; with "
         "--board 400000: a whole unit loaded as .mpy needs that on the 64-bit unix port, "
         "see the README's heap note)",
     )
-    p.add_argument("--power", type=float, default=0.0, metavar="W", help="PV power the sensor sees")
+    p.add_argument("--power", default="0", metavar="W", help="PV power the sensor sees (W)")
     p.set_defaults(func=cmd_board)
 
 
 register("board", _add_board_cli)
 
 
+MAX_HEAP = 64 * 1024 * 1024
+
+
+def _number(option, text, kind, lo, hi):
+    """An option's value as `kind` within lo..hi, else UserError naming the option."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or not lo <= value <= hi:  # value != value: NaN
+        raise UserError("%s %s: expected a number from %s to %s" % (option, text, lo, hi))
+    return value
+
+
+def board_options(args):
+    """(tcp_port or None, heap, power_w) from the command line, checked: one-line errors."""
+    tcp_port = None
+    if args.tcp_port is not None:
+        tcp_port = _number("--tcp-port", args.tcp_port, int, 1, 65535)
+    elif args.tcp:
+        tcp_port = 0
+    if args.heap is None:
+        heap = UNIT_HEAP if args.board is not None else BOARD_HEAP
+    else:
+        heap = _number("--heap", args.heap, int, 16384, MAX_HEAP)
+    power_w = _number("--power", args.power, float, 0.0, 1e9)
+    return tcp_port, heap, power_w
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does (the board's child goes with it)."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
 def cmd_board(args):
-    from host_tools.sim.vboard import VirtualBoard, board_profile_path
+    from host_tools.sim.vboard import FlashInUse, VirtualBoard, board_profile_path
 
     if args.board is not None:
         try:
             board_profile_path(args.board)
         except FileNotFoundError:
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
-    heap = args.heap
-    if heap is None:
-        heap = UNIT_HEAP if args.board is not None else BOARD_HEAP
-    if heap < 16384:
-        raise UserError("--heap %d: too small for MicroPython (at least 16384)" % heap)
+    tcp_port, heap, power_w = board_options(args)
     try:
         board = VirtualBoard(args.flash, board=args.board, heap=heap)
+    except FlashInUse as e:
+        raise UserError("--flash %s: %s" % (args.flash, e.strerror)) from None
     except OSError as e:
         raise UserError("--flash %s: %s" % (args.flash, e.strerror or e)) from None
-    board.power_w = args.power
-    with board:
+    board.power_w = power_w
+    with stop_on_signals(), board:
         print("port: %s" % board.serve_pty(), flush=True)
-        if args.tcp:
-            print("port: %s" % board.serve_tcp(args.tcp_port), flush=True)
+        if tcp_port is not None:
+            try:
+                url = board.serve_tcp(tcp_port)
+            except OSError as e:
+                raise UserError("--tcp-port %d: %s" % (tcp_port, e.strerror or e)) from None
+            print("port: %s" % url, flush=True)
         print(
             "flash: %s%s  (Ctrl-C to stop)"
             % (board.flash_dir, ", board %s" % args.board if args.board else ""),

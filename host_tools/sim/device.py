@@ -19,6 +19,9 @@ socket://, so neither reset can reach the unit. What can:
 - a SYNC frame arriving while the app or the boot loop has the line stands in for
   esptool's DTR/RTS reset into download mode (the auto-reset circuit), unless `auto_reset=False`
   (a board without one, or with a broken one: it never answers esptool).
+
+`repl=False`: the image is firmware without a MicroPython REPL (a factory test image, a bare
+binary): it boots, prints its banner and ignores the line (state "app", no `app` object).
 """
 
 import shutil
@@ -112,6 +115,7 @@ class Device:
         flash_size=4 * MB,
         mode="run",
         auto_reset=True,
+        repl=True,
         **rom_faults,
     ):
         self.flash_path = Path(flash_path)
@@ -122,6 +126,7 @@ class Device:
         self.board = board
         self.heap = heap
         self.auto_reset = auto_reset
+        self.repl = repl
         self.rom = Esp32Rom(
             flash_path,
             mac=mac,
@@ -230,6 +235,8 @@ class Device:
         from host_tools.sim.vboard import VirtualBoard
 
         self.state = "app"
+        if not self.repl:
+            return  # firmware that is not MicroPython: nothing answers on the line
         self.app = VirtualBoard(str(self.fs_dir), board=self.board, heap=self.heap)
         self.app.attach(emit)
         self.app.reset(hard=True)
@@ -316,7 +323,9 @@ def cmd_sim_unit(args):
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None
-    with device:
+    from host_tools.simcmd import stop_on_signals
+
+    with stop_on_signals(), device:
         port = device.serve_tcp() if args.tcp else device.serve_pty()
         print("unit on %s (%s)" % (port, device.state), flush=True)
         if device.boot_message:

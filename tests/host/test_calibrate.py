@@ -38,7 +38,6 @@ def board(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = TRUE_W
         vb.port = vb.serve_pty()
-        vb.wait_booted()
         yield vb
 
 

@@ -173,7 +173,7 @@ def test_nor_flash_writes_and_into_what_is_there(tmp_path):
 def test_a_block_with_a_bad_checksum_gets_an_error_reply(rom):
     """esptool's own loader sends FLASH_DATA with a wrong checksum: the ROM and the stub
     refuse it with their own error codes, and the flash is left untouched."""
-    from esptool.cmds import detect_chip
+    from esptool.cmds import attach_flash, detect_chip
     from esptool.util import FatalError
 
     before = on_disk(rom, 0x300000, 0x400)
@@ -182,6 +182,8 @@ def test_a_block_with_a_bad_checksum_gets_an_error_reply(rom):
         for loader in (esp, None):
             if loader is None:
                 loader = esp = esp.run_stub()
+            attach_flash(loader)  # the ROM enables the flash only then,
+            loader.flash_set_parameters(4 * MB)  # and assumes 2 MB until told
             loader.flash_begin(0x400, 0x300000)
             block = b"\x12" * 0x400
             header = struct.pack("<IIII", len(block), 0, 0, 0)
@@ -195,6 +197,40 @@ def test_a_block_with_a_bad_checksum_gets_an_error_reply(rom):
         esp.flash_finish(reboot=True)  # back to the ROM loader for the next test
         esp._port.close()
     assert on_disk(rom, 0x300000, 0x400) in (before, b"\xff" * 0x400)
+
+
+def test_the_rom_refuses_flash_commands_until_spi_attach(tmp_path):
+    """As an ESP32 ROM loader does: the flash is enabled only by SPI_ATTACH, so FLASH_BEGIN
+    (also the zero-length one esptool's run() sends to "run user code"), FLASH_DEFL_BEGIN,
+    SPI_FLASH_MD5 and READ_FLASH_SLOW fail with status 0x01 0x06 until then, and work after."""
+    from esptool.cmds import attach_flash, detect_chip
+    from esptool.util import FatalError
+
+    with Esp32Rom(tmp_path / "attach.bin") as unit:
+        port = unit.serve_pty()
+        esp = detect_chip(port, connect_mode="no-reset")
+        try:
+            tries = {
+                "FLASH_BEGIN": lambda: esp.flash_begin(0, 0),
+                "FLASH_DEFL_BEGIN": lambda: esp.flash_defl_begin(0x1000, 0x100, 0x10000),
+                "SPI_FLASH_MD5": lambda: esp.flash_md5sum(0x10000, 0x1000),
+                "READ_FLASH_SLOW": lambda: esp.read_flash(0x10000, 64),
+            }
+            for name, attempt in tries.items():
+                with pytest.raises(FatalError, match=r"result was 0106") as err:
+                    attempt()
+                assert "Message is ok, but the running result is wrong" in str(err.value), name
+            assert len(unit.commands) and all(not stub for stub, _ in unit.commands)
+            attach_flash(esp)
+            assert esp.flash_md5sum(0x10000, 0x1000) == hashlib.md5(b"\xff" * 0x1000).hexdigest()
+            assert esp.read_flash(0x10000, 64) == b"\xff" * 64
+            esp.flash_begin(0x1000, 0x10000)
+            unit.reset()  # a reset detaches the flash again
+            esp.sync()
+            with pytest.raises(FatalError, match=r"result was 0106"):
+                esp.flash_begin(0, 0)
+        finally:
+            esp._port.close()
 
 
 def test_over_tcp_socket(tmp_path, files):

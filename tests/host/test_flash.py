@@ -97,6 +97,80 @@ def test_a_blank_unit_is_flashed_boots_the_app_and_is_recorded(units, image, tmp
     assert "1 of 1 unit(s) ok" in out
 
 
+def test_the_app_is_started_through_a_rom_that_enables_its_flash_only_on_spi_attach(
+    units, image, tmp_path
+):
+    """After the stub's reboot the ROM loader has the flash off again: sunprint flash attaches
+    it (SPI_ATTACH) before the FLASH_BEGIN that "runs user code", as esptool's run does."""
+    unit = units()
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(tmp_path / "r.csv")
+    )
+    assert status == 0, out + err
+    assert unit.state == "app"
+    rom_ops = [op for stub, op in unit.rom.commands if not stub]
+    stub_started = rom_ops.index(0x06)  # MEM_END: the stub runs, later reboots to the ROM
+    run_app = len(rom_ops) - 1 - rom_ops[::-1].index(0x02)  # the last FLASH_BEGIN: run the app
+    assert 0x0D in rom_ops[stub_started:run_app]  # SPI_ATTACH sent to the ROM before it
+
+
+def test_a_rom_that_refuses_is_reported_as_refusing_not_as_a_lost_link(units, image, tmp_path):
+    """The ROM's status is decoded: which command, the code, what it means."""
+    unit = units(refuse={0x02: 0x06})  # the ROM's FLASH_BEGIN fails, as without SPI_ATTACH
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(reg)
+    )
+    assert status == 1
+    (row,) = registry.read(reg)
+    assert row["message"] == (
+        "flashed and verified, but the app was not started: the ROM refused FLASH_BEGIN: "
+        "status 0x0106 (the ROM failed to act on it: flash not attached (SPI_ATTACH), or the "
+        "region is beyond it)"
+    )
+    assert flash_at(unit, 0x1000, image.stat().st_size) == image.read_bytes()
+
+
+def test_loader_statuses_are_decoded():
+    from esptool.util import FatalError
+
+    from host_tools.flash import _loader_refusal
+
+    def refusal(what, status):
+        return _loader_refusal(FatalError.WithResult("Failed to " + what, status))
+
+    assert refusal("configure SPI flash pins", b"\x01\x05") == (
+        "the ROM refused SPI_ATTACH: status 0x0105 (the message was invalid)"
+    )
+    assert refusal("write compressed data to flash after seq 3", b"\xc1\x00") == (
+        "the flasher stub refused FLASH_DEFL_DATA: status 0xc100 (bad data checksum)"
+    )
+    assert refusal("calculate md5sum", b"\x01\x06").endswith("or the region is beyond it)")
+    assert _loader_refusal(FatalError("No serial data received.")) is None  # a lost link
+
+
+def test_no_deploy_ends_after_the_verify_and_the_reboot(units, image, tmp_path):
+    """A bare image gives no MicroPython REPL to wait for (here: firmware with none at all):
+    --no-deploy is done once the image is verified and the unit rebooted, exit 0, and the
+    registry row says nothing was deployed."""
+    unit = units("bare", repl=False)
+    reg = tmp_path / "units.csv"
+    started = time.monotonic()
+    status, out, err = run_flash(
+        "--port", unit.port, "--firmware", str(image), "--registry", str(reg)
+    )
+    took = time.monotonic() - started
+    assert status == 0, out + err
+    assert took < 15  # no wait for a REPL (REPL_TIMEOUT_S)
+    (row,) = registry.read(reg)
+    size = image.stat().st_size
+    assert row["result"] == "ok" and row["app_version"] == "" and row["config_hash"] == ""
+    assert row["message"] == (
+        "flashed %d bytes, verified; app started; not deployed (--no-deploy)" % size
+    )
+    assert unit.state == "app" and flash_at(unit, 0x1000, size) == image.read_bytes()
+
+
 def test_three_units_in_parallel(units, image, tmp_path):
     devices = [units("u%d" % i, mac="24:0a:c4:00:01:%02x" % i) for i in range(3)]
     reg = tmp_path / "units.csv"
@@ -202,6 +276,28 @@ def test_a_missing_and_a_busy_port(units, image, tmp_path):
         by_port[unit.port]["message"] == "port %s is busy: another program has it open" % unit.port
     )
     assert all(r["result"] == "failed" for r in by_port.values())
+
+
+def test_a_refused_tcp_port_is_said_to_be_refused_not_busy(image, tmp_path):
+    """ "[Errno 111] Connection refused" holds "Errno 11" (EAGAIN, a port another program
+    locked): the errno decides, not a substring."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on (free a moment ago)
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    port = "socket://127.0.0.1:%d" % free
+    reg = tmp_path / "units.csv"
+    status, out, err = run_flash("--port", port, "--firmware", str(image), "--registry", str(reg))
+    assert status == 1
+    (row,) = registry.read(reg)
+    assert row["message"] == "port %s: connection refused (nothing listens there)" % port
+    bad = "socket://127.0.0.1:99999"
+    status, out, err = run_flash("--port", bad, "--firmware", str(image), "--registry", str(reg))
+    assert status == 1
+    assert (
+        registry.read(reg)[-1]["message"] == "cannot open port %s (Port out of range 0-65535)" % bad
+    )
 
 
 def test_a_board_that_does_not_answer(units, image, tmp_path):

@@ -67,7 +67,6 @@ def test_pull_downloads_the_files_and_joins_them_into_a_log_replay_reads(
     out = tmp_path / "pulled"
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         port = vb.serve_pty()
-        vb.wait_booted()
         code = cli_main(["logs", "pull", "--port", port, "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
@@ -100,7 +99,7 @@ def test_a_monitor_sessions_samples_are_in_the_pulled_log(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = 180.0
         port = vb.serve_pty()
-        vb.wait_booted()
+        vb.wait_booted(settle_s=1.0)  # the app has taken readings (none are NOT_READY)
         session = monitor.monitor(port, seconds=3, interval=1, say=lambda t: None)["samples"]
         from host_tools import logs
 
@@ -138,7 +137,6 @@ def _pull_refused(tmp_path, deployed, capsys, out, *words):
     write_device_log(flash, 5)
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         port = vb.serve_pty()
-        vb.wait_booted()
         code = cli_main(["logs", "pull", "--port", port, "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2, err

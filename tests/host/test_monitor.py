@@ -37,7 +37,9 @@ def board(tmp_path, deployed):
     with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
         vb.power_w = TRUE_W
         vb.port = vb.serve_pty()  # power-on: the app runs
-        vb.wait_booted()
+        # and has taken readings: a fresh app's first sample is NOT_READY (flag 8), as on a
+        # unit just powered up, and these tests expect the sensor's steady flags
+        vb.wait_booted(settle_s=1.0)
         yield vb
 
 

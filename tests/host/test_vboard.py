@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from host_tools.link import open_link
 from host_tools.sim.vboard import VirtualBoard
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
@@ -79,6 +80,7 @@ def board(tmp_path_factory):
     flash = tmp_path_factory.mktemp("flash")
     with VirtualBoard(flash) as vb:
         port = vb.serve_pty()
+        assert vb.wait_state("repl")  # powered on: at its prompt
         yield vb, port, flash
 
 
@@ -280,6 +282,80 @@ def test_ctrl_c_at_random_moments_never_desyncs_the_board(board):
         ser.write(b"\x02")
 
 
+@pytest.fixture(scope="module")
+def big_board(tmp_path_factory):
+    """A bare board with room for big lists and thousands of names (the Ctrl-C tests)."""
+    flash = tmp_path_factory.mktemp("big-flash")
+    with VirtualBoard(flash, heap=1_500_000) as vb:
+        port = vb.serve_pty()
+        assert vb.wait_state("repl")
+        yield vb, port, flash
+
+
+def test_ctrl_c_waits_for_the_running_c_function_to_return(big_board):
+    """A board raises KeyboardInterrupt at the VM's next check (the UART interrupt only
+    schedules it), never from inside a C function: list.reverse() is never left half done.
+    (The unix port raised it from its SIGINT handler, a longjmp out of whatever C code ran.)"""
+    _, port, _ = big_board
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        for _ in range(3):
+            ser.write(b"N = 30000\nL = list(range(N))\nwhile True:\n    L.reverse()\n\x04")
+            read_until(ser, b"OK")
+            time.sleep(0.3)  # ~99 % of the loop's time is inside reverse()
+            ser.write(b"\x03")
+            assert read_until(ser, b"\x04>").endswith(b"KeyboardInterrupt: \r\n\x04>")
+            ser.write(
+                b"d = L[1] - L[0]\n"
+                b"print(d in (1, -1) and all(L[i] + d == L[i + 1] for i in range(N - 1)))\x04"
+            )
+            assert read_until(ser, b"\x04>") == b"OKTrue\r\n\x04\x04>"
+        ser.write(b"\x02")
+
+
+def test_ctrl_c_during_an_import_is_not_lost(board):
+    """An import asks the flash whether each candidate file is there and takes any exception
+    for "no": a Ctrl-C raised inside the virtual flash (Python code, where a board's LittleFS
+    is C) was lost, and the import carried on. A loop that mostly imports stops at once."""
+    _, port, _ = board
+    with open_serial(port) as ser:
+        ser.write(b"\r\x03\r\x01")
+        read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        for _ in range(5):
+            ser.write(
+                b"while True:\n    try:\n        import no_such_module\n"
+                b"    except ImportError:\n        pass\n\x04"
+            )
+            read_until(ser, b"OK")
+            time.sleep(0.2)
+            ser.write(b"\x03")
+            assert read_until(ser, b"\x04>", timeout=3).endswith(b"KeyboardInterrupt: \r\n\x04>")
+        ser.write(b"\x02")
+
+
+def test_ctrl_c_into_a_board_making_new_names_leaves_its_repl_working(big_board):
+    """The flaky "first exec never returns" after a Ctrl-C into a booting unit: a boot that
+    imports the app makes thousands of new names (qstrs). On the unix port the Ctrl-C's
+    longjmp could leave the qstr table's mutex locked, and the next name made - compiling
+    the tool's first exec - waited for ever. Here main.py makes new names without end."""
+    vb, port, flash = big_board
+    (flash / "main.py").write_text(
+        "for i in range(4000):\n    getattr(None, 'old%d' % i, 0)\n"
+        "i = 0\nwhile True:\n    getattr(None, 'new%d' % i, 0)\n    i += 1\n"
+    )
+    try:
+        for attempt in range(8):
+            vb.reset(hard=True)
+            wait_for(lambda: vb.running_what == "main.py", "main.py to run")
+            time.sleep(0.2)
+            with open_link(port, soft_reset=False, timeout=5) as link:
+                assert link.exec("print(6 * 7)", timeout=3) == b"42\r\n", attempt
+    finally:
+        (flash / "main.py").unlink()
+        vb.reset(hard=True)
+
+
 def test_raw_paste_flow_control(board):
     _, port, _ = board
     code = b"total = 0\n" + b"total += 1\n" * 200 + b"print(total)\n"  # 2.2 KB: many windows
@@ -337,6 +413,55 @@ def test_soft_reboot_runs_boot_py_then_main_py(board):
     finally:
         for name in ("boot.py", "main.py", "order.txt"):
             (flash / name).unlink(missing_ok=True)
+
+
+def test_a_boot_py_that_fails_or_is_interrupted_skips_main_py(board):
+    """As a board's main.c does: main.py runs only if boot.py ended without an error, so a
+    Ctrl-C during boot.py gives the REPL at once (the app does not start)."""
+    vb, port, flash = board
+    (flash / "main.py").write_text("open('ran.txt', 'w').write('main')\n")
+    try:
+        for boot, error in (
+            ("raise ValueError('boot broke')\n", b"ValueError: boot broke\r\n"),
+            ("import time\nwhile True:\n    time.sleep_ms(10)\n", b"KeyboardInterrupt: \r\n"),
+        ):
+            (flash / "boot.py").write_text(boot)
+            with open_serial(port) as ser:
+                friendly_prompt(ser)
+                ser.write(b"\x04")  # soft reboot: boot.py, then main.py only if boot.py ran
+                if b"KeyboardInterrupt" in error:
+                    wait_for(lambda: vb.running_what == "boot.py", "boot.py to run")
+                    ser.write(b"\x03")
+                out = read_until(ser, b"for more information.\r\n>>> ")
+            assert error in out, out
+            assert vb.state == "repl" and not (flash / "ran.txt").exists()
+    finally:
+        for name in ("boot.py", "main.py", "ran.txt"):
+            (flash / name).unlink(missing_ok=True)
+
+
+def test_a_ctrl_c_during_power_on_without_boot_py_stops_main_py(board):
+    """With no boot.py there is nothing to interrupt before main.py, and a Ctrl-C is raised
+    inside the code it interrupts (the agent's own steps are not the board's): a Ctrl-C sent
+    while the board powers up stops main.py, and the prompt comes."""
+    vb, port, flash = board
+    (flash / "main.py").write_text("while True:\n    pass\n")
+    try:
+        for _ in range(3):
+            with open_serial(port) as ser:
+                vb.reset(hard=True)
+                assert vb.state == "boot"
+                ser.write(b"\x03")  # queued until code runs
+                out = read_until(ser, b"for more information.\r\n>>> ")
+            lines = out.split(b"\r\n")
+            assert lines[0] == b"Traceback (most recent call last):", out
+            assert lines[1].startswith(b'  File "main.py", line ') and lines[2] == (
+                b"KeyboardInterrupt: "
+            ), out
+    finally:
+        (flash / "main.py").unlink(missing_ok=True)
+        vb.reset(hard=True)
+        assert vb.wait_state("repl")
 
 
 def test_friendly_repl_echoes_evaluates_and_indents(board):
@@ -397,10 +522,223 @@ def test_tcp_socket_url(board):
 
 def test_a_dead_interpreter_is_a_reset_not_a_hang(board):
     vb, port, _ = board
-    # the unix port has no os._exit: its shell kills it, as a crash would
-    mpremote(port, "resume", "exec", "--no-follow", "import os; os.system('kill -9 $PPID')")
-    wait_for(lambda: vb.state == "repl", "the board to come back")
+    mpremote_ok(port, "resume", "exec", "--no-follow", "while True: pass")
+    wait_for(lambda: vb.state == "running", "the loop to run")
+    dead = vb._child.pid
+    os.kill(dead, signal.SIGKILL)  # as a crash would end it
+    wait_for(lambda: vb.state == "repl" and vb._child.pid != dead, "the board to come back")
     assert mpremote_ok(port, "resume", "exec", "print('alive')") == "alive\n"
+
+
+# --- what the board's code can reach of the host: what a board has, no more ---
+
+# Walks what board code can get at (the mounted file systems, sys.modules, builtins, its own
+# globals: attributes, items, functions' __globals__) for a VfsPosix, the unix port's door to
+# the host's files: the class or an instance.
+HUNT = """\
+import sys, vfs
+found = []
+seen = {}
+todo = [(vfs.mount(), 'vfs.mount()'), (sys.modules, 'sys.modules'),
+        (__import__('builtins'), 'builtins'), (globals(), 'globals()')]
+n = 0
+while todo and n < 5000:
+    obj, path = todo.pop()
+    if id(obj) in seen:
+        continue
+    seen[id(obj)] = 1
+    n += 1
+    t = type(obj)
+    if t.__name__ == 'VfsPosix' or (t is type and obj.__name__ == 'VfsPosix'):
+        found.append(path)
+        continue
+    if t in (str, bytes, int, float, bool, type(None), bytearray, memoryview):
+        continue
+    if t in (list, tuple):
+        for i in range(len(obj)):
+            todo.append((obj[i], path + '[%d]' % i))
+    elif t is dict:
+        for k in obj:
+            todo.append((obj[k], '%s[%r]' % (path, k)))
+    else:
+        for a in dir(obj):
+            try:
+                todo.append((getattr(obj, a), path + '.' + a))
+            except Exception:
+                pass
+print(found[:3], n > 500)
+"""
+
+
+def test_the_unix_ports_doors_to_the_host_are_not_on_the_board(board, big_board, tmp_path):
+    """A real ESP32's os has no VfsPosix, system or getenv, and no termios: none of the
+    unix port's ways to the host's files, shell or terminal, nor the agent behind the REPL."""
+    _, port, _ = board
+    target = tmp_path / "escaped.txt"
+    for code, error in (
+        ("import os\nos.VfsPosix().open(%r, 'w').write('x')" % str(target), "AttributeError"),
+        ("import uos\nuos.VfsPosix().open(%r, 'w').write('x')" % str(target), "AttributeError"),
+        ("import vfs\nvfs.VfsPosix().open(%r, 'w').write('x')" % str(target), "AttributeError"),
+        ("import os\nos.system('touch %s')" % target, "AttributeError"),
+        ("import os\nprint(os.getenv('HOME'))", "AttributeError"),
+        ("import termios", "ImportError"),
+        ("import vboard_agent", "ImportError"),
+    ):
+        r = mpremote(port, "resume", "exec", code)
+        assert r.returncode == 1 and error in r.stdout + r.stderr, (code, r.stdout, r.stderr)
+    assert not target.exists()
+    # ... nor anywhere among the objects its code can reach (the mounted flash included)
+    assert mpremote_ok(big_board[1], "exec", HUNT) == "[] True\n"
+
+
+def test_the_compiled_sim_modules_are_read_only_to_the_board(board, tmp_path):
+    """The cache every later virtual board imports (build/vboard-mpy/) is not the board's:
+    what the board copies there, removes or renames fails, and the cache stays as it was."""
+    from host_tools.sim.vboard import sim_tree
+
+    _, port, _ = board
+    tree = sim_tree()
+    before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    evil = tmp_path / "evil.py"
+    evil.write_text("print('evil')\n")
+    sim = ":/.sunprint-sim/host_tools/sim/"
+    for dest in (sim + "machine.mpy", sim + "evil.py", ":/.sunprint-sim/evil.py"):
+        r = mpremote(port, "resume", "fs", "cp", str(evil), dest)
+        assert r.returncode == 1, (dest, r.stdout, r.stderr)
+    for code in (
+        "import os\nos.remove('/.sunprint-sim/host_tools/sim/machine.mpy')",
+        "import os\nos.rename('/.sunprint-sim/host_tools/sim/machine.mpy', '/m.mpy')",
+        "import os\nos.mkdir('/.sunprint-sim/host_tools/new')",
+        "open('/.sunprint-sim/host_tools/sim/rig.mpy', 'ab').write(b'x')",
+    ):
+        r = mpremote(port, "resume", "exec", code)
+        # EROFS (30): a number the port's errno table has no name for
+        assert r.returncode == 1 and "OSError: 30" in r.stdout, (code, r.stdout, r.stderr)
+    after = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_the_child_can_change_no_host_file_but_its_flash(tmp_path):
+    """The OS behind the agent's hiding (Landlock, where the kernel has it): the board's
+    interpreter, handed the unix port's own VfsPosix, still writes only in its flash folder."""
+    from host_tools.sim import vboard_launch
+
+    if vboard_launch.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock: the agent's hiding is all there is")
+    flash, outside = tmp_path / "flash", tmp_path / "outside.txt"
+    flash.mkdir()
+    code = (
+        "import os\nv = os.VfsPosix()\n"
+        "for p in (%r, %r):\n"
+        "    try:\n"
+        "        f = v.open(p, 'w'); f.write('x'); f.close(); print('wrote')\n"
+        "    except OSError as e:\n"
+        "        print('refused', e.errno)\n" % (str(flash / "in.txt"), str(outside))
+    )
+    launcher = [sys.executable, "-I", vboard_launch.__file__, "--flash", str(flash), "--"]
+    r = subprocess.run(launcher + ["-c", code], capture_output=True, text=True, timeout=30)
+    assert r.stdout.split("\n")[:2] == ["wrote", "refused 13"], r.stdout + r.stderr
+    assert (flash / "in.txt").read_text() == "x" and not outside.exists()
+
+
+def _children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        state = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+TICKING_MAIN = (
+    "import time\nn = 0\nwhile True:\n    n += 1\n    f = open('ticks', 'w')\n"
+    "    f.write(str(n))\n    f.close()\n    time.sleep_ms(20)\n"
+)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_sim_board_takes_its_interpreter_along(tmp_path, how):
+    """Its MicroPython child (in its own session) dies with `sunprint sim board`, also on
+    SIGKILL, and stops writing the flash; a board started again on that flash runs alone."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(TICKING_MAIN)
+    cmd = [str(SUNPRINT), "sim", "board", "--flash", str(flash)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    again = None
+    try:
+        assert proc.stdout.readline().startswith("port: /dev/pts/")
+        wait_for(lambda: (flash / "ticks").exists(), "main.py to tick")
+        (child,) = _children(proc.pid)
+        proc.send_signal(how)
+        proc.wait(10)
+        wait_for(lambda: not _alive(child), "the board's interpreter to end", timeout=5)
+        ticks = (flash / "ticks").read_text()
+        time.sleep(0.3)
+        assert (flash / "ticks").read_text() == ticks  # nobody writes the flash any more
+        again = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert again.stdout.readline().startswith("port: /dev/pts/")
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2
+        assert second.stderr.strip() == (
+            "sunprint sim: error: --flash %s: another virtual board is running on this "
+            "flash folder" % flash
+        )
+    finally:
+        for p in (proc, again):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                p.wait(10)
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--tcp-port", "99999", "--tcp-port 99999: expected a number from 1 to 65535"),
+        ("--tcp-port", "http", "--tcp-port http: expected a number from 1 to 65535"),
+        ("--heap", "1000", "--heap 1000: expected a number from 16384 to 67108864"),
+        ("--heap", "lots", "--heap lots: expected a number from 16384 to 67108864"),
+        ("--power", "nan", "--power nan: expected a number from 0.0 to 1000000000.0"),
+        ("--power", "-5", "--power -5: expected a number from 0.0 to 1000000000.0"),
+    ],
+)
+def test_sunprint_sim_board_bad_option_values_are_one_line_errors(tmp_path, option, value, words):
+    r = subprocess.run(
+        [str(SUNPRINT), "sim", "board", "--flash", str(tmp_path), option, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "sunprint sim: error: " + words
+
+
+def test_sunprint_sim_board_on_a_tcp_port_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = subprocess.run(
+            [str(SUNPRINT), "sim", "board", "--flash", str(tmp_path), "--tcp-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert r.returncode == 2
+    assert r.stderr.strip() == "sunprint sim: error: --tcp-port %d: Address already in use" % port
 
 
 def test_sunprint_sim_board_serves_until_ctrl_c(tmp_path):
