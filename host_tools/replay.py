@@ -38,11 +38,6 @@ DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with th
 LED_SCALE = 12  # pixels per LED in an LED frame
 _MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
-# what replay wrote before its outputs carried outdir's marker: `make demo`'s build/demo is one
-_LEGACY_OUTPUT = (
-    r"frames/|frames/\d{4}-\d{6}-(full|partial|led)\.png|summary\.json|last-frame\.png"
-    r"|carbon-screen\.png|animation\.gif|contact-sheet\.png|plot\.png"
-)
 
 
 class Unit:
@@ -299,8 +294,9 @@ def replay(
     if tz_offset_s is not None:
         cfg["tz_offset_min"] = tz_offset_s // 60
     tz = _tz(cfg, profile)
-    out_dir = outdir.check(out_dir, TOOL, make_parent=True, legacy=_LEGACY_OUTPUT)
+    out_dir = outdir.check(out_dir, TOOL, make_parent=True)
     tmp = outdir.temp_beside(out_dir)
+    done = False
     try:
         events = _events(scenario, faults, log_path, lenient, tz)
         frames_dir = tmp / "frames"
@@ -339,13 +335,14 @@ def replay(
             _pictures(tmp, log_path, summary, lenient)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         summary["screens"] = {"main": "last-frame.png", "carbon": "carbon-screen.png"}
-        outdir.replace(tmp, out_dir, TOOL, legacy=_LEGACY_OUTPUT)
+        outdir.replace(tmp, out_dir, TOOL)
+        done = True
         return summary
     except SampleLogError as e:
         raise UserError(str(e)) from None
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            outdir.discard(tmp, out_dir)  # and the parent folders this run made
 
 
 def _run_cpython(profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _):
