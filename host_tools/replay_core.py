@@ -28,6 +28,12 @@
 # bound the firmware promises, whether it held, and frames shown after it.
 
 from sunprint.compat import EPOCH_2000_UNIX
+from sunprint.samplelog import LOG_MAX_MW
+
+# The most the unit's log writer writes (W). The reader takes any finite power on a flagged row
+# (1.7e308 would overflow int(round(...))): such a row books nothing, so it is clamped here as
+# the unit's writer clamps it.
+_LOG_MAX_W = LOG_MAX_MW / 1000
 
 _HALF_MJ_PER_MWH = 7200
 _NO_ANSWER = 1  # core.quality: the sensor did not answer
@@ -278,9 +284,14 @@ class Replay:
 
     def feed(self, t_unix, power_w, flag=0):
         """One row of the log: faults due, then the app ticked at the row's time."""
+        if not -_LOG_MAX_W <= power_w <= _LOG_MAX_W:
+            power_w = _LOG_MAX_W if power_w > 0 else -_LOG_MAX_W
         mw = int(round(power_w * 1000))
         self._row_mw = mw
         logged = flag  # the log's own flag, before any injected fault
+        # a row the log flagged is not a reading: a board's energy counter (LogSource) counts
+        # it as 0 W, so a flagged 1e11 mW books nothing there either
+        source_mw = 0 if logged else mw
         if self._faulty:
             flag = self._faults_before(t_unix, flag)
         prev = self._prev_row
@@ -304,12 +315,12 @@ class Replay:
         self.rows += 1
         if self._off_until >= 0:
             if t_unix < self._off_until:
-                self.source.feed(t_unix - EPOCH_2000_UNIX, mw, flag)  # the meter counts on
+                self.source.feed(t_unix - EPOCH_2000_UNIX, source_mw, flag)  # the meter counts on
                 return
             self._off_until = -1
             self._power_back()
         now = t_unix - EPOCH_2000_UNIX
-        self.source.feed(now, mw, flag)
+        self.source.feed(now, source_mw, flag)
         app = self.app
         wall = now + self._wall_offset
         wake = app.tick(now, wall)
