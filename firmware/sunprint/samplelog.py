@@ -62,9 +62,12 @@ _MAX_ROW = const(48)  # 10 + 1 + 13 + 1 + 11 + 1 + 3 + 1 bytes at most, with roo
 # What a row holds: a reading beyond is written as the bound (an absurd calibration or a
 # meter's garbage register must not overrun the row buffer and stop the sign). Plain globals,
 # not const: above 2**30 they are (immutable, preallocated) big ints on the ESP32, and comparing
-# a small int with one allocates nothing.
+# a small int with one allocates nothing. Their negatives are built once here: `-LOG_MAX_MW` in
+# append would allocate a new big int on every row (64 B a row on a 32-bit VM).
 LOG_MAX_MW = 99999999999  # 99,999,999.999 W
 LOG_MAX_RAW = 9999999999  # 10 digits, what the reader takes
+_LOG_MIN_MW = -LOG_MAX_MW
+_LOG_MIN_RAW = -LOG_MAX_RAW
 _NUL = const(0x30)  # ord("0")
 
 
@@ -460,12 +463,12 @@ class SampleLogWriter:
         mw = power_mw
         if mw > LOG_MAX_MW:
             mw = LOG_MAX_MW
-        elif mw < -LOG_MAX_MW:
-            mw = -LOG_MAX_MW
+        elif mw < _LOG_MIN_MW:
+            mw = _LOG_MIN_MW
         if raw > LOG_MAX_RAW:
             raw = LOG_MAX_RAW
-        elif raw < -LOG_MAX_RAW:
-            raw = -LOG_MAX_RAW
+        elif raw < _LOG_MIN_RAW:
+            raw = _LOG_MIN_RAW
         if mw < 0:
             buf[n] = 0x2D  # "-"
             n += 1
