@@ -184,9 +184,9 @@ def main(
     from sunprint.board import build
 
     try:
-        settings, settings_fault = config_mod.unit_settings(config, profile)
+        settings, settings_faults = config_mod.unit_settings(config, profile)
     except (AttributeError, TypeError, KeyError, ValueError):
-        settings, settings_fault = {}, None  # a profile of the wrong shape: build's check names it
+        settings, settings_faults = {}, ()  # a profile of the wrong shape: build's check names it
     try:
         unit = build(
             profile,
@@ -216,10 +216,11 @@ def main(
     app.set_carbon(
         settings["carbon_row"], settings["coal_dg_per_kwh"], settings["tree_dg_co2_per_year"]
     )
+    # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
     if config_fault:
         app.fault("config", config_fault)
-    if settings_fault:
-        app.fault("config", settings_fault)
+    for fault in settings_faults:
+        app.fault("config", fault)
     if calib_fault:
         app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)

@@ -147,7 +147,7 @@ class Replay:
         # the unit's settings by the unit's own rule (main.py): config.json, then the profile
         cfg = config_mod.defaults()
         cfg.update(config or {})
-        self.settings, self.settings_fault = config_mod.unit_settings(cfg, profile)
+        self.settings, self.settings_faults = config_mod.unit_settings(cfg, profile)
         self.tz_offset_s = self.settings["tz_offset_s"]
         self.persist_interval_s = self.settings["persist_interval_s"]
         self.persist_wh = self.settings["persist_wh"]
@@ -245,8 +245,8 @@ class Replay:
         app.restore()
         s = self.settings  # as main.py: the config's factors from now on
         app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
-        if self.settings_fault:
-            app.fault("config", self.settings_fault)
+        for fault in self.settings_faults:
+            app.fault("config", fault)
         init = getattr(unit.panel, "init", None)
         if self.display and init is not None and self.rig.kind == "epaper":
             init()

@@ -25,6 +25,7 @@ from sunprint.ui.layout import (
     short_source,
 )
 
+_BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
 
 
@@ -89,6 +90,7 @@ class App:
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
         self.last_fault = None
+        self.boot_faults = []  # "config: ..." lines found at boot: shown until fixed
         self._fault_what = None
         self._fault_err = None
         self._next_sample = -1
@@ -205,8 +207,12 @@ class App:
         return min(self._next_sample, self._next_screen)
 
     def fault(self, what, err):
-        """Record a fault from outside the loop (boot: a bad config, a store that failed)."""
+        """Record a fault from outside the loop (boot: a bad config, a store that failed). A
+        config, calib or profile fault is also kept in boot_faults: a later sensor fault
+        replaces last_fault, never those (the status screen and status JSON show them)."""
         self._fault(what, err)
+        if what in _BOOT_KINDS:
+            self.boot_faults.append("%s: %s" % (what, err))
 
     def _fault(self, what, err):
         self.faults[what] = self.faults.get(what, 0) + 1

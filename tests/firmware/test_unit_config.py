@@ -79,6 +79,9 @@ def _no_wait(ms):
     pass
 
 
+WIRED = {}  # the last boot's I2C bus, for tests that make the sensor fail
+
+
 def boot(config_text, fs, start_s):
     """main.main on the 2.9" INA226 board with config_text as /config.json (None: no file)."""
     from sunprint import status
@@ -92,6 +95,7 @@ def boot(config_text, fs, start_s):
     bus = FakeI2C()
     chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
     fake.wire_i2c(0, bus)
+    WIRED["bus"] = bus
     clock = VirtualClock(start_s)
     fake.set_clock(clock)
 
@@ -267,6 +271,46 @@ def test_the_harness_reboot_keeps_only_the_durable_state_and_the_counts():
     assert after.open("scratch", "rb").read() == b""
     kept = after.open("config.good.json", "rb").read()
     assert kept == fs.open("config.good.json", "rb").read() and kept
+
+
+def test_a_config_fault_stays_on_the_status_screen_and_json_after_sensor_faults():
+    from sunprint import status
+    from sunprint.ui.status import status_values
+
+    fs = CountingFS()
+    boot(GOOD, fs, NOON)
+    fs = fs.reboot()
+    runner, clock, chip, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
+    WIRED["bus"].nack_rate = 1.0  # the sensor stops answering: a fault every sample
+    run_for(runner, clock, 60, chip)
+    app = runner.app
+    assert app.faults.get("sensor", 0) >= 3 and app.last_fault.startswith("sensor: "), app.faults
+    shown = status_values(app, "u", clock.now(), 50000)["last_fault"]
+    assert shown == "config: persist_wh", shown
+    s = status.status(app, "u", clock.now())
+    assert s["boot_faults"] == [
+        "config: config.json: key 'persist_wh': 5000 is out of range 1..1000"
+    ], s["boot_faults"]
+    assert s["last_fault"].startswith("sensor: "), s["last_fault"]  # the latest, as before
+
+
+def test_every_boot_fault_is_kept_not_the_last_one_only():
+    # a bad config.json, and the kept config's max_gap_s below twice the board's period (a
+    # settings fault): both stay, the first one on the screen
+    from sunprint import status
+    from sunprint.ui.status import status_values
+
+    good = _config(max_gap_s=10)
+    fs = CountingFS()
+    boot(good, fs, NOON)
+    fs = fs.reboot()
+    runner, clock, _, _ = boot(good[:-1] + ",}", fs, NOON + 60)
+    faults = status.status(runner.app, "u", clock.now())["boot_faults"]
+    assert len(faults) == 2, faults
+    assert faults[0].startswith("config: config.json: not valid JSON"), faults
+    assert faults[1].startswith("config: config.json: key 'max_gap_s': 10 is less"), faults
+    shown = status_values(runner.app, "u", clock.now(), 50000)["last_fault"]
+    assert shown == "config.json: not valid JSON", shown
 
 
 def test_no_config_on_a_first_boot_is_the_defaults_without_a_fault():
