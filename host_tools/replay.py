@@ -204,10 +204,13 @@ def _text_lines(f, name):
 
 
 def _rows(log_path, lenient, stats):
-    from sunprint.samplelog import read_rows
+    # a row before 2000-01-01 is refused (skipped with --lenient): the unit's clock counts
+    # seconds from 2000, it cannot have written one, and replay could not book it as the unit
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP, read_rows
 
     with open(log_path, "rb") as f:
-        yield from read_rows(_text_lines(f, str(log_path)), str(log_path), lenient, stats, lenient)
+        lines = _text_lines(f, str(log_path))
+        yield from read_rows(lines, str(log_path), lenient, stats, lenient, MIN_UNIT_TIMESTAMP)
 
 
 def _first_row_t(log_path, lenient):

@@ -697,7 +697,7 @@ def run_job(job_path):
     the numbers (result.json) into the job's folder."""
     import json
 
-    from sunprint.samplelog import ReadStats, SampleLogError, read_rows
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP, ReadStats, SampleLogError, read_rows
 
     with open(job_path) as f:
         job = json.load(f)
@@ -721,9 +721,9 @@ def run_job(job_path):
             led_frame_every_s=job.get("led_frame_every_s", 60),
         )
         with open(job["log"]) as f:
-            for t, p, _raw, flag in read_rows(
-                f, job["log_name"], job.get("lenient", False), stats, job.get("lenient", False)
-            ):
+            lenient = job.get("lenient", False)
+            rows = read_rows(f, job["log_name"], lenient, stats, lenient, MIN_UNIT_TIMESTAMP)
+            for t, p, _raw, flag in rows:  # (rows before 2000 as replay.py's _rows)
                 core.feed(t, p, flag)
         result = core.finish()
         carbon = core.carbon_picture()

@@ -110,3 +110,33 @@ def test_a_log_of_only_flagged_huge_rows_replays_with_its_plot(tmp_path, capsys)
     code, err, summary = _replay(tmp_path, text, capsys)
     assert code == 0, err
     assert summary["energy"]["lifetime_mwh"] == 0 and summary["plot"] == "plot.png"
+
+
+def test_a_log_dated_before_2000_is_refused_with_file_and_line(tmp_path, capsys):
+    # the unit's clock counts seconds from 2000-01-01: it cannot have written such a row, and
+    # replay booked 0 kWh for it (firmware time negative) while the log held 0.997 kWh
+    cases = (
+        [(1000000 + 10 * i, 1000.0) for i in range(360)],  # 1970
+        [(946681200 + 10 * i, 1000.0) for i in range(720)],  # from an hour before 2000
+    )
+    for rows in cases:
+        text = "timestamp,power_w\n" + "".join("%d,%.1f\n" % r for r in rows)
+        code, err, _ = _replay(tmp_path, text, capsys, "--accounting-only")
+        assert code == 2, err
+        line = err.strip()
+        assert len(line.splitlines()) == 1 and "log.csv:2: timestamp %d" % rows[0][0] in line, err
+        assert "2000-01-01" in line, err
+
+
+def test_a_log_from_2000_on_books_its_lifetime_as_the_warning_says(tmp_path, capsys):
+    # 2000-01-01 00:00 UTC on, one hour at 1 kW: the clock warning says lifetime is meaningful
+    rows = [(946684800 + 10 * i, 1000.0) for i in range(361)]
+    text = "timestamp,power_w\n" + "".join("%d,%.1f\n" % r for r in rows)
+    for extra in ((), ("--micropython",)):
+        code, err, summary = _replay(tmp_path, text, capsys, "--accounting-only", *extra)
+        assert code == 0, err
+        assert "(lifetime is)" in summary["warnings"][0], summary["warnings"]
+        energy = summary["energy"]
+        assert energy["log_integral_kwh"] == 1.0
+        # the first interval after boot is the unit's to book or count as missing (item 9)
+        assert 0.99 <= energy["lifetime_kwh"] <= 1.0, (energy, extra)
