@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -221,6 +222,29 @@ def _first_row_t(log_path, lenient):
     return None
 
 
+_MAX_INPUT_BYTES = 1 << 20  # a config or a scenario is a few kB: a larger file is not one
+
+
+def _check_input(path, option):
+    """path (--config, --scenario) as a Path: a regular file within _MAX_INPUT_BYTES. A
+    device such as /dev/zero never ends, and a huge file would be read whole."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UserError("%s %s: no such file" % (option, path)) from None
+    except OSError as e:
+        raise UserError("%s %s: cannot read: %s" % (option, path, e.strerror)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError("%s %s: not a file" % (option, path))
+    if st.st_size > _MAX_INPUT_BYTES:
+        raise UserError(
+            "%s %s: larger than %d bytes: not a %s file"
+            % (option, path, _MAX_INPUT_BYTES, option[2:])
+        )
+    return path
+
+
 def _load_config(path):
     """The config file at path, parsed and validated (the defaults when path is None)."""
     use_firmware()
@@ -228,15 +252,16 @@ def _load_config(path):
 
     if path is None:
         return config_mod.defaults()
-    path = Path(path)
+    path = _check_input(path, "--config")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("%s: no such file" % path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError("%s: cannot read: %s" % (path, e)) from None
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise UserError("%s: cannot read: %s" % (path, e.strerror)) from None
+    if len(raw) > _MAX_INPUT_BYTES:  # it grew since the check
+        raise UserError("--config %s: larger than %d bytes" % (path, _MAX_INPUT_BYTES))
     try:
-        return config_mod.parse(text, str(path))
+        return config_mod.parse(raw, str(path))
     except config_mod.ConfigError as e:
         raise UserError(str(e)) from None
 
@@ -291,6 +316,8 @@ def replay(
     from sunprint.samplelog import SampleLogError
 
     log_path = _check_log(log_path)
+    if scenario is not None:
+        scenario = _check_input(scenario, "--scenario")
     profile = load_board(board_name)
     check_layout_fonts(profile, FONTS)  # font names, never paths (as deploy checks them)
     cfg = _load_config(config)
