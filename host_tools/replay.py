@@ -36,6 +36,8 @@ from host_tools.fonts import check_layout_fonts
 from host_tools.paths import FONTS, ROOT, use_firmware
 
 DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with the models
+MIN_HEAPSIZE = 65536  # bytes: below this not even the firmware's modules load
+MAX_HEAPSIZE = 1 << 30  # bytes: the unix port mallocs it at once (1 TB crashed it)
 LED_SCALE = 12  # pixels per LED in an LED frame
 _MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
@@ -266,11 +268,14 @@ def _load_config(path):
         raise UserError(str(e)) from None
 
 
-def _tz(cfg, profile):
-    # the unit's time zone, by the unit's own rule (core.config.unit_settings, as main.py)
+def _settings(cfg, profile, config_path):
+    # (the unit's time zone, its settings faults) by the unit's own rule
+    # (core.config.unit_settings, as main.py); the faults are warnings on stderr
     from sunprint.core import config as config_mod
 
-    return config_mod.unit_settings(cfg, profile)[0]["tz_offset_s"]
+    name = "config (the defaults)" if config_path is None else str(config_path)
+    settings, faults = config_mod.unit_settings(cfg, profile, name)
+    return settings["tz_offset_s"], faults
 
 
 def _events(scenario, faults, log_path, lenient, tz_offset_s):
@@ -316,6 +321,11 @@ def replay(
     from sunprint.samplelog import SampleLogError
 
     log_path = _check_log(log_path)
+    if micropython and not MIN_HEAPSIZE <= heapsize <= MAX_HEAPSIZE:
+        raise UserError(
+            "--heapsize %d: MicroPython's heap is %d..%d bytes (default %d)"
+            % (heapsize, MIN_HEAPSIZE, MAX_HEAPSIZE, DEFAULT_HEAPSIZE)
+        )
     if scenario is not None:
         scenario = _check_input(scenario, "--scenario")
     profile = load_board(board_name)
@@ -323,7 +333,7 @@ def replay(
     cfg = _load_config(config)
     if tz_offset_s is not None:
         cfg["tz_offset_min"] = tz_offset_s // 60
-    tz = _tz(cfg, profile)
+    tz, settings_faults = _settings(cfg, profile, config)
     out_dir = outdir.check(out_dir, TOOL, make_parent=True)
     tmp = outdir.temp_beside(out_dir)
     done = False
@@ -345,12 +355,14 @@ def replay(
             not accounting_only,
             led_frame_every_s,
             heapsize,
+            tz,
         )
         elapsed = time.perf_counter() - started
         if numbers["rows"] == 0:
             lines = log_path.read_bytes().count(b"\n")
             raise UserError("%s:%d: no samples after the header" % (log_path, lines))
         summary = _summary(numbers, log_path, board_name, log_rows)
+        summary["warnings"] = settings_faults + summary["warnings"]
         summary["run"] = {
             "seconds": round(elapsed, 3),
             "interpreter": "micropython" if micropython else "cpython",
@@ -375,13 +387,14 @@ def replay(
             outdir.discard(tmp, out_dir)  # and the parent folders this run made
 
 
-def _run_cpython(profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _):
+def _run_cpython(
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _, tz
+):
     from host_tools.replay_core import Replay
     from sunprint.samplelog import ReadStats
 
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
     fast = profile["display"]["type"] == "ssd1680"
-    tz = _tz(cfg, profile)
 
     def sink(core, frame):
         path = frames_dir / _frame_name(frame, tz)
@@ -469,7 +482,7 @@ _MP_MAIN = (
 
 
 def _run_micropython(
-    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, heap
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, heap, tz
 ):
     from sunprint.samplelog import ReadStats, SampleLogError
 
@@ -478,7 +491,6 @@ def _run_micropython(
     for _ in _rows(log_path, lenient, ReadStats()):
         pass
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
-    tz = _tz(cfg, profile)
     work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
     try:
         tree = work / "mpy"
@@ -518,6 +530,11 @@ def _run_micropython(
         result_path = out / "result.json"
         if proc.returncode != 0 or not result_path.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            if tail[0].startswith("MemoryError"):  # the heap the user gave is too small
+                raise UserError(
+                    "--heapsize %d: MicroPython ran out of memory (%s); the default is %d"
+                    % (heap, tail[0], DEFAULT_HEAPSIZE)
+                )
             raise RuntimeError(
                 "MicroPython replay failed (exit %d): %s" % (proc.returncode, tail[0])
             )
@@ -682,24 +699,23 @@ def _date(t_unix):
 
 
 def _coal_source(dg):
-    # the default factor's source, or the config's own figure
+    # the default factor's source, or the config's own figure (formatted as the sign does)
     from sunprint.core import carbon
+    from sunprint.ui.layout import format_tenths
 
     if dg == carbon.COAL_DG_PER_KWH:
         return carbon.COAL_SOURCE
-    return "config.json coal_gce_per_kwh: %d.%d gce/kWh" % (dg // 10, dg % 10)
+    return "config.json coal_gce_per_kwh: %s gce/kWh" % format_tenths(dg)
 
 
 def _trees_note(dg):
     from sunprint.core import carbon
+    from sunprint.ui.layout import format_tenths
 
     if dg == carbon.TREE_DG_CO2_PER_YEAR:
         return carbon.TREE_NOTE
-    kg10 = dg // 1000
-    return "config.json tree_kg_co2_per_year: one tree absorbs %d.%d kg CO2 a year" % (
-        kg10 // 10,
-        kg10 % 10,
-    )
+    kg = format_tenths(dg // 1000)
+    return "config.json tree_kg_co2_per_year: one tree absorbs %s kg CO2 a year" % kg
 
 
 # --- the command ---

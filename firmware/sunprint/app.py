@@ -21,6 +21,7 @@ from sunprint.ui.layout import (
     format_factor,
     format_mass_g,
     format_power,
+    format_tenths,
     format_trees,
     short_source,
 )
@@ -291,10 +292,9 @@ class App:
             self._shown_row = row
             values["factor"] = format_factor(row[2])
             values["factor_source"] = short_source(row)
-            kg10 = self.tree_dg_co2_per_year // 1000  # tenths of kg
-            kg = "%d.%d" % (kg10 // 10, kg10 % 10)
+            kg = format_tenths(self.tree_dg_co2_per_year // 1000)  # from tenths of kg
             values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
-            g = "%d.%d" % (coal // 10, coal % 10)
+            g = format_tenths(coal)
             values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
         return values
 

@@ -192,3 +192,9 @@ def test_a_config_or_scenario_that_is_not_a_regular_file_is_refused_at_once(
     big.write_bytes(b" " * (1 << 20) + b"[]")  # over the cap: not read whole
     err = _fails(work, capsys, [str(GOOD_LOG), option, str(big)])
     assert str(big) in err and "larger than" in err, err
+
+
+@pytest.mark.parametrize("heap", ["0", "-5", "20000", "100000", str(1 << 40)])
+def test_a_heapsize_micropython_cannot_run_is_one_line(tmp_path, capsys, heap):
+    err = _fails(tmp_path, capsys, [str(GOOD_LOG), "--micropython", "--heapsize", heap])
+    assert "--heapsize %s" % heap in err, err
