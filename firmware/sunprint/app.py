@@ -31,6 +31,10 @@ _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
 
 
 class App:
+    # "config: ..." lines of the faults found at boot, shown until fixed (fault()); a class
+    # default: an instance attribute more costs every unit heap, boot faults are rare
+    boot_faults = ()
+
     def __init__(
         self,
         *,
@@ -91,7 +95,6 @@ class App:
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
         self.last_fault = None
-        self.boot_faults = []  # "config: ..." lines found at boot: shown until fixed
         self._fault_what = None
         self._fault_err = None
         self._next_sample = -1
@@ -213,7 +216,7 @@ class App:
         replaces last_fault, never those (the status screen and status JSON show them)."""
         self._fault(what, err)
         if what in _BOOT_KINDS:
-            self.boot_faults.append("%s: %s" % (what, err))
+            self.boot_faults = self.boot_faults + ("%s: %s" % (what, err),)
 
     def _fault(self, what, err):
         self.faults[what] = self.faults.get(what, 0) + 1
