@@ -10,8 +10,10 @@
 # Calibration: /calib.json (written on site by `sunprint calibrate`) overrides the profile's
 # `calib` of each sensor it has an entry for, by channel (the sensor's role).
 # Config: /config.json, or when it is bad or gone the last good one, kept on the flash as
-# config.good.json (rewritten, atomically, only when a valid config.json changed), with the
-# fault shown; the unit's settings come from it and the profile by core.config.unit_settings.
+# config.good.json in its canonical form (core.config.dumps: under 1 KB whatever the size of
+# the config.json it came from; rewritten, atomically, only when the config's values changed),
+# with the fault shown; the unit's settings come from it and the profile by
+# core.config.unit_settings.
 # On a deployed unit this module is /app/<id>/main.mpy, started by boot.py's run().
 import gc
 import json
@@ -21,7 +23,6 @@ BOARD = "/board.json"
 BOOT_RECORD = "/boot.rec"
 CALIB = "/calib.json"
 GOOD_CONFIG = "config.good.json"  # on the flash (fs), beside the ledger
-_GOOD_MAX = 4096  # bytes read of it: a valid config is well below
 
 
 def _read(open_file, path):
@@ -38,31 +39,31 @@ def _optional(name):
 
 def load_config(config_mod, read_text, flash):
     """(config, fault): config.json by the device rule (core.config.load), the previous good
-    config being the copy on the flash. A valid config.json that differs from the copy becomes
-    the copy, written to a temporary file and renamed over it (at most one write per change:
-    the flash wears)."""
+    config being the copy on the flash. A valid config.json whose values differ from the copy
+    becomes the copy, in canonical form (core.config.dumps), written to a temporary file and
+    renamed over it (at most one write per change: the flash wears)."""
     good = None
     previous = None
     try:
         if flash.exists(GOOD_CONFIG):
             f = flash.open(GOOD_CONFIG, "rb")
             try:
-                good = f.read(_GOOD_MAX)
+                good = f.read()  # whole: a copy written before it was canonical can be large
             finally:
                 f.close()
             previous = config_mod.parse(good, GOOD_CONFIG)
-    except (OSError, ValueError):
+    except (OSError, ValueError, MemoryError):
         pass  # no usable copy: the defaults are the fallback
-    texts = []
+    found = []
 
     def read():
         text = read_text()
-        texts.append(text)
+        found.append(True)
         return text
 
     config, fault = config_mod.load(read, previous)
-    if fault is None and texts:
-        raw = texts[0].encode() if type(texts[0]) is str else texts[0]
+    if fault is None and found:  # a valid config.json (none on a first boot: nothing kept)
+        raw = config_mod.dumps(config).encode()
         if raw != good:
             try:
                 f = flash.open(GOOD_CONFIG + ".tmp", "wb")
@@ -183,9 +184,9 @@ def main(
     from sunprint.board import build
 
     try:
-        settings, settings_fault = config_mod.unit_settings(config, profile)
+        settings, settings_faults = config_mod.unit_settings(config, profile)
     except (AttributeError, TypeError, KeyError, ValueError):
-        settings, settings_fault = {}, None  # a profile of the wrong shape: build's check names it
+        settings, settings_faults = {}, ()  # a profile of the wrong shape: build's check names it
     try:
         unit = build(
             profile,
@@ -215,10 +216,11 @@ def main(
     app.set_carbon(
         settings["carbon_row"], settings["coal_dg_per_kwh"], settings["tree_dg_co2_per_year"]
     )
+    # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
     if config_fault:
         app.fault("config", config_fault)
-    if settings_fault:
-        app.fault("config", settings_fault)
+    for fault in settings_faults:
+        app.fault("config", fault)
     if calib_fault:
         app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)

@@ -25,7 +25,7 @@ import math
 import sys
 import threading
 
-from host_tools.errors import UserError
+from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 
 READINGS = 5  # polls averaged per raw reading
@@ -154,7 +154,8 @@ def fit_table(points, result):
 
 
 def _num(value, places):
-    # fixed point for what a person reads as watts; an absurd value stays short
+    # fixed point for what a person reads as watts; an absurd value stays short (a number's
+    # notation, not a text's cap: that is host_tools.errors.shown)
     if abs(value) < 1e9:
         return "%.*f" % (places, value)
     return "%.6g" % value
@@ -226,7 +227,11 @@ class _Service:
 def _reading_text(r):
     if r["raw_w"] is None:
         return "no good reading (%s)" % r["flag_name"]
-    return "raw %.3f W -> %.3f W calibrated (%s)" % (r["raw_w"], r["value_w"], r["calib"]["from"])
+    return "raw %s W -> %s W calibrated (%s)" % (
+        _num(r["raw_w"], 3),
+        _num(r["value_w"], 3),
+        r["calib"]["from"],
+    )
 
 
 def _ask_points(svc, channel, ask, say):
@@ -356,8 +361,13 @@ def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say
             CHECK_TOLERANCE_W, abs(expected) * 1e-4
         ):
             raise CalibrateError(
-                "%s: the unit applies %r, not the new calibration (%.3f W, expected %.3f W)"
-                % (link.port, check["calib"], check["value_w"], expected)
+                "%s: the unit applies %s, not the new calibration (%s W, expected %s W)"
+                % (
+                    link.port,
+                    shown(check["calib"]),
+                    _num(check["value_w"], 3),
+                    _num(expected, 3),
+                )
             )
     summary["history"] = len(section["history"])
     if restart:

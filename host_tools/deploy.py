@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from host_tools import boards
-from host_tools.errors import UserError
+from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import FIRMWARE, FONTS, ROOT
 
@@ -113,11 +113,6 @@ def check_fonts(profile, fonts_dir=FONTS):
     check_layout_fonts(profile, fonts_dir)
 
 
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 _APP_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 
 
@@ -144,7 +139,7 @@ def build(profile, version, firmware_dir=None, fonts_dir=FONTS):
     files["board.json"] = json.dumps(profile, separators=(",", ":"), sort_keys=True).encode()
     for path in files:  # deploy writes only inside the app folder: no "..", no absolute path
         if not _APP_PATH.fullmatch(path):
-            raise DeployError("refusing to put %s into the app folder" % _short(path))
+            raise DeployError("refusing to put %s into the app folder" % shown(path))
     return files
 
 
@@ -294,7 +289,7 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
             raise UserError(
                 "%s: the unit's board.json names board %s, which is not one of boards/*.json "
                 "(%s): pass --board NAME"
-                % (link.port, _short(board_name), ", ".join(boards.board_names()))
+                % (link.port, shown(board_name), ", ".join(boards.board_names()))
             )
     profile = boards.load_board(board_name)
     files = build(profile, ours, firmware_dir)

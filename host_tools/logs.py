@@ -14,7 +14,6 @@ earlier `logs pull` output: host_tools/outdir.py deletes nothing else):
 The app is restarted (soft reset) afterwards.
 """
 
-import shutil
 import sys
 
 from host_tools import outdir
@@ -23,7 +22,6 @@ from host_tools.paths import use_firmware
 
 LOG_DIR = "/log"
 TOOL = "sunprint logs pull"  # names the outputs it may replace (host_tools/outdir.py)
-_LEGACY_OUTPUT = r"device/|device/\d{8}\.csv|samplelog\.csv"  # before outputs were marked
 
 
 class LogsError(Exception):
@@ -78,9 +76,8 @@ def _flush(port, timeout):
             raise LogsError("%s: the unit failed: %s" % (port, e)) from e
 
 
-def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
-    """Download the unit's logs into out_dir (see the module docstring); a summary dict."""
-    out_dir = outdir.check(out_dir, TOOL, legacy=_LEGACY_OUTPUT)
+def _download(port, timeout, restart, say):
+    # [(name, bytes)] of the unit's log files, oldest first
     _flush(port, timeout)
     with open_link(port, timeout=timeout, soft_reset=False) as link:
         try:
@@ -96,17 +93,24 @@ def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
             link.restart()
     if not files:
         raise LogsError("%s: the unit has no sample log files in %s" % (port, LOG_DIR))
-    tmp = outdir.temp_beside(out_dir)
+    return names, files
+
+
+def pull(port, out_dir, *, timeout=5.0, restart=True, say=print):
+    """Download the unit's logs into out_dir (see the module docstring); a summary dict."""
+    out_dir = outdir.check(out_dir, TOOL)
+    tmp = outdir.temp_beside(out_dir)  # before the unit is touched: OUT's folder is writable
     try:
+        names, files = _download(port, timeout, restart, say)
         (tmp / "device").mkdir()
         for name, data in files:
             (tmp / "device" / name).write_bytes(data)
         meta = {"source": "sunprint-logs-pull", "files": "%s..%s" % (names[0], names[-1])}
         with open(tmp / "samplelog.csv", "w", newline="\n") as f:
             summary = join(files, f, meta)
-        outdir.replace(tmp, out_dir, TOOL, legacy=_LEGACY_OUTPUT)
+        outdir.replace(tmp, out_dir, TOOL)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        outdir.discard(tmp, out_dir)
         raise
     summary["log"] = str(out_dir / "samplelog.csv")
     summary["bytes"] = sum(len(d) for _, d in files)

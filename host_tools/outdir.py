@@ -27,10 +27,13 @@ _MAX_MARKER_BYTES = 4 << 20
 def check(out, tool, *, make_parent=False, legacy=None, option="--out"):
     """OUT as an absolute Path, refused (UserError) unless `tool` may replace it.
 
-    make_parent: create OUT's missing parent folders (else a missing parent is an error).
-    legacy: a regex (re.fullmatch) every relative path of an unmarked folder must match to be
-    taken as an output `tool` wrote before outputs were marked (folders end with '/'), or a
-    function (relative path, Path) -> bool that also looks at the content.
+    make_parent: create OUT's missing parent folders (else a missing parent is an error);
+    discard() removes those this run made when it fails.
+    legacy: for the tools/ scripts only (the user-facing commands pass none: only the marker
+    proves what a command wrote): a regex (re.fullmatch) every relative path of an unmarked
+    folder must match to be taken as an output `tool` wrote before outputs were marked
+    (folders end with '/'), or a function (relative path, Path) -> bool that also looks at the
+    content.
     option: how the user named OUT, for the messages."""
     path = Path(os.path.abspath(out))
     shown = "%s %s" % (option, out)
@@ -47,15 +50,66 @@ def check(out, tool, *, make_parent=False, legacy=None, option="--out"):
         return path
     parent = path.parent
     if not parent.is_dir():
-        if parent.exists() or not make_parent:
+        missing = _missing_parents(parent, shown)
+        if not make_parent:
             raise UserError("%s: folder %s does not exist" % (shown, parent))
-        parent.mkdir(parents=True)
+        made = []
+        try:
+            for folder in missing:
+                folder.mkdir()
+                made.append(folder)
+        except OSError as e:
+            _remove_made(made)
+            raise UserError("%s: cannot make folder %s: %s" % (shown, folder, _why(e))) from None
+        _made[path] = made
     return path
 
 
-def temp_beside(dest):
-    """A new empty folder beside dest (same filesystem, so the swap is a rename)."""
-    return Path(tempfile.mkdtemp(prefix="." + dest.name + ".tmp-", dir=dest.parent))
+def _missing_parents(parent, shown):
+    # The missing folders from the nearest existing one down to parent; an existing path on
+    # the way that is not a folder is named as what it is.
+    missing = []
+    while not parent.exists() and not parent.is_symlink():
+        missing.append(parent)
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError("%s: %s is a file, not a folder" % (shown, parent))
+    return missing[::-1]
+
+
+def _why(e):
+    return e.strerror or str(e)
+
+
+_made = {}  # OUT -> the parent folders check() made for it, outermost first
+
+
+def _remove_made(made):
+    for folder in reversed(made):  # innermost first; one the user filled meanwhile stays
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def discard(tmp, dest):
+    """After a failed run: remove the temporary folder and the parent folders check() made
+    for dest (only those, and only while empty)."""
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _remove_made(_made.pop(dest, ()))
+
+
+def temp_beside(dest, option="--out"):
+    """A new empty folder beside dest (same filesystem, so the swap is a rename). A folder
+    that cannot be written (read-only, /proc, no permission) is a UserError naming option."""
+    try:
+        return Path(tempfile.mkdtemp(prefix="." + dest.name + ".tmp-", dir=dest.parent))
+    except OSError as e:
+        discard(None, dest)
+        raise UserError(
+            "%s %s: cannot write in folder %s: %s" % (option, dest, dest.parent, _why(e))
+        ) from None
 
 
 def replace(new, dest, tool, *, legacy=None, option="--out"):
@@ -69,6 +123,7 @@ def replace(new, dest, tool, *, legacy=None, option="--out"):
     try:
         if not dest.exists() or not os.listdir(dest):
             os.rename(new, dest)  # onto nothing or an empty folder: one atomic step
+            _made.pop(dest, None)
             return
         holder = temp_beside(dest)
         try:
@@ -78,6 +133,7 @@ def replace(new, dest, tool, *, legacy=None, option="--out"):
             except OSError:
                 os.rename(holder / "previous", dest)
                 raise
+            _made.pop(dest, None)
         finally:
             shutil.rmtree(holder, ignore_errors=True)
     except OSError as e:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,14 +37,11 @@ from host_tools.fonts import check_layout_fonts
 from host_tools.paths import FONTS, ROOT, use_firmware
 
 DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with the models
+MIN_HEAPSIZE = 65536  # bytes: below this not even the firmware's modules load
+MAX_HEAPSIZE = 1 << 30  # bytes: the unix port mallocs it at once (1 TB crashed it)
 LED_SCALE = 12  # pixels per LED in an LED frame
 _MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
-# what replay wrote before its outputs carried outdir's marker: `make demo`'s build/demo is one
-_LEGACY_OUTPUT = (
-    r"frames/|frames/\d{4}-\d{6}-(full|partial|led)\.png|summary\.json|last-frame\.png"
-    r"|carbon-screen\.png|animation\.gif|contact-sheet\.png|plot\.png"
-)
 
 
 class Unit:
@@ -210,10 +208,13 @@ def _text_lines(f, name):
 
 
 def _rows(log_path, lenient, stats):
-    from sunprint.samplelog import read_rows
+    # a row before 2000-01-01 is refused (skipped with --lenient): the unit's clock counts
+    # seconds from 2000, it cannot have written one, and replay could not book it as the unit
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP, read_rows
 
     with open(log_path, "rb") as f:
-        yield from read_rows(_text_lines(f, str(log_path)), str(log_path), lenient, stats, lenient)
+        lines = _text_lines(f, str(log_path))
+        yield from read_rows(lines, str(log_path), lenient, stats, lenient, MIN_UNIT_TIMESTAMP)
 
 
 def _first_row_t(log_path, lenient):
@@ -224,6 +225,29 @@ def _first_row_t(log_path, lenient):
     return None
 
 
+_MAX_INPUT_BYTES = 1 << 20  # a config or a scenario is a few kB: a larger file is not one
+
+
+def _check_input(path, option):
+    """path (--config, --scenario) as a Path: a regular file within _MAX_INPUT_BYTES. A
+    device such as /dev/zero never ends, and a huge file would be read whole."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UserError("%s %s: no such file" % (option, path)) from None
+    except OSError as e:
+        raise UserError("%s %s: cannot read: %s" % (option, path, e.strerror)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError("%s %s: not a file" % (option, path))
+    if st.st_size > _MAX_INPUT_BYTES:
+        raise UserError(
+            "%s %s: larger than %d bytes: not a %s file"
+            % (option, path, _MAX_INPUT_BYTES, option[2:])
+        )
+    return path
+
+
 def _load_config(path):
     """The config file at path, parsed and validated (the defaults when path is None)."""
     use_firmware()
@@ -231,24 +255,28 @@ def _load_config(path):
 
     if path is None:
         return config_mod.defaults()
-    path = Path(path)
+    path = _check_input(path, "--config")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("%s: no such file" % path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError("%s: cannot read: %s" % (path, e)) from None
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise UserError("%s: cannot read: %s" % (path, e.strerror)) from None
+    if len(raw) > _MAX_INPUT_BYTES:  # it grew since the check
+        raise UserError("--config %s: larger than %d bytes" % (path, _MAX_INPUT_BYTES))
     try:
-        return config_mod.parse(text, str(path))
+        return config_mod.parse(raw, str(path))
     except config_mod.ConfigError as e:
         raise UserError(str(e)) from None
 
 
-def _tz(cfg, profile):
-    # the unit's time zone, by the unit's own rule (core.config.unit_settings, as main.py)
+def _settings(cfg, profile, config_path):
+    # (the unit's time zone, its settings faults) by the unit's own rule
+    # (core.config.unit_settings, as main.py); the faults are warnings on stderr
     from sunprint.core import config as config_mod
 
-    return config_mod.unit_settings(cfg, profile)[0]["tz_offset_s"]
+    name = "config (the defaults)" if config_path is None else str(config_path)
+    settings, faults = config_mod.unit_settings(cfg, profile, name)
+    return settings["tz_offset_s"], faults
 
 
 def _events(scenario, faults, log_path, lenient, tz_offset_s):
@@ -294,14 +322,22 @@ def replay(
     from sunprint.samplelog import SampleLogError
 
     log_path = _check_log(log_path)
+    if micropython and not MIN_HEAPSIZE <= heapsize <= MAX_HEAPSIZE:
+        raise UserError(
+            "--heapsize %d: MicroPython's heap is %d..%d bytes (default %d)"
+            % (heapsize, MIN_HEAPSIZE, MAX_HEAPSIZE, DEFAULT_HEAPSIZE)
+        )
+    if scenario is not None:
+        scenario = _check_input(scenario, "--scenario")
     profile = load_board(board_name)
     check_layout_fonts(profile, FONTS)  # font names, never paths (as deploy checks them)
     cfg = _load_config(config)
     if tz_offset_s is not None:
         cfg["tz_offset_min"] = tz_offset_s // 60
-    tz = _tz(cfg, profile)
-    out_dir = outdir.check(out_dir, TOOL, make_parent=True, legacy=_LEGACY_OUTPUT)
+    tz, settings_faults = _settings(cfg, profile, config)
+    out_dir = outdir.check(out_dir, TOOL, make_parent=True)
     tmp = outdir.temp_beside(out_dir)
+    done = False
     try:
         events = _events(scenario, faults, log_path, lenient, tz)
         frames_dir = tmp / "frames"
@@ -320,12 +356,14 @@ def replay(
             not accounting_only,
             led_frame_every_s,
             heapsize,
+            tz,
         )
         elapsed = time.perf_counter() - started
         if numbers["rows"] == 0:
             lines = log_path.read_bytes().count(b"\n")
             raise UserError("%s:%d: no samples after the header" % (log_path, lines))
         summary = _summary(numbers, log_path, board_name, log_rows)
+        summary["warnings"] = settings_faults + summary["warnings"]
         summary["run"] = {
             "seconds": round(elapsed, 3),
             "interpreter": "micropython" if micropython else "cpython",
@@ -340,22 +378,24 @@ def replay(
             _pictures(tmp, log_path, summary, lenient)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         summary["screens"] = {"main": "last-frame.png", "carbon": "carbon-screen.png"}
-        outdir.replace(tmp, out_dir, TOOL, legacy=_LEGACY_OUTPUT)
+        outdir.replace(tmp, out_dir, TOOL)
+        done = True
         return summary
     except SampleLogError as e:
         raise UserError(str(e)) from None
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            outdir.discard(tmp, out_dir)  # and the parent folders this run made
 
 
-def _run_cpython(profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _):
+def _run_cpython(
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _, tz
+):
     from host_tools.replay_core import Replay
     from sunprint.samplelog import ReadStats
 
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
     fast = profile["display"]["type"] == "ssd1680"
-    tz = _tz(cfg, profile)
 
     def sink(core, frame):
         path = frames_dir / _frame_name(frame, tz)
@@ -443,7 +483,7 @@ _MP_MAIN = (
 
 
 def _run_micropython(
-    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, heap
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, heap, tz
 ):
     from sunprint.samplelog import ReadStats, SampleLogError
 
@@ -452,7 +492,6 @@ def _run_micropython(
     for _ in _rows(log_path, lenient, ReadStats()):
         pass
     kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
-    tz = _tz(cfg, profile)
     work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
     try:
         tree = work / "mpy"
@@ -492,6 +531,11 @@ def _run_micropython(
         result_path = out / "result.json"
         if proc.returncode != 0 or not result_path.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            if tail[0].startswith("MemoryError"):  # the heap the user gave is too small
+                raise UserError(
+                    "--heapsize %d: MicroPython ran out of memory (%s); the default is %d"
+                    % (heap, tail[0], DEFAULT_HEAPSIZE)
+                )
             raise RuntimeError(
                 "MicroPython replay failed (exit %d): %s" % (proc.returncode, tail[0])
             )
@@ -656,24 +700,23 @@ def _date(t_unix):
 
 
 def _coal_source(dg):
-    # the default factor's source, or the config's own figure
+    # the default factor's source, or the config's own figure (formatted as the sign does)
     from sunprint.core import carbon
+    from sunprint.ui.layout import format_tenths
 
     if dg == carbon.COAL_DG_PER_KWH:
         return carbon.COAL_SOURCE
-    return "config.json coal_gce_per_kwh: %d.%d gce/kWh" % (dg // 10, dg % 10)
+    return "config.json coal_gce_per_kwh: %s gce/kWh" % format_tenths(dg)
 
 
 def _trees_note(dg):
     from sunprint.core import carbon
+    from sunprint.ui.layout import format_tenths
 
     if dg == carbon.TREE_DG_CO2_PER_YEAR:
         return carbon.TREE_NOTE
-    kg10 = dg // 1000
-    return "config.json tree_kg_co2_per_year: one tree absorbs %d.%d kg CO2 a year" % (
-        kg10 // 10,
-        kg10 % 10,
-    )
+    kg = format_tenths(dg // 1000)
+    return "config.json tree_kg_co2_per_year: one tree absorbs %s kg CO2 a year" % kg
 
 
 # --- the command ---

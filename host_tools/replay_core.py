@@ -29,6 +29,12 @@
 # bound the firmware promises, whether it held, and frames shown after it.
 
 from sunprint.compat import EPOCH_2000_UNIX
+from sunprint.samplelog import LOG_MAX_MW
+
+# The most the unit's log writer writes (W). The reader takes any finite power on a flagged row
+# (1.7e308 would overflow int(round(...))): such a row books nothing, so it is clamped here as
+# the unit's writer clamps it.
+_LOG_MAX_W = LOG_MAX_MW / 1000
 
 _HALF_MJ_PER_MWH = 7200
 _NO_ANSWER = 1  # core.quality: the sensor did not answer
@@ -142,7 +148,7 @@ class Replay:
         # the unit's settings by the unit's own rule (main.py): config.json, then the profile
         cfg = config_mod.defaults()
         cfg.update(config or {})
-        self.settings, self.settings_fault = config_mod.unit_settings(cfg, profile)
+        self.settings, self.settings_faults = config_mod.unit_settings(cfg, profile)
         self.tz_offset_s = self.settings["tz_offset_s"]
         self.persist_interval_s = self.settings["persist_interval_s"]
         self.persist_wh = self.settings["persist_wh"]
@@ -240,8 +246,8 @@ class Replay:
         app.restore()
         s = self.settings  # as main.py: the config's factors from now on
         app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
-        if self.settings_fault:
-            app.fault("config", self.settings_fault)
+        for fault in self.settings_faults:
+            app.fault("config", fault)
         init = getattr(unit.panel, "init", None)
         if self.display and init is not None and self.rig.kind == "epaper":
             init()
@@ -280,9 +286,14 @@ class Replay:
 
     def feed(self, t_unix, power_w, flag=0):
         """One row of the log: faults due, then the app ticked at the row's time."""
+        if not -_LOG_MAX_W <= power_w <= _LOG_MAX_W:
+            power_w = _LOG_MAX_W if power_w > 0 else -_LOG_MAX_W
         mw = int(round(power_w * 1000))
         self._row_mw = mw
         logged = flag  # the log's own flag, before any injected fault
+        # a row the log flagged is not a reading: a board's energy counter (LogSource) counts
+        # it as 0 W, so a flagged 1e11 mW books nothing there either
+        source_mw = 0 if logged else mw
         if self._faulty:
             flag = self._faults_before(t_unix, flag)
         prev = self._prev_row
@@ -306,12 +317,12 @@ class Replay:
         self.rows += 1
         if self._off_until >= 0:
             if t_unix < self._off_until:
-                self.source.feed(t_unix - EPOCH_2000_UNIX, mw, flag)  # the meter counts on
+                self.source.feed(t_unix - EPOCH_2000_UNIX, source_mw, flag)  # the meter counts on
                 return
             self._off_until = -1
             self._power_back()
         now = t_unix - EPOCH_2000_UNIX
-        self.source.feed(now, mw, flag)
+        self.source.feed(now, source_mw, flag)
         app = self.app
         wall = now + self._wall_offset
         wake = app.tick(now, wall)
@@ -686,7 +697,7 @@ def run_job(job_path):
     the numbers (result.json) into the job's folder."""
     import json
 
-    from sunprint.samplelog import ReadStats, SampleLogError, read_rows
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP, ReadStats, SampleLogError, read_rows
 
     with open(job_path) as f:
         job = json.load(f)
@@ -710,9 +721,9 @@ def run_job(job_path):
             led_frame_every_s=job.get("led_frame_every_s", 60),
         )
         with open(job["log"]) as f:
-            for t, p, _raw, flag in read_rows(
-                f, job["log_name"], job.get("lenient", False), stats, job.get("lenient", False)
-            ):
+            lenient = job.get("lenient", False)
+            rows = read_rows(f, job["log_name"], lenient, stats, lenient, MIN_UNIT_TIMESTAMP)
+            for t, p, _raw, flag in rows:  # (rows before 2000 as replay.py's _rows)
                 core.feed(t, p, flag)
         result = core.finish()
         carbon = core.carbon_picture()

@@ -9,12 +9,14 @@ Replay books what the unit would, through the profile's health: the 2.9" board's
 (esp32-epd29) caps readings at 800 W, so there the day is almost all "out of range".
 """
 
+import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from host_tools import outdir  # noqa: E402
 from host_tools.errors import UserError  # noqa: E402
 from host_tools.replay import replay  # noqa: E402
 
@@ -25,9 +27,30 @@ RUNS = (
 )
 
 
+def _own_folders():
+    # the only two paths the demo owns: inside the repository's gitignored build/ folder
+    return (ROOT / "build" / "demo", ROOT / "build" / "demo-led")
+
+
+def clear_unmarked(out):
+    """Remove `out` when it is one of the demo's own folders (build/demo, build/demo-led) and
+    carries no replay marker: an older sunprint wrote it before outputs were marked, and
+    replay (rightly) refuses any unmarked folder. The demo is a developer tool that owns
+    those two folders inside the gitignored build/; it never clears any other path (a path a
+    user named is replay's to refuse). True when it removed something."""
+    if out not in _own_folders() or out.is_symlink() or not out.is_dir():
+        return False
+    if out.resolve() != out or (out / outdir.MARKER).exists():
+        return False  # reached through a link, or marked: replay's rule decides
+    shutil.rmtree(out)
+    return True
+
+
 def main():
     print("sunprint demo: %s (one day at 10 s, Zhongshan, 10 kWp)" % DAY.relative_to(ROOT))
     for board, out, what in RUNS:
+        if clear_unmarked(out):
+            print("(cleared %s: written by an older sunprint, without a marker)" % out)
         summary = replay(DAY, board, out, progress=None)
         energy, co2, display = summary["energy"], summary["carbon"], summary["display"]
         rel = out.relative_to(ROOT)

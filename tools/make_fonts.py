@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"make_fonts: error: {exc}", file=sys.stderr)
         return 2
-    tmp = outdir.temp_beside(previews)
+    tmp = outdir.temp_beside(previews, option="--preview-dir")
     try:
         for name, (ttf, size, _chars) in FONTS.items():
             data = build(name)

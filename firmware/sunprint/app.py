@@ -21,14 +21,20 @@ from sunprint.ui.layout import (
     format_factor,
     format_mass_g,
     format_power,
+    format_tenths,
     format_trees,
     short_source,
 )
 
+_BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
 
 
 class App:
+    # "config: ..." lines of the faults found at boot, shown until fixed (fault()); a class
+    # default: an instance attribute more costs every unit heap, boot faults are rare
+    boot_faults = ()
+
     def __init__(
         self,
         *,
@@ -206,8 +212,12 @@ class App:
         return min(self._next_sample, self._next_screen)
 
     def fault(self, what, err):
-        """Record a fault from outside the loop (boot: a bad config, a store that failed)."""
+        """Record a fault from outside the loop (boot: a bad config, a store that failed). A
+        config, calib or profile fault is also kept in boot_faults: a later sensor fault
+        replaces last_fault, never those (the status screen and status JSON show them)."""
         self._fault(what, err)
+        if what in _BOOT_KINDS:
+            self.boot_faults = self.boot_faults + ("%s: %s" % (what, err),)
 
     def _fault(self, what, err):
         self.faults[what] = self.faults.get(what, 0) + 1
@@ -303,10 +313,9 @@ class App:
             self._shown_row = row
             values["factor"] = format_factor(row[2])
             values["factor_source"] = short_source(row)
-            kg10 = self.tree_dg_co2_per_year // 1000  # tenths of kg
-            kg = "%d.%d" % (kg10 // 10, kg10 % 10)
+            kg = format_tenths(self.tree_dg_co2_per_year // 1000)  # from tenths of kg
             values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
-            g = "%d.%d" % (coal // 10, coal % 10)
+            g = format_tenths(coal)
             values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
         return values
 

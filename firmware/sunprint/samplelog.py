@@ -62,8 +62,8 @@ _MAX_ROW = const(48)  # 10 + 1 + 13 + 1 + 11 + 1 + 3 + 1 bytes at most, with roo
 # What a row holds: a reading beyond is written as the bound (an absurd calibration or a
 # meter's garbage register must not overrun the row buffer and stop the sign). Plain globals,
 # not const: above 2**30 they are (immutable, preallocated) big ints on the ESP32, and comparing
-# a small int with one allocates nothing; negating one makes a new big int (32 bytes on every
-# append), so the lower bounds are globals of their own.
+# a small int with one allocates nothing. Their negatives are built once here: `-LOG_MAX_MW` in
+# append would allocate a new big int on every row (64 B a row on a 32-bit VM).
 LOG_MAX_MW = 99999999999  # 99,999,999.999 W
 LOG_MAX_RAW = 9999999999  # 10 digits, what the reader takes
 _LOG_MIN_MW = -LOG_MAX_MW
@@ -97,6 +97,7 @@ class ReadStats:
 
 MAX_LINE = const(4096)  # characters; a longer line is not a sample log's
 MAX_TIMESTAMP = 4294967295  # 2106: what a 32-bit unsigned RTC holds
+MIN_UNIT_TIMESTAMP = EPOCH_2000_UNIX  # 2000-01-01: the unit's clock counts seconds from it
 MAX_POWER_W = 1e9  # 1 GW: anything above is not a reading
 _DIGITS = "0123456789"
 _NUMBER = "0123456789.-+eE"
@@ -109,7 +110,7 @@ def _short(text):
     return repr(text)
 
 
-def _parse_row(fields, version):
+def _parse_row(fields, version, min_t):
     """(t, power_w, raw, flag) or a str saying what is wrong."""
     f0 = fields[0]
     # strip() with a character set runs in C: what is left is not a digit (no sign, no "_",
@@ -119,6 +120,8 @@ def _parse_row(fields, version):
     t = int(f0)
     if t > MAX_TIMESTAMP:
         return "timestamp %s is out of range (0..%d)" % (_short(f0), MAX_TIMESTAMP)
+    if t < min_t:
+        return "timestamp %d is before %s" % (t, min_t_name(min_t))
     f1 = fields[1]
     if not f1 or f1.strip(_NUMBER):
         if f1.lower().lstrip("+-") in ("nan", "inf", "infinity"):
@@ -149,14 +152,22 @@ def _parse_row(fields, version):
     return t, p, raw, flag
 
 
-def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False):
+def min_t_name(min_t):
+    # how a lower timestamp bound is named in a message
+    if min_t == MIN_UNIT_TIMESTAMP:
+        return "2000-01-01 (%d), the earliest time the unit's clock can hold" % min_t
+    return "%d" % min_t
+
+
+def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, min_t=0):
     """Yield (unix_seconds, power_w, raw, flag) from an open text stream, checking every line.
 
     raw is None and flag 0 for a version 1 row. Raises SampleLogError naming path and line on
     the first fault; with lenient=True a torn line is dropped and counted in stats.dropped.
     skip_bad=True skips a bad row (a field that is not a number, not finite or out of range, a
     wrong field count, a timestamp not after the previous one, an empty line) and counts it in
-    stats.skipped; a bad header, version or overlong line is still an error.
+    stats.skipped; a bad header, version or overlong line is still an error. A row dated before
+    min_t is a bad row (replay: MIN_UNIT_TIMESTAMP, what the unit's clock can hold).
     """
     if stats is None:
         stats = ReadStats()
@@ -215,7 +226,7 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False):
             if len(fields) != _FIELDS[version]:
                 row = "expected %d fields, got %d" % (_FIELDS[version], len(fields))
             else:
-                row = _parse_row(fields, version)
+                row = _parse_row(fields, version, min_t)
         if not isinstance(row, str):
             t = row[0]
             if any_t and t <= last_t:

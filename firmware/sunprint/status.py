@@ -65,6 +65,7 @@ def status(app, unit_id, now):
         "sensor": sensor,
         "faults": faults,
         "last_fault": app.last_fault,
+        "boot_faults": list(getattr(app, "boot_faults", ())),  # config, calib: until fixed
         "last_persist": persisted,
         "persist_age_s": now - persisted if persisted is not None else None,
         "store_writes": store.writes if store is not None else 0,

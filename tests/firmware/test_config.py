@@ -305,6 +305,23 @@ def test_a_key_given_twice_is_found_whatever_its_spelling():
     assert "unknown key 'sitE'" in msg, msg
 
 
+def _ascii(text):
+    # a message that may hold lone surrogates, printable by both interpreters' runners
+    return "".join(c if ord(c) < 128 else "\\u%04x" % ord(c) for c in text)
+
+
+def test_a_key_spelled_with_a_surrogate_pair_is_the_same_verdict_in_both_interpreters():
+    # "\ud83d\ude00" is one character, U+1F600, as CPython's json reads it (MicroPython's
+    # json leaves two lone surrogates): a key given both ways is given twice, in both
+    e = _error('{"version": 2, "\\ud83d\\ude00": 1,\n "\U0001f600": 2}')
+    assert "appears twice (lines 1 and 2)" in str(e), _ascii(str(e))
+    assert e.key == "\U0001f600", _ascii(e.key)
+    e = _error('{"version": 2, "x\\ud83d": 1, "x\\ud83d": 2}')  # a lone surrogate, twice
+    assert "appears twice" in str(e), _ascii(str(e))
+    e = _error('{"version": 2, "\\ud83d\\u0041": 1, "\\ud83dA": 2}')  # not a pair
+    assert "appears twice" in str(e), _ascii(str(e))
+
+
 def test_an_error_quotes_at_most_60_characters_of_any_key_or_value():
     long = "k" * 600
     digits = "1" + "0" * 300

@@ -14,13 +14,13 @@ def _settings(profile, **changes):
     d = {"version": 3}
     for k in changes:
         d[k] = changes[k]
-    s, fault = config.unit_settings(config.parse(json.dumps(d)), profile)
-    return s, fault
+    s, faults = config.unit_settings(config.parse(json.dumps(d)), profile)
+    return s, faults
 
 
 def test_the_defaults_build_what_the_profile_says():
-    s, fault = _settings(LED)
-    assert fault is None
+    s, faults = _settings(LED)
+    assert faults == []
     assert (s["sample_period_s"], s["screen_period_s"], s["language"]) == (10, 5, "en")
     s, _ = _settings(EPD)
     assert (s["sample_period_s"], s["screen_period_s"], s["language"]) == (10, 300, "both")
@@ -33,8 +33,8 @@ def test_the_defaults_build_what_the_profile_says():
 
 
 def test_config_json_wins_over_the_profile_layout():
-    s, fault = _settings(LED, sample_period_s=20, screen_period_s=60, language="zh")
-    assert fault is None
+    s, faults = _settings(LED, sample_period_s=20, screen_period_s=60, language="zh")
+    assert faults == []
     assert (s["sample_period_s"], s["screen_period_s"], s["language"]) == (20, 60, "zh")
     s, _ = _settings(BARE, screen_period_s=7)
     assert s["screen_period_s"] == 7 and s["sample_period_s"] == 10
@@ -60,22 +60,34 @@ def test_every_other_key_is_config_json_alone():
 
 def test_max_gap_below_twice_the_boards_period_is_raised_with_a_fault():
     slow = {"layout": {"sample_period_s": 100}}
-    s, fault = _settings(slow, max_gap_s=150)
+    s, faults = _settings(slow, max_gap_s=150)
     assert s["max_gap_s"] == 200 and s["sample_period_s"] == 100
-    assert fault == (
+    assert faults == [
         "config.json: key 'max_gap_s': 150 is less than twice the board's "
         "sample_period_s (100); 200 used"
-    ), fault
-    s, fault = _settings(slow, max_gap_s=150, sample_period_s=60)
-    assert fault is None and s["max_gap_s"] == 150
+    ], faults
+    s, faults = _settings(slow, max_gap_s=150, sample_period_s=60)
+    assert faults == [] and s["max_gap_s"] == 150
 
 
 def test_a_config_without_its_factor_row_gets_the_default_row_and_a_fault():
     d = config.defaults()
     d["carbon_year"] = 1990  # a config validated against another factor table
-    s, fault = config.unit_settings(d, EPD)
-    assert s["carbon_row"] == carbon.factor()
-    assert fault.startswith("config.json: key 'carbon_year': ") and "1990" in fault, fault
+    s, faults = config.unit_settings(d, EPD)
+    assert s["carbon_row"] == carbon.factor() and len(faults) == 1, faults
+    assert faults[0].startswith("config.json: key 'carbon_year': ") and "1990" in faults[0]
+
+
+def test_every_settings_fault_is_kept():
+    # a factor row the table lacks AND max_gap_s below twice the board's period: two faults
+    d = config.defaults()
+    d["carbon_year"] = 1990
+    d["max_gap_s"] = 150
+    s, faults = config.unit_settings(d, {"layout": {"sample_period_s": 100}})
+    assert s["carbon_row"] == carbon.factor() and s["max_gap_s"] == 200
+    assert len(faults) == 2, faults
+    assert faults[0].startswith("config.json: key 'carbon_year': "), faults
+    assert faults[1].startswith("config.json: key 'max_gap_s': 150 "), faults
 
 
 def test_version_2_layout_keys_at_their_old_defaults_mean_the_boards():

@@ -110,3 +110,19 @@ def test_a_utf8_bom_before_the_header_is_skipped():
     assert _read("\ufeff# sunprint samplelog 1\ntimestamp,power_w\n5,1.5\n") == [(5, 1.5)]
     # only at the very start: elsewhere it is not a header
     assert "expected header" in _error("# sunprint samplelog 1\n\ufefftimestamp,power_w\n5,1\n")
+
+
+def test_a_row_before_min_t_is_a_bad_row_naming_its_line():
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP, ReadStats, read_rows
+
+    text = "timestamp,power_w\n%d,1.0\n%d,1.0\n" % (MIN_UNIT_TIMESTAMP - 1, MIN_UNIT_TIMESTAMP)
+    try:
+        list(read_rows(io.StringIO(text), "x.csv", min_t=MIN_UNIT_TIMESTAMP))
+    except SampleLogError as e:
+        assert str(e).startswith("x.csv:2: timestamp 946684799 is before 2000-01-01"), str(e)
+    else:
+        raise AssertionError("a row before 2000 read")
+    stats = ReadStats()
+    rows = list(read_rows(io.StringIO(text), "x.csv", True, stats, True, MIN_UNIT_TIMESTAMP))
+    assert rows == [(MIN_UNIT_TIMESTAMP, 1.0, None, 0)] and stats.skipped == 1
+    assert len(list(read_rows(io.StringIO(text), "x.csv"))) == 2  # no bound by default

@@ -46,20 +46,27 @@ class _Text:
 
 
 class CountingFS(FaultFS):
-    """The in-memory flash, counting the files opened for writing, by name."""
+    """The in-memory flash, counting the files opened for writing, by name (across reboots)."""
 
-    def __init__(self):
-        FaultFS.__init__(self)
-        self.written = {}
+    def __init__(self, files=None, written=None):
+        FaultFS.__init__(self, files)
+        self.written = {} if written is None else written
 
     def open(self, path, mode):
         if mode == "wb":
             self.written[path] = self.written.get(path, 0) + 1
         return FaultFS.open(self, path, mode)
 
+    def reboot(self):
+        # what the flash made durable, nothing else (FaultFS.reboot), and the counts
+        return CountingFS(self.durable(), self.written)
+
 
 def _no_wait(ms):
     pass
+
+
+WIRED = {}  # the last boot's I2C bus, for tests that make the sensor fail
 
 
 def boot(config_text, fs, start_s):
@@ -75,6 +82,7 @@ def boot(config_text, fs, start_s):
     bus = FakeI2C()
     chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
     fake.wire_i2c(0, bus)
+    WIRED["bus"] = bus
     clock = VirtualClock(start_s)
     fake.set_clock(clock)
 
@@ -144,7 +152,7 @@ def test_a_new_carbon_year_is_cited_and_booked_from_the_reboot_on():
     saved_mwh, saved_g = old.mwh(LIFETIME), old.grams(CO2, LIFETIME)
     assert saved_mwh > 200000 and abs(saved_g - saved_mwh * 5568 // 10**7) <= 1, saved_g
 
-    fs.reboot()
+    fs = fs.reboot()
     new_row = carbon.factor("CN", 2023)
     runner, clock, chip, _ = boot(_config(carbon_region="CN", carbon_year=2023), fs, NOON + 3700)
     app, ledger = runner.app, runner.unit.ledger
@@ -179,7 +187,7 @@ def test_a_trailing_comma_keeps_the_last_good_config_and_shows_the_fault():
     runner, clock, _, _ = boot(GOOD, fs, NOON)
     _uses_good(runner)
     assert runner.app.last_fault is None, runner.app.last_fault
-    fs.reboot()
+    fs = fs.reboot()
     runner, clock, _, _ = boot(GOOD[:-1] + ",}", fs, NOON + 60)
     _uses_good(runner)
     fault = runner.app.last_fault
@@ -191,13 +199,13 @@ def test_a_trailing_comma_keeps_the_last_good_config_and_shows_the_fault():
 def test_a_bad_value_names_its_key_once_and_the_last_good_config_stays():
     fs = CountingFS()
     boot(GOOD, fs, NOON)
-    fs.reboot()
+    fs = fs.reboot()
     runner, _, _, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
     _uses_good(runner)
     fault = runner.app.last_fault
     assert fault == "config: config.json: key 'persist_wh': 5000 is out of range 1..1000", fault
     # a config.json that is gone: the last good one too, said so
-    fs.reboot()
+    fs = fs.reboot()
     runner, _, _, _ = boot(None, fs, NOON + 120)
     _uses_good(runner)
     assert runner.app.last_fault == (
@@ -209,16 +217,87 @@ def test_the_last_good_config_is_written_only_when_it_changed():
     fs = CountingFS()
     for i in range(3):
         boot(GOOD, fs, NOON + 60 * i)
-        fs.reboot()
+        fs = fs.reboot()
     boot(GOOD[:-1] + ",}", fs, NOON + 300)  # a bad one is never kept
-    fs.reboot()
+    fs = fs.reboot()
     writes = [fs.written.get(p, 0) for p in sorted(fs.written) if p.startswith("config")]
     assert sum(writes) == 1, fs.written
     runner, _, _, _ = boot(_config(persist_wh=20), fs, NOON + 400)  # a new good one is
-    fs.reboot()
+    fs = fs.reboot()
     assert runner.app.policy.persist_wh == 20
     writes = [fs.written.get(p, 0) for p in sorted(fs.written) if p.startswith("config")]
     assert sum(writes) == 2, fs.written
+
+
+def test_a_large_good_config_is_kept_whole_and_written_once():
+    # config.json over 4 KB (indented): the kept copy must be usable after a trailing comma
+    d = json.loads(GOOD)  # as json.dumps(d, indent=1000) writes it (MicroPython has no indent)
+    pad = "\n" + " " * 1000
+    big = "{" + ",".join(pad + json.dumps(k) + ": " + json.dumps(d[k]) for k in d) + "\n}"
+    assert len(big) > 5000, len(big)
+    fs = CountingFS()
+    for i in range(3):
+        runner, _, _, _ = boot(big, fs, NOON + 60 * i)
+        _uses_good(runner)
+        fs = fs.reboot()
+    writes = [fs.written.get(p, 0) for p in sorted(fs.written) if p.startswith("config")]
+    assert sum(writes) == 1, fs.written
+    runner, _, _, _ = boot(big[:-1] + ",}", fs, NOON + 300)
+    _uses_good(runner)
+    assert "trailing commas" in runner.app.last_fault, runner.app.last_fault
+
+
+def test_the_harness_reboot_keeps_only_the_durable_state_and_the_counts():
+    fs = CountingFS()
+    f = fs.open("scratch", "wb")
+    f.write(b"lost")  # never flushed nor closed: a reboot loses these bytes
+    boot(GOOD, fs, NOON)
+    after = fs.reboot()
+    assert after is not fs and after.written is fs.written, after
+    assert after.written.get("config.good.json.tmp") == 1, after.written
+    assert after.open("scratch", "rb").read() == b""
+    kept = after.open("config.good.json", "rb").read()
+    assert kept == fs.open("config.good.json", "rb").read() and kept
+
+
+def test_a_config_fault_stays_on_the_status_screen_and_json_after_sensor_faults():
+    from sunprint import status
+    from sunprint.ui.status import status_values
+
+    fs = CountingFS()
+    boot(GOOD, fs, NOON)
+    fs = fs.reboot()
+    runner, clock, chip, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
+    WIRED["bus"].nack_rate = 1.0  # the sensor stops answering: a fault every sample
+    run_for(runner, clock, 60, chip)
+    app = runner.app
+    assert app.faults.get("sensor", 0) >= 3 and app.last_fault.startswith("sensor: "), app.faults
+    shown = status_values(app, "u", clock.now(), 50000)["last_fault"]
+    assert shown == "config: persist_wh", shown
+    s = status.status(app, "u", clock.now())
+    assert s["boot_faults"] == [
+        "config: config.json: key 'persist_wh': 5000 is out of range 1..1000"
+    ], s["boot_faults"]
+    assert s["last_fault"].startswith("sensor: "), s["last_fault"]  # the latest, as before
+
+
+def test_every_boot_fault_is_kept_not_the_last_one_only():
+    # a bad config.json, and the kept config's max_gap_s below twice the board's period (a
+    # settings fault): both stay, the first one on the screen
+    from sunprint import status
+    from sunprint.ui.status import status_values
+
+    good = _config(max_gap_s=10)
+    fs = CountingFS()
+    boot(good, fs, NOON)
+    fs = fs.reboot()
+    runner, clock, _, _ = boot(good[:-1] + ",}", fs, NOON + 60)
+    faults = status.status(runner.app, "u", clock.now())["boot_faults"]
+    assert len(faults) == 2, faults
+    assert faults[0].startswith("config: config.json: not valid JSON"), faults
+    assert faults[1].startswith("config: config.json: key 'max_gap_s': 10 is less"), faults
+    shown = status_values(runner.app, "u", clock.now(), 50000)["last_fault"]
+    assert shown == "config.json: not valid JSON", shown
 
 
 def test_no_config_on_a_first_boot_is_the_defaults_without_a_fault():

@@ -234,6 +234,9 @@ def test_an_absurd_fit_is_refused_with_its_residuals_unless_forced(board, capsys
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "residual" in captured.out and "forced" in captured.out
+    # the check: line stays short (gain 1e300 printed a 300-digit wattage)
+    check = [ln for ln in captured.out.splitlines() if ln.startswith("check: ")]
+    assert len(check) == 1 and len(check[0]) < 100, check[0][:300]
     entry = calib_json(board)["channels"]["pv_power"]["current"]
     assert entry["forced"] and reason in " ".join(entry["forced"])
 
@@ -261,3 +264,17 @@ def test_the_gain_range_depends_on_the_sensor_type():
     assert calibrate.absurd(result, [(100, 130), (200, 260)], "ina226", 800) == []
     reasons = calibrate.absurd(result, [(100, 130), (200, 260)], "ddsu666", 12000)
     assert len(reasons) == 1 and "outside 0.8..1.25 for a ddsu666 sensor" in reasons[0]
+
+
+def test_the_host_tools_one_capper_keeps_any_value_short():
+    from host_tools.errors import shown
+
+    assert shown("site") == "'site'"
+    assert len(shown("k" * 10**6)) == 60 and shown("k" * 10**6).endswith("...")
+    assert len(shown(10**300)) == 60 and shown({"gain": 1e300}) == "{'gain': 1e+300}"
+    assert (
+        calibrate._reading_text(
+            {"raw_w": 199.981, "value_w": 1.99981e302, "calib": {"from": "calib.json"}}
+        )
+        == "raw 199.981 W -> 1.99981e+302 W calibrated (calib.json)"
+    )

@@ -221,3 +221,16 @@ def test_flagged_rows_of_an_absurd_calibration_are_pulled_and_replayed(tmp_path,
         summary = json.loads((tmp_path / "replay" / "summary.json").read_text())
         assert summary["log_rows"]["flagged"] >= 3 and summary["log_rows"]["skipped_bad"] == 0
         assert summary["energy"]["lifetime_kwh"] < 0.001  # the flagged rows booked nothing
+
+
+def test_pull_refuses_an_unmarked_folder_with_the_names_it_writes(tmp_path, capsys):
+    # checked before the port is opened: no unit needed
+    out = tmp_path / "mine"
+    (out / "device").mkdir(parents=True)
+    (out / "samplelog.csv").write_text("my own log")
+    (out / "device" / "20230101.csv").write_text("my own day")
+    code = cli_main(["logs", "pull", "--port", str(tmp_path / "ttyUSB7"), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "not empty" in err, err
+    assert (out / "samplelog.csv").read_text() == "my own log"
+    assert (out / "device" / "20230101.csv").read_text() == "my own day"

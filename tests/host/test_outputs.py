@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from host_tools import cli, registry
+from host_tools import cli, outdir, registry
 from host_tools.errors import UserError
 from host_tools.paths import FONTS, ROOT
 
@@ -337,3 +337,30 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path, monkeypatch, capsys):
     with pytest.raises(UserError, match="not an output of sunprint replay"):
         demo.main()
     assert os.listdir(out) == ["notes.txt"] and mine.read_bytes() == USERS
+
+
+def test_demo_clears_only_its_own_unmarked_folders(tmp_path, monkeypatch, capsys):
+    # build/demo written by a sunprint from before outputs were marked: replay refuses it
+    # (only the marker proves what replay wrote), so the demo clears its own two folders
+    demo = _tool("demo")
+    monkeypatch.setattr(demo, "ROOT", tmp_path)
+    log = tmp_path / "day.csv"
+    log.write_text("# sunprint samplelog 1\ntimestamp,power_w\n1728921600,0.0\n1728921610,5.0\n")
+    monkeypatch.setattr(demo, "DAY", log)
+    own = tmp_path / "build" / "demo"
+    (own / "frames").mkdir(parents=True)
+    (own / "plot.png").write_bytes(b"an old demo's plot")
+    (own / "frames" / "0001-000010-full.png").write_bytes(b"png")
+    monkeypatch.setattr(demo, "RUNS", (("esp32-epd29", own, "e-paper"),))
+    assert demo.main() == 0
+    assert (own / outdir.MARKER).exists() and (
+        own / "plot.png"
+    ).read_bytes() != b"an old demo's plot"
+    # any other unmarked folder, even with the same names, is replay's to refuse
+    other = tmp_path / "build" / "demo2"
+    (other / "frames").mkdir(parents=True)
+    (other / "plot.png").write_bytes(b"mine")
+    monkeypatch.setattr(demo, "RUNS", (("esp32-epd29", other, "e-paper"),))
+    with pytest.raises(UserError, match="not an output of sunprint replay"):
+        demo.main()
+    assert (other / "plot.png").read_bytes() == b"mine"

@@ -165,3 +165,36 @@ def test_fuzz_the_parser(lines, newline_at_end, lenient, skip_bad):
         assert last is None or t > last
         last = t
     assert stats.rows == len(rows)
+
+
+@pytest.mark.parametrize("option", ["--config", "--scenario"])
+def test_a_config_or_scenario_that_is_not_a_regular_file_is_refused_at_once(
+    tmp_path, capsys, option
+):
+    # /dev/zero never ends: reading it whole hung replay; a folder is not a file either
+    import subprocess
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    for path in ("/dev/zero", str(work)):
+        proc = subprocess.run(
+            [sys.executable, "-m", "host_tools.replay", str(GOOD_LOG), "--board", "esp32-epd29"]
+            + ["--out", str(tmp_path / "out"), "--accounting-only", option, path],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        err = proc.stderr.strip()
+        assert proc.returncode == 2, err
+        assert len(err.splitlines()) == 1 and path in err and "not a file" in err, err
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (1 << 20) + b"[]")  # over the cap: not read whole
+    err = _fails(work, capsys, [str(GOOD_LOG), option, str(big)])
+    assert str(big) in err and "larger than" in err, err
+
+
+@pytest.mark.parametrize("heap", ["0", "-5", "20000", "100000", str(1 << 40)])
+def test_a_heapsize_micropython_cannot_run_is_one_line(tmp_path, capsys, heap):
+    err = _fails(tmp_path, capsys, [str(GOOD_LOG), "--micropython", "--heapsize", heap])
+    assert "--heapsize %s" % heap in err, err

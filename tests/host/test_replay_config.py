@@ -154,3 +154,22 @@ def test_replay_samples_as_often_as_the_config_says(tmp_path):
     assert main([*args, "--config", str(cfg), "--accounting-only"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["samples"] == 8640 // 6, summary["samples"]  # a row in six
+
+
+def test_a_settings_fault_is_a_warning_on_stderr_and_in_the_summary(tmp_path, capsys):
+    # max_gap_s 10 on a board that samples every 10 s: the unit raises it to 20, with a fault
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"version": 3, "max_gap_s": 10}))
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "timestamp,power_w\n" + "".join("%d,500.0\n" % (1728950400 + 10 * i) for i in range(30))
+    )
+    out = tmp_path / "out"
+    argv = ["replay", str(log), "--board", "esp32-epd29", "--out", str(out), "--no-progress"]
+    code = main(argv + ["--accounting-only", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if "warning" in ln and "max_gap_s" in ln]
+    assert len(lines) == 1 and str(config) in lines[0] and "20 used" in lines[0], err
+    summary = json.loads((out / "summary.json").read_text())
+    assert any("max_gap_s" in w for w in summary["warnings"]), summary["warnings"]

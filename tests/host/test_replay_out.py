@@ -128,16 +128,52 @@ def test_a_folder_holding_the_current_folder_is_refused(tmp_path, capsys, monkey
     assert (out / "summary.json").exists()
 
 
-def test_an_unmarked_output_of_an_earlier_replay_is_replaced(tmp_path, capsys):
-    # `make demo`'s build/demo from before outputs were marked: only names replay writes
-    out = tmp_path / "demo"
+def test_an_unmarked_folder_of_files_with_replays_names_is_refused(tmp_path, capsys):
+    # names replay writes are no proof that replay wrote them: only the marker is
+    out = tmp_path / "pics"
     (out / "frames").mkdir(parents=True)
-    (out / "frames" / "0001-000010-full.png").write_bytes(b"png")
+    (out / "plot.png").write_text("mine")
     (out / "summary.json").write_text("{}")
-    (out / "plot.png").write_bytes(b"png")
+    (out / "frames" / "0001-000010-full.png").write_text("mine too")
     code, err = _replay(tmp_path, out, capsys)
-    assert code == 0, err
-    assert not (out / "plot.png").exists() and (out / ".sunprint-output.json").exists()
-    (out / "plot.png").write_bytes(b"mine")  # now marked: this one is not replay's
-    code, err = _replay(tmp_path, out, capsys)
-    _refused(code, err, "plot.png")
+    _refused(code, err, "pics", "not empty")
+    assert (out / "plot.png").read_text() == "mine"
+    assert (out / "summary.json").read_text() == "{}"
+    assert (out / "frames" / "0001-000010-full.png").read_text() == "mine too"
+    assert _names(tmp_path) == ["log.csv", "pics"]
+
+
+def test_an_out_whose_parent_cannot_be_written_is_one_line(tmp_path, capsys, monkeypatch):
+    for out in ("/proc/sunprint-x", "/sys/sunprint-x/y"):
+        code, err = _replay(tmp_path, out, capsys)
+        _refused(code, err, "--out", out)
+    # a read-only filesystem (as root, chmod cannot make one): the OS's EROFS
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    code, err = _replay(tmp_path, tmp_path / "out", capsys)
+    _refused(code, err, "--out", "Read-only file system")
+    assert _names(tmp_path) == ["log.csv"]
+
+
+def test_a_failed_run_removes_the_parent_folders_it_made_and_no_others(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("# sunprint samplelog 1\ntimestamp,power_w\n")  # no samples: the run fails
+    (tmp_path / "new1").mkdir()
+    code, err = _replay(tmp_path, tmp_path / "new1" / "new3" / "new4" / "out", capsys)
+    _refused(code, err, "no samples")
+    assert _names(tmp_path) == ["log.csv", "new1"]
+    assert _names(tmp_path / "new1") == []
+
+
+def test_an_out_under_a_file_says_it_is_a_file(tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    for out in (tmp_path / "afile" / "x", tmp_path / "afile" / "x" / "y"):
+        code, err = _replay(tmp_path, out, capsys)
+        _refused(code, err, "afile", "is a file")
+        assert "does not exist" not in err
+    assert (tmp_path / "afile").read_text() == "mine"

@@ -100,3 +100,30 @@ def test_carbon_screen_shows_factor_and_source(fonts, tmp_path):
     img = Image.frombytes("1", (296, 128), bytes(b ^ 0xFF for b in buf))
     img.resize((888, 384)).save(tmp_path / "carbon.png")
     assert sum(bin(b).count("1") for b in buf) > 500  # it drew something
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "config: config.json: key 'tree_kg_co2_per_year': 0 is out of range 1..100",
+        "config: config.json: not valid JSON: line 1 column 99: trailing commas",
+        "config: config.json: missing; the previous config stays in use",
+        "calib: calib.json: 'channels'",
+    ],
+)
+def test_the_status_screen_fits_its_panel_with_a_boot_fault(fault):
+    # a boot fault stays on the status screen (ui/status.py), in its short form
+    from sunprint.ui.status import MAX_FAULT_CHARS, _boot_fault
+
+    shown = _boot_fault(fault)
+    if len(shown) > MAX_FAULT_CHARS:
+        shown = shown[: MAX_FAULT_CHARS - 3] + "..."
+    values = dict(WIDEST)
+    values["last_fault"] = shown
+    for (width, height, name), _screen in sorted(SCREENS.items()):
+        if name != "status":
+            continue
+        for lang in languages(width, height):
+            with panel_fonts(width, height) as fonts:
+                buf, w, h = draw(width, height, name, lang, values, fonts, 40)
+            assert ink_outside(buf, w, h, 40) == [], (shown, width, height, lang)

@@ -184,10 +184,11 @@ def load(read_text, previous=None, name="config.json"):
 
 def unit_settings(config, profile, name="config.json"):
     """What a unit is built with, from a valid config and its board profile: (settings,
-    fault). settings is a dict of board.build's keyword arguments: tz_offset_s, carbon_row,
+    faults). settings is a dict of board.build's keyword arguments: tz_offset_s, carbon_row,
     coal_dg_per_kwh, tree_dg_co2_per_year, max_gap_s, sample_period_s, screen_period_s,
     language, persist_interval_s, persist_wh. main.py and `sunprint replay` both build from
-    it, so a unit and its replay cannot disagree. fault: None, or one line naming the key.
+    it, so a unit and its replay cannot disagree. faults: a list (empty when none) of every
+    fault found, each one line naming the key.
 
     Precedence: sample_period_s, screen_period_s and language are config.json's when it
     gives them, else the profile's "layout" ones, else 10 s, 300 s and "both"; every other
@@ -198,25 +199,22 @@ def unit_settings(config, profile, name="config.json"):
     for key, default in _LAYOUT:
         v = config.get(key)
         s[key] = layout.get(key, default) if v is None else v
-    fault = None
+    faults = []
     region, year = config["carbon_region"], config["carbon_year"]
     try:
         row = carbon.factor(region, year)
     except carbon.CarbonError:  # a config validated against another table
         row = carbon.factor()
-        fault = "%s: key 'carbon_year': %s %s has no emission factor; %s %d used" % (
-            name,
-            _show(region),
-            _show(year),
-            row[0],
-            row[1],
+        faults.append(
+            "%s: key 'carbon_year': %s %s has no emission factor; %s %d used"
+            % (name, _show(region), _show(year), row[0], row[1])
         )
     gap, period = config["max_gap_s"], s["sample_period_s"]
     if gap < 2 * period:
         what = (
             "%s: key 'max_gap_s': %d is less than twice the board's sample_period_s (%d); %d used"
         )
-        fault = what % (name, gap, period, 2 * period)
+        faults.append(what % (name, gap, period, 2 * period))
         gap = 2 * period
     s["tz_offset_s"] = config["tz_offset_min"] * 60
     s["carbon_row"] = row
@@ -225,7 +223,7 @@ def unit_settings(config, profile, name="config.json"):
     s["max_gap_s"] = gap
     s["persist_interval_s"] = config["persist_interval_s"]
     s["persist_wh"] = config["persist_wh"]
-    return s, fault
+    return s, faults
 
 
 def dumps(config):

@@ -5,7 +5,6 @@
 # reads NaN and Infinity. check() gives the same verdict in both: the first fault, with its
 # line and column. Byte by byte, so indexing stays O(1) in MicroPython whatever the text.
 # Linear time: lines are counted only for the fault reported, never per key.
-import json
 
 from sunprint.compat import const
 
@@ -48,12 +47,49 @@ def first_duplicate(b, keys):
     return None
 
 
+_ESCAPES = {
+    0x22: '"',
+    0x5C: "\\",
+    0x2F: "/",
+    0x62: "\b",
+    0x66: "\f",
+    0x6E: "\n",
+    0x72: "\r",
+    0x74: "\t",
+}
+
+
 def _decoded(raw):
-    # a key's text between its quotes, escapes decoded by json itself (so exactly as in its dict)
-    text = raw.decode()
-    if "\\" not in text:
-        return text
-    return json.loads('"' + text + '"')
+    # A key's text between its quotes (escapes already checked by check()), decoded by JSON's
+    # rule: a \uD83D\uDE00 surrogate pair is one character, U+1F600, as CPython's json reads
+    # it. Not json.loads: MicroPython's leaves the pair as two lone surrogates, and the same
+    # file must get the same verdict in both interpreters. Byte by byte (O(1) indexing).
+    if 0x5C not in raw:
+        return raw.decode()
+    parts = []
+    i, n = 0, len(raw)
+    while i < n:
+        j = raw.find(b"\\", i)
+        if j < 0:
+            j = n
+        if j > i:
+            parts.append(raw[i:j].decode())
+        if j >= n:
+            break
+        e = raw[j + 1]
+        if e != 0x75:  # not \u
+            parts.append(_ESCAPES[e])
+            i = j + 2
+            continue
+        cp = int(raw[j + 2 : j + 6], 16)
+        i = j + 6
+        if 0xD800 <= cp < 0xDC00 and raw[i : i + 2] == b"\\u":
+            low = int(raw[i + 2 : i + 6], 16)
+            if 0xDC00 <= low < 0xE000:
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
+                i += 6
+        parts.append(chr(cp))
+    return "".join(parts)
 
 
 def line_col(b, pos):

@@ -368,6 +368,12 @@ def format_factor(dg_per_kwh):
     return "%d.%04d" % (dg_per_kwh // 10000, dg_per_kwh % 10000), "kg/kWh"
 
 
+def format_tenths(tenths):
+    """A count of tenths as text with one decimal: 183 -> "18.3" (the carbon notes' figures:
+    tree-year kg, coal g/kWh; the sign and replay's summary.json format them alike)."""
+    return "%d.%d" % (tenths // 10, tenths % 10)
+
+
 def short_source(row):
     """The citation that fits a small sign: the publisher and the year, e.g. 'MEE/NBS 2023'."""
     return "%s %d" % (row[3].split(",")[0], row[1])

@@ -18,12 +18,29 @@ MAX_FAULT_CHARS = const(28)  # what the narrowest status screen has room for
 _MAX_LED_COUNT = const(999)
 
 
+def _boot_fault(fault):
+    # The screen's short form of a boot fault, naming the key when there is one:
+    # "config: config.json: key 'persist_wh': 5000 is ..." -> "config: persist_wh";
+    # "config: config.json: not valid JSON: line 1 ..." -> "config.json: not valid JSON"
+    what, _, rest = fault.partition(": ")
+    i = rest.find("key '")
+    if i >= 0:
+        j = rest.find("'", i + 5)
+        if j > i + 5:
+            return what + ": " + rest[i + 5 : j]
+    parts = rest.split(": ", 2)
+    return ": ".join(parts[:2])
+
+
 def status_values(app, unit_id, now, free_heap):
     """{name: text} for the status screens, from an App (sunprint.app) at firmware time `now`,
     with the unit's id and the free heap in bytes (gc.mem_free() on the device)."""
     n = app.faults.get("sensor", 0)
     sensor = SENSOR_OK if not n else (SENSOR_FAULTS[0] % n, SENSOR_FAULTS[1] % n)
-    fault = app.last_fault
+    boot = getattr(app, "boot_faults", None)
+    # a fault of a file read at boot (config.json, calib.json) stays in view until it is fixed:
+    # a sensor fault, counted on the sensor row, does not hide it
+    fault = _boot_fault(boot[0]) if boot else app.last_fault
     if fault is None:
         last_fault = NO_FAULT
     elif len(fault) > MAX_FAULT_CHARS:
