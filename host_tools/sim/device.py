@@ -26,6 +26,7 @@ binary): it boots, prints its banner and ignores the line (state "app", no `app`
 
 import shutil
 import struct
+import sys
 import threading
 from pathlib import Path
 
@@ -122,6 +123,9 @@ class Device:
         self.fs_dir = (
             Path(fs_dir) if fs_dir else self.flash_path.with_name(self.flash_path.name + ".fs")
         )
+        # FLASH.fs is the simulator's own (named after the flash image); a folder the user named
+        # with --fs is the simulator's only if it was new or empty: a full erase wipes only that.
+        self._fs_owned = not fs_dir or not self.fs_dir.is_dir() or not any(self.fs_dir.iterdir())
         self.fs_dir.mkdir(parents=True, exist_ok=True)
         self.board = board
         self.heap = heap
@@ -256,6 +260,13 @@ class Device:
     def _erased(self, offset, size):
         # The MicroPython filesystem lives in flash: a whole-chip erase wipes it too.
         if offset == 0 and size >= self.rom.flash.size:
+            if not self._fs_owned:
+                print(
+                    "sim unit: --fs %s held files before the simulator started: a full erase "
+                    "leaves them" % self.fs_dir,
+                    file=sys.stderr,
+                )
+                return
             shutil.rmtree(self.fs_dir, ignore_errors=True)
             self.fs_dir.mkdir(parents=True, exist_ok=True)
 

@@ -118,12 +118,17 @@ def _minute_update(board_name):
     from host_tools.paths import LOGS
     from host_tools.replay import replay
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    from fit_log import (
+        fit_log,  # the 10 kWp day into the board's sensor range, as the unit books it
+    )
+
     board = load_board(board_name)
     board["layout"] = dict(board["layout"], language="en", screens=["main"], screen_period_s=60)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "minute.json"
         path.write_text(json.dumps(board))
-        day = LOGS / "zhongshan-2024-10-15.csv"
+        day = fit_log(LOGS / "zhongshan-2024-10-15.csv", Path(tmp) / "day.csv", board_name)
         summary = replay(day, str(path), Path(tmp) / "o", progress=False, pictures=False)
     sent = {"full": [], "partial": []}
     for f in summary["display"]["frames"][1:]:  # the first one also wakes the panel

@@ -437,3 +437,20 @@ def test_a_bad_unit_config_option_is_refused_before_any_unit_is_touched(
     (line,) = proc.stderr.strip().splitlines()
     assert words in line, line
     assert len(unit.rom.commands) == 0  # esptool never spoke to the unit
+
+
+def test_a_full_erase_never_deletes_a_fs_folder_the_simulator_did_not_make(tmp_path, capsys):
+    # `sim unit --fs DIR` on a folder of the user's: a full-chip erase wipes the simulated flash,
+    # never the user's files (host tools delete only what they created)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's own file")
+    device = Device(tmp_path / "unit.bin", fs_dir=mine, repl=False)
+    device._erased(0, device.rom.flash.size)
+    assert (mine / "notes.txt").read_text() == "the user's own file"
+    assert "--fs" in capsys.readouterr().err
+    # a folder the simulator made is its own flash: the same erase empties it
+    own = Device(tmp_path / "own.bin", repl=False)
+    (own.fs_dir / "main.py").write_text("print(1)")
+    own._erased(0, own.rom.flash.size)
+    assert own.fs_dir.is_dir() and not any(own.fs_dir.iterdir())

@@ -279,13 +279,13 @@ def test_replay_board_path_font_is_a_name_never_a_host_path(tmp_path, capsys):
     shutil.copyfile(FONTS / "sans24b.bin", secret)  # a font file, but outside assets/fonts
     profile = json.loads((ROOT / "boards" / "esp32-epd29.json").read_text())
     profile["name"] = "hostile"
-    profile["layout"]["fonts"] = {"big": os.path.relpath(secret, FONTS)}
+    profile["layout"]["fonts"] = {"large": os.path.relpath(secret, FONTS)}
     board = tmp_path / "hostile.json"
     board.write_text(json.dumps(profile))
     log = ROOT / "tests" / "golden" / "golden-log.csv"
     out = tmp_path / "out"
     code = cli.main(["replay", str(log), "--board", str(board), "--out", str(out)])
-    _refused(capsys, code, "layout.fonts.big", "assets/fonts")
+    _refused(capsys, code, "layout.fonts.large", "font file name")
     assert not out.exists()
 
 
