@@ -31,7 +31,7 @@ micropython32: $(STAMP)
 	$(BIN)/python tools/micropython.py
 
 test: setup
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 demo: setup
 	$(BIN)/python tools/demo.py

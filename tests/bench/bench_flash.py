@@ -92,11 +92,13 @@ def bench_flash():
     from host_tools.flash import flash_unit
 
     board = dict(load_board("esp32-epd29"), name="esp32-epd29")
-    data = firmware_image(1024 * 1024)
+    # BENCH_QUICK (make test checks that every benchmark runs): a smaller image, fewer rounds
+    quick = bool(os.environ.get("BENCH_QUICK"))
+    data = firmware_image(128 * 1024 if quick else 1024 * 1024)
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "firmware.bin"
         image.write_bytes(data)
-        with emulated_units(8, tmp) as ports:
+        with emulated_units(2 if quick else 8, tmp) as ports:
 
             def sunprint_one(port=ports[0]):
                 row = flash_unit(port, board, data, deploy=False, check_app=False)
@@ -114,7 +116,7 @@ def bench_flash():
             sunprint_one()
             esptool_one()
             ours = bare = None
-            for _ in range(4):
+            for _ in range(1 if quick else 4):
                 t = best_of(1, sunprint_one)
                 ours = t if ours is None else min(ours, t)
                 t = best_of(1, esptool_one)

@@ -17,6 +17,7 @@
 
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -35,7 +36,8 @@ from fit_log import fit_log  # noqa: E402
 
 DAY = LOGS / "zhongshan-2024-10-15.csv"
 YEAR_START = 1704038400  # 2024-01-01 00:00 in UTC+8
-YEAR_ROWS = 365 * 8640
+# BENCH_QUICK (make test checks that every benchmark runs): a month stands in for the year
+YEAR_ROWS = (30 if os.environ.get("BENCH_QUICK") else 365) * 8640
 
 
 def _line(name, value, unit, goal=None, peer=None):

@@ -204,8 +204,11 @@ segment = st.tuples(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(segment, min_size=1, max_size=12), st.randoms(use_true_random=False))
-def test_lifetime_survives_random_cuts(segments, rng):
+# The cut points and the noise come from a Random seeded by hypothesis: st.randoms() drew
+# every number through hypothesis (2 of every 3 seconds of this test went there).
+@given(st.lists(segment, min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_lifetime_survives_random_cuts(segments, seed):
+    rng = random.Random(seed)
     samples = expand(segments, rng)
     STATS.update(run_stream(samples, rng))
 

@@ -278,7 +278,9 @@ def test_ctrl_c_at_random_moments_never_desyncs_the_board(board):
             ser.write(b"print(%d * 2)\x04" % i)
             out = read_until(ser, b"\x04>")
             assert out.endswith(b"OK%d\r\n\x04\x04>" % (i * 2)), (i, out)
-        assert 5 <= interrupted <= 35, interrupted  # the race was run: some were, some not
+        # the race was run: some blocks were interrupted, some not (how many depends on the
+        # machine's load: 36 of 40 on a busy 2-core machine)
+        assert 0 < interrupted < 40, interrupted
         ser.write(b"\x02")
 
 
