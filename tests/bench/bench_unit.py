@@ -28,6 +28,7 @@ ints on a 32-bit VM; a unit's ticks are not). Per kind of step: a sampling tick 
 screen update.
 
     .venv/bin/python tests/bench/bench_unit.py        # BENCH_VERBOSE=1: the phases' figures
+    BENCH_BOARDS=esp32-epd29-ina226,esp32-max7219-s0 .venv/bin/python tests/bench/bench_unit.py
 """
 
 import concurrent.futures
@@ -287,6 +288,11 @@ def _romfs_image(mpy_dir, dest):
 
 
 def _boards():
+    """The boards to run: BENCH_BOARDS (names, comma-separated) picks some; BENCH_QUICK: two."""
+    pick = os.environ.get("BENCH_BOARDS")
+    if pick:
+        names = pick.split(",")
+        return tuple(b for b in BOARDS if b[0] in names)
     return BOARDS[:2] if os.environ.get("BENCH_QUICK") else BOARDS
 
 

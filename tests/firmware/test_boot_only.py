@@ -49,6 +49,11 @@ def _unloaded():
 def _restore(saved):
     for name in BOOT_ONLY:
         sys.modules.pop(name, None)
+        pkg, _, leaf = name.rpartition(".")
+        try:
+            delattr(sys.modules[pkg], leaf)  # `from pkg import leaf` must import it afresh
+        except (AttributeError, KeyError):
+            pass
     for name in saved:
         mod, parent, leaf = saved[name]
         sys.modules[name] = mod

@@ -34,22 +34,25 @@ for the panel a unit has, so a unit keeps one panel's screens in RAM, not every 
 from sunprint.compat import const
 
 # Font roles; the app maps them to BitmapFont objects (PANELS gives the files).
-SMALL = "small"
-LARGE = "large"
-ZH = "zh"
-HUGE = "huge"
-UNIT = "unit"
-BUILTIN8 = "builtin8"
+# const(): inside this module the names are folded into the tables at compile time, so a
+# table of constants is one constant object (in flash when the app is frozen), not tuples
+# built on the heap at import.
+SMALL = const("small")
+LARGE = const("large")
+ZH = const("zh")
+HUGE = const("huge")
+UNIT = const("unit")
+BUILTIN8 = const("builtin8")
 
-EN = "en"
-BOTH = "both"  # and ZH ("zh") for Chinese
+EN = const("en")
+BOTH = const("both")  # and ZH ("zh") for Chinese
 LANGUAGES = (EN, ZH, BOTH)
 
 # How a panel shows two languages ("both"): one after the other as the screens rotate, or the
 # Chinese above (or before) the English on every screen. LED screens have no words.
-ALTERNATE = "alternate"
-STACKED = "stacked"
-NO_WORDS = "none"
+ALTERNATE = const("alternate")
+STACKED = const("stacked")
+NO_WORDS = const("none")
 
 # key -> (English, Chinese). Chinese strings must use only glyphs the CJK font has (Noto
 # Sans SC has no subscript two: "CO2" is written out there as 二氧化碳).
@@ -72,13 +75,13 @@ LABELS = {
 }
 
 # Text templates the app fills in (app.carbon_values, ui/status.py): (English, Chinese).
-TREES_NOTE = ("at %s kg CO\u2082 a year each", "每棵树每年吸收%s kg")
-COAL_NOTE = ("at %s g per kWh", "每度电%s克")
-SENSOR_OK = ("OK", "正常")
-SENSOR_FAULTS = ("%d faults", "故障%d次")
-NO_FAULT = ("none", "无")
-SAVED_NEVER = ("never", "从未")
-SAVED_AGO = ("%d min ago", "%d分钟前")
+TREES_NOTE = const(("at %s kg CO\u2082 a year each", "每棵树每年吸收%s kg"))
+COAL_NOTE = const(("at %s g per kWh", "每度电%s克"))
+SENSOR_OK = const(("OK", "正常"))
+SENSOR_FAULTS = const(("%d faults", "故障%d次"))
+NO_FAULT = const(("none", "无"))
+SAVED_NEVER = const(("never", "从未"))
+SAVED_AGO = const(("%d min ago", "%d分钟前"))
 TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NEVER, SAVED_AGO)
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
@@ -131,7 +134,7 @@ PANELS = {
 # Fallbacks for a board that loads fewer fonts: a missing role is drawn in another.
 FALLBACK = {HUGE: LARGE, UNIT: LARGE}
 
-_L = (SMALL, ZH, 0)  # a label on the 2.9" panel: one language at a time
+_L = const((SMALL, ZH, 0))  # a label on the 2.9" panel: one language at a time
 
 SCREENS = {
     # Waveshare 2.9" V2 in landscape: three rows of icon + label + value.
