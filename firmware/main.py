@@ -254,7 +254,7 @@ def _boot(
         safemode.show_service(unit.display, unit.renderer, reason)
         return None
     app = unit.app
-    from sunprint.samplelog import SampleLogWriter
+    from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off the heap
 
     app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
     app.restore()
