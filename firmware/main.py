@@ -134,17 +134,19 @@ def _refuse(record, text, profile, machine, neopixel=None, sleep_ms=None):
     return None
 
 
-# Modules only the boot needs: parsing the config, checking the profile and building the unit,
-# safe mode's decision and service screen. Once the unit is built, main lets them leave the heap
-# (their code and tables; from .mpy files or ROMFS their bytecode too): nothing the running unit
-# holds refers to them (its objects' classes live in other modules: sunprint.unitparts,
-# sunprint.bootrec). Only those this boot imported leave: a host that has one loaded keeps it.
+# Modules only the boot needs: parsing the config, checking the profile, the panel table and
+# building the unit, safe mode's decision and service screen. Once the unit is built, main lets
+# them leave the heap (their code and tables; from .mpy files or ROMFS their bytecode too):
+# nothing the running unit holds refers to them (its objects' classes live in other modules:
+# sunprint.unitparts, sunprint.bootrec). Only those this boot imported leave: a host that has
+# one loaded keeps it.
 BOOT_ONLY = (
     "sunprint.board",
     "sunprint.parts",
     "sunprint.safemode",
     "sunprint.core.config",
     "sunprint.core.strictjson",
+    "sunprint.ui.panels",
 )
 
 

@@ -18,8 +18,8 @@ drivers are made with the ESP32 port's keyword arguments:
     UART(id, baudrate=, bits=, parity=, stop=, tx=n, rx=n), Pin(n, Pin.OUT / Pin.IN).
 """
 
-# What build() makes: they stay on the heap, this module does not (main.py drops it after boot).
-from sunprint.unitparts import Unit, Viewport
+# What build() makes: it stays on the heap, this module does not (main.py drops it after boot).
+from sunprint.unitparts import Unit
 
 _PARITY = {"none": None, "even": 0, "odd": 1}
 _RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
@@ -368,6 +368,8 @@ def build(
     picture = layout.get("picture")
     display = panel
     if picture is not None and (picture[0] != d["width"] or picture[1] != d["height"]):
+        from sunprint.viewport import Viewport
+
         display = Viewport(panel, picture[0], picture[1])
     width, height = display.width, display.height
     fmt = display.BUFFER_FORMAT

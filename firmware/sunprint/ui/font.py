@@ -59,7 +59,7 @@ _QMARK = const(0x3F)
 # copy for all the unit's fonts, not one each.
 _B4 = bytearray(4)
 _B1 = memoryview(_B4)[0:1]
-_PAL = [None]
+_pal = None
 
 
 class BitmapFont:
@@ -236,9 +236,10 @@ class BitmapFont:
             key = 0
         else:  # palette: source 0 -> key (skipped), source 1 -> color
             key = 1 if color == 0 else 0
-            pal = _PAL[0]
+            global _pal
+            pal = _pal
             if pal is None:
-                pal = _PAL[0] = framebuf.FrameBuffer(bytearray(4), 2, 1, framebuf.RGB565)
+                pal = _pal = framebuf.FrameBuffer(bytearray(4), 2, 1, framebuf.RGB565)
             pal.pixel(0, 0, key)
             pal.pixel(1, 0, color)
         glyph_fb = self._fb

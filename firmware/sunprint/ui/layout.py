@@ -92,44 +92,18 @@ UNITS_LED = {"trees": "", "k trees": "k"}
 DIGITS = "0123456789"
 NUMBER_PUNCTUATION = " .,-+%:/"  # what numbers, dates and versions use
 
-# (width, height) -> ({role: font file in assets/fonts}, screen names in rotation order,
-# how "both" languages are shown). A board profile may map roles to other files.
-PANELS = {
-    (296, 128): (
-        {SMALL: "sans12.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
-        ("main", "total", "carbon"),
-        ALTERNATE,
-    ),
-    (400, 300): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
-        ("main", "carbon"),
-        STACKED,
-    ),
-    (800, 480): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk24.bin", HUGE: "num48b.bin"},
-        ("main", "carbon"),
-        STACKED,
-    ),
-    (64, 8): ({}, ("power", "today", "total", "co2", "coal", "trees"), NO_WORDS),
-    (32, 8): (
-        {},
-        (
-            "power_unit",
-            "power",
-            "today_unit",
-            "today",
-            "total_unit",
-            "total",
-            "co2_unit",
-            "co2",
-            "coal_unit",
-            "coal",
-            "trees_unit",
-            "trees",
-        ),
-        NO_WORDS,
-    ),
-}
+# PANELS, (width, height) -> ({role: font file}, screen names in rotation order, how "both"
+# languages are shown), lives in ui/panels.py: only the boot needs it (the fonts to open, the
+# rotation), and main.py lets that module leave the heap. `layout.PANELS` still reads it.
+
+
+def __getattr__(name):
+    if name == "PANELS":
+        from sunprint.ui.panels import PANELS
+
+        return PANELS
+    raise AttributeError(name)
+
 
 # Fallbacks for a board that loads fewer fonts: a missing role is drawn in another.
 FALLBACK = {HUGE: LARGE, UNIT: LARGE}
@@ -226,12 +200,16 @@ def screen_names(width, height):
         for k in table:
             if k[0] == width and k[1] == height and k[2] not in names:
                 names.append(k[2])
+    from sunprint.ui.panels import PANELS
+
     rotation = PANELS[(width, height)][1] if (width, height) in PANELS else ()
     return [n for n in rotation if n in names] + [n for n in names if n not in rotation]
 
 
 def all_screens():
     """Every screen of every panel size: {(width, height, name): items} (host side, tests)."""
+    from sunprint.ui.panels import PANELS
+
     out = dict(SCREENS)
     for width, height in PANELS:
         out.update(_panel_screens(width, height) or {})
@@ -240,6 +218,8 @@ def all_screens():
 
 def fonts_for(width, height):
     """{role: font file name} for a panel size."""
+    from sunprint.ui.panels import PANELS
+
     return PANELS[(width, height)][0]
 
 
@@ -263,6 +243,8 @@ class Rotation:
     def __init__(self, width, height, language=BOTH, names=None):
         if language not in LANGUAGES:
             raise ValueError("language must be one of %s, not %r" % ("/".join(LANGUAGES), language))
+        from sunprint.ui.panels import PANELS  # boot-only
+
         fonts, rotation, mode = PANELS[(width, height)]
         self.names = tuple(names) if names else rotation
         if not self.names:
@@ -313,6 +295,8 @@ def all_strings(lang=None):
         out.extend(v for v in UNITS_LED.values() if v)
     if lang in (None, ZH):
         out.extend(UNITS_ZH.values())
+    from sunprint.ui.panels import PANELS
+
     for width, height in PANELS:
         for name in screen_names(width, height):
             for item in screen_for(width, height, name):
