@@ -134,7 +134,56 @@ def _refuse(record, text, profile, machine, neopixel=None, sleep_ms=None):
     return None
 
 
-def main(
+# Modules only the boot needs: parsing the config, checking the profile, the panel table and
+# building the unit, safe mode's decision and service screen. Once the unit is built, main lets
+# them leave the heap (their code and tables; from .mpy files or ROMFS their bytecode too):
+# nothing the running unit holds refers to them (its objects' classes live in other modules:
+# sunprint.unitparts, sunprint.bootrec). Only those this boot imported leave: a host that has
+# one loaded keeps it.
+BOOT_ONLY = (
+    "sunprint.board",
+    "sunprint.parts",
+    "sunprint.safemode",
+    "sunprint.core.config",
+    "sunprint.core.strictjson",
+    "sunprint.ui.panels",
+)
+
+
+def _leave(names):
+    """Drop the modules `names` from sys.modules and from their packages, then collect."""
+    import sys
+
+    for name in names:
+        sys.modules.pop(name, None)
+        pkg, _, leaf = name.rpartition(".")
+        parent = sys.modules.get(pkg)
+        if parent is not None:
+            try:
+                delattr(parent, leaf)
+            except (AttributeError, KeyError):  # MicroPython: KeyError
+                pass  # never imported by this boot, or already gone
+    gc.collect()
+
+
+def main(machine=None, *, run=True, **kw):
+    """Boot the unit; returns the Runner (run=False: built and restored, not started), or
+    None in safe mode. The keywords are _boot's: fs, open_file, board_path, config_path,
+    calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms.
+
+    Before the runner starts, the boot-only modules (BOOT_ONLY) leave the heap with every
+    local of the boot: the profile and config dicts, the build function."""
+    import sys
+
+    mine = [n for n in BOOT_ONLY if n not in sys.modules]
+    runner = _boot(machine, run=run, **kw)
+    _leave(mine)
+    if run and runner is not None:
+        runner.start()
+    return runner
+
+
+def _boot(
     machine=None,
     *,
     fs=None,
@@ -151,8 +200,7 @@ def main(
     sleep_ms=None,
     run=True,
 ):
-    """Boot the unit; returns the Runner (run=False: built and restored, not started), or
-    None in safe mode."""
+    """main() without the start: the Runner (not started), or None in safe mode."""
     if machine is None:
         import machine  # the real one, on a unit
 
@@ -208,7 +256,7 @@ def main(
         safemode.show_service(unit.display, unit.renderer, reason)
         return None
     app = unit.app
-    from sunprint.samplelog import SampleLogWriter
+    from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off the heap
 
     app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
     app.restore()
@@ -228,10 +276,7 @@ def main(
 
     if wdt is None and run:
         wdt = machine.WDT(timeout=30000)
-    runner = Runner(app, wdt=wdt, clock=clock, boot=record, unit=unit)
-    if run:
-        runner.start()
-    return runner
+    return Runner(app, wdt=wdt, clock=clock, boot=record, unit=unit)
 
 
 if __name__ == "__main__":

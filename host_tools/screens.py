@@ -57,7 +57,7 @@ WIDEST = {
 def panels():
     """Every panel size with screens, largest first."""
     use_firmware()
-    from sunprint.ui.layout import PANELS
+    from sunprint.ui.panels import PANELS
 
     return sorted(PANELS, key=lambda wh: -wh[0] * wh[1])
 
@@ -65,7 +65,8 @@ def panels():
 def languages(width, height):
     """The languages a panel's screens are drawn in: one for LED panels (no words)."""
     use_firmware()
-    from sunprint.ui.layout import NO_WORDS, PANELS, STACKED
+    from sunprint.ui.layout import NO_WORDS, STACKED
+    from sunprint.ui.panels import PANELS
 
     mode = PANELS[(width, height)][2]
     if mode == NO_WORDS:

@@ -261,10 +261,11 @@ def icons_source() -> str:
     lines = [
         '"""The sign\'s icons, 1 bit per pixel, MONO_HLSB (rows, MSB = leftmost pixel, 1 = ink).',
         "",
-        GENERATED + ": don't edit, regenerate. ICONS[name][size] is a tuple",
+        GENERATED + ": don't edit, regenerate. icon(name, size) is a tuple",
         "(buffer, width, height, format) that framebuf's blit takes as its source, so drawing an",
-        "icon is `fb.blit(ICONS[name][size], x, y, 0)` (0 = paper is transparent): nothing is",
-        "copied or allocated, and frozen into the firmware the bitmaps stay in flash.",
+        "icon is `fb.blit(icon(name, size), x, y, 0)` (0 = paper is transparent): nothing is",
+        "copied or allocated. The tables are tuples of constants, not dicts: frozen into the",
+        "firmware they stay in flash, bitmaps and all, and cost the heap nothing.",
         "",
     ]
     for name in DRAW:
@@ -276,23 +277,30 @@ def icons_source() -> str:
         "",
         "_HLSB = const(3)  # framebuf.MONO_HLSB",
         "",
-        "ICONS = {",
+        "NAMES = (%s)" % ", ".join('"%s"' % name for name in DRAW),
+        "SIZES = (8, %s)" % ", ".join(str(s) for s in SIZES),
+        "",
+        "# [NAMES.index(name) * len(SIZES) + SIZES.index(size)]",
+        "_BITMAPS = (",
     ]
     for name in DRAW:
-        lines.append('    "%s": {' % name)
+        lines.append("    # %s" % name)
         for size in (8, *SIZES):
             data = hlsb(render(name, size))
-            lines.append("        %d: (" % size)
-            per_line = 16 if size < 32 else 16
-            for i in range(0, len(data), per_line):
-                chunk = "".join("\\x%02x" % b for b in data[i : i + per_line])
-                lines.append('            b"%s"' % chunk)
-            lines.append("            , %d, %d, _HLSB)," % (size, size))
-        lines.append("    },")
-    lines.append("}")
-    lines.append("")
-    lines.append("SIZES = (8, %s)" % ", ".join(str(s) for s in SIZES))
-    lines.append("")
+            lines.append("    (")
+            for i in range(0, len(data), 16):
+                chunk = "".join("\\x%02x" % b for b in data[i : i + 16])
+                lines.append('        b"%s"' % chunk)
+            lines.append("        , %d, %d, _HLSB)," % (size, size))
+    lines += [
+        ")",
+        "",
+        "",
+        "def icon(name, size):",
+        '    """The blit source of icon `name` at `size` px; ValueError for an unknown one."""',
+        "    return _BITMAPS[NAMES.index(name) * len(SIZES) + SIZES.index(size)]",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -18,102 +18,14 @@ drivers are made with the ESP32 port's keyword arguments:
     UART(id, baudrate=, bits=, parity=, stop=, tx=n, rx=n), Pin(n, Pin.OUT / Pin.IN).
 """
 
+# What build() makes: it stays on the heap, this module does not (main.py drops it after boot).
+from sunprint.unitparts import Unit
+
 _PARITY = {"none": None, "even": 0, "odd": 1}
 _RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
 _DEFAULT_MAX_W = 10000000  # the ledger's own limit when the profile gives none (10 MW)
 _S0_MAX_W_PER_IMP = 60000000  # W * imp/kWh at 16.7 pulses/s: 3.6e6 J/kWh * 16.67 /s
 _MODBUS_MAPS = ("ddsu666", "dtsu666", "sdm120", "sdm630")
-
-
-class Unit:
-    """What build() made: panel, display (what the app draws on), buffer, fb, renderer, fonts,
-    rotation, plan, driver, source, ledger, app, buses (name -> bus object), pins (field ->
-    Pin). close() closes the font files."""
-
-    def __init__(self):
-        self.buses = {}
-        self.pins = {}
-        self.font_files = []
-
-    def _parts(self, panel, display, buffer, fb, driver, source, ledger, fonts, renderer):
-        self.panel = panel
-        self.display = display
-        self.buffer = buffer
-        self.fb = fb
-        self.driver = driver
-        self.source = source
-        self.ledger = ledger
-        self.fonts = fonts
-        self.renderer = renderer
-
-    def _app(self, rotation, plan, carbon_row, app):
-        self.rotation = rotation
-        self.plan = plan
-        self.carbon_row = carbon_row
-        self.app = app
-
-    def close(self):
-        for f in self.font_files:
-            f.close()
-        self.font_files = []
-
-
-class Viewport:
-    """Shows a smaller picture centred on a larger LED panel (a screen set drawn on a longer
-    chain): begin_show copies the picture into the panel's buffer, row by row (MONO_HLSB) or
-    page by page (MONO_VLSB), from preallocated memoryviews; nothing is allocated per frame."""
-
-    def __init__(self, panel, width, height):
-        pw, ph = panel.width, panel.height
-        self.panel = panel
-        self.width = width
-        self.height = height
-        self.BUFFER_FORMAT = fmt = panel.BUFFER_FORMAT
-        x0 = (pw - width) // 2
-        y0 = (ph - height) // 2
-        if fmt == 0:  # MONO_VLSB: bytes are 8-pixel columns of a page
-            y0 &= ~7
-            if height % 8:
-                raise ValueError("picture height must be a multiple of 8")
-            self._runs = height // 8
-            self._run = width
-            self._dst = (y0 // 8) * pw + x0
-            self._dst_step = pw
-        else:  # MONO_HLSB: bytes are 8-pixel runs of a row
-            x0 &= ~7
-            if width % 8:
-                raise ValueError("picture width must be a multiple of 8")
-            self._runs = height
-            self._run = width // 8
-            self._dst = y0 * (pw // 8) + x0 // 8
-            self._dst_step = pw // 8
-        self.BUFFER_SIZE = width * height // 8
-        self.full_buffer = bytearray(panel.BUFFER_SIZE)
-        self._full = memoryview(self.full_buffer)
-
-    def _copy(self, buf):
-        src = memoryview(buf)
-        run = self._run
-        d = self._dst
-        s = 0
-        for _ in range(self._runs):
-            self._full[d : d + run] = src[s : s + run]
-            d += self._dst_step
-            s += run
-
-    def begin_show(self, buf, full=False):
-        self._copy(buf)
-        self.panel.begin_show(self.full_buffer, full)
-
-    def show(self, buf, full=False):
-        self._copy(buf)
-        self.panel.show(self.full_buffer, full)
-
-    def busy(self):
-        return self.panel.busy()
-
-    def finish(self):
-        self.panel.finish()
 
 
 def _out(machine, unit, field, n):
@@ -456,6 +368,8 @@ def build(
     picture = layout.get("picture")
     display = panel
     if picture is not None and (picture[0] != d["width"] or picture[1] != d["height"]):
+        from sunprint.viewport import Viewport
+
         display = Viewport(panel, picture[0], picture[1])
     width, height = display.width, display.height
     fmt = display.BUFFER_FORMAT

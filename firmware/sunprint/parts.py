@@ -620,7 +620,8 @@ def _ina(c, kind, opts, f):
 
 
 def _layout(c, lay, size, has_font):
-    from sunprint.ui.layout import FALLBACK, PANELS, fonts_for, screen_names
+    from sunprint.ui.layout import FALLBACK, fonts_for, screen_names
+    from sunprint.ui.panels import PANELS
 
     c.known(lay, _LAYOUT_KEYS, "layout")
     c.value(lay, "language", "layout.language", _ONE_OF, LANGUAGES)

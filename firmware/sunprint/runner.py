@@ -174,10 +174,10 @@ class Runner:
             or (self._noted_at >= 0 and now - self._noted_at < _NOTE_INTERVAL_S)
         ):
             return
-        from sunprint import safemode
+        from sunprint.bootrec import note_fault  # not safemode: it left the heap after boot
 
         try:
-            safemode.note_fault(boot, reason)
+            note_fault(boot, reason)
         except OSError:
             return
         self._noted = reason
@@ -186,10 +186,10 @@ class Runner:
 
     def _housekeeping(self, now):
         if not self.healthy and self.boot is not None and now - self._started >= self.healthy_s:
-            from sunprint import safemode
+            from sunprint.bootrec import mark_healthy
 
             try:
-                safemode.mark_healthy(self.boot)
+                mark_healthy(self.boot)
                 self.healthy = True
             except OSError:
                 pass

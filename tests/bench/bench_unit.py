@@ -19,7 +19,14 @@ check takes as plausible, moving a little from step to step (a constant reading 
 sensor); the profile's screens change as on a unit. The chip and panel models, the fake machine,
 the clock and the ROMFS image are made before the baseline; a unit module that a model imported
 from the unit's own tables (the Modbus map) is dropped before it, so the unit's import counts.
-The unit's flash is a real folder (log and ledger records live on disk, not on the heap).
+The unit's flash is a real folder (log and ledger records live on disk, not on the heap). An
+e-paper model's record of refreshes and commands (the simulator's, ~0.5 kB an hour) is dropped
+after every step once the first frame is shown, so that it is not counted as the unit's.
+
+Boot (unit_boot_heap_<board>_<form>_32bit): the live heap at the end of the boot, the unit
+built and the modules only the boot needs still loaded (main lets them leave just before the
+runner starts): what the heap must hold once, at boot. (Transients inside the build, a JSON
+parse, are not sampled.)
 
 Then, in the frozen form, a second hour counts what each step allocates with the collector off
 (collected before every step), the models' and the clock's own allocation inside the step left
@@ -28,6 +35,7 @@ ints on a 32-bit VM; a unit's ticks are not). Per kind of step: a sampling tick 
 screen update.
 
     .venv/bin/python tests/bench/bench_unit.py        # BENCH_VERBOSE=1: the phases' figures
+    BENCH_BOARDS=esp32-epd29-ina226,esp32-max7219-s0 .venv/bin/python tests/bench/bench_unit.py
 """
 
 import concurrent.futures
@@ -53,6 +61,7 @@ BOARDS = (
     ("esp32-epd29-ina226", {"frozen": 40000, "romfs": 72000}),
     ("esp32-max7219-s0", {"frozen": 40000, "romfs": 72000}),
     ("esp32-ws2812-ina219", {"frozen": 40000, "romfs": 72000}),
+    ("esp32-epd29", {"frozen": 40000, "romfs": 72000}),  # the 2.9" board's plain profile
     ("esp32-epd42-dlt645", {}),
     ("esp32-epd75-ddsu666", {}),  # WROVER: its two 48 KB picture buffers live in PSRAM
 )
@@ -163,16 +172,53 @@ for o in _objs:
 for name in unit_modules():
     print("PRELOADED", name)
     del sys.modules[name]
+# An e-paper model keeps a record of every refresh (kind, waveform, update value, window) and of
+# its recent command bytes (up to 512): the simulator's notes, not the unit's memory, and they
+# grow through the hour (about 0.5 kB). Once the first frame is on the glass (shown() counts the
+# refreshes) they are dropped after every step (`history`: the most dropped at once, shown
+# with BENCH_VERBOSE).
+HISTORY = ("refreshes", "updates", "areas", "waveforms")
+def history_bytes():
+    model = rig.models.get("display")
+    if model is None:
+        return 0
+    gc.collect()
+    a = gc.mem_alloc()
+    for name in HISTORY:
+        if isinstance(getattr(model, name, None), list):
+            setattr(model, name, [])
+    if isinstance(getattr(model, "commands", None), bytearray):
+        model.commands = bytearray()
+    gc.collect()
+    return a - gc.mem_alloc()
+# The script's own names after the baseline, made now: its globals dict must not grow (and
+# be reallocated) while the unit's heap is measured.
+t0 = imported = built = peak = first = n = boot_ms = end = history = h = used = None
+main = runner = OsFs = None
+BASE = 0
+# The boot's own high-water mark: the unit built, the boot-only modules not yet gone (main
+# lets them leave just before the runner starts, main._leave, which this wraps during the
+# boot). Made before the baseline: the harness's objects are not the unit's.
+BOOT = [0]
+LEAVE = [None]
+def measured_leave(names):
+    gc.collect()
+    BOOT[0] = gc.mem_alloc() - BASE
+    LEAVE[0](names)
 gc.collect()
 BASE = gc.mem_alloc()
 t0 = time.ticks_ms()
 import main
 gc.collect()
 imported = gc.mem_alloc() - BASE
+LEAVE[0] = main._leave
+main._leave = measured_leave
 from sunprint.store import OsFs
 runner = main.main(fake, fs=OsFs(FLASH), board_path=BOARD, config_path=CONFIG,
                    fonts_dir=FONTS, clock=clock, wdt=wdt, neopixel=rig.neopixel,
                    esp32=rig.esp32, sleep_ms=no_wait, run=False)
+main._leave = LEAVE[0]
+LEAVE[0] = None
 rig.attach(runner.unit)
 vary(0)
 gc.collect()
@@ -190,16 +236,20 @@ while shown() == first and n < 10000:  # boot to the first frame on the panel
         peak = used
 boot_ms = time.ticks_diff(time.ticks_ms(), t0)
 print("FIRST", n, first, shown(), clock.now() - START)
+history = history_bytes()
 end = clock.now() + SPAN_S
 while clock.now() < end:
     clock.advance_ms(runner.step())
     n += 1
     vary(n)
+    h = history_bytes()
+    if h > history:
+        history = h
     gc.collect()
     used = gc.mem_alloc() - BASE
     if used > peak:
         peak = used
-print("PARTS", imported, built, "base", BASE)
+print("PARTS", imported, built, "base", BASE, "model history", history)
 # Where the unit's modules came from: the form must be what it says.
 for name in unit_modules():
     path = getattr(sys.modules[name], "__file__", "")
@@ -255,7 +305,7 @@ kinds = steady() if STEADY == "1" else {"tick": [0, 0], "screen": [0, 0]}
 if runner.app.faults:
     print("FAULTS", runner.app.faults, runner.app.last_fault)
 print("RESULT", peak, boot_ms, kinds["tick"][0], kinds["tick"][1], kinds["screen"][0],
-      kinds["screen"][1])
+      kinds["screen"][1], BOOT[0])
 """
 
 
@@ -287,6 +337,11 @@ def _romfs_image(mpy_dir, dest):
 
 
 def _boards():
+    """The boards to run: BENCH_BOARDS (names, comma-separated) picks some; BENCH_QUICK: two."""
+    pick = os.environ.get("BENCH_BOARDS")
+    if pick:
+        names = pick.split(",")
+        return tuple(b for b in BOARDS if b[0] in names)
     return BOARDS[:2] if os.environ.get("BENCH_QUICK") else BOARDS
 
 
@@ -333,8 +388,8 @@ def _run(tmp, tree, form, image, board):
 
 
 def measure():
-    """{(board, form): (peak, boot_ms, tick_bytes, ticks, screen_bytes, screens)} and the
-    ROMFS image's size."""
+    """{(board, form): (peak, boot_ms, tick_bytes, ticks, screen_bytes, screens, boot_peak)}
+    and the ROMFS image's size."""
     mp32.check()
     _app_binary()
     with tempfile.TemporaryDirectory() as tmp:
@@ -381,7 +436,15 @@ def bench_unit():
             )
     for board, _goals in _boards():
         name = _name(board)
-        _peak, boot_ms, alloc, ticks, screen_bytes, screens = results[board, "frozen"]
+        for form in FORMS:
+            print(
+                "bench unit_boot_heap_%s_%s_32bit: %.1f kB"
+                % (name, form, results[board, form][6] / 1000),
+                flush=True,
+            )
+    for board, _goals in _boards():
+        name = _name(board)
+        _peak, boot_ms, alloc, ticks, screen_bytes, screens, _boot = results[board, "frozen"]
         print(
             "bench unit_alloc_per_sampling_tick_%s_32bit: %.1f B (goal <= 0)"
             % (name, alloc / max(1, ticks)),

@@ -7,7 +7,8 @@ import json
 
 from repo import ROOT  # noqa: E402
 
-from sunprint.board import Viewport, build
+from sunprint.board import build
+from sunprint.viewport import Viewport
 
 BOARDS = ROOT + "/boards/"
 FONTS = ROOT + "/assets/fonts"

@@ -5,7 +5,7 @@ import gc
 import framebuf
 
 from sunprint.ui.font import BitmapFont
-from sunprint.ui.icons import ICONS, SIZES
+from sunprint.ui.icons import NAMES, SIZES, icon
 from sunprint.ui.layout import (
     LABELS,
     PANELS,
@@ -234,10 +234,10 @@ def test_led_numbers_and_units():
 
 def test_icons_are_mono_hlsb_bitmaps_with_ink():
     assert SIZES == (8, 16, 32)
-    assert sorted(ICONS) == ["bolt", "coal", "leaf", "plug", "sun", "tree"]
-    for name in ICONS:
+    assert sorted(NAMES) == ["bolt", "coal", "leaf", "plug", "sun", "tree"]
+    for name in NAMES:
         for size in SIZES:
-            data, w, h, fmt = ICONS[name][size]
+            data, w, h, fmt = icon(name, size)
             assert (w, h, fmt) == (size, size, framebuf.MONO_HLSB)
             assert len(data) == (size + 7) // 8 * size
             ink = _bits(data)
@@ -245,17 +245,17 @@ def test_icons_are_mono_hlsb_bitmaps_with_ink():
 
 
 def _blit_all(fb):
-    for name in ICONS:
+    for name in NAMES:
         for size in SIZES:
-            fb.blit(ICONS[name][size], 1, 2, 0)
+            fb.blit(icon(name, size), 1, 2, 0)
 
 
 def test_icons_blit_without_allocation():
     buf, fb = _fb(40, 40)
     _blit_all(fb)
-    data, w, h, _fmt = ICONS["sun"][16]
+    data, w, h, _fmt = icon("sun", 16)
     buf[:] = bytes(len(buf))
-    fb.blit(ICONS["sun"][16], 3, 4, 0)
+    fb.blit(icon("sun", 16), 3, 4, 0)
     for y in range(16):  # the bitmap, at (3, 4)
         for x in range(16):
             bit = (data[y * 2 + (x >> 3)] >> (7 - (x & 7))) & 1

@@ -26,10 +26,12 @@ def test_committed_icons_are_reproduced_exactly():
 
 def test_icons_match_their_drawings():
     use_firmware()
-    from sunprint.ui.icons import ICONS
+    from sunprint.ui.icons import NAMES, SIZES, icon
 
-    for name, sizes in ICONS.items():
-        for size, (data, w, h, _fmt) in sizes.items():
+    assert NAMES == tuple(make_icons.DRAW)
+    for name in NAMES:
+        for size in SIZES:
+            data, w, h, _fmt = icon(name, size)
             img = make_icons.render(name, size)
             assert img.size == (w, h)
             assert img.tobytes() == data

@@ -54,6 +54,13 @@ _UNKNOWN = const(0xFF)  # ASCII table: not looked up yet
 _MISSING = const(0xFE)  # ASCII table: the font has no glyph
 _QMARK = const(0x3F)
 
+# Shared by every font (one draws at a time; nothing here is kept between calls): the 4 bytes a
+# lookup reads, and the palette of a blit in a colour other than 1 (made on first use). One
+# copy for all the unit's fonts, not one each.
+_B4 = bytearray(4)
+_B1 = memoryview(_B4)[0:1]
+_pal = None
+
 
 class BitmapFont:
     """A v1 bitmap font read from ``source`` (a path, or a binary file object open for reading).
@@ -93,17 +100,14 @@ class BitmapFont:
         self.ascent = hdr[6]
         self.stride = stride
         self.count = count
-        self._size = stride * height
-        self._adv_at = _HEADER + 4 * count
-        self._bmp_at = _HEADER + 5 * count
-        if f.seek(0, 2) != self._bmp_at + count * self._size:
+        size = stride * height
+        # advances at _HEADER + 4 * count, bitmaps at _HEADER + 5 * count (not kept: fewer
+        # attributes, a smaller instance on the heap)
+        if f.seek(0, 2) != _HEADER + 5 * count + count * size:
             raise ValueError("font file size does not match its header")
         # Preallocated once: everything a lookup or a draw touches.
-        self._b4 = bytearray(4)
-        self._b1 = memoryview(self._b4)[0:1]
-        self.buf = bytearray(self._size)
+        self.buf = bytearray(size)
         self._fb = framebuf.FrameBuffer(self.buf, stride * 8, height, framebuf.MONO_HLSB)
-        self._pal = framebuf.FrameBuffer(bytearray(4), 2, 1, framebuf.RGB565)
         self._loaded = -1  # glyph index now in buf
         # ASCII code point cp -> [cp]: glyph index / _UNKNOWN / _MISSING, [128 + cp]: advance.
         self._ascii = bytearray(b"\xff" * 128 + b"\x00" * 128)
@@ -134,15 +138,15 @@ class BitmapFont:
 
     def _cp_at(self, i):
         f = self._f
-        b = self._b4
+        b = _B4
         f.seek(_HEADER + 4 * i)
         f.readinto(b)
         return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
 
     def _adv_of(self, i):
-        self._f.seek(self._adv_at + i)
-        self._f.readinto(self._b1)
-        return self._b4[0]
+        self._f.seek(_HEADER + 4 * self.count + i)
+        self._f.readinto(_B1)
+        return _B4[0]
 
     def _search(self, cp):
         """Binary search of the code point table in the file: the glyph index, or -1."""
@@ -206,7 +210,8 @@ class BitmapFont:
         if i < 0:
             return -1
         if i != self._loaded:
-            self._f.seek(self._bmp_at + i * self._size)
+            size = len(self.buf)
+            self._f.seek(_HEADER + 5 * self.count + i * size)
             self._f.readinto(self.buf)
             self._loaded = i
         return self._adv
@@ -231,7 +236,10 @@ class BitmapFont:
             key = 0
         else:  # palette: source 0 -> key (skipped), source 1 -> color
             key = 1 if color == 0 else 0
-            pal = self._pal
+            global _pal
+            pal = _pal
+            if pal is None:
+                pal = _pal = framebuf.FrameBuffer(bytearray(4), 2, 1, framebuf.RGB565)
             pal.pixel(0, 0, key)
             pal.pixel(1, 0, color)
         glyph_fb = self._fb

@@ -34,22 +34,25 @@ for the panel a unit has, so a unit keeps one panel's screens in RAM, not every 
 from sunprint.compat import const
 
 # Font roles; the app maps them to BitmapFont objects (PANELS gives the files).
-SMALL = "small"
-LARGE = "large"
-ZH = "zh"
-HUGE = "huge"
-UNIT = "unit"
-BUILTIN8 = "builtin8"
+# const(): inside this module the names are folded into the tables at compile time, so a
+# table of constants is one constant object (in flash when the app is frozen), not tuples
+# built on the heap at import.
+SMALL = const("small")
+LARGE = const("large")
+ZH = const("zh")
+HUGE = const("huge")
+UNIT = const("unit")
+BUILTIN8 = const("builtin8")
 
-EN = "en"
-BOTH = "both"  # and ZH ("zh") for Chinese
+EN = const("en")
+BOTH = const("both")  # and ZH ("zh") for Chinese
 LANGUAGES = (EN, ZH, BOTH)
 
 # How a panel shows two languages ("both"): one after the other as the screens rotate, or the
 # Chinese above (or before) the English on every screen. LED screens have no words.
-ALTERNATE = "alternate"
-STACKED = "stacked"
-NO_WORDS = "none"
+ALTERNATE = const("alternate")
+STACKED = const("stacked")
+NO_WORDS = const("none")
 
 # key -> (English, Chinese). Chinese strings must use only glyphs the CJK font has (Noto
 # Sans SC has no subscript two: "CO2" is written out there as 二氧化碳).
@@ -72,13 +75,13 @@ LABELS = {
 }
 
 # Text templates the app fills in (app.carbon_values, ui/status.py): (English, Chinese).
-TREES_NOTE = ("at %s kg CO\u2082 a year each", "每棵树每年吸收%s kg")
-COAL_NOTE = ("at %s g per kWh", "每度电%s克")
-SENSOR_OK = ("OK", "正常")
-SENSOR_FAULTS = ("%d faults", "故障%d次")
-NO_FAULT = ("none", "无")
-SAVED_NEVER = ("never", "从未")
-SAVED_AGO = ("%d min ago", "%d分钟前")
+TREES_NOTE = const(("at %s kg CO\u2082 a year each", "每棵树每年吸收%s kg"))
+COAL_NOTE = const(("at %s g per kWh", "每度电%s克"))
+SENSOR_OK = const(("OK", "正常"))
+SENSOR_FAULTS = const(("%d faults", "故障%d次"))
+NO_FAULT = const(("none", "无"))
+SAVED_NEVER = const(("never", "从未"))
+SAVED_AGO = const(("%d min ago", "%d分钟前"))
 TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NEVER, SAVED_AGO)
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
@@ -89,49 +92,23 @@ UNITS_LED = {"trees": "", "k trees": "k"}
 DIGITS = "0123456789"
 NUMBER_PUNCTUATION = " .,-+%:/"  # what numbers, dates and versions use
 
-# (width, height) -> ({role: font file in assets/fonts}, screen names in rotation order,
-# how "both" languages are shown). A board profile may map roles to other files.
-PANELS = {
-    (296, 128): (
-        {SMALL: "sans12.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
-        ("main", "total", "carbon"),
-        ALTERNATE,
-    ),
-    (400, 300): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
-        ("main", "carbon"),
-        STACKED,
-    ),
-    (800, 480): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk24.bin", HUGE: "num48b.bin"},
-        ("main", "carbon"),
-        STACKED,
-    ),
-    (64, 8): ({}, ("power", "today", "total", "co2", "coal", "trees"), NO_WORDS),
-    (32, 8): (
-        {},
-        (
-            "power_unit",
-            "power",
-            "today_unit",
-            "today",
-            "total_unit",
-            "total",
-            "co2_unit",
-            "co2",
-            "coal_unit",
-            "coal",
-            "trees_unit",
-            "trees",
-        ),
-        NO_WORDS,
-    ),
-}
+# PANELS, (width, height) -> ({role: font file}, screen names in rotation order, how "both"
+# languages are shown), lives in ui/panels.py: only the boot needs it (the fonts to open, the
+# rotation), and main.py lets that module leave the heap. `layout.PANELS` still reads it.
+
+
+def __getattr__(name):
+    if name == "PANELS":
+        from sunprint.ui.panels import PANELS
+
+        return PANELS
+    raise AttributeError(name)
+
 
 # Fallbacks for a board that loads fewer fonts: a missing role is drawn in another.
 FALLBACK = {HUGE: LARGE, UNIT: LARGE}
 
-_L = (SMALL, ZH, 0)  # a label on the 2.9" panel: one language at a time
+_L = const((SMALL, ZH, 0))  # a label on the 2.9" panel: one language at a time
 
 SCREENS = {
     # Waveshare 2.9" V2 in landscape: three rows of icon + label + value.
@@ -223,12 +200,16 @@ def screen_names(width, height):
         for k in table:
             if k[0] == width and k[1] == height and k[2] not in names:
                 names.append(k[2])
+    from sunprint.ui.panels import PANELS
+
     rotation = PANELS[(width, height)][1] if (width, height) in PANELS else ()
     return [n for n in rotation if n in names] + [n for n in names if n not in rotation]
 
 
 def all_screens():
     """Every screen of every panel size: {(width, height, name): items} (host side, tests)."""
+    from sunprint.ui.panels import PANELS
+
     out = dict(SCREENS)
     for width, height in PANELS:
         out.update(_panel_screens(width, height) or {})
@@ -237,6 +218,8 @@ def all_screens():
 
 def fonts_for(width, height):
     """{role: font file name} for a panel size."""
+    from sunprint.ui.panels import PANELS
+
     return PANELS[(width, height)][0]
 
 
@@ -260,6 +243,8 @@ class Rotation:
     def __init__(self, width, height, language=BOTH, names=None):
         if language not in LANGUAGES:
             raise ValueError("language must be one of %s, not %r" % ("/".join(LANGUAGES), language))
+        from sunprint.ui.panels import PANELS  # boot-only
+
         fonts, rotation, mode = PANELS[(width, height)]
         self.names = tuple(names) if names else rotation
         if not self.names:
@@ -310,6 +295,8 @@ def all_strings(lang=None):
         out.extend(v for v in UNITS_LED.values() if v)
     if lang in (None, ZH):
         out.extend(UNITS_ZH.values())
+    from sunprint.ui.panels import PANELS
+
     for width, height in PANELS:
         for name in screen_names(width, height):
             for item in screen_for(width, height, name):

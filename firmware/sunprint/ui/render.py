@@ -93,7 +93,7 @@ class Renderer:
             elif kind == "vline":
                 fb.vline(item[1], item[2], item[5] - item[2], 1)
             elif kind == "icon":
-                fb.blit(_icons.ICONS[item[5]][item[3]], item[1], item[2], 0)
+                fb.blit(_icons.icon(item[5], item[3]), item[1], item[2], 0)
             elif kind == "text":
                 self._draw(self.font(item[3]), item[5], item[1], item[2], item[4])
             elif kind == "label":
