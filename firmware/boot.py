@@ -37,7 +37,10 @@ def current():
     if not name or "/" in name or name[0] == ".":
         return None
     folder = APPS + "/" + name
-    return folder if _exists(folder + "/board.json") else None
+    # the code (main.mpy) or, where the code is in ROMFS or frozen in, the profile
+    if _exists(folder + "/main.mpy") or _exists(folder + "/board.json"):
+        return folder
+    return None
 
 
 def install():
