@@ -2,7 +2,7 @@
 `sunprint deploy` weighs a stock image against (is the app as .mpy files within the heap the
 board's ESP32 can give it?).
 
-    python tools/unit_heap.py              # every board in tests/bench/bench_unit.py, 3 forms
+    python tools/unit_heap.py              # every profile in boards/, 3 forms
     python tools/unit_heap.py --span 600   # simulated seconds after the first frame
 
 How: tests/bench/bench_unit.py's run (the 32-bit MicroPython unix port from Debian's 1.26.1
@@ -37,7 +37,10 @@ def main(argv=None):
     import bench_unit
     import mp32
 
-    boards = [b for b, _ in bench_unit.BOARDS]
+    sys.path.insert(0, str(ROOT))
+    from host_tools.boards import board_names
+
+    boards = board_names()  # every profile in boards/: deploy weighs any of them
     try:
         results, _size = bench_unit.measure(boards, bench_unit.FORMS, args.span)
     except (RuntimeError, mp32.MissingVM) as e:

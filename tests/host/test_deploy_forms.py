@@ -244,4 +244,43 @@ def test_mpremote_romfs_query_and_deploy_against_the_virtual_board(tmp_path):
 def test_sim_board_takes_the_firmware_kind(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli_main(["sim", "board", "--flash", str(tmp_path / "f"), "--firmware", "bogus"])
-    assert e.value.code == 2 and "--firmware" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--firmware" in err and "invalid choice" in err, err
+
+
+# -- sunprint flash, then deploy, on an emulated ESP32 --------------------------------------------
+
+
+@pytest.mark.parametrize("kind, form", [("romfs", "romfs"), ("unit", "frozen")])
+def test_flash_then_deploy_puts_the_code_where_the_image_holds_it(tmp_path, kind, form):
+    """`sunprint flash` erases the chip (the romfs partition too), writes the image and hands
+    over to deploy, which finds what the booted image is: the ROMFS image goes into the
+    partition, or (the app of this version frozen in) only the profile and fonts are sent."""
+    from host_tools import registry
+    from host_tools.sim.device import Device, make_app_image
+
+    image = tmp_path / "firmware.bin"
+    image.write_bytes(make_app_image(bytes(30_000)))
+    device = Device(tmp_path / "unit.bin", board=BOARD, heap=HEAP, firmware=kind)
+    try:
+        port = device.serve_pty()
+        reg = tmp_path / "units.csv"
+        sunprint = str(ROOT / ".venv" / "bin" / "sunprint")
+        cmd = [sunprint, "flash", "--board", BOARD, "--no-progress", "--port", port,
+               "--firmware", str(image), "--registry", str(reg)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (row,) = registry.read(reg)
+        assert row["result"] == "ok" and "app deployed" in row["message"], row["message"]
+        assert not list(device.fs_dir.rglob("*.mpy"))  # no code on the file system
+        part = (device.fs_dir / PARTITION).read_bytes()
+        with open_link(port) as link:
+            where = link.eval("__import__('sunprint').__file__")
+        if form == "romfs":
+            assert part.startswith(app_image(ROOT / "firmware"))
+            assert where == "/rom/sunprint/__init__.mpy"
+        else:
+            assert part == b"\xff" * ROMFS_BYTES  # erased by the flash, not written since
+            assert not where.startswith(("/app", "/rom")), where
+    finally:
+        device.close()
