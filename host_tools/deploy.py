@@ -37,6 +37,7 @@ import os
 import re
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -392,14 +393,24 @@ def write_romfs(link, image, partition_bytes, progress=None):
             "%s: romfs partition blocks of %r bytes, expected %d"
             % (link.port, block, ROM_BLOCK_CHUNK)
         )
+    # Compressed where the unit has deflate (as mpremote does): raw deflate with a 512-byte
+    # window, so the unit's decompressor needs little heap.
+    try:
+        link.exec("from deflate import DeflateIO, RAW\nfrom io import BytesIO")
+        deflate = True
+    except DeviceError:
+        deflate = False
     sent = 0
     for offset in range(0, len(image), ROM_BLOCK_CHUNK):
         chunk = image[offset : offset + ROM_BLOCK_CHUNK]
         n = offset // ROM_BLOCK_CHUNK
-        link.exec(
-            "_sp_dev.ioctl(6, %d)\n_sp_dev.writeblocks(%d, _sp_a(%r))"
-            % (n, n, base64.b64encode(chunk).decode())
-        )
+        if deflate:
+            z = zlib.compressobj(9, zlib.DEFLATED, -9)
+            packed = base64.b64encode(z.compress(chunk) + z.flush()).decode()
+            data = "DeflateIO(BytesIO(_sp_a(%r)), RAW, 9).read()" % packed
+        else:
+            data = "_sp_a(%r)" % base64.b64encode(chunk).decode()
+        link.exec("_sp_dev.ioctl(6, %d)\n_sp_dev.writeblocks(%d, %s)" % (n, n, data))
         sent += len(chunk)
         if progress is not None:
             progress(sent, len(image))
@@ -500,13 +511,15 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
     profile = boards.load_board(board_name)
     form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), heap_figures())
     files = build(profile, ours, firmware_dir)
-    romfs_sent = 0
+    romfs_sent = romfs_link = 0
     if form != "mpy":  # the code is frozen in, or goes into the romfs partition
         code = {p: b for p, b in files.items() if p.endswith(".mpy")}
         files = {p: b for p, b in files.items() if p not in code}
         if form == "romfs":
             image = romfs_image(code)
+            before = link.bytes_sent
             romfs_sent = write_romfs(link, image, fw["romfs"])
+            romfs_link = link.bytes_sent - before
             files[ROM_MARK] = (sha256(image) + "\n").encode()
     target = {p: sha256(b) for p, b in files.items()}
     new = app_id(target)
@@ -603,6 +616,7 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         "form": form,
         "unit_firmware": describe(fw),
         "romfs_bytes_written": romfs_sent,
+        "romfs_link_bytes": romfs_link,  # what writing (or checking) the image sent
     }
 
 

@@ -71,7 +71,7 @@ def _add_board_cli(sim_sub):
         choices=FIRMWARE_KINDS,
         default="stock",
         help="what the board's image is: stock MicroPython (default), the app frozen in, "
-        "ROMFS with a 128 KiB romfs partition (vfs.rom_ioctl), or the unit image (both)",
+        "ROMFS with a 256 KiB romfs partition (vfs.rom_ioctl), or the unit image (both)",
     )
     p.add_argument("--tcp", action="store_true", help="also listen on 127.0.0.1 (socket://)")
     p.add_argument(

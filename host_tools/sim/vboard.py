@@ -69,7 +69,7 @@ FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and 
 # MicroPython image with ROMFS on and a romfs partition; "unit", the image the project ships
 # (manifests/esp32.py, port/esp32/): the app frozen in and a romfs partition for updates.
 FIRMWARE_KINDS = ("stock", "frozen", "romfs", "unit")
-ROMFS_BYTES = 0x20000  # port/esp32/partitions-4MiB-romfs.csv: 128 KiB at 0x1E0000
+ROMFS_BYTES = 0x40000  # port/esp32/SUNPRINT/partitions-4MiB-romfs.csv: 256 KiB at 0x1C0000
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "

@@ -427,10 +427,10 @@ def _romfs_partition(path, size):
 
     class Partition(bytearray):
         def __repr__(self):
-            return "<Partition type=1, subtype=143, address=1966080, size=%d, label=romfs>" % size
+            return "<Partition type=1, subtype=143, address=1835008, size=%d, label=romfs>" % size
 
         def info(self):
-            return (1, 0x8F, 0x1E0000, size, "romfs", False)
+            return (1, 0x8F, 0x1C0000, size, "romfs", False)
 
         def ioctl(self, op, arg):
             if op == 4:  # MP_BLOCKDEV_IOCTL_BLOCK_COUNT

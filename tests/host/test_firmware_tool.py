@@ -92,7 +92,7 @@ def test_the_partition_table_has_the_romfs_partition_deploy_and_the_vboard_use()
         if r and not r[0].startswith("#")
     ]
     parts = {r[0]: (r[1], r[2], int(r[3], 16), int(r[4], 16)) for r in rows}
-    assert parts["romfs"] == ("data", "0x8f", 0x1E0000, ROMFS_BYTES)
+    assert parts["romfs"] == ("data", "0x8f", 0x1C0000, ROMFS_BYTES)
     assert parts["factory"][0] == "app" and parts["factory"][2] % 0x10000 == 0
     spans = sorted((off, off + size) for _, _, off, size in parts.values())
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
