@@ -410,7 +410,7 @@ def write_romfs(link, image, partition_bytes, progress=None):
             data = "DeflateIO(BytesIO(_sp_a(%r)), RAW, 9).read()" % packed
         else:
             data = "_sp_a(%r)" % base64.b64encode(chunk).decode()
-        link.exec("_sp_dev.ioctl(6, %d)\n_sp_dev.writeblocks(%d, %s)" % (n, n, data))
+        link.exec("_sp_dev.ioctl(6, %d)\n_sp_dev.writeblocks(%d, %s, 0)" % (n, n, data))
         sent += len(chunk)
         if progress is not None:
             progress(sent, len(image))

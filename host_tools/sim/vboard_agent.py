@@ -410,9 +410,11 @@ def _wire_board(profile, power_w):
 def _romfs_partition(path, size):
     """The romfs partition as the ESP32 port's vfs.rom_ioctl(2, 0) gives it: an esp32.Partition
     whose buffer is the partition's bytes (VfsRom reads them in place; mpremote reads them with
-    memoryview), ioctl 4/5 (block count and size) and 6 (erase a block), readblocks and
-    writeblocks with a byte offset. NOR flash: a write can only clear bits, an erase sets 0xFF.
-    Every change goes through to the host file (the flash chip), whose handle stays in here."""
+    memoryview), ioctl 4/5 (block count and size) and 6 (erase a block), readblocks, and
+    writeblocks as ports/esp32/esp32_partition.c has it (erase then write whole sectors, or
+    with a byte offset a write into erased flash). NOR flash: a write can only clear bits, an
+    erase sets 0xFF. Every change goes through to the host file (the flash chip), whose
+    handle stays in here."""
     try:
         f = open(path, "r+b")
     except OSError:
@@ -452,10 +454,16 @@ def _romfs_partition(path, size):
                 raise OSError(22)
             buf[:] = memoryview(self)[pos : pos + len(buf)]
 
-        def writeblocks(self, block, buf, offset=0):
-            pos = block * ROMFS_BLOCK + offset
+        def writeblocks(self, block, buf, offset=None):
+            # Without an offset a simple write: the ESP32 port erases the range first, which
+            # ESP-IDF allows only in whole 4 KB sectors; with one, the range must be erased.
+            pos = block * ROMFS_BLOCK + (offset or 0)
             if pos < 0 or pos + len(buf) > size:
                 raise OSError(22)
+            if offset is None:
+                if len(buf) % ROMFS_BLOCK:
+                    raise OSError(22)  # ESP_ERR_INVALID_SIZE from esp_partition_erase_range
+                self[pos : pos + len(buf)] = b"\xff" * len(buf)
             for i in range(len(buf)):
                 self[pos + i] &= buf[i]
             store(pos, len(buf))

@@ -211,6 +211,28 @@ def test_an_image_too_big_for_the_partition_is_refused(tmp_path):
         assert (vb.flash_dir / PARTITION).read_bytes() == b"\xff" * ROMFS_BYTES  # untouched
 
 
+def test_the_partition_writes_as_the_esp32_ports(tmp_path):
+    code = """
+import vfs
+d = vfs.rom_ioctl(2, 0)
+try:
+    d.writeblocks(1, b'x' * 100)  # a simple write erases first: whole sectors only
+except OSError:
+    print('partial refused')
+d.writeblocks(1, b'\\x0f' * 4096)  # erase, then write
+d.writeblocks(1, b'\\xf3', 0)  # into flash that is not erased: bits only clear
+buf = bytearray(2)
+d.readblocks(1, buf)
+print(buf.hex(), d.ioctl(6, 1), bytes(memoryview(d)[4096:4098]).hex())
+"""
+    with board(tmp_path, "romfs") as vb:
+        with open_link(vb.port) as link:
+            out = link.exec(code).decode().split()
+        assert out == ["partial", "refused", "030f", "0", "ffff"]
+        part = (vb.flash_dir / PARTITION).read_bytes()
+        assert part == b"\xff" * ROMFS_BYTES  # the erase reached the chip
+
+
 # -- the real mpremote against the virtual board ---------------------------------------------------
 
 
