@@ -1,6 +1,8 @@
-# The sunprint unit firmware: `make firmware BOARD=<profile>` (tools/firmware.py) builds it with
-#   make -C ports/esp32 BOARD_DIR=<this folder> [BOARD_VARIANT=SPIRAM]
-# from Debian's MicroPython 1.26.1 source. docs/firmware.md has the steps.
+# The sunprint unit firmware: `make firmware BOARD=<profile>` (tools/firmware.py) builds it in
+# ports/esp32 of Debian's MicroPython 1.26.1 source with
+#   idf.py -D MICROPY_BOARD=SUNPRINT -D MICROPY_BOARD_DIR=<this folder> [-D
+#   MICROPY_BOARD_VARIANT=SPIRAM] -D MICROPY_LIB_DIR=<micropython-lib> build
+# docs/firmware.md has the steps.
 set(IDF_TARGET esp32)
 
 # ESP32_GENERIC's settings without BLE, and this board's partition table. ESP-IDF resolves a
@@ -17,15 +19,7 @@ set(SDKCONFIG_DEFAULTS
 )
 
 # The app, frozen: the same manifest the 32-bit unix port of the tests freezes.
-if(NOT MICROPY_FROZEN_MANIFEST)
-    set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/../../../manifests/esp32.py)
-endif()
+set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/../../../manifests/esp32.py)
 
 # Debian's "+ds" source leaves out lib/berkeley-db-1.xx: no btree module (the app uses none).
 set(MICROPY_PY_BTREE OFF)
-
-if(MICROPY_BOARD_VARIANT STREQUAL "SPIRAM")
-    # A WROVER module (psram: true in the board profile): the GC heap in PSRAM.
-    set(SDKCONFIG_DEFAULTS ${SDKCONFIG_DEFAULTS} boards/sdkconfig.spiram)
-    list(APPEND MICROPY_DEF_BOARD MICROPY_HW_BOARD_NAME="sunprint unit with SPIRAM")
-endif()
