@@ -372,8 +372,11 @@ def _rom_sha256(link, n):
 def write_romfs(link, image, partition_bytes, progress=None):
     """Write a ROMFS image into the unit's romfs partition as `mpremote romfs deploy` does
     (vfs.umount('/rom'); for each 4 KB block: dev.ioctl(6, block) to erase it, then
-    dev.writeblocks(block, data)), unless the partition already holds it. The unit's own sha256
-    of the written bytes must be the image's. Returns the bytes sent as image data."""
+    dev.writeblocks(block, data, 0)), unless the partition already holds it. The first block,
+    with the image's header, is erased first and written last: a write cut midway leaves no
+    ROMFS image at all (the firmware mounts none, and boot.py runs the frozen app), never a
+    half-written one. The unit's own sha256 of the written bytes must be the image's.
+    Returns the bytes of image written."""
     if len(image) > partition_bytes:
         raise UserError(
             "%s: the app's ROMFS image is %d bytes, the unit's romfs partition %d: flash a "
@@ -400,10 +403,11 @@ def write_romfs(link, image, partition_bytes, progress=None):
         deflate = True
     except DeviceError:
         deflate = False
+    link.exec("_sp_dev.ioctl(6, 0)")  # no header until the rest is in place
+    blocks = list(range(1, (len(image) + ROM_BLOCK_CHUNK - 1) // ROM_BLOCK_CHUNK)) + [0]
     sent = 0
-    for offset in range(0, len(image), ROM_BLOCK_CHUNK):
-        chunk = image[offset : offset + ROM_BLOCK_CHUNK]
-        n = offset // ROM_BLOCK_CHUNK
+    for n in blocks:
+        chunk = image[n * ROM_BLOCK_CHUNK : (n + 1) * ROM_BLOCK_CHUNK]
         if deflate:
             z = zlib.compressobj(9, zlib.DEFLATED, -9)
             packed = base64.b64encode(z.compress(chunk) + z.flush()).decode()
@@ -417,8 +421,8 @@ def write_romfs(link, image, partition_bytes, progress=None):
     got = _rom_sha256(link, len(image))
     if got != want:
         raise DeployError(
-            "%s: the romfs partition reads back %s, the image is %s: the previous app stays"
-            % (link.port, got[:12], want[:12])
+            "%s: the romfs partition reads back %s, the image is %s: the pointer stays on "
+            "the previous app" % (link.port, got[:12], want[:12])
         )
     return sent
 

@@ -4,6 +4,7 @@ image (both). The ROMFS path is checked with the real mpremote (`mpremote romfs 
 `deploy` against the virtual board) and by reading the partition back from the board's flash.
 """
 
+import shutil
 import subprocess
 import sys
 
@@ -12,15 +13,23 @@ import pytest
 from host_tools import deploy
 from host_tools.cli import main as cli_main
 from host_tools.errors import UserError
-from host_tools.link import open_link
+from host_tools.link import LinkLost, open_link
 from host_tools.paths import ROOT
 from host_tools.sim.vboard import ROMFS_BYTES, VirtualBoard
 
 sys.path.insert(0, str(ROOT / "tests" / "host"))
-from test_deploy import BOARD, HEAP, built, flash_app, set_version, unit_info  # noqa: E402
+from test_deploy import (  # noqa: E402
+    BOARD,
+    HEAP,
+    built,
+    flash_app,
+    running_status,
+    set_version,
+    unit_info,
+)
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
-from bench_deploy import firmware_copy  # noqa: E402
+from bench_deploy import Relay, change_one_file, firmware_copy  # noqa: E402
 
 PARTITION = ".romfs-partition"  # host_tools/sim/vboard_agent.py ROMFS_FILE
 
@@ -194,9 +203,46 @@ def test_romfs_deploy_round_trip_read_back_from_the_partition(tmp_path, fw, old_
         assert code_file(vb.port) == "/rom/sunprint/__init__.mpy"
 
 
-def test_the_app_boots_from_romfs_and_runs(tmp_path, fw):
-    from test_deploy import running_status
+def test_a_romfs_write_cut_midway_leaves_no_image_and_the_frozen_app_runs(tmp_path, fw, old_fw):
+    """The image's first block (its header) is erased first and written last: a cable pulled
+    during the write leaves no ROMFS image, so the unit mounts none and boots the frozen app;
+    the next deploy writes the image whole."""
+    flash = tmp_path / "flash"
+    with VirtualBoard(flash, board=BOARD, heap=HEAP, firmware="unit", app_dir=old_fw) as vb:
+        deploy.deploy(vb.serve_pty(), BOARD, firmware_dir=fw, restart=False)
+    fw3 = firmware_copy(tmp_path / "firmware3")
+    set_version(fw3, "3.0-test")
+    change_one_file(fw3, "sunprint/app.py")
+    shutil.copytree(flash, tmp_path / "probe")
+    with VirtualBoard(
+        tmp_path / "probe", board=BOARD, heap=HEAP, firmware="unit", app_dir=old_fw
+    ) as vb:
+        relay = Relay(vb.serve_tcp())
+        s = deploy.deploy(relay.url, BOARD, firmware_dir=fw3, restart=False)
+        total = relay.sent
+    assert s["romfs_link_bytes"] > total // 2  # the image is most of the deploy
+    with VirtualBoard(flash, board=BOARD, heap=HEAP, firmware="unit", app_dir=old_fw) as vb:
+        relay = Relay(vb.serve_tcp(), cut_after=total * 4 // 10)  # inside the image's write
+        with pytest.raises((LinkLost, deploy.DeployError)):
+            deploy.deploy(relay.url, BOARD, firmware_dir=fw3, restart=False)
+        assert relay.cut
+    part = (flash / PARTITION).read_bytes()
+    assert part[:4096] == b"\xff" * 4096  # no header: not a ROMFS image
+    image3 = app_image(fw3)
+    assert part[4096:8192] == image3[4096:8192]  # the blocks after it were being written
+    # Power cycle: no /rom; the pointer still names the 2.0 folder, and the frozen app runs.
+    with VirtualBoard(flash, board=BOARD, heap=HEAP, firmware="unit", app_dir=old_fw) as vb:
+        vb.port = vb.serve_pty()
+        assert not code_file(vb.port).startswith(("/rom", "/app")), code_file(vb.port)
+        assert unit_info(vb.port)["firmware"] == "1.0-old"
+        status = running_status(vb)
+        assert status["firmware"] == "1.0-old" and "error" not in status, status
+        s = deploy.deploy(vb.port, BOARD, firmware_dir=fw3, restart=False)
+        assert s["form"] == "romfs" and unit_info(vb.port)["firmware"] == "3.0-test"
+    assert (flash / PARTITION).read_bytes()[: len(image3)] == image3
 
+
+def test_the_app_boots_from_romfs_and_runs(tmp_path, fw):
     with board(tmp_path, "romfs") as vb:
         deploy.deploy(vb.port, BOARD, firmware_dir=fw, restart=False)
         status = running_status(vb)
