@@ -299,15 +299,15 @@ def heap_figures(path=HEAP_FIGURES):
         raise DeployError("%s: cannot read the heap figures: %s" % (path, e)) from None
 
 
-def mpy_budget(profile, unit_heap, figures):
-    """(peak, budget) in bytes for the app as .mpy files on a board: the peak live heap
+def heap_budget(profile, unit_heap, figures, form="mpy"):
+    """(peak, budget) in bytes for the app in a form on a board: the peak live heap
     measured for the board in that form (None when not measured), and what the unit can give
     the app: its heap less what ESP-IDF and Wi-Fi need. The heap is what the unit reports, but
     at least what its ESP32 reaches (an ESP32 without PSRAM reports 64 KB until its heap
     grows once, to about 110 KB)."""
     kind = "psram" if profile.get("psram") else "esp32"
     heap = max(int(unit_heap), figures["heap_bytes"][kind])
-    peak = figures["peak_bytes"].get(profile["name"], {}).get("mpy")
+    peak = figures["peak_bytes"].get(profile["name"], {}).get(form)
     return peak, heap - figures["reserve_bytes"]
 
 
@@ -318,7 +318,7 @@ def choose_form(port, profile, fw, version, figures):
         return "frozen"
     if fw["romfs"] > 0:
         return "romfs"
-    peak, budget = mpy_budget(profile, fw["heap"], figures)
+    peak, budget = heap_budget(profile, fw["heap"], figures)
     if peak is not None and peak <= budget:
         return "mpy"
     name = profile["name"]
@@ -513,7 +513,9 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
                 % (link.port, shown(board_name), ", ".join(boards.board_names()))
             )
     profile = boards.load_board(board_name)
-    form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), heap_figures())
+    figures = heap_figures()
+    form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), figures)
+    peak, budget = heap_budget(profile, fw["heap"], figures, form)
     files = build(profile, ours, firmware_dir)
     romfs_sent = romfs_link = 0
     if form != "mpy":  # the code is frozen in, or goes into the romfs partition
@@ -621,6 +623,8 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         "unit_firmware": describe(fw),
         "romfs_bytes_written": romfs_sent,
         "romfs_link_bytes": romfs_link,  # what writing (or checking) the image sent
+        "heap_peak": peak,  # the form's measured peak on this board (None: not measured)
+        "heap_budget": budget,
     }
 
 
@@ -720,5 +724,11 @@ def cmd_deploy(args):
         "mpy": ".mpy files on the file system",
     }[s["form"]]
     print("unit runs %s: the app's code is %s" % (s["unit_firmware"], code))
+    if s["heap_peak"] is not None and s["heap_peak"] > s["heap_budget"]:
+        print(
+            "note: in this form the app's measured heap peak on board %s is %.1f kB, above the "
+            "%.1f kB the unit can give it (%s)"
+            % (s["board"], s["heap_peak"] / 1000, s["heap_budget"] / 1000, HEAP_FIGURES.name)
+        )
     print("bytes sent over the link: %d" % s["bytes_sent"])
     return 0

@@ -249,6 +249,23 @@ def test_the_app_boots_from_romfs_and_runs(tmp_path, fw):
     assert status["firmware"] == "2.0-test" and "error" not in status, status
 
 
+def test_the_cli_says_where_the_code_went_and_a_form_above_the_heap_budget(tmp_path, capsys):
+    figures = deploy.heap_figures()
+    peak = figures["peak_bytes"][BOARD]["romfs"]
+    budget = figures["heap_bytes"]["esp32"] - figures["reserve_bytes"]
+    with board(tmp_path, "romfs", heap=110000) as vb:
+        args = ["deploy", "--port", vb.port, "--board", BOARD, "--no-progress", "--no-restart"]
+        assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    assert "the app's code is in the romfs partition" in out
+    note = "heap peak on board %s is %.1f kB, above the %.1f kB" % (
+        BOARD,
+        peak / 1000,
+        budget / 1000,
+    )
+    assert (note in out) == (peak > budget), out
+
+
 def test_an_image_too_big_for_the_partition_is_refused(tmp_path):
     with board(tmp_path, "romfs") as vb:
         with open_link(vb.port) as link:
