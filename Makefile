@@ -10,7 +10,7 @@ STUBS  := micropython-esp32-stubs==1.29.0.post1
 CC     ?= gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: micropython32 setup test demo bench lint fonts log screens golden clean
+.PHONY: micropython32 setup test demo bench lint fonts log screens golden clean firmware
 
 setup: $(STAMP) micropython32
 
@@ -29,6 +29,13 @@ micropython32: $(STAMP)
 	  { $(SUDO) apt-get install -y -q gcc-multilib >/dev/null || \
 	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q gcc-multilib >/dev/null; }; }
 	$(BIN)/python tools/micropython.py
+
+# The unit's firmware image for a board profile: MicroPython with the app frozen in, ROMFS on
+# and a romfs partition (manifests/esp32.py, port/esp32/SUNPRINT; docs/firmware.md). Needs
+# ESP-IDF (IDF_PATH, export.sh) and a micropython-lib checkout (MPY_LIB=DIR); without them it
+# says what is missing and exits 2. The same manifest builds micropython32-app (make setup).
+firmware: $(STAMP)
+	@$(BIN)/python tools/firmware.py --board "$(BOARD)" $(if $(MPY_LIB),--mpy-lib "$(MPY_LIB)")
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests

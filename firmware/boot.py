@@ -6,11 +6,25 @@
 # pointer file, /app/current, that names the folder. A deploy cut midway leaves the pointer,
 # and so the previous app, as it was. The root main.py that deploy writes is two lines,
 # `import boot; boot.run()`: run() boots the app with the folder's board profile and fonts.
-# The app's own main.py is firmware/main.py, compiled into the folder as main.mpy.
+# The app's code is firmware/main.py and firmware/sunprint/, in one of three places (what
+# deploy found the unit can hold, docs/firmware.md): compiled into the folder (main.mpy,
+# sunprint/*.mpy); in the ROMFS image that the firmware mounts at /rom (the folder then holds
+# rom.sha256, the image's hash); or frozen into the firmware. The folder always holds
+# board.json and the fonts.
 import sys
 
 APPS = "/app"
 POINTER = "/app/current"
+ROM = "/rom"  # where the firmware mounts the romfs partition's image at start
+ROM_MARK = "rom.sha256"  # in a folder whose code is that image
+
+
+def _exists(path):
+    try:
+        open(path).close()
+        return True
+    except OSError:
+        return False
 
 
 def current():
@@ -23,18 +37,30 @@ def current():
     if not name or "/" in name or name[0] == ".":
         return None
     folder = APPS + "/" + name
-    try:
-        open(folder + "/main.mpy").close()
-    except OSError:
-        return None
-    return folder
+    # the code (main.mpy) or, where the code is in ROMFS or frozen in, the profile
+    if _exists(folder + "/main.mpy") or _exists(folder + "/board.json"):
+        return folder
+    return None
 
 
 def install():
-    """Put the current app folder first on sys.path (once); returns it, or None."""
+    """Put the current app folder first on sys.path (once), then where its code is when it
+    is not in the folder: the ROMFS image, and the modules frozen into the firmware (before
+    the root's launcher main.py; a ROMFS image cut by a power loss leaves no /rom/main.mpy, and
+    the frozen app runs). Returns the folder, or None."""
     folder = current()
-    if folder is not None and folder not in sys.path:
-        sys.path.insert(0, folder)
+    if folder is None or folder in sys.path:
+        return folder
+    first = [folder]
+    if not _exists(folder + "/main.mpy"):
+        if _exists(folder + "/" + ROM_MARK) and _exists(ROM + "/main.mpy"):
+            first.append(ROM)
+        first += [p for p in sys.path if p.endswith(".frozen")]
+    for p in first:
+        if p in sys.path:
+            sys.path.remove(p)
+    for i, p in enumerate(first):
+        sys.path.insert(i, p)
     return folder
 
 
@@ -47,7 +73,7 @@ def run():
     mod = sys.modules.get("main")
     if mod is not None and not hasattr(mod, "main"):
         del sys.modules["main"]  # the root launcher itself, imported as "main"
-    import main  # the app's main.mpy: its folder is first on sys.path
+    import main  # the app's main, from the first place install() put on sys.path
 
     main.main(board_path=folder + "/board.json", fonts_dir=folder + "/fonts")
 

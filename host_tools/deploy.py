@@ -13,6 +13,15 @@ What goes onto the unit:
 - /boot.py (firmware/boot.py, source) and /main.py, when they differ; /board.json, a copy of
   the profile for tools and people (the app reads its folder's own copy).
 
+Where the app's code goes depends on what the unit runs, which deploy asks it first over the
+raw REPL (unit_firmware): the app frozen into its firmware, of this version (the image
+`make firmware` builds, docs/firmware.md): the folder gets only board.json and the fonts; a
+romfs partition (vfs.rom_ioctl): the code goes into a ROMFS image written there as `mpremote
+romfs deploy` writes one, and the folder gets the fonts, board.json and rom.sha256 (the
+image's hash); otherwise (a stock image) .mpy files in the folder, where they fit the board's
+heap (assets/unit_heap.json: the peak measured per board and form, against the budget of the
+board's ESP32), and a refusal naming the image to flash where they do not.
+
 How: the unit hashes its files (sha256, on the unit). The new folder is filled from the
 current one by copies on the unit for every file whose content is already there; only files
 whose sha256 differs are sent. The unit then hashes the new folder and it must equal the
@@ -21,19 +30,21 @@ removed. A deploy cut before the rename leaves the previous app, untouched, as t
 boots; the next deploy reuses whatever of the cut one reached the flash.
 """
 
+import base64
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from host_tools import boards
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
-from host_tools.paths import FIRMWARE, FONTS, ROOT
+from host_tools.paths import ASSETS, FIRMWARE, FONTS, ROOT
 
 APPS = "/app"
 POINTER = "/app/current"
@@ -42,6 +53,9 @@ CACHE = ROOT / "build" / "mpy-cache"
 # The root main.py: boot.py (imported as a module, so it can be called) runs the current app.
 MAIN_STUB = b"# sunprint launcher, written by `sunprint deploy`: run the app /app/current names.\nimport boot\n\nboot.run()\n"  # noqa: E501
 ROOT_SOURCES = ("boot.py",)  # firmware files that go onto the root as source
+ROM_MARK = "rom.sha256"  # firmware/boot.py: a folder whose code is the romfs image
+ROM_BLOCK_CHUNK = 4096  # ROMFS bytes per write: one erase block of the ESP32's partition
+HEAP_FIGURES = ASSETS / "unit_heap.json"  # measured by tools/unit_heap.py
 
 
 class DeployError(Exception):
@@ -207,6 +221,212 @@ def _unit_mpy(link):
     return value
 
 
+# -- what the unit runs ----------------------------------------------------------------------
+
+# One exec: the romfs partition (vfs.rom_ioctl, as mpremote romfs query asks it: segment 0's
+# block count and size) and the version of an app frozen into the firmware, imported from the
+# frozen modules alone (a deployed app first on sys.path would answer otherwise). The frozen
+# package is dropped again: the unit's heap keeps nothing of the probe.
+_PROBE = """\
+import sys, vfs
+def _sp_probe():
+    r = {'rom_ioctl': hasattr(vfs, 'rom_ioctl'), 'romfs': 0, 'frozen': None, 'heap': 0}
+    if r['rom_ioctl'] and vfs.rom_ioctl(1) > 0:
+        d = vfs.rom_ioctl(2, 0)
+        r['romfs'] = d.ioctl(4, 0) * d.ioctl(5, 0) if hasattr(d, 'ioctl') else -1
+    p = sys.path[:]
+    old = sys.modules.pop('sunprint', None)
+    sys.path[:] = [e for e in p if e.endswith('.frozen')]
+    try:
+        import sunprint
+        r['frozen'] = str(getattr(sunprint, 'VERSION', '?'))
+    except ImportError:
+        pass
+    finally:
+        sys.path[:] = p
+        sys.modules.pop('sunprint', None)
+        if old is not None:
+            sys.modules['sunprint'] = old
+    import gc
+    gc.collect()
+    r['heap'] = gc.mem_alloc() + gc.mem_free()
+    print(repr(r))
+_sp_probe()
+del _sp_probe
+"""
+
+
+def unit_firmware(link):
+    """What the unit runs: {"frozen": version of the app frozen into its firmware or None,
+    "romfs": bytes of its romfs partition (0: none, -1: a ROM segment deploy cannot write),
+    "rom_ioctl": whether its vfs has rom_ioctl, "heap": its GC heap now (gc)}."""
+    import ast
+
+    out = link.exec(_PROBE).decode("utf-8", "replace").strip().splitlines()
+    try:
+        info = ast.literal_eval(out[-1])
+    except (ValueError, SyntaxError, IndexError):
+        info = None
+    if not isinstance(info, dict) or not {"frozen", "romfs", "heap"} <= set(info):
+        raise DeployError("%s: unexpected answer to the firmware probe: %r" % (link.port, out[-3:]))
+    return info
+
+
+def describe(fw):
+    """What a unit runs, in words: "a stock image", "the app v1.0 frozen in, a romfs ..."."""
+    parts = []
+    if fw["frozen"] is not None:
+        parts.append("the app v%s frozen in" % fw["frozen"])
+    if fw["romfs"] > 0:
+        parts.append("a %d KiB romfs partition" % (fw["romfs"] // 1024))
+    return "an image with " + " and ".join(parts) if parts else "a stock MicroPython image"
+
+
+def firmware_version(firmware_dir):
+    """sunprint.VERSION of a firmware folder, read from its source."""
+    text = (Path(firmware_dir) / "sunprint" / "__init__.py").read_text()
+    m = re.search(r"^VERSION\s*=\s*[\"']([^\"']+)[\"']", text, re.M)
+    if m is None:
+        raise DeployError("firmware/sunprint/__init__.py has no VERSION")
+    return m.group(1)
+
+
+def heap_figures(path=HEAP_FIGURES):
+    """The measured heap figures (tools/unit_heap.py writes them; see its docstring)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise DeployError("%s: cannot read the heap figures: %s" % (path, e)) from None
+
+
+def heap_budget(profile, unit_heap, figures, form="mpy"):
+    """(peak, budget) in bytes for the app in a form on a board: the peak live heap
+    measured for the board in that form (None when not measured), and what the unit can give
+    the app: its heap less what ESP-IDF and Wi-Fi need. The heap is what the unit reports, but
+    at least what its ESP32 reaches (an ESP32 without PSRAM reports 64 KB until its heap
+    grows once, to about 110 KB)."""
+    kind = "psram" if profile.get("psram") else "esp32"
+    heap = max(int(unit_heap), figures["heap_bytes"][kind])
+    peak = figures["peak_bytes"].get(profile["name"], {}).get(form)
+    return peak, heap - figures["reserve_bytes"]
+
+
+def choose_form(port, profile, fw, version, figures):
+    """ "frozen", "romfs" or "mpy": where the app's code goes on this unit; UserError (a
+    one-line refusal naming the board and the image to flash) where none fits."""
+    if fw["frozen"] is not None and fw["frozen"] == version:
+        return "frozen"
+    if fw["romfs"] > 0:
+        return "romfs"
+    peak, budget = heap_budget(profile, fw["heap"], figures)
+    if peak is not None and peak <= budget:
+        return "mpy"
+    name = profile["name"]
+    need = (
+        "needs %.1f kB of heap at its peak as .mpy files (%s), more than the %.1f kB this "
+        "unit can give it" % (peak / 1000, figures["source"], budget / 1000)
+        if peak is not None
+        else "has no measured .mpy heap peak for this board (%s)" % HEAP_FIGURES.name
+    )
+    raise UserError(
+        "%s: board %s runs %s and the app %s: flash the sunprint firmware image (make firmware "
+        "BOARD=%s, then sunprint flash) and deploy again" % (port, name, describe(fw), need, name)
+    )
+
+
+def romfs_image(files):
+    """A ROMFS image of the app's code ({path: bytes}, the .mpy files), made by mpremote's own
+    builder (mpremote romfs build)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from mpremote.romfs import make_romfs
+
+    with tempfile.TemporaryDirectory(prefix="sunprint-romfs-") as tmp:
+        for path, data in files.items():
+            dest = Path(tmp) / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
+            return make_romfs(tmp, mpy_cross=False)
+
+
+_ROM_HASH = """\
+def _sp_romhash(n):
+    import hashlib, vfs
+    d = vfs.rom_ioctl(2, 0)
+    h = hashlib.sha256()
+    m = memoryview(d)
+    for i in range(0, n, 4096):
+        h.update(m[i:min(n, i + 4096)])
+    print(binascii.hexlify(h.digest()).decode())
+"""
+
+
+def _rom_sha256(link, n):
+    link.exec(_ROM_HASH)
+    return link.exec("_sp_romhash(%d)" % n, timeout=60).decode().strip().splitlines()[-1]
+
+
+def write_romfs(link, image, partition_bytes, progress=None):
+    """Write a ROMFS image into the unit's romfs partition as `mpremote romfs deploy` does
+    (vfs.umount('/rom'); for each 4 KB block: dev.ioctl(6, block) to erase it, then
+    dev.writeblocks(block, data, 0)), unless the partition already holds it. The first block,
+    with the image's header, is erased first and written last: a write cut midway leaves no
+    ROMFS image at all (the firmware mounts none, and boot.py runs the frozen app), never a
+    half-written one. The unit's own sha256 of the written bytes must be the image's.
+    Returns the bytes of image written."""
+    if len(image) > partition_bytes:
+        raise UserError(
+            "%s: the app's ROMFS image is %d bytes, the unit's romfs partition %d: flash a "
+            "firmware image with a larger romfs partition"
+            % (link.port, len(image), partition_bytes)
+        )
+    want = sha256(image)
+    link.helpers()
+    if _rom_sha256(link, len(image)) == want:
+        return 0
+    link.exec(
+        "import vfs\ntry:\n vfs.umount('/rom')\nexcept OSError:\n pass\n_sp_dev = vfs.rom_ioctl(2, 0)"
+    )
+    block = link.eval("_sp_dev.ioctl(5, 0)")
+    if block != ROM_BLOCK_CHUNK:
+        raise DeployError(
+            "%s: romfs partition blocks of %r bytes, expected %d"
+            % (link.port, block, ROM_BLOCK_CHUNK)
+        )
+    # Compressed where the unit has deflate (as mpremote does): raw deflate with a 512-byte
+    # window, so the unit's decompressor needs little heap.
+    try:
+        link.exec("from deflate import DeflateIO, RAW\nfrom io import BytesIO")
+        deflate = True
+    except DeviceError:
+        deflate = False
+    link.exec("_sp_dev.ioctl(6, 0)")  # no header until the rest is in place
+    blocks = list(range(1, (len(image) + ROM_BLOCK_CHUNK - 1) // ROM_BLOCK_CHUNK)) + [0]
+    sent = 0
+    for n in blocks:
+        chunk = image[n * ROM_BLOCK_CHUNK : (n + 1) * ROM_BLOCK_CHUNK]
+        if deflate:
+            z = zlib.compressobj(9, zlib.DEFLATED, -9)
+            packed = base64.b64encode(z.compress(chunk) + z.flush()).decode()
+            data = "DeflateIO(BytesIO(_sp_a(%r)), RAW, 9).read()" % packed
+        else:
+            data = "_sp_a(%r)" % base64.b64encode(chunk).decode()
+        link.exec("_sp_dev.ioctl(6, %d)\n_sp_dev.writeblocks(%d, %s, 0)" % (n, n, data))
+        sent += len(chunk)
+        if progress is not None:
+            progress(sent, len(image))
+    got = _rom_sha256(link, len(image))
+    if got != want:
+        raise DeployError(
+            "%s: the romfs partition reads back %s, the image is %s: the pointer stays on "
+            "the previous app" % (link.port, got[:12], want[:12])
+        )
+    return sent
+
+
 def _read_pointer(link):
     out = link.exec("try:\n print(open(%r).read().strip())\nexcept OSError:\n print('-')" % POINTER)
     name = out.decode("utf-8", "replace").strip()
@@ -274,7 +494,8 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
     sys_mpy = _unit_mpy(link)
     unit_version = decode_sys_mpy(sys_mpy)[:2]
     ours = mpy_cross_version()
-    if unit_version != ours:
+    fw = unit_firmware(link)
+    if unit_version != ours and fw["frozen"] != firmware_version(firmware_dir):
         raise UserError(
             "%s: the unit loads .mpy v%d.%d, mpy-cross here emits v%d.%d: install the "
             "mpy-cross that matches the unit's MicroPython (or update the unit)"
@@ -292,7 +513,20 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
                 % (link.port, shown(board_name), ", ".join(boards.board_names()))
             )
     profile = boards.load_board(board_name)
+    figures = heap_figures()
+    form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), figures)
+    peak, budget = heap_budget(profile, fw["heap"], figures, form)
     files = build(profile, ours, firmware_dir)
+    romfs_sent = romfs_link = 0
+    if form != "mpy":  # the code is frozen in, or goes into the romfs partition
+        code = {p: b for p, b in files.items() if p.endswith(".mpy")}
+        files = {p: b for p, b in files.items() if p not in code}
+        if form == "romfs":
+            image = romfs_image(code)
+            before = link.bytes_sent
+            romfs_sent = write_romfs(link, image, fw["romfs"])
+            romfs_link = link.bytes_sent - before
+            files[ROM_MARK] = (sha256(image) + "\n").encode()
     target = {p: sha256(b) for p, b in files.items()}
     new = app_id(target)
     folders = _folders(link)
@@ -360,6 +594,14 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         raise DeployError(
             "%s: after the switch the unit runs %s, not %s" % (link.port, info.get("app"), base)
         )
+    code_file = link.eval("getattr(sunprint, '__file__', '')")
+    where = {"mpy": base + "/", "romfs": "/rom/"}.get(form)
+    came = code_file.startswith(where) if where else not code_file.startswith((base, "/rom/"))
+    if not came:
+        raise DeployError(
+            "%s: after the switch the unit loads the app from %s, not as %s"
+            % (link.port, code_file or "the frozen modules", form)
+        )
     if restart:
         link.restart()
     return {
@@ -377,6 +619,12 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         "root_files_written": root_written,
         "payload_bytes": payload,
         "bytes_sent": link.bytes_sent,
+        "form": form,
+        "unit_firmware": describe(fw),
+        "romfs_bytes_written": romfs_sent,
+        "romfs_link_bytes": romfs_link,  # what writing (or checking) the image sent
+        "heap_peak": peak,  # the form's measured peak on this board (None: not measured)
+        "heap_budget": budget,
     }
 
 
@@ -404,9 +652,13 @@ def add_cli(sub):
     p = sub.add_parser(
         "deploy",
         help="put the app onto a unit (only the changed files; atomic switch)",
-        description="Compile firmware/ for the unit's MicroPython, send the files whose sha256 "
-        "differs from what the unit has, install the board's fonts and profile, and switch to "
-        "the new app in one rename: a deploy cut midway leaves the previous app bootable.",
+        description="Ask the unit what it runs (the app frozen into its firmware, a romfs "
+        "partition, or a stock image); put the app's code where it fits (nothing to send when "
+        "the same version is frozen in, a ROMFS image in the romfs partition, else .mpy files "
+        "if the board's heap holds them: a stock image that cannot is refused); send the "
+        "files whose sha256 differs from what the unit has, install the board's fonts and "
+        "profile, and switch to the new app in one rename: a deploy cut midway leaves the "
+        "previous app bootable.",
     )
     p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
     p.add_argument(
@@ -466,5 +718,17 @@ def cmd_deploy(args):
         "removed"
         % (s["files"], sent, s["payload_bytes"], s["copied_on_unit"], len(s["removed_folders"]))
     )
+    code = {
+        "frozen": "frozen into the firmware (only the profile and fonts sent)",
+        "romfs": "in the romfs partition (%d bytes of image written)" % s["romfs_bytes_written"],
+        "mpy": ".mpy files on the file system",
+    }[s["form"]]
+    print("unit runs %s: the app's code is %s" % (s["unit_firmware"], code))
+    if s["heap_peak"] is not None and s["heap_peak"] > s["heap_budget"]:
+        print(
+            "note: in this form the app's measured heap peak on board %s is %.1f kB, above the "
+            "%.1f kB the unit can give it (%s)"
+            % (s["board"], s["heap_peak"] / 1000, s["heap_budget"] / 1000, HEAP_FIGURES.name)
+        )
     print("bytes sent over the link: %d" % s["bytes_sent"])
     return 0

@@ -6,7 +6,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
 BOARDS = ROOT / "boards"
-FONTS = ROOT / "assets" / "fonts"
+ASSETS = ROOT / "assets"
+FONTS = ASSETS / "fonts"
 LOGS = ROOT / "assets" / "logs"
 
 

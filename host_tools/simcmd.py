@@ -53,6 +53,8 @@ def add_cli(sub):
 
 
 def _add_board_cli(sim_sub):
+    from host_tools.sim.vboard import FIRMWARE_KINDS
+
     p = sim_sub.add_parser(
         "board",
         help="a virtual MicroPython board that mpremote and the sunprint tools talk to",
@@ -64,6 +66,13 @@ def _add_board_cli(sim_sub):
     )
     p.add_argument("--flash", required=True, metavar="DIR", help="the board's flash folder")
     p.add_argument("--board", metavar="NAME", help="board profile in boards/ (wires its models)")
+    p.add_argument(
+        "--firmware",
+        choices=FIRMWARE_KINDS,
+        default="stock",
+        help="what the board's image is: stock MicroPython (default), the app frozen in, "
+        "ROMFS with a 256 KiB romfs partition (vfs.rom_ioctl), or the unit image (both)",
+    )
     p.add_argument("--tcp", action="store_true", help="also listen on 127.0.0.1 (socket://)")
     p.add_argument(
         "--tcp-port", metavar="N", help="TCP port, 1..65535 (implies --tcp; default: any free one)"
@@ -136,7 +145,7 @@ def cmd_board(args):
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
     tcp_port, heap, power_w = board_options(args)
     try:
-        board = VirtualBoard(args.flash, board=args.board, heap=heap)
+        board = VirtualBoard(args.flash, board=args.board, heap=heap, firmware=args.firmware)
     except FlashInUse as e:
         raise UserError("--flash %s: %s" % (args.flash, e.strerror)) from None
     except OSError as e:

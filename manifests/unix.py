@@ -1,4 +1,4 @@
-# The 32-bit unix port as the tests and the heap benchmark run it: asyncio frozen as the ESP32
-# port freezes it, and the app (app.py). tools/micropython.py builds it (make setup).
-include("$(MPY_DIR)/extmod/asyncio")
-include("app.py")
+# The 32-bit unix port as the tests and the heap benchmark run it: the unit firmware's manifest
+# (esp32.py: asyncio and the app frozen) on the unix port. tools/micropython.py builds it (make
+# setup).
+include("esp32.py", port="unix")

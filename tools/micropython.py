@@ -75,9 +75,10 @@ class BuildError(Exception):
     pass
 
 
-def fetch_source():
-    """The source subset in SRC, downloaded and checked once."""
-    stamp = SRC / ".source-sha256"
+def fetch_source(src=SRC, subset=SUBSET):
+    """The source subset in src, downloaded and checked once (tools/firmware.py takes a
+    larger subset, with ports/esp32, into a folder of its own)."""
+    stamp = src / ".source-sha256"
     if stamp.exists() and stamp.read_text().strip() == SHA256:
         return
     WORK.mkdir(parents=True, exist_ok=True)
@@ -95,10 +96,10 @@ def fetch_source():
             tmp.unlink()
             raise BuildError("%s: sha256 %s, expected %s" % (TARBALL, got, SHA256))
         tmp.replace(archive)
-    if SRC.exists():
-        shutil.rmtree(SRC)
+    if src.exists():
+        shutil.rmtree(src)
     top = "micropython-%s/" % VERSION
-    wanted = tuple(top + p for p in SUBSET)
+    wanted = tuple(top + p for p in subset)
     with lzma.open(archive) as xz, tarfile.open(fileobj=xz) as tar:
         members = [
             m
@@ -107,8 +108,8 @@ def fetch_source():
         ]
         for m in members:
             m.name = m.name[len(top) :]
-        tar.extractall(SRC, members=members, filter="data")
-    readme = SRC / "lib" / "micropython-lib" / "README.md"
+        tar.extractall(src, members=members, filter="data")
+    readme = src / "lib" / "micropython-lib" / "README.md"
     readme.parent.mkdir(parents=True, exist_ok=True)
     readme.write_text(
         "Not used: the manifests in manifests/ freeze nothing from micropython-lib.\n"

@@ -117,6 +117,7 @@ class Device:
         mode="run",
         auto_reset=True,
         repl=True,
+        firmware="stock",
         **rom_faults,
     ):
         self.flash_path = Path(flash_path)
@@ -131,6 +132,7 @@ class Device:
         self.heap = heap
         self.auto_reset = auto_reset
         self.repl = repl
+        self.firmware = firmware  # the image's kind when it boots (vboard.FIRMWARE_KINDS)
         self.rom = Esp32Rom(
             flash_path,
             mac=mac,
@@ -241,7 +243,9 @@ class Device:
         self.state = "app"
         if not self.repl:
             return  # firmware that is not MicroPython: nothing answers on the line
-        self.app = VirtualBoard(str(self.fs_dir), board=self.board, heap=self.heap)
+        self.app = VirtualBoard(
+            str(self.fs_dir), board=self.board, heap=self.heap, firmware=self.firmware
+        )
         self.app.attach(emit)
         self.app.reset(hard=True)
 
@@ -307,6 +311,12 @@ def add_sim_unit(sim_sub):
     p.add_argument("--flash-size", type=int, default=4, choices=(1, 2, 4, 8, 16), help="MB")
     p.add_argument("--fs", help="the MicroPython filesystem folder (default FLASH.fs)")
     p.add_argument("--download", action="store_true", help="start in download mode")
+    p.add_argument(
+        "--firmware",
+        choices=("stock", "frozen", "romfs", "unit"),
+        default="stock",
+        help="what the flashed image is when it boots (see sim board --firmware)",
+    )
     p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
     p.set_defaults(func=cmd_sim_unit)
 
@@ -331,6 +341,7 @@ def cmd_sim_unit(args):
             mac=args.mac,
             flash_size=args.flash_size * MB,
             mode="download" if args.download else "run",
+            firmware=args.firmware,
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None

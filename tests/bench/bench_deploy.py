@@ -1,5 +1,6 @@
 """Deploy benchmark: bytes sent to the unit for an incremental deploy after a one-file change,
-against `mpremote fs cp -r` of the same app tree, both on the virtual board.
+against `mpremote fs cp -r` of the same app tree, both on the virtual board; and the app's code
+into a romfs partition (a "romfs" virtual board), against `mpremote romfs deploy`.
 
 Both clients talk to the board through the same TCP relay (socket://), which counts every byte
 going from the host to the unit: code, data, REPL control bytes. The peer copies the very tree
@@ -151,6 +152,50 @@ def measure():
     return incremental, peer, first["bytes_sent"]
 
 
+def measure_romfs():
+    """The app's code into a romfs partition: `sunprint deploy` onto a fresh "romfs" virtual
+    board (the whole deploy: the ROMFS image, the fonts and profile, the root files, the check
+    after a soft reset) against `mpremote romfs deploy` of the same image on another fresh one,
+    through the same relay. (bytes, seconds, bytes of the image's part) of ours, (bytes,
+    seconds) of the peer's, and the image's size."""
+    import time
+
+    from host_tools import boards, deploy
+    from host_tools.sim.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        fw = firmware_copy(tmp / "firmware")
+        with VirtualBoard(tmp / "flash-deploy", heap=400000, firmware="romfs") as vb:
+            relay = Relay(vb.serve_tcp())
+            t0 = time.perf_counter()
+            s = deploy.deploy(relay.url, BOARD, firmware_dir=fw, restart=False)
+            ours = (relay.sent, time.perf_counter() - t0, s["romfs_link_bytes"])
+            relay.close()
+        if s["form"] != "romfs":
+            raise RuntimeError("deploy chose %s on a romfs board" % s["form"])
+        files = deploy.build(boards.load_board(BOARD), deploy.mpy_cross_version(), fw)
+        image = deploy.romfs_image({p: b for p, b in files.items() if p.endswith(".mpy")})
+        path = tmp / "app.romfs"
+        path.write_bytes(image)
+        with VirtualBoard(tmp / "flash-mpremote", heap=400000, firmware="romfs") as vb:
+            relay = Relay(vb.serve_tcp())
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [str(MPREMOTE), "connect", relay.url, "romfs", "deploy", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            peer = (relay.sent, time.perf_counter() - t0)
+            relay.close()
+            if proc.returncode != 0 or "ROMFS image deployed" not in proc.stdout:
+                raise RuntimeError("mpremote romfs deploy failed: %s" % proc.stderr[-500:])
+            if (vb.flash_dir / ".romfs-partition").read_bytes()[: len(image)] != image:
+                raise RuntimeError("mpremote romfs deploy: the partition is not the image")
+    return ours, peer, len(image)
+
+
 def bench_deploy():
     incremental, peer, first = measure()
     ratio = incremental / peer
@@ -162,6 +207,23 @@ def bench_deploy():
     print(
         "bench deploy_one_file_change: %.1f kB peer deploy_first: %.1f kB"
         % (incremental / 1000, first / 1000),
+        flush=True,
+    )
+    (ours_b, ours_s, image_b), (peer_b, peer_s), size = measure_romfs()
+    print("bench deploy_romfs_image: %.1f kB" % (size / 1000), flush=True)
+    print(
+        "bench deploy_romfs_image_bytes_sent: %.1f kB peer mpremote_romfs_deploy: %.1f kB"
+        % (image_b / 1000, peer_b / 1000),
+        flush=True,
+    )
+    print(
+        # the whole deploy: also the fonts, the profile, the root files and the checks
+        "bench deploy_romfs_whole_bytes_sent: %.1f kB peer mpremote_romfs_deploy: %.1f kB"
+        % (ours_b / 1000, peer_b / 1000),
+        flush=True,
+    )
+    print(
+        "bench deploy_romfs_seconds: %.2f s peer mpremote_romfs_deploy: %.2f s" % (ours_s, peer_s),
         flush=True,
     )
 

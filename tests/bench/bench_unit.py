@@ -356,7 +356,7 @@ def _app_binary():
     return mp32.MICROPYTHON32_APP
 
 
-def _run(tmp, tree, form, image, board):
+def _run(tmp, tree, form, image, board, span_s=None):
     flash = tmp / ("flash-%s-%s" % (form, board))
     flash.mkdir()
     script = tmp / "unit.py"
@@ -367,8 +367,8 @@ def _run(tmp, tree, form, image, board):
         str(flash),
         str(ROOT / "assets" / "fonts"),
         str(tmp / "no-config.json"),
-        str(SPAN_S),
-        "1" if form == "frozen" else "0",
+        str(SPAN_S if span_s is None else span_s),
+        "1" if form == "frozen" and span_s is None else "0",
     ]
     binary = mp32.MICROPYTHON32_APP if form == "frozen" else mp32.MICROPYTHON32
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tree), ".frozen"]))
@@ -387,9 +387,10 @@ def _run(tmp, tree, form, image, board):
     raise RuntimeError("%s %s: %s" % (board, form, (proc.stderr or proc.stdout).strip()[-400:]))
 
 
-def measure():
+def measure(boards=None, forms=FORMS, span_s=None):
     """{(board, form): (peak, boot_ms, tick_bytes, ticks, screen_bytes, screens, boot_peak)}
-    and the ROMFS image's size."""
+    and the ROMFS image's size. boards, forms, span_s: a part of the benchmark
+    (tools/unit_heap.py), peaks only."""
     mp32.check()
     _app_binary()
     with tempfile.TemporaryDirectory() as tmp:
@@ -402,12 +403,14 @@ def measure():
         image = tmp / "firmware.romfs"
         size = _romfs_image(mpy, image)
         images = {"frozen": tmp / "none", "romfs": image, "mpy": mpy}
-        jobs = [(board, form) for board, _ in _boards() for form in FORMS]
+        boards = [b for b, _ in _boards()] if boards is None else boards
+        jobs = [(board, form) for board in boards for form in forms]
         # One VM per core: each run is one single-threaded process.
         workers = max(1, min(len(jobs), os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             futures = {
-                job: pool.submit(_run, tmp, tree, job[1], images[job[1]], job[0]) for job in jobs
+                job: pool.submit(_run, tmp, tree, job[1], images[job[1]], job[0], span_s)
+                for job in jobs
             }
             results = {job: f.result() for job, f in futures.items()}
         return results, size
