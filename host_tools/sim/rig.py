@@ -343,6 +343,22 @@ class Rig:
             data[i] ^= 0xFF
         return w, h, data
 
+    def glass_differs(self, buf, fmt):
+        """How many pixels the panel shows otherwise than `buf` has them: a picture of the
+        panel's size in framebuf format `fmt`, 1 = ink (the unit's own buffer, on a panel
+        that shows it whole). 0: the glass is the render."""
+        import framebuf
+
+        w, h, ink = self.picture()
+        fb = framebuf.FrameBuffer(bytearray(buf), w, h, fmt)
+        row = (w + 7) >> 3
+        n = 0
+        for y in range(h):
+            for x in range(w):
+                if (ink[y * row + (x >> 3)] >> (7 - (x & 7)) & 1) != fb.pixel(x, y):
+                    n += 1
+        return n
+
     def led_rgb(self):
         """(width, height, RGB bytes) of a WS2812 strip, else None."""
         if self.profile["display"]["type"] != "ws2812":

@@ -11,16 +11,16 @@ import json
 from repo import ROOT
 
 from host_tools.sim import machine as fake
+from host_tools.sim import modellink
 from host_tools.sim.faultfs import FaultFS
-from host_tools.sim.i2c import FakeI2C, INA226Model
 from host_tools.sim.rig import Clock
-from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.core import carbon
 from sunprint.core.ledger import CO2, COAL, LIFETIME
 from sunprint.ui.layout import format_factor, short_source
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 NOON = DAY_START + 12 * 3600
+BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 BUS_V = 30.0
 CONFIG = "/config.json"
 
@@ -66,7 +66,7 @@ def _no_wait(ms):
     pass
 
 
-WIRED = {}  # the last boot's I2C bus, for tests that make the sensor fail
+WIRED = {}  # the last boot's rig, for tests that make the sensor fail
 
 
 def boot(config_text, fs, start_s):
@@ -74,17 +74,9 @@ def boot(config_text, fs, start_s):
     from sunprint import status
 
     status.register(None, "")  # let an earlier unit go
-    fake.unwire()
-    model = SSD1680Model()
-    for n, pin in ((26, model.cs), (27, model.dc), (25, model.rst), (32, model.busy)):
-        fake.wire_pin(n, pin)
-    fake.wire_spi(2, model.spi)
-    bus = FakeI2C()
-    chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
-    fake.wire_i2c(0, bus)
-    WIRED["bus"] = bus
     clock = VirtualClock(start_s)
-    fake.set_clock(clock)
+    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
+    WIRED["rig"] = rig
 
     def open_file(path, mode="r"):
         if path == CONFIG:
@@ -99,7 +91,7 @@ def boot(config_text, fs, start_s):
         fake,
         fs=fs,
         open_file=open_file,
-        board_path=ROOT + "/boards/esp32-epd29-ina226.json",
+        board_path=BOARD,
         config_path=CONFIG,
         fonts_dir=ROOT + "/assets/fonts",
         clock=clock,
@@ -108,7 +100,7 @@ def boot(config_text, fs, start_s):
         sleep_ms=_no_wait,
         run=False,
     )
-    return runner, clock, chip, model
+    return runner, clock, rig.models["sensor"], rig.models["display"]
 
 
 def run_for(runner, clock, seconds, chip=None, watts=250):
@@ -268,7 +260,7 @@ def test_a_config_fault_stays_on_the_status_screen_and_json_after_sensor_faults(
     boot(GOOD, fs, NOON)
     fs = fs.reboot()
     runner, clock, chip, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
-    WIRED["bus"].nack_rate = 1.0  # the sensor stops answering: a fault every sample
+    WIRED["rig"].break_bus()  # the sensor stops answering: a fault every sample
     run_for(runner, clock, 60, chip)
     app = runner.app
     assert app.faults.get("sensor", 0) >= 3 and app.last_fault.startswith("sensor: "), app.faults
