@@ -128,10 +128,30 @@ class MicroPythonFile(pytest.File):
     def binary(self):
         return MICROPYTHON_APP if self.app_frozen() else MICROPYTHON
 
+    def fresh_vm_each(self):
+        """True for a `# micropython-fresh-vm: each (why)` file: each test function in a VM of
+        its own, as a unit powers on with an empty heap (one VM for the file otherwise)."""
+        return self._header("micropython-fresh-vm") == "each"
+
     def run_all(self):
         if self.results is not None:
             return self.results
         names = [item.name[: -len("[micropython]")] for item in self.collect()]
+        batches = [[n] for n in names] if self.fresh_vm_each() else [names]
+        outs, errs = [], []
+        self.returncode = 0
+        for batch in batches:
+            stdout, stderr, rc = self._run_vm(batch)
+            outs.append(stdout)
+            errs.append(stderr)
+            self.returncode = self.returncode or rc
+        self.stdout = "".join(outs)
+        self.stderr = "".join(errs)
+        self.results = parse_runner_output(self.stdout, names)
+        return self.results
+
+    def _run_vm(self, names):
+        """(stdout, stderr, exit status) of one VM running the named test functions."""
         workdir = tempfile.mkdtemp(prefix="sunprint-mp-")
         # The chip and panel models of a whole unit run here, outside the unit's heap
         # (host_tools/sim/modelhost.py); the VM reaches them through two pipes.
@@ -165,11 +185,7 @@ class MicroPythonFile(pytest.File):
             host.join()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        self.results = parse_runner_output(stdout, names)
-        self.stdout = stdout
-        self.stderr = stderr
-        self.returncode = proc.returncode
-        return self.results
+        return stdout, stderr, proc.returncode
 
 
 def parse_runner_output(stdout, names):

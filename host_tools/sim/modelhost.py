@@ -65,7 +65,8 @@ class ModelHost:
         self.wiring = _Wiring()
         self.clock = rigmod.Clock()
         self.rig = None
-        self.refs = {}
+        self.refs = {}  # id -> an object the VM holds a proxy of (as long as this host runs)
+        self._last_ref = 0
         self.blobs = []  # the bytes of the last JSON answer, fetched with OP_BLOB
         self.puts = []  # the bytes the next JSON request names
         self.error = None  # the first failure of a request without an answer
@@ -201,10 +202,12 @@ class ModelHost:
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
         if isinstance(v, (bytes, bytearray, memoryview)):
+            # bytes stay bytes (a file's read()), a bytearray a bytearray (a picture)
+            kind = {"ba": 1} if isinstance(v, bytearray) else {}
             if len(v) > 64:  # fetched raw by the VM: no hex text in its heap
                 self.blobs.append(bytes(v))
-                return {"$blob": len(v), "id": len(self.blobs) - 1}
-            return {"$b": bytes(v).hex()}
+                return dict(kind, **{"$blob": len(v), "id": len(self.blobs) - 1})
+            return dict(kind, **{"$b": bytes(v).hex()})
         if isinstance(v, tuple):
             return {"$t": [self._encode(x) for x in v]}
         if isinstance(v, list):
@@ -213,23 +216,36 @@ class ModelHost:
             return {k: self._encode(x) for k, x in v.items()}
         if isinstance(v, set):
             return [self._encode(x) for x in sorted(v)]
-        ref = str(len(self.refs) + 1)
+        self._last_ref += 1
+        ref = str(self._last_ref)
         self.refs[ref] = v
         if callable(v) and not isinstance(v, type):
             return {"$fn": ref}
         return {"$ref": ref}
 
     def _arg(self, a):
-        if isinstance(a, dict) and "$put" in a:
-            return self.puts[a["$put"]]
+        if isinstance(a, dict):
+            if "$put" in a:
+                return self.puts[a["$put"]]
+            if "$b" in a:
+                return bytes.fromhex(a["$b"])
+            return {k: self._arg(v) for k, v in a.items()}
         return a
 
     def _call(self, req):
         if "wire" in req:
             return self._wire(req["wire"])
+        if req.get("new") == "flash":  # the unit's flash: files here, not in its heap
+            from host_tools.sim.faultfs import FaultFS
+
+            return self._encode(FaultFS(*[self._arg(a) for a in req["args"]]))
         if "get" in req:
             obj = self.refs[req["get"]]
-            return self._encode(getattr(obj, req["name"]))
+            try:
+                value = getattr(obj, req["name"])
+            except AttributeError:
+                return {"$noattr": req["name"]}
+            return self._encode(value)
         if "item" in req:
             return self._encode(self.refs[req["item"]][req["key"]])
         if "set" in req:
@@ -247,7 +263,6 @@ class ModelHost:
             if not path.is_absolute():
                 path = self.root / path
             profile = json.loads(path.read_text(encoding="utf-8"))
-        self.refs.clear()
         w = self.wiring
         rig = rigmod.wire(profile, self.clock, w)
         self.rig = rig

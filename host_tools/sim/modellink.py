@@ -181,10 +181,15 @@ class Link:
             puts = 0
             for i in range(len(args)):
                 a = args[i]
-                if isinstance(a, (bytes, bytearray, memoryview)) and len(a) > 64:
-                    self.send(OP_PUT, 0, a)
-                    args[i] = {"$put": puts}
-                    puts += 1
+                if isinstance(a, (bytes, bytearray, memoryview)):
+                    if len(a) > 64:
+                        self.send(OP_PUT, 0, a)
+                        args[i] = {"$put": puts}
+                        puts += 1
+                    else:
+                        from binascii import hexlify
+
+                        args[i] = {"$b": hexlify(a).decode()}
         data = json.dumps(request).encode()
         reply = self.ask(OP_JSON, 0, data)
         return _decode(json.loads(reply))
@@ -197,11 +202,12 @@ def _decode(v):
             ident = v["id"]
             lk = _link[0]
             lk.small(OP_BLOB, 0, 0, ident, n=3, into=buf)
-            return buf
+            return buf if "ba" in v else bytes(buf)
         if "$b" in v:
             from binascii import unhexlify
 
-            return bytearray(unhexlify(v["$b"]))
+            b = unhexlify(v["$b"])
+            return bytearray(b) if "ba" in v else b
         if "$ref" in v:
             return Remote(_link[0], v["$ref"])
         if "$fn" in v:
@@ -325,7 +331,10 @@ class Remote:
         self._ref = ref
 
     def __getattr__(self, name):
-        return self._lk.call({"get": self._ref, "name": name})
+        v = self._lk.call({"get": self._ref, "name": name})
+        if isinstance(v, dict) and "$noattr" in v:
+            raise AttributeError(name)
+        return v
 
     def __getitem__(self, key):
         return self._lk.call({"item": self._ref, "key": key})
@@ -378,6 +387,23 @@ class RemoteRig:
             rtu._idle_t = clock.ticks_ms()
         elif family == "s0":
             driver._ticks = clock.ticks_ms
+
+
+def flash(files=None):
+    """An in-memory flash that loses power on command (host_tools.sim.faultfs.FaultFS, with
+    its `written` counts): on the model host where this VM has one (its files are flash on a
+    unit, not heap), else here. files: path -> bytes to start with."""
+    lk = link()
+    if lk is None:
+        from host_tools.sim.faultfs import FaultFS
+
+        return FaultFS(files)
+    enc = None
+    if files:
+        from binascii import hexlify
+
+        enc = {p: {"$b": hexlify(files[p]).decode()} for p in files}
+    return lk.call({"new": "flash", "args": [enc]})
 
 
 def wire(profile, clock, machine=None):

@@ -9,7 +9,7 @@ from repo import ROOT
 
 from host_tools.sim import machine as fake
 from host_tools.sim import modellink
-from host_tools.sim.rig import Clock  # ticks_ms() wraps as a unit's, a small int
+from host_tools.sim.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.core.ledger import LIFETIME
 from sunprint.samplelog import read_samples
