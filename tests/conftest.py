@@ -244,6 +244,13 @@ def _firmware_tests_run_in_a_scratch_folder(request, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
 
 
+def _declared_heap(path):
+    for line in path.read_text(encoding="utf-8").splitlines()[:12]:
+        if line.startswith("# micropython-heap:"):
+            return int(line.split(":", 1)[1].split()[0])
+    return HEAPSIZE
+
+
 def pytest_terminal_summary(terminalreporter):
     counts = {"CPython": [0, 0], "MicroPython": [0, 0]}
     for outcome in ("passed", "failed", "error"):
@@ -263,9 +270,7 @@ def pytest_terminal_summary(terminalreporter):
         % (sys.version.split()[0], counts["CPython"][0], counts["CPython"][1], firmware)
     )
     bigger = sorted(
-        p.name
-        for p in FIRMWARE_TESTS.glob("test_*.py")
-        if "# micropython-heap:" in p.read_text(encoding="utf-8")[:2000]
+        p.name for p in FIRMWARE_TESTS.glob("test_*.py") if _declared_heap(p) > HEAPSIZE
     )
     try:
         vm = "%s (%s)" % (MICROPYTHON.name, mp32.version())

@@ -327,8 +327,11 @@ class Remote:
     """An object on the model host: attributes fetched, methods called there."""
 
     def __init__(self, lk, ref):
-        self._lk = lk
-        self._ref = ref
+        object.__setattr__(self, "_lk", lk)
+        object.__setattr__(self, "_ref", ref)
+
+    def __setattr__(self, name, value):
+        self._lk.call({"set": self._ref, "name": name, "value": value})
 
     def __getattr__(self, name):
         v = self._lk.call({"get": self._ref, "name": name})
@@ -338,9 +341,6 @@ class Remote:
 
     def __getitem__(self, key):
         return self._lk.call({"item": self._ref, "key": key})
-
-    def set_attr(self, name, value):
-        self._lk.call({"set": self._ref, "name": name, "value": value})
 
 
 class RemoteMethod:
