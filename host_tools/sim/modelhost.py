@@ -65,6 +65,7 @@ class ModelHost:
         self.wiring = _Wiring()
         self.clock = rigmod.Clock()
         self.rig = None
+        self.neo = None  # the WS2812 strip model, once the unit made its NeoPixel
         self.refs = {}  # id -> an object the VM holds a proxy of (as long as this host runs)
         self._last_ref = 0
         self.blobs = []  # the bytes of the last JSON answer, fetched with OP_BLOB
@@ -131,6 +132,11 @@ class ModelHost:
             return
         if op == ml.OP_PUT:
             self.puts.append(data)
+            return
+        if op == ml.OP_NEO_WRITE:  # the strip latches what the unit wrote
+            strip = self.neo
+            strip.buf[:] = data
+            strip.write()
             return
         if op == ml.OP_PIN_SET or op == ml.OP_SPI_WRITE or op == ml.OP_UART_WRITE:
             try:
@@ -239,6 +245,31 @@ class ModelHost:
             from host_tools.sim.faultfs import FaultFS
 
             return self._encode(FaultFS(*[self._arg(a) for a in req["args"]]))
+        if "neopixel" in req:
+            n, bpp, timing = req["neopixel"]
+            self.neo = self.rig.neopixel.NeoPixel(None, n, bpp, timing)
+            return None
+        if "pcnt" in req:
+            p = self.rig.esp32.PCNT(req["pcnt"], **self._pcnt_kw(req["kw"]))
+            p.events = []
+            return self._encode(p)["$ref"]
+        if "pcnt_do" in req:
+            p = self.refs[req["pcnt_do"]]
+            do, kw = req["do"], self._pcnt_kw(req["kw"])
+            if do == "irq":  # the unit's handler runs in the VM: record the events here
+
+                def record(pcnt):
+                    pcnt.events.append(pcnt.irq().flags())
+
+                p.irq(handler=record, trigger=kw["trigger"])
+            else:
+                getattr(p, do)(**kw)
+            return None
+        if "pcnt_value" in req:
+            p = self.refs[req["pcnt_value"]]
+            c = p.value(req["v"])
+            events, p.events = p.events, []
+            return [c, events]
         if "get" in req:
             obj = self.refs[req["get"]]
             try:
@@ -257,6 +288,12 @@ class ModelHost:
             return self._encode(fn(*args, **req["kwargs"]))
         raise ValueError("unknown call %r" % sorted(req))
 
+    def _pcnt_kw(self, kw):
+        pin = kw.get("pin")
+        if isinstance(pin, dict):  # machine.Pin(n) in the VM: the model wired on pin n
+            kw = dict(kw, pin=self.wiring.pins[pin["$pin"]])
+        return kw
+
     def _wire(self, profile):
         if isinstance(profile, str):
             path = Path(profile)
@@ -266,11 +303,7 @@ class ModelHost:
         w = self.wiring
         rig = rigmod.wire(profile, self.clock, w)
         self.rig = rig
-        if rig.esp32 is not None or rig.neopixel is not None:
-            raise ValueError(
-                "the model link has no PCNT or neopixel yet: run %s's models in the VM"
-                % profile.get("name", "this board")
-            )
+        self.neo = None
         self.refs["rig"] = rig
         return {
             "rig": "rig",
@@ -283,4 +316,6 @@ class ModelHost:
             "spi": sorted(w.spi),
             "i2c": sorted(w.i2c),
             "uart": sorted(w.uart),
+            "neopixel": rig.neopixel is not None,
+            "esp32": rig.esp32 is not None,
         }

@@ -39,6 +39,7 @@ OP_UART_FLUSH = 0x46  # F: answer empty (the host's clock moves to the last stop
 OP_UART_ANY = 0x41  # A: answer 2 bytes
 OP_UART_READ = 0x49  # I: payload n (2); answer up to n bytes
 OP_JSON = 0x4A  # J: payload a JSON request; answer a JSON reply
+OP_NEO_WRITE = 0x4E  # N: payload the strip's bytes (np.write()), no answer
 OP_PUT = 0x62  # b: payload bytes for the next JSON request's {"$put": k}, no answer
 OP_BLOB = 0x42  # B: payload a blob's id (2); answer its bytes (a picture, raw, not in JSON)
 FLAG_CLOCK = 1
@@ -320,6 +321,122 @@ class LinkUART:
         return k if k else None
 
 
+class LinkNeoPixel:
+    """neopixel.NeoPixel (micropython-lib's API): the bytes here, write() sends them to the
+    strip model on the host."""
+
+    ORDER = (1, 0, 2, 3)  # G R B W
+
+    def __init__(self, lk, pin, n, bpp=3, timing=1):
+        self._lk = lk
+        self.pin = pin
+        self.n = n
+        self.bpp = bpp
+        self.timing = timing
+        self.buf = bytearray(n * bpp)
+        self.writes = 0
+        lk.call({"neopixel": [n, bpp, timing]})
+
+    def __len__(self):
+        return self.n
+
+    def __setitem__(self, i, v):
+        o = i * self.bpp
+        for c in range(self.bpp):
+            self.buf[o + self.ORDER[c]] = v[c]
+
+    def __getitem__(self, i):
+        o = i * self.bpp
+        return tuple(self.buf[o + self.ORDER[c]] for c in range(self.bpp))
+
+    def fill(self, v):
+        for i in range(self.n):
+            self[i] = v
+
+    def write(self):
+        self._lk.send(OP_NEO_WRITE, 0, self.buf)
+        self.writes += 1
+
+
+class _Module:
+    pass
+
+
+def _neopixel_module(lk):
+    m = _Module()
+
+    def make(pin, n, bpp=3, timing=1):
+        return LinkNeoPixel(lk, pin, n, bpp, timing)
+
+    m.NeoPixel = make
+    return m
+
+
+class _LinkIrq:
+    def __init__(self, pcnt):
+        self._pcnt = pcnt
+
+    def flags(self):
+        p = self._pcnt
+        f = p._flags
+        p._flags = 0
+        return f
+
+
+class LinkPCNT:
+    """esp32.PCNT, the counter on the host (its FakePCNT counts the S0 pin model's edges).
+    The wrap IRQ's handler runs here, from value(), as the port's scheduler would run it."""
+
+    INCREMENT = 1
+    DECREMENT = 2
+    IGNORE = 0
+    IRQ_ZERO = 1
+    IRQ_MIN = 8
+    IRQ_MAX = 16
+    _lk = None
+
+    def __init__(self, id, **kw):
+        self._ref = self._lk.call({"pcnt": id, "kw": self._kw(kw)})
+        self._handler = None
+        self._flags = 0
+        self._irq = _LinkIrq(self)
+
+    @staticmethod
+    def _kw(kw):
+        pin = kw.get("pin")
+        if pin is not None:
+            kw["pin"] = {"$pin": pin.id}
+        return kw
+
+    def init(self, **kw):
+        self._lk.call({"pcnt_do": self._ref, "do": "init", "kw": self._kw(kw)})
+
+    def start(self):
+        self._lk.call({"pcnt_do": self._ref, "do": "start", "kw": {}})
+
+    def stop(self):
+        self._lk.call({"pcnt_do": self._ref, "do": "stop", "kw": {}})
+
+    def deinit(self):
+        self._handler = None
+        self._lk.call({"pcnt_do": self._ref, "do": "deinit", "kw": {}})
+
+    def irq(self, handler=0, trigger=IRQ_ZERO):
+        if handler != 0:  # irq() alone returns the IRQ object
+            self._handler = handler
+            self._lk.call({"pcnt_do": self._ref, "do": "irq", "kw": {"trigger": trigger}})
+        return self._irq
+
+    def value(self, v=None):
+        c, events = self._lk.call({"pcnt_value": self._ref, "v": v})
+        h = self._handler
+        for f in events:
+            self._flags = f
+            if h is not None:
+                h(self)
+        return c
+
+
 # --- the test's side: the rig and the models, on the host ---
 
 
@@ -367,6 +484,12 @@ class RemoteRig:
         self.sensor_type = wired["sensor_type"]
         self.esp32 = None
         self.neopixel = None
+        if wired["neopixel"]:
+            self.neopixel = _neopixel_module(lk)
+        if wired["esp32"]:
+            LinkPCNT._lk = lk
+            self.esp32 = _Module()
+            self.esp32.PCNT = LinkPCNT
 
     def __getattr__(self, name):
         return getattr(self._rig, name)
