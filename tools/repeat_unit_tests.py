@@ -33,7 +33,10 @@ WHOLE_UNIT = (
     "tests/firmware/test_unit_status.py",
     "tests/firmware/test_runner.py",
     "tests/firmware/test_profile_boot.py",
+    "tests/firmware/test_profile_check.py",
     "tests/firmware/test_sim_machine.py",
+    "tests/firmware/test_ticks_wrap.py",
+    "tests/firmware/test_meter_glitch.py",
 )
 _COUNT = re.compile(r"(\d+) (passed|failed|error)")
 
