@@ -208,6 +208,11 @@ class Rig:
         elif family == _S0:
             driver._ticks = clock.ticks_ms
 
+    def model_type(self, role):
+        """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,
+        so that a unit's VM whose models run on a model host can ask too."""
+        return type(self.models[role]).__name__
+
     @property
     def sensor_type(self):
         """The PV sensor's type in the profile ("ina226", "dlt645", "sdm120", "s0", ...)."""
