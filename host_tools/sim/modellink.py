@@ -109,12 +109,17 @@ class Link:
     def send(self, op, ident, data=None, n=0):
         """A request without an answer: op, ident, then data (n bytes of it: all of it when
         n is 0)."""
+        if data is not None:
+            if n == 0:
+                n = len(data)
+            elif n != len(data):
+                data = memoryview(data)[:n]
+        # Nothing allocates from here to the end of the frame: a MemoryError between a
+        # header and its payload would leave the host reading the next frame as payload.
         self._sync()
-        if data is not None and n == 0:
-            n = len(data)
         self._frame(op, ident, n)
         if n:
-            self._w.write(data if n == len(data) else memoryview(data)[:n])
+            self._w.write(data)
 
     def ask(self, op, ident, data=None, n=0, into=None):
         """A request with an answer: its data goes into `into` (a buffer) when given; returns

@@ -64,6 +64,7 @@ FLASH_BYTES = 2 * 1024 * 1024  # the LittleFS partition of a 4 MB ESP32 module
 RAW_PASTE_BUFFER = 256  # MICROPY_REPL_STDIN_BUFFER_MAX: the window is half of it
 OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's output waits
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
+LINK_HEAP = 32 * 1024  # and for the model link's code and proxies (the models are not here)
 FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and free its flash
 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -431,7 +432,7 @@ class VirtualBoard:
         # The agent and the fake machine live beside the board's heap; the profile's chip and
         # panel models run in this process (host_tools/sim/modelhost.py), outside the child's
         # VM: its fake machine forwards each bus transaction to them over two pipes.
-        extra = AGENT_HEAP
+        extra = AGENT_HEAP + (LINK_HEAP if self.profile_path else 0)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
         pass_fds = (ctl_read, self._flash_lock)
