@@ -26,11 +26,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 import mp32  # noqa: E402
 
 from host_tools.paths import use_firmware  # noqa: E402
+from host_tools.sim import modellink  # noqa: E402
+from host_tools.sim.modelhost import ModelHost  # noqa: E402
 
 use_firmware()
 
 FIRMWARE_TESTS = ROOT / "tests" / "firmware"
 MICROPYTHON = mp32.MICROPYTHON32
+MICROPYTHON_APP = mp32.MICROPYTHON32_APP
 HEAPSIZE = mp32.HEAPSIZE
 RUN_TIMEOUT_S = 600
 
@@ -44,33 +47,40 @@ def mpy_tree():
     MicroPython then imports bytecode, as a deployed unit does: compiling source on the VM
     would cost far more heap than the code itself (a config module needed ~60 KB to compile).
     A file mpy-cross rejects is left out, so its import fails loudly in the VM. The mpy-cross
-    is the one built with the VM (the same MicroPython version).
+    is the one built with the VM (the same MicroPython version). The firmware goes under
+    fw/, the tests and host_tools under lib/: a file run on the binary with the app frozen
+    (the deployed form) leaves fw/ off its path and imports the app from the image.
     """
     global _MPY_TREE
     if _MPY_TREE is not None:
         return _MPY_TREE
     mp32.check()
     tree = Path(tempfile.mkdtemp(prefix="sunprint-mpy-"))
-    sources = [(ROOT / "firmware", ROOT / "firmware"), (FIRMWARE_TESTS, FIRMWARE_TESTS)]
-    sources.append((ROOT, ROOT / "host_tools"))
+    sources = [
+        (ROOT / "firmware", ROOT / "firmware", "fw"),
+        (FIRMWARE_TESTS, FIRMWARE_TESTS, "lib"),
+    ]
+    sources.append((ROOT, ROOT / "host_tools", "lib"))
     mpy_cross = mp32.MPY_CROSS32
-    for base, folder in sources:
+    for base, folder, sub in sources:
         for path in sorted(folder.rglob("*.py")):
-            out = tree / path.relative_to(base).with_suffix(".mpy")
+            out = tree / sub / path.relative_to(base).with_suffix(".mpy")
             out.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(
                 [str(mpy_cross), "-s", str(path), "-o", str(out), str(path)],
                 capture_output=True,
             )
-    (tree / "_repo_root.py").write_text("ROOT = %r\n" % str(ROOT))
+    (tree / "lib" / "_repo_root.py").write_text("ROOT = %r\n" % str(ROOT))
     _MPY_TREE = tree
     return tree
 
 
-def micropython_env():
+def micropython_env(app_frozen=False):
     env = dict(os.environ)
-    # .frozen keeps the port's frozen modules (asyncio) importable.
-    env["MICROPYPATH"] = os.pathsep.join([str(mpy_tree()), ".frozen"])
+    tree = mpy_tree()
+    path = [str(tree / "lib")] + ([] if app_frozen else [str(tree / "fw")])
+    # .frozen keeps the port's frozen modules (asyncio, and the app in the app binary).
+    env["MICROPYPATH"] = os.pathsep.join(path + [".frozen"])
     return env
 
 
@@ -110,22 +120,61 @@ class MicroPythonFile(pytest.File):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 yield MicroPythonItem.from_parent(self, name=node.name + "[micropython]")
 
+    def _header(self, key):
+        """What a `# <key>: VALUE (why)` line in the file's first lines says, or None."""
+        for line in self.path.read_text(encoding="utf-8").splitlines()[:12]:
+            if line.startswith("# %s:" % key):
+                return line.split(":", 1)[1].split()[0]
+        return None
+
     def heapsize(self):
         """HEAPSIZE, or what a `# micropython-heap: N (why)` line in the file's head says."""
-        for line in self.path.read_text(encoding="utf-8").splitlines()[:10]:
-            if line.startswith("# micropython-heap:"):
-                return int(line.split(":", 1)[1].split()[0])
-        return HEAPSIZE
+        value = self._header("micropython-heap")
+        return HEAPSIZE if value is None else int(value)
+
+    def app_frozen(self):
+        """True for a `# micropython-vm: app` file: it runs on the binary with the app frozen
+        (the form the unit is deployed in), not on the stock one with the app from .mpy."""
+        return self._header("micropython-vm") == "app"
+
+    def binary(self):
+        return MICROPYTHON_APP if self.app_frozen() else MICROPYTHON
+
+    def fresh_vm_each(self):
+        """True for a `# micropython-fresh-vm: each (why)` file: each test function in a VM of
+        its own, as a unit powers on with an empty heap (one VM for the file otherwise)."""
+        return self._header("micropython-fresh-vm") == "each"
 
     def run_all(self):
         if self.results is not None:
             return self.results
         names = [item.name[: -len("[micropython]")] for item in self.collect()]
+        batches = [[n] for n in names] if self.fresh_vm_each() else [names]
+        outs, errs = [], []
+        self.returncode = 0
+        for batch in batches:
+            stdout, stderr, rc = self._run_vm(batch)
+            outs.append(stdout)
+            errs.append(stderr)
+            self.returncode = self.returncode or rc
+        self.stdout = "".join(outs)
+        self.stderr = "".join(errs)
+        self.results = parse_runner_output(self.stdout, names)
+        return self.results
+
+    def _run_vm(self, names):
+        """(stdout, stderr, exit status) of one VM running the named test functions."""
         workdir = tempfile.mkdtemp(prefix="sunprint-mp-")
+        # The chip and panel models of a whole unit run here, outside the unit's heap
+        # (host_tools/sim/modelhost.py); the VM reaches them through two pipes.
+        host = ModelHost(ROOT)
+        env = micropython_env(self.app_frozen())
+        fds = host.pipes()
+        env[modellink.ENV] = "%d,%d" % fds
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 [
-                    str(MICROPYTHON),
+                    str(self.binary()),
                     "-X",
                     "heapsize=%d" % self.heapsize(),
                     str(FIRMWARE_TESTS / "mp_runner.py"),
@@ -133,18 +182,22 @@ class MicroPythonFile(pytest.File):
                     *names,
                 ],
                 cwd=workdir,
-                env=micropython_env(),
-                capture_output=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=RUN_TIMEOUT_S,
+                pass_fds=fds,
             )
+            host.start()
+            try:
+                stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, stderr = proc.communicate()
+            host.join()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        self.results = parse_runner_output(proc.stdout, names)
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.returncode = proc.returncode
-        return self.results
+        return stdout, stderr, proc.returncode
 
 
 def parse_runner_output(stdout, names):
@@ -186,7 +239,7 @@ class MicroPythonItem(pytest.Item):
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, MicroPythonFailure):
             return "%s -X heapsize=%d:\n%s" % (
-                MICROPYTHON.name,
+                self.parent.binary().name,
                 self.parent.heapsize(),
                 excinfo.value,
             )
@@ -201,6 +254,13 @@ def _firmware_tests_run_in_a_scratch_folder(request, tmp_path, monkeypatch):
     # Firmware tests may write files in the current folder (MicroPython has no tempfile).
     if Path(str(request.node.path)).parent == FIRMWARE_TESTS:
         monkeypatch.chdir(tmp_path)
+
+
+def _declared_heap(path):
+    for line in path.read_text(encoding="utf-8").splitlines()[:12]:
+        if line.startswith("# micropython-heap:"):
+            return int(line.split(":", 1)[1].split()[0])
+    return HEAPSIZE
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -222,9 +282,7 @@ def pytest_terminal_summary(terminalreporter):
         % (sys.version.split()[0], counts["CPython"][0], counts["CPython"][1], firmware)
     )
     bigger = sorted(
-        p.name
-        for p in FIRMWARE_TESTS.glob("test_*.py")
-        if "# micropython-heap:" in p.read_text(encoding="utf-8")[:2000]
+        p.name for p in FIRMWARE_TESTS.glob("test_*.py") if _declared_heap(p) > HEAPSIZE
     )
     try:
         vm = "%s (%s)" % (MICROPYTHON.name, mp32.version())

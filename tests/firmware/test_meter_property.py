@@ -3,11 +3,11 @@
 # register glitches, resets, swaps, line faults and reboots: the lifetime total never decreases
 # and never exceeds what the meter produced (see meter_property.py for the stated tolerance).
 # Seeded: the same events in CPython and MicroPython.
-# micropython-heap: 1300000 (both boards' meter and line models, imported one after the other,
-# and the in-memory flash share the VM with the unit; on the 64-bit port 400000 passed, on the
-# 32-bit one 1000000 fails at boot of the second board: something of the models' or the
-# harness's grows with the run there, not the unit (whose ticks allocate 0 B): to be found
-# when the models leave the unit's VM, issue 13 item 4)
+# micropython-heap: 110000 (an ESP32 without PSRAM: both boards' meter and line models and
+# the flash run on the host, host_tools/sim/modellink.py; in the VM beside them they took
+# 1300000, and 1000000 failed at the second board's boot)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap)
 from meter_property import check, random_events
 
 POLLS = 1500

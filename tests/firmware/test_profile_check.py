@@ -4,16 +4,19 @@
 # hang); every profile it accepts builds on the fake machine with the chip and panel models
 # (host_tools.sim.rig) and runs (test_profile_boot.py: main.py and a refused board.json).
 # CPython and MicroPython.
-# micropython-heap: 500000 (the rig's chip and panel models share the VM with the unit, and the
-# modules of five boards add up; the 7.5" profile is built only where it is refused early;
-# 400000 failed once the e-paper models kept both controller RAMs and the panel its base frame)
+# micropython-heap: 150000 (the chip and panel models run on the host, but one test builds and
+# runs every bundled profile in turn in one VM: the modules of five boards stay imported, a
+# unit imports one board's; 110000 fails at the 4.2" board's 15 KB picture buffer)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap)
 import gc
 import json
 
 from repo import ROOT
 
 from host_tools.sim import machine as fake
-from host_tools.sim import rig as rigmod
+from host_tools.sim import modellink
+from host_tools.sim.clock import Clock
 from sunprint.board import build
 
 FONTS = ROOT + "/assets/fonts"
@@ -99,8 +102,8 @@ def _no_wait(ms):
 
 def _boot(profile, seconds=40):
     """Build the profile on the fake machine with its models, and run `seconds` of it."""
-    clock = rigmod.Clock(START)
-    rig = rigmod.wire(profile, clock, fake)
+    clock = Clock(START)
+    rig = modellink.wire(profile, clock, fake)
     unit = build(
         profile,
         fake,

@@ -1,10 +1,10 @@
 # The device runner (sunprint.runner) on a virtual clock: hours of ticks without real sleeping,
 # failing ticks caught and counted, a hung tick caught by a simulated watchdog, a clean stop
 # that persists the ledger. CPython and MicroPython (both have asyncio).
-# micropython-heap: 130000 (the nine tests' modules accumulate in one VM: with the ledger's
-# ~25 new names the safemode import starts a new 7 KB qstr pool; and a watchdog reset raised
-# through asyncio leaves the reset unit on the heap for the next test, 7 KB with the store's
-# journal; a real reset clears the heap)
+# micropython-heap: 110000 (an ESP32 without PSRAM)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap: in one VM the nine tests'
+# modules and a watchdog-reset unit left behind by asyncio would pile up, as no unit's do)
 import asyncio
 
 from host_tools.sim.faultfs import FaultFS

@@ -1,7 +1,8 @@
 # The fake machine module: the firmware builds its buses with the ESP32 constructors and
 # reaches the wired models; the fake watchdog bites when feeds are too far apart.
-# micropython-heap: 130000 (the SSD1680 model's RAM planes, ~24 KB, sit beside the fake machine
-# and an INA226 model in the same VM; on a unit they are glass, not heap)
+# micropython-fresh-vm: each (the SSD1680 model's RAM planes, ~24 KB, sit beside the fake
+# machine in this VM, as here the models themselves are under test: in one VM for all tests
+# the INA226 model and the planes would pile up)
 from host_tools.sim import machine
 from host_tools.sim.i2c import FakeI2C, INA226Model
 from host_tools.sim.ssd1680 import SSD1680Model

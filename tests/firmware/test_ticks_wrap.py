@@ -3,13 +3,16 @@
 # meter drivers' timeouts, the S0 input's window and the watchdog go on across a wrap. A
 # driver that compared ticks without ticks_diff fails here, as it would on a unit.
 # CPython and MicroPython (compat.ticks_diff wraps at 2**30 on CPython too).
-# micropython-heap: 300000 (the 4.2" unit's picture buffers and the meter model beside it)
+# micropython-heap: 110000 (an ESP32 without PSRAM: the models run on the host)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap)
 import json
 
 from repo import ROOT
 
 from host_tools.sim import machine as fake
-from host_tools.sim import rig as rigmod
+from host_tools.sim import modellink
+from host_tools.sim.clock import Clock
 from sunprint.board import build
 from sunprint.compat import TICKS_PERIOD
 from sunprint.core.ledger import LIFETIME
@@ -41,9 +44,9 @@ def _unit_across_a_wrap(board, seconds, silent_replies=0):
     # Start 0.3 s before ticks_ms() wraps: the first poll's request takes ~0.09 s at 2400
     # baud, so its wait for the reply (0.5 s) spans the wrap. The firmware clock (seconds)
     # does not care.
-    clock = rigmod.Clock(782265600)  # 2024-10-15 08:00 local
+    clock = Clock(782265600)  # 2024-10-15 08:00 local
     clock.ticks_offset_ms = TICKS_PERIOD - 300 - clock.ns // 1000000 % TICKS_PERIOD
-    rig = rigmod.wire(profile, clock, fake)
+    rig = modellink.wire(profile, clock, fake)
     guard = _Guard(clock)
     unit = build(
         profile,

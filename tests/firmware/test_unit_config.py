@@ -3,24 +3,23 @@
 # given as text, and reboots it on the same flash. What the config says is what the unit does:
 # each key changes the unit; a new carbon year is cited and booked from the reboot on; a bad
 # config.json keeps the last good one, with the fault on the sign. CPython and MicroPython.
-# micropython-heap: 500000 (the chip and panel models and the in-memory flash share the VM with
-# a whole unit, as in test_unit_boot.py; 400000 failed once the meter, store, e-paper and
-# config work all landed: the in-memory flash's files grow in one fragmented heap)
+# micropython-heap: 110000 (an ESP32 without PSRAM: the chip and panel models run on the host)
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
+# micropython-fresh-vm: each (a unit powers on with an empty heap; the tests reboot units)
 import json
 
 from repo import ROOT
 
 from host_tools.sim import machine as fake
-from host_tools.sim.faultfs import FaultFS
-from host_tools.sim.i2c import FakeI2C, INA226Model
-from host_tools.sim.rig import Clock
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim import modellink
+from host_tools.sim.clock import Clock
 from sunprint.core import carbon
 from sunprint.core.ledger import CO2, COAL, LIFETIME
 from sunprint.ui.layout import format_factor, short_source
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 NOON = DAY_START + 12 * 3600
+BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 BUS_V = 30.0
 CONFIG = "/config.json"
 
@@ -45,28 +44,26 @@ class _Text:
         return False
 
 
-class CountingFS(FaultFS):
-    """The in-memory flash, counting the files opened for writing, by name (across reboots)."""
-
-    def __init__(self, files=None, written=None):
-        FaultFS.__init__(self, files)
-        self.written = {} if written is None else written
-
-    def open(self, path, mode):
-        if mode == "wb":
-            self.written[path] = self.written.get(path, 0) + 1
-        return FaultFS.open(self, path, mode)
-
-    def reboot(self):
-        # what the flash made durable, nothing else (FaultFS.reboot), and the counts
-        return CountingFS(self.durable(), self.written)
-
-
 def _no_wait(ms):
     pass
 
 
-WIRED = {}  # the last boot's I2C bus, for tests that make the sensor fail
+WIRED = {}  # the last boot's rig, for tests that make the sensor fail
+
+
+_UNITS = []  # the unit booted last
+
+
+def _power_off():
+    """What a reboot does to the last unit's RAM: gone. Its objects are emptied, so that a
+    stale word on the VM's stack (its collector is conservative) keeps an empty shell, not
+    the frame buffer and the fonts: a unit here reboots in the same VM, at an ESP32's heap."""
+    while _UNITS:
+        runner = _UNITS.pop()
+        unit = runner.unit
+        for obj in (unit.app, unit, runner):
+            for name in list(obj.__dict__):
+                setattr(obj, name, None)
 
 
 def boot(config_text, fs, start_s):
@@ -74,17 +71,10 @@ def boot(config_text, fs, start_s):
     from sunprint import status
 
     status.register(None, "")  # let an earlier unit go
-    fake.unwire()
-    model = SSD1680Model()
-    for n, pin in ((26, model.cs), (27, model.dc), (25, model.rst), (32, model.busy)):
-        fake.wire_pin(n, pin)
-    fake.wire_spi(2, model.spi)
-    bus = FakeI2C()
-    chip = bus.attach(64, INA226Model(shunt_ohm=0.002, always_ready=True))
-    fake.wire_i2c(0, bus)
-    WIRED["bus"] = bus
+    _power_off()
     clock = VirtualClock(start_s)
-    fake.set_clock(clock)
+    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
+    WIRED["rig"] = rig
 
     def open_file(path, mode="r"):
         if path == CONFIG:
@@ -99,7 +89,7 @@ def boot(config_text, fs, start_s):
         fake,
         fs=fs,
         open_file=open_file,
-        board_path=ROOT + "/boards/esp32-epd29-ina226.json",
+        board_path=BOARD,
         config_path=CONFIG,
         fonts_dir=ROOT + "/assets/fonts",
         clock=clock,
@@ -108,7 +98,8 @@ def boot(config_text, fs, start_s):
         sleep_ms=_no_wait,
         run=False,
     )
-    return runner, clock, chip, model
+    _UNITS.append(runner)
+    return runner, clock, rig.models["sensor"], rig.models["display"]
 
 
 def run_for(runner, clock, seconds, chip=None, watts=250):
@@ -144,7 +135,7 @@ def _config(**keys):
 
 
 def test_a_new_carbon_year_is_cited_and_booked_from_the_reboot_on():
-    fs = FaultFS()
+    fs = modellink.flash()
     runner, clock, chip, _ = boot(_config(carbon_region="CN", carbon_year=2021), fs, NOON)
     run_for(runner, clock, 3600, chip)
     runner.app.shutdown(clock.now())  # the ledger, booked at CN 2021, on the flash
@@ -183,7 +174,7 @@ def _uses_good(runner):
 
 
 def test_a_trailing_comma_keeps_the_last_good_config_and_shows_the_fault():
-    fs = CountingFS()
+    fs = modellink.flash()
     runner, clock, _, _ = boot(GOOD, fs, NOON)
     _uses_good(runner)
     assert runner.app.last_fault is None, runner.app.last_fault
@@ -197,7 +188,7 @@ def test_a_trailing_comma_keeps_the_last_good_config_and_shows_the_fault():
 
 
 def test_a_bad_value_names_its_key_once_and_the_last_good_config_stays():
-    fs = CountingFS()
+    fs = modellink.flash()
     boot(GOOD, fs, NOON)
     fs = fs.reboot()
     runner, _, _, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
@@ -214,7 +205,7 @@ def test_a_bad_value_names_its_key_once_and_the_last_good_config_stays():
 
 
 def test_the_last_good_config_is_written_only_when_it_changed():
-    fs = CountingFS()
+    fs = modellink.flash()
     for i in range(3):
         boot(GOOD, fs, NOON + 60 * i)
         fs = fs.reboot()
@@ -235,7 +226,7 @@ def test_a_large_good_config_is_kept_whole_and_written_once():
     pad = "\n" + " " * 1000
     big = "{" + ",".join(pad + json.dumps(k) + ": " + json.dumps(d[k]) for k in d) + "\n}"
     assert len(big) > 5000, len(big)
-    fs = CountingFS()
+    fs = modellink.flash()
     for i in range(3):
         runner, _, _, _ = boot(big, fs, NOON + 60 * i)
         _uses_good(runner)
@@ -248,12 +239,12 @@ def test_a_large_good_config_is_kept_whole_and_written_once():
 
 
 def test_the_harness_reboot_keeps_only_the_durable_state_and_the_counts():
-    fs = CountingFS()
+    fs = modellink.flash()
     f = fs.open("scratch", "wb")
     f.write(b"lost")  # never flushed nor closed: a reboot loses these bytes
     boot(GOOD, fs, NOON)
     after = fs.reboot()
-    assert after is not fs and after.written is fs.written, after
+    assert after is not fs and after.written == fs.written, after.written
     assert after.written.get("config.good.json.tmp") == 1, after.written
     assert after.open("scratch", "rb").read() == b""
     kept = after.open("config.good.json", "rb").read()
@@ -264,11 +255,11 @@ def test_a_config_fault_stays_on_the_status_screen_and_json_after_sensor_faults(
     from sunprint import status
     from sunprint.ui.status import status_values
 
-    fs = CountingFS()
+    fs = modellink.flash()
     boot(GOOD, fs, NOON)
     fs = fs.reboot()
     runner, clock, chip, _ = boot(_config(persist_wh=5000), fs, NOON + 60)
-    WIRED["bus"].nack_rate = 1.0  # the sensor stops answering: a fault every sample
+    WIRED["rig"].break_bus()  # the sensor stops answering: a fault every sample
     run_for(runner, clock, 60, chip)
     app = runner.app
     assert app.faults.get("sensor", 0) >= 3 and app.last_fault.startswith("sensor: "), app.faults
@@ -288,7 +279,7 @@ def test_every_boot_fault_is_kept_not_the_last_one_only():
     from sunprint.ui.status import status_values
 
     good = _config(max_gap_s=10)
-    fs = CountingFS()
+    fs = modellink.flash()
     boot(good, fs, NOON)
     fs = fs.reboot()
     runner, clock, _, _ = boot(good[:-1] + ",}", fs, NOON + 60)
@@ -301,7 +292,7 @@ def test_every_boot_fault_is_kept_not_the_last_one_only():
 
 
 def test_no_config_on_a_first_boot_is_the_defaults_without_a_fault():
-    runner, _, _, _ = boot(None, CountingFS(), NOON)
+    runner, _, _, _ = boot(None, modellink.flash(), NOON)
     assert runner.app.last_fault is None, runner.app.last_fault
     assert runner.unit.ledger.tz_offset_s == 8 * 3600
     assert runner.app.carbon_row == carbon.factor()
@@ -325,7 +316,7 @@ def _run(text):
     tick: a sample 200 s late) in the middle. Cached: each test reads one figure."""
     if text in _RUNS:
         return _RUNS[text]
-    runner, clock, chip, model = boot(text, FaultFS(), NOON)
+    runner, clock, chip, model = boot(text, modellink.flash(), NOON)
     app, unit = runner.app, runner.unit
     rot = unit.rotation
     shown = [0]
@@ -358,6 +349,7 @@ def _run(text):
         "trees_note": values["trees_note"],
         "coal_note": values["coal_note"],
     }
+    assert runner.tick_failures == 0, app.last_fault
     _RUNS[text] = out
     return out
 

@@ -78,7 +78,7 @@ def test_samples_are_shown_and_recorded_as_a_log_replay_reads(board, tmp_path, c
 
 def test_a_sensor_that_stops_answering_shows_its_flag_and_fault(board, tmp_path):
     with open_link(board.port, soft_reset=False, timeout=10) as link:
-        link.exec("__rig__.models['i2c'].nack.add(64)")  # the INA226 stops acknowledging
+        link.exec("__rig__.break_bus()")  # the INA226 stops acknowledging
     result = monitor.monitor(board.port, seconds=3, interval=1, say=lambda t: None)
     samples = result["samples"]
     assert samples and all(s["flag"] == 1 for s in samples)  # core.quality NO_ANSWER

@@ -83,14 +83,16 @@ def test_main_py_boots_the_unit_and_the_status_call_answers(unit):
     assert status["carbon_source"].startswith("CN ")
     assert set(status["sensor"]) >= {"flag", "ok", "power_mw", "comm_failed"}
     assert 0 < status["free_heap"] < HEAP
-    # the profile's models are behind the fake machine's pins and buses
+    # the profile's models are behind the fake machine's pins and buses, outside the board's
+    # VM (in the bridge's process: host_tools/sim/modelhost.py)
     out = mpremote_ok(
         port,
         "resume",
         "exec",
-        "print(type(__rig__.models['display']).__name__, type(__rig__.models['sensor']).__name__)",
+        "print(__rig__.model_type('display'), __rig__.model_type('sensor'), "
+        "type(__rig__.models['display']).__name__)",
     )
-    assert out.split() == ["SSD1680Model", "INA226Model"]
+    assert out.split() == ["SSD1680Model", "INA226Model", "Remote"]
 
 
 def test_after_a_soft_reboot_main_py_boots_the_unit_again(unit):
