@@ -10,7 +10,8 @@ are asked in priority order and the first reading is taken; it moves the RTC by 
 1 s: the RTC is read in whole seconds) is noise: the RTC is left alone. A first reading on an
 RTC that was never set (before clock.VALID_FROM) is a "set"; a larger |delta| than jump_s a
 "jump"; anything else is "drift", summed (signed) in drift_s. Every count is kept for the status
-screen and the status JSON (clock_status()).
+screen and the status JSON (status(), summary()). A source earlier in the order that had no
+time in that sync and has set(wall) (an RTC module that lost its time) is set from the reading.
 
 tick() allocates nothing when no sync is due, nor in a sync whose reading is within noise
 (sources return their own preallocated list); setting the RTC builds one datetime tuple.
@@ -54,6 +55,7 @@ class ClockKeeper:
         self.jumps = 0
         self.corrections = 0  # drift corrections
         self.drift_s = 0  # their signed sum
+        self.restored = 0  # sources set from another one's reading (an RTC module's lost time)
         self.last_delta_s = 0  # of the last reading taken (noise included)
         self.source = -1  # the index of the source of the last reading, -1: none yet
         self.quality_ms = 0
@@ -82,9 +84,24 @@ class ClockKeeper:
                 self.fails[i] += 1
                 continue
             self._take(now, i, got[0], got[1])
+            if i:
+                self._restore(i, got[0])
             self._due = now + self.sync_s
             return
         self._due = now + self.retry_s
+
+    def _restore(self, i, wall):
+        # The sources before i had no time in this round: one that can be set (an RTC module
+        # whose oscillator stopped) gets this reading, so it has the time at the next power cut.
+        sources = self._sources
+        for j in range(i):
+            put = getattr(sources[j], "set", None)
+            if put is not None:
+                try:
+                    put(wall)
+                    self.restored += 1
+                except OSError:
+                    pass
 
     def _take(self, now, i, wall, quality_ms):
         rtc = self.rtc
@@ -133,6 +150,7 @@ class ClockKeeper:
             # drift per second since the first reading, in parts per million
             "drift_ppm": self.drift_s * 1000000 // span if span > 0 else None,
             "last_delta_s": self.last_delta_s if i >= 0 else None,
+            "restored": self.restored,
             "no_time": fails,
         }
 
