@@ -562,7 +562,9 @@ def build(
     )
     if tree_dg_co2_per_year is not None:
         app.tree_dg_co2_per_year = tree_dg_co2_per_year
-    app.timekeeper = _keeper(profile, machine, unit, clock_sources, rtc)
+    keeper = _keeper(profile, machine, unit, clock_sources, rtc)
+    if keeper is not None:
+        app.timekeeper = keeper  # type: ignore[assignment]  # the class default is None
     unit._app(rot, plan, carbon_row, app)
     return unit
 

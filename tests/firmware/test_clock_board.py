@@ -3,6 +3,7 @@
 # the I2C sensor's bus, in the order config.json's clock_sources may change. CPython and
 # MicroPython.
 # micropython-heap: 200000 (a whole 2.9" unit built beside the INA226 and RTC chip models)
+import gc
 import json
 
 from repo import ROOT  # noqa: E402
@@ -109,6 +110,7 @@ class Ms:
 
 
 def _unit(clock, clock_sources=None):
+    gc.collect()  # the unit of the test before, if any, is garbage: the frame buffer is large
     ms = Ms()
     bus = FakeI2C()
     bus.attach(0x40, INA226Model(shunt_ohm=0.002))
@@ -151,6 +153,8 @@ def test_config_clock_sources_orders_or_turns_off():
     assert s["clock_sources"] == ("pcf8563", "ds3231") and faults == []
     unit, ds, pcf, rtc, ms = _unit(clock, s["clock_sources"])
     assert unit.app.timekeeper.names == ("pcf8563", "ds3231")
+    unit.close()
+    unit = None
     s, faults = config.unit_settings(
         config.parse('{"version": 3, "clock_sources": ""}'), _profile(clock)
     )
