@@ -562,14 +562,14 @@ def build(
     )
     if tree_dg_co2_per_year is not None:
         app.tree_dg_co2_per_year = tree_dg_co2_per_year
-    keeper = _keeper(profile, machine, unit, clock_sources, rtc)
+    keeper = _keeper(profile, machine, unit, clock_sources, rtc, tz_offset_s)
     if keeper is not None:
         app.timekeeper = keeper  # type: ignore[assignment]  # the class default is None
     unit._app(rot, plan, carbon_row, app)
     return unit
 
 
-def _keeper(profile, machine, unit, names, rtc):
+def _keeper(profile, machine, unit, names, rtc, tz_offset_s):
     """The ClockKeeper of the profile's "clock" section (checked by parts), or None."""
     clock = profile.get("clock")
     if not clock:
@@ -595,6 +595,12 @@ def _keeper(profile, machine, unit, names, rtc):
             from sunprint.drivers.pcf8563 import PCF8563
 
             sources.append((name, PCF8563(_i2c(machine, unit, i2c))))
+        elif name == "meter":
+            from sunprint.clock.meter import MeterClock
+
+            # the PV meter's own line: read between its polls, in the same tick
+            dlt = unit.driver.dlt  # type: ignore[attr-defined]
+            sources.append((name, MeterClock(dlt, tz_offset_s)))
     if rtc is None:
         rtc = SystemRtc(machine.RTC())
     return ClockKeeper(

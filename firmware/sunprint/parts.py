@@ -154,10 +154,12 @@ SENSORS = (
 )
 
 # Time sources a board's "clock" section may name, in its priority order: name, bus.
-# An RTC module on I2C shares the bus of the board's I2C sensor (its address is the chip's own).
+# An RTC module on I2C shares the bus of the board's I2C sensor (its address is the chip's own);
+# "meter" is the clock of the board's DL/T 645 meter (date and time items, local time).
 CLOCKS = (
     ("ds3231", BUS_I2C),
     ("pcf8563", BUS_I2C),
+    ("meter", BUS_UART),
 )
 
 ROLES = ("pv_power", "pv_energy")
@@ -620,18 +622,24 @@ def _clock(c, profile):
         )
     names = [r[0] for r in CLOCKS]
     i2c = False
+    meter = False
     for s in profile["sensors"]:
         row = sensor(s.get("type")) if isinstance(s, dict) else None
         if row is not None and row[2] == BUS_I2C:
             i2c = True
+        if row is not None and row[0] == "dlt645":
+            meter = True
     for i in range(len(sources)):
         f = "clock.sources[%d]" % i
         name = sources[i]
-        if name not in names or not isinstance(name, str):
+        if not isinstance(name, str) or name not in names:
             _fail(f, "unknown time source %s (known: %s)" % (_show(name), ", ".join(names)))
         if name in sources[:i]:
             _fail(f, "%s named twice" % name)
-        if not i2c:
+        if name == "meter":
+            if not meter:
+                _fail(f, "the meter's clock needs a dlt645 sensor (DL/T 645 date and time)")
+        elif not i2c:
             _fail(
                 f, "a %s module is on the I2C bus of a sensor, and no sensor here is on I2C" % name
             )

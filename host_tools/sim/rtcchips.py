@@ -35,7 +35,7 @@ def _month_days(month, yy):
     return 31
 
 
-class _Calendar:
+class Calendar:
     """The counting chain both chips have: seconds .. years, a weekday counter, a century bit
     that toggles when the years roll over from 99 to 00."""
 
@@ -94,7 +94,7 @@ class _Calendar:
                     self.century ^= 1
 
 
-class DS3231Model(_Calendar):
+class DS3231Model(Calendar):
     """DS3231 at 0x68: registers 00h-12h (Figure 1), pointer auto-increment wrapping from 12h to
     00h. Power-on values ("Timekeeping Registers", Control 0Eh = 1Ch, Status 0Fh = 88h):
     01/01/00, day 1, 00:00:00, OSF set. `battery` False: a VCC loss loses everything."""
@@ -251,7 +251,7 @@ class DS3231Model(_Calendar):
             self.i2c_mem_write(buf[0], buf[1:])
 
 
-class PCF8563Model(_Calendar):
+class PCF8563Model(Calendar):
     """PCF8563 at 0x51: registers 00h-0Fh (Table 4), auto-increment wrapping from 0Fh to 00h.
     Reset values (8.3, Table 4): Control_status_1 08h, Control_status_2 00h, VL set, the time
     registers undefined (here: a fixed pseudo-random pattern), CLKOUT_control 80h,

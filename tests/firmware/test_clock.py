@@ -64,7 +64,7 @@ def test_first_reading_sets_a_never_set_rtc():
     assert k.tick(0) == T0
     assert rtc.sets == [T0] and k.sets == 1 and k.jumps == 0 and k.corrections == 0
     assert k.trusted() and k.source == 0 and b.reads == 0  # the first source had it
-    assert k.last_delta_s == T0 and k.summary() == "ds3231 +%ds" % T0
+    assert k.last_delta_s == T0 and k.summary() == "ds3231 set"
 
 
 def test_priority_order_and_fallback():
@@ -119,6 +119,9 @@ def test_jump_is_counted_apart_from_drift():
     k.tick(0)
     assert k.jumps == 1 and k.corrections == 0 and k.drift_s == 0 and rtc.wall() == T0
     assert k.last_delta_s == -3600 and k.summary() == "ds3231 -3600s"
+    rtc.set(T0 + 5 * 86400)
+    k.tick(3600)
+    assert k.summary() == "ds3231 -5d" and k.jumps == 2
 
 
 def test_quality_widens_the_noise():
@@ -164,7 +167,7 @@ def test_app_books_the_kept_wall_and_status_shows_the_clock():
     assert app.ledger._last_wall == T0
     st = status(app, "u", 0)["clock"]
     assert st["source"] == "ds3231" and st["sets"] == 1 and st["sources"] == ["ds3231", "pcf8563"]
-    assert status_values(app, "u", 0, 50000)["clock"] == "ds3231 +%ds" % T0
+    assert status_values(app, "u", 0, 50000)["clock"] == "ds3231 set"
     assert status_values(_app(None), "u", 0, 50000)["clock"] == ""
     assert status(_app(None), "u", 0)["clock"] is None
 

@@ -2,7 +2,8 @@
 # the unit's boot do), built by board.build into the App's ClockKeeper with the RTC modules on
 # the I2C sensor's bus, in the order config.json's clock_sources may change. CPython and
 # MicroPython.
-# micropython-heap: 200000 (a whole 2.9" unit built beside the INA226 and RTC chip models)
+# micropython-heap: 300000 (whole 2.9" and 4.2" units built in turn beside the INA226, RTC chip
+# and meter models)
 import gc
 import json
 
@@ -38,9 +39,9 @@ def _error(profile):
 def test_profile_clock_section_is_checked():
     assert _error(_profile({"sources": ["ds3231", "pcf8563"], "sync_s": 600})) is None
     assert _error(_profile({"sources": ["gps"]})) == (
-        "clock.sources[0]: unknown time source 'gps' (known: ds3231, pcf8563)"
+        "clock.sources[0]: unknown time source 'gps' (known: ds3231, pcf8563, meter)"
     )
-    assert _error(_profile({"sources": []})).startswith("clock.sources: must be a list of 1-2")
+    assert _error(_profile({"sources": []})).startswith("clock.sources: must be a list of 1-3")
     assert _error(_profile({"sources": ["ds3231", "ds3231"]})) == (
         "clock.sources[1]: ds3231 named twice"
     )
@@ -173,3 +174,40 @@ def test_config_clock_sources_orders_or_turns_off():
         "config.json: key 'clock_sources': \"ntp\" is not a time source of this board; "
         "the board's order (ds3231,pcf8563) used"
     ]
+
+
+def test_meter_clock_needs_a_dlt645_and_is_built_on_its_line():
+    from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
+
+    assert _error(_profile({"sources": ["meter"]})) == (
+        "clock.sources[0]: the meter's clock needs a dlt645 sensor (DL/T 645 date and time)"
+    )
+    with open(ROOT + "/boards/esp32-epd42-dlt645.json") as f:
+        p = json.load(f)
+    p["clock"] = {"sources": ["meter"]}
+    assert _error(p) is None
+    clock = VirtualClock()
+    meter = DLT645MeterModel("000012345678", energy_kwh=10.0, power_w=1500.0)
+    meter.set_clock(2024, 10, 14, 20, 0, 0, 1)  # Beijing time
+    line = FakeSerial(meter, clock)
+
+    class M(Machine):
+        @staticmethod
+        def UART(id, **kw):  # noqa: N802
+            return line
+
+    gc.collect()
+    ms = Ms()
+    unit = build(
+        p,
+        M,
+        fonts_dir=FONTS,
+        sleep_ms=lambda ms: None,
+        ticks_ms=clock.ticks_ms,
+        bus_sleep_ms=clock.sleep_ms,
+        rtc=Rtc(ms),
+        tz_offset_s=8 * 3600,
+    )
+    k = unit.app.timekeeper
+    assert k.names == ("meter",) and k.tick(0) == T0  # 20:00 Beijing = 12:00 UTC
+    assert unit.driver.poll() == 0 and unit.driver.power_mw == 1500000

@@ -62,6 +62,7 @@ class ClockKeeper:
         self.synced_at = _NEVER  # monotonic second of the last reading taken
         self.first_sync = _NEVER  # and of the first (drift per time since)
         self._due = 0
+        self._was_set = False  # the last reading set a never-set RTC
 
     def trusted(self):
         """Whether the RTC holds a time a source gave in this boot."""
@@ -113,6 +114,7 @@ class ClockKeeper:
         self.synced_at = now
         if self.first_sync == _NEVER:
             self.first_sync = now
+        self._was_set = False
         noise = (quality_ms + 999) // 1000
         if noise < 1:
             noise = 1
@@ -120,6 +122,7 @@ class ClockKeeper:
             return
         if wall - delta < VALID_FROM:
             self.sets += 1
+            self._was_set = True
         elif delta > self.jump_s or delta < -self.jump_s:
             self.jumps += 1
         else:
@@ -155,10 +158,18 @@ class ClockKeeper:
         }
 
     def summary(self):
-        """The status screen's short text: "<source> <last delta>s", or "clock ?" before any
-        source had the time."""
+        """The status screen's short text: "<source> <last delta>s" ("ds3231 +2s"), "<source>
+        set" when it set a never-set RTC, a delta of a day or more in days ("meter -3d"), or
+        "clock ?" before any source had the time. At most 15 characters."""
         i = self.source
         if i < 0:
             return "clock ?"
+        if self._was_set:
+            return self.names[i] + " set"
         d = self.last_delta_s
-        return "%s %s%ds" % (self.names[i], "+" if d >= 0 else "", d)
+        sign = "+" if d >= 0 else "-"
+        if d < 0:
+            d = -d
+        if d >= 86400:
+            return "%s %s%dd" % (self.names[i], sign, min(d // 86400, 9999))
+        return "%s %s%ds" % (self.names[i], sign, d)
