@@ -217,6 +217,10 @@ class VirtualBoard:
         self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
+        # The board's RTC: the host's time_ns() at which it read 2000-01-01 00:00 UTC, set at
+        # every power-on (as an ESP32's), kept across soft resets, moved by machine.RTC().
+        self.rtc_epoch_ns = None
+        self._power_on = True
         self._lock = threading.RLock()
         self._sinks = []
         self._out = deque()
@@ -277,6 +281,7 @@ class VirtualBoard:
             if hard:
                 self._mode = "friendly"
                 self.reset_cause = PWRON_RESET
+                self._power_on = True
                 self._inbuf = bytearray()
                 self._line = bytearray()
                 self._cont = self._paste = self._raw_paste = False
@@ -414,8 +419,11 @@ class VirtualBoard:
         self._kbd = True
         self._boot_queue = ["boot.py", "main.py"] if self._mode == "friendly" else ["boot.py"]
         tree = sim_tree()
+        if self._power_on:
+            self._power_on = False
+            self.rtc_epoch_ns = time.time_ns()  # the RTC starts at 2000-01-01 00:00:00
         ctl_read, self._ctl = os.pipe()
-        code = "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d)" % (
+        code = "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %d)" % (
             self._nonce,
             ctl_read,
             str(self.flash_dir),
@@ -425,6 +433,7 @@ class VirtualBoard:
             str(self.profile_path) if self.profile_path else None,
             float(self.power_w),
             self.heap,
+            self.rtc_epoch_ns,
         )
         # The agent, the fake machine and the chip models live beside the board's heap.
         extra = AGENT_HEAP + (MODELS_HEAP if self.profile_path else 0)
@@ -596,6 +605,8 @@ class VirtualBoard:
                 self._forward(pending)
         elif kind == b"KBD":
             self._kbd = payload.strip() == b"3"
+        elif kind == b"RTC":
+            self.rtc_epoch_ns = int(payload)  # machine.RTC().datetime(t): kept on soft reset
         elif kind in (b"DONE", b"ERR"):
             self._state = "finishing"  # no Ctrl-C from now on: then the ACK
             self._write_ctl(bytes([self._seq]))
