@@ -360,11 +360,15 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         raise DeployError(
             "%s: after the switch the unit runs %s, not %s" % (link.port, info.get("app"), base)
         )
+    # The unit's clock from this computer (UTC): an ESP32 restarts it at 2000-01-01 at every
+    # power-on; a soft reset or the restart below keeps it.
+    rtc_offset_s = link.set_rtc()
     if restart:
         link.restart()
     return {
         "port": link.port,
         "app": new,
+        "rtc_offset_s": rtc_offset_s,
         "previous": current,
         "board": profile["name"],
         "firmware": info.get("firmware"),

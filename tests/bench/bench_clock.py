@@ -3,9 +3,11 @@
 - clock_heap_<part>_{mpy,frozen}_32bit: gc.mem_alloc() after gc.collect(), before and after
   importing and constructing one part, in the 32-bit MicroPython unix port: with the app as
   .mpy files (deployed as files) and frozen into micropython32-app (the unit's image). The
-  parts, in this order in one VM: the ClockKeeper with the unit's RTC (imports sunprint.clock),
-  then a DS3231 driver, then a PCF8563 driver. sunprint.compat and core.quality, which every
-  unit has loaded already, are imported first. Peer: the INA226 driver, measured the same way.
+  parts, each in its own VM (its imports included, sunprint.clock's too): the ClockKeeper with
+  the unit's RTC, a DS3231 driver, a PCF8563 driver, the DL/T 645 meter's clock (the meter
+  driver imported first: a board with the meter has it), SNTP (the socket module imported
+  first). sunprint.compat and core.quality, which every unit has loaded already, are imported
+  first. Peer: the INA226 driver, measured the same way.
 - clock_tick_alloc_32bit: B per ClockKeeper.tick() that reads the DS3231 model on the fake
   I2C bus at every tick (sync_s=0, the worst case; a unit syncs hourly), the RTC within noise.
 - ds3231_read_alloc_32bit, pcf8563_read_alloc_32bit: B per driver read(), through the models.
@@ -42,6 +44,7 @@ class MachineRtc:
 
 
 keep = []
+%s
 a = used()
 %s
 b = used()
@@ -51,13 +54,25 @@ print(b - a)
 _PARTS = (
     (
         "keeper",
+        "",
         "from sunprint.clock.keeper import ClockKeeper, SystemRtc\n"
         "keep.append(ClockKeeper(SystemRtc(MachineRtc()), ()))",
     ),
-    ("ds3231", "from sunprint.drivers.ds3231 import DS3231\nkeep.append(DS3231(None))"),
-    ("pcf8563", "from sunprint.drivers.pcf8563 import PCF8563\nkeep.append(PCF8563(None))"),
+    ("ds3231", "", "from sunprint.drivers.ds3231 import DS3231\nkeep.append(DS3231(None))"),
+    ("pcf8563", "", "from sunprint.drivers.pcf8563 import PCF8563\nkeep.append(PCF8563(None))"),
+    (
+        "meter",  # on a DL/T 645 board: the driver is there already
+        "import sunprint.drivers.dlt645",
+        "from sunprint.clock.meter import MeterClock\nkeep.append(MeterClock(None))",
+    ),
+    (
+        "ntp",  # the socket module is the network's, there already
+        "import socket",
+        "from sunprint.clock.ntp import Ntp\nkeep.append(Ntp(socket, 'pool.ntp.org'))",
+    ),
     (
         "ina226_peer",
+        "",
         "from sunprint.drivers.ina2xx import INA226\n"
         "keep.append(INA226(None, shunt_ohm=0.002, max_current_a=20))",
     ),
@@ -152,10 +167,11 @@ def bench_clock():
             ("frozen", mp32.MICROPYTHON32_APP, empty),
         ):
             got = {}
-            for name, code in _PARTS:
-                got[name] = int(mp32.run(_PART % code, path, tmp, binary=binary).split()[-1])
+            for name, pre, code in _PARTS:
+                script = _PART % (pre, code)
+                got[name] = int(mp32.run(script, path, tmp, binary=binary).split()[-1])
             peer = ("ina226_driver_heap_%s_32bit" % form, got["ina226_peer"], "B")
-            for name in ("keeper", "ds3231", "pcf8563"):
+            for name in ("keeper", "ds3231", "pcf8563", "meter", "ntp"):
                 _line("clock_heap_%s_%s_32bit" % (name, form), got[name], "B", None, peer)
         tick_b, ds_b, pcf_b = mp32.run(_ALLOC, tree, tmp).split()
     _line("clock_tick_alloc_32bit", "%g" % float(tick_b), "B/tick", "== 0")
