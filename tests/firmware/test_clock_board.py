@@ -211,3 +211,20 @@ def test_meter_clock_needs_a_dlt645_and_is_built_on_its_line():
     k = unit.app.timekeeper
     assert k.names == ("meter",) and k.tick(0) == T0  # 20:00 Beijing = 12:00 UTC
     assert unit.driver.poll() == 0 and unit.driver.power_mw == 1500000
+
+
+def test_the_sim_rig_wires_the_clock_models_the_profile_names():
+    from host_tools.sim import machine as fake
+    from host_tools.sim.rig import Clock, wire
+
+    p = _profile({"sources": ["pcf8563", "ds3231"]})
+    clock = Clock(T0)
+    rig = wire(p, clock)
+    assert rig.models["ds3231"].read_reg(3) == 1 and rig.models["pcf8563"].read_reg(6) == 1
+    gc.collect()
+    unit = build(p, fake, fonts_dir=FONTS, sleep_ms=lambda ms: None, rtc=Rtc(Ms()))
+    k = unit.app.timekeeper
+    assert k.tick(0) == T0 and k.source == 0
+    clock.ns += 86400 * 1000000000  # a day later, the modules counted on
+    assert k.tick(86400) == T0 + 86400 and k.status(86400)["syncs"] == 2
+    fake.unwire()
