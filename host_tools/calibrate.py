@@ -295,11 +295,14 @@ def calibrate(
 
 
 def _calibrate(link, channel, points, instrument, who, notes, rollback, ask, say, restart, force):
+    # the unit's clock from this computer (UTC) first: the entry's time is the unit's too
+    rtc_offset_s = link.set_rtc()
+    say("unit clock set from this computer (UTC): corrected by %+d s" % rtc_offset_s)
     svc = _Service(link)
     names = svc.call("channels()")
     if channel not in names:
         raise UserError("unknown channel %r (this unit has: %s)" % (channel, ", ".join(names)))
-    summary = {"port": link.port, "channel": channel}
+    summary = {"port": link.port, "channel": channel, "rtc_offset_s": rtc_offset_s}
     if rollback:
         section = svc.call("rollback(%r)" % channel)
         current = section["current"]

@@ -602,11 +602,15 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
             "%s: after the switch the unit loads the app from %s, not as %s"
             % (link.port, code_file or "the frozen modules", form)
         )
+    # The unit's clock from this computer (UTC): an ESP32 restarts it at 2000-01-01 at every
+    # power-on; a soft reset or the restart below keeps it.
+    rtc_offset_s = link.set_rtc()
     if restart:
         link.restart()
     return {
         "port": link.port,
         "app": new,
+        "rtc_offset_s": rtc_offset_s,
         "previous": current,
         "board": profile["name"],
         "firmware": info.get("firmware"),

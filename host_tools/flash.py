@@ -560,6 +560,8 @@ def _flash_unit(
         version = "%s+%s" % (version, result["app"]) if version else str(result["app"])
     row["app_version"] = version
     row["config_hash"] = str(result.get("config_hash") or "")
+    if result.get("rtc_offset_s") is not None:  # deploy set the unit's clock from this computer
+        row["rtc_offset_s"] = str(result["rtc_offset_s"])
     message += "; app deployed"
     if unit_config is None:
         return message

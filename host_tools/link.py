@@ -270,6 +270,26 @@ class Link:
             raise DeviceError(_last_line(text), text)
         return out
 
+    def set_rtc(self, now=None):
+        """Set the unit's RTC (machine.RTC) to the laptop's UTC; now: the laptop's Unix time
+        (default time.time()). Returns the seconds it corrected: the laptop's time minus the
+        unit's before, an int (a unit just powered on reads 2000-01-01: about -8e8)."""
+        import datetime
+
+        code = (
+            "import machine as _m, time as _t\n"
+            "_b = _t.time() - (946684800 if _t.gmtime(0)[0] == 1970 else 0)\n"
+            "_m.RTC().datetime(%r)\n"
+            "print(_b)\n"
+            "del _m, _t, _b"
+        )
+        t = time.time() if now is None else now
+        d = datetime.datetime.fromtimestamp(t, datetime.UTC)
+        when = (d.year, d.month, d.day, d.weekday(), d.hour, d.minute, d.second, d.microsecond)
+        out = self.exec(code % (when,))
+        before = int(out.decode().split()[-1])
+        return int(t) - 946684800 - before
+
     def stream(self, code, on_line, *, quiet_s=None):
         """Run code that prints for a long time; on_line(text) for every complete line as it
         arrives. Ctrl-C here interrupts the code on the unit (once), lets it finish its

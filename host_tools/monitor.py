@@ -103,6 +103,7 @@ def monitor(
         check_record(record)  # before the session; checked again when the file is written
     samples = []
     interrupted = False
+    rtc_offset_s = None
     unit_port = port
 
     def on_line(line):
@@ -123,6 +124,9 @@ def monitor(
     try:
         with open_link(port, timeout=timeout, soft_reset=False) as link:
             try:
+                # the unit's clock from this computer (UTC): what it corrected is in the result
+                rtc_offset_s = link.set_rtc()
+                say("unit clock set from this computer (UTC): corrected by %+d s" % rtc_offset_s)
                 link.exec("import sunprint.service as _sps")
                 interrupted = link.stream(
                     "_sps.monitor(%d, %d)" % (seconds, interval), on_line, quiet_s=None
@@ -145,7 +149,12 @@ def monitor(
             meta = {"source": SOURCE, "port": unit_port.replace(" ", "_")}
             n = write_record(record, samples, meta)
             say("recorded %d samples in %s" % (n, record))
-    return {"samples": samples, "interrupted": interrupted, "record": record}
+    return {
+        "samples": samples,
+        "interrupted": interrupted,
+        "record": record,
+        "rtc_offset_s": rtc_offset_s,
+    }
 
 
 def add_cli(sub):

@@ -32,8 +32,12 @@ FIELDS = (
     "config_hash",
     "result",
     "message",
+    "rtc_offset_s",  # what setting the unit's clock from the laptop corrected, s (laptop - unit)
 )
 HEADER = ",".join(FIELDS)
+# The headers of earlier registries: still registries, the header is brought up to date at the
+# next append (their rows read the new columns as empty).
+OLD_HEADERS = (",".join(FIELDS[:-1]),)
 _BOM = b"\xef\xbb\xbf"
 
 _lock = threading.Lock()
@@ -58,7 +62,7 @@ def check(path, option="--registry"):
             first = f.readline(len(HEADER) + 8)
     except OSError as e:
         raise UserError("%s: cannot read it (%s)" % (shown, e.strerror)) from None
-    if first and _header_of(first) != HEADER:
+    if first and _header_of(first) != HEADER and _header_of(first) not in OLD_HEADERS:
         raise UserError(
             "%s: is not a sunprint unit registry (its first line is not %s...); "
             "name the registry or a new file" % (shown, HEADER[:30])
@@ -95,6 +99,10 @@ def _append_locked(path, row):
     check(path)  # again, under the lock: another process may have written it meanwhile
     old = path.read_bytes() if path.exists() else b""
     end = b"\r\n" if old.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+    first, nl, rest = old.partition(b"\n")
+    if _header_of(first) in OLD_HEADERS:  # an earlier registry: the new header
+        bom = _BOM if first.startswith(_BOM) else b""
+        old = bom + HEADER.encode() + end + rest
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator=end.decode())
     if not old:
@@ -131,4 +139,4 @@ def read(path):
     if not path.exists():
         return []
     with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
+        return list(csv.DictReader(f, restval=""))

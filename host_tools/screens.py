@@ -29,6 +29,7 @@ SAMPLE = {
     "last_fault": "sensor: [Errno 110] ETIM...",
     "persisted": ("4 min ago", "4分钟前"),
     "heap": "52.3 kB",
+    "clock": "ds3231 +2s",
     "led_status": "E2",
 }
 
@@ -50,6 +51,7 @@ WIDEST = {
     "last_fault": "sensor: [Errno 110] ETIM...",
     "persisted": ("8888 min ago", "8888分钟前"),
     "heap": "888.8 kB",
+    "clock": "pcf8563 -99999s",
     "led_status": "E999",
 }
 

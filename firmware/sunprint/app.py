@@ -34,6 +34,9 @@ class App:
     # "config: ..." lines of the faults found at boot, shown until fixed (fault()); a class
     # default: an instance attribute more costs every unit heap, boot faults are rare
     boot_faults = ()
+    # clock.keeper.ClockKeeper when the board has time sources: it keeps the RTC and its wall
+    # time is the one booked (the runner's wall is the same RTC, read before a correction)
+    timekeeper = None
 
     def __init__(
         self,
@@ -191,7 +194,10 @@ class App:
 
     def tick(self, now, wall=-1):
         """One unit of work at monotonic second `now`, wall clock `wall` (default: now)."""
-        if wall < 0:
+        keeper = self.timekeeper
+        if keeper is not None:
+            wall = keeper.tick(now)
+        elif wall < 0:
             wall = now
         if self._refreshing:
             self._poll_panel()

@@ -336,6 +336,8 @@ def build(
     sleep_ms=None,
     ticks_ms=None,
     bus_sleep_ms=None,
+    clock_sources=None,
+    rtc=None,
 ):
     """A Unit with everything the profile describes, its App ready for restore() and tick().
 
@@ -348,7 +350,10 @@ def build(
     caller, instead of persist_interval_s and persist_wh. sleep_ms: handed to
     the e-paper drivers (default: their own, real time). ticks_ms, bus_sleep_ms: the clock
     the sensor's bus driver times out on (default: real time); on a PC a virtual clock's
-    ticks and a blocking sleep that advances it.
+    ticks and a blocking sleep that advances it. clock_sources: the names of the profile's
+    time sources to use, in priority order (None: the profile's "clock" order; () none).
+    rtc: the unit's own clock the ClockKeeper keeps (wall(), set(wall); default the ESP32's
+    RTC, clock.keeper.SystemRtc(machine.RTC())).
 
     A profile the unit cannot run raises sunprint.parts.ProfileError (a ValueError with .field)
     before anything is built: one line naming the field, what `sunprint boards check` says."""
@@ -471,5 +476,51 @@ def build(
     )
     if tree_dg_co2_per_year is not None:
         app.tree_dg_co2_per_year = tree_dg_co2_per_year
+    keeper = _keeper(profile, machine, unit, clock_sources, rtc, tz_offset_s)
+    if keeper is not None:
+        app.timekeeper = keeper  # type: ignore[assignment]  # the class default is None
     unit._app(rot, plan, carbon_row, app)
     return unit
+
+
+def _keeper(profile, machine, unit, names, rtc, tz_offset_s):
+    """The ClockKeeper of the profile's "clock" section (checked by parts), or None."""
+    clock = profile.get("clock")
+    if not clock:
+        return None
+    if names is None:
+        names = clock["sources"]
+    if not names:
+        return None
+    from sunprint.clock.keeper import ClockKeeper, SystemRtc
+
+    i2c = None
+    for s in profile["sensors"]:
+        if "i2c" in s:
+            i2c = s["i2c"]  # an RTC module is on the bus of the board's I2C sensor
+            break
+    sources = []
+    for name in names:
+        if name == "ds3231":
+            from sunprint.drivers.ds3231 import DS3231
+
+            sources.append((name, DS3231(_i2c(machine, unit, i2c))))
+        elif name == "pcf8563":
+            from sunprint.drivers.pcf8563 import PCF8563
+
+            sources.append((name, PCF8563(_i2c(machine, unit, i2c))))
+        elif name == "meter":
+            from sunprint.clock.meter import MeterClock
+
+            # the PV meter's own line: read between its polls, in the same tick
+            dlt = unit.driver.dlt  # type: ignore[attr-defined]
+            sources.append((name, MeterClock(dlt, tz_offset_s)))
+    if rtc is None:
+        rtc = SystemRtc(machine.RTC())
+    return ClockKeeper(
+        rtc,
+        sources,
+        sync_s=clock.get("sync_s", 3600),
+        retry_s=clock.get("retry_s", 60),
+        jump_s=clock.get("jump_s", 60),
+    )

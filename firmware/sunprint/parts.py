@@ -153,6 +153,15 @@ SENSORS = (
     ),
 )
 
+# Time sources a board's "clock" section may name, in its priority order: name, bus.
+# An RTC module on I2C shares the bus of the board's I2C sensor (its address is the chip's own);
+# "meter" is the clock of the board's DL/T 645 meter (date and time items, local time).
+CLOCKS = (
+    ("ds3231", BUS_I2C),
+    ("pcf8563", BUS_I2C),
+    ("meter", BUS_UART),
+)
+
 ROLES = ("pv_power", "pv_energy")
 LANGUAGES = ("en", "zh", "both")
 _PARITIES = ("none", "even", "odd")
@@ -163,7 +172,8 @@ _INPUT_ONLY = (34, 39)  # no output driver, no internal pull-up/down
 _STRAPPING = (0, 2, 5, 12, 15)
 _PSRAM_PINS = (16, 17)  # a WROVER module's PSRAM
 
-_TOP_KEYS = ("name", "description", "chip", "psram", "display", "sensors", "layout")
+_TOP_KEYS = ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock")
+_CLOCK_KEYS = ("sources", "sync_s", "retry_s", "jump_s")
 _DISPLAY_KEYS = ("type", "width", "height", "spi", "pin", "pins", "options")
 _SENSOR_KEYS = ("type", "role", "options", "calib", "health")
 _LAYOUT_KEYS = ("language", "screens", "sample_period_s", "screen_period_s", "picture", "fonts")
@@ -213,6 +223,7 @@ def check(profile, has_font=None, warnings=None):
     if chip != "ESP32":
         _fail("chip", "only ESP32 is supported, not " + _show(chip))
     _sensors(c, profile)
+    _clock(c, profile)
     _layout(c, c.obj(profile, "layout", "layout", True), size, has_font)
 
 
@@ -590,6 +601,51 @@ def _sensor(c, s, f):
         if lo is not None and hi is not None and lo > hi:
             _fail(f + ".health.min_w", "%s is above max_w (%s)" % (_show(lo), _show(hi)))
     return role
+
+
+def clock_sources(profile):
+    """The names of the profile's time sources, in its priority order (() when none)."""
+    clock = profile.get("clock")
+    return tuple(clock.get("sources", ())) if clock else ()
+
+
+def _clock(c, profile):
+    clock = c.obj(profile, "clock", "clock", False)
+    if clock is None:
+        return
+    c.known(clock, _CLOCK_KEYS, "clock")
+    sources = clock.get("sources")
+    if not isinstance(sources, list) or not 0 < len(sources) <= len(CLOCKS):
+        _fail(
+            "clock.sources",
+            "must be a list of 1-%d time sources, not %s" % (len(CLOCKS), _show(sources)),
+        )
+    names = [r[0] for r in CLOCKS]
+    i2c = False
+    meter = False
+    for s in profile["sensors"]:
+        row = sensor(s.get("type")) if isinstance(s, dict) else None
+        if row is not None and row[2] == BUS_I2C:
+            i2c = True
+        if row is not None and row[0] == "dlt645":
+            meter = True
+    for i in range(len(sources)):
+        f = "clock.sources[%d]" % i
+        name = sources[i]
+        if not isinstance(name, str) or name not in names:
+            _fail(f, "unknown time source %s (known: %s)" % (_show(name), ", ".join(names)))
+        if name in sources[:i]:
+            _fail(f, "%s named twice" % name)
+        if name == "meter":
+            if not meter:
+                _fail(f, "the meter's clock needs a dlt645 sensor (DL/T 645 date and time)")
+        elif not i2c:
+            _fail(
+                f, "a %s module is on the I2C bus of a sensor, and no sensor here is on I2C" % name
+            )
+    c.value(clock, "sync_s", "clock.sync_s", _INT, 60, 86400, False)
+    c.value(clock, "retry_s", "clock.retry_s", _INT, 10, 86400, False)
+    c.value(clock, "jump_s", "clock.jump_s", _INT, 2, 86400, False)
 
 
 def _calib(c, calib, field):

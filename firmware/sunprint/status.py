@@ -74,6 +74,7 @@ def status(app, unit_id, now):
         "carbon_factor_dg_per_kwh": app.ledger.co2_dg_per_kwh,
         "carbon_source": "%s %s: %s" % (row[0], row[1], row[3]) if row else None,
         "free_heap": _free_heap(),
+        "clock": app.timekeeper.status(now) if app.timekeeper is not None else None,
     }
 
 

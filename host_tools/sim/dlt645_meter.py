@@ -29,6 +29,10 @@
 #   XXXXXX.XX kWh etc., not a rounding rule; PyPI dlt645 3.2.0 rounds instead: see the
 #   cross-check test). Energy rolls over at 999999.99 kWh like a register; power, current and
 #   voltage saturate at the largest value their format holds (79.9999 kW, 799.999 A, 999.9 V).
+# - the meter's clock, once set_clock() gave it one (a meter without one answers D1H): date
+#   (04000101, YYMMDDWW, WW 0 = Sunday) and time (04000102, hhmmss), packed BCD low byte
+#   first, local time, counted on by advance() with the 2-digit-year calendar an RTC has
+#   (host_tools/sim/rtcchips.py Calendar).
 #
 # FakeSerial models the line: 11-bit bytes (8E1) at `baudrate`, the request's transmission time
 # (write() queues it, flush() waits until it is out, as machine.UART.flush does), the meter's
@@ -54,6 +58,8 @@ ENERGY_REVERSE = 0x00020000
 VOLTAGE_A = 0x02010100
 CURRENT_A = 0x02020100
 POWER_TOTAL = 0x02030000
+DATE = 0x04000101  # appendix A, variables: date and weekday YYMMDDWW (WW 0 = Sunday)
+TIME = 0x04000102  # time hhmmss
 
 ERR_OTHER = 0x01
 ERR_NO_DATA = 0x02
@@ -208,6 +214,8 @@ class DLT645MeterModel:
         self.current_a = current_a
         self.preamble = preamble  # FE bytes before each reply (0..4, maker dependent)
         self.error_next = 0  # an error byte: the next read is answered D1H with it
+        self.calendar = None  # the meter's clock (set_clock), local time; None: no clock items
+        self._clock_us = 0
         self.requests = 0  # frames heard (any address)
         self.replies = 0
         self.ignored = 0  # not for us, or broken
@@ -229,9 +237,35 @@ class DLT645MeterModel:
             return self.current_a
         return None
 
+    def set_clock(self, year, month, day, hour, minute, second, weekday):
+        """Give the meter a clock (its local time): it answers DATE and TIME from then on and
+        counts on in advance(). weekday 0 = Sunday, as DATE's WW."""
+        from host_tools.sim.rtcchips import Calendar
+
+        c = Calendar(lambda: 0, 0)
+        c.year, c.month, c.date = year - 2000, month, day
+        c.hour, c.min, c.sec = hour, minute, second
+        c.weekday = weekday
+        self.calendar = c
+        self._clock_us = 0
+
+    def _clock_item(self, di):
+        c = self.calendar
+        if di == DATE:
+            fields = (c.weekday, c.date, c.month, c.year)  # low byte first: WW DD MM YY
+        else:
+            fields = (c.sec, c.min, c.hour)  # ss mm hh
+        return bytes([(f // 10) << 4 | f % 10 for f in fields])
+
     def advance(self, seconds):
         """Let time pass at the present power: forward energy grows with positive power,
-        reverse energy with negative power."""
+        reverse energy with negative power; the clock counts on."""
+        if self.calendar is not None:
+            self._clock_us += int(seconds * 1000000)
+            n = self._clock_us // 1000000
+            if n:
+                self._clock_us -= n * 1000000
+                self.calendar.advance(n)
         if self.power_w > 0:
             self.energy_kwh += self.power_w * seconds / 3600000
         elif self.power_w < 0:
@@ -283,6 +317,8 @@ class DLT645MeterModel:
             err = self.error_next
             self.error_next = 0
             return build_frame(self.address, 0xD1, bytes((err,)), self.preamble)
+        if (di == DATE or di == TIME) and self.calendar is not None:
+            return build_frame(self.address, 0x91, data + self._clock_item(di), self.preamble)
         if di not in ITEMS:
             return build_frame(self.address, 0xD1, bytes((ERR_NO_DATA,)), self.preamble)
         value = encode_item(di, self.value(di))

@@ -15,6 +15,8 @@ plain latch (value() returns what was written, or 0). The watchdog is a FakeWDT 
 the test hands in: it records a reset when feeds are further apart than its timeout.
 """
 
+import time as _host_time  # the host's clock: the board's `time` (vboard_agent) is built on it
+
 # The interpreter's ticks period (2**30 on the ESP32, 2**62 on the 64-bit unix port; 2**30 on
 # CPython, as compat's ticks): simulated clocks wrap their ticks_ms() at it.
 try:
@@ -33,7 +35,14 @@ _PINS = {}
 _SPI = {}
 _I2C = {}
 _UART = {}
-_STATE = {"clock": None, "wdt": None, "reset_cause": 1, "rtc_memory": b""}
+_STATE = {
+    "clock": None,
+    "wdt": None,
+    "reset_cause": 1,
+    "rtc_memory": b"",
+    "rtc_epoch_ns": None,  # see board_time_ns()
+    "rtc_told": None,
+}
 
 PWRON_RESET = 1
 HARD_RESET = 2
@@ -177,7 +186,59 @@ def watchdog():
     return _STATE["wdt"]
 
 
+_EPOCH_2000_NS = 946684800 * 1000000000
+
+
+def _days_from_civil(y, m, d):
+    # days since 1970-01-01 of a Gregorian date (H. Hinnant's algorithm)
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def board_time_ns():
+    """The board's RTC in ns since 2000-01-01 UTC (the ESP32 port's epoch). A virtual board
+    starts it at 0 at every power-on and keeps it across soft resets (_STATE["rtc_epoch_ns"]:
+    the host's time_ns() at which it read 2000-01-01 00:00); without a board, the host's
+    clock."""
+    base = _STATE.get("rtc_epoch_ns")
+    return _host_time.time_ns() - (_EPOCH_2000_NS if base is None else base)
+
+
+def board_seconds(t):
+    """Firmware seconds of a (year, month, mday, hour, minute, second, ...) tuple."""
+    days = _days_from_civil(t[0], t[1], t[2]) - 10957
+    return days * 86400 + t[3] * 3600 + t[4] * 60 + t[5]
+
+
 class RTC:
+    """The ESP32's RTC: datetime() reads or sets the board's clock (time.time() on the board),
+    memory() the 2 KB of RTC RAM."""
+
+    def __init__(self, id=0):
+        pass
+
+    def datetime(self, t=None):
+        """(year, month, day, weekday Monday=0, hour, minute, second, microsecond); with t,
+        set the clock from such a tuple (its weekday is ignored, as the ESP32 port does)."""
+        if t is None:
+            ns = board_time_ns()
+            g = _host_time.gmtime(ns // 1000000000 + 946684800)
+            return (g[0], g[1], g[2], g[6], g[3], g[4], g[5], ns // 1000 % 1000000)
+        wall = board_seconds((t[0], t[1], t[2], t[4], t[5], t[6]))
+        sub_us = t[7] if len(t) > 7 else 0
+        base = _host_time.time_ns() - wall * 1000000000 - sub_us * 1000
+        _STATE["rtc_epoch_ns"] = base
+        told = _STATE.get("rtc_told")
+        if told is not None:
+            told(base)  # the board keeps it across a soft reset
+        return None
+
+    def init(self, t):
+        self.datetime(t)
+
     def memory(self, data=None):
         if data is None:
             return _STATE["rtc_memory"]

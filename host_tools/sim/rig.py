@@ -450,4 +450,30 @@ def wire(profile, clock=None, machine=None):
         if s["role"] in ("pv_power", "pv_energy"):
             _wire_sensor(rig, s, machine, clock)
             break
+    _wire_clock(rig, profile, clock)
     return rig
+
+
+def _wire_clock(rig, profile, clock):
+    """The time sources the profile's "clock" section names: an RTC module model on the I2C
+    sensor's bus, the meter model's clock; each set as at installation, to the clock's wall
+    time (UTC; a DL/T 645 meter keeps Beijing time, UTC+8), and running on the clock."""
+    import time
+
+    sources = (profile.get("clock") or {}).get("sources") or ()
+    if not sources:
+        return
+    g = time.gmtime(clock.wall() + 946684800)  # the host's gmtime: a 1970 epoch
+    bus = rig.models.get("i2c")
+    for name in sources:
+        if name in ("ds3231", "pcf8563") and bus is not None:
+            from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
+
+            cls, addr = (DS3231Model, 0x68) if name == "ds3231" else (PCF8563Model, 0x51)
+            chip = bus.attach(addr, cls(lambda: clock.ns // 1000000))
+            weekday = g[6] if name == "ds3231" else (g[6] + 1) % 7  # PCF8563: Sunday = 0
+            chip.set_time(g[0], g[1], g[2], g[3], g[4], g[5], weekday)
+            rig.models[name] = chip
+        elif name == "meter" and rig._family == _DLT645:
+            b = time.gmtime(clock.wall() + 946684800 + 8 * 3600)
+            rig.models["sensor"].set_clock(b[0], b[1], b[2], b[3], b[4], b[5], (b[6] + 1) % 7)

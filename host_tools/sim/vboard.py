@@ -274,6 +274,10 @@ class VirtualBoard:
         self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
+        # The board's RTC: the host's time_ns() at which it read 2000-01-01 00:00 UTC, set at
+        # every power-on (as an ESP32's), kept across soft resets, moved by machine.RTC().
+        self.rtc_epoch_ns = None
+        self._power_on = True
         self._lock = threading.RLock()
         self._sinks = []
         self._out = deque()
@@ -335,6 +339,7 @@ class VirtualBoard:
             if hard:
                 self._mode = "friendly"
                 self.reset_cause = PWRON_RESET
+                self._power_on = True
                 self._inbuf = bytearray()
                 self._line = bytearray()
                 self._cont = self._paste = self._raw_paste = False
@@ -472,10 +477,13 @@ class VirtualBoard:
         self._kbd = True
         self._boot_queue = ["boot.py", "main.py"] if self._mode == "friendly" else ["boot.py"]
         tree = sim_tree()
+        if self._power_on:
+            self._power_on = False
+            self.rtc_epoch_ns = time.time_ns()  # the RTC starts at 2000-01-01 00:00:00
         ctl_read, self._ctl = os.pipe()
         romfs = {"stock": -1, "frozen": 0}.get(self.firmware, ROMFS_BYTES)
         code = (
-            "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %r, %d)"
+            "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %r, %d, %d)"
             % (
                 self._nonce,
                 ctl_read,
@@ -488,6 +496,7 @@ class VirtualBoard:
                 self.heap,
                 str(self.frozen_root) if self.frozen_root else None,
                 romfs,
+                self.rtc_epoch_ns,
             )
         )
         # The agent and the fake machine live beside the board's heap, and so do the romfs
@@ -673,6 +682,8 @@ class VirtualBoard:
                 self._forward(pending)
         elif kind == b"KBD":
             self._kbd = payload.strip() == b"3"
+        elif kind == b"RTC":
+            self.rtc_epoch_ns = int(payload)  # machine.RTC().datetime(t): kept on soft reset
         elif kind in (b"DONE", b"ERR"):
             self._state = "finishing"  # no Ctrl-C from now on: then the ACK
             self._write_ctl(bytes([self._seq]))

@@ -297,6 +297,7 @@ def _board_modules(vfs_rom, rom_ioctl):
             extra = {"rom_ioctl": rom_ioctl} if rom_ioctl is not None else None
         board = _BoardModule(name, __import__(name), host_only, extra)
         sys.modules[name] = sys.modules["u" + name] = board
+    sys.modules["time"] = sys.modules["utime"] = _BoardTime(time)
     sys.modules["umachine"] = sys.modules["machine"]
     sys.modules["umicropython"] = sys.modules["micropython"]
     real_import = builtins.__import__
@@ -314,6 +315,39 @@ def _board_modules(vfs_rom, rom_ioctl):
     builtins.__import__ = board_import
     sys.modules.pop("vboard_agent", None)
     del globals()["os"]  # the real one: nothing here needs it once the flash is mounted
+
+
+class _BoardTime(_BoardModule):
+    """`time` as the ESP32 port has it: seconds since 2000-01-01 from the board's RTC
+    (machine.RTC, which starts at 2000-01-01 at every power-on), not the host's clock;
+    gmtime/localtime/mktime in that epoch (no time zone: localtime is gmtime)."""
+
+    def __init__(self, real):
+        # the names below are this class's: copied from `real`, they would hide them
+        super().__init__("time", real, ("time", "time_ns", "gmtime", "localtime", "mktime"))
+        self._real = real
+
+    def time(self):
+        from host_tools.sim import machine
+
+        return machine.board_time_ns() // 1000000000
+
+    def time_ns(self):
+        from host_tools.sim import machine
+
+        return machine.board_time_ns()
+
+    def gmtime(self, secs=None):
+        t = self.time() if secs is None else int(secs)
+        return self._real.gmtime(t + 946684800)
+
+    def localtime(self, secs=None):
+        return self.gmtime(secs)
+
+    def mktime(self, t):
+        from host_tools.sim import machine
+
+        return machine.board_seconds(t)
 
 
 class _Micropython:
@@ -632,6 +666,7 @@ def main(
     heap=0,
     frozen_root=None,
     romfs_size=-1,
+    rtc_epoch_ns=None,
 ):
     global _mark, _ctl
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
@@ -644,6 +679,8 @@ def main(
     from host_tools.sim import machine
 
     machine._STATE["reset_cause"] = reset_cause
+    machine._STATE["rtc_epoch_ns"] = rtc_epoch_ns  # the board's RTC, kept by the bridge
+    machine._STATE["rtc_told"] = lambda ns: _send_safely(b"RTC", str(ns).encode())
     sys.modules["machine"] = machine
     sys.modules["micropython"] = _Micropython(micropython)
     profile = None

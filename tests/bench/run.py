@@ -255,6 +255,7 @@ def main():
         ("bench_vboard", "bench_vboard"),
         ("bench_deploy", "bench_deploy"),
         ("bench_parts", "bench_parts"),
+        ("bench_clock", "bench_clock"),
     ):
         try:
             mod = importlib.import_module(module)

@@ -203,6 +203,7 @@ def test_dumps_is_canonical_and_round_trips():
         "{\n"
         '  "carbon_region": "CN",\n'
         '  "carbon_year": 2023,\n'
+        '  "clock_sources": null,\n'
         '  "coal_gce_per_kwh": 305.5,\n'
         '  "language": null,\n'
         '  "max_gap_s": 300,\n'

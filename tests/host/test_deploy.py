@@ -106,6 +106,7 @@ def test_first_deploy_installs_the_app_and_the_unit_boots_it(board, fw):
     assert (flash / "main.py").read_bytes() == deploy.MAIN_STUB
     assert json.loads((flash / "board.json").read_text())["name"] == BOARD
     assert s["bytes_sent"] > s["payload_bytes"] > 100000
+    assert isinstance(s["rtc_offset_s"], int)  # the unit's clock set from this computer
     info = unit_info(board.port)
     assert info["firmware"] == "1.0-test" and info["app"] == "/app/" + name
     status = running_status(board)
@@ -118,6 +119,7 @@ def test_incremental_deploy_sends_only_the_changed_file(board, fw):
     old = first["app"]
     change_one_file(fw, "sunprint/core/carbon.py")
     second = deploy.deploy(board.port, BOARD, firmware_dir=fw, restart=False)
+    assert abs(second["rtc_offset_s"]) <= 2  # set by the first deploy, kept by soft resets
     assert second["uploaded"] == ["sunprint/core/carbon.mpy"]
     assert second["copied_on_unit"] == second["files"] - 1
     assert second["previous"] == old and second["app"] != old

@@ -470,3 +470,39 @@ def test_where_the_two_differ_on_addressing():
     # our driver, addressed elsewhere, hears nothing from our model
     dlt = _driver(_Peer(model.feed), address="112233445567")
     assert dlt.read(ENERGY_FORWARD) == NO_ANSWER
+
+
+# --- the meter's clock: date 04000101 (YYMMDDWW) and time 04000102 (hhmmss) ---
+
+
+def test_date_and_time_against_their_meter():
+    import datetime
+
+    from sunprint.clock.meter import MeterClock
+    from sunprint.drivers.dlt645 import DATE, TIME
+
+    rng = random.Random(4000101)
+    epoch = datetime.datetime(2000, 1, 1)
+    checked = 0
+    for _ in range(60):
+        address = _random_address(rng)
+        secs = rng.randrange(100 * 365 * 86400)
+        dt = epoch + datetime.timedelta(seconds=secs)
+        if dt.hour == 0 and dt.minute == 0 and dt.second < 3:
+            continue  # the driver's midnight guard
+        ww = dt.isoweekday() % 7  # the standard's WW: 0 = Sunday
+        server = _their_server(address, {})
+        assert server.set_04(DATE, "%02d%02d%02d%02d" % (dt.year % 100, dt.month, dt.day, ww))
+        assert server.set_04(TIME, dt.strftime("%H%M%S"))
+        model = DLT645MeterModel(address)
+        model.set_clock(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, ww)
+        for di in (DATE, TIME):  # our model's replies == their meter's, byte for byte
+            request = _our_request(address, di)
+            theirs = server.handle_request(DLT645Protocol.deserialize(request))
+            assert model.feed(request) == bytes(theirs), (hex(di), dt)
+        # our driver and the clock source read their meter (tz 0: the meter keeps UTC here)
+        dlt = _driver(_Peer(_their_answer(server)), address=address)
+        r = MeterClock(dlt, tz_offset_s=0).read()
+        assert r is not None and r[0] == secs, (dt, r)
+        checked += 1
+    assert checked >= 55

@@ -95,6 +95,7 @@ def test_a_blank_unit_is_flashed_boots_the_app_and_is_recorded(units, image, tmp
     assert row["firmware_sha256"] == hashlib.sha256(data).hexdigest()
     assert "verified" in row["message"]
     assert "1 of 1 unit(s) ok" in out
+    assert row["rtc_offset_s"] == ""  # --no-deploy: the unit's clock is not set
 
 
 def test_the_app_is_started_through_a_rom_that_enables_its_flash_only_on_spi_attach(
@@ -401,6 +402,8 @@ def test_flash_then_deploy_records_the_app_version(tmp_path, image):
         (row,) = registry.read(reg)
         assert row["result"] == "ok" and "app deployed" in row["message"], row["message"]
         assert row["app_version"]
+        # deploy set the unit's clock from this computer; a fresh unit read 2000-01-01
+        assert int(row["rtc_offset_s"]) > 800000000, row["rtc_offset_s"]
         assert (device.fs_dir / "board.json").exists()
         # the unit config: written, its hash in the registry, and the unit's status names it
         config = (device.fs_dir / "config.json").read_bytes()

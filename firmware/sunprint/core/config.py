@@ -59,6 +59,14 @@ SCHEMA = (
     ("sample_period_s", "int", None, 1, 1800, "read the sensors every, s; null: the board's"),
     ("screen_period_s", "int", None, 1, 86400, "next screen every, s; null: the board's"),
     ("language", "enum", None, None, ("zh", "en", "both"), "labels; null: the board's"),
+    (
+        "clock_sources",
+        "str",
+        None,
+        0,
+        64,
+        'time sources first to last, e.g. "pcf8563,ds3231"; "": none; null: the board\'s',
+    ),
 )
 
 # The keys a board profile's "layout" also has, and the value when neither says (unit_settings).
@@ -186,7 +194,7 @@ def unit_settings(config, profile, name="config.json"):
     """What a unit is built with, from a valid config and its board profile: (settings,
     faults). settings is a dict of board.build's keyword arguments: tz_offset_s, carbon_row,
     coal_dg_per_kwh, tree_dg_co2_per_year, max_gap_s, sample_period_s, screen_period_s,
-    language, persist_interval_s, persist_wh. main.py and `sunprint replay` both build from
+    language, persist_interval_s, persist_wh, clock_sources. main.py and `sunprint replay` both build from
     it, so a unit and its replay cannot disagree. faults: a list (empty when none) of every
     fault found, each one line naming the key.
 
@@ -223,7 +231,35 @@ def unit_settings(config, profile, name="config.json"):
     s["max_gap_s"] = gap
     s["persist_interval_s"] = config["persist_interval_s"]
     s["persist_wh"] = config["persist_wh"]
+    s["clock_sources"] = _clock_sources(config.get("clock_sources"), profile, name, faults)
     return s, faults
+
+
+def _clock_sources(text, profile, name, faults):
+    # The config's order of the board's time sources ("" none); a name the board's "clock"
+    # section does not have is a fault, and the board's order is used.
+    clock = profile.get("clock") or {}
+    board = clock.get("sources") or []
+    if text is None:
+        return tuple(board)
+    names = []
+    for n in text.split(","):
+        n = n.strip()
+        if not n:
+            continue
+        if n not in board or n in names:
+            faults.append(
+                "%s: key 'clock_sources': %s is %s; the board's order (%s) used"
+                % (
+                    name,
+                    _show(n),
+                    "named twice" if n in names else "not a time source of this board",
+                    ",".join(board) or "none",
+                )
+            )
+            return tuple(board)
+        names.append(n)
+    return tuple(names)
 
 
 def dumps(config):

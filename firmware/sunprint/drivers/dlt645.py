@@ -57,6 +57,8 @@ ENERGY_REVERSE = const(0x00020000)  # reverse active total energy, XXXXXX.XX kWh
 VOLTAGE_A = const(0x02010100)  # phase A voltage, XXX.X V
 CURRENT_A = const(0x02020100)  # phase A current, XXX.XXX A, signed
 POWER_TOTAL = const(0x02030000)  # total active power, XX.XXXX kW, signed
+DATE = const(0x04000101)  # the meter's date and weekday, YYMMDDWW (WW: 0 = Sunday), local time
+TIME = const(0x04000102)  # the meter's time, hhmmss, local time (clock/meter.py reads both)
 
 # Error byte bits of a D1H reply.
 ERR_OTHER = const(0x01)
@@ -103,6 +105,10 @@ def _format(di):
         return 2
     if di == ENERGY_COMBINED:
         return 4 | _SIGNED
+    if di == DATE:
+        return 4
+    if di == TIME:
+        return 3
     return 0
 
 

@@ -162,6 +162,7 @@ SCREENS = {
         ("field", 292, 100, SMALL, "right", "factor_source"),
         ("label", 4, 121, _L, "left", "heap"),
         ("field", 104, 121, SMALL, "left", "heap"),
+        ("field", 292, 121, SMALL, "right", "clock"),
     ),
 }
 

@@ -57,5 +57,6 @@ SCREENS = {
         ("value", 150, 239, (SMALL, SMALL, 3), "left", "factor"),
         ("field", 392, 239, SMALL, "right", "factor_source"),
     )
-    + _status_row(255, "heap", "heap"),
+    + _status_row(255, "heap", "heap")
+    + (("field", 392, 282, SMALL, "right", "clock"),),
 }

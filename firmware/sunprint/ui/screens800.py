@@ -74,5 +74,6 @@ SCREENS = {
         ("value", 300, 374, (LARGE, LARGE, 6), "left", "factor"),
         ("field", 788, 374, LARGE, "right", "factor_source"),
     )
-    + _status_row(404, "heap", "heap"),
+    + _status_row(404, "heap", "heap")
+    + (("field", 788, 442, LARGE, "right", "clock"),),
 }

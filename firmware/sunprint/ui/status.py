@@ -1,5 +1,5 @@
 """The values of the "status" screen, for the installer: unit id, firmware version, sensor
-state, last fault, last save, the carbon factor with its source, free memory; on an LED
+state, last fault, last save, the carbon factor with its source, free memory, the clock; on an LED
 matrix just "OK" or "E<faults>"."""
 
 from sunprint import VERSION
@@ -68,4 +68,6 @@ def status_values(app, unit_id, now, free_heap):
         "factor": format_factor(app.carbon_row[2]),  # the row its source cites
         "factor_source": short_source(app.carbon_row),
         "heap": "%d.%d kB" % (free_heap // 1000, free_heap % 1000 // 100),
+        # the time source and how far its last reading moved the RTC ("ds3231 +2s")
+        "clock": app.timekeeper.summary() if app.timekeeper is not None else "",
     }

@@ -1,0 +1,38 @@
+"""The registry's rtc_offset_s column (what setting the unit's clock corrected): a registry
+written before it is still a registry, brought up to the new header at the next append, its
+old rows read with the column empty; anything else is still refused."""
+
+import pytest
+
+from host_tools import registry
+from host_tools.errors import UserError
+
+OLD = (
+    "time,port,mac,chip,board,firmware_sha256,app_version,config_hash,result,message\r\n"
+    "2026-11-02T10:00:00+08:00,/dev/ttyUSB0,24:0a:c4:12:34:56,ESP32,b,ab,0.1.0,,ok,fine\r\n"
+)
+
+
+def test_old_registry_gets_the_column(tmp_path):
+    path = tmp_path / "units.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + OLD.encode())  # as a spreadsheet saved it
+    assert registry.check(path) == path
+    registry.append(path, {"port": "/dev/ttyUSB1", "result": "ok", "rtc_offset_s": "-3"})
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf" + registry.HEADER.encode() + b"\r\n")
+    assert raw.count(b"\r\n") == 3 and b"\n" not in raw.replace(b"\r\n", b"")
+    rows = registry.read(path)
+    assert [r["rtc_offset_s"] for r in rows] == ["", "-3"]
+    assert rows[0]["message"] == "fine" and rows[1]["port"] == "/dev/ttyUSB1"
+
+
+def test_new_registry_and_a_foreign_csv(tmp_path):
+    path = tmp_path / "new.csv"
+    registry.append(path, {"port": "p", "rtc_offset_s": "812345678"})
+    assert path.read_text().splitlines()[0] == registry.HEADER
+    assert registry.read(path)[0]["rtc_offset_s"] == "812345678"
+    other = tmp_path / "other.csv"
+    other.write_text("time,port,mac\n1,2,3\n")
+    with pytest.raises(UserError, match="is not a sunprint unit registry"):
+        registry.append(other, {"port": "p"})
+    assert other.read_text() == "time,port,mac\n1,2,3\n"
