@@ -314,8 +314,9 @@ def add_sim_unit(sim_sub):
     p.add_argument(
         "--firmware",
         choices=("stock", "frozen", "romfs", "unit"),
-        default="stock",
-        help="what the flashed image is when it boots (see sim board --firmware)",
+        default="unit",
+        help="what the flashed image is when it boots: the unit image `make firmware` builds "
+        "(default: the app frozen in, a romfs partition), or see sim board --firmware",
     )
     p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
     p.set_defaults(func=cmd_sim_unit)

@@ -265,7 +265,7 @@ def flash_fs(root, sim_root, size_bytes, frozen_root=None):
 # shell, its environment, its terminal). Board code sees `os` and `vfs` without them (as
 # instances: the port cannot make module objects) and cannot import the modules.
 _HOST_ONLY = {"os": ("VfsPosix", "system", "getenv", "putenv", "unsetenv"), "vfs": ("VfsPosix",)}
-_HOST_MODULES = ("termios", "utermios")
+_HOST_MODULES = ("termios", "utermios", "vboardsig")
 
 
 class _BoardModule:
@@ -634,6 +634,9 @@ def main(
     romfs_size=-1,
 ):
     global _mark, _ctl
+    import vboardsig  # the launcher's Ctrl-C signal (sim/vboard_launch.py), SIGUSR1 = 10
+
+    vboardsig.route_interrupts(10)
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
     _ctl = open(ctl_fd, "rb")  # before the flash becomes `/`: an fd, not a path
     from host_tools.sim import modellink

@@ -637,7 +637,10 @@ def test_the_child_can_change_no_host_file_but_its_flash(tmp_path):
         "    except OSError as e:\n"
         "        print('refused', e.errno)\n" % (str(flash / "in.txt"), str(outside))
     )
-    launcher = [sys.executable, "-I", vboard_launch.__file__, "--flash", str(flash), "--"]
+    from host_tools.paths import MICROPYTHON32
+
+    launcher = [sys.executable, "-I", vboard_launch.__file__, "--flash", str(flash)]
+    launcher += ["--vm", str(MICROPYTHON32), "--"]
     r = subprocess.run(launcher + ["-c", code], capture_output=True, text=True, timeout=30)
     assert r.stdout.split("\n")[:2] == ["wrote", "refused 13"], r.stdout + r.stderr
     assert (flash / "in.txt").read_text() == "x" and not outside.exists()
@@ -788,13 +791,16 @@ def test_sunprint_sim_board_with_a_profile_wires_its_models(tmp_path):
         out = mpremote_ok(
             port,
             "exec",
-            "import gc, esp32\nd = __rig__.model_type('display')\ngc.collect()\n"
-            "print(d, esp32.PCNT.__name__, gc.mem_free())",
+            "import gc, esp32, sys\nd = __rig__.model_type('display')\ngc.collect()\n"
+            "print(d, esp32.PCNT.__name__, gc.mem_free(), gc.mem_free() + gc.mem_alloc(), "
+            "sys.maxsize, '%d.%d.%d' % sys.implementation.version[:3])",
         )
-        display, pcnt, free = out.split()
+        display, pcnt, free, heap, maxsize, version = out.split()
         # esp32.PCNT forwards to the rig's PCNT model, on the bridge's side of the model link
         assert (display, pcnt) == ("MAX7219Chain", "LinkPCNT")
-        assert 390000 <= int(free) <= 400000  # a unit's heap by default with --board
+        # the ESP32's heap by default, on the unit's VM: 32-bit (small ints 31-bit), 1.26.1
+        assert int(heap) == 110000 and 100000 <= int(free) <= 110000
+        assert (int(maxsize), version) == (2**31 - 1, "1.26.1")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0, proc.stderr.read()
