@@ -19,9 +19,10 @@ What is built (under .venv/micropython/, never committed):
   build-base/micropython         32-bit unix port, asyncio frozen (manifests/unix_base.py)
   build-app/micropython          the same with the app frozen (manifests/unix.py)
 The binaries are linked to .venv/bin/micropython32 and .venv/bin/micropython32-app.
-Both carry one module of the project's own, port/unix/modules/vboardsig (C): the virtual board
-routes its Ctrl-C signal through it (host_tools/sim/vboard_launch.py); the agent hides it from
-the board's code, and it takes no heap.
+Both carry one module of the project's own, port/unix/modules/vboardsig (C), for the virtual
+board's agent (host_tools/sim/vboard_agent.py): its Ctrl-C signal (sim/vboard_launch.py) and
+its import hook (relative imports resolved against the importer's globals); the agent hides it
+from the board's code, and it takes no heap.
 
 Needs gcc with 32-bit support (Debian's gcc-multilib); `make setup` installs it where missing.
 """

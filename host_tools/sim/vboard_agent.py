@@ -304,6 +304,8 @@ def _board_modules(vfs_rom, rom_ioctl):
     def board_import(name, *args):
         if name in _HOST_MODULES:
             raise ImportError("no module named '%s'" % name)
+        if args[3] > 0:  # args: (globals, locals, fromlist, level), all five from vboardsig
+            name, args = _absolute(name, args)
         depth = _importing[0]
         try:
             _importing[0] = depth + 1
@@ -311,9 +313,25 @@ def _board_modules(vfs_rom, rom_ioctl):
         finally:
             _importing[0] = depth
 
-    builtins.__import__ = board_import
+    import vboardsig  # hides from the board's code once board_import is in place
+
+    builtins.__import__ = vboardsig.hook_imports(board_import)  # with the importer's globals
     sys.modules.pop("vboard_agent", None)
     del globals()["os"]  # the real one: nothing here needs it once the flash is mounted
+
+
+def _absolute(name, args):
+    """A relative import made absolute: MicroPython (1.26) resolves `from .x import y` against
+    the globals current when __import__ runs - in this hook, the agent's - so the hook
+    resolves it against the importer's (`args[0]`, from vboardsig), as the VM would."""
+    g, loc, fromlist, level = args
+    here = g.get("__name__", "")
+    package = here if "__path__" in g else here.rpartition(".")[0]
+    for _ in range(level - 1):
+        package = package.rpartition(".")[0]
+    if not package:
+        raise ImportError("can't perform relative import")
+    return (package + "." + name if name else package), (g, loc, fromlist, 0)
 
 
 class _Micropython:

@@ -9,6 +9,7 @@ import hashlib
 import os
 import random
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -314,6 +315,25 @@ def test_ctrl_c_waits_for_the_running_c_function_to_return(big_board):
             )
             assert read_until(ser, b"\x04>") == b"OKTrue\r\n\x04\x04>"
         ser.write(b"\x02")
+
+
+def test_relative_imports_work_on_the_board(board):
+    """A package's `from .x import y` and `from . import x`, in a package on the flash and in
+    the image's frozen asyncio (the app's runner imports it): MicroPython resolves a relative
+    import against the globals of the code calling __import__ (1.26.1 ignores the argument),
+    so the board's import hook must pass it on resolved."""
+    _, port, flash = board
+    pkg = flash / "relpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .inner import VALUE\nfrom . import other\n")
+    (pkg / "inner.py").write_text("VALUE = 41\n")
+    (pkg / "other.py").write_text("from .inner import VALUE as V\nNEXT = V + 1\n")
+    try:
+        code = "import relpkg, asyncio\nprint(relpkg.VALUE, relpkg.other.NEXT, asyncio.sleep_ms)"
+        out = mpremote_ok(port, "exec", code)
+        assert out.startswith("41 42 <"), out
+    finally:
+        shutil.rmtree(pkg)
 
 
 def test_ctrl_c_during_an_import_is_not_lost(board):
