@@ -8,8 +8,8 @@ put it back. The board with a unit on it is tests/host/test_vboard_unit.py.
 import hashlib
 import os
 import random
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
