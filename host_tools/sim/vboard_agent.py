@@ -1,8 +1,9 @@
 # The MicroPython side of the virtual board (host_tools/sim/vboard.py): runs inside the
-# `micropython` child, whose working directory is the board's flash folder.
+# child (micropython32 or micropython32-app, the unit's 1.26.1 VM built 32-bit), whose
+# working directory is the board's flash folder.
 #
 # Portable MicroPython, loaded from .mpy. The bridge starts it with
-#     micropython -X heapsize=N -c "import vboard_agent; vboard_agent.main(...)"
+#     micropython32 -X heapsize=N -c "import vboard_agent; vboard_agent.main(...)"
 # and talks to it on three pipes:
 # - control (an extra fd), bridge -> agent: frames `kind (1 byte) + length (4 bytes LE) +
 #   payload`: E code to exec (a raw REPL block: file input), S a friendly REPL line (single
