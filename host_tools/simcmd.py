@@ -135,7 +135,13 @@ def stop_on_signals():
 
 
 def cmd_board(args):
-    from host_tools.sim.vboard import FlashInUse, VirtualBoard, board_profile_path
+    from host_tools.sim.vboard import (
+        FlashInUse,
+        MissingVM,
+        VirtualBoard,
+        board_profile_path,
+        unit_vm,
+    )
 
     if args.board is not None:
         try:
@@ -143,6 +149,10 @@ def cmd_board(args):
         except FileNotFoundError:
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
     tcp_port, heap, power_w = board_options(args)
+    try:
+        unit_vm(args.firmware)
+    except MissingVM as e:
+        raise UserError(str(e)) from None
     try:
         board = VirtualBoard(args.flash, board=args.board, heap=heap, firmware=args.firmware)
     except FlashInUse as e:

@@ -334,6 +334,12 @@ def cmd_sim_unit(args):
         from host_tools.boards import load_board
 
         load_board(args.board)
+    from host_tools.sim.vboard import MissingVM, unit_vm
+
+    try:
+        unit_vm(args.firmware)  # what the unit boots into, checked before anything is served
+    except MissingVM as e:
+        raise UserError(str(e)) from None
     try:
         device = Device(
             args.flash,

@@ -191,16 +191,20 @@ def board_profile_path(board):
     return path
 
 
+class MissingVM(RuntimeError):
+    """The unit's VM (or its mpy-cross) is not built: str() names it and `make setup`."""
+
+
 def unit_vm(firmware, app_dir=FIRMWARE):
     """The binary a board with this firmware kind runs: micropython32-app (the app frozen in,
     as the unit image) for "frozen"/"unit" with the repository's app, else micropython32 (the
-    stock image). Raises RuntimeError naming what `make setup` builds when it is missing."""
+    stock image). Raises MissingVM when `make setup` has not built it."""
     vm = MICROPYTHON32
     if firmware in ("frozen", "unit") and Path(app_dir).resolve() == FIRMWARE.resolve():
         vm = MICROPYTHON32_APP
     for path in (vm, MPY_CROSS32):
         if not path.exists():
-            raise RuntimeError("%s is missing: run `make setup` (tools/micropython.py)" % path)
+            raise MissingVM("%s is missing: run `make setup` (tools/micropython.py)" % path)
     return vm
 
 

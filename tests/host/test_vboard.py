@@ -841,3 +841,15 @@ def test_sim_keeps_a_registry_for_more_subcommands():
         )
     finally:
         del simcmd._REGISTRY["registry-probe"]
+
+
+def test_a_board_without_its_vm_built_names_make_setup(tmp_path, monkeypatch):
+    """The child is the unit's 32-bit VM, which `make setup` builds: missing, it is named."""
+    from host_tools.sim import vboard
+
+    monkeypatch.setattr(vboard, "MICROPYTHON32", tmp_path / "micropython32")
+    with pytest.raises(vboard.MissingVM, match="micropython32 is missing: run `make setup`"):
+        VirtualBoard(tmp_path / "flash")
+    assert vboard.unit_vm("unit") == vboard.MICROPYTHON32_APP  # the app frozen in
+    with pytest.raises(vboard.MissingVM):  # another app's "unit": the stock binary + its .mpy
+        vboard.unit_vm("unit", app_dir=tmp_path)
