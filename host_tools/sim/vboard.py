@@ -310,7 +310,7 @@ class VirtualBoard:
         self._seq = 0  # the current run's number, 1..255
         self._child_gen = 0
         self._nonce = ""
-        self._version = "1.29.0"
+        self._version = "1.26.1"  # until the child says (READY)
         # REPL state, as shared/runtime/pyexec.c keeps it
         self._mode = "friendly"  # pyexec_mode_kind
         self._state = "off"  # off, boot, starting, running, finishing, repl
