@@ -44,7 +44,7 @@ demo: setup
 	$(BIN)/python tools/demo.py
 
 # The firmware's MicroPython figures come from the 32-bit unix port (micropython32, -app); the
-# host tools' (replay --micropython, the virtual board) from the pip port those tools run on.
+# host tools' (replay --micropython) from the pip port; the virtual board runs the 32-bit unit VM.
 bench: setup
 	$(BIN)/python tests/bench/run.py
 

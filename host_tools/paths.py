@@ -10,6 +10,14 @@ ASSETS = ROOT / "assets"
 FONTS = ASSETS / "fonts"
 LOGS = ROOT / "assets" / "logs"
 
+# The unit's VM, as `make setup` builds it (tools/micropython.py): MicroPython 1.26.1's unix port
+# as a 32-bit binary like the ESP32's, without the app (a stock image) and with the app frozen
+# (the image the project ships), and the mpy-cross of the same version.
+_VENV = Path(sys.executable).parent.parent
+MICROPYTHON32 = _VENV / "bin" / "micropython32"
+MICROPYTHON32_APP = _VENV / "bin" / "micropython32-app"
+MPY_CROSS32 = _VENV / "micropython" / "src" / "mpy-cross" / "build" / "mpy-cross"
+
 
 def use_firmware():
     """Make `import sunprint` load firmware/sunprint under CPython, with a stand-in framebuf.

@@ -20,8 +20,7 @@ import time
 from host_tools.errors import UserError
 
 _REGISTRY = {}  # name -> add(sim_sub)
-BOARD_HEAP = 110000  # an ESP32 without PSRAM
-UNIT_HEAP = 400000  # the unit's bytecode in the heap too: not frozen on the unix port
+BOARD_HEAP = 110000  # an ESP32 without PSRAM: the 32-bit VM runs the unit at that heap
 
 
 def register(name, add):
@@ -60,7 +59,8 @@ def _add_board_cli(sim_sub):
         help="a virtual MicroPython board that mpremote and the sunprint tools talk to",
         description="Serve a virtual board: MicroPython's REPL (friendly, raw, raw-paste, "
         "Ctrl-C, Ctrl-D soft reboot running boot.py then main.py) on a pseudo-terminal, and "
-        "on 127.0.0.1 TCP with --tcp. The code runs in the MicroPython unix port with DIR as "
+        "on 127.0.0.1 TCP with --tcp. The code runs in MicroPython 1.26.1's unix port built "
+        "32-bit like the ESP32 (make setup), the app frozen in for --firmware frozen/unit, with DIR as "
         "its flash and, with --board, the profile's chip and panel models behind a fake "
         "machine module. Prints the port(s); runs until Ctrl-C.",
     )
@@ -80,9 +80,8 @@ def _add_board_cli(sim_sub):
     p.add_argument(
         "--heap",
         metavar="BYTES",
-        help="GC heap for the board's code (default 110000, an ESP32 without PSRAM; with "
-        "--board 400000: a whole unit loaded as .mpy needs that on the 64-bit unix port, "
-        "see the README's heap note)",
+        help="GC heap for the board's code (default 110000, an ESP32 without PSRAM; the app "
+        "as .mpy files needs more than that: --firmware unit runs it frozen, as a unit does)",
     )
     p.add_argument("--power", default="0", metavar="W", help="PV power the sensor sees (W)")
     p.set_defaults(func=cmd_board)
@@ -113,7 +112,7 @@ def board_options(args):
     elif args.tcp:
         tcp_port = 0
     if args.heap is None:
-        heap = UNIT_HEAP if args.board is not None else BOARD_HEAP
+        heap = BOARD_HEAP
     else:
         heap = _number("--heap", args.heap, int, 16384, MAX_HEAP)
     power_w = _number("--power", args.power, float, 0.0, 1e9)
@@ -136,7 +135,13 @@ def stop_on_signals():
 
 
 def cmd_board(args):
-    from host_tools.sim.vboard import FlashInUse, VirtualBoard, board_profile_path
+    from host_tools.sim.vboard import (
+        FlashInUse,
+        MissingVM,
+        VirtualBoard,
+        board_profile_path,
+        unit_vm,
+    )
 
     if args.board is not None:
         try:
@@ -144,6 +149,10 @@ def cmd_board(args):
         except FileNotFoundError:
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
     tcp_port, heap, power_w = board_options(args)
+    try:
+        unit_vm(args.firmware)
+    except MissingVM as e:
+        raise UserError(str(e)) from None
     try:
         board = VirtualBoard(args.flash, board=args.board, heap=heap, firmware=args.firmware)
     except FlashInUse as e:

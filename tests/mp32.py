@@ -10,19 +10,16 @@ is a heap object, as on the unit. Two images and the cross-compiler of the same 
   MPY_CROSS32        mpy-cross of the same version, for the .mpy files both load
 
 The 64-bit pip port (`micropython` beside the venv's python) stays where the 32-bit build adds
-nothing: the host tools (replay --micropython, the virtual board) and the speed peers.
+nothing: replay --micropython and the speed peers. The virtual board runs these two (vboard.py).
 """
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from host_tools.paths import MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-MICROPYTHON32 = BIN / "micropython32"
-MICROPYTHON32_APP = BIN / "micropython32-app"
-MPY_CROSS32 = BIN.parent / "micropython" / "src" / "mpy-cross" / "build" / "mpy-cross"
 HEAPSIZE = 110000  # bytes of GC heap: about what an ESP32 without PSRAM gives MicroPython
 
 _VERSION = None

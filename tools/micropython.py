@@ -19,6 +19,10 @@ What is built (under .venv/micropython/, never committed):
   build-base/micropython         32-bit unix port, asyncio frozen (manifests/unix_base.py)
   build-app/micropython          the same with the app frozen (manifests/unix.py)
 The binaries are linked to .venv/bin/micropython32 and .venv/bin/micropython32-app.
+Both carry one module of the project's own, port/unix/modules/vboardsig (C), for the virtual
+board's agent (host_tools/sim/vboard_agent.py): its Ctrl-C signal (sim/vboard_launch.py) and
+its import hook (relative imports resolved against the importer's globals); the agent hides it
+from the board's code, and it takes no heap.
 
 Needs gcc with 32-bit support (Debian's gcc-multilib); `make setup` installs it where missing.
 """
@@ -69,6 +73,7 @@ MAKE_OPTIONS = (
     "MICROPY_PY_SSL=0",
     "MICROPY_SSL_MBEDTLS=0",
 )
+USER_MODULES = ROOT / "port" / "unix" / "modules"
 
 
 class BuildError(Exception):
@@ -137,6 +142,7 @@ def _inputs_hash(manifest):
     """sha256 over what a frozen build depends on: the manifests and the firmware sources."""
     h = hashlib.sha256(SHA256.encode())
     files = sorted((ROOT / "manifests").glob("*.py"))
+    files += sorted(p for p in USER_MODULES.rglob("*") if p.is_file())
     if manifest == "unix.py":
         files += sorted((ROOT / "firmware").rglob("*.py"))
     for p in files:
@@ -160,6 +166,7 @@ def build_port(name, manifest):
             str(SRC / "ports" / "unix"),
             *MAKE_OPTIONS,
             "BUILD=build-" + name,
+            "USER_C_MODULES=" + str(USER_MODULES),
             "FROZEN_MANIFEST=" + str(ROOT / "manifests" / manifest),
         ],
         "make ports/unix (%s)" % name,

@@ -314,8 +314,9 @@ def add_sim_unit(sim_sub):
     p.add_argument(
         "--firmware",
         choices=("stock", "frozen", "romfs", "unit"),
-        default="stock",
-        help="what the flashed image is when it boots (see sim board --firmware)",
+        default="unit",
+        help="what the flashed image is when it boots: the unit image `make firmware` builds "
+        "(default: the app frozen in, a romfs partition), or see sim board --firmware",
     )
     p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
     p.set_defaults(func=cmd_sim_unit)
@@ -333,6 +334,12 @@ def cmd_sim_unit(args):
         from host_tools.boards import load_board
 
         load_board(args.board)
+    from host_tools.sim.vboard import MissingVM, unit_vm
+
+    try:
+        unit_vm(args.firmware)  # what the unit boots into, checked before anything is served
+    except MissingVM as e:
+        raise UserError(str(e)) from None
     try:
         device = Device(
             args.flash,

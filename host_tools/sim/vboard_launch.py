@@ -1,9 +1,10 @@
-"""The virtual board's child process: the MicroPython unix port (PyPI's `micropython` runs it
-inside CPython, from the micropython_run extension), started so that it behaves as a board.
+"""The virtual board's child process: the unit's VM (MicroPython 1.26.1's unix port as a
+32-bit binary, the stock image or the one with the app frozen, tools/micropython.py), started
+so that it behaves as a board: this CPython script sets the process up, then execs the VM.
 
-    python -I vboard_launch.py --parent PID --flash DIR -- -X heapsize=N -c CODE
+    python -I vboard_launch.py --parent PID --flash DIR --vm BINARY -- -X heapsize=N -c CODE
 
-It dies with its bridge. PR_SET_PDEATHSIG kills it when the thread that started it ends (the
+It dies with its bridge (the settings below outlive the exec). PR_SET_PDEATHSIG kills it when the thread that started it ends (the
 bridge starts every child from one thread that lives as long as the bridge's process, see
 vboard.py), also when the bridge is killed with SIGKILL; a flash folder never has two units.
 
@@ -20,9 +21,12 @@ threads without a GIL, so it raises KeyboardInterrupt straight from its SIGINT h
 holds the qstr table's mutex (taken for every new name: thousands while a boot imports the
 app) leaves the mutex locked, and the next new name - compiling the host's first exec - waits
 for ever; one that lands in list.reverse() leaves the list half reversed. So the bridge sends
-SIGUSR1 instead, and here SIGUSR1's handler is the port's own mp_sched_keyboard_interrupt (safe
-in a signal handler: it only sets the pending exception), installed without SA_RESTART so a
-blocking read returns EINTR and the port raises the interrupt there, as on a board.
+SIGUSR1 instead, and SIGUSR1's handler is the port's own mp_sched_keyboard_interrupt (safe in a
+signal handler: it only sets the pending exception), installed without SA_RESTART so a blocking
+read returns EINTR and the port raises the interrupt there, as on a board. The VM installs it
+itself, first thing (the agent calls vboardsig.route_interrupts, a C module built into the
+32-bit binaries: port/unix/modules/vboardsig); until then SIGUSR1 is ignored here, so a Ctrl-C
+that comes that early is lost, as a board's before its REPL runs, and kills nothing.
 """
 
 # CPython only, but mpy-cross compiles it with the rest of host_tools/sim (replay's tree):
@@ -115,19 +119,6 @@ def confine_writes(folder):
     return abi
 
 
-def route_interrupts(library_path):
-    """SIGUSR1 -> the port's mp_sched_keyboard_interrupt (see the module docstring)."""
-    port = ctypes.CDLL(library_path)  # the extension already loaded: the same handle
-    handler = ctypes.cast(port.mp_sched_keyboard_interrupt, ctypes.c_void_p).value
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.signal.restype = ctypes.c_void_p
-    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
-    if libc.signal(int(INTERRUPT_SIGNAL), handler) == ctypes.c_void_p(-1).value:
-        raise OSError(ctypes.get_errno(), "signal(SIGUSR1)")
-    # glibc's signal() sets SA_RESTART: clear it, so a blocked read is interrupted
-    signal.siginterrupt(INTERRUPT_SIGNAL, True)
-
-
 def main(argv):
     split = argv.index("--")
     options, args = argv[1:split], argv[split + 1 :]
@@ -136,10 +127,11 @@ def main(argv):
         die_with_parent(int(opts["--parent"]))
     if "--flash" in opts:
         confine_writes(opts["--flash"])
-    import micropython_run
-
-    route_interrupts(micropython_run.__file__)
-    return micropython_run.run_main(["micropython"] + args)
+    # Ignored until the VM routes it (an ignored signal stays ignored across exec; a handled
+    # one would fall back to the default, which kills)
+    signal.signal(INTERRUPT_SIGNAL, signal.SIG_IGN)
+    vm = opts["--vm"]
+    os.execv(vm, [vm] + args)
 
 
 if __name__ == "__main__":

@@ -385,15 +385,33 @@ def test_sim_unit_command_serves_a_unit_esptool_can_read(tmp_path):
         proc.wait(timeout=10)
 
 
-def test_flash_then_deploy_records_the_app_version(tmp_path, image):
+# Every bundled board whose unit is a classic ESP32 (the epd75 has PSRAM and a heap to match).
+ESP32_BOARDS = [
+    "esp32-epd29-ina226",
+    "esp32-epd29",
+    "esp32-max7219-s0",
+    "esp32-ws2812-ina219",
+    # The 4.2" panel's app does not fit yet: with a unit config its boot fails allocating the
+    # second 15000-byte frame (App._prev) at 110000 B (issue 13 item 2: the epd42's frozen
+    # peak is over the budget). Strict: this test says so when the firmware fits.
+    pytest.param(
+        "esp32-epd42-dlt645",
+        marks=pytest.mark.xfail(strict=True, reason="the epd42 app's boot needs > 110000 B"),
+    ),
+]
+
+
+@pytest.mark.parametrize("board", ESP32_BOARDS)
+def test_flash_then_deploy_records_the_app_version(tmp_path, image, board):
     """With host_tools.deploy (another part of issue 8) present, the app goes on after the
-    firmware and the registry row names its version."""
+    firmware and the registry row names its version: against the unit image (the app frozen
+    in, a romfs partition) at the ESP32's heap, as `sunprint sim unit` serves it."""
     pytest.importorskip("host_tools.deploy")
-    device = Device(tmp_path / "unit.bin", board=BOARD, heap=400000)
+    device = Device(tmp_path / "unit.bin", board=board, heap=110000, firmware="unit")
     try:
         port = device.serve_pty()
         reg = tmp_path / "units.csv"
-        cmd = [SUNPRINT, "flash", "--board", BOARD, "--no-progress", "--port", port,
+        cmd = [SUNPRINT, "flash", "--board", board, "--no-progress", "--port", port,
                "--firmware", str(image), "--registry", str(reg),
                "--site", "Xiaolan Town, Zhongshan", "--carbon-region", "CN-South",
                "--tz", "+08:00"]  # fmt: skip
@@ -416,6 +434,7 @@ def test_flash_then_deploy_records_the_app_version(tmp_path, image):
         assert written["unit_id"] == "sp-" + mac_tail and written["site"].startswith("Xiaolan")
         assert written["carbon_region"] == "CN-South" and written["tz_offset_min"] == 480
         assert "config written (unit sp-%s, CN-South 2023:" % mac_tail in row["message"]
+        assert device.app is not None and device.app.heap == 110000
     finally:
         device.close()
 

