@@ -134,6 +134,15 @@ def stop_on_signals():
             signal.signal(s, handler)
 
 
+def wait_for_stop():
+    """Sleep until a signal handler raises KeyboardInterrupt. In short naps: a process signal
+    may be delivered to any thread (the board's server threads, the model host's), and Python
+    runs its handler only when the main thread next executes; a main thread asleep for an hour
+    or on an Event would not see SIGTERM until then."""
+    while True:
+        time.sleep(0.2)
+
+
 def cmd_board(args):
     from host_tools.sim.vboard import (
         FlashInUse,
@@ -175,8 +184,7 @@ def cmd_board(args):
             flush=True,
         )
         try:
-            while True:
-                time.sleep(3600)
+            wait_for_stop()
         except KeyboardInterrupt:
             pass
     return 0

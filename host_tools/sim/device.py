@@ -352,7 +352,7 @@ def cmd_sim_unit(args):
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None
-    from host_tools.simcmd import stop_on_signals
+    from host_tools.simcmd import stop_on_signals, wait_for_stop
 
     with stop_on_signals(), device:
         port = device.serve_tcp() if args.tcp else device.serve_pty()
@@ -360,7 +360,7 @@ def cmd_sim_unit(args):
         if device.boot_message:
             print("not bootable: %s" % device.boot_message, flush=True)
         try:
-            threading.Event().wait()
+            wait_for_stop()
         except KeyboardInterrupt:
             pass
     return 0

@@ -853,3 +853,39 @@ def test_a_board_without_its_vm_built_names_make_setup(tmp_path, monkeypatch):
     assert vboard.unit_vm("unit") == vboard.MICROPYTHON32_APP  # the app frozen in
     with pytest.raises(vboard.MissingVM):  # another app's "unit": the stock binary + its .mpy
         vboard.unit_vm("unit", app_dir=tmp_path)
+
+
+def _tgkill(pid, tid, sig):
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sys_tgkill = 234  # x86-64 (asm/unistd_64.h)
+    return libc.syscall(sys_tgkill, pid, tid, sig)
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="tgkill's syscall number is x86-64's")
+@pytest.mark.parametrize("cmd", [["board"], ["unit", "--tcp"]])
+def test_sim_stops_on_a_sigterm_that_lands_on_another_thread(tmp_path, cmd):
+    """The kernel delivers a process signal to any thread that does not block it. Python runs the
+    handler in the main thread only when it next executes: a main thread asleep for an hour
+    (sim board) or on an Event (sim unit) ignored SIGTERM that landed on a server thread."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    where = ["--flash", str(flash if cmd[0] == "board" else tmp_path / "unit.bin")]
+    proc = subprocess.Popen(
+        [str(SUNPRINT), "sim", *cmd[:1], *where, *cmd[1:]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline()  # serving
+        time.sleep(0.5)  # and waiting for a signal
+        others = [int(t) for t in os.listdir("/proc/%d/task" % proc.pid) if int(t) != proc.pid]
+        assert others, "the command serves from threads"
+        assert _tgkill(proc.pid, others[-1], signal.SIGTERM) == 0
+        assert proc.wait(10) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
