@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from ctrlc import as_from_a_terminal  # noqa: E402
 
 from host_tools import deploy, monitor
 from host_tools.cli import main as cli_main
@@ -104,6 +105,7 @@ def test_ctrl_c_writes_the_complete_lines_recorded_so_far(board, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     seen = []
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import serial
+from ctrlc import as_from_a_terminal  # noqa: E402
 
 from host_tools.link import open_link
 from host_tools.sim.vboard import VirtualBoard
@@ -700,7 +701,13 @@ def test_a_killed_sim_board_takes_its_interpreter_along(tmp_path, how):
     flash.mkdir()
     (flash / "main.py").write_text(TICKING_MAIN)
     cmd = [str(SUNPRINT), "sim", "board", "--flash", str(flash)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_from_a_terminal,
+    )
     again = None
     try:
         assert proc.stdout.readline().startswith("port: /dev/pts/")
@@ -712,7 +719,13 @@ def test_a_killed_sim_board_takes_its_interpreter_along(tmp_path, how):
         ticks = (flash / "ticks").read_text()
         time.sleep(0.3)
         assert (flash / "ticks").read_text() == ticks  # nobody writes the flash any more
-        again = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        again = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=as_from_a_terminal,
+        )
         assert again.stdout.readline().startswith("port: /dev/pts/")
         second = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         assert second.returncode == 2
@@ -772,6 +785,7 @@ def test_sunprint_sim_board_serves_until_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         pty_line = proc.stdout.readline().split()
@@ -805,6 +819,7 @@ def test_sunprint_sim_board_with_a_profile_wires_its_models(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         port = proc.stdout.readline().split()[1]
@@ -877,6 +892,7 @@ def test_sim_stops_on_a_sigterm_that_lands_on_another_thread(tmp_path, cmd):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         assert proc.stdout.readline()  # serving
