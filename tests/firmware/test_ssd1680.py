@@ -3,6 +3,9 @@
 import gc
 
 from base_frame import track
+from ssd1680_pins import refresh as _refresh
+from ssd1680_pins import send as _send
+from ssd1680_pins import wake as _wake
 
 from host_tools.sim.ssd1680 import SSD1680Model
 from sunprint.drivers.ssd1680 import BUFFER_FORMAT, SSD1680, EPDTimeout
@@ -54,39 +57,6 @@ def _popcount(data):
             b &= b - 1
             n += 1
     return n
-
-
-def _send(m, cmd, data=None):
-    # Drive the model's pins directly, one command and its parameters.
-    m.dc.value(0)
-    m.cs.value(0)
-    m.spi.write(bytes((cmd,)))
-    if data:
-        m.dc.value(1)
-        m.spi.write(data)
-    m.cs.value(1)
-
-
-def _wait(m):
-    n = 0
-    while m.busy.value():
-        n += 1
-        assert n < 1000
-    return n
-
-
-def _wake(m):
-    m.rst.value(0)
-    m.rst.value(1)
-    _wait(m)
-    _send(m, 0x12)
-    _wait(m)
-
-
-def _refresh(m, mode=0xF7):
-    _send(m, 0x22, bytes((mode,)))
-    _send(m, 0x20)
-    _wait(m)
 
 
 def _noise_native():

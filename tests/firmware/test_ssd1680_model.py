@@ -2,40 +2,11 @@
 # glass: RAM in deep sleep, drive power, where the waveform comes from, the 0x37 ping-pong.
 # (A file of its own: beside the driver tests it would not fit MicroPython's 110 KB heap.)
 # Plain test_* functions with bare asserts: both interpreters.
+from ssd1680_pins import refresh as _refresh
+from ssd1680_pins import send as _send
+from ssd1680_pins import wake as _wake
+
 from host_tools.sim.ssd1680 import SSD1680Model
-
-
-def _send(m, cmd, data=None):
-    # Drive the model's pins directly, one command and its parameters.
-    m.dc.value(0)
-    m.cs.value(0)
-    m.spi.write(bytes((cmd,)))
-    if data:
-        m.dc.value(1)
-        m.spi.write(data)
-    m.cs.value(1)
-
-
-def _wait(m):
-    n = 0
-    while m.busy.value():
-        n += 1
-        assert n < 1000
-    return n
-
-
-def _wake(m):
-    m.rst.value(0)
-    m.rst.value(1)
-    _wait(m)
-    _send(m, 0x12)
-    _wait(m)
-
-
-def _refresh(m, mode=0xF7):
-    _send(m, 0x22, bytes((mode,)))
-    _send(m, 0x20)
-    _wait(m)
 
 
 def _load_host_lut(m):
