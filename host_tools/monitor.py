@@ -60,7 +60,8 @@ def write_record(path, samples, meta):
     """Samples as a version 2 sample log at path, atomically; returns rows written. path must
     be new or an earlier recording (check_record), else UserError and nothing is written.
 
-    Rows whose time does not increase (two samples in one device second) keep the first."""
+    Rows whose time does not increase (two samples in one device second: a late sample and
+    the next on schedule) keep the first; the caller says how many were left out."""
     use_firmware()
     from sunprint.samplelog import write_header
 
@@ -148,7 +149,11 @@ def monitor(
         if record is not None and samples:
             meta = {"source": SOURCE, "port": unit_port.replace(" ", "_")}
             n = write_record(record, samples, meta)
-            say("recorded %d samples in %s" % (n, record))
+            left = len(samples) - n
+            say(
+                "recorded %d samples in %s" % (n, record)
+                + ("" if not left else " (%d in a device second already recorded left out)" % left)
+            )
     return {
         "samples": samples,
         "interrupted": interrupted,
