@@ -4,7 +4,10 @@
   compressed write, MD5 verify, reboot into the app) for a 1 MB image, over bare
   `esptool write-flash` of the same image on the same emulator (its connect, stub, compressed
   write and MD5 verify), both in this process through esptool's Python API, alternated, best of 4.
-  Goal <= 1.1x. The extra: sunprint's whole-chip erase, its own MD5 and the reboot.
+  Goal <= 1.1x. The extra: sunprint's whole-chip erase, its own MD5 and the reboot. Both run
+  without esptool's per-packet hex dumps (sunprint turns them off: host_tools/flash.py
+  _skip_hex_dumps; once it has flashed, the process's esptool has them off too);
+  esptool_as_shipped_1mb is bare esptool with them, as `esptool write-flash` runs.
 - flash_8_parallel_vs_serial: 8 units flashed in parallel (threads) over the same 8 units one
   after another. On a 2-core machine the emulators and the flashing threads share the CPUs.
 
@@ -87,6 +90,7 @@ def best_of(n, fn):
 
 def bench_flash():
     import esptool
+    import esptool.loader
 
     from host_tools.boards import load_board
     from host_tools.flash import flash_unit
@@ -113,7 +117,8 @@ def bench_flash():
 
             # Warm both up (imports, stub files), then alternate, best of 4 each: the
             # machine is shared, so interleaving keeps load changes from favouring one side.
-            sunprint_one()
+            shipped_dump = esptool.loader.HexFormatter
+            sunprint_one()  # from here on the process's esptool makes no hex dumps
             esptool_one()
             ours = bare = None
             for _ in range(1 if quick else 4):
@@ -129,6 +134,13 @@ def bench_flash():
                 ("esptool_write_flash_1mb", "%.2f" % bare, "s"),
             )
             _line("flash_1mb_sunprint", "%.2f" % ours, "s")
+            quiet_dump = esptool.loader.HexFormatter
+            esptool.loader.HexFormatter = shipped_dump
+            try:
+                shipped = best_of(1 if quick else 2, esptool_one)
+            finally:
+                esptool.loader.HexFormatter = quiet_dump
+            _line("esptool_as_shipped_1mb", "%.2f" % shipped, "s")
 
             from concurrent.futures import ThreadPoolExecutor
 

@@ -172,6 +172,30 @@ def test_no_deploy_ends_after_the_verify_and_the_reboot(units, image, tmp_path):
     assert unit.state == "app" and flash_at(unit, 0x1000, size) == image.read_bytes()
 
 
+def test_flashing_formats_no_hex_dump_of_the_packets(units, image, monkeypatch):
+    """esptool formats a hex dump of every packet even with tracing off (1.2 s of CPU per MB,
+    which serialised parallel flashing under the GIL); sunprint never traces, so none is made."""
+    import esptool.loader
+
+    from host_tools.boards import load_board
+    from host_tools.flash import flash_unit
+
+    made = []
+
+    class CountingHexFormatter(esptool.loader.HexFormatter):
+        def __str__(self):
+            made.append(len(self._s))
+            return super().__str__()
+
+    monkeypatch.setattr(esptool.loader, "HexFormatter", CountingHexFormatter)
+    unit = units("quiet")
+    board = dict(load_board(BOARD), name=BOARD)
+    row = flash_unit(unit.port, board, image.read_bytes(), deploy=False, check_app=False)
+    assert row["result"] == "ok", row["message"]
+    assert flash_at(unit, 0x1000, image.stat().st_size) == image.read_bytes()
+    assert made == []
+
+
 def test_three_units_in_parallel(units, image, tmp_path):
     devices = [units("u%d" % i, mac="24:0a:c4:00:01:%02x" % i) for i in range(3)]
     reg = tmp_path / "units.csv"
