@@ -41,7 +41,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from host_tools import boards
+from host_tools import appid, boards
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import ASSETS, FIRMWARE, FONTS, MPY_CROSS32, ROOT
@@ -227,13 +227,14 @@ def _unit_mpy(link):
 # -- what the unit runs ----------------------------------------------------------------------
 
 # One exec: the romfs partition (vfs.rom_ioctl, as mpremote romfs query asks it: segment 0's
-# block count and size) and the version of an app frozen into the firmware, imported from the
-# frozen modules alone (a deployed app first on sys.path would answer otherwise). The frozen
+# block count and size) and the version and build identity (host_tools/appid.py) of an app frozen
+# into the firmware, imported from the frozen modules alone (a deployed app first on sys.path would answer otherwise). The frozen
 # package is dropped again: the unit's heap keeps nothing of the probe.
 _PROBE = """\
 import sys, vfs
 def _sp_probe():
-    r = {'rom_ioctl': hasattr(vfs, 'rom_ioctl'), 'romfs': 0, 'frozen': None, 'heap': 0}
+    r = {'rom_ioctl': hasattr(vfs, 'rom_ioctl'), 'romfs': 0, 'frozen': None, 'heap': 0,
+         'frozen_id': None}
     if r['rom_ioctl'] and vfs.rom_ioctl(1) > 0:
         d = vfs.rom_ioctl(2, 0)
         r['romfs'] = d.ioctl(4, 0) * d.ioctl(5, 0) if hasattr(d, 'ioctl') else -1
@@ -243,11 +244,14 @@ def _sp_probe():
     try:
         import sunprint
         r['frozen'] = str(getattr(sunprint, 'VERSION', '?'))
+        import sunprint_build
+        r['frozen_id'] = str(sunprint_build.APP_ID)
     except ImportError:
         pass
     finally:
         sys.path[:] = p
         sys.modules.pop('sunprint', None)
+        sys.modules.pop('sunprint_build', None)
         if old is not None:
             sys.modules['sunprint'] = old
     import gc
@@ -261,6 +265,8 @@ del _sp_probe
 
 def unit_firmware(link):
     """What the unit runs: {"frozen": version of the app frozen into its firmware or None,
+    "frozen_id": that app's build identity (host_tools/appid.py) or None (an image built
+    without one),
     "romfs": bytes of its romfs partition (0: none, -1: a ROM segment deploy cannot write),
     "rom_ioctl": whether its vfs has rom_ioctl, "heap": its GC heap now (gc)}."""
     import ast
@@ -272,14 +278,22 @@ def unit_firmware(link):
         info = None
     if not isinstance(info, dict) or not {"frozen", "romfs", "heap"} <= set(info):
         raise DeployError("%s: unexpected answer to the firmware probe: %r" % (link.port, out[-3:]))
+    info.setdefault("frozen_id", None)
     return info
 
 
-def describe(fw):
-    """What a unit runs, in words: "a stock image", "the app v1.0 frozen in, a romfs ..."."""
+def describe(fw, build_id=None):
+    """What a unit runs, in words: "a stock image", "the app v1.0 frozen in, a romfs ...".
+    With build_id (this checkout's), a frozen app of another build says so."""
     parts = []
     if fw["frozen"] is not None:
-        parts.append("the app v%s frozen in" % fw["frozen"])
+        text = "the app v%s frozen in" % fw["frozen"]
+        if build_id is not None and fw.get("frozen_id") != build_id:
+            text += " (build %s, not this checkout's %s)" % (
+                fw.get("frozen_id") or "unknown",
+                build_id,
+            )
+        parts.append(text)
     if fw["romfs"] > 0:
         parts.append("a %d KiB romfs partition" % (fw["romfs"] // 1024))
     return "an image with " + " and ".join(parts) if parts else "a stock MicroPython image"
@@ -314,10 +328,18 @@ def heap_budget(profile, unit_heap, figures, form="mpy"):
     return peak, heap - figures["reserve_bytes"]
 
 
-def choose_form(port, profile, fw, version, figures):
+def frozen_matches(fw, version, build_id):
+    """Whether the app frozen into the unit's firmware is this checkout's: the same VERSION and
+    the same build identity (sources), so a changed app of an unchanged VERSION is not taken
+    for the frozen one."""
+    return fw["frozen"] is not None and fw["frozen"] == version and fw.get("frozen_id") == build_id
+
+
+def choose_form(port, profile, fw, version, figures, build_id=None):
     """ "frozen", "romfs" or "mpy": where the app's code goes on this unit; UserError (a
-    one-line refusal naming the board and the image to flash) where none fits."""
-    if fw["frozen"] is not None and fw["frozen"] == version:
+    one-line refusal naming the board and the image to flash) where none fits. build_id: the
+    checkout's frozen-app identity (host_tools/appid.py)."""
+    if frozen_matches(fw, version, build_id):
         return "frozen"
     if fw["romfs"] > 0:
         return "romfs"
@@ -333,7 +355,8 @@ def choose_form(port, profile, fw, version, figures):
     )
     raise UserError(
         "%s: board %s runs %s and the app %s: flash the sunprint firmware image (make firmware "
-        "BOARD=%s, then sunprint flash) and deploy again" % (port, name, describe(fw), need, name)
+        "BOARD=%s, then sunprint flash) and deploy again"
+        % (port, name, describe(fw, build_id), need, name)
     )
 
 
@@ -498,7 +521,8 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
     unit_version = decode_sys_mpy(sys_mpy)[:2]
     ours = mpy_cross_version()
     fw = unit_firmware(link)
-    if unit_version != ours and fw["frozen"] != firmware_version(firmware_dir):
+    build_id = appid.frozen_app_id(firmware_dir)
+    if unit_version != ours and not frozen_matches(fw, firmware_version(firmware_dir), build_id):
         raise UserError(
             "%s: the unit loads .mpy v%d.%d, mpy-cross here emits v%d.%d: install the "
             "mpy-cross that matches the unit's MicroPython (or update the unit)"
@@ -517,7 +541,7 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
             )
     profile = boards.load_board(board_name)
     figures = heap_figures()
-    form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), figures)
+    form = choose_form(link.port, profile, fw, firmware_version(firmware_dir), figures, build_id)
     peak, budget = heap_budget(profile, fw["heap"], figures, form)
     files = build(profile, ours, firmware_dir)
     romfs_sent = romfs_link = 0
@@ -627,7 +651,7 @@ def _deploy(link, board_name, progress, firmware_dir, restart):
         "payload_bytes": payload,
         "bytes_sent": link.bytes_sent,
         "form": form,
-        "unit_firmware": describe(fw),
+        "unit_firmware": describe(fw, build_id),
         "romfs_bytes_written": romfs_sent,
         "romfs_link_bytes": romfs_link,  # what writing (or checking) the image sent
         "heap_peak": peak,  # the form's measured peak on this board (None: not measured)

@@ -20,6 +20,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from host_tools import appid  # noqa: E402
+
 BOARD_DIR = ROOT / "port" / "esp32" / "SUNPRINT"
 MANIFEST = ROOT / "manifests" / "esp32.py"
 OUT = ROOT / "build" / "firmware"
@@ -115,7 +118,10 @@ def build(profile, mpy_lib):
         "build",
     ]
     print("firmware: building %s (%s)" % (profile["name"], " ".join(idf)), flush=True)
-    subprocess.run(idf, cwd=port, check=True)
+    # the app's identity, frozen beside it (manifests/app.py, host_tools/appid.py)
+    env = dict(os.environ)
+    env[appid.ENV] = str(appid.write_module(ROOT / "firmware", out / "appid").parent)
+    subprocess.run(idf, cwd=port, check=True, env=env)
     # ports/esp32/Makefile's last step: bootloader, table and app in one image for 0x1000
     parts = ("bootloader/bootloader.bin", "partition_table/partition-table.bin", "micropython.bin")
     subprocess.run(

@@ -39,6 +39,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from host_tools import appid  # noqa: E402
+
 VENV = ROOT / ".venv"
 WORK = VENV / "micropython"
 SRC = WORK / "src"
@@ -160,6 +163,10 @@ def build_port(name, manifest):
     if out.exists() and stamp.exists() and stamp.read_text().strip() == want:
         return out, False
     print("micropython: building the 32-bit unix port (%s)" % name, flush=True)
+    if manifest == "unix.py":  # the app's identity frozen beside it (host_tools/appid.py)
+        os.environ[appid.ENV] = str(
+            appid.write_module(ROOT / "firmware", out.parent / "appid").parent
+        )
     _make(
         [
             "-C",

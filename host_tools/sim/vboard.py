@@ -49,6 +49,7 @@ import tty
 from collections import deque
 from pathlib import Path
 
+from host_tools import appid  # a leaf module, like paths
 from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
 from host_tools.sim import modellink
 from host_tools.sim.modelhost import ModelHost
@@ -148,7 +149,7 @@ def frozen_tree(firmware_dir=FIRMWARE):
         for p in firmware_dir.rglob("*.py")
         if "__pycache__" not in p.parts and p.name != "boot.py"
     )
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"appid 1\0")  # the tree's layout, with the identity module
     for rel in rels:
         h.update(rel.encode() + b"\0" + (firmware_dir / rel).read_bytes() + b"\0")
     tree = FROZEN_CACHE / h.hexdigest()[:16]
@@ -169,6 +170,17 @@ def frozen_tree(firmware_dir=FIRMWARE):
                 )
                 if proc.returncode:
                     raise RuntimeError("mpy-cross %s: %s" % (rel, proc.stderr.strip()))
+            # the app's identity, as the builders freeze it beside the app (host_tools/appid.py)
+            ident = appid.write_module(firmware_dir, tmp / "src")
+            proc = subprocess.run(
+                [str(MPY_CROSS), "-o", str(tmp / (appid.MODULE + ".mpy")), ident.name],
+                cwd=ident.parent,
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode:
+                raise RuntimeError("mpy-cross %s: %s" % (ident.name, proc.stderr.strip()))
+            shutil.rmtree(tmp / "src")
             try:
                 tmp.rename(tree)
             except OSError:  # another process made it first

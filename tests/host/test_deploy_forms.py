@@ -163,6 +163,24 @@ def test_a_frozen_app_of_the_same_version_gets_only_profile_and_fonts(tmp_path, 
         assert not where.startswith(("/app", "/rom")), where  # the frozen modules
 
 
+def test_a_frozen_app_of_the_same_version_but_another_build_is_not_taken_for_it(tmp_path, fw):
+    """A VERSION does not name a build: the unit's frozen app is fw with one file changed and
+    VERSION unchanged. Deploying fw puts the app into the romfs partition (not "frozen", which
+    would leave the unit running the other build), and says which build the unit has."""
+    from host_tools import appid
+
+    other = firmware_copy(tmp_path / "other" / "firmware")
+    set_version(other, "2.0-test")
+    change_one_file(other)
+    with board(tmp_path, "unit", app_dir=other) as vb:
+        fw_info = probe(vb.port)
+        assert fw_info["frozen"] == "2.0-test"
+        assert fw_info["frozen_id"] == appid.frozen_app_id(other) != appid.frozen_app_id(fw)
+        s = deploy.deploy(vb.port, BOARD, firmware_dir=fw, restart=False)
+        assert s["form"] == "romfs", s
+        assert "not this checkout's %s" % appid.frozen_app_id(fw) in s["unit_firmware"]
+
+
 def test_a_frozen_app_of_another_version_without_romfs_is_refused(tmp_path, fw, old_fw, capsys):
     with board(tmp_path, "frozen", app_dir=old_fw, heap=110000) as vb:
         code = cli_main(["deploy", "--port", vb.port, "--board", BOARD, "--no-progress"])

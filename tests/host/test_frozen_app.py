@@ -79,3 +79,18 @@ def test_a_modbus_meter_poll_allocates_nothing_in_the_frozen_app():
     assert per_poll == {"DDSU666": "0.0", "SDM120": "0.0", "SDM630": "0.0", "dtsu666": "0.0"}, (
         per_poll
     )
+
+
+def test_the_image_carries_the_identity_of_the_app_it_froze():
+    """manifests/app.py freezes sunprint_build (host_tools/appid.py) beside the app: what
+    `sunprint deploy` compares, since a VERSION alone does not tell two builds apart."""
+    from host_tools import appid
+
+    binary = _frozen_app()
+    proc = subprocess.run(
+        [str(binary), "-c", "import sunprint_build; print(sunprint_build.APP_ID)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.strip() == appid.frozen_app_id(ROOT / "firmware"), proc.stderr
