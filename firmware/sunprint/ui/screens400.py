@@ -50,6 +50,7 @@ SCREENS = {
     )
     + _status_row(40, "unit_id", "unit_id")
     + _status_row(83, "sensor", "sensor")
+    + (("field", 392, 110, _I, "right", "link"),)
     + _status_row(126, "last_fault", "last_fault")
     + _status_row(169, "persisted", "persisted")
     + (
