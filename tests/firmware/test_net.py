@@ -210,3 +210,39 @@ def test_publishing_allocates_nothing_in_the_steady_state():
     gc.enable()
     net.keep._f.close()
     assert used == 0, used
+
+
+class _Wire:
+    # a socket stand-in that keeps what was written (MicroPython's write(buf, off, n) and
+    # CPython's send)
+    def __init__(self):
+        self.data = bytearray()
+
+    def readinto(self, buf):
+        return None
+
+    def write(self, buf, off=0, n=-1):
+        self.data.extend(bytes(buf[off : off + n]))
+        return n
+
+    def close(self):
+        pass
+
+
+def test_publish_frames_a_short_and_a_long_message_as_mqtt_3_1_1_says():
+    c = mqtt.Client("u", "127.0.0.1", 1)
+    c.state = mqtt.UP
+    wire = _Wire()
+    c._sock = wire
+    buf = bytearray(600)
+    buf[100:102] = b"on"
+    assert c.publish(0, b"a/b", buf, 100, 102, True)
+    # retained QoS 0 PUBLISH, remaining length 2 + 3 + 2, topic length 3
+    assert bytes(wire.data) == b"\x31\x07\x00\x03a/bon", bytes(wire.data)
+    wire.data = bytearray()
+    for k in range(100, 400):
+        buf[k] = 120
+    assert c.publish(0, b"t", buf, 100, 400, False)
+    rem = 300 + 1 + 2
+    want = bytes([0x30, (rem & 0x7F) | 0x80, rem >> 7, 0, 1]) + b"t" + b"x" * 300
+    assert bytes(wire.data) == want

@@ -90,7 +90,8 @@ class Client:
         self._backoff = _BACKOFF_MIN_S
         self._since = 0  # ticks_ms when the connect or CONNECT was sent
         self._last_tx = 0
-        self._ping_at = -1  # when the PINGREQ in flight was sent
+        self._pinging = False  # a PINGREQ in flight, sent at ticks_ms _ping_at
+        self._ping_at = 0
         self._rx = bytearray(16)
         self._small = bytearray(2)
         # the packet parser: header byte (-1: none), remaining length, its varint shift,
@@ -110,16 +111,19 @@ class Client:
         if st == UP:
             self._read(now)
             if self.state == UP:
-                ka = self.keepalive_s
-                if self._ping_at >= 0:
-                    if now - self._ping_at >= ka:
+                # keepalive is the broker's real time (the app's seconds may be a replay's)
+                ka = self.keepalive_s * 1000
+                t = ticks_ms()
+                if self._pinging:
+                    if ticks_diff(t, self._ping_at) >= ka:
                         self._fail(now, "no PINGRESP")
-                elif now - self._last_tx >= ka // 2:
+                elif ticks_diff(t, self._last_tx) >= ka // 2:
                     small = self._small
                     small[0] = 0xC0
                     small[1] = 0
                     if self._send(now, small, 0, 2):
-                        self._ping_at = now
+                        self._ping_at = t
+                        self._pinging = True
             return self.state == UP
         if st == IDLE:
             if now >= self._next_try:
@@ -152,16 +156,16 @@ class Client:
             buf[i + k] = topic[k]
         buf[i - 2] = tl >> 8
         buf[i - 1] = tl & 0xFF
-        i -= 2
+        i -= 2  # the topic length's first byte
         if rem > 127:
-            i -= 2
-            buf[i + 1] = (rem & 0x7F) | 0x80
-            buf[i + 2] = rem >> 7
             if rem >> 7 > 127:
                 self._fail(now, "message too long")
                 return False
+            i -= 3
+            buf[i + 1] = (rem & 0x7F) | 0x80
+            buf[i + 2] = rem >> 7
         else:
-            i -= 1
+            i -= 2
             buf[i + 1] = rem
         buf[i] = 0x31 if retain else 0x30
         if not self._send(now, buf, i, end - i):
@@ -305,7 +309,7 @@ class Client:
         ph = self._ph
         self._ph = -1
         if ph == 0xD0:  # PINGRESP
-            self._ping_at = -1
+            self._pinging = False
             return True
         rc = self._pbody[1]  # CONNACK
         if rc != 0:
@@ -315,8 +319,8 @@ class Client:
         self.state = UP
         self.connects += 1
         self._backoff = _BACKOFF_MIN_S
-        self._ping_at = -1
-        self._last_tx = now
+        self._pinging = False
+        self._last_tx = ticks_ms()
         return True
 
     # --- the socket ---
@@ -357,7 +361,7 @@ class Client:
         if sent != n:  # a full send buffer: the link is stuck, start again
             self._fail(now, "send buffer full")
             return False
-        self._last_tx = now
+        self._last_tx = ticks_ms()
         return True
 
     def _fail(self, now, what):

@@ -228,7 +228,7 @@ class Net:
                 if not client.publish(now, topic.encode(), buf, _HEAD, n, True):
                     return
                 p = payload = topic = None
-                gc.collect()
+            gc.collect()  # the texts made for discovery: gone before the steady state
 
     def discovery_config(self, row):
         """(topic, JSON payload) of one sensor's Home Assistant discovery config."""
