@@ -156,14 +156,14 @@ def test_published_lifetime_never_goes_backwards_across_a_reboot():
     buf = bytearray(1024)
     net.format_state(buf, 128)
     assert (net.keep.hi, net.keep.lo) == (5, 4000)
-    net.keep._f.close()
+    net.keep.close()
     # power cut: the ledger restores 5.000 kWh (it saved 4 Wh earlier than the publish)
     app2 = make_app(None, _ledger_with(5000000))
     net2 = Net(app2, network, _cfg(), flash)
     n = net2.format_state(buf, 128)
     d = json.loads(bytes(buf[128:n]).decode())
     assert d["lifetime_kwh"] == "5.004000" and net2.lifetime_held == 1
-    net2.keep._f.close()
+    net2.keep.close()
 
 
 def test_discovery_is_stable_and_carries_home_assistant_fields():
@@ -183,7 +183,7 @@ def test_discovery_is_stable_and_carries_home_assistant_fields():
     assert p["device"]["identifiers"] == ["sunprint_246f28a1b2c3"]
     assert rows["power"][1]["state_class"] == "measurement"
     assert "state_class" not in rows["today"][1]
-    net.keep._f.close()
+    net.keep.close()
 
 
 def test_publishing_allocates_nothing_in_the_steady_state():
@@ -208,7 +208,7 @@ def test_publishing_allocates_nothing_in_the_steady_state():
         net.format_status(buf, 128, T0 + i)
     used = gc.mem_alloc() - before
     gc.enable()
-    net.keep._f.close()
+    net.keep.close()
     assert used == 0, used
 
 

@@ -92,42 +92,68 @@ def _put_fixed(buf, i, hi, lo):
 
 
 class Keep:
-    """The last lifetime published, (kWh, mWh), in an 8-byte file kept open."""
+    """The last lifetime published, (kWh, mWh), in an 8-byte file. On the unit's file system the
+    file stays open ("r+b") and each write is seek, write, flush: no allocation. A flash that
+    only has "rb" and "wb" (the simulators' FaultFS) gets a new file renamed over the old."""
 
     def __init__(self, flash, name=_KEEP):
         self.hi = 0
         self.lo = 0
         self._b = bytearray(8)
         self._f = None
+        self._flash = flash
+        self._name = name
         try:
             if flash.exists(name):
-                f = flash.open(name, "r+b")
-                n = f.readinto(self._b)
+                f = flash.open(name, "rb")
+                try:
+                    n = f.readinto(self._b) if hasattr(f, "readinto") else None
+                    if n is None:
+                        data = f.read(8)
+                        n = len(data)
+                        self._b[0:n] = data
+                finally:
+                    f.close()
                 if n == 8:
                     self.hi = int.from_bytes(self._b[0:4], "little")
                     self.lo = int.from_bytes(self._b[4:8], "little")
-                self._f = f
-            else:
-                self._f = flash.open(name, "w+b")
+            try:
+                mode = "r+b" if flash.exists(name) else "w+b"
+                self._f = flash.open(name, mode)
+            except ValueError:  # a flash without update modes
+                self._f = None
         except OSError:
             self._f = None
 
     def set(self, hi, lo):
         self.hi = hi
         self.lo = lo
-        f = self._f
-        if f is None:
-            return
         b = self._b
         for k in range(4):
             b[k] = hi >> (8 * k) & 0xFF
             b[4 + k] = lo >> (8 * k) & 0xFF
+        f = self._f
         try:
-            f.seek(0)
-            f.write(b)
-            f.flush()
-        except OSError:
+            if f is not None:
+                f.seek(0)
+                f.write(b)
+                f.flush()
+                return
+            flash, tmp = self._flash, self._name + ".tmp"
+            f = flash.open(tmp, "wb")
+            try:
+                f.write(b)
+            finally:
+                f.close()
+            flash.rename(tmp, self._name)
+        except (OSError, ValueError):
             pass
+
+    def close(self):
+        f = self._f
+        self._f = None
+        if f is not None:
+            f.close()
 
 
 class Net:
