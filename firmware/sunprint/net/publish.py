@@ -413,7 +413,7 @@ class Net:
         }
 
     def screen_text(self):
-        """(English, Chinese) for the status screen's link row."""
+        """The status screen's link text (LINK_TEXTS)."""
         w = self.wifi.state
         if w == wifi.UP:
             c = self.client
@@ -423,18 +423,12 @@ class Net:
         return LINK_TEXTS[w]
 
 
-# The link row of the status screen: only glyphs the fonts have (ASCII and the labels' own).
-LINK_WIFI_OK = ("Wi-Fi OK", "Wi-Fi 正常")
-LINK_MQTT_OK = ("MQTT OK", "MQTT 正常")
-LINK_MQTT_DOWN = ("MQTT fault", "MQTT 故障")
-LINK_TEXTS = (
-    ("", ""),
-    ("Wi-Fi ...", "Wi-Fi ..."),
-    LINK_WIFI_OK,
-    ("Wi-Fi password?", "Wi-Fi 故障 password"),
-    ("Wi-Fi no AP", "Wi-Fi 故障 AP"),
-    ("Wi-Fi down", "Wi-Fi 故障"),
-)
+# The status screen's link text: short ASCII, the same in both languages (the screens have
+# room for 8 characters beside the sensor row; Wi-Fi and MQTT read the same in Chinese).
+LINK_WIFI_OK = "WiFi ok"
+LINK_MQTT_OK = "MQTT ok"
+LINK_MQTT_DOWN = "MQTT --"
+LINK_TEXTS = ("", "WiFi ..", LINK_WIFI_OK, "WiFi pw?", "WiFi AP?", "WiFi --")
 
 
 def start(app, network, config, flash):

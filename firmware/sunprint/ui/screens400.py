@@ -46,11 +46,11 @@ SCREENS = {
     (400, 300, "status"): (
         ("label", 8, 24, _I, "left", "status"),
         ("field", 392, 24, SMALL, "right", "firmware"),
+        ("field", 200, 24, SMALL, "left", "link"),  # Wi-Fi / MQTT: "" when off
         ("hline", 8, 34, None, None, 392),
     )
     + _status_row(40, "unit_id", "unit_id")
     + _status_row(83, "sensor", "sensor")
-    + (("field", 392, 110, _I, "right", "link"),)
     + _status_row(126, "last_fault", "last_fault")
     + _status_row(169, "persisted", "persisted")
     + (

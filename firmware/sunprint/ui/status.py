@@ -71,6 +71,6 @@ def status_values(app, unit_id, now, free_heap):
         # the time source and how far its last reading moved the RTC ("ds3231 +2s")
         "clock": app.timekeeper.summary() if app.timekeeper is not None else "",
         # Wi-Fi / MQTT: "" when the network is off (config.json wifi_ssid ""), else e.g.
-        # ("Wi-Fi password?", ...) or ("MQTT OK", "MQTT 正常")
+        # "WiFi pw?" (the password was refused) or "MQTT ok" (net/publish.py LINK_TEXTS)
         "link": app.net.screen_text() if getattr(app, "net", None) is not None else "",
     }
