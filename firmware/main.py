@@ -274,7 +274,7 @@ def _boot(
     if calib_fault:
         app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)
-    if config["wifi_ssid"]:  # the network: off by default (sunprint/net, docs/mqtt.md)
+    if config.get("wifi_ssid"):  # the network: off by default (sunprint/net, docs/mqtt.md)
         if network is None:
             network = _optional("network")
         if network is None:
