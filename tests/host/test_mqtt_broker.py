@@ -120,13 +120,20 @@ def test_a_unit_publishes_through_a_fault_day_and_lifetime_never_decreases(broke
             assert isinstance(s[k], str) and len(s[k].split(".")[1]) == 6, (k, s[k])
     # the faults were seen and retried, and cost no stalled tick
     assert end1["mqtt_faults"] >= 1 and end1["wifi_drops"] == 1, end1
-    assert end1["max_tick_us"] < 200000 and end2["max_tick_us"] < 200000, (end1, end2)
+    # (the whole app tick, a ledger save's file writes too, on a shared machine: a tick that
+    # waited for the network would take the 10 s connect timeout)
+    assert end1["max_tick_us"] < 1000000 and end2["max_tick_us"] < 1000000, (end1, end2)
     assert end2["published"] > 0
     # the last will: the broker said "offline" when the power went (and at the end of the
     # second power-up), "online" when the unit was back
     avail = [p for t, p, _r in messages if t == BASE + "availability"]
     assert b"offline" in avail and b"online" in avail[avail.index(b"offline") :], avail
     assert avail[-1] == b"offline", avail
+    # the broker restart, the Wi-Fi drop, the end of each power-up: each time the unit
+    # vanished without a DISCONNECT and the broker published its will: never two "online" in
+    # a row (a unit that said DISCONNECT on a lost link left "online" standing)
+    assert avail.count(b"offline") >= 4, avail
+    assert not [a for a, b in zip(avail, avail[1:], strict=False) if a == b == b"online"], avail
     # no password anywhere the unit printed or published
     text = "\n".join(printed) + "".join(p.decode(errors="replace") for _t, p, _r in messages)
     assert PASSWORD not in text and WIFI_PW not in text

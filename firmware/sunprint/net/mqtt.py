@@ -173,6 +173,12 @@ class Client:
         self.sent += 1
         return True
 
+    def drop(self):
+        """The link is gone: close without DISCONNECT (the broker then sends the will, as it
+        would for a unit that lost power) and start again after it is back."""
+        self._close()
+        self.state = IDLE
+
     def disconnect(self):
         """A clean DISCONNECT (the broker then does not send the will) and close."""
         if self.state == UP:

@@ -216,7 +216,7 @@ class Net:
         client = self.client
         if not up or client is None:
             if client is not None and client.state != mqtt.IDLE:
-                client.disconnect()  # the link is gone: start again when it is back
+                client.drop()  # the link is gone: start again when it is back
             self._was_up = False
             self.wake = now + _WIFI_POLL_S if self.wifi.state != wifi.OFF else now + 3600
             return
