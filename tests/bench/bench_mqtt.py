@@ -228,8 +228,11 @@ def line(name, value, unit, goal=None, peer=None):
 
 
 def bench_mqtt():
-    from mqtt_rig import Broker
+    from mqtt_rig import MOSQUITTO, Broker
 
+    if not os.path.exists(MOSQUITTO):
+        print("bench mqtt: skipped (mosquitto is not installed: make setup)", flush=True)
+        return
     try:
         mp32.check()
         with Broker() as broker:
