@@ -94,8 +94,12 @@ def test_wrong_wifi_password_shows_on_the_status_screen_and_json_never_the_passw
     text = json.dumps(status(app, "sp-a1b2c3", T0))
     assert json.loads(text)["net"]["wifi"] == "bad password"
     assert WIFI_PW not in text and MQTT_PW not in text
-    # off: no link row
-    assert status_values(make_app(None, Ledger()), "u", T0, 50000)["link"] == ""
+    # between tries (the backoff) the app is not woken every second for the network
+    assert net.wake >= net.wifi.next_try > T0 + 4
+    # off: no link row, no "net" in the status JSON
+    off = make_app(None, Ledger())
+    assert status_values(off, "u", T0, 50000)["link"] == ""
+    assert status(off, "u", T0)["net"] is None
 
 
 def test_a_broker_that_is_down_costs_a_counter_and_a_backoff():

@@ -218,7 +218,13 @@ class Net:
             if client is not None and client.state != mqtt.IDLE:
                 client.drop()  # the link is gone: start again when it is back
             self._was_up = False
-            self.wake = now + _WIFI_POLL_S if self.wifi.state != wifi.OFF else now + 3600
+            w = self.wifi
+            if w.state == wifi.CONNECTING:
+                self.wake = now + _WIFI_POLL_S
+            elif w.state == wifi.OFF:
+                self.wake = now + 3600
+            else:  # waiting out the backoff: no need to wake before the next try
+                self.wake = max(now + _WIFI_POLL_S, w.next_try)
             return
         connected = client.tick(now)
         if client.faults != self._faults_seen:

@@ -41,7 +41,7 @@ class Wifi:
         self.drops = 0  # how many times an up link went down
         self.failures = 0  # connect tries that failed
         self.up_since = -1  # monotonic second the link last came up
-        self._next_try = 0
+        self.next_try = 0  # monotonic second of the next connect() when not up
         self._backoff = _BACKOFF_MIN_S
         self._started = 0
         n = network
@@ -83,7 +83,7 @@ class Wifi:
         if state == UP:  # dropped: try again at once
             self.drops += 1
             self.state = DOWN
-            self._next_try = now
+            self.next_try = now
         elif state == CONNECTING:
             st = wlan.status()
             if st == self._wrong:
@@ -93,7 +93,7 @@ class Wifi:
             elif st == self._fail or now - self._started >= _CONNECT_TIMEOUT_S:
                 self._failed(now, DOWN)
             return False
-        if now >= self._next_try:
+        if now >= self.next_try:
             try:
                 wlan.connect(self.ssid, self._password)
             except OSError:
@@ -106,7 +106,7 @@ class Wifi:
     def _failed(self, now, state):
         self.failures += 1
         self.state = state
-        self._next_try = now + self._backoff
+        self.next_try = now + self._backoff
         self._backoff = min(self._backoff * 2, _BACKOFF_MAX_S)
         wlan = self.wlan
         try:
