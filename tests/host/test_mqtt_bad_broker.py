@@ -76,6 +76,13 @@ class BadBroker:
                 elif mode == "garbage_after_connack":
                     conn.sendall(CONNACK_OK)
                     conn.sendall(b"\x00\x00\x00")
+                elif mode == "flood":
+                    conn.sendall(CONNACK_OK)
+                    conn.settimeout(5)
+                    try:
+                        conn.sendall(b"\xd0\x00" * 200000)  # PINGRESPs, unasked, 400 KB
+                    except OSError:
+                        pass
                 elif mode == "long_connack":
                     conn.sendall(b"\x20\xff\xff\xff\xff\x7f")  # a length past 4 bytes
                 # "silent": never answers
@@ -137,6 +144,16 @@ def test_a_bad_broker_is_a_fault_and_a_retry_never_a_stall(mode, error, tmp_path
     else:
         assert connects == 0
     assert worst_us < 50000, (mode, worst_us)  # no tick waited for the network
+
+
+def test_a_flooding_broker_never_holds_a_tick(tmp_path):
+    server = BadBroker("flood")
+    try:
+        faults, connects, worst_us, last = _run(server.port, tmp_path)
+    finally:
+        server.close()
+    assert connects >= 1
+    assert worst_us < 50000, worst_us  # a tick reads a bounded number of bytes
 
 
 def test_no_broker_at_all_is_a_fault_and_a_retry(tmp_path):

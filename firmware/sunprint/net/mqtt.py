@@ -43,6 +43,7 @@ _EAGAIN = (11, 35)  # EAGAIN / EWOULDBLOCK (Linux, lwIP 11; BSD 35)
 _EINPROGRESS = (115, 119, 36)  # Linux 115, lwIP 119, BSD 36
 _BACKOFF_MIN_S = const(2)
 _BACKOFF_MAX_S = const(300)
+_READS = const(8)  # reads of the 16-byte buffer per tick, at most
 _POLLOUT = const(4)
 _POLLERR = const(8)
 _POLLHUP = const(16)
@@ -260,8 +261,11 @@ class Client:
         self._since = ticks_ms()
 
     def _read(self, now):
+        # at most _READS buffers a tick: a broker that floods the unit cannot hold the tick
         rx = self._rx
-        while self.state == CONNACK or self.state == UP:
+        for _ in range(_READS):
+            if self.state != CONNACK and self.state != UP:
+                return
             try:
                 n = self._recv(rx)
             except OSError:
