@@ -10,9 +10,16 @@ STUBS  := micropython-esp32-stubs==1.29.0.post1
 CC     ?= gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: micropython32 setup test demo bench lint fonts log screens golden clean firmware
+.PHONY: micropython32 mosquitto setup test demo bench lint fonts log screens golden clean firmware
 
-setup: $(STAMP) micropython32
+setup: $(STAMP) micropython32 mosquitto
+
+# The MQTT broker the network tests start on a loopback port (tests/host/test_mqtt_broker.py):
+# Debian's package, installed only where missing.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { $(SUDO) apt-get install -y -q mosquitto >/dev/null || \
+	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q mosquitto >/dev/null; }; }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -169,7 +169,8 @@ def _leave(names):
 def main(machine=None, *, run=True, **kw):
     """Boot the unit; returns the Runner (run=False: built and restored, not started), or
     None in safe mode. The keywords are _boot's: fs, open_file, board_path, config_path,
-    calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms.
+    calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms, network (the
+    `network` module; the port's own by default, used only when config.json sets wifi_ssid).
 
     Before the runner starts, the boot-only modules (BOOT_ONLY) leave the heap with every
     local of the boot: the profile and config dicts, the build function."""
@@ -198,6 +199,7 @@ def _boot(
     neopixel=None,
     esp32=None,
     sleep_ms=None,
+    network=None,
     run=True,
 ):
     """main() without the start: the Runner (not started), or None in safe mode."""
@@ -272,6 +274,15 @@ def _boot(
     if calib_fault:
         app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)
+    if config.get("wifi_ssid"):  # the network: off by default (sunprint/net, docs/mqtt.md)
+        if network is None:
+            network = _optional("network")
+        if network is None:
+            app.fault("net", "this port has no network module")
+        else:
+            from sunprint.net.publish import start
+
+            start(app, network, config, flash)
     from sunprint.runner import Runner
 
     if wdt is None and run:

@@ -19,6 +19,7 @@ Faults: --fault and --scenario (host_tools/scenario.py); summary.json's faults_i
 what each cost and whether the firmware's bound held.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -312,8 +313,11 @@ def replay(
     led_frame_every_s=60,
     heapsize=DEFAULT_HEAPSIZE,
     pictures=True,
+    mqtt=None,
 ):
     """Replay log_path on board board_name into out_dir; returns the summary dict.
+    mqtt: (host, port) of a broker the replayed unit publishes to (host_tools/netwatch.py;
+    CPython only): the summary's "mqtt" says what was published.
 
     Raises UserError (file:line for log and scenario faults) and leaves out_dir untouched on
     any error. tz_offset_s overrides the config's time zone. pictures=False (or
@@ -329,6 +333,8 @@ def replay(
         )
     if scenario is not None:
         scenario = _check_input(scenario, "--scenario")
+    if mqtt is not None and micropython:
+        raise UserError("--mqtt: the CPython replay only (not with --micropython)")
     profile = load_board(board_name)
     check_layout_fonts(profile, FONTS)  # font names, never paths (as deploy checks them)
     cfg = _load_config(config)
@@ -345,6 +351,8 @@ def replay(
             frames_dir.mkdir()
         started = time.perf_counter()
         run = _run_micropython if micropython else _run_cpython
+        if mqtt is not None:
+            run = functools.partial(_run_cpython, mqtt=mqtt)
         numbers, log_rows, carbon = run(
             profile,
             log_path,
@@ -363,6 +371,8 @@ def replay(
             lines = log_path.read_bytes().count(b"\n")
             raise UserError("%s:%d: no samples after the header" % (log_path, lines))
         summary = _summary(numbers, log_path, board_name, log_rows)
+        if "mqtt" in numbers:
+            summary["mqtt"] = numbers["mqtt"]
         summary["warnings"] = settings_faults + summary["warnings"]
         summary["run"] = {
             "seconds": round(elapsed, 3),
@@ -389,7 +399,7 @@ def replay(
 
 
 def _run_cpython(
-    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _, tz
+    profile, log_path, frames_dir, cfg, events, lenient, progress, display, every, _, tz, mqtt=None
 ):
     from host_tools.replay_core import Replay
     from sunprint.samplelog import ReadStats
@@ -417,8 +427,17 @@ def _run_cpython(
     stats = ReadStats()
     size = log_path.stat().st_size
     bar = _progress(size, progress)
+    watch = None
+    if mqtt is not None:
+        from host_tools.netwatch import Watch
+
+        watch = Watch(core, mqtt[0], mqtt[1], cfg)
     try:
-        if bar is None:
+        if watch is not None:
+            for t, p, _raw, flag in _rows(log_path, lenient, stats):
+                core.feed(t, p, flag)
+                watch.after_feed(t)
+        elif bar is None:
             feed = core.feed
             for t, p, _raw, flag in _rows(log_path, lenient, stats):
                 feed(t, p, flag)
@@ -434,6 +453,9 @@ def _run_cpython(
         if bar is not None:
             bar.close()
     numbers = core.finish()
+    if watch is not None:
+        published, faults = watch.close()
+        numbers["mqtt"] = {"states_published": published, "faults": faults}
     carbon = core.carbon_picture()
     core.unit.close()
     return numbers, _log_rows(stats), carbon
@@ -744,6 +766,11 @@ def add_arguments(p):
         help="output folder: new, empty or an earlier replay output (replaced only on success)",
     )
     p.add_argument("--config", help="a device config.json: every key does what it does on the unit")
+    p.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT",
+        help="publish as the unit would, to this MQTT broker (docs/mqtt.md; CPython replay)",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument(
         "--lenient",
@@ -784,6 +811,11 @@ def argparse_heap_help():
 
 
 def cmd_replay(args):
+    mqtt = None
+    if args.mqtt is not None:
+        from host_tools.netwatch import parse_mqtt
+
+        mqtt = parse_mqtt(args.mqtt)
     summary = replay(
         args.log,
         args.board,
@@ -797,6 +829,7 @@ def cmd_replay(args):
         accounting_only=args.accounting_only,
         led_frame_every_s=args.led_frame_every,
         heapsize=args.heapsize,
+        mqtt=mqtt,
     )
     for warning in summary["warnings"]:
         print("sunprint replay: warning: %s" % warning, file=sys.stderr)
@@ -826,6 +859,12 @@ def cmd_replay(args):
     if summary["display"]["frames"]:
         print("frames:  %s/frames/ (last one: %s/last-frame.png)" % (args.out, args.out))
         print("carbon:  %s/carbon-screen.png (factor and source, coal, trees)" % args.out)
+    if "mqtt" in summary:
+        m = summary["mqtt"]
+        print(
+            "mqtt:    %d state messages to %s:%d (%d faults)"
+            % (m["states_published"], mqtt[0], mqtt[1], m["faults"])
+        )
     print("summary: %s/summary.json" % args.out)
     return 0
 

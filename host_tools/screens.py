@@ -30,6 +30,7 @@ SAMPLE = {
     "persisted": ("4 min ago", "4分钟前"),
     "heap": "52.3 kB",
     "clock": "ds3231 +2s",
+    "link": "",  # the network is off by default: no link row
     "led_status": "E2",
 }
 
@@ -52,6 +53,7 @@ WIDEST = {
     "persisted": ("8888 min ago", "8888分钟前"),
     "heap": "888.8 kB",
     "clock": "pcf8563 -99999s",
+    "link": "WiFi pw?",  # sunprint/net/publish.py LINK_TEXTS
     "led_status": "E999",
 }
 

@@ -37,6 +37,8 @@ class App:
     # clock.keeper.ClockKeeper when the board has time sources: it keeps the RTC and its wall
     # time is the one booked (the runner's wall is the same RTC, read before a correction)
     timekeeper = None
+    # net.publish.Net when config.json turns Wi-Fi on: polled each tick, never blocking
+    net = None
 
     def __init__(
         self,
@@ -199,6 +201,9 @@ class App:
             wall = keeper.tick(now)
         elif wall < 0:
             wall = now
+        net = self.net
+        if net is not None:
+            net.tick(now)
         if self._refreshing:
             self._poll_panel()
             if self._refreshing:
@@ -215,7 +220,8 @@ class App:
             self._update_screen(now, wall)
             if self._refreshing:
                 return now
-        return min(self._next_sample, self._next_screen)
+        wake = min(self._next_sample, self._next_screen)
+        return wake if net is None or net.wake >= wake else max(net.wake, now + 1)
 
     def fault(self, what, err):
         """Record a fault from outside the loop (boot: a bad config, a store that failed). A

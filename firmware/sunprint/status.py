@@ -75,6 +75,8 @@ def status(app, unit_id, now):
         "carbon_source": "%s %s: %s" % (row[0], row[1], row[3]) if row else None,
         "free_heap": _free_heap(),
         "clock": app.timekeeper.status(now) if app.timekeeper is not None else None,
+        # Wi-Fi and MQTT link states and counters (never a password), None when off
+        "net": app.net.status() if getattr(app, "net", None) is not None else None,
     }
 
 

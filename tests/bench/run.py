@@ -229,6 +229,7 @@ def main():
     from bench_health import bench_health
     from bench_ina import bench_ina
     from bench_modbus import bench_modbus
+    from bench_mqtt import bench_mqtt
     from bench_refresh import bench_refresh
     from bench_store import bench_store
     from bench_unit import bench_unit
@@ -244,6 +245,7 @@ def main():
     bench_refresh()
     bench_fonts()
     bench_unit()
+    bench_mqtt()
     bench_framebuf_blit()
     bench_replay_day()
     # The field tools' and replay's benchmarks, each in its own module.

@@ -69,7 +69,8 @@ def test_defaults_are_valid_and_complete():
 def test_schema_rows_are_data():
     for row in config.SCHEMA:
         key, kind, default, lo, hi, meaning = row
-        assert kind in ("int", "number", "str", "id", "enum", "region", "year"), row
+        kinds = ("int", "number", "str", "secret", "bool", "id", "enum", "region", "year")
+        assert kind in kinds, row
         assert len(meaning) > 5, row
         if kind in ("int", "number") and default is not None:
             assert lo <= default <= hi, row
@@ -90,6 +91,8 @@ def test_every_key_rejects_a_wrong_type():
         "year": "2023",
         "number": "305.5",
         "str": 5,
+        "secret": 5,
+        "bool": "true",
         "id": 5,
         "enum": 5,
         "region": ["CN"],
@@ -130,7 +133,7 @@ def test_every_numeric_key_rejects_below_min_and_above_max():
             d = {"version": 3, "sample_period_s": 1, "max_gap_s": 3600, key: good}
             assert config.parse(json.dumps(d))[key] == good, (key, good)
         checked += 1
-    assert checked == 8, checked
+    assert checked == 10, checked
 
 
 def test_out_of_range_message():

@@ -207,6 +207,13 @@ def test_dumps_is_canonical_and_round_trips():
         '  "coal_gce_per_kwh": 305.5,\n'
         '  "language": null,\n'
         '  "max_gap_s": 300,\n'
+        '  "mqtt_discovery": true,\n'
+        '  "mqtt_host": "",\n'
+        '  "mqtt_password": "",\n'
+        '  "mqtt_period_s": 60,\n'
+        '  "mqtt_port": 1883,\n'
+        '  "mqtt_prefix": "sunprint",\n'
+        '  "mqtt_user": "",\n'
         '  "persist_interval_s": 600,\n'
         '  "persist_wh": 10,\n'
         '  "sample_period_s": null,\n'
@@ -215,7 +222,9 @@ def test_dumps_is_canonical_and_round_trips():
         '  "tree_kg_co2_per_year": 18.3,\n'
         '  "tz_offset_min": 480,\n'
         '  "unit_id": "sunprint",\n'
-        '  "version": 3\n'
+        '  "version": 3,\n'
+        '  "wifi_password": "",\n'
+        '  "wifi_ssid": ""\n'
         "}\n"
     ), text
     assert config.parse(text) == config.defaults()

@@ -41,7 +41,8 @@ _SHOW_MAX = const(40)  # characters of a bad key or value quoted in an error, at
 
 # (key, type, default, min, max or allowed values, meaning). Types: "int" (a JSON integer,
 # never true/false), "number" (integer or decimal), "str" (length min..max, no control
-# characters), "id" (a str of A-Z a-z 0-9 _ -), "enum" (one of the allowed values), "region"
+# characters), "secret" (a str like "str" whose value no error quotes), "bool" (true/false),
+# "id" (a str of A-Z a-z 0-9 _ -), "enum" (one of the allowed values), "region"
 # (a region of carbon.FACTORS), "year" (a year carbon.FACTORS has for carbon_region). A key
 # whose default is None may also be null: the board profile's layout value (unit_settings).
 SCHEMA = (
@@ -67,6 +68,17 @@ SCHEMA = (
         64,
         'time sources first to last, e.g. "pcf8563,ds3231"; "": none; null: the board\'s',
     ),
+    # The network (sunprint/net, docs/mqtt.md): off by default, no listener is ever opened.
+    # A "secret" is a str whose value no error, status or log ever quotes.
+    ("wifi_ssid", "str", "", 0, 32, 'Wi-Fi network name; "": Wi-Fi and MQTT off'),
+    ("wifi_password", "secret", "", 0, 64, "Wi-Fi password (never shown)"),
+    ("mqtt_host", "str", "", 0, 64, 'MQTT broker host name or address; "": MQTT off'),
+    ("mqtt_port", "int", 1883, 1, 65535, "MQTT broker TCP port"),
+    ("mqtt_user", "str", "", 0, 64, 'MQTT user name; "": none'),
+    ("mqtt_password", "secret", "", 0, 64, "MQTT password (never shown)"),
+    ("mqtt_period_s", "int", 60, 5, 86400, "publish the state every, s"),
+    ("mqtt_prefix", "id", "sunprint", 1, 32, "topics are <prefix>/<unit_id>/..."),
+    ("mqtt_discovery", "bool", True, None, None, "publish Home Assistant discovery"),
 )
 
 # The keys a board profile's "layout" also has, and the value when neither says (unit_settings).
@@ -137,6 +149,8 @@ def validate(d, name="config.json"):
         raise _err(
             name, "max_gap_s", "%d must be at least twice sample_period_s (%d)" % (gap, period)
         )
+    if d["mqtt_host"] and not d["wifi_ssid"]:
+        raise _err(name, "mqtt_host", "MQTT needs Wi-Fi: give wifi_ssid too")
     return d
 
 
@@ -277,6 +291,18 @@ def _check(row, value, d, name):
         raise _err(name, key, "expected an integer, got %s" % _show(value))
     if kind == "number" and (t is not int and t is not float or value != value):
         raise _err(name, key, "expected a number, got %s" % _show(value))
+    if kind == "secret":
+        # never quoted: only what is wrong with it
+        if t is not str:
+            raise _err(name, key, "expected a string, got another type (value not shown)")
+        if not lo <= len(value) <= hi:
+            raise _err(name, key, "%d characters, allowed %d..%d" % (len(value), lo, hi))
+        for c in value:
+            if c < " " or c == "\x7f":
+                raise _err(name, key, "has a control character (value not shown)")
+        return
+    if kind == "bool" and t is not bool:
+        raise _err(name, key, "expected a boolean (true or false), got %s" % _show(value))
     if kind in ("str", "id", "enum", "region") and t is not str:
         raise _err(name, key, "expected a string, got %s" % _show(value))
     if kind in ("int", "number"):

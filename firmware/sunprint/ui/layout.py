@@ -153,6 +153,7 @@ SCREENS = {
         ("field", 292, 16, SMALL, "right", "firmware"),
         ("label", 4, 37, _L, "left", "sensor"),
         ("field", 104, 37, _L, "left", "sensor"),
+        ("field", 292, 37, _L, "right", "link"),
         ("label", 4, 58, _L, "left", "last_fault"),
         ("field", 104, 58, _L, "left", "last_fault"),
         ("label", 4, 79, _L, "left", "persisted"),

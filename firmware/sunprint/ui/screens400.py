@@ -46,6 +46,7 @@ SCREENS = {
     (400, 300, "status"): (
         ("label", 8, 24, _I, "left", "status"),
         ("field", 392, 24, SMALL, "right", "firmware"),
+        ("field", 200, 24, SMALL, "left", "link"),  # Wi-Fi / MQTT: "" when off
         ("hline", 8, 34, None, None, 392),
     )
     + _status_row(40, "unit_id", "unit_id")

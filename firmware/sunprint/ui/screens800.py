@@ -67,6 +67,7 @@ SCREENS = {
     + (("field", 788, 40, LARGE, "right", "firmware"),)
     + _status_row(64, "unit_id", "unit_id")
     + _status_row(132, "sensor", "sensor")
+    + (("field", 788, 170, (LARGE, ZH, 0), "right", "link"),)
     + _status_row(200, "last_fault", "last_fault")
     + _status_row(268, "persisted", "persisted")
     + (

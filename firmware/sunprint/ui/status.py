@@ -70,4 +70,7 @@ def status_values(app, unit_id, now, free_heap):
         "heap": "%d.%d kB" % (free_heap // 1000, free_heap % 1000 // 100),
         # the time source and how far its last reading moved the RTC ("ds3231 +2s")
         "clock": app.timekeeper.summary() if app.timekeeper is not None else "",
+        # Wi-Fi / MQTT: "" when the network is off (config.json wifi_ssid ""), else e.g.
+        # "WiFi pw?" (the password was refused) or "MQTT ok" (net/publish.py LINK_TEXTS)
+        "link": app.net.screen_text() if getattr(app, "net", None) is not None else "",
     }

@@ -1,0 +1,446 @@
+"""The unit on MQTT: Wi-Fi (wifi.py), the client (mqtt.py) and what it publishes.
+
+Topics, under <prefix>/<unit_id>/ (config.json mqtt_prefix, default "sunprint"):
+
+  state         retained, every mqtt_period_s and at once after each connect: JSON
+                {"power_w": 1234.567, "today_kwh": "1.234567", "yesterday_kwh": ...,
+                "month_kwh", "year_kwh", "lifetime_kwh", "co2_kg", "coal_kg",
+                "factor_kg_per_kwh": "0.5306", "factor_source": "CN 2023: ..."}. Energies and
+                masses are exact decimal strings of the ledger's integer mWh and mg (6 decimals).
+  status        retained, with each state: {"firmware", "platform", "faults" (all kinds),
+                "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
+                "uptime_s", "lifetime_held"}
+  availability  retained "online" after each connect; the broker's last will is "offline".
+
+Home Assistant discovery (config.json mqtt_discovery, default on), retained, after each
+connect: homeassistant/sensor/<uid>_<key>/config for power (W, device_class power,
+state_class measurement), lifetime energy (kWh, energy, total_increasing: the Energy
+dashboard's source), energy today (kWh, energy, no state_class: a period sum that HA would
+otherwise book as a meter reset every midnight; HA derives days, months and years from the
+lifetime sensor itself), CO2 and coal avoided (kg, weight, total_increasing) and the grid
+factor. One device per unit, uid = "sunprint_" + the Wi-Fi MAC (unit_id when the port has
+none): stable across reflashes.
+
+Lifetime never goes backwards on the wire: the last lifetime published is kept in a small
+file on the flash (mqtt.last, 8 bytes, written before each publish that raises it, the file
+kept open: no allocation). After a power cut the ledger may restore a few Wh below what was
+published (it saves every persist_wh): until it catches up the kept value is published and
+`lifetime_held` counts those publishes.
+
+Steady state: state and status are formatted into one preallocated bytearray (no str is
+built); the client sends from it. Connect-time work (CONNECT, discovery) may allocate.
+"""
+
+import gc
+
+from sunprint import VERSION
+from sunprint.compat import const
+from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME, MONTH, TODAY, YEAR, YESTERDAY
+from sunprint.net import mqtt, wifi
+
+_VERSION = VERSION.encode()
+_BUF = const(1024)
+_HEAD = const(128)  # room before a payload for the topic and the PUBLISH header
+_KEEP = "mqtt.last"
+_WIFI_POLL_S = const(1)  # while the link is not up, the app is woken every second
+
+# (key, name, unit, device_class, state_class, value key in the state JSON)
+SENSORS = (
+    ("power", "Power", "W", "power", "measurement", "power_w"),
+    ("lifetime", "Energy total", "kWh", "energy", "total_increasing", "lifetime_kwh"),
+    ("today", "Energy today", "kWh", "energy", None, "today_kwh"),
+    ("co2", "CO2 avoided", "kg", "weight", "total_increasing", "co2_kg"),
+    ("coal", "Coal saved", "kg", "weight", "total_increasing", "coal_kg"),
+    ("factor", "Grid CO2 factor", "kg/kWh", None, None, "factor_kg_per_kwh"),
+)
+
+
+def _put(buf, i, b):
+    # bytes b into buf at i; the index after them
+    for c in b:
+        buf[i] = c
+        i += 1
+    return i
+
+
+def _put_uint(buf, i, n, width=1):
+    # the decimal digits of n >= 0 (a small int), at least width of them
+    d = 1
+    w = 1
+    while d * 10 <= n:
+        d *= 10
+        w += 1
+    while w < width:
+        buf[i] = 48
+        i += 1
+        w += 1
+    while d:
+        buf[i] = 48 + n // d % 10
+        i += 1
+        d //= 10
+    return i
+
+
+def _put_fixed(buf, i, hi, lo):
+    # "hi.llllll": a total of hi units and lo millionths, as a JSON string
+    buf[i] = 34
+    i = _put_uint(buf, i + 1, hi)
+    buf[i] = 46
+    i = _put_uint(buf, i + 1, lo, 6)
+    buf[i] = 34
+    return i + 1
+
+
+class Keep:
+    """The last lifetime published, (kWh, mWh), in an 8-byte file. On the unit's file system the
+    file stays open ("r+b") and each write is seek, write, flush: no allocation. A flash that
+    only has "rb" and "wb" (the simulators' FaultFS) gets a new file renamed over the old."""
+
+    def __init__(self, flash, name=_KEEP):
+        self.hi = 0
+        self.lo = 0
+        self._b = bytearray(8)
+        self._f = None
+        self._flash = flash
+        self._name = name
+        try:
+            if flash.exists(name):
+                f = flash.open(name, "rb")
+                try:
+                    n = f.readinto(self._b) if hasattr(f, "readinto") else None
+                    if n is None:
+                        data = f.read(8)
+                        n = len(data)
+                        self._b[0:n] = data
+                finally:
+                    f.close()
+                if n == 8:
+                    self.hi = int.from_bytes(self._b[0:4], "little")
+                    self.lo = int.from_bytes(self._b[4:8], "little")
+            try:
+                mode = "r+b" if flash.exists(name) else "w+b"
+                self._f = flash.open(name, mode)
+            except ValueError:  # a flash without update modes
+                self._f = None
+        except OSError:
+            self._f = None
+
+    def set(self, hi, lo):
+        self.hi = hi
+        self.lo = lo
+        b = self._b
+        for k in range(4):
+            b[k] = hi >> (8 * k) & 0xFF
+            b[4 + k] = lo >> (8 * k) & 0xFF
+        f = self._f
+        try:
+            if f is not None:
+                f.seek(0)
+                f.write(b)
+                f.flush()
+                return
+            flash, tmp = self._flash, self._name + ".tmp"
+            f = flash.open(tmp, "wb")
+            try:
+                f.write(b)
+            finally:
+                f.close()
+            flash.rename(tmp, self._name)
+        except (OSError, ValueError):
+            pass
+
+    def close(self):
+        f = self._f
+        self._f = None
+        if f is not None:
+            f.close()
+
+
+class Net:
+    def __init__(self, app, network, config, flash, *, clock_now=None):
+        self.app = app
+        self.wifi = wifi.Wifi(network, config["wifi_ssid"], config["wifi_password"])
+        unit = config["unit_id"]
+        self.unit_id = unit
+        self.period_s = config["mqtt_period_s"]
+        self.discovery = config["mqtt_discovery"]
+        mac = self.wifi.mac()
+        self.mac = mac
+        self.uid = "sunprint_" + (mac if mac else unit)
+        base = "%s/%s/" % (config["mqtt_prefix"], unit)
+        self.base = base
+        self.t_state = (base + "state").encode()
+        self.t_status = (base + "status").encode()
+        self.t_avail = (base + "availability").encode()
+        self.client = None
+        if config["mqtt_host"]:
+            self.client = mqtt.Client(
+                self.uid,
+                config["mqtt_host"],
+                config["mqtt_port"],
+                config["mqtt_user"],
+                config["mqtt_password"],
+                will_topic=self.t_avail,
+            )
+        self.buf = bytearray(_BUF)
+        self.keep = Keep(flash)
+        self.published = 0  # state messages sent
+        self.lifetime_held = 0  # publishes that sent the kept lifetime (the ledger behind it)
+        self.first_publish_s = -1  # seconds from Wi-Fi up to the first state publish
+        self.wake = 0
+        self._next_pub = 0
+        self._was_up = False
+        self._faults_seen = 0
+        self._started = -1
+        self._source_row = None
+        self._source = b""
+        self._factor = b""
+        self._clock_names = ()
+        self._platform = b""
+
+    # --- the tick ---
+
+    def tick(self, now):
+        """Poll Wi-Fi and the broker, publish when due. Never raises; returns nothing (the
+        app reads self.wake: when this wants the next tick)."""
+        try:
+            self._tick(now)
+        except Exception as e:  # noqa: BLE001 - the network never stops the sign
+            self.app.fault("net", e)
+            self.wake = now + 1
+
+    def _tick(self, now):
+        if self._started < 0:
+            self._started = now
+        up = self.wifi.tick(now)
+        client = self.client
+        if not up or client is None:
+            if client is not None and client.state != mqtt.IDLE:
+                client.drop()  # the link is gone: start again when it is back
+            self._was_up = False
+            w = self.wifi
+            if w.state == wifi.CONNECTING:
+                self.wake = now + _WIFI_POLL_S
+            elif w.state == wifi.OFF:
+                self.wake = now + 3600
+            else:  # waiting out the backoff: no need to wake before the next try
+                self.wake = max(now + _WIFI_POLL_S, w.next_try)
+            return
+        connected = client.tick(now)
+        if client.faults != self._faults_seen:
+            self._faults_seen = client.faults
+            self.app.fault("mqtt", client.last_error)
+        if not connected:
+            self._was_up = False
+            self.wake = now + 1
+            return
+        if not self._was_up:  # a new connection: announce, then publish at once
+            self._was_up = True
+            self._announce(now)
+            self._next_pub = now
+        if now >= self._next_pub:
+            self._next_pub = now + self.period_s
+            if self.publish_state(now) and self.first_publish_s < 0:
+                self.first_publish_s = now - self.wifi.up_since
+        self.wake = self._next_pub
+
+    # --- what is published ---
+
+    def _announce(self, now):
+        client, buf = self.client, self.buf
+        if client is None:
+            return
+        n = _put(buf, _HEAD, b"online")
+        client.publish(now, self.t_avail, buf, _HEAD, n, True)
+        if self.discovery:
+            for row in SENSORS:
+                topic, payload = self.discovery_config(row)
+                p = payload.encode()
+                n = _put(buf, _HEAD, p)
+                if not client.publish(now, topic.encode(), buf, _HEAD, n, True):
+                    return
+                p = payload = topic = None
+            gc.collect()  # the texts made for discovery: gone before the steady state
+
+    def discovery_config(self, row):
+        """(topic, JSON payload) of one sensor's Home Assistant discovery config."""
+        key, name, unit, dclass, sclass, field = row
+        uid = self.uid
+        parts = [
+            '"name":"%s"' % name,
+            '"unique_id":"%s_%s"' % (uid, key),
+            '"object_id":"%s_%s"' % (self.unit_id.replace("-", "_"), key),
+            '"state_topic":"%s"' % self.t_state.decode(),
+            '"value_template":"{{ value_json.%s }}"' % field,
+            '"unit_of_measurement":"%s"' % unit,
+            '"availability_topic":"%s"' % self.t_avail.decode(),
+        ]
+        if dclass:
+            parts.append('"device_class":"%s"' % dclass)
+        if sclass:
+            parts.append('"state_class":"%s"' % sclass)
+        if key == "power":
+            parts.append('"suggested_display_precision":0')
+        device = '"device":{"identifiers":["%s"],"name":"sunprint %s","manufacturer":"sunprint"'
+        device = device % (uid, self.unit_id)
+        device += ',"model":"solar carbon sign","sw_version":"%s"' % VERSION
+        if self.mac:
+            m = self.mac
+            mac = ":".join([m[i : i + 2] for i in range(0, 12, 2)])
+            device += ',"connections":[["mac","%s"]]' % mac
+        parts.append(device + "}")
+        topic = "homeassistant/sensor/%s_%s/config" % (uid, key)
+        return topic, "{" + ",".join(parts) + "}"
+
+    def publish_state(self, now):
+        """Format and send state and status; True when state was sent."""
+        client = self.client
+        if client is None:
+            return False
+        buf = self.buf
+        n = self.format_state(buf, _HEAD)
+        if not client.publish(now, self.t_state, buf, _HEAD, n, True):
+            return False
+        self.published += 1
+        n = self.format_status(buf, _HEAD, now)
+        client.publish(now, self.t_status, buf, _HEAD, n, True)
+        return True
+
+    def _texts(self):
+        # the factor and its source as bytes: made again only when the app's row changes
+        row = self.app.carbon_row
+        if row is not self._source_row:
+            self._source_row = row
+            self._source = ("%s %s: %s" % (row[0], row[1], row[3])).replace('"', "'").encode()
+            dg = row[2]  # 0.1 g per kWh
+            self._factor = ("%d.%04d" % (dg // 10000, dg % 10000)).encode()
+            import sys
+
+            v = sys.implementation.version
+            self._platform = ("%s %d.%d.%d" % (sys.implementation.name, v[0], v[1], v[2])).encode()
+            keeper = self.app.timekeeper
+            names = getattr(keeper, "names", ()) if keeper is not None else ()
+            self._clock_names = tuple([nm.encode() for nm in names])
+
+    def format_state(self, buf, i):
+        """The state JSON into buf from i; the index after it. Allocates nothing."""
+        self._texts()
+        app = self.app
+        ledger = app.ledger
+        hi, lo = ledger.hi, ledger.lo
+        i = _put(buf, i, b'{"power_w":')
+        mw = app.power_mw
+        if mw < 0:
+            buf[i] = 45
+            i += 1
+            mw = -mw
+        i = _put_uint(buf, i, mw // 1000)
+        buf[i] = 46
+        i = _put_uint(buf, i + 1, mw % 1000, 3)
+        i = _put(buf, i, b',"today_kwh":')
+        i = _put_fixed(buf, i, hi[ENERGY * 5 + TODAY], lo[ENERGY * 5 + TODAY])
+        i = _put(buf, i, b',"yesterday_kwh":')
+        i = _put_fixed(buf, i, hi[ENERGY * 5 + YESTERDAY], lo[ENERGY * 5 + YESTERDAY])
+        i = _put(buf, i, b',"month_kwh":')
+        i = _put_fixed(buf, i, hi[ENERGY * 5 + MONTH], lo[ENERGY * 5 + MONTH])
+        i = _put(buf, i, b',"year_kwh":')
+        i = _put_fixed(buf, i, hi[ENERGY * 5 + YEAR], lo[ENERGY * 5 + YEAR])
+        # lifetime: never below what was published before (kept across reboots)
+        lh, ll = hi[ENERGY * 5 + LIFETIME], lo[ENERGY * 5 + LIFETIME]
+        keep = self.keep
+        if lh < keep.hi or lh == keep.hi and ll < keep.lo:
+            lh, ll = keep.hi, keep.lo
+            self.lifetime_held += 1
+        elif lh != keep.hi or ll != keep.lo:
+            keep.set(lh, ll)
+        i = _put(buf, i, b',"lifetime_kwh":')
+        i = _put_fixed(buf, i, lh, ll)
+        i = _put(buf, i, b',"co2_kg":')
+        i = _put_fixed(buf, i, hi[CO2 * 5 + LIFETIME], lo[CO2 * 5 + LIFETIME])
+        i = _put(buf, i, b',"coal_kg":')
+        i = _put_fixed(buf, i, hi[COAL * 5 + LIFETIME], lo[COAL * 5 + LIFETIME])
+        i = _put(buf, i, b',"factor_kg_per_kwh":"')
+        i = _put(buf, i, self._factor)
+        i = _put(buf, i, b'","factor_source":"')
+        i = _put(buf, i, self._source)
+        return _put(buf, i, b'"}')
+
+    def format_status(self, buf, i, now):
+        """The status JSON into buf from i; the index after it. Allocates nothing."""
+        self._texts()
+        app = self.app
+        i = _put(buf, i, b'{"firmware":"')
+        i = _put(buf, i, _VERSION)
+        i = _put(buf, i, b'","platform":"')
+        i = _put(buf, i, self._platform)
+        total = 0
+        faults = app.faults
+        for k in faults:
+            total += faults[k]
+        i = _put(buf, i, b'","faults":')
+        i = _put_uint(buf, i, total)
+        i = _put(buf, i, b',"mqtt_faults":')
+        i = _put_uint(buf, i, self.client.faults if self.client is not None else 0)
+        i = _put(buf, i, b',"wifi_drops":')
+        i = _put_uint(buf, i, self.wifi.drops)
+        i = _put(buf, i, b',"free_heap":')
+        try:
+            i = _put_uint(buf, i, gc.mem_free())  # type: ignore[attr-defined]
+        except AttributeError:  # CPython
+            i = _put(buf, i, b"null")
+        i = _put(buf, i, b',"clock":')
+        keeper = app.timekeeper
+        src = getattr(keeper, "source", -1) if keeper is not None else -1
+        if 0 <= src < len(self._clock_names):
+            buf[i] = 34
+            i = _put(buf, i + 1, self._clock_names[src])
+            buf[i] = 34
+            i += 1
+        else:
+            i = _put(buf, i, b"null")
+        i = _put(buf, i, b',"uptime_s":')
+        i = _put_uint(buf, i, now - self._started if self._started >= 0 else 0)
+        i = _put(buf, i, b',"lifetime_held":')
+        i = _put_uint(buf, i, self.lifetime_held)
+        return _put(buf, i, b"}")
+
+    def status(self):
+        """The status JSON's "net": link states and counters (never the credentials)."""
+        c = self.client
+        return {
+            "wifi": self.wifi.state_name,
+            "ssid": self.wifi.ssid,
+            "wifi_drops": self.wifi.drops,
+            "mqtt": c.state_name if c is not None else "off",
+            "mqtt_faults": c.faults if c is not None else 0,
+            "mqtt_error": c.last_error if c is not None else None,
+            "published": self.published,
+            "topic": self.base,
+        }
+
+    def screen_text(self):
+        """The status screen's link text (LINK_TEXTS)."""
+        w = self.wifi.state
+        if w == wifi.UP:
+            c = self.client
+            if c is None:
+                return LINK_WIFI_OK
+            return LINK_MQTT_OK if c.state == mqtt.UP else LINK_MQTT_DOWN
+        return LINK_TEXTS[w]
+
+
+# The status screen's link text: short ASCII, the same in both languages (the screens have
+# room for 8 characters beside the sensor row; Wi-Fi and MQTT read the same in Chinese).
+LINK_WIFI_OK = "WiFi ok"
+LINK_MQTT_OK = "MQTT ok"
+LINK_MQTT_DOWN = "MQTT --"
+LINK_TEXTS = ("", "WiFi ..", LINK_WIFI_OK, "WiFi pw?", "WiFi AP?", "WiFi --")
+
+
+def start(app, network, config, flash):
+    """The Net of a config with wifi_ssid set, hooked into the app (app.net), or None."""
+    if not config["wifi_ssid"]:
+        return None
+    net = Net(app, network, config, flash)
+    app.net = net
+    return net
