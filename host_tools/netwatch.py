@@ -96,7 +96,6 @@ class Watch:
             self.faults += net.client.faults if net.client is not None else 0
             if net.client is not None:
                 net.client.disconnect()
-            net.keep.close()
 
     def close(self):
         """(state messages published, MQTT faults) over the whole replay."""

@@ -11,7 +11,7 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 
 from sunprint.compat import const, ticks_diff, ticks_ms
 from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
-from sunprint.core.ledger import CO2, COAL, LIFETIME
+from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME
 from sunprint.core.quality import OK
 from sunprint.core.quality import name as quality_name
 from sunprint.ui.layout import (
@@ -74,6 +74,10 @@ class App:
         self.store = store  # sunprint.store.Store, or None: nothing persists
         self.policy = policy  # sunprint.store.PersistPolicy
         self.store_status = None
+        # The lifetime energy, CO2 and coal (hi, lo pairs) as of the last record or journal
+        # entry the store wrote (or restored): what a power cut cannot take back, so what is
+        # published as ever-increasing totals (net/publish.py) without a file of its own.
+        self.durable = [0, 0, 0, 0, 0, 0]
         self._persist_day = -1
         # With a refresh plan (ui/refresh.py) the app renders every screen period, compares
         # the picture with the one on the panel and refreshes only the changed window, as
@@ -146,7 +150,18 @@ class App:
                 why + (": lifetime from the meter" if seeded else ": counting from zero"),
             )
         self._persist_day = self.ledger.day
+        self._note_durable()
         return status
+
+    def _note_durable(self):
+        # no allocation: ints from the ledger's lists into a preallocated one
+        hi, lo, d = self.ledger.hi, self.ledger.lo, self.durable
+        d[0] = hi[ENERGY * 5 + LIFETIME]
+        d[1] = lo[ENERGY * 5 + LIFETIME]
+        d[2] = hi[CO2 * 5 + LIFETIME]
+        d[3] = lo[CO2 * 5 + LIFETIME]
+        d[4] = hi[COAL * 5 + LIFETIME]
+        d[5] = lo[COAL * 5 + LIFETIME]
 
     def set_carbon(self, row, coal_dg_per_kwh, tree_dg_co2_per_year):
         """The factors of the config, after restore(): row (a carbon.FACTORS row) and coal
@@ -193,6 +208,7 @@ class App:
             policy.appended(now)
         else:
             policy.saved(now)
+        self._note_durable()
 
     def tick(self, now, wall=-1):
         """One unit of work at monotonic second `now`, wall clock `wall` (default: now)."""

@@ -9,7 +9,7 @@ from app_rig import make_app
 
 from sunprint.core.ledger import Ledger
 from sunprint.net import mqtt, wifi
-from sunprint.net.publish import Keep, Net
+from sunprint.net.publish import Net
 from sunprint.status import status
 from sunprint.ui.status import status_values
 
@@ -145,31 +145,6 @@ def test_state_is_exact_decimal_json_from_the_integer_ledger():
     assert s["firmware"] and s["faults"] == 0 and s["clock"] is None
 
 
-def test_published_lifetime_never_goes_backwards_across_a_reboot():
-    flash = OsFs("")
-    try:
-        import os
-
-        os.remove("mqtt.last")
-    except OSError:
-        pass
-    k = Keep(flash)
-    assert (k.hi, k.lo) == (0, 0)
-    app = make_app(None, _ledger_with(5004000))
-    net = Net(app, network, _cfg(), flash)
-    buf = bytearray(1024)
-    net.format_state(buf, 128)
-    assert (net.keep.hi, net.keep.lo) == (5, 4000)
-    net.keep.close()
-    # power cut: the ledger restores 5.000 kWh (it saved 4 Wh earlier than the publish)
-    app2 = make_app(None, _ledger_with(5000000))
-    net2 = Net(app2, network, _cfg(), flash)
-    n = net2.format_state(buf, 128)
-    d = json.loads(bytes(buf[128:n]).decode())
-    assert d["lifetime_kwh"] == "5.004000" and net2.lifetime_held == 1
-    net2.keep.close()
-
-
 def test_discovery_is_stable_and_carries_home_assistant_fields():
     app = make_app(None, Ledger())
     net = Net(app, network, _cfg(), OsFs(""))
@@ -187,7 +162,6 @@ def test_discovery_is_stable_and_carries_home_assistant_fields():
     assert p["device"]["identifiers"] == ["sunprint_246f28a1b2c3"]
     assert rows["power"][1]["state_class"] == "measurement"
     assert "state_class" not in rows["today"][1]
-    net.keep.close()
 
 
 def test_publishing_allocates_nothing_in_the_steady_state():
@@ -212,7 +186,6 @@ def test_publishing_allocates_nothing_in_the_steady_state():
         net.format_status(buf, 128, T0 + i)
     used = gc.mem_alloc() - before
     gc.enable()
-    net.keep.close()
     assert used == 0, used
 
 

@@ -119,13 +119,12 @@ with open(LOG) as f:
 # no shutdown: the power goes (the ledger keeps what it saved)
 st = net.status()
 print(
-    'END {"published": %d, "mqtt_faults": %d, "wifi_drops": %d, "held": %d, '
+    'END {"published": %d, "mqtt_faults": %d, "wifi_drops": %d, '
     '"max_tick_us": %d, "peak_over_start": %d, "mqtt_error": "%s", "wifi": "%s"}'
     % (
         net.published,
         st["mqtt_faults"],
         st["wifi_drops"],
-        net.lifetime_held,
         max_tick_us,
         peak - heap0,
         st["mqtt_error"],

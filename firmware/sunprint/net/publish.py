@@ -9,7 +9,7 @@ Topics, under <prefix>/<unit_id>/ (config.json mqtt_prefix, default "sunprint"):
                 masses are exact decimal strings of the ledger's integer mWh and mg (6 decimals).
   status        retained, with each state: {"firmware", "platform", "faults" (all kinds),
                 "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
-                "uptime_s", "lifetime_held"}
+                "uptime_s"}
   availability  retained "online" after each connect; the broker's last will is "offline".
 
 Home Assistant discovery (config.json mqtt_discovery, default on), retained, after each
@@ -21,11 +21,10 @@ lifetime sensor itself), CO2 and coal avoided (kg, weight, total_increasing) and
 factor. One device per unit, uid = "sunprint_" + the Wi-Fi MAC (unit_id when the port has
 none): stable across reflashes.
 
-Lifetime never goes backwards on the wire: the last lifetime published is kept in a small
-file on the flash (mqtt.last, 8 bytes, written before each publish that raises it, the file
-kept open: no allocation). After a power cut the ledger may restore a few Wh below what was
-published (it saves every persist_wh): until it catches up the kept value is published and
-`lifetime_held` counts those publishes.
+Lifetime, CO2 and coal never go backwards on the wire: they are published as the store last
+made them durable (App.durable, set at each record or journal entry and at restore), which a
+power cut cannot take back; they lag the live ledger by at most what the store has not yet
+saved (persist_wh). No file of the publisher's own: no flash writes beyond the store's.
 
 Steady state: state and status are formatted into one preallocated bytearray (no str is
 built); the client sends from it. Connect-time work (CONNECT, discovery) may allocate.
@@ -41,7 +40,6 @@ from sunprint.net import mqtt, wifi
 _VERSION = VERSION.encode()
 _BUF = const(1024)
 _HEAD = const(128)  # room before a payload for the topic and the PUBLISH header
-_KEEP = "mqtt.last"
 _WIFI_POLL_S = const(1)  # while the link is not up, the app is woken every second
 
 # (key, name, unit, device_class, state_class, value key in the state JSON)
@@ -91,71 +89,6 @@ def _put_fixed(buf, i, hi, lo):
     return i + 1
 
 
-class Keep:
-    """The last lifetime published, (kWh, mWh), in an 8-byte file. On the unit's file system the
-    file stays open ("r+b") and each write is seek, write, flush: no allocation. A flash that
-    only has "rb" and "wb" (the simulators' FaultFS) gets a new file renamed over the old."""
-
-    def __init__(self, flash, name=_KEEP):
-        self.hi = 0
-        self.lo = 0
-        self._b = bytearray(8)
-        self._f = None
-        self._flash = flash
-        self._name = name
-        try:
-            if flash.exists(name):
-                f = flash.open(name, "rb")
-                try:
-                    n = f.readinto(self._b) if hasattr(f, "readinto") else None
-                    if n is None:
-                        data = f.read(8)
-                        n = len(data)
-                        self._b[0:n] = data
-                finally:
-                    f.close()
-                if n == 8:
-                    self.hi = int.from_bytes(self._b[0:4], "little")
-                    self.lo = int.from_bytes(self._b[4:8], "little")
-            try:
-                mode = "r+b" if flash.exists(name) else "w+b"
-                self._f = flash.open(name, mode)
-            except ValueError:  # a flash without update modes
-                self._f = None
-        except OSError:
-            self._f = None
-
-    def set(self, hi, lo):
-        self.hi = hi
-        self.lo = lo
-        b = self._b
-        for k in range(4):
-            b[k] = hi >> (8 * k) & 0xFF
-            b[4 + k] = lo >> (8 * k) & 0xFF
-        f = self._f
-        try:
-            if f is not None:
-                f.seek(0)
-                f.write(b)
-                f.flush()
-                return
-            flash, tmp = self._flash, self._name + ".tmp"
-            f = flash.open(tmp, "wb")
-            try:
-                f.write(b)
-            finally:
-                f.close()
-            flash.rename(tmp, self._name)
-        except (OSError, ValueError):
-            pass
-
-    def close(self):
-        f = self._f
-        self._f = None
-        if f is not None:
-            f.close()
-
-
 class Net:
     def __init__(self, app, network, config, flash, *, clock_now=None):
         self.app = app
@@ -183,9 +116,7 @@ class Net:
                 will_topic=self.t_avail,
             )
         self.buf = bytearray(_BUF)
-        self.keep = Keep(flash)
         self.published = 0  # state messages sent
-        self.lifetime_held = 0  # publishes that sent the kept lifetime (the ledger behind it)
         self.first_publish_s = -1  # seconds from Wi-Fi up to the first state publish
         self.wake = 0
         self._next_pub = 0
@@ -345,20 +276,23 @@ class Net:
         i = _put_fixed(buf, i, hi[ENERGY * 5 + MONTH], lo[ENERGY * 5 + MONTH])
         i = _put(buf, i, b',"year_kwh":')
         i = _put_fixed(buf, i, hi[ENERGY * 5 + YEAR], lo[ENERGY * 5 + YEAR])
-        # lifetime: never below what was published before (kept across reboots)
-        lh, ll = hi[ENERGY * 5 + LIFETIME], lo[ENERGY * 5 + LIFETIME]
-        keep = self.keep
-        if lh < keep.hi or lh == keep.hi and ll < keep.lo:
-            lh, ll = keep.hi, keep.lo
-            self.lifetime_held += 1
-        elif lh != keep.hi or ll != keep.lo:
-            keep.set(lh, ll)
+        # The ever-increasing totals as the store last made them durable (app.durable): a power
+        # cut restores at least that, so they never go backwards on the wire across reboots
+        # (Home Assistant takes any decrease of a total_increasing sensor for a meter reset).
+        # Without a store nothing survives a reboot: the live values.
+        if app.store is not None:
+            d = app.durable
+            lh, ll, ch, cl, kh, kl = d[0], d[1], d[2], d[3], d[4], d[5]
+        else:
+            lh, ll = hi[ENERGY * 5 + LIFETIME], lo[ENERGY * 5 + LIFETIME]
+            ch, cl = hi[CO2 * 5 + LIFETIME], lo[CO2 * 5 + LIFETIME]
+            kh, kl = hi[COAL * 5 + LIFETIME], lo[COAL * 5 + LIFETIME]
         i = _put(buf, i, b',"lifetime_kwh":')
         i = _put_fixed(buf, i, lh, ll)
         i = _put(buf, i, b',"co2_kg":')
-        i = _put_fixed(buf, i, hi[CO2 * 5 + LIFETIME], lo[CO2 * 5 + LIFETIME])
+        i = _put_fixed(buf, i, ch, cl)
         i = _put(buf, i, b',"coal_kg":')
-        i = _put_fixed(buf, i, hi[COAL * 5 + LIFETIME], lo[COAL * 5 + LIFETIME])
+        i = _put_fixed(buf, i, kh, kl)
         i = _put(buf, i, b',"factor_kg_per_kwh":"')
         i = _put(buf, i, self._factor)
         i = _put(buf, i, b'","factor_source":"')
@@ -400,8 +334,6 @@ class Net:
             i = _put(buf, i, b"null")
         i = _put(buf, i, b',"uptime_s":')
         i = _put_uint(buf, i, now - self._started if self._started >= 0 else 0)
-        i = _put(buf, i, b',"lifetime_held":')
-        i = _put_uint(buf, i, self.lifetime_held)
         return _put(buf, i, b"}")
 
     def status(self):
