@@ -7,7 +7,8 @@ BASE = """<!doctype html>
 body { font: 14px/1.35 system-ui, sans-serif; margin: 1em 2em; color: #222; }
 table { border-collapse: collapse; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: middle; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td { white-space: nowrap; }
 img.sign { border: 1px solid #999; image-rendering: pixelated; }
 .stale { background: #fde8c8; }
 .stale .state { color: #a04000; font-weight: bold; }
