@@ -58,6 +58,7 @@ def build(args):
         raise UserError("--stale-after: must be more than 0 s, got %g" % args.stale_after)
     if not 1 <= args.max_units <= 100000:
         raise UserError("--max-units: must be 1 to 100000, got %d" % args.max_units)
+    _check_listen(lhost, lport)
     reg = None
     if args.registry:
         from host_tools import registry
@@ -66,6 +67,25 @@ def build(args):
     fleet = model.Fleet(max_units=args.max_units, stale_after_s=args.stale_after, registry_path=reg)
     web = FleetApp(fleet, mqtt_shown="%s:%d" % (mhost, mport), registry_shown=str(reg or ""))
     return web, Subscriber(fleet, mhost, mport), (lhost, lport)
+
+
+def _check_listen(host, port):
+    """UserError unless the page can be served at host:port (checked before anything starts)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise UserError("--listen %s:%d: %s" % (host, port, e.strerror or e)) from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise UserError(
+                "--listen %s:%d: cannot serve there (%s)" % (host, port, e.strerror)
+            ) from None
 
 
 def cmd_fleet(args):

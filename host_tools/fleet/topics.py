@@ -29,7 +29,8 @@ the dicts returned by parse()).
 
 Keys may be missing (that value is unknown) and keys not named here are ignored. A value of the
 wrong type or out of range is left out and said (a note); a payload that is not a JSON object,
-is longer than MAX_PAYLOAD or is not UTF-8 is refused whole (TopicError). Unit ids are any
+is longer than MAX_PAYLOAD, is empty (a retained message cleared) or is not UTF-8 is refused
+whole (TopicError). Unit ids are any
 topic level other than "", "+" and "#" up to MAX_ID_CHARS: they are shown escaped, never
 trusted as markup or paths.
 """
@@ -83,6 +84,8 @@ def split(topic: str) -> tuple[str, str]:
 
 def parse(kind: str, payload: bytes) -> tuple[dict, list[str]]:
     """(fields, notes) of a payload of `kind`: fields as below, notes what was left out."""
+    if not payload:
+        raise TopicError("empty payload (a retained message cleared)")
     if len(payload) > MAX_PAYLOAD:
         raise TopicError("payload of %d bytes (more than %d)" % (len(payload), MAX_PAYLOAD))
     try:

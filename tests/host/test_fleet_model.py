@@ -46,6 +46,7 @@ def test_state_round_trip_is_exact_to_the_mwh():
         (b'{"t": NaN}', "not JSON"),
         (b"x" * (topics.MAX_PAYLOAD + 1), "payload of"),
         (b"[" * 3000, "not JSON"),  # nested deeper than the parser recurses
+        (b"", "empty payload"),
     ],
 )
 def test_a_malformed_payload_is_refused_whole(payload, why):
@@ -179,6 +180,9 @@ def test_registry_join_and_bad_rows(tmp_path):
     page = c.get("/unit/roof-7").text
     assert "24:0a:c4:12:34:56" in page and "cd" * 32 in page and "/dev/ttyUSB0" in page
     assert "Registry rows ignored" in c.get("/").text
+    never = c.get("/unit/sp-abcdef")  # flashed, never seen: its page has the registry row
+    assert never.status_code == 200 and "24:0a:c4:ab:cd:ef" in never.text
+    assert "no picture" in never.text
 
 
 def test_stale_after_the_configured_time():

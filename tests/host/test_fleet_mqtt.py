@@ -3,6 +3,7 @@ schema of host_tools/fleet/topics.py) to a broker started on a free loopback por
 fleet command, run as its own process, shows them; bad input never takes the page down."""
 
 import json
+import socket
 import time
 
 import pytest
@@ -123,12 +124,18 @@ def test_bad_command_lines_exit_2(tmp_path, capsys):
 
     other = tmp_path / "not-a-registry.csv"
     other.write_text("name,age\nx,1\n")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = "127.0.0.1:%d" % taken.getsockname()[1]
     for args in (["--mqtt", "nohost"], ["--mqtt", "h:1", "--listen", "x:99999"],
-                 ["--mqtt", "h:1", "--registry", str(other)], ["--mqtt", "h:1", "--stale-after", "0"]):  # fmt: skip
+                 ["--mqtt", "h:1", "--registry", str(other)], ["--mqtt", "h:1", "--stale-after", "0"],
+                 ["--mqtt", "h:1", "--listen", busy]):  # fmt: skip
         assert cli.main(["fleet", *args]) == 2, args
         err = capsys.readouterr().err
         assert err.startswith("sunprint fleet: error: ") and err.count("\n") == 1, err
     assert other.read_text() == "name,age\nx,1\n"
+    taken.close()
 
 
 def test_registry_bad_rows_said_on_the_page(fleet):
