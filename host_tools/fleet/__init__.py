@@ -33,7 +33,7 @@ def add_cli(sub):
     p = sub.add_parser(
         "fleet",
         help="a local web page of every unit: its sign's picture, numbers, faults (MQTT)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=__doc__.split("\n\n")[2] if __doc__ else None,
     )
     p.add_argument("--mqtt", required=True, metavar="HOST:PORT", help="the units' MQTT broker")
     p.add_argument("--registry", metavar="CSV", help="the flashing registry (sunprint flash)")

@@ -5,6 +5,8 @@ import json
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from host_tools import registry
@@ -211,3 +213,50 @@ def test_day_plot_and_history_bounds():
     assert len(u.hist_t) == 1
     r = TestClient(FleetApp(f).app).get("/unit/u/plot.png")
     assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
+_keys = st.sampled_from(["t", "power_w", "today_kwh", "lifetime_kwh", "co2_kg", "factor",
+                         "factor_source", "faults", "board", "lang", "free_heap", "x"])  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(topics.KINDS), obj=st.dictionaries(_keys, _json_values, max_size=8),
+       raw=st.binary(max_size=64))  # fmt: skip
+def test_any_payload_is_parsed_or_refused_never_raises(kind, obj, raw):
+    f = model.Fleet()
+    for payload in (json.dumps(obj, allow_nan=True).encode(), raw):
+        try:
+            fields, notes = topics.parse(kind, payload)
+        except topics.TopicError:
+            pass
+        else:
+            assert isinstance(fields, dict) and all(isinstance(n, str) for n in notes)
+        f.on_message("sunprint/u/%s" % kind, payload)  # and the model takes it, whatever it is
+    assert set(f.units) <= {"u"}
+
+
+_big = st.integers(min_value=-(10**18), max_value=10**18)
+
+
+@settings(max_examples=25, deadline=None)
+@given(power=st.floats(-1e15, 1e15), today=_big, life=_big, co2=_big, factor=st.integers(-(10**9), 10**9),
+       source=st.text(max_size=30), last_fault=st.text(max_size=300), heap=st.integers(0, 10**12))  # fmt: skip
+def test_any_published_numbers_draw_a_picture(
+    power, today, life, co2, factor, source, last_fault, heap
+):
+    f = model.Fleet()
+    c = TestClient(FleetApp(f).app)
+    feed(f, "u", "status", dict(STATUS, last_fault=last_fault, free_heap=heap, faults={"x": 10**9}))
+    feed(f, "u", "state", {"t": 1, "power_w": power, "today_mwh": today, "lifetime_mwh": life,
+                           "co2_g": co2, "coal_g": co2, "factor_dg": factor, "factor_source": source})  # fmt: skip
+    for screen, lang in (("main", "zh"), ("total", "en"), ("carbon", "zh"), ("status", "zh")):
+        r = c.get("/unit/u/sign.png", params={"screen": screen, "lang": lang})
+        assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+    assert c.get("/unit/u").status_code == 200
