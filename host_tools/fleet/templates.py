@@ -82,7 +82,7 @@ stale after {{ stale_after }} s</p>
 <h2>The sign</h2>
 {% if pictures %}<p>{% for p in pictures %}<figure style="display:inline-block">
 <img class="sign" alt="{{ p.name }} {{ p.lang }}" src="{{ u.id|urlencode }}/sign.png?screen={{ p.name|urlencode }}&amp;lang={{ p.lang|urlencode }}&amp;v={{ u.picture }}">
-<figcaption>{{ p.name }} ({{ p.lang }})</figcaption></figure>{% endfor %}</p>
+<figcaption>{{ p.name }} ({{ p.lang }}){% if p.name == "status" %}: on demand, not in the rotation; "last saved" is not published{% endif %}</figcaption></figure>{% endfor %}</p>
 <p class="note">Drawn here by the firmware's layout and render code from the published values;
 the unit shows these screens in turn.</p>
 {% else %}<p class="note">{{ no_picture }}</p>{% endif %}

@@ -138,6 +138,19 @@ def test_bad_command_lines_exit_2(tmp_path, capsys):
     taken.close()
 
 
+def test_no_broker_the_page_stays_up_and_says_so():
+    from fleet_units import free_port
+
+    p = FleetProcess(free_port())  # nothing listens there
+    try:
+        html = p.get("")[2].decode()
+        assert "connecting to 127.0.0.1" in html or "disconnected" in html
+        assert p.units()["units"] == []
+    finally:
+        rc, out, err = p.stop()
+    assert "Traceback" not in err, err
+
+
 def test_registry_bad_rows_said_on_the_page(fleet):
     html = fleet.get("")[2].decode()
     assert "Registry rows ignored" in html and "2 fields, not 11" in html
