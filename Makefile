@@ -10,16 +10,9 @@ STUBS  := micropython-esp32-stubs==1.29.0.post1
 CC     ?= gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: micropython32 mosquitto setup test demo bench lint fonts log screens golden clean firmware
+.PHONY: micropython32 mosquitto chromium setup test demo bench lint fonts log screens golden clean firmware
 
-setup: $(STAMP) micropython32 mosquitto
-
-# The MQTT broker the network tests start on a loopback port (tests/host/test_mqtt_broker.py):
-# Debian's package, installed only where missing.
-mosquitto:
-	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
-	  { $(SUDO) apt-get install -y -q mosquitto >/dev/null || \
-	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q mosquitto >/dev/null; }; }
+setup: $(STAMP) micropython32 mosquitto chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +29,21 @@ micropython32: $(STAMP)
 	  { $(SUDO) apt-get install -y -q gcc-multilib >/dev/null || \
 	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q gcc-multilib >/dev/null; }; }
 	$(BIN)/python tools/micropython.py
+
+# A real MQTT broker for the tests: the unit's client (tests/host/test_mqtt_broker.py) and
+# sunprint fleet (tests/host/test_fleet_*.py) start one on a free loopback port with a
+# temporary config. Debian's package, installed only where missing.
+mosquitto:
+	@test -x /usr/sbin/mosquitto || command -v mosquitto >/dev/null || \
+	  { $(SUDO) apt-get install -y -q mosquitto >/dev/null || \
+	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q mosquitto >/dev/null; }; }
+
+# Headless Chromium and its WebDriver: the fleet page's browser test
+# (tests/host/test_fleet_browser.py). Installed only where missing.
+chromium:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || \
+	  { $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null || \
+	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
 # The unit's firmware image for a board profile: MicroPython with the app frozen in, ROMFS on
 # and a romfs partition (manifests/esp32.py, port/esp32/SUNPRINT; docs/firmware.md). Needs

@@ -44,7 +44,7 @@ def build_parser():
 
 
 _COMMAND_MODULES = (
-    "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest",
+    "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest", "fleet",
 )  # fmt: skip
 
 

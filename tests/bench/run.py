@@ -258,6 +258,7 @@ def main():
         ("bench_deploy", "bench_deploy"),
         ("bench_parts", "bench_parts"),
         ("bench_clock", "bench_clock"),
+        ("bench_fleet", "bench_fleet"),
     ):
         try:
             mod = importlib.import_module(module)
