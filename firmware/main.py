@@ -282,7 +282,9 @@ def _boot(
         else:
             from sunprint.net.publish import start
 
-            start(app, network, config, flash)
+            layout = profile.get("layout") or {}
+            lang = settings.get("language") or layout.get("language") or "both"
+            start(app, network, config, flash, str(profile.get("name", "")), lang)
     from sunprint.runner import Runner
 
     if wdt is None and run:

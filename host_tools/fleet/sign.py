@@ -85,7 +85,9 @@ def carbon_row(factor_dg, source):
         return factor(), True
     same = [r for r in FACTORS if r[2] == factor_dg]
     for r in same:
-        if source is None or source in (r[3], short_source(r)):
+        # the unit sends "<region> <year>: <source>" (net/publish.py); the bare and short
+        # forms are read too
+        if source is None or source in (r[3], short_source(r), "%s %d: %s" % (r[0], r[1], r[3])):
             return r, True
     if same:
         return same[0], False

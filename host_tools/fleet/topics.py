@@ -1,33 +1,30 @@
 """The units' MQTT topics, read: every line of `sunprint fleet` that knows a payload's shape is here.
 
-PROVISIONAL SCHEMA. The units' publishing (issue 17) is being built at the same time as this
-page, so the payloads below are what the page was built against, not yet what the firmware
-sends; when they differ, this file is the one to change (the rest of host_tools/fleet sees only
-the dicts returned by parse()).
+The schema is what the unit publishes (firmware/sunprint/net/publish.py, docs/mqtt.md):
 
     sunprint/<unit_id>/availability   "online" / "offline"   (retained; last will "offline")
     sunprint/<unit_id>/state          retained JSON object:
-        t             unix seconds of the reading (number)
+        t             Unix seconds of the unit's last sample (number)
         power_w       W (number)
         today_kwh     kWh as a decimal string, exact to the mWh: "12.345678"
-        month_kwh     likewise (a number is accepted too and rounded to the mWh)
-        year_kwh      likewise
-        lifetime_kwh  likewise
+        yesterday_kwh, month_kwh, year_kwh, lifetime_kwh   likewise (a number is accepted too
+                      and rounded to the mWh); lifetime as the store last made it durable
         co2_kg        kg CO2 avoided in the unit's life, decimal string exact to the g
         coal_kg       kg standard coal, likewise
-        factor        the emission factor the unit counts at, g CO2/kWh (number, e.g. 530.6)
-        factor_source where it is from: the table's source text or its short form "MEE/NBS 2023"
+        factor_kg_per_kwh  the emission factor the unit counts at, kg CO2/kWh, a decimal
+                      string ("0.5306"); a number "factor" in g/kWh is read too
+        factor_source where it is from: "CN 2023: <the table's source text>"
     sunprint/<unit_id>/status         retained JSON object:
-        firmware      str ("0.1.0")
-        app_version   str
+        firmware      str ("0.1.0"); app_version, when sent, likewise
         board         the board profile's name, e.g. "esp32-epd29-ina226"
         lang          "zh" / "en" / "both": the language the sign is set to
-        faults        {what: count} (counts never decrease while the unit runs)
-        last_fault    str
+        fault_kinds   {what: count} (counts never decrease while the unit runs); "faults" is
+                      their sum (an int) or, from older senders, the object itself
+        last_fault    str or null
         free_heap     bytes (int)
-        clock_source  str ("ds3231 +2s")
+        clock         the time source in use (str) or null; "clock_source" is read too
 
-Keys may be missing (that value is unknown) and keys not named here are ignored. A value of the
+Keys may be missing or null (that value is unknown) and keys not named here are ignored. A value of the
 wrong type or out of range is left out and said (a note); a payload that is not a JSON object,
 is longer than MAX_PAYLOAD, is empty (a retained message cleared) or is not UTF-8 is refused
 whole (TopicError). Unit ids are any
@@ -54,6 +51,7 @@ MAX_FAULT_KINDS = 32
 # state key -> (field in the parsed dict, milli-units per unit): energies in mWh, masses in g
 _DECIMALS = {
     "today_kwh": ("today_mwh", 10**6),
+    "yesterday_kwh": ("yesterday_mwh", 10**6),
     "month_kwh": ("month_mwh", 10**6),
     "year_kwh": ("year_mwh", 10**6),
     "lifetime_kwh": ("lifetime_mwh", 10**6),
@@ -132,6 +130,10 @@ def parse_state(obj: dict) -> tuple[dict, list[str]]:
     f = _number(obj, "factor", notes)
     if f is not None:
         out["factor_dg"] = int(round(f * 10))
+    if "factor_kg_per_kwh" in obj:  # kg/kWh to 0.1 g/kWh, the firmware table's unit
+        dg = _milli(obj, "factor_kg_per_kwh", 10**4, notes)
+        if dg is not None:
+            out["factor_dg"] = dg
     s = _text(obj, "factor_source", notes)
     if s is not None:
         out["factor_source"] = s
@@ -143,10 +145,15 @@ def parse_status(obj: dict) -> tuple[dict, list[str]]:
     faults ({str: int}), free_heap (int)."""
     out: dict = {}
     notes: list[str] = []
-    for key in ("firmware", "app_version", "board", "last_fault", "clock_source"):
+    for key in ("firmware", "app_version", "board", "clock_source"):
         s = _text(obj, key, notes)
         if s is not None:
             out[key] = s
+    for key, field in (("last_fault", "last_fault"), ("clock", "clock_source")):
+        if obj.get(key) is not None:  # null: none (no fault yet, no time source)
+            s = _text(obj, key, notes)
+            if s is not None:
+                out[field] = s
     lang = _text(obj, "lang", notes)
     if lang is not None:
         if lang in LANGS:
@@ -159,26 +166,29 @@ def parse_status(obj: dict) -> tuple[dict, list[str]]:
             out["free_heap"] = int(heap)
         else:
             notes.append("status key 'free_heap': %r is not a byte count" % heap)
-    if "faults" in obj:
-        faults = obj["faults"]
+    kinds = "fault_kinds" if "fault_kinds" in obj else "faults"
+    if kinds == "faults" and type(obj.get("faults")) is int:
+        kinds = None  # the unit's sum of its fault kinds, without them
+    if kinds is not None and kinds in obj:
+        faults = obj[kinds]
         if not isinstance(faults, dict):
-            notes.append("status key 'faults': not an object")
+            notes.append("status key %r: not an object" % kinds)
         else:
             good = {}
             for k, v in faults.items():
                 if len(good) >= MAX_FAULT_KINDS:
-                    notes.append("status key 'faults': more than %d kinds" % MAX_FAULT_KINDS)
+                    notes.append("status key %r: more than %d kinds" % (kinds, MAX_FAULT_KINDS))
                     break
                 if type(v) is int and v >= 0 and len(k) <= 40:
                     good[k] = v
                 else:
-                    notes.append("status key 'faults': %r: %r is not a count" % (k[:40], v))
+                    notes.append("status key %r: %r: %r is not a count" % (kinds, k[:40], v))
             out["faults"] = good
     return out, notes
 
 
 def _number(obj, key, notes):
-    if key not in obj:
+    if obj.get(key) is None:  # missing or null: unknown
         return None
     v = obj[key]
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
@@ -192,7 +202,7 @@ def _number(obj, key, notes):
 
 def _milli(obj, key, per, notes):
     """A decimal string (or number) as an int count of 1/per units, exact for strings."""
-    if key not in obj:
+    if obj.get(key) is None:  # missing or null: unknown
         return None
     v = obj[key]
     if isinstance(v, str):
@@ -222,7 +232,7 @@ def _milli(obj, key, per, notes):
 
 
 def _text(obj, key, notes):
-    if key not in obj:
+    if obj.get(key) is None:  # missing or null: unknown
         return None
     v = obj[key]
     if not isinstance(v, str):
@@ -253,8 +263,9 @@ def state_payload(values: dict) -> bytes:
             digits = len(str(per)) - 1
             sign = "-" if n < 0 else ""
             out[key] = "%s%d.%0*d" % (sign, abs(n) // per, digits, abs(n) % per)
-    if "factor_dg" in values:
-        out["factor"] = values["factor_dg"] / 10
+    if "factor_dg" in values:  # as the unit sends it: kg/kWh, a decimal string
+        dg = values["factor_dg"]
+        out["factor_kg_per_kwh"] = "%d.%04d" % (dg // 10000, dg % 10000)
     if "factor_source" in values:
         out["factor_source"] = values["factor_source"]
     return json.dumps(out).encode()

@@ -145,6 +145,25 @@ def test_state_is_exact_decimal_json_from_the_integer_ledger():
     assert s["firmware"] and s["faults"] == 0 and s["clock"] is None
 
 
+def test_status_names_the_board_language_and_fault_kinds_and_state_its_time():
+    app = make_app(None, _ledger_with(5000000))
+    app.fault("sensor", 'I2C "NACK"\nretry')
+    app.fault("sensor", 'I2C "NACK"\nretry')
+    app.fault("store", "full")
+    app.ledger._last_wall = 782179200 + 3600
+    net = Net(app, network, _cfg(), OsFs(""), board="esp32-epd29-ina226", lang="zh")
+    buf = bytearray(1024)
+    s = json.loads(bytes(buf[128 : net.format_status(buf, 128, T0)]).decode())
+    assert s["board"] == "esp32-epd29-ina226" and s["lang"] == "zh"
+    assert s["fault_kinds"] == {"sensor": 2, "store": 1} and s["faults"] == 3
+    assert s["last_fault"] == "store: full"
+    d = json.loads(bytes(buf[128 : net.format_state(buf, 128)]).decode())
+    assert d["t"] == 1728867600  # Unix seconds of 2024-10-14 01:00 UTC
+    app.fault("sensor", "x" * 400 + '"')  # a long text is cut, still JSON
+    s = json.loads(bytes(buf[128 : net.format_status(buf, 128, T0)]).decode())
+    assert s["last_fault"].startswith("sensor: xxx") and len(s["last_fault"]) < 200
+
+
 def test_discovery_is_stable_and_carries_home_assistant_fields():
     app = make_app(None, Ledger())
     net = Net(app, network, _cfg(), OsFs(""))
@@ -172,6 +191,8 @@ def test_publishing_allocates_nothing_in_the_steady_state():
     except AttributeError:
         return  # CPython: no heap figures
     app = make_app(None, _ledger_with(1234567890))
+    app.fault("sensor", 'bus "down"')  # fault kinds and the last fault's text are published
+    app.ledger._last_wall = 782179200
     net = Net(app, network, _cfg(), OsFs(""))
     buf = net.buf
     net.format_state(buf, 128)

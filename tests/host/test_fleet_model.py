@@ -34,9 +34,58 @@ def test_state_round_trip_is_exact_to_the_mwh():
     payload = topics.state_payload(STATE)
     obj = json.loads(payload)
     assert obj["today_kwh"] == "12.345678" and obj["lifetime_kwh"] == "5000.123456"
-    assert obj["co2_kg"] == "2653.065" and obj["factor"] == 530.6
+    assert obj["co2_kg"] == "2653.065" and obj["factor_kg_per_kwh"] == "0.5306"
     fields, notes = topics.parse("state", payload)
     assert fields == STATE and notes == []
+
+
+def test_the_fleet_reads_what_the_firmware_publishes():
+    """The unit's own publisher (firmware/sunprint/net/publish.py, run here under CPython) makes
+    the payloads; the fleet's parser takes every field without a note."""
+    import sys
+
+    from host_tools.paths import ROOT, use_firmware
+
+    use_firmware()
+    sys.path.insert(0, str(ROOT / "tests" / "firmware"))
+    import network  # the simulated WLAN of the firmware tests
+    from app_rig import make_app
+
+    from sunprint.core.ledger import Ledger
+    from sunprint.net.publish import Net
+
+    led = Ledger()
+    led.hi[0], led.lo[0] = 12, 345678  # today 12.345678 kWh
+    led.hi[4], led.lo[4] = 5000, 123456  # lifetime
+    led.hi[9], led.lo[9] = 2653, 65000  # CO2 lifetime, kg and mg
+    led._last_wall = 782179200
+    from sunprint.core.carbon import FACTORS
+
+    app = make_app(None, led)
+    app.carbon_row = FACTORS[2]  # CN 2023, 530.6 g/kWh
+    app.power_mw = 812500
+    app.fault("sensor", 'I2C "NACK"')
+    cfg = {"unit_id": "sp-1", "wifi_ssid": "s", "wifi_password": "p", "mqtt_host": "",
+           "mqtt_port": 1883, "mqtt_user": "", "mqtt_password": "", "mqtt_period_s": 60,
+           "mqtt_prefix": "sunprint", "mqtt_discovery": True}  # fmt: skip
+    net = Net(app, network, cfg, None, board="esp32-epd29-ina226", lang="zh")
+    buf = bytearray(1024)
+    state = bytes(buf[128 : net.format_state(buf, 128)])
+    status = bytes(buf[128 : net.format_status(buf, 128, 0)])
+    fields, notes = topics.parse("state", state)
+    assert notes == [], notes
+    assert fields["today_mwh"] == 12_345_678 and fields["lifetime_mwh"] == 5_000_123_456
+    assert fields["co2_g"] == 2_653_065 and fields["factor_dg"] == 5306
+    assert fields["power_w"] == 812.5 and fields["t"] == 782179200 + 946684800
+    fields, notes = topics.parse("status", status)
+    assert notes == [], notes
+    assert fields["board"] == "esp32-epd29-ina226" and fields["lang"] == "zh"
+    assert fields["faults"] == {"sensor": 1} and fields["last_fault"] == 'sensor: I2C "NACK"'
+    f = model.Fleet()
+    f.on_message("sunprint/sp-1/state", state)
+    f.on_message("sunprint/sp-1/status", status)
+    unit = f.units["sp-1"]
+    assert not unit.flags and not unit.notes, (unit.flags, unit.notes)
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,14 @@
 Topics, under <prefix>/<unit_id>/ (config.json mqtt_prefix, default "sunprint"):
 
   state         retained, every mqtt_period_s and at once after each connect: JSON
-                {"power_w": 1234.567, "today_kwh": "1.234567", "yesterday_kwh": ...,
+                {"t": Unix seconds of the last sample (left out before the first),
+                "power_w": 1234.567, "today_kwh": "1.234567", "yesterday_kwh": ...,
                 "month_kwh", "year_kwh", "lifetime_kwh", "co2_kg", "coal_kg",
                 "factor_kg_per_kwh": "0.5306", "factor_source": "CN 2023: ..."}. Energies and
                 masses are exact decimal strings of the ledger's integer mWh and mg (6 decimals).
   status        retained, with each state: {"firmware", "platform", "faults" (all kinds),
-                "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
+                "fault_kinds" ({kind: count}), "last_fault" (text or null), "board" (the
+                profile's name), "lang" (zh, en or both), "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
                 "uptime_s"}
   availability  retained "online" after each connect; the broker's last will is "offline".
 
@@ -89,9 +91,34 @@ def _put_fixed(buf, i, hi, lo):
     return i + 1
 
 
+def _json_text(text, limit=192):
+    """A str (or None) as a JSON string's bytes, cut to at most `limit` bytes (a fault's text:
+    the status payload shares one buffer)."""
+    if text is None:
+        return b"null"
+    out = bytearray(b'"')
+    for c in text:
+        if len(out) > limit - 8:  # room for the longest escape and the closing quote
+            break
+        n = ord(c)
+        if c == '"' or c == "\\":
+            out += b"\\" + c.encode()
+        elif n < 32:
+            out += b"\\u%04x" % n
+        else:
+            out += c.encode()
+    out += b'"'
+    return bytes(out)
+
+
 class Net:
-    def __init__(self, app, network, config, flash, *, clock_now=None):
+    def __init__(self, app, network, config, flash, *, clock_now=None, board="", lang="both"):
         self.app = app
+        self._board = board.encode()  # the profile's name: [a-z0-9-], no JSON escaping
+        self._lang = lang.encode()  # the sign's language setting: zh, en or both
+        self._kinds = {}  # fault kind -> its name as bytes (made once per kind)
+        self._fault_src = None  # app.last_fault as last escaped, and its JSON bytes
+        self._fault_json = b"null"
         self.wifi = wifi.Wifi(network, config["wifi_ssid"], config["wifi_password"])
         unit = config["unit_id"]
         self.unit_id = unit
@@ -259,7 +286,21 @@ class Net:
         app = self.app
         ledger = app.ledger
         hi, lo = ledger.hi, ledger.lo
-        i = _put(buf, i, b'{"power_w":')
+        i = _put(buf, i, b"{")
+        wall = ledger._last_wall  # firmware seconds (since 2000) of the last sample, -1: none
+        if wall >= 0:
+            # Unix seconds, as two small ints (a 32-bit port's small ints end at 2**30)
+            hi_t = wall // 10000 + 94668
+            lo_t = wall % 10000 + 4800
+            if lo_t >= 10000:
+                lo_t -= 10000
+                hi_t += 1
+            i = _put(buf, i, b'"t":')
+            i = _put_uint(buf, i, hi_t)
+            i = _put_uint(buf, i, lo_t, 4)
+            buf[i] = 44
+            i += 1
+        i = _put(buf, i, b'"power_w":')
         mw = app.power_mw
         if mw < 0:
             buf[i] = 45
@@ -313,7 +354,32 @@ class Net:
             total += faults[k]
         i = _put(buf, i, b'","faults":')
         i = _put_uint(buf, i, total)
-        i = _put(buf, i, b',"mqtt_faults":')
+        i = _put(buf, i, b',"fault_kinds":{')
+        kinds = self._kinds
+        first = True
+        for k in faults:
+            name = kinds.get(k)
+            if name is None:  # a kind never seen before: its bytes once
+                name = kinds[k] = k.encode()
+            if not first:
+                buf[i] = 44
+                i += 1
+            first = False
+            buf[i] = 34
+            i = _put(buf, i + 1, name)
+            i = _put(buf, i, b'":')
+            i = _put_uint(buf, i, faults[k])
+        buf[i] = 125
+        i = _put(buf, i + 1, b',"last_fault":')
+        if app.last_fault is not self._fault_src:  # changes with a new fault, not per tick
+            self._fault_src = app.last_fault
+            self._fault_json = _json_text(app.last_fault)
+        i = _put(buf, i, self._fault_json)
+        i = _put(buf, i, b',"board":"')
+        i = _put(buf, i, self._board)
+        i = _put(buf, i, b'","lang":"')
+        i = _put(buf, i, self._lang)
+        i = _put(buf, i, b'","mqtt_faults":')
         i = _put_uint(buf, i, self.client.faults if self.client is not None else 0)
         i = _put(buf, i, b',"wifi_drops":')
         i = _put_uint(buf, i, self.wifi.drops)
@@ -369,10 +435,11 @@ LINK_MQTT_DOWN = "MQTT --"
 LINK_TEXTS = ("", "WiFi ..", LINK_WIFI_OK, "WiFi pw?", "WiFi AP?", "WiFi --")
 
 
-def start(app, network, config, flash):
-    """The Net of a config with wifi_ssid set, hooked into the app (app.net), or None."""
+def start(app, network, config, flash, board="", lang="both"):
+    """The Net of a config with wifi_ssid set, hooked into the app (app.net), or None.
+    board, lang: the profile's name and the sign's language, published in status."""
     if not config["wifi_ssid"]:
         return None
-    net = Net(app, network, config, flash)
+    net = Net(app, network, config, flash, board=board, lang=lang)
     app.net = net
     return net
