@@ -75,6 +75,22 @@ def status(app, unit_id, now):
         "carbon_source": "%s %s: %s" % (row[0], row[1], row[3]) if row else None,
         "free_heap": _free_heap(),
         "clock": app.timekeeper.status(now) if app.timekeeper is not None else None,
+        "periods": _periods(app.ledger),
+    }
+
+
+def _periods(ledger):
+    # Whether today, month and year can be vouched for (the date known), what is held for
+    # them while it is not, and what could never be attributed to a day (lifetime only).
+    held = getattr(ledger, "held", None)
+    if held is None:
+        return None
+    return {
+        "vouched": ledger.vouched(),
+        "held_mwh": held(),
+        "unattributed_mwh": ledger.unattributed(),
+        "held_to_today": ledger.held_settled,
+        "held_unattributed": ledger.held_unattributed,
     }
 
 

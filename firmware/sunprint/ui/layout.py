@@ -59,6 +59,8 @@ NO_WORDS = const("none")
 LABELS = {
     "power": ("PV power now", "光伏功率"),
     "today": ("Energy today", "今日发电"),
+    # in place of "today" while the date is unknown: lifetime, marked (app.screen_values)
+    "total_clock": ("Total, date unknown", "累计 时间未知"),
     "total": ("Total energy", "累计发电"),
     "co2": ("CO\u2082 avoided", "二氧化碳减排"),
     "coal": ("Standard coal saved", "节约标准煤"),
@@ -86,9 +88,14 @@ TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NE
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
 # on an LED the tree icon says it.
-UNITS = ("W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh")
+# An energy unit ending in "?" marks a total shown where a period's was (the date unknown);
+# an LED has room for the mark alone.
+UNITS = (
+    "W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh",
+    "Wh?", "kWh?", "MWh?",
+)  # fmt: skip
 UNITS_ZH = {"trees": "棵", "k trees": "千棵"}
-UNITS_LED = {"trees": "", "k trees": "k"}
+UNITS_LED = {"trees": "", "k trees": "k", "Wh?": "?", "kWh?": "?", "MWh?": "?"}
 DIGITS = "0123456789"
 NUMBER_PUNCTUATION = " .,-+%:/"  # what numbers, dates and versions use
 
@@ -118,7 +125,7 @@ SCREENS = {
         ("value", 290, 32, LARGE, "right", "power_w"),
         ("hline", 4, 42, None, None, 292),
         ("icon", 4, 55, 16, None, "bolt"),
-        ("label", 24, 68, _L, "left", "today"),
+        ("field", 24, 68, _L, "left", "today_label"),
         ("value", 290, 74, LARGE, "right", "today_kwh"),
         ("hline", 4, 84, None, None, 292),
         ("icon", 4, 97, 16, None, "leaf"),
