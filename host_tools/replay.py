@@ -694,9 +694,10 @@ def _warnings(n):
     which = "every row is" if last < valid else "the rows up to %s are" % day
     return [
         "the log runs from %s to %s and %s dated before %s: the unit treats a wall clock before "
-        "%s as unset and books such rows to lifetime only, held for today, month and year until "
-        "a trusted time (none in a replay: the sign shows lifetime marked as date unknown); set "
-        "the unit's clock" % (_date(first), _date(last), which, day, day[:4])
+        "%s as unset: such rows are booked to lifetime and held for today, month and year until "
+        "a trusted time (none in a replay), so the periods are not meaningful here (lifetime is), "
+        "and the sign shows lifetime marked as date unknown; set the unit's clock"
+        % (_date(first), _date(last), which, day, day[:4])
     ]
 
 
