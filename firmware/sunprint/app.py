@@ -17,6 +17,7 @@ from sunprint.core.quality import name as quality_name
 from sunprint.ui.layout import (
     COAL_NOTE,
     LABELS,
+    TOTAL_CLOCK,
     TREES_NOTE,
     format_energy_wh,
     format_factor,
@@ -300,7 +301,7 @@ class App:
                 values["today_kwh"] = (text[0], text[1] + "?")
         if vouched != seen[7]:
             seen[7] = vouched
-            values["today_label"] = LABELS["today" if vouched else "total_clock"]
+            values["today_label"] = LABELS["today"] if vouched else TOTAL_CLOCK
         lifetime = ledger.mwh(LIFETIME)
         if lifetime != seen[2]:
             seen[2] = lifetime

@@ -59,8 +59,6 @@ NO_WORDS = const("none")
 LABELS = {
     "power": ("PV power now", "光伏功率"),
     "today": ("Energy today", "今日发电"),
-    # in place of "today" while the date is unknown: lifetime, marked (app.screen_values)
-    "total_clock": ("Total, date unknown", "累计 时间未知"),
     "total": ("Total energy", "累计发电"),
     "co2": ("CO\u2082 avoided", "二氧化碳减排"),
     "coal": ("Standard coal saved", "节约标准煤"),
@@ -84,18 +82,30 @@ SENSOR_FAULTS = const(("%d faults", "故障%d次"))
 NO_FAULT = const(("none", "无"))
 SAVED_NEVER = const(("never", "从未"))
 SAVED_AGO = const(("%d min ago", "%d分钟前"))
-TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NEVER, SAVED_AGO)
+# In place of LABELS["today"] while the date is unknown: lifetime, marked (app.screen_values).
+# (A constant, not a LABELS entry: a dict entry more would cost every unit heap.)
+TOTAL_CLOCK = const(("Total, date unknown", "累计 时间未知"))
+TEMPLATES = (
+    TREES_NOTE,
+    COAL_NOTE,
+    SENSOR_OK,
+    SENSOR_FAULTS,
+    NO_FAULT,
+    SAVED_NEVER,
+    SAVED_AGO,
+    TOTAL_CLOCK,
+)
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
 # on an LED the tree icon says it.
 # An energy unit ending in "?" marks a total shown where a period's was (the date unknown);
-# an LED has room for the mark alone.
+# an LED has room for the mark alone (ui/render.py draws just "?" there).
 UNITS = (
     "W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh",
     "Wh?", "kWh?", "MWh?",
 )  # fmt: skip
 UNITS_ZH = {"trees": "棵", "k trees": "千棵"}
-UNITS_LED = {"trees": "", "k trees": "k", "Wh?": "?", "kWh?": "?", "MWh?": "?"}
+UNITS_LED = {"trees": "", "k trees": "k"}
 DIGITS = "0123456789"
 NUMBER_PUNCTUATION = " .,-+%:/"  # what numbers, dates and versions use
 
