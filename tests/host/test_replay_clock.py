@@ -118,3 +118,31 @@ def test_clock_fault_options_are_checked(tmp_path):
     ):
         with pytest.raises(UserError, match=want):
             _run(tmp_path, [spec], name="bad")
+
+
+def test_wrong_day_wh_sees_a_clock_a_day_ahead(tmp_path, plain):
+    # the measure can fail: a wall clock that jumps a day ahead at noon books every later
+    # sample to the day after the one it was produced on (a trusted clock, wrongly set)
+    s = _run(tmp_path, ["clock_jump@12:00,seconds=86400"])
+    after_noon = _booked(plain)["2024-05-06"] - _booked(s)["2024-05-06"]
+    assert after_noon > 1000
+    # everything from 12:00 on the 6th to the end of the week is a day late
+    total = s["energy"]["lifetime_mwh"] / 1000
+    assert total - _booked(s)["2024-05-06"] - 50 <= s["wrong_day_wh"] <= total
+
+
+def test_micropython_replays_the_clock_faults_alike(tmp_path):
+    faults = ["meter_clock@12:00", "ntp_late@40:00,seconds=3600", "rtc_lost@60:00"]
+    cp = _run(tmp_path, faults, name="cp")
+    mp = replay(
+        WEEK,
+        BOARD,
+        tmp_path / "mp",
+        progress=False,
+        accounting_only=True,
+        faults=faults,
+        micropython=True,
+    )
+    for key in ("days", "wrong_day_wh", "clock", "energy"):
+        assert mp[key] == cp[key], key
+    assert mp["faults_injected"][0]["meter_reading_ok"] is True
