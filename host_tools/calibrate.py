@@ -25,6 +25,7 @@ import math
 import sys
 import threading
 
+from host_tools import registry
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 
@@ -407,6 +408,12 @@ def add_cli(sub):
     p.add_argument(
         "--no-restart", dest="restart", action="store_false", help="do not restart the app"
     )
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="unit registry CSV: a row with the clock offset calibrate corrected is appended "
+        "(default: %s if this folder has it)" % registry.DEFAULT,
+    )
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -416,8 +423,9 @@ def cmd_calibrate(args):
     points = parse_points(args.points) if args.points is not None else None
     if points is not None:
         fit(points)  # bad points are bad input: say so before touching the unit
+    reg = registry.clock_registry(args.registry)  # not a registry: refused before the unit
     try:
-        calibrate(
+        s = calibrate(
             args.port,
             args.channel,
             points,
@@ -434,4 +442,6 @@ def cmd_calibrate(args):
         return 1
     except EOFError:
         raise UserError("no reference readings given (input closed): use --points") from None
+    if s and s.get("rtc_offset_s") is not None:
+        registry.record_clock(reg, "calibrate", s["port"], s["rtc_offset_s"])
     return 0

@@ -41,7 +41,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from host_tools import appid, boards
+from host_tools import appid, boards, registry
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import ASSETS, FIRMWARE, FONTS, MPY_CROSS32, ROOT
@@ -700,6 +700,12 @@ def add_cli(sub):
         "--no-restart", dest="restart", action="store_false", help="do not reboot into the app"
     )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="unit registry CSV: a row with the clock offset deploy corrected is appended "
+        "(default: %s if this folder has it)" % registry.DEFAULT,
+    )
     p.set_defaults(func=cmd_deploy)
 
 
@@ -718,6 +724,7 @@ def cmd_deploy(args):
         state["n"] = done
 
     show = args.progress and sys.stderr.isatty()
+    reg = registry.clock_registry(args.registry)  # not a registry: refused before the unit
     try:
         s = deploy(
             args.port,
@@ -732,6 +739,8 @@ def cmd_deploy(args):
     finally:
         if bar is not None:
             bar.close()
+    if s["rtc_offset_s"] is not None:
+        registry.record_clock(reg, "deploy", s["port"], s["rtc_offset_s"], s["board"])
     sent = len(s["uploaded"])
     print(
         "deployed app %s (firmware %s, board %s, mpy v%s) on %s%s"

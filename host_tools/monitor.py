@@ -17,7 +17,7 @@ import datetime
 import json
 import sys
 
-from host_tools import outfile
+from host_tools import outfile, registry
 from host_tools.errors import UserError
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import use_firmware
@@ -179,6 +179,12 @@ def add_cli(sub):
     p.add_argument("--seconds", type=int, default=0, help="stop after N seconds (0: Ctrl-C)")
     p.add_argument("--interval", type=int, default=1, help="seconds between samples (>= 1)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="unit registry CSV: a row with the clock offset monitor corrected is appended "
+        "(default: %s if this folder has it)" % registry.DEFAULT,
+    )
     p.set_defaults(func=cmd_monitor)
 
 
@@ -187,6 +193,7 @@ def cmd_monitor(args):
         raise UserError("--seconds must be >= 0, not %d" % args.seconds)
     if args.interval < 1:
         raise UserError("--interval must be >= 1, not %d" % args.interval)
+    reg = registry.clock_registry(args.registry)  # not a registry: refused before the unit
     try:
         result = monitor(
             args.port,
@@ -198,6 +205,8 @@ def cmd_monitor(args):
     except (MonitorError, LinkLost) as e:
         print("sunprint monitor: failed: %s" % e, file=sys.stderr)
         return 1
+    if result["rtc_offset_s"] is not None:
+        registry.record_clock(reg, "monitor", args.port, result["rtc_offset_s"])
     if not result["samples"]:
         print("sunprint monitor: no samples from the unit", file=sys.stderr)
         return 1

@@ -127,6 +127,40 @@ def _append_locked(path, row):
         raise
 
 
+DEFAULT = "sunprint-units.csv"  # `sunprint flash --registry`'s default, and the others'
+
+
+def clock_registry(option):
+    """The registry deploy, calibrate and monitor append their clock row to: --registry's
+    (checked, UserError if not a registry), else the default one if this folder has it (a
+    technician's, from `sunprint flash`), else None: no row."""
+    if option is not None:
+        return check(option)
+    if Path(DEFAULT).is_file():
+        return check(DEFAULT)
+    return None
+
+
+def record_clock(path, command, port, offset_s, board=""):
+    """Append the row of a command that set the unit's clock from this computer (deploy,
+    calibrate, monitor): what it corrected, as flash's rows carry it. path None: nothing."""
+    import datetime
+
+    if path is None or offset_s is None:
+        return
+    append(
+        path,
+        {
+            "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "port": port,
+            "board": board,
+            "result": "ok",
+            "message": "%s set the unit's clock from this computer (UTC)" % command,
+            "rtc_offset_s": str(offset_s),
+        },
+    )
+
+
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)

@@ -686,6 +686,11 @@ def _summary(n, log_path, board_name, log_rows):
         "store": n["store"],
         "faults": n["faults"],
         "faults_injected": n["faults_injected"],
+        # per local day, the energy booked to it against the log's; energy booked to a day it
+        # was not produced on; the unit's clock (replay_core: the clock faults)
+        "days": n["days"],
+        "wrong_day_wh": n["wrong_day_wh"],
+        "clock": n["clock"],
         "log_rows": log_rows,
         "warnings": _warnings(n),
     }
@@ -711,8 +716,9 @@ def _warnings(n):
     which = "every row is" if last < valid else "the rows up to %s are" % day
     return [
         "the log runs from %s to %s and %s dated before %s: the unit treats a wall clock before "
-        "%s as unset and books such rows into whatever day it is in, so today, yesterday, month "
-        "and year are not meaningful here (lifetime is); set the unit's clock"
+        "%s as unset: such rows are booked to lifetime and held for today, month and year until "
+        "a trusted time (none in a replay), so the periods are not meaningful here (lifetime is), "
+        "and the sign shows lifetime marked as date unknown; set the unit's clock"
         % (_date(first), _date(last), which, day, day[:4])
     ]
 
@@ -789,7 +795,9 @@ def add_arguments(p):
         default=[],
         metavar="KIND@AT[,k=v]",
         help="inject a fault, e.g. power_cut@12:00, dropout@10:00,until=10:30, "
-        "bus_errors@11:00,until=12:00,rate=0.2, clock_jump@13:00,seconds=-3600, meter_swap@14:00",
+        "bus_errors@11:00,until=12:00,rate=0.2, clock_jump@13:00,seconds=-3600, meter_swap@14:00; "
+        "clock faults: rtc_lost@12:00, ntp_late@12:00,seconds=10800, "
+        "rtc_drift@00:00,until=720:00[,ppm=20], meter_clock@12:00",
     )
     p.add_argument("--scenario", metavar="FILE", help="a JSON list of fault events")
     p.add_argument(

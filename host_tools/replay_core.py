@@ -25,6 +25,20 @@
 #   clock_jump  at t the wall clock jumps by seconds (the monotonic clock does not)
 #   meter_swap  at t the energy meter is replaced: its counter starts again from 0 (boards whose
 #               sensor has an energy counter; a power sensor has none: recorded as not applicable)
+#   rtc_lost    a power_cut that also loses the time: the unit's RTC restarts at 2000-01-01 at the
+#               power-on; the time comes back at the boot from the board's first clock source (an
+#               RTC module, the meter's clock: the profile's "clock" sources), or never
+#   ntp_late    a power_cut that loses the time; NTP gives it `seconds` after the power is back
+#   meter_clock a power_cut that loses the time; the DL/T 645 meter's clock gives it back at the
+#               boot, read by the unit's own MeterClock from the meter model (another sensor:
+#               recorded as not applicable, and the unit has no source)
+#   rtc_drift   from t to until (or the end) the unit's clock runs `ppm` fast (default 20); at
+#               until a sync puts it right
+# The replay models the unit's RTC and when its source gives the time (the ClockKeeper and the
+# RTC drivers are the unit's own in tests/firmware); finish() reports per local day the energy
+# the ledger booked to it against the log's own (days), and wrong_day_wh: energy booked to a
+# day it was not produced on (energy held while the date was unknown and then attributed
+# counts by the days it was really produced on; energy never attributed is no day's: clock).
 # finish() reports each in faults_injected: what it cost against the log's own integral, the
 # bound the firmware promises, whether it held, and frames shown after it.
 
@@ -39,6 +53,11 @@ _LOG_MAX_W = LOG_MAX_MW / 1000
 _HALF_MJ_PER_MWH = 7200
 _NO_ANSWER = 1  # core.quality: the sensor did not answer
 _SETTLE_SAMPLES = 3  # samples after a fault's end before "values right after" are compared
+_CLOCK_KINDS = ("rtc_lost", "ntp_late", "rtc_drift", "meter_clock")  # (scenario.CLOCK_KINDS)
+_CUT_KINDS = ("power_cut", "rtc_lost", "ntp_late", "meter_clock")
+_TODAY = 0  # sunprint.core.ledger's period indexes (ENERGY * 5 + period)
+_YESTERDAY = 1
+_LIFETIME = 4
 
 
 class LogDriver:
@@ -191,6 +210,21 @@ class Replay:
             for t0, t1 in self._windows_for(ev):
                 self._windows[(t0, t1)] = [t0, t1, 0]
         self._active = []  # dropout / bus_errors in force: [event, record]
+        # the unit's clock (see the faults above)
+        self._clock_sources = tuple(self.settings.get("clock_sources") or ())
+        self._rtc_base = -1  # the RTC lost: its wall is now - _rtc_base until the time is back
+        self._time_back = -1  # log time a source gives the time back (-1: none will)
+        self._clock_rec = None  # the clock fault whose time is awaited
+        self._clock_pending = None  # (source, delay_s) for the boot after a clock-losing cut
+        self._drift = None  # [t0, until or -1, ppm] while the clock runs fast
+        self.clock_source_used = None  # the last source that gave the time back
+        # per local day (firmware day numbers): mWh booked (the ledger's today at its close),
+        # the log's half-mJ; energy booked to another day than produced; held by true day
+        self.day_booked = {}
+        self.day_truth = {}
+        self.wrong_day_mwh = 0
+        self._held_true = {}
+        self._prev = None  # (lifetime, held, unattributed, ledger day) after the last tick
         self._settling = []  # records waiting for their "settled" snapshot
         self.injected = []  # one record per event, in order
         self._build()
@@ -242,8 +276,13 @@ class Replay:
             app.screen_period_s = 1 << 30
         self.unit = unit
         self.app = app
+        # the replay models the unit's clock (see the faults above): a keeper would read the
+        # rig's RTC models, which count the rig's time, not the log's
+        app.timekeeper = None
         self.truth_max_gap_s = unit.ledger.max_gap_s
         app.restore()
+        self._prev = None  # measured again from the restored ledger
+        self._trim_held(unit.ledger.held())
         s = self.settings  # as main.py: the config's factors from now on
         app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
         for fault in self.settings_faults:
@@ -303,7 +342,10 @@ class Replay:
             dt = t_unix - prev[0]
             if dt <= self.truth_max_gap_s and not logged and not prev[2]:
                 p0 = prev[1] if prev[1] > 0 else 0
-                self.truth_half_mj += (p0 + (mw if mw > 0 else 0)) * dt
+                half_mj = (p0 + (mw if mw > 0 else 0)) * dt
+                self.truth_half_mj += half_mj
+                day = (t_unix - EPOCH_2000_UNIX - 1 + self.tz_offset_s) // 86400
+                self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
                 if self._windows:
                     self._add_windows(prev[0], prev[1], t_unix, mw)
             else:
@@ -320,16 +362,136 @@ class Replay:
                 self.source.feed(t_unix - EPOCH_2000_UNIX, source_mw, flag)  # the meter counts on
                 return
             self._off_until = -1
-            self._power_back()
+            self._power_back(t_unix)
         now = t_unix - EPOCH_2000_UNIX
         self.source.feed(now, source_mw, flag)
         app = self.app
-        wall = now + self._wall_offset
+        wall = self._wall(now, t_unix)
         wake = app.tick(now, wall)
         while wake <= now:  # the panel is refreshing: poll it at the same instant
             wake = app.tick(now, wall)
+        self._days(now)
         if self.display:
             self._frames(t_unix)
+
+    # --- the unit's clock ---
+
+    def _wall(self, now, t_unix):
+        wall = now + self._wall_offset
+        d = self._drift
+        if d is not None:
+            if d[1] >= 0 and t_unix >= d[1]:
+                self._drift = None  # a sync put it right
+            else:
+                wall += int((t_unix - d[0]) * d[2] / 1000000)
+        if self._rtc_base >= 0:
+            if 0 <= self._time_back <= t_unix:
+                self._rtc_base = -1  # the source set the RTC
+                rec = self._clock_rec
+                if rec is not None:
+                    rec["time_back_t"] = t_unix
+                    self.clock_source_used = rec.get("clock_source")
+            else:
+                return now - self._rtc_base  # counting from 2000-01-01 since the power-on
+        return wall
+
+    def _days(self, now):
+        # After a tick: where the energy it booked went, against the day it was produced on.
+        ledger = self.unit.ledger
+        life = ledger.mwh(_LIFETIME)
+        held = ledger.held()
+        unatt = ledger.unattributed()
+        day = ledger.day
+        prev = self._prev
+        self._prev = (life, held, unatt, day)
+        if day >= 0 and ledger.vouched():
+            if prev is not None and prev[3] >= 0 and day == prev[3] + 1:
+                self.day_booked[prev[3]] = ledger.mwh(_YESTERDAY)  # closed at midnight
+            self.day_booked[day] = ledger.mwh(_TODAY)
+        if prev is None:
+            return
+        booked = life - prev[0]
+        true_day = (now - 1 + self.tz_offset_s) // 86400
+        if ledger.holding:
+            if booked > 0:
+                self._held_true[true_day] = self._held_true.get(true_day, 0) + booked
+            return
+        if prev[1] > 0 and held == 0:  # a hold was attributed in this tick
+            if unatt == prev[2]:  # to the ledger's today
+                for d in self._held_true:
+                    if d != day:
+                        self.wrong_day_mwh += self._held_true[d]
+            self._held_true = {}
+        if booked > 0 and day != true_day:
+            self.wrong_day_mwh += booked
+
+    def _trim_held(self, held):
+        # After a cut the restored ledger holds what was durable: the latest energy is gone.
+        total = 0
+        for d in self._held_true:
+            total += self._held_true[d]
+        for d in sorted(self._held_true, reverse=True):
+            if total <= held:
+                break
+            cut = min(total - held, self._held_true[d])
+            self._held_true[d] -= cut
+            total -= cut
+
+    def _clock_fault(self, rec, ev, t_unix):
+        kind = ev["kind"]
+        if kind == "rtc_drift":
+            self._drift = [ev["t"], ev.get("until", -1), ev.get("ppm", 20.0)]
+            rec["ppm"] = ev.get("ppm", 20.0)
+            return
+        delay = 0
+        if kind == "ntp_late":
+            source = "ntp"
+            delay = ev["seconds"]
+        elif kind == "meter_clock":
+            rec["applicable"] = self.rig.sensor_type == "dlt645"
+            source = "meter" if rec["applicable"] else None
+        else:
+            source = self._clock_sources[0] if self._clock_sources else None
+        rec["clock_source"] = source
+        self._clock_pending = (source, delay)
+        self._cut(rec, ev, t_unix)
+
+    def _clock_lost_at_boot(self, t_unix):
+        # The power is back with the RTC at 2000-01-01: when does a source give the time?
+        source, delay = self._clock_pending
+        self._clock_pending = None
+        rec = self._cut_rec
+        self._clock_rec = rec
+        self._rtc_base = t_unix - EPOCH_2000_UNIX
+        if source is None:
+            self._time_back = -1
+            return
+        if source == "meter":
+            rec["meter_reading_ok"] = self._meter_time(t_unix) == t_unix - EPOCH_2000_UNIX
+        self._time_back = t_unix + delay
+
+    def _meter_time(self, t_unix):
+        # The unit's own MeterClock reads the DL/T 645 meter model's clock (local time, set to
+        # the log's) over the fake line: the wall clock it gives, or -1.
+        from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
+        from sunprint.clock import civil
+        from sunprint.clock.meter import MeterClock
+        from sunprint.drivers.dlt645 import DLT645
+
+        clock = VirtualClock()
+        meter = DLT645MeterModel("000000000001", energy_kwh=0.0, power_w=0.0)
+        local = t_unix - EPOCH_2000_UNIX + self.tz_offset_s
+        c = civil(local)
+        meter.set_clock(c[0], c[1], c[2], c[4], c[5], c[6], c[3] + 1)
+        dlt = DLT645(
+            FakeSerial(meter, clock),
+            address="000000000001",
+            retries=0,
+            ticks_ms=clock.ticks_ms,
+            sleep_ms=clock.sleep_ms,
+        )
+        got = MeterClock(dlt, self.tz_offset_s).read()
+        return got[0] if got is not None else -1
 
     def _faults_before(self, t_unix, flag):
         # faults first: their snapshots hold the log and the ledger up to the previous row
@@ -414,7 +576,11 @@ class Replay:
         self.injected.append(rec)
         self._settling.append(rec)
         if kind == "power_cut":
+            if self._rtc_base >= 0:  # the RTC still counts from 2000: it starts there again
+                self._clock_pending = (None if self._time_back < 0 else "again", 0)
             self._cut(rec, ev, t_unix)
+        elif kind in _CLOCK_KINDS:
+            self._clock_fault(rec, ev, t_unix)
         elif kind == "clock_jump":
             self._wall_offset += ev["seconds"]
         elif kind == "meter_swap":
@@ -497,15 +663,24 @@ class Replay:
             self._off_until = until
             rec["off_s"] = until - t_unix
             return
-        self._power_back()
+        self._power_back(t_unix)
 
-    def _power_back(self):
+    def _power_back(self, t_unix=None):
         from sunprint.core.ledger import LIFETIME
+
+        if t_unix is None:
+            t_unix = self.last_t
 
         self._build()
         rec = self._cut_rec
         rec["booked_after_boot_mwh"] = self.unit.ledger.mwh(LIFETIME)
         rec["store_status"] = self.app.store_status
+        if self._clock_pending is not None:
+            if self._clock_pending[0] == "again":  # a plain cut while the time was awaited
+                self._clock_pending = None
+                self._rtc_base = t_unix - EPOCH_2000_UNIX
+            else:
+                self._clock_lost_at_boot(t_unix)
 
     # --- the end ---
 
@@ -586,7 +761,33 @@ class Replay:
             },
             "faults": faults,
             "faults_injected": [self._cost(r, end) for r in self.injected],
+            "days": self._day_rows(),
+            "wrong_day_wh": self.wrong_day_mwh / 1000,
+            "clock": {
+                "sources": list(self._clock_sources),
+                "source_used": self.clock_source_used,
+                "date_known_at_end": ledger.vouched(),
+                "held_wh": ledger.held() / 1000,
+                "unattributed_wh": ledger.unattributed() / 1000,
+            },
         }
+
+    def _day_rows(self):
+        """Per local day: what the ledger booked to it against the log's own energy."""
+        from sunprint.clock import civil
+
+        rows = []
+        days = sorted(set(self.day_truth) | set(self.day_booked))
+        for d in days:
+            c = civil(d * 86400)
+            rows.append(
+                {
+                    "date": "%04d-%02d-%02d" % (c[0], c[1], c[2]),
+                    "booked_wh": self.day_booked.get(d, 0) / 1000,
+                    "log_wh": self.day_truth.get(d, 0) // _HALF_MJ_PER_MWH / 1000,
+                }
+            )
+        return rows
 
     def _cost(self, rec, end):
         """What a fault cost against the log's integral, and whether the bound held."""
@@ -619,7 +820,11 @@ class Replay:
         count_mwh = 1000000 // self.source.counts_per_kwh if self.source.counts_per_kwh else 0
         # energy of the two samples around any instant, at the highest power in the log
         slack = 2 * period * self._peak_mw() // 3600 + count_mwh + 2
-        if kind == "power_cut":
+        if kind in ("rtc_lost", "ntp_late", "meter_clock", "rtc_drift"):
+            for k in ("clock_source", "time_back_t", "applicable", "ppm", "meter_reading_ok"):
+                if k in rec:
+                    out[k] = rec[k]
+        if kind in _CUT_KINDS:
             lost = rec["booked_before_cut_mwh"] - rec.get("booked_after_boot_mwh", 0)
             # the store's journal keeps less than persist_wh unsaved after every tick
             bound = self.persist_wh * 1000 + slack
@@ -668,7 +873,7 @@ class Replay:
         period = self.sample_period_s
         t = ev["t"]
         kind = ev["kind"]
-        if kind == "power_cut":
+        if kind in _CUT_KINDS:
             return ((t, ev.get("until", t)),)
         if kind in ("dropout", "bus_errors"):
             return ((t - period, ev["until"] + period),)

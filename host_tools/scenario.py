@@ -8,6 +8,19 @@ A scenario file is a JSON list of events, each an object:
     {"at": "11:00", "kind": "bus_errors", "until": "12:00", "rate": 0.2}
     {"at": "13:00:30", "kind": "clock_jump", "seconds": -3600}   the wall clock jumps
     {"at": 1728970000, "kind": "meter_swap"}                     the meter's counter restarts
+    {"at": "12:00", "kind": "rtc_lost"}                          a power cut that loses the time
+    {"at": "12:00", "kind": "ntp_late", "seconds": 10800}        ... and NTP gives it 3 h later
+    {"at": "00:00", "kind": "rtc_drift", "until": "720:00"}      the clock runs 20 ppm fast
+    {"at": "12:00", "kind": "meter_clock"}                       the time back from the meter
+
+Clock faults (the unit's RTC restarts at 2000-01-01 at a power-on, as an ESP32's does):
+rtc_lost and meter_clock are power cuts (with "until", the unit stays off until then) after
+which the time comes back only from a source the board has (its profile's "clock" sources: an
+RTC module keeps the time, the DL/T 645 meter's clock has it; none: never in the run);
+meter_clock reads it from the DL/T 645 meter's clock (the board must have one, else the event
+is recorded as not applicable and the unit has no source). ntp_late: a power cut after which
+NTP gives the time "seconds" after the power is back (the unit's only source). rtc_drift: from
+"at" to "until" (or the end of the log) the unit's clock runs "ppm" fast (default 20).
 
 "at" and "until" are "HH:MM" or "HH:MM:SS" local time on the log's first day (the unit's time
 zone; a time may pass 24:00 to reach the next days, e.g. "30:00"), or UNIX seconds (an integer).
@@ -22,15 +35,35 @@ from pathlib import Path
 
 from host_tools.errors import UserError
 
-KINDS = ("power_cut", "dropout", "bus_errors", "clock_jump", "meter_swap")
+KINDS = (
+    "power_cut",
+    "dropout",
+    "bus_errors",
+    "clock_jump",
+    "meter_swap",
+    "rtc_lost",
+    "ntp_late",
+    "rtc_drift",
+    "meter_clock",
+)
+CLOCK_KINDS = ("rtc_lost", "ntp_late", "rtc_drift", "meter_clock")
 _KEYS = {
     "power_cut": ("until",),
     "dropout": ("until",),
     "bus_errors": ("until", "rate"),
     "clock_jump": ("seconds",),
     "meter_swap": (),
+    "rtc_lost": ("until",),
+    "ntp_late": ("until", "seconds"),
+    "rtc_drift": ("until", "ppm"),
+    "meter_clock": ("until",),
 }
-_REQUIRED = {"dropout": ("until",), "bus_errors": ("until", "rate"), "clock_jump": ("seconds",)}
+_REQUIRED = {
+    "dropout": ("until",),
+    "bus_errors": ("until", "rate"),
+    "clock_jump": ("seconds",),
+    "ntp_late": ("seconds",),
+}
 _MAX_JUMP_S = 20 * 365 * 86400
 
 
@@ -94,7 +127,14 @@ def _check(fields, where):
             raise UserError(
                 "%s: seconds: want a non-zero integer within +-%d" % (where, _MAX_JUMP_S)
             )
+        if kind == "ntp_late" and s < 0:
+            raise UserError("%s: seconds: NTP answers after the boot, not before" % where)
         out["seconds"] = s
+    if "ppm" in fields:
+        v = fields["ppm"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < abs(v) <= 1000:
+            raise UserError("%s: ppm: want a non-zero number within +-1000" % where)
+        out["ppm"] = float(v)
     return out
 
 
@@ -196,7 +236,7 @@ def parse_fault(spec):
     head, _, rest = spec.partition(",")
     kind, sep, at = head.partition("@")
     if not sep or not at:
-        raise UserError("%s: want KIND@AT[,until=T][,rate=R][,seconds=S]" % where)
+        raise UserError("%s: want KIND@AT[,until=T][,rate=R][,seconds=S][,ppm=P]" % where)
     fields = {"kind": kind.strip(), "at": _cli_value(at.strip())}
     if rest:
         for part in rest.split(","):
@@ -206,7 +246,7 @@ def parse_fault(spec):
                 raise UserError("%s: %r is not key=value" % (where, part))
             if key in fields:
                 raise UserError("%s: %s: given twice" % (where, key))
-            fields[key] = _cli_value(value.strip(), number=key in ("rate", "seconds"))
+            fields[key] = _cli_value(value.strip(), number=key in ("rate", "seconds", "ppm"))
     return Scenario([_Spec(where, _check(fields, where))])
 
 

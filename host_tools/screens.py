@@ -15,6 +15,7 @@ from host_tools.paths import FONTS, use_firmware
 SAMPLE = {
     "power_w": ("3.42", "kW"),
     "today_kwh": ("41.2", "kWh"),
+    "today_label": ("Energy today", "今日发电"),
     "lifetime_kwh": ("12.6", "MWh"),
     "co2_kg": ("6.69", "t"),
     "coal_kg": ("3.85", "t"),
@@ -37,7 +38,8 @@ SAMPLE = {
 # The widest text each value can take (digits drawn as 8, which is as wide as any digit).
 WIDEST = {
     "power_w": ("888", "kW"),
-    "today_kwh": ("888", "MWh"),
+    "today_kwh": ("888", "MWh?"),
+    "today_label": ("Total, date unknown", "累计 时间未知"),
     "lifetime_kwh": ("888", "MWh"),
     "co2_kg": ("888", "kg"),
     "coal_kg": ("888", "kg"),

@@ -5,8 +5,14 @@ LED board whose sensors can measure it, and print where to look.
                            frames, GIF, plot, summary
     build/demo-led/        the MAX7219 LED sign with an S0 meter (esp32-max7219-s0): the same
 
+    build/demo-week/       the bundled week with an outage, in its clock-lost variant (the
+                           outage also loses the unit's time), on the DL/T 645 board: the
+                           ledger and the days only (summary.json); then the same with the
+                           meter's clock as the unit's time source (not kept)
+
 Replay books what the unit would, through the profile's health: the 2.9" board's INA226
-(esp32-epd29) caps readings at 800 W, so there the day is almost all "out of range".
+(esp32-epd29) caps readings at 800 W, so there the day is almost all "out of range". Each run's
+report says which clock source the unit used.
 """
 
 import shutil
@@ -25,11 +31,42 @@ RUNS = (
     ("esp32-epd42-dlt645", ROOT / "build" / "demo", '4.2" e-paper'),
     ("esp32-max7219-s0", ROOT / "build" / "demo-led", "MAX7219 LED chain"),
 )
+WEEK = ROOT / "assets" / "logs" / "zhongshan-2024-05-06-week-outage.csv"
+CLOCK_LOST = ROOT / "assets" / "logs" / "zhongshan-2024-05-06-week-outage-clock-lost.json"
+WEEK_BOARD = "esp32-epd42-dlt645"
+WEEK_PROFILE = ROOT / "boards" / (WEEK_BOARD + ".json")
 
 
 def _own_folders():
-    # the only two paths the demo owns: inside the repository's gitignored build/ folder
-    return (ROOT / "build" / "demo", ROOT / "build" / "demo-led")
+    # the only paths the demo owns: inside the repository's gitignored build/ folder
+    return (ROOT / "build" / "demo", ROOT / "build" / "demo-led", ROOT / "build" / "demo-week")
+
+
+def clock_line(summary):
+    """Which clock source the unit used, and what the periods owe to it (one line)."""
+    c = summary["clock"]
+    sources = ", ".join(c["sources"]) or "none"
+    lost = [f for f in summary["faults_injected"] if f["kind"] in ("rtc_lost", "ntp_late")]
+    lost += [f for f in summary["faults_injected"] if f["kind"] == "meter_clock"]
+    if c["source_used"]:
+        used = "%s gave the time back after a cut that lost it" % c["source_used"]
+    elif not lost:
+        used = "none needed: the RTC as deploy set it, never lost"
+    else:
+        used = "none had the time after the cut"
+    line = "  clock: sources on this board: %s; used: %s" % (sources, used)
+    if lost or c["held_wh"] or c["unattributed_wh"]:
+        line += (
+            "; %.1f kWh held for the periods (date unknown at the end: %s), %.1f kWh "
+            "unattributed, %.0f Wh booked to a wrong day"
+            % (
+                c["held_wh"] / 1000,
+                "no" if c["date_known_at_end"] else "yes",
+                c["unattributed_wh"] / 1000,
+                summary["wrong_day_wh"],
+            )
+        )
+    return line
 
 
 def clear_unmarked(out):
@@ -78,7 +115,54 @@ def main():
         ):
             if (out / name).exists():
                 print("  %-40s %s" % ("%s/%s" % (rel, name), label))
+        print(clock_line(summary))
+    week(ROOT / "build" / "demo-week")
     return 0
+
+
+def week(out):
+    """The bundled week with an outage, its clock-lost variant, ledger and days only."""
+    if clear_unmarked(out):
+        print("(cleared %s: written by an older sunprint, without a marker)" % out)
+    summary = replay(
+        WEEK,
+        WEEK_BOARD,
+        out,
+        progress=None,
+        scenario=CLOCK_LOST,
+        accounting_only=True,
+    )
+    print()
+    print(
+        "the week with an outage that lost the clock (%s) on %s: %.3f kWh"
+        % (CLOCK_LOST.name, WEEK_BOARD, summary["energy"]["lifetime_kwh"])
+    )
+    for d in summary["days"]:
+        print(
+            "  %s  booked %8.3f kWh   log %8.3f kWh"
+            % (d["date"], d["booked_wh"] / 1000, d["log_wh"] / 1000)
+        )
+    print(clock_line(summary))
+    print("  %-40s %s" % ("%s/summary.json" % out.relative_to(ROOT), "the numbers"))
+    # the same board with its meter's clock as the time source ("clock" in its profile)
+    import json
+    import tempfile
+
+    profile = json.loads(WEEK_PROFILE.read_text(encoding="utf-8"))
+    profile["clock"] = {"sources": ["meter"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        board = Path(tmp) / (WEEK_BOARD + "-meter-clock.json")
+        board.write_text(json.dumps(profile), encoding="utf-8")
+        summary = replay(
+            WEEK,
+            str(board),
+            Path(tmp) / "out",
+            progress=None,
+            scenario=CLOCK_LOST,
+            accounting_only=True,
+        )
+    print("the same with the meter's clock as the unit's time source:")
+    print(clock_line(summary))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ and look at the new frames before committing them.
 
     python tools/make_golden.py [BOARD ...]
 
-BOARD is a name in boards/. tests/golden/<BOARD>/ is replaced only if it holds nothing but
-frames; anything else in it stops the run before any work, and nothing is deleted.
+BOARD is a name in boards/. tests/golden/<BOARD>/ (and <BOARD>-clock-unknown/ for the
+CLOCK_BOARDS) is replaced only if it holds nothing but frames; anything else in it stops the run
+before any work, and nothing is deleted.
 """
 
 import re
@@ -41,13 +42,29 @@ BOARDS = (
     "esp32-ws2812-ina219",
 )
 FRAME = re.compile(r"\d{4}-\d{6}-(full|partial|led)\.png")  # a golden frame's file name
+# The clock-unknown state (issue 16): the unit comes back from a power cut at the log's first
+# row with its RTC at 2000-01-01 and no time source, so the sign shows lifetime, marked, where
+# "today" was. Frames in tests/golden/<BOARD>-clock-unknown/.
+CLOCK_BOARDS = ("esp32-epd29", "esp32-epd42-dlt645", "esp32-epd75-ddsu666", "esp32-max7219-s0")
+CLOCK_SUFFIX = "-clock-unknown"
+CLOCK_FAULTS = ("rtc_lost@10:00",)
 
 
-def golden_frames(board, out):
+def golden_frames(board, out, faults=()):
     """Replay the golden log, fitted to board, into out; returns the frame files, in order."""
     log = fit_log(LOG, out.parent / (out.name + "-log.csv"), board)
-    summary = replay(log, board, out, progress=False, pictures=False)
+    summary = replay(log, board, out, progress=False, pictures=False, faults=faults)
     return [out / f["file"] for f in summary["display"]["frames"]]
+
+
+def _sets(boards):
+    # (folder name, board, faults) of every golden set of these boards
+    out = []
+    for board in boards:
+        out.append((board, board, ()))
+        if board in CLOCK_BOARDS:
+            out.append((board + CLOCK_SUFFIX, board, CLOCK_FAULTS))
+    return out
 
 
 def main(boards):
@@ -63,15 +80,16 @@ def main(boards):
                 raise UserError(
                     "board %r: not a board in boards/ (known: %s)" % (board[:60], ", ".join(known))
                 )
-            _check_replaceable(GOLDEN / board)
+        for name, _, _ in _sets(boards):
+            _check_replaceable(GOLDEN / name)
     except UserError as e:
         print("make_golden: error: %s" % e, file=sys.stderr)
         return 2
-    for board in boards:
+    for name, board, faults in _sets(boards):
         with tempfile.TemporaryDirectory() as tmp:
-            frames = golden_frames(board, Path(tmp) / "out")
-            dest = GOLDEN / board
-            new = Path(tempfile.mkdtemp(prefix="." + board + ".new-", dir=GOLDEN))
+            frames = golden_frames(board, Path(tmp) / "out", faults)
+            dest = GOLDEN / name
+            new = Path(tempfile.mkdtemp(prefix="." + name + ".new-", dir=GOLDEN))
             try:
                 for path in frames:
                     shutil.copyfile(path, new / path.name)
@@ -82,7 +100,7 @@ def main(boards):
             finally:
                 shutil.rmtree(new, ignore_errors=True)
             shown = dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest
-            print("%s: %d frames in %s" % (board, len(frames), shown))
+            print("%s: %d frames in %s" % (name, len(frames), shown))
     return 0
 
 

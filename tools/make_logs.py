@@ -5,7 +5,8 @@
 
 Each log comes from the one model in host_tools/synth.py and is byte-for-byte reproducible:
 - zhongshan-2024-10-15.csv: tools/make_zhongshan_day.py (the clear day with passing cumulus);
-- the others: the very `sunprint synth` command lines in LOGS below.
+- the others: the very `sunprint synth` command lines in LOGS below;
+- the week's clock-lost variant: a replay scenario (SCENARIOS below).
 assets/logs/README.md describes them.
 """
 
@@ -42,6 +43,14 @@ LOGS = {
     ],
 }
 ZHONGSHAN_DAY = "zhongshan-2024-10-15.csv"
+# The week's clock-lost variant (issue 16): a replay scenario (`sunprint replay --scenario`) in
+# which the outage of the fourth morning also loses the unit's time: its RTC restarts at
+# 2000-01-01 when the power comes back, and the time returns only from a source the board has.
+SCENARIOS = {
+    "zhongshan-2024-05-06-week-outage-clock-lost.json": (
+        '[\n  {"at": "81:40", "until": "86:10", "kind": "rtc_lost"}\n]\n'
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         synth.check_out(str(out / ZHONGSHAN_DAY), "--out", make_zhongshan_day.SOURCE)
         for name in LOGS:
             synth.check_out(str(out / name))
+        for name, text in SCENARIOS.items():
+            path = out / name
+            if path.exists() and path.read_text(encoding="utf-8") != text:
+                raise UserError("%s: exists and is not this script's scenario; move it away" % path)
     except UserError as e:
         print("make_logs.py: error: %s" % e, file=sys.stderr)
         return 2
@@ -65,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         command = ["synth", *options, "--out", str(out / name)]
         print("sunprint " + " ".join(command), flush=True)
         status = cli.main(command)
+    if not status:
+        for name, text in SCENARIOS.items():
+            (out / name).write_text(text, encoding="utf-8")
+            print("scenario %s" % (out / name), flush=True)
     return status
 
 

@@ -16,6 +16,8 @@ from sunprint.core.quality import OK
 from sunprint.core.quality import name as quality_name
 from sunprint.ui.layout import (
     COAL_NOTE,
+    LABELS,
+    TOTAL_CLOCK,
     TREES_NOTE,
     format_energy_wh,
     format_factor,
@@ -114,7 +116,7 @@ class App:
         self._values = {}
         # The inputs each shown text was formatted from: a text is formatted again only when
         # its input changed (a string per screen update is garbage the GC must collect).
-        self._inputs = [_UNSET] * 7
+        self._inputs = [_UNSET] * 8
         self._shown_row = None
         self._refused = 0  # the ledger's refused and counter_implausible already reported
         self._implausible = 0
@@ -297,8 +299,12 @@ class App:
 
     def screen_values(self):
         """The values the screens show, as (number, unit) text pairs: power_w, today_kwh,
-        lifetime_kwh, co2_kg, coal_kg, trees (one dict, reused; a text is made again only
-        when the number behind it changed)."""
+        lifetime_kwh, co2_kg, coal_kg, trees, and today's label today_label (one dict,
+        reused; a text is made again only when the number behind it changed).
+
+        A period's total is shown only when the ledger can vouch for it (the date is known):
+        otherwise today_kwh is the lifetime total with its unit marked ("kWh?") and its label
+        says so ("Total, date unknown")."""
         ledger = self.ledger
         values = self._values
         seen = self._inputs
@@ -306,10 +312,18 @@ class App:
         if mw != seen[0]:
             seen[0] = mw
             values["power_w"] = format_power(mw / 1000)
-        today = ledger.today_mwh
-        if today != seen[1]:
+        vouched = 1 if ledger.vouched() else 0
+        today = ledger.today_mwh if vouched else ledger.mwh(LIFETIME)
+        if today != seen[1] or vouched != seen[7]:
             seen[1] = today
-            values["today_kwh"] = format_energy_wh(today / 1000)
+            text = format_energy_wh(today / 1000)
+            if vouched:
+                values["today_kwh"] = text
+            else:
+                values["today_kwh"] = (text[0], text[1] + "?")
+        if vouched != seen[7]:
+            seen[7] = vouched
+            values["today_label"] = LABELS["today"] if vouched else TOTAL_CLOCK
         lifetime = ledger.mwh(LIFETIME)
         if lifetime != seen[2]:
             seen[2] = lifetime

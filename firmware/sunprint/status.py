@@ -77,6 +77,22 @@ def status(app, unit_id, now):
         "clock": app.timekeeper.status(now) if app.timekeeper is not None else None,
         # Wi-Fi and MQTT link states and counters (never a password), None when off
         "net": app.net.status() if getattr(app, "net", None) is not None else None,
+        "periods": _periods(app.ledger),
+    }
+
+
+def _periods(ledger):
+    # Whether today, month and year can be vouched for (the date known), what is held for
+    # them while it is not, and what could never be attributed to a day (lifetime only).
+    held = getattr(ledger, "held", None)
+    if held is None:
+        return None
+    return {
+        "vouched": ledger.vouched(),
+        "held_mwh": held(),
+        "unattributed_mwh": ledger.unattributed(),
+        "held_to_today": ledger.held_settled,
+        "held_unattributed": ledger.held_unattributed,
     }
 
 

@@ -69,7 +69,7 @@ _VERSION = const(1)
 _HEADER = const(12)
 _TRAILER = const(4)
 _OVERHEAD = const(16)  # header + CRC
-_MAX_PAYLOAD = const(496)  # a 512-byte record: the ledger state is 425 bytes
+_MAX_PAYLOAD = const(496)  # a 512-byte record: the ledger state is 477 bytes, the plan's 16
 _SEQ_MAX = const(0xFFFFFFFF)
 _NO_RECORD = const(-1)  # slot sequence when a slot is missing or bad
 _HOLD_INTERVALS = const(6)  # save even a small unsaved amount after 6 intervals (an hour)
@@ -457,10 +457,12 @@ def _restore_into(store, ledger, plan):
     records, entries = _scan(store)
     status = store.status
     blank = ledger.pack()
-    n = len(blank)
+    size = getattr(ledger, "state_size", None)  # by the record's version: the plan follows
     unreadable = []
     used = None
+    n = len(blank)
     for rec in records:
+        n = size(rec[1]) if size is not None else len(blank)
         try:
             ledger.unpack(rec[1][:n])
         except ValueError as e:

@@ -11,6 +11,20 @@
 - clock_tick_alloc_32bit: B per ClockKeeper.tick() that reads the DS3231 model on the fake
   I2C bus at every tick (sync_s=0, the worst case; a unit syncs hourly), the RTC within noise.
 - ds3231_read_alloc_32bit, pcf8563_read_alloc_32bit: B per driver read(), through the models.
+- meter_clock_read_alloc_32bit: B per MeterClock.read() (date and time from the DL/T 645 meter
+  model's replies, replayed as bench_dlt645 does); ledger_hold_tick_alloc_32bit: B per power sample the ledger books
+  while the date is unknown (held for the periods).
+- wrong_day_wh_<source>: energy booked to a day it was not produced on, over the bundled week
+  with an outage (zhongshan-2024-05-06-week-outage.csv) with 3 power cuts that lose the clock
+  (05-07 12:00, the outage 05-09 09:40-14:10, 05-11 16:00-16:30), by the unit's time source:
+  rtc_module (a DS3231 on esp32-epd29-ina226, the week fitted into its INA226), meter (the
+  DL/T 645 meter's clock on esp32-epd42-dlt645), ntp_only (NTP 3 h after each boot; _12h:
+  12 h, past midnight) and none
+  (no source) on esp32-epd42-dlt645. Goal 0 with an RTC module or the meter; with NTP only or
+  nothing, the price of never guessing is energy in no day: unattributed (held, then not
+  provably today's) and held (the date still unknown at the end), reported beside it.
+  (Replay models when the source gives the time back; the drivers and the keeper on a whole
+  unit: tests/firmware/test_unit_clock.py.)
 
     .venv/bin/python tests/bench/bench_clock.py
 """
@@ -140,9 +154,102 @@ tick_b = alloc_of(ticks, 1000)
 ds_b = alloc_of(lambda n: reads(ds, n), 1000)
 pcf_b = alloc_of(lambda n: reads(pcf, n), 1000)
 assert k.syncs > 1000 and ds.read()[0] == T0 + ms.ms // 1000, k.syncs
-print(tick_b, ds_b, pcf_b)
+
+from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+from host_tools.sim.dlt645_meter import build_frame, wire_address
+from sunprint.clock.meter import MeterClock
+from sunprint.drivers.dlt645 import DATE, DLT645, TIME
+
+# the meter model's date and time replies, replayed without allocating (as bench_dlt645)
+meter = DLT645MeterModel("112233445566", energy_kwh=100.0, power_w=2000.0)
+meter.set_clock(2024, 10, 14, 20, 0, 0, 1)
+replies = {}
+for di in (DATE, TIME):
+    request = bytes((di & 0xFF, (di >> 8) & 0xFF, (di >> 16) & 0xFF, (di >> 24) & 0xFF))
+    replies[di] = meter.feed(build_frame(wire_address("112233445566"), 0x11, request, 4))
+vc = VirtualClock()
+dlt = DLT645(
+    CannedSerial(replies), address="112233445566", ticks_ms=vc.ticks_ms, sleep_ms=vc.sleep_ms
+)
+mc = MeterClock(dlt, 8 * 3600)
+assert mc.read()[0] == T0, mc.flag
+meter_b = alloc_of(lambda n: reads(mc, n), 1000)
+
+from sunprint.core.ledger import Ledger
+
+led = Ledger()
+st = [10]
+
+
+def held(n):
+    i = 0
+    while i < n:
+        st[0] += 10
+        led.add_power(st[0], 2000000 + (st[0] & 1023), st[0])  # a wall clock in 2000
+        i += 1
+
+
+hold_b = alloc_of(held, 1000)
+assert led.holding and led.held() > 0
+print(tick_b, ds_b, pcf_b, meter_b, hold_b)
 """
 )
+
+# The bundled week, 3 cuts that lose the clock: "at" (and "until"), HH:MM on the first day
+# (05-07 12:00; 05-09 09:40-14:10, the outage; 05-11 16:00-16:30, local UTC+8)
+_CUTS = (("36:00", None), ("81:40", "86:10"), ("1715414400", "1715416200"))
+_SOURCES = (
+    # name, board, the profile's clock sources, the fault kind, its extra option
+    ("rtc_module", "esp32-epd29-ina226", ["ds3231"], "rtc_lost", ""),
+    ("meter", "esp32-epd42-dlt645", ["meter"], "meter_clock", ""),
+    ("ntp_only", "esp32-epd42-dlt645", None, "ntp_late", ",seconds=10800"),
+    ("ntp_only_12h", "esp32-epd42-dlt645", None, "ntp_late", ",seconds=43200"),
+    ("none", "esp32-epd42-dlt645", None, "rtc_lost", ""),
+)
+
+
+def bench_wrong_day(tmp):
+    import json
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from fit_log import fit_log
+
+    from host_tools.paths import LOGS
+    from host_tools.replay import replay
+
+    week = LOGS / "zhongshan-2024-05-06-week-outage.csv"
+    for name, board, sources, kind, extra in _SOURCES:
+        log = week
+        if board == "esp32-epd29-ina226":
+            log = fit_log(week, Path(tmp) / "week-fitted.csv", board)
+        profile = json.loads((ROOT / "boards" / (board + ".json")).read_text())
+        if sources:
+            profile["clock"] = {"sources": sources}
+        path = Path(tmp) / ("%s.json" % name)
+        path.write_text(json.dumps(profile))
+        faults = []
+        for at, until in _CUTS:
+            faults.append("%s@%s%s%s" % (kind, at, ",until=" + until if until else "", extra))
+        s = replay(
+            log,
+            str(path),
+            Path(tmp) / ("out-" + name),
+            progress=False,
+            accounting_only=True,
+            faults=faults,
+        )
+        c = s["clock"]
+        goal = "== 0" if name in ("rtc_module", "meter") else None
+        text = "bench wrong_day_wh_%s: %g Wh" % (name, s["wrong_day_wh"])
+        if goal:
+            text += " (goal %s)" % goal
+        text += "; in no day: unattributed %g Wh, held %g Wh, of %g Wh booked; source used %s" % (
+            c["unattributed_wh"],
+            c["held_wh"],
+            s["energy"]["lifetime_mwh"] / 1000,
+            c["source_used"],
+        )
+        print(text, flush=True)
 
 
 def _line(name, value, unit, goal=None, peer=None):
@@ -158,7 +265,12 @@ def bench_clock():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
         mp32.compile_files(
-            mp32.firmware_and("host_tools/sim/i2c.py", "host_tools/sim/rtcchips.py"), tree
+            mp32.firmware_and(
+                "host_tools/sim/i2c.py",
+                "host_tools/sim/rtcchips.py",
+                "host_tools/sim/dlt645_meter.py",
+            ),
+            tree,
         )
         empty = Path(tmp) / "empty"
         empty.mkdir()
@@ -173,10 +285,13 @@ def bench_clock():
             peer = ("ina226_driver_heap_%s_32bit" % form, got["ina226_peer"], "B")
             for name in ("keeper", "ds3231", "pcf8563", "meter", "ntp"):
                 _line("clock_heap_%s_%s_32bit" % (name, form), got[name], "B", None, peer)
-        tick_b, ds_b, pcf_b = mp32.run(_ALLOC, tree, tmp).split()
-    _line("clock_tick_alloc_32bit", "%g" % float(tick_b), "B/tick", "== 0")
-    _line("ds3231_read_alloc_32bit", "%g" % float(ds_b), "B/read", "== 0")
-    _line("pcf8563_read_alloc_32bit", "%g" % float(pcf_b), "B/read", "== 0")
+        tick_b, ds_b, pcf_b, meter_b, hold_b = mp32.run(_ALLOC, tree, tmp).split()
+        _line("clock_tick_alloc_32bit", "%g" % float(tick_b), "B/tick", "== 0")
+        _line("ds3231_read_alloc_32bit", "%g" % float(ds_b), "B/read", "== 0")
+        _line("pcf8563_read_alloc_32bit", "%g" % float(pcf_b), "B/read", "== 0")
+        _line("meter_clock_read_alloc_32bit", "%g" % float(meter_b), "B/read", "== 0")
+        _line("ledger_hold_tick_alloc_32bit", "%g" % float(hold_b), "B/sample", "== 0")
+        bench_wrong_day(tmp)
 
 
 if __name__ == "__main__":

@@ -170,6 +170,13 @@ def test_app_books_the_kept_wall_and_status_shows_the_clock():
     assert status_values(app, "u", 0, 50000)["clock"] == "ds3231 set"
     assert status_values(_app(None), "u", 0, 50000)["clock"] == ""
     assert status(_app(None), "u", 0)["clock"] is None
+    # a power cut lost the time, no source had it yet: the ledger holds, and says so (issue 16)
+    lost = _app(None)
+    lost.ledger.add_power(10, 1000000, 10)
+    lost.ledger.add_power(20, 1000000, 20)
+    assert status_values(lost, "u", 0, 50000)["clock"] == "date unknown"
+    p = status(lost, "u", 0)["periods"]
+    assert not p["vouched"] and p["held_mwh"] == 2777 and p["unattributed_mwh"] == 0
 
 
 def test_tick_allocates_nothing_in_the_steady_state():

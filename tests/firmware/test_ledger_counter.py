@@ -146,7 +146,10 @@ def test_state_packs_the_same_length_as_version_2():
     led = _meter_ledger()
     _poll(led, START, 5000)
     data = led.pack()
-    assert len(data) == 425 and data[0] == 3
+    # version 4 appends the date-unknown hold (52 bytes) to version 3's 425
+    assert len(data) == 477 and data[0] == 4 and Ledger.state_size(data) == 477
+    data = bytes([3]) + data[1:425]
+    assert Ledger.state_size(data) == 425
     v2 = bytearray(data)
     v2[0] = 2
     v2[1 + 12 * 8 : 1 + 13 * 8] = b"\x01" + b"\x00" * 7  # v2's last_ok slot: 1

@@ -23,6 +23,7 @@ from sunprint.ui.render import BUILTIN, Renderer
 VALUES = {
     "power_w": ("888", "kW"),
     "today_kwh": ("88.8", "MWh"),
+    "today_label": ("Energy today", "今日发电"),
     "lifetime_kwh": ("888", "MWh"),
     "co2_kg": ("888", "kg"),
     "coal_kg": ("888", "kg"),
@@ -326,5 +327,10 @@ def test_trees_format_stays_short():
 
 
 def test_bound_names():
-    assert bound_names(screen_for(296, 128, "main")) == ("power_w", "today_kwh", "co2_kg")
+    assert bound_names(screen_for(296, 128, "main")) == (
+        "power_w",
+        "today_label",
+        "today_kwh",
+        "co2_kg",
+    )
     assert "lifetime_kwh" in bound_names(screen_for(800, 480, "main"))

@@ -10,7 +10,14 @@ from PIL import Image, ImageChops
 from host_tools.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-from make_golden import BOARDS, GOLDEN, golden_frames  # noqa: E402
+from make_golden import (  # noqa: E402
+    BOARDS,
+    CLOCK_BOARDS,
+    CLOCK_FAULTS,
+    CLOCK_SUFFIX,
+    GOLDEN,
+    golden_frames,
+)
 
 
 def differs(got, want):
@@ -20,17 +27,20 @@ def differs(got, want):
     return ImageChops.difference(got.convert("RGB"), want.convert("RGB")).getbbox()
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_frames_match_the_golden_ones(board, tmp_path):
-    want = sorted((GOLDEN / board).glob("*.png"))
-    assert want, "no golden frames for %s: run `make golden`" % board
-    got = golden_frames(board, tmp_path / "out")
+SETS = [(b, b, ()) for b in BOARDS] + [(b + CLOCK_SUFFIX, b, CLOCK_FAULTS) for b in CLOCK_BOARDS]
+
+
+@pytest.mark.parametrize(("name", "board", "faults"), SETS, ids=[s[0] for s in SETS])
+def test_frames_match_the_golden_ones(name, board, faults, tmp_path):
+    want = sorted((GOLDEN / name).glob("*.png"))
+    assert want, "no golden frames for %s: run `make golden`" % name
+    got = golden_frames(board, tmp_path / "out", faults)
     assert [p.name for p in got] == [p.name for p in want]
     for g, w in zip(got, want, strict=True):
         a, b = Image.open(g), Image.open(w)
         assert a.size == b.size, g.name
         diff = differs(a, b)
-        assert diff is None, "%s/%s differs from the golden frame in %s" % (board, g.name, diff)
+        assert diff is None, "%s/%s differs from the golden frame in %s" % (name, g.name, diff)
 
 
 def test_a_changed_pixel_is_caught(tmp_path):

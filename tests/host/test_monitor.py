@@ -148,3 +148,16 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and "does not exist" in err and err.count("\n") == 1
+
+
+def test_the_clock_offset_it_corrected_is_a_registry_row(board, tmp_path, capsys):
+    # issue 16: monitor sets the unit's clock from this computer and records what it corrected
+    units = tmp_path / "units.csv"
+    code = cli_main(["monitor", "--port", board.port, "--seconds", "2", "--registry", str(units)])
+    assert code == 0, capsys.readouterr().err
+    from host_tools import registry
+
+    rows = registry.read(units)
+    assert len(rows) == 1 and rows[0]["port"] == board.port and rows[0]["result"] == "ok"
+    assert rows[0]["message"] == "monitor set the unit's clock from this computer (UTC)"
+    int(rows[0]["rtc_offset_s"])  # a whole number of seconds

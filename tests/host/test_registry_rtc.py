@@ -36,3 +36,21 @@ def test_new_registry_and_a_foreign_csv(tmp_path):
     with pytest.raises(UserError, match="is not a sunprint unit registry"):
         registry.append(other, {"port": "p"})
     assert other.read_text() == "time,port,mac\n1,2,3\n"
+
+
+def test_deploy_calibrate_monitor_use_the_registry_they_find(tmp_path, monkeypatch):
+    # --registry names one (checked); without it, the flash registry of this folder if any
+    monkeypatch.chdir(tmp_path)
+    assert registry.clock_registry(None) is None
+    registry.record_clock(None, "monitor", "/dev/ttyUSB0", 5)  # no registry: no row, no file
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / registry.DEFAULT).write_text(registry.HEADER + "\n")
+    path = registry.clock_registry(None)
+    registry.record_clock(path, "deploy", "/dev/ttyUSB0", -812345678, "esp32-epd29")
+    row = registry.read(tmp_path / registry.DEFAULT)[0]
+    assert row["rtc_offset_s"] == "-812345678" and row["board"] == "esp32-epd29"
+    assert row["message"] == "deploy set the unit's clock from this computer (UTC)"
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n")
+    with pytest.raises(UserError, match="is not a sunprint unit registry"):
+        registry.clock_registry(str(other))

@@ -142,3 +142,7 @@ def test_a_log_from_2000_on_books_its_lifetime_as_the_warning_says(tmp_path, cap
         assert energy["log_integral_kwh"] == 1.0
         # the first interval after boot is the unit's to book or count as missing (item 9)
         assert 0.99 <= energy["lifetime_kwh"] <= 1.0, (energy, extra)
+        # issue 16: no day is credited with energy of an unknown date (today was all of it)
+        assert energy["today_kwh"] == 0 and energy["yesterday_kwh"] == 0, energy
+        assert summary["clock"]["held_wh"] == energy["lifetime_mwh"] / 1000, summary["clock"]
+        assert summary["wrong_day_wh"] == 0 and not summary["clock"]["date_known_at_end"]

@@ -52,6 +52,11 @@ def test_bundled_logs_are_reproduced_byte_for_byte(tmp_path):
     assert made == sorted(p.name for p in LOGS.glob("*.csv")) and len(made) == 3
     for name in made:
         assert (tmp_path / name).read_bytes() == (LOGS / name).read_bytes(), name
+    # and the week's clock-lost variant, a replay scenario
+    made = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert made == sorted(p.name for p in LOGS.glob("*.json")) and len(made) == 1
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (LOGS / name).read_bytes(), name
     # the day the README documents, by hash
     day = (LOGS / "zhongshan-2024-10-15.csv").read_bytes()
     assert (

@@ -39,9 +39,20 @@ new factor never rewrites history.
 
 Time: `t` is a monotonic count of seconds (it alone measures intervals); `wall` is wall-clock
 firmware seconds (since 2000-01-01 UTC), used only to tell which day, month and year energy
-belongs to. A wall clock that jumps back (an RTC back at 2000-01-01, an NTP correction) never
-reopens a closed day; one before 2024 is not trusted at all; one that jumps forward closes the
-days it passes. Energy is never lost or counted twice by a clock jump.
+belongs to. A wall clock that jumps back (an NTP correction) never reopens a closed day; one
+that jumps forward closes the days it passes. Energy is never lost or counted twice by a clock
+jump.
+
+A wall clock before 2024 (an ESP32's RTC after a power-on: 2000-01-01) is not trusted at all:
+while the date is unknown, energy is booked to lifetime at once and held for the periods
+(held(); today, month and year stay as they were: the app says it cannot vouch for them,
+vouched()). When a trusted wall clock comes back, the days it passes are closed first, then
+what was held is attributed: to today if it was provably produced today (the last trusted wall
+clock before the hold was on today's date, or the monotonic time since the hold began fits
+since today's local midnight), otherwise to the unattributed bucket (unattributed(): in
+lifetime only, never in a period). Never counted twice, never dropped; the hold survives a
+reboot (pack), though its monotonic start does not (a hold across a reboot is attributed on
+the wall clock's proof alone).
 
 Input is refused, never booked (counted in `refused`; the app shows it as a fault):
 - t or wall that is not an int in [0, 2**40) (wall -1: the same as t), or t before the last
@@ -78,6 +89,13 @@ MONTH = const(2)
 YEAR = const(3)
 LIFETIME = const(4)
 _N = const(15)
+# Beyond the 15 totals, in the same hi/lo lists: held while the date is unknown, and what could
+# not be attributed to a day (index + quantity).
+HELD = const(15)
+UNATTRIBUTED = const(18)
+_N_ALL = const(21)
+_NOT_HOLDING = const(-2)  # _hold when the date is known; else the last trusted wall (or -1)
+_MAX_HOLD_WALL = const(0x3FFFFFFF)  # a hold's bound is packed in 32 bits; later: unknown
 
 _UNIT = const(1000000)  # lo per hi: mWh per kWh, mg per kg
 _HALF_MJ_PER_MWH = const(7200)  # (p1 + p2) * dt counts half-millijoules; 3600 mJ = 1 mWh
@@ -86,9 +104,14 @@ _SECONDS_PER_DAY = const(86400)
 _MIN_VALID_WALL = const(757382400)  # 2024-01-01 00:00 UTC: earlier wall clocks are not set
 _JUMP_SLACK_S = const(60)  # wall clock vs monotonic disagreement counted as a clock jump
 
-_STATE_VERSION = const(3)
+_STATE_VERSION = const(4)
 _STATE_HEAD = "<B23q"
 _STATE_LISTS = "<30q"
+# Version 4 appends the hold: held energy, CO2, coal and unattributed energy, CO2, coal (milli),
+# and the hold's bound (the last trusted wall clock before it; -1 unknown, -2 not holding).
+_STATE_HOLD = "<6qi"
+_SIZE_V3 = const(425)
+_SIZE_V4 = const(477)
 
 # A journal entry (store.py keeps them between full records): what changed since the state in
 # the last full record (mark_base), within one local day and at the same factors. Version, day,
@@ -96,7 +119,10 @@ _STATE_LISTS = "<30q"
 # remainders, the counter's state, the counts added (samples, flagged, missing s, resets,
 # wraps, clock jumps), and the wall clocks of the last sample and of the counter's anchor (a
 # reboot measures its outage and times its first register step from them): 73 bytes.
+# Version 3 is the same entry made while the date is unknown: its deltas went to lifetime and
+# the held bucket, not to the periods.
 _JOURNAL_VERSION = const(2)
+_JOURNAL_HELD = const(3)
 _JOURNAL = "<BiiiiHHHqiiiiiHHHqq"
 JOURNAL_SIZE = const(73)
 _NO_BASE = const(-2)  # _base[0] when no full record holds a state of this ledger
@@ -166,8 +192,8 @@ class Ledger:
         # is plausible if (n - 1) * 3600 <= this * dt (small ints up to ~10 MW at 1000/kWh).
         self._counts_per_hour = (int(self.counter_max_power_w) * counter_per_kwh + 999) // 1000
         self.counter_survives_reboot = counter_survives_reboot  # a meter register, not a PCNT
-        self.hi = [0] * _N
-        self.lo = [0] * _N
+        self.hi = [0] * _N_ALL
+        self.lo = [0] * _N_ALL
         # What happened, for the status screen and the summary.
         self.samples = 0
         self.flagged = 0  # samples the health layer flagged (or the ledger refused): not integrated
@@ -197,7 +223,12 @@ class Ledger:
         # The anchor: the last trusted counter reading, its monotonic and wall time.
         self._counter_last = -1
         self._counter_t = -1
-        self._base = [_NO_BASE] * 15  # mark_base(): the totals and counts in the last full record
+        self._base = [_NO_BASE] * 24  # mark_base(): the totals and counts in the last full record
+        self._hold = _NOT_HOLDING  # see _NOT_HOLDING; packed
+        self._hold_t0 = -1  # monotonic second from which all held energy was produced; -1: none
+        self._valid_wall = -1  # the last trusted wall clock seen
+        self.held_settled = 0  # since boot: holds attributed to today
+        self.held_unattributed = 0  # since boot: holds that went to the unattributed bucket
         self._counter_wall = -1
         self._run = [-1, -1, -1, 0, 0, 0, 0]  # a candidate new level while distrusted
 
@@ -233,6 +264,22 @@ class Ledger:
 
     def lifetime_wh(self):
         return self.mwh(LIFETIME) // 1000
+
+    def vouched(self):
+        """Whether today, month and year are the periods of the date now: the date is known."""
+        return self._hold == _NOT_HOLDING
+
+    def held(self, quantity=ENERGY):
+        """Booked to lifetime while the date was unknown, not yet to a period (milli-units)."""
+        return self.hi[HELD + quantity] * _UNIT + self.lo[HELD + quantity]
+
+    def unattributed(self, quantity=ENERGY):
+        """In lifetime but in no period: held that could not be proven to be today's."""
+        return self.hi[UNATTRIBUTED + quantity] * _UNIT + self.lo[UNATTRIBUTED + quantity]
+
+    @property
+    def holding(self):
+        return self._hold != _NOT_HOLDING
 
     def day_of(self, wall):
         """Local day number (days since 2000-01-01) of wall-clock firmware time `wall`."""
@@ -533,6 +580,10 @@ class Ledger:
 
     def _add(self, base, n):
         # Unrolled over today, month, year, lifetime: a loop over a tuple would allocate.
+        if self._hold != _NOT_HOLDING:  # the date is unknown: lifetime, and held for a period
+            self._add1(HELD + base // 5, n)
+            self._add1(base + LIFETIME, n)
+            return
         self._add1(base + TODAY, n)
         self._add1(base + MONTH, n)
         self._add1(base + YEAR, n)
@@ -569,6 +620,12 @@ class Ledger:
         """Move to the day of `wall`. If the interval (wall - dt, wall] crosses into the next
         day and may_split, return the seconds before that midnight and leave the roll to the
         caller (to self._pending_day); otherwise roll here and return -1."""
+        if wall < _MIN_VALID_WALL:
+            self._unknown(dt)
+            return -1
+        if self._hold != _NOT_HOLDING:
+            self._release(wall)
+        self._valid_wall = wall
         day = self._wall_day(wall)
         if day == self._day:
             return -1
@@ -582,6 +639,62 @@ class Ledger:
                 return first
         self._roll(day)
         return -1
+
+    def _unknown(self, dt):
+        # A wall clock that is not set: hold what is booked from now on. All held energy is
+        # produced from _hold_t0 on (while nothing is held, it moves up to this interval's
+        # start; after a reboot with something held, the monotonic clock cannot say: -1).
+        t0 = self._last_wall_t - dt
+        if self._hold == _NOT_HOLDING:
+            w = self._valid_wall
+            self._hold = w if w <= _MAX_HOLD_WALL else -1
+            self._hold_t0 = t0
+        elif self.hi[HELD] == 0 and self.lo[HELD] == 0:
+            self._hold_t0 = t0
+
+    def _release(self, wall):
+        # A trusted wall clock after a hold: close the days it passes, then attribute what was
+        # held to today if provably today's, else to the unattributed bucket.
+        bound = self._hold
+        t0 = self._hold_t0
+        self._hold = _NOT_HOLDING
+        self._hold_t0 = -1
+        day = self.day_of(wall)
+        if self._day < 0:
+            self._day = day
+        elif day > self._day:
+            self._roll(day)
+        midnight = day * _SECONDS_PER_DAY - self.tz_offset_s
+        proof = day == self._day and (
+            (bound >= _MIN_VALID_WALL and bound >= midnight and bound <= wall)
+            or (t0 >= 0 and wall - (self._last_wall_t - t0) >= midnight)
+        )
+        hi, lo = self.hi, self.lo
+        q = 0
+        moved = False
+        while q < 3:
+            h = hi[HELD + q]
+            m = lo[HELD + q]
+            if h or m:
+                moved = True
+                hi[HELD + q] = 0
+                lo[HELD + q] = 0
+                if proof:
+                    hi[q * 5 + TODAY] += h
+                    self._add1(q * 5 + TODAY, m)
+                    hi[q * 5 + MONTH] += h
+                    self._add1(q * 5 + MONTH, m)
+                    hi[q * 5 + YEAR] += h
+                    self._add1(q * 5 + YEAR, m)
+                else:
+                    hi[UNATTRIBUTED + q] += h
+                    self._add1(UNATTRIBUTED + q, m)
+            q += 1
+        if moved:
+            if proof:
+                self.held_settled += 1
+            else:
+                self.held_unattributed += 1
 
     def _roll(self, day):
         old = self._day
@@ -618,6 +731,9 @@ class Ledger:
         """After a reboot and unpack(): the monotonic clock restarted, don't bridge the outage;
         the first sample counts it as missing time (see the module's docstring)."""
         self._outage_wall = self._last_wall
+        if self._last_wall >= _MIN_VALID_WALL:
+            self._valid_wall = self._last_wall
+        self._hold_t0 = -1  # the monotonic clock restarted: it proves nothing held before
         self._last_t = -1
         self._last_ok = True
         self._last_wall = -1
@@ -663,15 +779,43 @@ class Ledger:
             self.coal_dg_per_kwh,
             self.unsaved_mwh,
         )
-        return head + struct.pack(_STATE_LISTS, *(self.hi + self.lo))
+        hi, lo = self.hi, self.lo
+        lists = struct.pack(_STATE_LISTS, *(hi[:_N] + lo[:_N]))
+        hold = struct.pack(
+            _STATE_HOLD,
+            hi[HELD] * _UNIT + lo[HELD],
+            hi[HELD + 1] * _UNIT + lo[HELD + 1],
+            hi[HELD + 2] * _UNIT + lo[HELD + 2],
+            hi[UNATTRIBUTED] * _UNIT + lo[UNATTRIBUTED],
+            hi[UNATTRIBUTED + 1] * _UNIT + lo[UNATTRIBUTED + 1],
+            hi[UNATTRIBUTED + 2] * _UNIT + lo[UNATTRIBUTED + 2],
+            self._hold,
+        )
+        return head + lists + hold
+
+    @staticmethod
+    def state_size(payload):
+        """How many bytes of a record's payload the ledger state takes, by its version (the
+        refresh plan's state follows it)."""
+        return _SIZE_V3 if len(payload) and payload[0] in (2, 3) else _SIZE_V4
 
     def unpack(self, data):
         """Restore the state pack() made (version 2 or 3); ValueError if data is not such a
         state. What is kept since boot only (refused, counter_implausible, a candidate level)
         starts afresh."""
         n_head = struct.calcsize(_STATE_HEAD)
-        if len(data) != n_head + struct.calcsize(_STATE_LISTS) or data[0] not in (2, 3):
-            raise ValueError("not a ledger state v2 or v%d" % _STATE_VERSION)
+        n = len(data)
+        if not (
+            (n == _SIZE_V3 and data[0] in (2, 3)) or (n == _SIZE_V4 and data[0] == _STATE_VERSION)
+        ):
+            raise ValueError("not a ledger state v2 to v%d" % _STATE_VERSION)
+        hold = struct.unpack_from(_STATE_HOLD, data, _SIZE_V3) if n == _SIZE_V4 else None
+        if hold is not None:
+            for v in hold[:6]:
+                if v < 0:
+                    raise ValueError("ledger state: a negative hold")
+            if hold[6] < _NOT_HOLDING:
+                raise ValueError("ledger state: a bad hold bound")
         (
             _,
             self.samples,
@@ -704,8 +848,16 @@ class Ledger:
         self._run[_R_LEVEL] = -1
         self._run[_R_T] = -1
         values = struct.unpack_from(_STATE_LISTS, data, n_head)
-        self.hi = list(values[:_N])
-        self.lo = list(values[_N:])
+        self.hi = list(values[:_N]) + [0] * (_N_ALL - _N)
+        self.lo = list(values[_N:]) + [0] * (_N_ALL - _N)
+        self._hold = _NOT_HOLDING
+        if hold is not None:
+            for i in range(6):
+                self.hi[HELD + i] = hold[i] // _UNIT
+                self.lo[HELD + i] = hold[i] % _UNIT
+            self._hold = hold[6]
+        self._hold_t0 = -1
+        self._valid_wall = self._last_wall if self._last_wall >= _MIN_VALID_WALL else -1
         self._base[0] = _NO_BASE  # until the caller says this state is a full record's
 
     # --- journal: small deltas between full records (store.py) ---
@@ -729,6 +881,15 @@ class Ledger:
         b[12] = self.clock_jumps
         b[13] = self.co2_dg_per_kwh
         b[14] = self.coal_dg_per_kwh
+        b[15] = hi[UNATTRIBUTED]
+        b[16] = lo[UNATTRIBUTED]
+        b[17] = 1 if self._hold != _NOT_HOLDING else 0
+        b[18] = hi[HELD]
+        b[19] = lo[HELD]
+        b[20] = hi[HELD + 1]
+        b[21] = lo[HELD + 1]
+        b[22] = hi[HELD + 2]
+        b[23] = lo[HELD + 2]
 
     def journal_into(self, buf, off=0):
         """Write the change since mark_base() into buf at off as a journal entry (JOURNAL_SIZE
@@ -757,11 +918,25 @@ class Ledger:
             return 0
         if _out(self._cacc) or _out(self._credit) or dr > 0xFFFF or dw > 0xFFFF or dj > 0xFFFF:
             return 0
+        # The hold: the same mode as the base, nothing attributed since; while holding, all of
+        # the change went to held (a hold that began or was attributed since: a full record).
+        holding = self._hold != _NOT_HOLDING
+        if (b[17] == 1) != holding or hi[UNATTRIBUTED] != b[15] or lo[UNATTRIBUTED] != b[16]:
+            return 0
+        if holding:
+            if (hi[HELD] - b[18]) * _UNIT + lo[HELD] - b[19] != de:
+                return 0
+            if (hi[HELD + 1] - b[20]) * _UNIT + lo[HELD + 1] - b[21] != dc:
+                return 0
+            if (hi[HELD + 2] - b[22]) * _UNIT + lo[HELD + 2] - b[23] != dk:
+                return 0
+        elif hi[HELD] or lo[HELD] or hi[HELD + 1] or lo[HELD + 1] or hi[HELD + 2] or lo[HELD + 2]:
+            return 0
         struct.pack_into(
             _JOURNAL,
             buf,
             off,
-            _JOURNAL_VERSION,
+            _JOURNAL_HELD if holding else _JOURNAL_VERSION,
             self._day,
             de,
             dc,
@@ -786,8 +961,10 @@ class Ledger:
     def apply_journal(self, data):
         """After unpack() of the base record: add a journal entry journal_into() made. Raises
         ValueError, the ledger untouched, if data is not such an entry for this state."""
-        if len(data) != JOURNAL_SIZE or data[0] != _JOURNAL_VERSION:
-            raise ValueError("not a ledger journal entry v%d" % _JOURNAL_VERSION)
+        if len(data) != JOURNAL_SIZE or data[0] not in (_JOURNAL_VERSION, _JOURNAL_HELD):
+            raise ValueError("not a ledger journal entry v%d or v%d" % (2, _JOURNAL_HELD))
+        if (data[0] == _JOURNAL_HELD) != (self._hold != _NOT_HOLDING):
+            raise ValueError("journal entry does not fit its record (date known or not)")
         (
             _,
             day,

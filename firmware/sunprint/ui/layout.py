@@ -82,11 +82,28 @@ SENSOR_FAULTS = const(("%d faults", "故障%d次"))
 NO_FAULT = const(("none", "无"))
 SAVED_NEVER = const(("never", "从未"))
 SAVED_AGO = const(("%d min ago", "%d分钟前"))
-TEMPLATES = (TREES_NOTE, COAL_NOTE, SENSOR_OK, SENSOR_FAULTS, NO_FAULT, SAVED_NEVER, SAVED_AGO)
+# In place of LABELS["today"] while the date is unknown: lifetime, marked (app.screen_values).
+# (A constant, not a LABELS entry: a dict entry more would cost every unit heap.)
+TOTAL_CLOCK = const(("Total, date unknown", "累计 时间未知"))
+TEMPLATES = (
+    TREES_NOTE,
+    COAL_NOTE,
+    SENSOR_OK,
+    SENSOR_FAULTS,
+    NO_FAULT,
+    SAVED_NEVER,
+    SAVED_AGO,
+    TOTAL_CLOCK,
+)
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),
 # on an LED the tree icon says it.
-UNITS = ("W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh")
+# An energy unit ending in "?" marks a total shown where a period's was (the date unknown);
+# an LED has room for the mark alone (ui/render.py draws just "?" there).
+UNITS = (
+    "W", "kW", "MW", "Wh", "kWh", "MWh", "g", "kg", "t", "trees", "k trees", "kg/kWh",
+    "Wh?", "kWh?", "MWh?",
+)  # fmt: skip
 UNITS_ZH = {"trees": "棵", "k trees": "千棵"}
 UNITS_LED = {"trees": "", "k trees": "k"}
 DIGITS = "0123456789"
@@ -118,7 +135,7 @@ SCREENS = {
         ("value", 290, 32, LARGE, "right", "power_w"),
         ("hline", 4, 42, None, None, 292),
         ("icon", 4, 55, 16, None, "bolt"),
-        ("label", 24, 68, _L, "left", "today"),
+        ("field", 24, 68, _L, "left", "today_label"),
         ("value", 290, 74, LARGE, "right", "today_kwh"),
         ("hline", 4, 84, None, None, 292),
         ("icon", 4, 97, 16, None, "leaf"),

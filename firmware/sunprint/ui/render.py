@@ -151,6 +151,8 @@ class Renderer:
         if unit_font is BUILTIN:
             if unit in UNITS_LED:
                 unit = UNITS_LED[unit]
+            elif unit and unit[-1] == "?":
+                unit = "?"  # the date-unknown mark alone (layout.UNITS)
         elif self.lang == ZH and unit in UNITS_ZH and ZH in self.fonts:
             unit = UNITS_ZH[unit]
             unit_font = self.fonts[ZH]

@@ -12,9 +12,12 @@ _V = (HUGE, LARGE, 6)  # big number, unit in bold 24 px
 
 
 def _row(top, icon, label, name):
+    # "today" is a field: while the date is unknown the app puts another label there
     return (
         ("icon", 8, top + 28, 32, None, icon),
-        ("label", 50, top + 38, _L, "left", label),
+        ("field", 50, top + 38, _L, "left", "today_label")
+        if label == "today"
+        else ("label", 50, top + 38, _L, "left", label),
         ("value", 392, top + 64, _V, "right", name),
     )
 

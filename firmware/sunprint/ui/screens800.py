@@ -12,9 +12,12 @@ _V = (HUGE, LARGE, 8)  # big number, unit in bold 24 px
 
 
 def _cell(x0, top, icon, label, name):
+    # "today" is a field: while the date is unknown the app puts another label there
     return (
         ("icon", x0 + 20, top + 22, 32, None, icon),
-        ("label", x0 + 64, top + 44, _L, "left", label),
+        ("field", x0 + 64, top + 44, _L, "left", "today_label")
+        if label == "today"
+        else ("label", x0 + 64, top + 44, _L, "left", label),
         ("value", x0 + 380, top + 122, _V, "right", name),
     )
 

@@ -68,9 +68,17 @@ def status_values(app, unit_id, now, free_heap):
         "factor": format_factor(app.carbon_row[2]),  # the row its source cites
         "factor_source": short_source(app.carbon_row),
         "heap": "%d.%d kB" % (free_heap // 1000, free_heap % 1000 // 100),
-        # the time source and how far its last reading moved the RTC ("ds3231 +2s")
-        "clock": app.timekeeper.summary() if app.timekeeper is not None else "",
+        # the time source and how far its last reading moved the RTC ("ds3231 +2s"), or that
+        # the ledger holds energy for the periods: the date is unknown (status JSON: periods)
+        "clock": _clock(app),
         # Wi-Fi / MQTT: "" when the network is off (config.json wifi_ssid ""), else e.g.
         # "WiFi pw?" (the password was refused) or "MQTT ok" (net/publish.py LINK_TEXTS)
         "link": app.net.screen_text() if getattr(app, "net", None) is not None else "",
     }
+
+
+def _clock(app):
+    vouched = getattr(app.ledger, "vouched", None)
+    if vouched is not None and not vouched():
+        return "date unknown"
+    return app.timekeeper.summary() if app.timekeeper is not None else ""
