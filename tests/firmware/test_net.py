@@ -164,6 +164,20 @@ def test_status_names_the_board_language_and_fault_kinds_and_state_its_time():
     assert s["last_fault"].startswith("sensor: xxx") and len(s["last_fault"]) < 200
 
 
+def test_periods_are_null_while_the_date_is_unknown():
+    # a unit back from a power cut with no time source: the ledger holds the energy for the
+    # periods (wall clock in 2000) and cannot vouch for today; lifetime is still published
+    led = Ledger()
+    for k in range(361):
+        led.add_power(k * 10, 1000000, 100 + k * 10)  # 1 kW for an hour, wall clock 2000
+    assert not led.vouched()
+    net = Net(make_app(None, led), network, _cfg(), OsFs(""))
+    buf = bytearray(1024)
+    d = json.loads(bytes(buf[128 : net.format_state(buf, 128)]).decode())
+    assert d["today_kwh"] is None and d["month_kwh"] is None and d["year_kwh"] is None
+    assert d["lifetime_kwh"] == "1.000000"
+
+
 def test_discovery_is_stable_and_carries_home_assistant_fields():
     app = make_app(None, Ledger())
     net = Net(app, network, _cfg(), OsFs(""))

@@ -8,6 +8,8 @@ Topics, under <prefix>/<unit_id>/ (config.json mqtt_prefix, default "sunprint"):
                 "month_kwh", "year_kwh", "lifetime_kwh", "co2_kg", "coal_kg",
                 "factor_kg_per_kwh": "0.5306", "factor_source": "CN 2023: ..."}. Energies and
                 masses are exact decimal strings of the ledger's integer mWh and mg (6 decimals).
+                While the date is unknown (the ledger holds energy for the periods) today,
+                yesterday, month and year are null: the sign then shows lifetime only.
   status        retained, with each state: {"firmware", "platform", "faults" (all kinds),
                 "fault_kinds" ({kind: count}), "last_fault" (text or null), "board" (the
                 profile's name), "lang" (zh, en or both), "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
@@ -109,6 +111,14 @@ def _json_text(text, limit=192):
             out += c.encode()
     out += b'"'
     return bytes(out)
+
+
+_PERIODS = (
+    (b',"today_kwh":', TODAY),
+    (b',"yesterday_kwh":', YESTERDAY),
+    (b',"month_kwh":', MONTH),
+    (b',"year_kwh":', YEAR),
+)
 
 
 class Net:
@@ -309,14 +319,15 @@ class Net:
         i = _put_uint(buf, i, mw // 1000)
         buf[i] = 46
         i = _put_uint(buf, i + 1, mw % 1000, 3)
-        i = _put(buf, i, b',"today_kwh":')
-        i = _put_fixed(buf, i, hi[ENERGY * 5 + TODAY], lo[ENERGY * 5 + TODAY])
-        i = _put(buf, i, b',"yesterday_kwh":')
-        i = _put_fixed(buf, i, hi[ENERGY * 5 + YESTERDAY], lo[ENERGY * 5 + YESTERDAY])
-        i = _put(buf, i, b',"month_kwh":')
-        i = _put_fixed(buf, i, hi[ENERGY * 5 + MONTH], lo[ENERGY * 5 + MONTH])
-        i = _put(buf, i, b',"year_kwh":')
-        i = _put_fixed(buf, i, hi[ENERGY * 5 + YEAR], lo[ENERGY * 5 + YEAR])
+        # the periods only while the date is known (the ledger vouches for them); else null,
+        # as the sign then shows lifetime with its clock-unknown mark
+        vouched = ledger.vouched()
+        for key, period in _PERIODS:
+            i = _put(buf, i, key)
+            if vouched:
+                i = _put_fixed(buf, i, hi[ENERGY * 5 + period], lo[ENERGY * 5 + period])
+            else:
+                i = _put(buf, i, b"null")
         # The ever-increasing totals as the store last made them durable (app.durable): a power
         # cut restores at least that, so they never go backwards on the wire across reboots
         # (Home Assistant takes any decrease of a total_increasing sensor for a meter reset).
