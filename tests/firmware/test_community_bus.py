@@ -5,6 +5,7 @@
 import gc
 
 from community_rig import build, run_round
+
 from host_tools.sim.dlt645_bus import BUS_ERRORS, COLLIDE, SILENT, WRONG_ADDRESS, collide
 from host_tools.sim.dlt645_meter import build_frame, parse_frame, wire_address
 from sunprint.community.schedule import DLT645, slot_us
