@@ -256,6 +256,7 @@ def main():
         ("bench_deploy", "bench_deploy"),
         ("bench_parts", "bench_parts"),
         ("bench_clock", "bench_clock"),
+        ("bench_community", "bench_community"),
     ):
         try:
             mod = importlib.import_module(module)

@@ -82,11 +82,11 @@ def test_bad_readings_refused():
         raise AssertionError("no meters accepted")
 
 
-def _power(i, s):
+def _power(i, s, length=14400):
     # Each home's array: a plateau around noon, scaled per home, in W.
-    if s < 0 or s >= 14400:
+    if s < 0 or s >= length:
         return 0.0
-    x = s / 14400
+    x = s / length
     return (1500.0 + 600.0 * i) * 4 * x * (1 - x)
 
 
@@ -116,7 +116,7 @@ def _day(period_s=60, hours=4):
         cm.feed(led, t, WALL0 + 8 * 3600 + s)
         for i in range(5):
             m = bus.meters[i]
-            m.power_w = 0.0 if (i == 1 and 7000 <= s <= 7400) else _power(i, s)
+            m.power_w = 0.0 if (i == 1 and 7000 <= s <= 7400) else _power(i, s, hours * 3600)
         if s == 7200:
             old = int(bus.meters[1].energy_kwh * 100 + 1e-6)
             truth[1] += old - start[1]
