@@ -127,7 +127,7 @@ def check(section, sample_period_s):
                     g + ".address", "a DL/T 645 address on a Modbus bus: one protocol per bus"
                 )
             unit = m.get("unit")
-            if not _int(unit) or not 1 <= unit <= 247:
+            if not isinstance(unit, int) or isinstance(unit, bool) or not 1 <= unit <= 247:
                 raise CommunityError(g + ".unit", "must be a Modbus unit id from 1 to 247")
             key = unit
             item = unit
