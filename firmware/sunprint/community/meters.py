@@ -194,7 +194,10 @@ class CommunityMeters:
             pending = 0
         self.fed_wh += pending
         self._feed_t = t
-        ledger.add_counter(t, self.fed_wh % ledger.counter_span, wall)
+        v = self.fed_wh
+        if v >= ledger.counter_span:
+            v %= ledger.counter_span
+        ledger.add_counter(t, v, wall)
 
     # --- persistence ---
 
