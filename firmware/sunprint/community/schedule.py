@@ -120,6 +120,8 @@ class DLT645Bus:
     another address, a collision's garbage, a bad checksum), silent[i] (reads without an answer).
     """
 
+    power_mw_per_unit = 100  # power[i] is in 0.1 W
+
     def __init__(
         self, dlt, addresses, *, read_power=True, baudrate=2400, timeout_ms=500, ticks_ms=ticks_ms
     ):

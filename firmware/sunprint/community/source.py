@@ -63,7 +63,7 @@ class CommunitySource:
         i = 0
         while i < p.n:
             if p.flag[i] == OK:
-                total += p.power[i] * 100  # 0.1 W -> mW
+                total += p.power[i] * p.power_mw_per_unit
             i += 1
         return total
 
