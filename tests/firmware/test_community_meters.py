@@ -230,3 +230,50 @@ def test_heap_per_added_meter():
 
 class _NoDriver:
     _uart = None
+
+
+def _lcg(seed):
+    # A tiny portable generator (CPython and MicroPython give the same sequence).
+    s = [seed]
+
+    def rnd(n):
+        s[0] = (s[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return (s[0] >> 8) % n
+
+    return rnd
+
+
+def test_random_histories_book_as_the_ledger_does():
+    # Register histories with glitches, resets, swaps, silences and reboots (with and without
+    # a wall clock): per meter, the same counts as a power-less Ledger fed the same readings.
+    for seed in range(40):
+        rnd = _lcg(seed + 1)
+        led = _meter_ledger()
+        cm = CommunityMeters(ADDR[:1], max_power_w=30000)
+        t = 0
+        wall = WALL0 if rnd(2) else 0
+        count = rnd(100000)
+        for _ in range(120):
+            r = rnd(100)
+            if r < 5:
+                t += 3600 + rnd(7200)  # silent for hours
+            elif r < 8:
+                led.resume()
+                cm.resume()
+                t = rnd(50)  # the monotonic clock restarts
+                wall += 600
+            else:
+                t += 10
+            wall += 10
+            count += rnd(9)  # up to 8 counts in 10 s: plausible at 30 kW
+            reading = count
+            if r >= 96:
+                reading = rnd(10**7)  # a one-poll glitch
+            elif r == 95:
+                count = rnd(1000)  # a swap: the register restarts elsewhere
+                reading = count
+            led.add_counter(t, reading, wall)
+            cm.add(0, t, reading, wall)
+            assert cm.booked[0] * 10000 == led.milli(0, LIFETIME), (seed, t, reading)
+        assert cm.resets[0] == led.counter_resets
+        assert cm.refused == led.refused, seed
