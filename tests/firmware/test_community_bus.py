@@ -155,3 +155,27 @@ def test_poll_cycle_allocates_nothing():
         gc.enable()
     assert poller.reporting() == 5 and poller.energy[4] == 432109
     assert used == 0, used
+
+
+def test_direction_pin_is_high_only_while_a_request_goes_out():
+    # With a DE pin: every request reaches the line whole and no reply byte is lost to a
+    # driver still on (FakeSerial checks both against the pin's history).
+    from host_tools.sim.dlt645_bus import BusSerial
+    from host_tools.sim.dlt645_meter import DLT645MeterModel, FakePin, VirtualClock
+    from sunprint.community.schedule import DLT645Bus
+    from sunprint.drivers.dlt645 import DLT645 as Driver
+    from sunprint.drivers.dlt645 import parse_address
+
+    clock = VirtualClock()
+    pin = FakePin(clock)
+    addresses = ["000000000001", "000000000002", "000000000003"]
+    meters = [DLT645MeterModel(a, energy_kwh=10.0 * (i + 1)) for i, a in enumerate(addresses)]
+    bus = BusSerial(meters, clock, baudrate=2400, latency_ms=20, de=pin)
+    dlt = Driver(
+        bus, address=addresses[0], de=pin, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms
+    )
+    poller = DLT645Bus(dlt, [parse_address(a) for a in addresses], ticks_ms=clock.ticks_ms)
+    run_round(clock, poller, tick_ms=1)
+    assert bus.lost_tx == 0 and bus.lost_rx == 0
+    assert [poller.energy[i] for i in range(3)] == [1000, 2000, 3000]
+    assert poller.reporting() == 3 and pin.value() == 0
