@@ -328,3 +328,14 @@ def test_power_cut_restores_from_record_and_journal_without_double_or_loss():
     assert cm2.total_wh == truth_wh
     assert led2.mwh(LIFETIME) == truth_wh * 1000, led2.mwh(LIFETIME)
     assert led2.counter_resets == 0 and led2.counter_implausible == 0
+
+
+def test_times_up_to_int32_are_taken():
+    # 2040 in firmware seconds is past the 32-bit VM's small ints (2034) but within int32.
+    cm = CommunityMeters(ADDR[:1])
+    w2040 = 1262304000
+    cm.add(0, 10, 500, w2040)
+    cm.add(0, 70, 503, w2040 + 60)
+    cm.add(0, 80, 504, 1 << 31)  # beyond int32: refused
+    cm.add(0, 80, 504, -5)
+    assert cm.booked[0] == 3 and cm.refused == 2

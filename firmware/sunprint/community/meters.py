@@ -46,7 +46,6 @@ HEADER_SIZE = const(11)
 _VERSION = const(1)
 _NONE = const(0xFFFFFFFF)
 _MIN_VALID_WALL = const(757382400)  # 2024-01-01 UTC, as the ledger: earlier clocks are unset
-_MAX_TIME = const(0x3FFFFFFF)
 
 
 def _ints(n, v):
@@ -100,8 +99,12 @@ class CommunityMeters:
         if wall == -1:
             wall = t
         if (
-            not 0 <= t <= _MAX_TIME
-            or not 0 <= wall <= _MAX_TIME
+            not isinstance(t, int)
+            or not isinstance(wall, int)
+            or t < 0
+            or wall < 0
+            or t >> 31  # the arrays hold int32: seconds up to 2068 (small ints up to 2034)
+            or wall >> 31
             or t < self.at[i]
             or t < self.run_t[i]
             or not isinstance(count, int)
