@@ -23,9 +23,18 @@ def test_a_good_section():
     assert c.keys[0] == b"\x01\x00\x00\x00\x00\x00" and len(c.keys) == 5
     assert c.max_power_w == [30000] * 5 and not c.per_home_screen
     assert c.round_us == 5 * 1099702
-    m = check({"protocol": "modbus", "meters": [{"unit": 1}, {"unit": 7, "max_power_w": 5000}]}, 10)
+    m = check(
+        {
+            "protocol": "modbus",
+            "meters": [
+                {"unit": 1, "model": "sdm120"},
+                {"unit": 7, "model": "ddsu666", "max_power_w": 5000},
+            ],
+        },
+        10,
+    )
     assert m.protocol == MODBUS and m.baudrate == 9600 and m.keys == [1, 7]
-    assert m.max_power_w == [30000, 5000]
+    assert m.max_power_w == [30000, 5000] and m.models == ["sdm120", "ddsu666"]
     s16 = check(_dlt(16, read_power=False, baudrate=9600), 10)
     assert len(s16.keys) == 16
 
@@ -34,14 +43,14 @@ def test_duplicates_mixed_protocols_and_too_many_are_named():
     s = _dlt(3)
     s["meters"][2]["address"] = "1"
     assert _refused(s) == "community.meters[2].address: 000000000001 is also meters[0]'s"
-    s = {"protocol": "modbus", "meters": [{"unit": 4}, {"unit": 4}]}
+    s = {"protocol": "modbus", "meters": [{"unit": 4, "model": "sdm120"}] * 2}
     assert _refused(s) == "community.meters[1].unit: 4 is also meters[0]'s"
     s = _dlt(2)
     s["meters"][1] = {"unit": 3}
     assert _refused(s) == (
         "community.meters[1].unit: a Modbus unit id on a DL/T 645 bus: one protocol per bus"
     )
-    s = {"protocol": "modbus", "meters": [{"unit": 4}, {"address": "12"}]}
+    s = {"protocol": "modbus", "meters": [{"unit": 4, "model": "sdm120"}, {"address": "12"}]}
     assert _refused(s).startswith("community.meters[1].address: a DL/T 645 address on a Modbus")
     assert _refused(_dlt(40, baudrate=2400)) == (
         "community.meters: 40 DL/T 645 meters at 2400 baud need 55.9 s per round, more than"
@@ -65,6 +74,7 @@ def test_bad_values_are_named():
         ),
         ({"protocol": "modbus", "meters": [{"unit": 248}]}, "community.meters[0].unit: "),
         ({"protocol": "modbus", "meters": [{"unit": True}]}, "community.meters[0].unit: "),
+        ({"protocol": "modbus", "meters": [{"unit": 2}]}, "community.meters[0].model: "),
         (_dlt(1, per_home_screen="yes"), "community.per_home_screen: "),
     )
     for section, start in cases:

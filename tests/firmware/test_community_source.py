@@ -103,3 +103,54 @@ def test_loop_pass_allocates_nothing():
         gc.enable()
     assert rounds == 3, rounds
     assert used == 0, used
+
+
+def test_built_from_a_profile_section():
+    from host_tools.sim.dlt645_bus import BusSerial, ModbusBusPeer
+    from host_tools.sim.dlt645_meter import DLT645MeterModel
+    from host_tools.sim.dlt645_meter import VirtualClock as Clock
+    from host_tools.sim.modbus_meter import ModbusMeterModel
+    from host_tools.sim.uart import FakeUART
+    from host_tools.sim.uart import VirtualClock as UClock
+    from sunprint.community.source import build
+
+    clock = Clock()
+    addresses = ["000000000011", "000000000012", "000000000013"]
+    line = BusSerial(
+        [DLT645MeterModel(a, energy_kwh=5.0 + i) for i, a in enumerate(addresses)],
+        clock,
+        baudrate=9600,
+    )
+    section = {
+        "protocol": "dlt645",
+        "baudrate": 9600,
+        "meters": [{"address": a} for a in addresses],
+    }
+    src = build(section, line, 30, clock={"ticks_ms": clock.ticks_ms, "sleep_ms": clock.sleep_ms})
+    src.service(0, WALL0)
+    while src.poller.busy:
+        clock.sleep_ms(5)
+        src.service(0, WALL0)
+    assert src.reporting() == 3 and [src.poller.energy[i] for i in range(3)] == [500, 600, 700]
+    st = src.status()
+    assert [m["address"] for m in st] == addresses
+
+    uclock = UClock()
+    peer = ModbusBusPeer(
+        [
+            ModbusMeterModel(3, "sdm120", energy_kwh=2.5),
+            ModbusMeterModel(9, "ddsu666", energy_kwh=4.0),
+        ]
+    )
+    uart = FakeUART(uclock, peer, baudrate=9600, latency_ms=20)
+    section = {
+        "protocol": "modbus",
+        "meters": [{"unit": 3, "model": "sdm120"}, {"unit": 9, "model": "ddsu666"}],
+    }
+    src = build(section, uart, 10, clock={"ticks_ms": uclock.ticks_ms, "sleep_ms": uclock.sleep_ms})
+    src.service(0, WALL0)
+    while src.poller.busy:
+        uclock.sleep_ms(2)
+        src.service(0, WALL0)
+    assert src.reporting() == 2 and [src.poller.energy[i] for i in range(2)] == [2500, 4000]
+    assert src.meters.wh_per_count == 1

@@ -8,7 +8,7 @@
 #         "timeout_ms": 500,             # per read; DL/T 645 allows the meter 500 ms
 #         "meters": [
 #             {"address": "000000000001", "max_power_w": 8000},   # DL/T 645: 12 digits
-#             {"unit": 3}                                          # Modbus: unit id 1..247
+#             {"unit": 3, "model": "sdm120"}                       # Modbus: unit id 1..247
 #         ],
 #         "per_home_screen": false       # a public sign shows no household's production
 #     }
@@ -20,7 +20,8 @@ from sunprint.community.schedule import DLT645, MODBUS
 from sunprint.community.schedule import check as check_schedule
 
 _KEYS = ("protocol", "baudrate", "read_power", "timeout_ms", "meters", "per_home_screen")
-_METER_KEYS = ("address", "unit", "max_power_w", "name")
+_METER_KEYS = ("address", "unit", "model", "max_power_w", "name")
+MODBUS_MODELS = ("sdm120", "sdm630", "ddsu666", "dtsu666")
 MAX_METERS = 64
 DEFAULT_MAX_POWER_W = 30000
 
@@ -44,6 +45,7 @@ class Community:
         max_power_w,
         round_us,
         per_home_screen,
+        models=None,
     ):
         self.protocol = protocol  # schedule.DLT645 or schedule.MODBUS
         self.baudrate = baudrate
@@ -53,6 +55,7 @@ class Community:
         self.max_power_w = max_power_w
         self.round_us = round_us  # a round's worst case
         self.per_home_screen = per_home_screen
+        self.models = models  # Modbus: the register map's name per meter (drivers/modbus.py)
 
 
 def _int(v):
@@ -98,6 +101,7 @@ def check(section, sample_period_s):
     if not isinstance(meters, list) or not 1 <= len(meters) <= MAX_METERS:
         raise CommunityError(f + ".meters", "must list 1 to %d meters" % MAX_METERS)
     keys = []
+    models = []
     seen = {}
     powers = []
     for j, m in enumerate(meters):
@@ -129,6 +133,10 @@ def check(section, sample_period_s):
             unit = m.get("unit")
             if not isinstance(unit, int) or isinstance(unit, bool) or not 1 <= unit <= 247:
                 raise CommunityError(g + ".unit", "must be a Modbus unit id from 1 to 247")
+            model = m.get("model")
+            if model not in MODBUS_MODELS:
+                raise CommunityError(g + ".model", "must be one of %s" % ", ".join(MODBUS_MODELS))
+            models.append(model)
             key = unit
             item = unit
             field = g + ".unit"
@@ -146,4 +154,6 @@ def check(section, sample_period_s):
         )
     except ValueError as e:
         raise CommunityError(f + ".meters", str(e)[len("meters: ") :]) from None
-    return Community(protocol, baud, read_power, timeout, keys, powers, us, per_home)
+    return Community(
+        protocol, baud, read_power, timeout, keys, powers, us, per_home, models or None
+    )

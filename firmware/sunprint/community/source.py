@@ -87,3 +87,54 @@ class CommunitySource:
                 }
             )
         return out
+
+
+def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None):
+    """A CommunitySource from the profile's community section (community/profile.py checks
+    it: CommunityError names a fault), on an open UART (8E1 for DL/T 645, as the profile's
+    bus says) and its DE pin. ledger: the community Ledger (made here if None: a counter in Wh,
+    30 bits, 10 MW). clock: {} or {"ticks_ms": f, "sleep_ms": g}, the time the bus waits on.
+    What board.build will call once it reads a community profile (docs/community.md)."""
+    from sunprint.community.meters import CommunityMeters
+    from sunprint.community.profile import check
+    from sunprint.community.schedule import DLT645 as PROTOCOL_DLT645
+    from sunprint.community.schedule import DLT645Bus
+    from sunprint.core.ledger import Ledger
+
+    clock = clock or {}
+    c = check(section, sample_period_s)
+    ticks = clock.get("ticks_ms")
+    kw = {} if ticks is None else {"ticks_ms": ticks}
+    if c.protocol == PROTOCOL_DLT645:
+        from sunprint.drivers.dlt645 import DLT645
+
+        dlt = DLT645(uart, address=c.keys[0], de=de, baudrate=c.baudrate, **clock)
+        poller = DLT645Bus(
+            dlt,
+            c.keys,
+            read_power=c.read_power,
+            baudrate=c.baudrate,
+            timeout_ms=c.timeout_ms,
+            **kw,
+        )
+        keys = c.keys
+        wh_per_count = 10
+        span = 100000000
+    else:
+        from sunprint.community.modbus_bus import ModbusBus
+        from sunprint.drivers import modbus
+
+        rtu = modbus.ModbusRTU(uart, de=de, baudrate=c.baudrate, timeout_ms=c.timeout_ms, **clock)
+        maps = [getattr(modbus, m.upper()) for m in c.models or ()]
+        poller = ModbusBus(
+            rtu, c.keys, maps, read_power=c.read_power, timeout_ms=c.timeout_ms, **kw
+        )
+        keys = [bytes((u, 0, 0, 0, 0, 0)) for u in c.keys]
+        wh_per_count = 1
+        span = 1 << 30
+    meters = CommunityMeters(
+        keys, wh_per_count=wh_per_count, span=span, max_power_w=max(c.max_power_w)
+    )
+    if ledger is None:
+        ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+    return CommunitySource(poller, meters, ledger, sample_period_s)
