@@ -259,6 +259,7 @@ def main():
         ("bench_parts", "bench_parts"),
         ("bench_clock", "bench_clock"),
         ("bench_fleet", "bench_fleet"),
+        ("bench_community", "bench_community"),
     ):
         try:
             mod = importlib.import_module(module)

@@ -153,6 +153,31 @@ _R_UNTIMED = const(5)
 _R_CREDIT0 = const(6)
 
 
+# The counter's plausibility rule, shared with the per-meter accounting of a community
+# (sunprint/community/meters.py): the same rule for one meter and for each of many.
+COUNTER_CONFIRM = _CONFIRM
+STEP_UNKNOWN = _UNKNOWN
+STEP_IMPLAUSIBLE = _IMPLAUSIBLE
+
+
+def counter_step(last, count, dt, span, counts_per_hour):
+    """The counts from `last` to `count` if the power they imply is plausible in dt seconds
+    (a wrap of a register of `span` counts only then): at most counts_per_hour * dt / 3600,
+    plus one count of resolution. STEP_IMPLAUSIBLE if not; STEP_UNKNOWN for a step up that
+    dt < 0 (nothing can time it) leaves open."""
+    if count >= last:
+        delta = count - last
+        if dt < 0:
+            return _UNKNOWN if delta else 0
+    else:
+        if dt < 0:
+            return _IMPLAUSIBLE  # backwards across an untimed outage: a reset or swap
+        delta = count + span - last
+    if delta > 1 and (delta - 1) * 3600 > counts_per_hour * dt:
+        return _IMPLAUSIBLE
+    return delta
+
+
 def _int_in(x, lo, hi):
     return isinstance(x, int) and lo <= x <= hi
 
@@ -443,19 +468,7 @@ class Ledger:
         run[_R_T] = -1
 
     def _step(self, last, count, dt):
-        """The counts from `last` to `count` if the power they imply is plausible in dt seconds
-        (a wrap only then); _IMPLAUSIBLE if not; _UNKNOWN for a step up that dt < 0 can't time."""
-        if count >= last:
-            delta = count - last
-            if dt < 0:
-                return _UNKNOWN if delta else 0
-        else:
-            if dt < 0:
-                return _IMPLAUSIBLE  # backwards across an untimed outage: a reset or swap
-            delta = count + self.counter_span - last
-        if delta > 1 and (delta - 1) * 3600 > self._counts_per_hour * dt:
-            return _IMPLAUSIBLE
-        return delta
+        return counter_step(last, count, dt, self.counter_span, self._counts_per_hour)
 
     def _count(self, t, count, wall, delta, dt):
         # Book a trusted step of `delta` counts ending at `count`.

@@ -188,6 +188,7 @@ class DLT645:
         self.bad_frames = 0
         self.device_errors = 0
         self.noise_bytes = 0  # bytes before a frame's 68 other than FE
+        self._pos = 0  # bytes of the frame being assembled in buf[0:]
 
     def address_str(self):
         return format_address(self.addr)
@@ -286,12 +287,11 @@ class DLT645:
     def _receive(self, func, di):
         uart = self._uart
         rx = self._rx
-        buf = self._buf
         ticks = self._ticks_ms
         t0 = ticks()
         wait = self.timeout_ms
         got = False
-        pos = 0
+        self._pos = 0
         while True:
             n = uart.any()
             if n:
@@ -301,25 +301,70 @@ class DLT645:
                     got = True
                     t0 = ticks()
                     wait = self._reply_ms
-                i = 0
-                while i < n:
-                    b = buf[_FRAME + i]
-                    i += 1
-                    if pos == 0 and b != _START:
-                        if b != _WAKE:
-                            self.noise_bytes += 1  # line noise at bus turnaround: skipped
-                        continue
-                    buf[pos] = b
-                    pos = self._sync(pos + 1)
-                    if pos >= 10 and pos == 12 + buf[9]:
-                        flag = self._check(func, di)
-                        if flag >= 0:
-                            return flag
-                        pos = 0  # our own request echoed by the transceiver: keep listening
+                flag = self._scan(n, func, di)
+                if flag >= 0:
+                    return flag
             elif ticks_diff(ticks(), t0) >= wait:
                 return BAD_FRAME if got else NO_ANSWER
             else:
                 self._sleep_ms(self._poll_ms)
+
+    def _scan(self, n, func, di):
+        # n bytes landed at buf[_FRAME:]: add them to the frame being assembled (its length in
+        # self._pos). Returns the flag of a whole frame, or -1 while none is complete.
+        buf = self._buf
+        pos = self._pos
+        i = 0
+        while i < n:
+            b = buf[_FRAME + i]
+            i += 1
+            if pos == 0 and b != _START:
+                if b != _WAKE:
+                    self.noise_bytes += 1  # line noise at bus turnaround: skipped
+                continue
+            buf[pos] = b
+            pos = self._sync(pos + 1)
+            if pos >= 10 and pos == 12 + buf[9]:
+                flag = self._check(func, di)
+                if flag >= 0:
+                    self._pos = 0
+                    return flag
+                pos = 0  # our own request echoed by the transceiver: keep listening
+        self._pos = pos
+        return -1
+
+    # --- the same exchange without waiting (sunprint/community/schedule.py: many meters on
+    # one bus, polled from the tick loop). The caller times the request and the reply. ---
+
+    def send(self, di):
+        """Start a read of `di` to self.addr: drain stale bytes, raise DE, write the request
+        (20 bytes with 4 FE). Returns at once; call release() once uart.txdone()."""
+        uart = self._uart
+        rx = self._rx
+        while uart.any():
+            uart.readinto(rx, _RX)
+        self._pos = 0
+        request = self._build(_READ_DATA, di)
+        if self._de is not None:
+            self._de.value(1)
+        uart.write(request)
+
+    def release(self):
+        """The request is out: let go of the bus (DE low) to hear the reply."""
+        if self._de is not None:
+            self._de.value(0)
+
+    def collect(self, di):
+        """Take what the UART has of the reply to send(di): the flag once a whole frame is in
+        (OK: `value` holds it; BAD_FRAME also for another meter's address), -1 while none is
+        complete, -2 when no byte came since the last call. Allocates nothing."""
+        uart = self._uart
+        n = uart.any()
+        if n:
+            n = uart.readinto(self._rx, n if n < _RX else _RX)
+        if not n:
+            return -2
+        return self._scan(n, _READ_DATA, di)
 
     def _sync(self, pos):
         # The bytes so far must look like a frame head (68 at 0 and 7, L that fits); if not,

@@ -262,6 +262,7 @@ class ModbusRTU:
         self.bus_errors = 0  # OSError from the UART
         self.noise_bytes = 0  # junk before an accepted reply
         self.stray_bytes = 0  # bytes drained while waiting to send
+        self._got = 0  # send() / collect(): bytes of the reply so far
 
     def read_registers(self, unit, address, count, fc=3):
         """Read `count` registers (FC03 holding, FC04 input) of `unit` into buf[DATA:].
@@ -290,6 +291,64 @@ class ModbusRTU:
                 self.retry_count += 1
         self.last_flag = flag
         return flag
+
+    # --- one attempt without waiting (sunprint/community/schedule.py: many meters on one bus,
+    # polled from the tick loop). The caller keeps the 3.5-character gap before send() (gap_ms
+    # after _idle_t), waits for uart.txdone() before release(), and times the reply. ---
+
+    def send(self, unit, address, count, fc=3):
+        """Drain stray bytes, build the FC03/FC04 request in buf[0:8], raise DE and write it."""
+        uart = self._uart
+        while uart.any():
+            k = uart.readinto(self._land, _LAND)
+            if not k:
+                break
+            self.stray_bytes += k
+        b = self.buf
+        b[0] = unit
+        b[1] = fc
+        b[2] = address >> 8
+        b[3] = address & 0xFF
+        b[4] = count >> 8
+        b[5] = count & 0xFF
+        c = crc16(b, 0, 6)
+        b[6] = c & 0xFF
+        b[7] = c >> 8
+        self._got = 0
+        self.transactions += 1
+        if self._de is not None:
+            self._de.value(1)
+        uart.write(self._req)
+
+    def release(self):
+        """The request is out: DE low, the bus idle from now."""
+        if self._de is not None:
+            self._de.value(0)
+        self._idle_t = self._ticks()
+
+    def collect(self, unit, fc, count):
+        """Take what the UART has of the reply: OK (registers at buf[DATA:]), DEVICE_ERROR,
+        -1 while no whole reply is in, -2 when no byte came since the last call."""
+        uart = self._uart
+        n = uart.any()
+        if n:
+            n = uart.readinto(self._land, n if n < _LAND else _LAND) or 0
+        if not n:
+            return -2
+        buf = self.buf
+        got = self._got
+        if got + n > _FRAME:  # more junk than a frame: keep the newest bytes
+            drop = got + n - _FRAME
+            for i in range(got - drop):
+                buf[i] = buf[i + drop]
+            got -= drop
+        land = self._land
+        for i in range(n):
+            buf[got + i] = land[i]
+        got += n
+        self._got = got
+        self._idle_t = self._ticks()
+        return self._match(got, unit, fc, 5 + 2 * count)
 
     # --- one attempt ---
 

@@ -1,0 +1,140 @@
+# The community as one source for the app (issue 18): the bus poller, the per-meter counters and
+# the community Ledger, driven from the loop. Not yet built by board.build (docs/community.md).
+#
+#     src = CommunitySource(poller, meters, ledger, sample_period_s=30)
+#     while True:                      # the app's loop, a few ms a pass
+#         src.service(t, wall)         # never blocks; books a round when it ends
+#
+# service() starts a round every sample_period_s (monotonic seconds t), advances it by one
+# poller step per call, and when the round ends books every meter read in it (add) and hands
+# the community total to the Ledger (feed). It allocates nothing (tests/firmware/
+# test_community_source.py); status() builds the status JSON's per-meter list (it allocates:
+# call it when the status is asked for).
+
+from sunprint.core.quality import NAMES, OK
+
+
+class CommunitySource:
+    def __init__(self, poller, meters, ledger, sample_period_s=30):
+        if poller.n != meters.n:
+            raise ValueError("community: the poller and the counters list different meters")
+        self.poller = poller
+        self.meters = meters
+        self.ledger = ledger
+        self.sample_period_s = sample_period_s
+        self.rounds_booked = 0
+        self.late_rounds = 0  # a period began before the last round ended: the bus is too slow
+        self._next = -1
+
+    def service(self, t, wall=-1):
+        """Advance the bus by one step; returns True when a round was booked in this call."""
+        p = self.poller
+        if p.busy:
+            if p.step():
+                return False
+            self._book(t, wall)
+            return True
+        if self._next < 0 or t >= self._next:
+            if self._next >= 0 and t - self._next >= self.sample_period_s:
+                self.late_rounds += 1
+            self._next = t + self.sample_period_s
+            p.begin_round()
+            p.step()
+        return False
+
+    def _book(self, t, wall):
+        p = self.poller
+        m = self.meters
+        i = 0
+        while i < p.n:
+            if p.fresh[i]:
+                m.add(i, t, p.energy[i], wall)
+            i += 1
+        m.feed(self.ledger, t, wall)
+        self.rounds_booked += 1
+
+    def reporting(self):
+        return self.poller.reporting()
+
+    def power_mw(self):
+        """The community's power now: the sum over meters whose last read was good, in mW."""
+        p = self.poller
+        total = 0
+        i = 0
+        while i < p.n:
+            if p.flag[i] == OK:
+                total += p.power[i] * p.power_mw_per_unit
+            i += 1
+        return total
+
+    def status(self):
+        """Every meter with its state, for the status JSON (allocates)."""
+        p = self.poller
+        m = self.meters
+        out = []
+        for i in range(p.n):
+            a = p.addr
+            out.append(
+                {
+                    "address": "".join("%02x" % a[6 * i + 5 - k] for k in range(6)),
+                    "state": NAMES[p.flag[i]] if p.flag[i] < len(NAMES) else "?",
+                    "register": p.energy[i],
+                    "booked_wh": m.booked[i] * m.wh_per_count,
+                    "silent": p.silent[i],
+                    "wrong": p.wrong[i],
+                    "resets": m.resets[i],
+                    "implausible": m.implausible[i],
+                }
+            )
+        return out
+
+
+def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None):
+    """A CommunitySource from the profile's community section (community/profile.py checks
+    it: CommunityError names a fault), on an open UART (8E1 for DL/T 645, as the profile's
+    bus says) and its DE pin. ledger: the community Ledger (made here if None: a counter in Wh,
+    30 bits, 10 MW). clock: {} or {"ticks_ms": f, "sleep_ms": g}, the time the bus waits on.
+    What board.build will call once it reads a community profile (docs/community.md)."""
+    from sunprint.community.meters import CommunityMeters
+    from sunprint.community.profile import check
+    from sunprint.community.schedule import DLT645 as PROTOCOL_DLT645
+    from sunprint.community.schedule import DLT645Bus
+    from sunprint.core.ledger import Ledger
+
+    clock = clock or {}
+    c = check(section, sample_period_s)
+    ticks = clock.get("ticks_ms")
+    kw = {} if ticks is None else {"ticks_ms": ticks}
+    if c.protocol == PROTOCOL_DLT645:
+        from sunprint.drivers.dlt645 import DLT645
+
+        dlt = DLT645(uart, address=c.keys[0], de=de, baudrate=c.baudrate, **clock)
+        poller = DLT645Bus(
+            dlt,
+            c.keys,
+            read_power=c.read_power,
+            baudrate=c.baudrate,
+            timeout_ms=c.timeout_ms,
+            **kw,
+        )
+        keys = c.keys
+        wh_per_count = 10
+        span = 100000000
+    else:
+        from sunprint.community.modbus_bus import ModbusBus
+        from sunprint.drivers import modbus
+
+        rtu = modbus.ModbusRTU(uart, de=de, baudrate=c.baudrate, timeout_ms=c.timeout_ms, **clock)
+        maps = [getattr(modbus, m.upper()) for m in c.models or ()]
+        poller = ModbusBus(
+            rtu, c.keys, maps, read_power=c.read_power, timeout_ms=c.timeout_ms, **kw
+        )
+        keys = [bytes((u, 0, 0, 0, 0, 0)) for u in c.keys]
+        wh_per_count = 1
+        span = 1 << 30
+    meters = CommunityMeters(
+        keys, wh_per_count=wh_per_count, span=span, max_power_w=max(c.max_power_w)
+    )
+    if ledger is None:
+        ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+    return CommunitySource(poller, meters, ledger, sample_period_s)

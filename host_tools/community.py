@@ -1,0 +1,413 @@
+"""A synthetic community day and its replay through the firmware's community core (issue 18).
+
+    python -m host_tools.community synth --homes 5 --out community.csv [--seed 7]
+    python -m host_tools.community replay community.csv \\
+        [--fault meter_silent@10:00,meter=3,until=12:00] [--fault meter_swap@13:00,meter=2]
+
+synth: N homes under one sky (host_tools/synth.py's pvlib chain and seeded clouds, the same
+cloud field over every roof), each with its own kWp, tilt, azimuth and a shading window (a tree
+or a neighbour's wall: the power times a factor between two local times), and its own meter
+whose register starts at its own reading.
+
+The community log, format 1 (one file, one pair of columns per meter):
+
+    # sunprint community log 1
+    # site=Zhongshan lat=22.5 lon=113.4 tz=+08:00 interval_s=60 source=sunprint-community-synth
+    # meter 000000000001 kwp=5.0 tilt=20 azimuth=180 shading=07:00-09:00x0.40
+    ...
+    time,000000000001_w,000000000001_kwh,000000000002_w,000000000002_kwh,...
+    2024-10-15T00:00:00+08:00,0.0,1000.00,0.0,1111.11,...
+
+Each row: the mean AC power over [time, time + interval) in W, and the meter's register at
+`time` (DL/T 645 forward active energy, XXXXXX.XX kWh, truncated as a register shows it).
+
+replay: the meters on the simulated RS-485 line (host_tools/sim/dlt645_bus.py), their
+registers and power set from the log row by row; the firmware's DLT645Bus, CommunityMeters and a
+community Ledger (CommunitySource) read them every sample period. Faults per meter (meter = its
+1-based position in the log): meter_silent (no answer) and bus_errors (replies with a flipped
+byte), from a time until a time; meter_swap at a time (a new meter at 0.00 kWh in its place).
+The summary: per meter what its registers moved while on the bus (the truth) and what was
+booked, the community total against their sum, homes reporting.
+
+Bad input: a one-line error naming the file and line, exit status 2; --out is a new file or an
+earlier output of synth (host_tools/outfile.py), written whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from host_tools import outfile
+from host_tools.errors import UserError
+
+SOURCE = "sunprint-community-synth"
+MAGIC = "# sunprint community log 1"
+
+
+@dataclass(frozen=True)
+class Home:
+    address: str
+    kwp: float
+    tilt: float = 20.0
+    azimuth: float = 180.0
+    shading: tuple[float, float, float] = (0.0, 0.0, 1.0)  # from h, to h, power factor
+    start_kwh: float = 1000.0
+
+
+def default_homes(n: int) -> list[Home]:
+    """n households with varied roofs: deterministic, no randomness."""
+    homes = []
+    for i in range(n):
+        homes.append(
+            Home(
+                address="%012d" % (i + 1),
+                kwp=(3.0, 5.0, 6.5, 4.2, 8.0, 2.4)[i % 6],
+                tilt=(20.0, 25.0, 15.0, 30.0, 10.0, 22.0)[i % 6],
+                azimuth=(180.0, 150.0, 210.0, 175.0, 120.0, 240.0)[i % 6],
+                shading=((7.0, 9.0, 0.4), (0.0, 0.0, 1.0), (15.5, 18.0, 0.3))[i % 3],
+                start_kwh=round(1000.0 + 1111.11 * i, 2),
+            )
+        )
+    return homes
+
+
+def synthesize(homes, *, day=dt.date(2024, 10, 15), interval_s=60, seed=7):
+    """(stamps, power W per home per row, register counts per home per row)."""
+    from host_tools.synth import simulate_day, zhongshan_spec
+
+    base = replace(zhongshan_spec(day=day, seed=seed), step_s=interval_s)
+    stamps = None
+    powers = []
+    registers = []
+    for h in homes:
+        spec = replace(base, kwp=h.kwp, tilt_deg=h.tilt, azimuth_deg=h.azimuth)
+        r = simulate_day(spec, 0)
+        stamps = [int(s) for s in r.stamps]
+        p = []
+        for k, s in enumerate(stamps):
+            hour = (s - stamps[0]) / 3600.0
+            f = h.shading[2] if h.shading[0] <= hour < h.shading[1] else 1.0
+            p.append(round(float(r.pac[k]) * f, 1))
+        wh = h.start_kwh * 1000.0
+        reg = []
+        for w in p:
+            reg.append(int(wh / 10.0 + 1e-6))  # the register at the row's time
+            wh += w * interval_s / 3600.0
+        powers.append(p)
+        registers.append(reg)
+    return stamps, powers, registers
+
+
+def _hm(h):
+    return "%02d:%02d" % (int(h), round((h - int(h)) * 60))
+
+
+def log_text(homes, stamps, powers, registers, *, interval_s=60, tz_s=8 * 3600) -> str:
+    from host_tools.synth import tz_text
+
+    tz = dt.timezone(dt.timedelta(seconds=tz_s))
+    out = [
+        MAGIC + "\n",
+        "# site=Zhongshan lat=22.5 lon=113.4 tz=%s interval_s=%d source=%s\n"
+        % (tz_text(tz_s), interval_s, SOURCE),
+    ]
+    for h in homes:
+        out.append(
+            "# meter %s kwp=%g tilt=%g azimuth=%g shading=%s-%sx%.2f\n"
+            % (
+                h.address,
+                h.kwp,
+                h.tilt,
+                h.azimuth,
+                _hm(h.shading[0]),
+                _hm(h.shading[1]),
+                h.shading[2],
+            )
+        )
+    out.append("time," + ",".join("%s_w,%s_kwh" % (h.address, h.address) for h in homes) + "\n")
+    for k, s in enumerate(stamps):
+        t = dt.datetime.fromtimestamp(s, tz).isoformat()
+        cells = []
+        for i in range(len(homes)):
+            cells.append(
+                "%.1f,%d.%02d" % (powers[i][k], registers[i][k] // 100, registers[i][k] % 100)
+            )
+        out.append(t + "," + ",".join(cells) + "\n")
+    return "".join(out)
+
+
+@dataclass
+class CommunityLog:
+    addresses: list[str]
+    interval_s: int
+    stamps: list[int]
+    powers: list[list[float]]
+    registers: list[list[int]]
+
+
+def read_log(path) -> CommunityLog:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise UserError("%s: cannot read: %s" % (path, e.strerror)) from None
+    if not lines or lines[0] != MAGIC:
+        raise UserError("%s:1: not a sunprint community log (first line %r)" % (path, MAGIC))
+    interval = None
+    addresses = []
+    header = None
+    stamps: list[int] = []
+    rows = 0
+    powers: list[list[float]] = []
+    registers: list[list[int]] = []
+    for n, line in enumerate(lines[1:], start=2):
+        where = "%s:%d" % (path, n)
+        if line.startswith("#"):
+            for word in line[1:].split():
+                if word.startswith("interval_s="):
+                    try:
+                        interval = int(word[len("interval_s=") :])
+                    except ValueError:
+                        raise UserError("%s: interval_s is not an integer" % where) from None
+            if line.startswith("# meter "):
+                addresses.append(line.split()[2])
+            continue
+        if header is None:
+            header = line.split(",")
+            want = ["time"] + [c for a in addresses for c in (a + "_w", a + "_kwh")]
+            if header != want or not addresses:
+                raise UserError("%s: header is not %s" % (where, ",".join(want)))
+            powers = [[] for _ in addresses]
+            registers = [[] for _ in addresses]
+            continue
+        cells = line.split(",")
+        if len(cells) != len(header):
+            raise UserError("%s: %d fields, the header has %d" % (where, len(cells), len(header)))
+        try:
+            s = int(dt.datetime.fromisoformat(cells[0]).timestamp())
+        except ValueError:
+            raise UserError(
+                "%s: time %r is not ISO 8601 with an offset" % (where, cells[0])
+            ) from None
+        if stamps and s <= stamps[-1]:
+            raise UserError("%s: time %s does not follow the row before" % (where, cells[0]))
+        stamps.append(s)
+        for i in range(len(addresses)):
+            w, kwh = cells[1 + 2 * i], cells[2 + 2 * i]
+            try:
+                p = float(w)
+                whole, _, frac = kwh.partition(".")
+                if len(frac) != 2:
+                    raise ValueError
+                count = int(whole) * 100 + int(frac)
+            except ValueError:
+                raise UserError(
+                    "%s: %s: %r / %r is not W and XXXXXX.XX kWh" % (where, addresses[i], w, kwh)
+                ) from None
+            if registers[i] and count < registers[i][-1]:
+                raise UserError("%s: %s: the register goes back" % (where, addresses[i]))
+            powers[i].append(p)
+            registers[i].append(count)
+        rows += 1
+    if interval is None or interval <= 0:
+        raise UserError("%s: no interval_s= in the header" % path)
+    if not rows:
+        raise UserError("%s: no rows" % path)
+    return CommunityLog(addresses, interval, stamps, powers, registers)
+
+
+# --- faults ---
+
+KINDS = ("meter_silent", "meter_swap", "bus_errors")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    at_s: int  # seconds after the log's first row
+    meter: int  # 0-based
+    until_s: int
+
+
+def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
+    def clock(v, what):
+        try:
+            h, m = v.split(":")
+            return int(h) * 3600 + int(m) * 60
+        except ValueError:
+            raise UserError("--fault %s: %s %r is not HH:MM" % (text, what, v)) from None
+
+    kind, _, rest = text.partition("@")
+    if kind not in KINDS:
+        raise UserError("--fault %s: kind must be one of %s" % (text, ", ".join(KINDS)))
+    parts = rest.split(",")
+    # the log's first row is local midnight of its day (synth), so HH:MM is seconds after it
+    first = (log.stamps[0] + tz_s) % 86400
+    at = clock(parts[0], "time") - first
+    meter = None
+    until = None
+    for p in parts[1:]:
+        key, _, v = p.partition("=")
+        if key == "meter":
+            try:
+                meter = int(v) - 1
+            except ValueError:
+                meter = -1
+            if not 0 <= meter < len(log.addresses):
+                raise UserError("--fault %s: meter must be 1 to %d" % (text, len(log.addresses)))
+        elif key == "until":
+            until = clock(v, "until") - first
+        else:
+            raise UserError("--fault %s: unknown %r (meter=, until=)" % (text, key))
+    if meter is None:
+        raise UserError("--fault %s: meter= is missing" % text)
+    if kind == "meter_swap" and until is None:
+        until = at + 600  # ten minutes without supply while the meter is changed
+    if until is None or until <= at:
+        raise UserError("--fault %s: until= must come after the start" % text)
+    return Fault(kind, at, meter, until)
+
+
+# --- replay ---
+
+
+def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
+    """The log through the firmware's community core on the simulated bus: a summary dict."""
+    from host_tools.paths import use_firmware
+
+    use_firmware()
+    from host_tools.sim.dlt645_bus import BUS_ERRORS, SILENT, BusSerial
+    from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock
+    from sunprint.community.meters import CommunityMeters
+    from sunprint.community.schedule import DLT645Bus
+    from sunprint.community.source import CommunitySource
+    from sunprint.core.ledger import LIFETIME, Ledger
+    from sunprint.drivers.dlt645 import DLT645, parse_address
+
+    period = sample_period_s or log.interval_s
+    n = len(log.addresses)
+    clock = VirtualClock()
+    models = [
+        DLT645MeterModel(a, energy_kwh=log.registers[i][0] / 100, power_w=0.0)
+        for i, a in enumerate(log.addresses)
+    ]
+    bus = BusSerial(models, clock, baudrate=baud, latency_ms=40)
+    dlt = DLT645(bus, address=log.addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    wire = [parse_address(a) for a in log.addresses]
+    poller = DLT645Bus(dlt, wire, read_power=True, baudrate=baud, ticks_ms=clock.ticks_ms)
+    meters = CommunityMeters(wire)
+    ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+    src = CommunitySource(poller, meters, ledger, period)
+    offset = [0] * n  # counts subtracted from the log's register: a swapped-in meter's zero
+    truth = [0] * n
+    on_bus_from = [log.registers[i][0] for i in range(n)]
+    min_reporting = n
+    t0 = log.stamps[0]
+    wall0 = t0 - 946684800  # firmware seconds (since 2000)
+    for k, s in enumerate(log.stamps):
+        rel = s - t0
+        frozen = [False] * n
+        for f in faults:
+            i = f.meter
+            if f.kind == "meter_swap":
+                if f.at_s == rel:  # the supply is cut: the old register stops here
+                    truth[i] += log.registers[i][k] - on_bus_from[i]
+                    on_bus_from[i] = -1
+                if f.at_s < rel < f.until_s:
+                    frozen[i] = True  # read at its value of the cut, then nothing moves
+                elif rel == f.until_s:  # the new meter at 0.00 kWh, and the supply back
+                    offset[i] = log.registers[i][k]
+                    on_bus_from[i] = log.registers[i][k]
+                    models[i].swap(log.addresses[i], 0.0)
+            else:
+                kind = SILENT if f.kind == "meter_silent" else BUS_ERRORS
+                if f.at_s <= rel < f.until_s:
+                    bus.set_fault(log.addresses[i], kind)
+                elif rel == f.until_s:
+                    bus.clear_fault(log.addresses[i])
+        for i in range(n):
+            if frozen[i]:
+                models[i].power_w = 0.0  # the old register holds its last value
+                continue
+            models[i].energy_kwh = (log.registers[i][k] - offset[i]) / 100
+            models[i].power_w = log.powers[i][k]
+        if rel % period == 0:
+            src.service(rel, wall0 + rel)
+            while poller.busy:
+                clock.sleep_ms(5)
+                src.service(rel, wall0 + rel)
+            min_reporting = min(min_reporting, poller.reporting())
+    for i in range(n):
+        if on_bus_from[i] >= 0:  # (a swap not finished by the end: its old part counted)
+            truth[i] += log.registers[i][-1] - on_bus_from[i]
+    total_truth = sum(truth) * 10
+    per_meter = []
+    for i in range(n):
+        per_meter.append(
+            {
+                "meter": i + 1,
+                "address": log.addresses[i],
+                "truth_wh": truth[i] * 10,
+                "booked_wh": meters.booked[i] * 10,
+                "silent_reads": poller.silent[i],
+                "bad_frames": poller.wrong[i],
+                "resets": meters.resets[i],
+            }
+        )
+    return {
+        "meters": per_meter,
+        "community_total_wh": meters.total_wh,
+        "sum_of_truths_wh": total_truth,
+        "error_wh": meters.total_wh - total_truth,
+        "ledger_lifetime_wh": ledger.mwh(LIFETIME) // 1000,
+        "homes_reporting_last": poller.reporting(),
+        "homes_reporting_min": min_reporting,
+        "homes": n,
+        "rounds": poller.rounds,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m host_tools.community")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("synth", help="a community day as a community log")
+    s.add_argument("--homes", type=int, default=5)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--interval", type=int, default=60)
+    s.add_argument("--out", required=True)
+    r = sub.add_parser("replay", help="a community log through the firmware's community core")
+    r.add_argument("log")
+    r.add_argument("--fault", action="append", default=[])
+    r.add_argument("--sample-period", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "synth":
+            if not 1 <= args.homes <= 64:
+                raise UserError("--homes %d: 1 to 64" % args.homes)
+            if args.interval not in (10, 30, 60, 300):
+                raise UserError("--interval %d: 10, 30, 60 or 300" % args.interval)
+            recognise = outfile.text_with("source=" + SOURCE)
+            outfile.check(args.out, "--out", "community synth", recognise)
+            homes = default_homes(args.homes)
+            stamps, p, reg = synthesize(homes, interval_s=args.interval, seed=args.seed)
+            text = log_text(homes, stamps, p, reg, interval_s=args.interval)
+            outfile.write(args.out, text.encode("utf-8"), "--out", "community synth", recognise)
+            return 0
+        log = read_log(args.log)
+        faults = [parse_fault(f, log) for f in args.fault]
+        import json
+
+        summary = replay(log, faults, sample_period_s=args.sample_period or None)
+        print(json.dumps(summary, indent=1))
+        return 0
+    except UserError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

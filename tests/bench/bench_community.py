@@ -1,0 +1,188 @@
+"""Community sign benchmarks (issue 18; docs/community.md): many DL/T 645 meters on one bus.
+
+- community_meters_per_10s_{2400,9600}: meters one bus polls within a 10 s sample period, each
+  at its worst case (sunprint/community/schedule.py: 4 FE + request, the 500 ms turnaround the
+  standard allows, the longest reply; energy and power), and, measured, a round of 16 meters on
+  the simulated line (host_tools/sim/dlt645_bus.py, 60 ms turnaround) with every meter answering;
+- community_heap_per_meter_32bit: heap a meter adds (its address, the poller's and the
+  accounting's per-meter arrays), (16 meters - 1 meter) / 15 in the 32-bit MicroPython (goal
+  <= 300 B);
+- community_record_bytes_per_meter: the persisted record per meter (+ its header once);
+- community_poll_cycle_alloc_32bit: bytes allocated per poll cycle (a round of 5 meters,
+  energy and power) in the 32-bit MicroPython, gc.mem_alloc() around 200 cycles (goal 0);
+- community_total_error_wh: community total minus the sum of the per-meter truths (what each
+  register moved while on the bus) over the bundled community day
+  (assets/logs/community-zhongshan-2024-10-15.csv, host_tools/community.py replay: 5 meters
+  read every 60 s, meters 3 and 5 silent 10:00-12:00, meter 2 swapped at 13:00) (goal 0), and
+  the community Ledger's lifetime against it; the same for the firmware test's day.
+
+    .venv/bin/python tests/bench/bench_community.py
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+for _p in (str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "firmware")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import mp32  # noqa: E402
+
+from host_tools.paths import use_firmware  # noqa: E402
+
+
+def _line(name, value, unit, goal=None, peer=None):
+    text = "bench %s: %s %s" % (name, value, unit)
+    if goal:
+        text += " (goal %s)" % goal
+    if peer:
+        text += " peer %s: %s %s" % peer
+    print(text, flush=True)
+
+
+_VM = (
+    mp32.ALLOC_OF
+    + """
+import gc
+from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+from host_tools.sim.dlt645_meter import build_frame, wire_address
+from sunprint.community.meters import CommunityMeters
+from sunprint.community.schedule import DLT645Bus
+from sunprint.drivers.dlt645 import DLT645, parse_address
+
+
+class NoDriver:
+    _uart = None
+
+
+def cost(n):
+    gc.collect()
+    before = gc.mem_alloc()
+    wire = [parse_address("%012d" % (i + 1)) for i in range(n)]
+    cm = CommunityMeters(wire)
+    p = DLT645Bus(NoDriver(), wire)
+    used = gc.mem_alloc() - before
+    return used
+
+
+per_meter = (cost(16) - cost(1)) // 15
+
+model = DLT645MeterModel("000000000001", energy_kwh=4321.09, power_w=2345.6)
+replies = {}
+for di in (0x00010000, 0x02030000):
+    req = bytes((di & 0xFF, di >> 8 & 0xFF, di >> 16 & 0xFF, di >> 24))
+    replies[di] = model.feed(build_frame(wire_address("000000000001"), 0x11, req, 4))
+clock = VirtualClock()
+dlt = DLT645(CannedSerial(replies), address="000000000001", ticks_ms=clock.ticks_ms,
+             sleep_ms=clock.sleep_ms)
+poller = DLT645Bus(dlt, [wire_address("000000000001")] * 5, ticks_ms=clock.ticks_ms)
+
+
+def cycles(n):
+    while n > 0:
+        poller.begin_round()
+        while poller.step():
+            clock.us += 5000
+        n -= 1
+
+
+used = alloc_of(cycles, 200, warm=3)
+print(per_meter, used, poller.reporting())
+"""
+)
+
+
+def _micropython():
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "lib"
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/dlt645_meter.py"), tree)
+        out = mp32.run(_VM, tree, tmp)
+    per_meter, used, reporting = (float(x) for x in out.split())
+    if reporting != 5:
+        raise RuntimeError("the canned round did not read every meter")
+    return per_meter, used
+
+
+def _measured_round_ms(baud):
+    from community_rig import run_round
+
+    from host_tools.sim.dlt645_bus import BusSerial
+    from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock
+    from sunprint.community.schedule import DLT645Bus
+    from sunprint.drivers.dlt645 import DLT645, parse_address
+
+    addresses = ["%012d" % (i + 1) for i in range(16)]
+    clock = VirtualClock()
+    meters = [DLT645MeterModel(a, energy_kwh=100.0 + i) for i, a in enumerate(addresses)]
+    bus = BusSerial(meters, clock, baudrate=baud, latency_ms=60)
+    dlt = DLT645(bus, address=addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    poller = DLT645Bus(
+        dlt, [parse_address(a) for a in addresses], baudrate=baud, ticks_ms=clock.ticks_ms
+    )
+    ms = run_round(clock, poller, tick_ms=2)
+    if poller.reporting() != 16:
+        raise RuntimeError("the simulated round missed a meter")
+    return ms
+
+
+def bench_community():
+    use_firmware()
+    from test_community_meters import _day
+
+    from sunprint.community.meters import HEADER_SIZE, RECORD_SIZE
+    from sunprint.community.schedule import DLT645, meters_per_period
+
+    for baud in (9600, 2400):
+        worst = meters_per_period(DLT645, baud, 10)
+        ms = _measured_round_ms(baud)
+        _line(
+            "community_meters_per_10s_%d" % baud,
+            worst,
+            "meters (worst case, energy and power; %d energy only)"
+            % meters_per_period(DLT645, baud, 10, items=1),
+            None,
+            ("simulated_60ms_turnaround", "%d" % (16 * 10000 // ms), "meters (16 in %d ms)" % ms),
+        )
+    per_meter, used = _micropython()
+    _line("community_heap_per_meter_32bit", "%d" % per_meter, "B/meter", "<= 300")
+    _line(
+        "community_record_bytes_per_meter",
+        RECORD_SIZE,
+        "B/meter (+ %d B header)" % HEADER_SIZE,
+    )
+    _line("community_poll_cycle_alloc_32bit", "%g" % used, "B/cycle (5 meters)", "== 0")
+    from host_tools import community
+    from host_tools.paths import LOGS
+
+    log = community.read_log(LOGS / "community-zhongshan-2024-10-15.csv")
+    faults = [
+        community.parse_fault(f, log)
+        for f in (
+            "meter_silent@10:00,meter=3,until=12:00",
+            "meter_silent@10:00,meter=5,until=12:00",
+            "meter_swap@13:00,meter=2",
+        )
+    ]
+    s = community.replay(log, faults)
+    total = s["sum_of_truths_wh"]
+    _line(
+        "community_total_error_wh",
+        s["error_wh"],
+        "Wh of %d Wh (bundled community day: 5 meters, 2 silent 10:00-12:00, 1 swapped 13:00)"
+        % total,
+        "== 0",
+        ("community_ledger_lifetime_error", s["ledger_lifetime_wh"] - total, "Wh"),
+    )
+    cm, led, poller, truth, _ = _day(60, 10)
+    _line(
+        "community_total_error_wh_test_day",
+        cm.total_wh - sum(truth) * 10,
+        "Wh of %d Wh (the firmware test's day, read on the simulated bus)" % (sum(truth) * 10),
+        "== 0",
+    )
+
+
+if __name__ == "__main__":
+    bench_community()
