@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import make_zhongshan_day  # noqa: E402
 
-from host_tools import cli, synth  # noqa: E402
+from host_tools import cli, community, synth  # noqa: E402
 from host_tools.errors import UserError  # noqa: E402
 
 ZHONGSHAN = ["--lat", "22.5", "--lon", "113.4", "--tz", "+08:00", "--altitude", "10"]
@@ -43,6 +43,10 @@ LOGS = {
     ],
 }
 ZHONGSHAN_DAY = "zhongshan-2024-10-15.csv"
+# The community day (issue 18, docs/community.md): five homes' meters on one bus, a community
+# log written by host_tools/community.py.
+COMMUNITY_DAY = "community-zhongshan-2024-10-15.csv"
+COMMUNITY_OPTIONS = ("synth", "--homes", "5")
 # The week's clock-lost variant (issue 16): a replay scenario (`sunprint replay --scenario`) in
 # which the outage of the fourth morning also loses the unit's time: its RTC restarts at
 # 2000-01-01 when the power comes back, and the time returns only from a source the board has.
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         print("make_logs.py: error: %s" % e, file=sys.stderr)
         return 2
     status = make_zhongshan_day.main([str(out / ZHONGSHAN_DAY)])
+    if not status:
+        command = [*COMMUNITY_OPTIONS, "--out", str(out / COMMUNITY_DAY)]
+        print("python -m host_tools.community " + " ".join(command), flush=True)
+        status = community.main(command)
     for name, options in LOGS.items():
         if status:
             return status

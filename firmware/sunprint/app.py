@@ -30,6 +30,7 @@ from sunprint.ui.layout import (
 
 _BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
+INPUTS = const(8)  # the numbers the screens' texts were last formatted from (App._inputs)
 
 
 class App:
@@ -116,7 +117,7 @@ class App:
         self._values = {}
         # The inputs each shown text was formatted from: a text is formatted again only when
         # its input changed (a string per screen update is garbage the GC must collect).
-        self._inputs = [_UNSET] * 8
+        self._inputs = [_UNSET] * INPUTS
         self._shown_row = None
         self._refused = 0  # the ledger's refused and counter_implausible already reported
         self._implausible = 0

@@ -28,6 +28,7 @@ class _Ledger:
     """What App.screen_values and carbon_values read of a ledger, from published numbers."""
 
     def __init__(self, state, coal_dg_per_kwh):
+        self._vouched = "today_mwh" in state or "lifetime_mwh" not in state
         self.today_mwh = max(0, state.get("today_mwh", 0))
         self._lifetime = max(0, state.get("lifetime_mwh", 0))
         self._co2 = max(0, state.get("co2_g", 0))
@@ -36,6 +37,10 @@ class _Ledger:
 
     def mwh(self, period):
         return self._lifetime
+
+    def vouched(self):
+        # the unit publishes its periods only when its ledger vouches for the date
+        return self._vouched
 
     def grams(self, quantity, period):
         from sunprint.core.ledger import CO2
@@ -66,7 +71,9 @@ class _App:
         self.carbon_row = row
         self.tree_dg_co2_per_year = TREE_DG_CO2_PER_YEAR
         self._values = {}
-        self._inputs = [_UNSET] * 7
+        from sunprint.app import INPUTS
+
+        self._inputs = [_UNSET] * INPUTS  # App's value caches, as many as it has
         self._shown_row = None
         self.faults = dict(status.get("faults", {}))
         self.last_fault = status.get("last_fault") or None

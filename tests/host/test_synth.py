@@ -40,7 +40,8 @@ def read(path):
 
 def test_bundled_logs_are_reproduced_byte_for_byte(tmp_path):
     # make log (tools/make_logs.py) rebuilds every bundled log, the Zhongshan day through
-    # tools/make_zhongshan_day.py; each must equal the committed file.
+    # tools/make_zhongshan_day.py, the community day through host_tools/community.py; each
+    # must equal the committed file.
     run = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "make_logs.py"), "--out", str(tmp_path)],
         capture_output=True,
@@ -49,7 +50,7 @@ def test_bundled_logs_are_reproduced_byte_for_byte(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     made = sorted(p.name for p in tmp_path.glob("*.csv"))
-    assert made == sorted(p.name for p in LOGS.glob("*.csv")) and len(made) == 3
+    assert made == sorted(p.name for p in LOGS.glob("*.csv")) and len(made) == 4
     for name in made:
         assert (tmp_path / name).read_bytes() == (LOGS / name).read_bytes(), name
     # and the week's clock-lost variant, a replay scenario
