@@ -83,17 +83,24 @@ class App:
         self.partials = 0
         self.fulls = 0
         self.last_kind = 0
-        self._prev = None
+        # What the panel shows is known by checksums (ui/diff.py frame_sums), not a copy of
+        # the frame: _shown holds those of the picture on the panel (all zeros at first, as an
+        # all-zero frame's), _next those of the frame just rendered.
+        self._shown_sums = None
+        self._next_sums = None
         self._box = None
         if plan is not None:
-            from sunprint.ui.diff import new_boxes
+            from sunprint.ui.diff import new_boxes, new_sums
 
-            self._prev = bytearray(len(renderer.fb_buffer))  # what the panel shows
+            self._shown_sums = new_sums(renderer.width, renderer.height, fmt)
+            self._next_sums = new_sums(renderer.width, renderer.height, fmt)
             self._box = new_boxes(1)
-            # An e-paper driver rewrites its lost RAM from this frame after a deep sleep.
+            # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
+            # sleep: the frame buffer holds it until the next render, and restore_base() (in
+            # _update_planned, before the render) has the driver do it then, when needed.
             keep = getattr(panel, "set_base", None)
             if keep is not None:
-                keep(self._prev)
+                keep(renderer.fb_buffer)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -345,23 +352,35 @@ class App:
         self._refresh_started = ticks_ms()
 
     def _update_planned(self, now, wall):
-        from sunprint.ui.diff import changed_rect, remember
+        from sunprint.ui.diff import changed_box, frame_sums
         from sunprint.ui.refresh import FULL, NONE
 
         renderer, rot, plan = self.renderer, self.rotation, self.plan
-        prev, box = self._prev, self._box
-        if plan is None or prev is None or box is None:
+        shown, sums, box = self._shown_sums, self._next_sums, self._box
+        if plan is None or shown is None or sums is None or box is None:
             return
+        panel = self.panel
+        restore = getattr(panel, "restore_base", None)
+        if restore is not None:
+            # The frame buffer still holds the glass's picture: an e-paper controller whose
+            # RAM a deep sleep lost gets it back now, before the render draws over it.
+            try:
+                restore()
+            except OSError as e:
+                self._fault("panel", e)
+                plan.forget()  # no base for a partial: the next refresh is a full one
         if rot is not None:
             rot.advance()
             renderer.show(rot.name, rot.lang)
         renderer.render(self.carbon_values())
         buf = renderer.fb_buffer
-        changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
+        width = renderer.width
+        height = renderer.height
+        frame_sums(buf, width, height, self.fmt, sums)
+        changed = changed_box(shown, sums, width, height, self.fmt, box)
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
-        panel = self.panel
         try:
             if kind == FULL or changed is None or not hasattr(panel, "begin_show_window"):
                 panel.begin_show(buf, kind == FULL)
@@ -371,7 +390,8 @@ class App:
             self._fault("panel", e)
             return
         plan.done(kind, now, wall)
-        remember(prev, buf)
+        self._shown_sums = sums  # the new frame's sums are the panel's now
+        self._next_sums = shown
         self.last_kind = kind
         if kind == FULL:
             self.fulls += 1

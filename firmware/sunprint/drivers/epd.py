@@ -336,6 +336,31 @@ class EPD:
             raise ValueError("buffer size")
         self._base = buf
 
+    def restore_base(self):
+        """Before the caller draws over the base buffer (set_base): when the controller slept
+        since the picture on the glass was shown (its RAM lost: after a full refresh), wake it
+        and rewrite its RAM from the base now, as the next partial refresh would have (the
+        same commands, sent earlier). Then nothing of the base is read again until the next
+        deep sleep. Does nothing otherwise. Timeouts: as begin_show (abort, EPDTimeout)."""
+        if self._pending is not None or not self._have_base or self._base is None:
+            return
+        if not self._asleep:
+            return
+        try:
+            self.reset()
+            if not self._partial_ready:
+                self._enter_partial()
+                self._partial_ready = True
+            self._write_base()
+        except EPDTimeout:
+            self.abort()
+            raise
+
+    def _write_base(self):
+        """Awake, partial set up: the base picture into the RAM a partial refresh compares
+        with (controller hook; the subclasses' _write_window does it when this did not)."""
+        raise NotImplementedError
+
     def reset(self):
         """Hardware reset (the only way out of deep sleep), with the maker's pulse lengths."""
         self._rst.value(1)
