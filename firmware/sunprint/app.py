@@ -28,6 +28,7 @@ from sunprint.ui.layout import (
 
 _BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
+_COPY_MAX = const(1024)  # frames up to this many bytes are kept as a copy, not checksummed
 
 
 class App:
@@ -83,18 +84,26 @@ class App:
         self.partials = 0
         self.fulls = 0
         self.last_kind = 0
-        # What the panel shows is known by checksums (ui/diff.py frame_sums), not a copy of
-        # the frame: _shown holds those of the picture on the panel (all zeros at first, as an
-        # all-zero frame's), _next those of the frame just rendered.
+        # What the panel shows: a copy of its frame when the frame is small (an LED panel's
+        # few bytes), else checksums of the frame's lines and columns (ui/sums.py; a second
+        # 15000-byte frame did not fit a 4.2" unit's heap): _shown_sums those of the picture
+        # on the panel (all zeros at first, as an all-zero frame's), _next_sums the render's.
+        self._prev = None
         self._shown_sums = None
         self._next_sums = None
         self._box = None
         if plan is not None:
-            from sunprint.ui.diff import new_boxes, new_sums
+            from sunprint.ui.diff import new_boxes
 
-            self._shown_sums = new_sums(renderer.width, renderer.height, fmt)
-            self._next_sums = new_sums(renderer.width, renderer.height, fmt)
             self._box = new_boxes(1)
+            size = len(renderer.fb_buffer)
+            if size <= _COPY_MAX:
+                self._prev = bytearray(size)
+            else:
+                from sunprint.ui.sums import new_sums
+
+                self._shown_sums = new_sums(renderer.width, renderer.height, fmt)
+                self._next_sums = new_sums(renderer.width, renderer.height, fmt)
             # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
             # sleep: the frame buffer holds it until the next render, and restore_base() (in
             # _update_planned, before the render) has the driver do it then, when needed.
@@ -352,12 +361,11 @@ class App:
         self._refresh_started = ticks_ms()
 
     def _update_planned(self, now, wall):
-        from sunprint.ui.diff import changed_box, frame_sums
         from sunprint.ui.refresh import FULL, NONE
 
         renderer, rot, plan = self.renderer, self.rotation, self.plan
-        shown, sums, box = self._shown_sums, self._next_sums, self._box
-        if plan is None or shown is None or sums is None or box is None:
+        prev, shown, sums, box = self._prev, self._shown_sums, self._next_sums, self._box
+        if plan is None or box is None or (prev is None and (shown is None or sums is None)):
             return
         panel = self.panel
         restore = getattr(panel, "restore_base", None)
@@ -376,8 +384,15 @@ class App:
         buf = renderer.fb_buffer
         width = renderer.width
         height = renderer.height
-        frame_sums(buf, width, height, self.fmt, sums)
-        changed = changed_box(shown, sums, width, height, self.fmt, box)
+        if prev is not None:
+            from sunprint.ui.diff import changed_rect
+
+            changed = changed_rect(prev, buf, width, height, self.fmt, box)
+        else:
+            from sunprint.ui.sums import changed_box, frame_sums
+
+            frame_sums(buf, width, height, self.fmt, sums)
+            changed = changed_box(shown, sums, width, height, self.fmt, box)
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
@@ -390,8 +405,11 @@ class App:
             self._fault("panel", e)
             return
         plan.done(kind, now, wall)
-        self._shown_sums = sums  # the new frame's sums are the panel's now
-        self._next_sums = shown
+        if prev is not None:
+            prev[:] = buf  # a slice copy: memmove, 0 B allocated (diff.remember)
+        else:
+            self._shown_sums = sums  # the new frame's sums are the panel's now
+            self._next_sums = shown
         self.last_kind = kind
         if kind == FULL:
             self.fulls += 1

@@ -3,14 +3,12 @@ import gc
 from sunprint.ui.diff import (
     MONO_HLSB,
     MONO_VLSB,
-    changed_box,
     changed_rect,
     changed_rects,
-    frame_sums,
     new_boxes,
-    new_sums,
     remember,
 )
+from sunprint.ui.sums import changed_box, frame_sums, new_sums
 
 
 def _size(w, h, fmt):

@@ -393,7 +393,7 @@ ESP32_BOARDS = [
     "esp32-ws2812-ina219",
     # The 4.2" panel's unit: its boot failed here allocating a second 15000-byte frame (the
     # app's copy of the glass) at 110000 B, the heap too fragmented by then for two such
-    # blocks; the app keeps checksums of the glass's lines and columns instead (ui/diff.py).
+    # blocks; the app keeps checksums of the glass's lines and columns instead (ui/sums.py).
     "esp32-epd42-dlt645",
 ]
 
