@@ -84,13 +84,10 @@ class App:
         self.partials = 0
         self.fulls = 0
         self.last_kind = 0
-        # What the panel shows: a copy of its frame when the frame is small (an LED panel's
-        # few bytes), else checksums of the frame's lines and columns (ui/sums.py; a second
-        # 15000-byte frame did not fit a 4.2" unit's heap): _shown_sums those of the picture
-        # on the panel (all zeros at first, as an all-zero frame's), _next_sums the render's.
+        # What the panel shows (prev): a copy of its frame when the frame is small (an LED
+        # panel's few bytes), else ui/sums.py's checksums of the frame's lines and columns (a
+        # second 15000-byte frame did not fit a 4.2" unit's heap; an LED unit never loads it).
         self._prev = None
-        self._shown_sums = None
-        self._next_sums = None
         self._box = None
         if plan is not None:
             from sunprint.ui.diff import new_boxes
@@ -98,18 +95,19 @@ class App:
             self._box = new_boxes(1)
             size = len(renderer.fb_buffer)
             if size <= _COPY_MAX:
-                self._prev = bytearray(size)
+                self._prev = base = bytearray(size)
             else:
-                from sunprint.ui.sums import new_sums
+                from sunprint.ui.sums import Sums
 
-                self._shown_sums = new_sums(renderer.width, renderer.height, fmt)
-                self._next_sums = new_sums(renderer.width, renderer.height, fmt)
+                self._prev = Sums(renderer.width, renderer.height, fmt)
+                # the frame buffer holds the glass's picture until the next render, and
+                # Sums.before_render has the driver restore its RAM from it then
+                base = renderer.fb_buffer
             # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
-            # sleep: the frame buffer holds it until the next render, and restore_base() (in
-            # _update_planned, before the render) has the driver do it then, when needed.
+            # sleep.
             keep = getattr(panel, "set_base", None)
             if keep is not None:
-                keep(renderer.fb_buffer)
+                keep(base)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -361,41 +359,29 @@ class App:
         self._refresh_started = ticks_ms()
 
     def _update_planned(self, now, wall):
+        from sunprint.ui.diff import changed_rect
         from sunprint.ui.refresh import FULL, NONE
 
         renderer, rot, plan = self.renderer, self.rotation, self.plan
-        prev, shown, sums, box = self._prev, self._shown_sums, self._next_sums, self._box
-        if plan is None or box is None or (prev is None and (shown is None or sums is None)):
+        prev, box = self._prev, self._box
+        if plan is None or prev is None or box is None:
             return
-        panel = self.panel
-        restore = getattr(panel, "restore_base", None)
-        if restore is not None:
-            # The frame buffer still holds the glass's picture: an e-paper controller whose
-            # RAM a deep sleep lost gets it back now, before the render draws over it.
-            try:
-                restore()
-            except OSError as e:
-                self._fault("panel", e)
-                plan.forget()  # no base for a partial: the next refresh is a full one
+        copy = isinstance(prev, bytearray)
+        if not copy:
+            prev.before_render(self)  # type: ignore[union-attr]
         if rot is not None:
             rot.advance()
             renderer.show(rot.name, rot.lang)
         renderer.render(self.carbon_values())
         buf = renderer.fb_buffer
-        width = renderer.width
-        height = renderer.height
-        if prev is not None:
-            from sunprint.ui.diff import changed_rect
-
-            changed = changed_rect(prev, buf, width, height, self.fmt, box)
+        if copy:
+            changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
         else:
-            from sunprint.ui.sums import changed_box, frame_sums
-
-            frame_sums(buf, width, height, self.fmt, sums)
-            changed = changed_box(shown, sums, width, height, self.fmt, box)
+            changed = prev.changed(buf, box)  # type: ignore[union-attr]
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
+        panel = self.panel
         try:
             if kind == FULL or changed is None or not hasattr(panel, "begin_show_window"):
                 panel.begin_show(buf, kind == FULL)
@@ -405,11 +391,10 @@ class App:
             self._fault("panel", e)
             return
         plan.done(kind, now, wall)
-        if prev is not None:
-            prev[:] = buf  # a slice copy: memmove, 0 B allocated (diff.remember)
+        if copy:
+            prev[:] = buf  # type: ignore[index]  # a slice copy: memmove, 0 B (diff.remember)
         else:
-            self._shown_sums = sums  # the new frame's sums are the panel's now
-            self._next_sums = shown
+            prev.shown()  # type: ignore[union-attr]
         self.last_kind = kind
         if kind == FULL:
             self.fulls += 1

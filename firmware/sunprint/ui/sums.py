@@ -105,3 +105,40 @@ def changed_box(old, new, width, height, fmt, out):
     out[2] = min((hi_u + 1) * upx, width) - x
     out[3] = min((hi_line + 1) * lh, height) - y
     return out
+
+
+class Sums:
+    """The picture on the panel as checksums (App's prev for a frame over 1 kB): those of the
+    picture on the panel (all zeros at first, as an all-zero frame's) and of the last render."""
+
+    def __init__(self, width, height, fmt):
+        self.width = width
+        self.height = height
+        self.fmt = fmt
+        self._on = new_sums(width, height, fmt)
+        self._next = new_sums(width, height, fmt)
+
+    def before_render(self, app):
+        """The frame buffer still holds the glass's picture: an e-paper controller whose RAM a
+        deep sleep lost gets it back now (the driver's restore_base), before the render draws
+        over it. A panel that fails is a fault, and the next refresh a full one."""
+        restore = getattr(app.panel, "restore_base", None)
+        if restore is None:
+            return
+        try:
+            restore()
+        except OSError as e:
+            app._fault("panel", e)
+            app.plan.forget()  # no base for a partial
+
+    def changed(self, buf, box):
+        """changed_rect's box of the frame in buf against the panel's picture into box (and
+        box returned), or None."""
+        frame_sums(buf, self.width, self.height, self.fmt, self._next)
+        return changed_box(self._on, self._next, self.width, self.height, self.fmt, box)
+
+    def shown(self):
+        """The frame last given to changed() is on the panel now."""
+        on = self._on
+        self._on = self._next
+        self._next = on
