@@ -4,6 +4,7 @@
 # of hanging, and the update lifecycle
 #
 #     set_base(prev)                                               the caller's copy of the glass
+#     restore_base()                        after a deep sleep: RAM from it now, before a redraw
 #     begin_show(buf, full) / begin_show_window(buf, x, y, w, h)   wake, RAM transfer, start
 #     busy()                                                       poll; never blocks
 #     finish()                                                     base rewrite; sleep after a full
@@ -24,8 +25,10 @@
 #   off): no Waveshare or GxEPD2 sequence sleeps between a base picture and its partials;
 # - after any wake from deep sleep the controller's RAM is taken as lost: before a partial the
 #   driver rewrites the "old" RAM (SSD16xx 0x26 with 0x24, UC8179 DTM1) from set_base(), the
-#   frame the caller keeps of the glass (sunprint.app.App keeps one for its diff). Without one,
-#   a partial after deep sleep becomes a full refresh.
+#   frame the caller keeps of the glass. Without one, a partial after deep sleep becomes a full
+#   refresh. sunprint.app.App keeps no second frame: its base is the frame buffer itself, and
+#   it calls restore_base() before each render, which does that rewrite at once while the
+#   buffer still holds the glass's picture (the same commands, sent before the render).
 #
 # Multi-step refreshes: a controller whose refresh is a chain of commands, each to be sent once
 # BUSY is released (UC8179: PON -> DRF -> POF), sets `_step` and implements `_advance()`. busy()
