@@ -101,7 +101,7 @@ class App:
 
                 self._prev = Sums(renderer.width, renderer.height, fmt)
                 # the frame buffer holds the glass's picture until the next render, and
-                # Sums.before_render has the driver restore its RAM from it then
+                # Sums.restore has the driver restore its RAM from it then
                 base = renderer.fb_buffer
             # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
             # sleep.
@@ -368,7 +368,7 @@ class App:
             return
         copy = isinstance(prev, bytearray)
         if not copy:
-            prev.before_render(self)  # type: ignore[union-attr]
+            prev.restore(self)  # type: ignore[union-attr]
         if rot is not None:
             rot.advance()
             renderer.show(rot.name, rot.lang)
@@ -377,7 +377,7 @@ class App:
         if copy:
             changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
         else:
-            changed = prev.changed(buf, box)  # type: ignore[union-attr]
+            changed = prev.changed_rect(buf, box)  # type: ignore[union-attr]
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
@@ -394,7 +394,7 @@ class App:
         if copy:
             prev[:] = buf  # type: ignore[index]  # a slice copy: memmove, 0 B (diff.remember)
         else:
-            prev.shown()  # type: ignore[union-attr]
+            prev.remember()  # type: ignore[union-attr]
         self.last_kind = kind
         if kind == FULL:
             self.fulls += 1

@@ -118,7 +118,7 @@ class Sums:
         self._on = new_sums(width, height, fmt)
         self._next = new_sums(width, height, fmt)
 
-    def before_render(self, app):
+    def restore(self, app):
         """The frame buffer still holds the glass's picture: an e-paper controller whose RAM a
         deep sleep lost gets it back now (the driver's restore_base), before the render draws
         over it. A panel that fails is a fault, and the next refresh a full one."""
@@ -131,14 +131,14 @@ class Sums:
             app._fault("panel", e)
             app.plan.forget()  # no base for a partial
 
-    def changed(self, buf, box):
+    def changed_rect(self, buf, box):
         """changed_rect's box of the frame in buf against the panel's picture into box (and
         box returned), or None."""
         frame_sums(buf, self.width, self.height, self.fmt, self._next)
         return changed_box(self._on, self._next, self.width, self.height, self.fmt, box)
 
-    def shown(self):
-        """The frame last given to changed() is on the panel now."""
+    def remember(self):
+        """The frame last given to changed_rect() is on the panel now."""
         on = self._on
         self._on = self._next
         self._next = on
