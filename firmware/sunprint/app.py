@@ -31,6 +31,7 @@ from sunprint.ui.layout import (
 _BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
 INPUTS = const(8)  # the numbers the screens' texts were last formatted from (App._inputs)
+_COPY_MAX = const(1024)  # frames up to this many bytes are kept as a copy, not checksummed
 
 
 class App:
@@ -92,17 +93,30 @@ class App:
         self.partials = 0
         self.fulls = 0
         self.last_kind = 0
+        # What the panel shows (prev): a copy of its frame when the frame is small (an LED
+        # panel's few bytes), else ui/sums.py's checksums of the frame's lines and columns (a
+        # second 15000-byte frame did not fit a 4.2" unit's heap; an LED unit never loads it).
         self._prev = None
         self._box = None
         if plan is not None:
             from sunprint.ui.diff import new_boxes
 
-            self._prev = bytearray(len(renderer.fb_buffer))  # what the panel shows
             self._box = new_boxes(1)
-            # An e-paper driver rewrites its lost RAM from this frame after a deep sleep.
+            size = len(renderer.fb_buffer)
+            if size <= _COPY_MAX:
+                self._prev = base = bytearray(size)
+            else:
+                from sunprint.ui.sums import Sums
+
+                self._prev = Sums(renderer.width, renderer.height, fmt)
+                # the frame buffer holds the glass's picture until the next render, and
+                # Sums.restore has the driver restore its RAM from it then
+                base = renderer.fb_buffer
+            # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
+            # sleep.
             keep = getattr(panel, "set_base", None)
             if keep is not None:
-                keep(self._prev)
+                keep(base)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -382,19 +396,25 @@ class App:
         self._refresh_started = ticks_ms()
 
     def _update_planned(self, now, wall):
-        from sunprint.ui.diff import changed_rect, remember
+        from sunprint.ui.diff import changed_rect
         from sunprint.ui.refresh import FULL, NONE
 
         renderer, rot, plan = self.renderer, self.rotation, self.plan
         prev, box = self._prev, self._box
         if plan is None or prev is None or box is None:
             return
+        copy = isinstance(prev, bytearray)
+        if not copy:
+            prev.restore(self)  # type: ignore[union-attr]
         if rot is not None:
             rot.advance()
             renderer.show(rot.name, rot.lang)
         renderer.render(self.carbon_values())
         buf = renderer.fb_buffer
-        changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
+        if copy:
+            changed = changed_rect(prev, buf, renderer.width, renderer.height, self.fmt, box)
+        else:
+            changed = prev.changed_rect(buf, box)  # type: ignore[union-attr]
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
@@ -408,7 +428,10 @@ class App:
             self._fault("panel", e)
             return
         plan.done(kind, now, wall)
-        remember(prev, buf)
+        if copy:
+            prev[:] = buf  # type: ignore[index]  # a slice copy: memmove, 0 B (diff.remember)
+        else:
+            prev.remember()  # type: ignore[union-attr]
         self.last_kind = kind
         if kind == FULL:
             self.fulls += 1

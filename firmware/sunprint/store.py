@@ -340,26 +340,30 @@ class Store:
 # CRC-32 (binascii.crc32's: reflected 0xEDB88320, init and final xor 0xFFFFFFFF) kept as two
 # 16-bit halves and a 16-entry table per half: every value stays a small int, so a journal
 # append allocates nothing on the ESP32, where binascii.crc32 returns a heap int 3 times in 4.
-_CRC_LO = (
-    0x0000, 0x1064, 0x20C8, 0x30AC, 0x4190, 0x51F4, 0x6158, 0x713C,
-    0x8320, 0x9344, 0xA3E8, 0xB38C, 0xC2B0, 0xD2D4, 0xE278, 0xF21C,
-)  # fmt: skip
-_CRC_HI = (
-    0x0000, 0x1DB7, 0x3B6E, 0x26D9, 0x76DC, 0x6B6B, 0x4DB2, 0x5005,
-    0xEDB8, 0xF00F, 0xD6D6, 0xCB61, 0x9B64, 0x86D3, 0xA00A, 0xBDBD,
+# The table is bytes (entry k at 4k: the low half, then the high half, little-endian), not a
+# tuple of ints: MicroPython's freezer (tools/mpy-tool.py, mp_small_int_fits) writes an int
+# constant outside -0x2000..0x1FFF as a long-int object, and every ^ with one allocates a new
+# int: with the app frozen in, a journal append of 15 bytes allocated some 6 kB. Indexing
+# bytes gives small ints in every form.
+_CRC = (
+    b"\x00\x00\x00\x00\x64\x10\xb7\x1d\xc8\x20\x6e\x3b\xac\x30\xd9\x26"
+    b"\x90\x41\xdc\x76\xf4\x51\x6b\x6b\x58\x61\xb2\x4d\x3c\x71\x05\x50"
+    b"\x20\x83\xb8\xed\x44\x93\x0f\xf0\xe8\xa3\xd6\xd6\x8c\xb3\x61\xcb"
+    b"\xb0\xc2\x64\x9b\xd4\xd2\xd3\x86\x78\xe2\x0a\xa0\x1c\xf2\xbd\xbd"
 )  # fmt: skip
 
 
 def crc32_into(data, buf, off):
     """Write binascii.crc32(data) into buf[off:off + 4], little-endian, allocating nothing."""
+    t = _CRC
     lo = 0xFFFF
     hi = 0xFFFF
     for i in range(len(data)):
         lo ^= data[i]
         for _ in range(2):
-            k = lo & 15
-            lo = ((lo >> 4) | ((hi & 15) << 12)) ^ _CRC_LO[k]
-            hi = (hi >> 4) ^ _CRC_HI[k]
+            k = (lo & 15) << 2
+            lo = ((lo >> 4) | ((hi & 15) << 12)) ^ t[k] ^ (t[k + 1] << 8)
+            hi = (hi >> 4) ^ t[k + 2] ^ (t[k + 3] << 8)
     lo ^= 0xFFFF
     hi ^= 0xFFFF
     buf[off] = lo & 0xFF

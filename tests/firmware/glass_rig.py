@@ -67,6 +67,30 @@ def after_sleep(m, d, buf, prev, fb, win, out, w, h):
     assert window_check(m, fb, w, h, aligned, out) == []
 
 
+def restored_then_drawn_over(m, d, buf, fb, win, w, h):
+    """As sunprint.app.App does: the base is the frame buffer itself (no second frame), and
+    restore_base() rewrites the controller's lost RAM from it after the deep sleep of a full
+    refresh, before the next picture is drawn over it; the partial then shows that picture,
+    with no stale base seen."""
+    from epd_rig import window_check
+
+    d.set_base(buf)
+    d.show(buf)
+    assert m.asleep
+    d.restore_base()
+    assert not m.asleep and not m.left_powered
+    d.restore_base()  # awake with its RAM known: nothing more is sent
+    sent = d.bytes_sent
+    d.restore_base()
+    assert d.bytes_sent == sent
+    fb.fill_rect(win[0], win[1], win[2], win[3], 1)  # the base buffer changes
+    fb.fill_rect(win[0] + 2, win[1] + 2, win[2] - 4, win[3] - 4, 0)
+    d.show_window(buf, win[0], win[1], win[2], win[3])
+    assert m.refreshes[-1] == "partial"
+    assert m.violations == [], m.violations
+    assert window_check(m, fb, w, h, (0, 0, w, h), (0, 0, 0, 0)) == []
+
+
 def partials_stay_awake(m, d, buf, prev, fb):
     """No Waveshare sequence sleeps between partials: the controller stays awake (RAM kept, no
     reset, no RAM restore) with the drive power off; a full refresh ends in deep sleep."""

@@ -8,6 +8,7 @@ from sunprint.ui.diff import (
     new_boxes,
     remember,
 )
+from sunprint.ui.sums import changed_box, frame_sums, new_sums
 
 
 def _size(w, h, fmt):
@@ -270,3 +271,89 @@ def test_diff_allocates_nothing():
     assert k > 0
     assert used == 0, used
     assert copied == 0, copied
+
+
+def _sums_box(prev, cur, w, h, fmt):
+    a = new_sums(w, h, fmt)
+    b = new_sums(w, h, fmt)
+    frame_sums(prev, w, h, fmt, a)
+    frame_sums(cur, w, h, fmt, b)
+    box = changed_box(a, b, w, h, fmt, new_boxes(1))
+    return None if box is None else tuple(box[0:4])
+
+
+def test_the_checksums_give_changed_rects_box():
+    # The app keeps the frame on the panel as line and column checksums (no second frame):
+    # the box from them is changed_rect's, for pictures drawn over pictures, blank frames,
+    # one pixel, the corners, every format and odd sizes.
+    x = 99991
+    for w, h, fmt in ((296, 128, MONO_VLSB), (200, 120, MONO_HLSB), (61, 13, MONO_VLSB),
+                      (45, 17, MONO_HLSB)):  # fmt: skip
+        size = _size(w, h, fmt)
+        blank = bytearray(size)
+        assert _sums_box(blank, blank, w, h, fmt) is None
+        for corner in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)):
+            cur = bytearray(size)
+            _set(cur, w, fmt, corner[0], corner[1])
+            assert _sums_box(blank, cur, w, h, fmt) == changed_rect(blank, cur, w, h, fmt)
+        prev = bytearray(size)
+        for rnd in range(6):
+            cur = bytearray(prev)
+            for _ in range(1 + rnd * 3):  # text-like blocks drawn and erased
+                x = (x * 1103515245 + 12345) & 0x7FFFFFF
+                bx = x % w
+                by = (x >> 9) % h
+                bw = 1 + (x >> 3) % 12
+                bh = 1 + (x >> 5) % 9
+                for yy in range(by, min(by + bh, h)):
+                    for xx in range(bx, min(bx + bw, w)):
+                        if (xx + yy + rnd) % 3:
+                            _set(cur, w, fmt, xx, yy)
+            want = changed_rect(prev, cur, w, h, fmt)
+            assert _sums_box(prev, cur, w, h, fmt) == want, (w, h, fmt, rnd)
+            prev = cur
+        # a changed byte anywhere: one pixel cleared in the last picture
+        cur = bytearray(prev)
+        for i in range(size):
+            if cur[i]:
+                cur[i] &= cur[i] - 1
+                break
+        assert _sums_box(prev, cur, w, h, fmt) == changed_rect(prev, cur, w, h, fmt)
+
+
+def test_a_checksum_that_missed_a_change_widens_the_box():
+    # lines changed, no column (or the reverse): the box spans the frame in that direction
+    w, h, fmt = 400, 300, MONO_HLSB
+    a = new_sums(w, h, fmt)
+    b = new_sums(w, h, fmt)
+    b[7] = 1  # row 7 only
+    assert tuple(changed_box(a, b, w, h, fmt, new_boxes(1))[0:4]) == (0, 7, 400, 1)
+    b[7] = 0
+    b[h + 3] = 1  # byte column 3 only
+    assert tuple(changed_box(a, b, w, h, fmt, new_boxes(1))[0:4]) == (24, 0, 8, 300)
+
+
+def test_the_checksums_allocate_nothing():
+    w, h, fmt = 400, 300, MONO_HLSB
+    prev = bytearray(_size(w, h, fmt))
+    cur = bytearray(prev)
+    _fill(cur, w, fmt, 100, 40, 60, 20)
+    a = new_sums(w, h, fmt)
+    b = new_sums(w, h, fmt)
+    box = new_boxes(1)
+    frame_sums(prev, w, h, fmt, a)
+    frame_sums(cur, w, h, fmt, b)
+    assert tuple(changed_box(a, b, w, h, fmt, box)) == (96, 40, 64, 20), tuple(box)
+    if not hasattr(gc, "mem_alloc"):  # CPython: nothing to measure
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()  # type: ignore[attr-defined]
+        frame_sums(cur, w, h, fmt, b)
+        got = changed_box(a, b, w, h, fmt, box)
+        used = gc.mem_alloc() - before  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+    assert got is box
+    assert used == 0, used

@@ -12,6 +12,7 @@ from glass_rig import (
     full,
     keep_base,
     partials_stay_awake,
+    restored_then_drawn_over,
     started,
     window,
 )
@@ -90,6 +91,12 @@ def test_partial_after_deep_sleep():
     for revision in ("2023", "old"):
         m, d, buf, prev, fb, _ = _rig(revision, driver_revision=revision)
         after_sleep(m, d, buf, prev, fb, WIN, OUT, W, H)
+
+
+def test_the_base_is_restored_before_the_frame_is_drawn_over():
+    for revision in ("2023", "old"):
+        m, d, buf, prev, fb, _ = _rig(revision, driver_revision=revision)
+        restored_then_drawn_over(m, d, buf, fb, WIN, W, H)
 
 
 def test_partials_in_a_row_stay_out_of_deep_sleep_with_the_power_off():

@@ -2,6 +2,9 @@
 # entry restores exactly the ledger that wrote the entry, whatever it booked meanwhile; a cut at
 # any operation of any save or append restores the last completed state or the one in flight.
 # CPython and MicroPython.
+# micropython-vm: app (the deployed form: the app frozen into the 32-bit binary, where the
+# freezer makes an int constant of a tuple beyond 14 bits a long-int object: a journal append's
+# CRC tables must not be such objects, or every append allocates)
 import gc
 
 from host_tools.sim.fakenvs import FakeNVS

@@ -4,6 +4,7 @@
 # of hanging, and the update lifecycle
 #
 #     set_base(prev)                                               the caller's copy of the glass
+#     restore_base()                        after a deep sleep: RAM from it now, before a redraw
 #     begin_show(buf, full) / begin_show_window(buf, x, y, w, h)   wake, RAM transfer, start
 #     busy()                                                       poll; never blocks
 #     finish()                                                     base rewrite; sleep after a full
@@ -24,8 +25,10 @@
 #   off): no Waveshare or GxEPD2 sequence sleeps between a base picture and its partials;
 # - after any wake from deep sleep the controller's RAM is taken as lost: before a partial the
 #   driver rewrites the "old" RAM (SSD16xx 0x26 with 0x24, UC8179 DTM1) from set_base(), the
-#   frame the caller keeps of the glass (sunprint.app.App keeps one for its diff). Without one,
-#   a partial after deep sleep becomes a full refresh.
+#   frame the caller keeps of the glass. Without one, a partial after deep sleep becomes a full
+#   refresh. sunprint.app.App keeps no second frame: its base is the frame buffer itself, and
+#   it calls restore_base() before each render, which does that rewrite at once while the
+#   buffer still holds the glass's picture (the same commands, sent before the render).
 #
 # Multi-step refreshes: a controller whose refresh is a chain of commands, each to be sent once
 # BUSY is released (UC8179: PON -> DRF -> POF), sets `_step` and implements `_advance()`. busy()
@@ -335,6 +338,31 @@ class EPD:
         if len(buf) != self.BUFFER_SIZE:
             raise ValueError("buffer size")
         self._base = buf
+
+    def restore_base(self):
+        """Before the caller draws over the base buffer (set_base): when the controller slept
+        since the picture on the glass was shown (its RAM lost: after a full refresh), wake it
+        and rewrite its RAM from the base now, as the next partial refresh would have (the
+        same commands, sent earlier). Then nothing of the base is read again until the next
+        deep sleep. Does nothing otherwise. Timeouts: as begin_show (abort, EPDTimeout)."""
+        if self._pending is not None or not self._have_base or self._base is None:
+            return
+        if not self._asleep:
+            return
+        try:
+            self.reset()
+            if not self._partial_ready:
+                self._enter_partial()
+                self._partial_ready = True
+            self._write_base()
+        except EPDTimeout:
+            self.abort()
+            raise
+
+    def _write_base(self):
+        """Awake, partial set up: the base picture into the RAM a partial refresh compares
+        with (controller hook; the subclasses' _write_window does it when this did not)."""
+        raise NotImplementedError
 
     def reset(self):
         """Hardware reset (the only way out of deep sleep), with the maker's pulse lengths."""

@@ -229,14 +229,17 @@ class SSD1680(EPD):
         self._cmdbuf(_DISPLAY_OPTION, _DISPLAY_OPTION_PINGPONG)
         self._cmd1(_BORDER_WAVEFORM, _BORDER_PARTIAL)
 
-    def _write_window(self, buf):
-        self._update(_UPDATE_POWER_ON)
-        self.wait_idle(self.reset_timeout_ms)
+    def _write_base(self):
         base = self._base
         if not self._ram_known and base is not None:  # after a wake the RAMs are lost:
             self._send_whole(_WRITE_RAM_RED, base)  # both become the glass again
             self._send_whole(_WRITE_RAM_BW, base)
             self._ram_known = True
+
+    def _write_window(self, buf):
+        self._update(_UPDATE_POWER_ON)
+        self.wait_idle(self.reset_timeout_ms)
+        self._write_base()
         self._send(_WRITE_RAM_BW, buf)
         self._update(_UPDATE_PARTIAL)
 

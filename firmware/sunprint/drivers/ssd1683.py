@@ -165,12 +165,15 @@ class SSD1683(EPD):
         self._cmd1(_BORDER_WAVEFORM, _BORDER_PARTIAL)
         self._cmd2(_DISPLAY_UPDATE_CONTROL_1, _PARTIAL_NORMAL, _SOURCE_ALL)
 
-    def _write_window(self, buf):
+    def _write_base(self):
         base = self._base
         if not self._ram_known and base is not None:  # after a wake the RAMs are lost:
             self._send_whole(_WRITE_RAM_RED, base)  # both become the glass again
             self._send_whole(_WRITE_RAM_BW, base)
             self._ram_known = True
+
+    def _write_window(self, buf):
+        self._write_base()
         self._send(_WRITE_RAM_BW, buf)
         self._update(_UPDATE_PARTIAL)
 

@@ -251,6 +251,14 @@ class UC8179(EPD):
             self._data(_LUT_PAD)
 
     def _write_window(self, buf):
+        self._write_base()
+        self._cmd2(_CDI, _CDI_PARTIAL, _CDI_INTERVAL)
+        self._command(_PTIN)
+        self._panel_window()
+        self._send(_DTM2, buf, self._tab_old)
+        self._power_on()
+
+    def _write_base(self):
         base = self._base
         if not self._old_whole and base is not None:  # after a wake OLD is lost: all of it
             x = self.win_x  # becomes the glass again, once (normal mode: the whole panel)
@@ -267,11 +275,6 @@ class UC8179(EPD):
             self.win_w = w
             self.win_h = h
             self._old_whole = True
-        self._cmd2(_CDI, _CDI_PARTIAL, _CDI_INTERVAL)
-        self._command(_PTIN)
-        self._panel_window()
-        self._send(_DTM2, buf, self._tab_old)
-        self._power_on()
 
     def _advance(self):
         step = self._step
