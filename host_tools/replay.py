@@ -44,39 +44,6 @@ _MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
 
 
-class Unit:
-    """The 2.9" SSD1680 unit of a profile, built by board.build on the rig (kept for tests
-    and tools that want a bare unit: .model, .panel, .buffer, .app, .rig)."""
-
-    def __init__(self, board, tz_offset_s=8 * 3600):
-        use_firmware()
-        from host_tools.sim import machine as fake
-        from host_tools.sim import rig as rigmod
-        from sunprint.board import build
-
-        self.rig = rigmod.wire(board, rigmod.Clock(0), fake)
-        self._unit = build(
-            board,
-            fake,
-            neopixel=self.rig.neopixel,
-            esp32=self.rig.esp32,
-            fonts_dir=str(FONTS),
-            tz_offset_s=tz_offset_s,
-            sleep_ms=_no_wait,
-        )
-        self.model = self.rig.models["display"]
-        self.panel = self._unit.panel
-        self.buffer = self._unit.buffer
-        self.app = self._unit.app
-
-    def close(self):
-        self._unit.close()
-
-
-def _no_wait(ms):
-    pass
-
-
 _INVERT = bytes(range(255, -1, -1))  # byte -> byte ^ 0xFF
 
 

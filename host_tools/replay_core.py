@@ -37,7 +37,7 @@ from sunprint.samplelog import LOG_MAX_MW
 _LOG_MAX_W = LOG_MAX_MW / 1000
 
 _HALF_MJ_PER_MWH = 7200
-_NO_ANSWER = 1  # core.quality: the sensor did not answer
+_NO_ANSWER = 1  # sunprint.quality: the sensor did not answer
 _SETTLE_SAMPLES = 3  # samples after a fault's end before "values right after" are compared
 
 

@@ -138,14 +138,18 @@ def test_fast_panel_image_equals_the_models_reference():
     import random
 
     from host_tools.boards import load_board
-    from host_tools.replay import Unit, panel_image
+    from host_tools.paths import FONTS
+    from host_tools.replay import panel_image
+    from host_tools.replay_core import Replay
 
-    unit = Unit(load_board("esp32-epd29"))
+    core = Replay(load_board("esp32-epd29"), str(FONTS))  # the unit as replay builds it
+    unit = core.unit
+    model = core.rig.models["display"]
     rng = random.Random(5)
     unit.buffer[:] = bytes(rng.getrandbits(8) for _ in range(len(unit.buffer)))
     unit.panel.show(unit.buffer)
-    reference = bytes(unit.model.landscape_mono_hlsb())
-    assert panel_image(unit.model).tobytes() == reference
+    reference = bytes(model.landscape_mono_hlsb())
+    assert panel_image(model).tobytes() == reference
     unit.close()
 
 
