@@ -205,12 +205,13 @@ class Replay:
 
         if self.unit is not None:
             self._retire()
-        if self.rig is None:
-            self.rig = rigmod.wire(self.profile, rigmod.Clock(0), fake)
-        rig = self.rig
         profile = self.profile
         if not self.display:
             profile = self._accounting_profile()
+        if self.rig is None:
+            # the models of the display the unit is built with (accounting only: the stand-in)
+            self.rig = rigmod.wire(profile, rigmod.Clock(0), fake)
+        rig = self.rig
         unit = build(
             profile,
             fake,
