@@ -288,8 +288,9 @@ def _source(s, driver, kind):
 
 def _check(profile, open_file, fonts_dir):
     # The host check's own rules (sunprint/parts.py). Boot-only: the registry is dropped again
-    # unless someone else (the host) holds it. Returns the PV sensor's (source kind, driver
-    # family) from the registry, or None when the profile has no PV sensor.
+    # unless someone else (the host) holds it. Returns, from the registry, the display's
+    # family (parts.EPAPER or LED) and the PV sensor's (source kind, driver family), or None
+    # when the profile has no PV sensor.
     import sys
 
     keep = "sunprint.parts" in sys.modules
@@ -304,6 +305,7 @@ def _check(profile, open_file, fonts_dir):
 
     try:
         parts.check(profile, has_font)
+        epaper = parts.display(profile["display"]["type"])[1] == parts.EPAPER
         pv = None
         for s in profile["sensors"]:
             if s["role"] in parts.ROLES:
@@ -318,7 +320,7 @@ def _check(profile, open_file, fonts_dir):
         import gc
 
         gc.collect()  # before the frame buffers: the largest blocks the unit allocates
-    return pv
+    return epaper, pv
 
 
 def service_panel(profile, machine, neopixel=None, sleep_ms=None):
@@ -371,7 +373,7 @@ def build(
 
     A profile the unit cannot run raises sunprint.parts.ProfileError (a ValueError with .field)
     before anything is built: one line naming the field, what `sunprint boards check` says."""
-    pv = _check(profile, open_file, fonts_dir)
+    epaper, pv = _check(profile, open_file, fonts_dir)
     import framebuf
 
     from sunprint.app import App
@@ -450,7 +452,7 @@ def build(
     renderer = Renderer(fb, buf, width, height, fonts, screen, rot.lang)
     from sunprint.ui.refresh import RefreshPlan
 
-    if d["type"] in ("ssd1680", "ssd1683", "uc8179"):
+    if epaper:
         plan = RefreshPlan(tz_offset_s=tz_offset_s)
     else:
         # An LED panel has no ghosting and no wear: every change is shown at once, in full.
