@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from timing import best_of  # noqa: E402 - tests/bench/timing.py
+
 SERVE_UNITS = """
 import sys
 sys.path.insert(0, %r)
@@ -75,16 +77,6 @@ def firmware_image(size):
     return make_app_image(bytes(code[: size - 200]))
 
 
-def best_of(n, fn):
-    best = None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None or dt < best else best
-    return best
-
-
 def bench_flash():
     import esptool
 
@@ -117,9 +109,9 @@ def bench_flash():
             esptool_one()
             ours = bare = None
             for _ in range(1 if quick else 4):
-                t = best_of(1, sunprint_one)
+                t, _ = best_of(1, sunprint_one)
                 ours = t if ours is None else min(ours, t)
-                t = best_of(1, esptool_one)
+                t, _ = best_of(1, esptool_one)
                 bare = t if bare is None else min(bare, t)
             _line(
                 "flash_1mb_vs_esptool",
