@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from timing import best_of  # noqa: E402 - tests/bench/timing.py
+from timing import line as _line  # noqa: E402
 
 SERVE_UNITS = """
 import sys
@@ -34,15 +35,6 @@ rom = Esp32Rom("%%s/u%%s.bin" %% (sys.argv[1], sys.argv[2]))
 print(rom.serve_pty(), flush=True)
 sys.stdin.read()
 """ % str(ROOT)
-
-
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
 
 
 @contextlib.contextmanager

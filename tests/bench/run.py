@@ -19,21 +19,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import mp32  # noqa: E402
-from timing import best_of  # noqa: E402 - tests/bench/timing.py
+from timing import best_of, line  # noqa: E402 - tests/bench/timing.py
 
 from host_tools.paths import LOGS, use_firmware  # noqa: E402
 
 DAY = LOGS / "zhongshan-2024-10-15.csv"
 T_START = time.perf_counter()
-
-
-def line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
 
 
 def bench_replay_day():
