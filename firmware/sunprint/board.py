@@ -304,13 +304,13 @@ def _check(profile, open_file, fonts_dir):
         return True
 
     try:
-        parts.check(profile, has_font)
-        epaper = parts.display(profile["display"]["type"])[1] == parts.EPAPER
+        parts.check(profile, has_font)  # so the rows below exist
+        epaper = parts.display(profile["display"]["type"])[1] == parts.EPAPER  # type: ignore[index]
         pv = None
         for s in profile["sensors"]:
             if s["role"] in parts.ROLES:
                 row = parts.sensor(s["type"])
-                pv = (row[1], row[3])
+                pv = (row[1], row[3])  # type: ignore[index]
                 break
     finally:
         if not keep:
