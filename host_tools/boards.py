@@ -36,6 +36,7 @@ from sunprint import parts  # noqa: E402 - the firmware is on the path from here
 
 DISPLAYS = tuple(row[0] for row in parts.DISPLAYS)
 SENSORS = tuple(row[0] for row in parts.SENSORS)
+METERS = tuple(row[0] for row in parts.SENSORS if row[1] == parts.METER)  # energy registers
 EPAPER = {row[0]: (row[2], row[3]) for row in parts.DISPLAYS if row[1] == parts.EPAPER}
 LED = tuple(row[0] for row in parts.DISPLAYS if row[1] == parts.LED)
 

@@ -25,7 +25,7 @@ import math
 import sys
 import threading
 
-from host_tools import registry
+from host_tools import boards, registry
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 
@@ -38,7 +38,7 @@ READINGS = 5  # polls averaged per raw reading
 GAIN_RANGES = {"ina219": (0.5, 2.0), "ina226": (0.5, 2.0)}
 METER_GAIN_RANGE = (0.8, 1.25)
 DEFAULT_GAIN_RANGE = (0.5, 2.0)
-METERS = ("dlt645", "ddsu666", "dtsu666", "sdm120", "sdm630")
+METERS = boards.METERS  # the parts registry's meters (source kind METER)
 RESIDUAL_LIMIT = 0.02  # RMS residual at most 2 % of the span of the references (3+ points)
 OFFSET_LIMIT = 0.05  # |offset_w| at most 5 % of full scale (health max_w, else the largest ref)
 CHECK_TOLERANCE_W = 0.01  # fixed-point calibration vs the float line

@@ -34,7 +34,7 @@ class MonitorError(Exception):
 
 def _flag_name(flag):
     use_firmware()
-    from sunprint.core.quality import name
+    from sunprint.quality import name
 
     return name(flag)
 

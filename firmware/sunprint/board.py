@@ -18,6 +18,8 @@ drivers are made with the ESP32 port's keyword arguments:
     UART(id, baudrate=, bits=, parity=, stop=, tx=n, rx=n), Pin(n, Pin.OUT / Pin.IN).
 """
 
+from sunprint.compat import const
+
 # What build() makes: it stays on the heap, this module does not (main.py drops it after boot).
 from sunprint.unitparts import Unit
 
@@ -25,7 +27,11 @@ _PARITY = {"none": None, "even": 0, "odd": 1}
 _RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
 _DEFAULT_MAX_W = 10000000  # the ledger's own limit when the profile gives none (10 MW)
 _S0_MAX_W_PER_IMP = 60000000  # W * imp/kWh at 16.7 pulses/s: 3.6e6 J/kWh * 16.67 /s
-_MODBUS_MAPS = ("ddsu666", "dtsu666", "sdm120", "sdm630")
+# The source kinds of sunprint/parts.py (POWER, METER, PULSES), folded here: parts leaves the heap
+# once the profile is checked (tests/host/test_parts_registry.py checks that they are the same).
+_POWER = const(0)
+_METER = const(1)
+_PULSES = const(2)
 
 
 def _out(machine, unit, field, n):
@@ -147,14 +153,14 @@ def _panel(d, machine, unit, neopixel, sleep_ms):
     return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, **kw)
 
 
-def _driver(s, machine, unit, esp32, clock):
-    """The sensor's driver, and the source class: 0 power, 1 meter, 2 pulses.
+def _driver(s, family, machine, unit, esp32, clock):
+    """The sensor's driver, made as its driver family in the parts registry says (parts.SENSORS).
 
     clock: {} (the drivers' own time) or {"ticks_ms": f, "sleep_ms": g}, the time a bus
     driver waits on; a virtual clock on a PC, so a meter's timeouts pass in simulated time."""
     kind = s["type"]
     opts = s.get("options", {})
-    if kind == "ina226" or kind == "ina219":
+    if family == "ina2xx":
         i2c = _i2c(machine, unit, s["i2c"])
         if kind == "ina226":
             from sunprint.drivers.ina2xx import INA226
@@ -166,7 +172,7 @@ def _driver(s, machine, unit, esp32, clock):
                 max_current_a=opts["max_current_a"],
                 averaging=opts.get("averaging", 16),
                 conversion_us=opts.get("conversion_us", 1100),
-            ), 0
+            )
         from sunprint.drivers.ina2xx import INA219
 
         return INA219(
@@ -177,8 +183,8 @@ def _driver(s, machine, unit, esp32, clock):
             bus_range_v=opts.get("bus_range_v", 32),
             shunt_range_mv=opts.get("shunt_range_mv"),
             averaging=opts.get("averaging", 16),
-        ), 0
-    if kind == "s0":
+        )
+    if family == "s0":
         from sunprint.drivers import s0
 
         pull = None if not opts.get("pull_up", True) else machine.Pin.PULL_UP
@@ -194,7 +200,7 @@ def _driver(s, machine, unit, esp32, clock):
                 active_low=active_low,
                 pcnt_factory=pcnt,
                 **_only(clock, "ticks_ms"),
-            ), 2
+            )
         return s0.IrqS0(
             pin,
             debounce_ms=opts.get("debounce_ms", 10),
@@ -202,11 +208,11 @@ def _driver(s, machine, unit, esp32, clock):
             counts_per_kwh=counts,
             active_low=active_low,
             **_only(clock, "ticks_ms"),
-        ), 2
+        )
     uart = _uart(machine, unit, s["uart"])
     de = _out(machine, unit, "sensor.de", s["de"]) if "de" in s else None
     baud = s["uart"]["baudrate"]
-    if kind == "dlt645":
+    if family == "dlt645":
         from sunprint.drivers import dlt645
 
         dlt = dlt645.DLT645(
@@ -221,8 +227,8 @@ def _driver(s, machine, unit, esp32, clock):
         energy = (
             dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
         )
-        return dlt645.Meter(dlt, energy_di=energy), 1
-    if kind in _MODBUS_MAPS:
+        return dlt645.Meter(dlt, energy_di=energy)
+    if family == "modbus":
         from sunprint.drivers import modbus
 
         rtu = modbus.ModbusRTU(
@@ -236,7 +242,7 @@ def _driver(s, machine, unit, esp32, clock):
         regmap = getattr(modbus, kind.upper())
         if "energy" in opts:
             regmap = modbus.with_energy(regmap, opts["energy"])
-        return modbus.Meter(rtu, opts.get("unit", 1), regmap), 1
+        return modbus.Meter(rtu, opts.get("unit", 1), regmap)
     raise ValueError("unknown sensor type %r" % kind)
 
 
@@ -248,7 +254,7 @@ def _rated_w(s, driver, kind):
     hi = (s.get("health") or {}).get("max_w")
     if hi is not None and 0 < hi < _DEFAULT_MAX_W:
         return int(hi + 0.999)
-    if kind == 2:
+    if kind == _PULSES:
         return _S0_MAX_W_PER_IMP // driver.counts_per_kwh
     return 0
 
@@ -276,13 +282,15 @@ def _source(s, driver, kind):
 
         max_raw = int(hi * 1000) if hi else 1 << 21
         calib = Linear(c["gain"], c.get("offset_w", 0) * 1000, max_raw=max_raw)
-    cls = PowerSource if kind == 0 else MeterSource if kind == 1 else PulseSource
+    cls = PowerSource if kind == _POWER else MeterSource if kind == _METER else PulseSource
     return cls(driver, calib=calib, health=health)
 
 
 def _check(profile, open_file, fonts_dir):
     # The host check's own rules (sunprint/parts.py). Boot-only: the registry is dropped again
-    # unless someone else (the host) holds it.
+    # unless someone else (the host) holds it. Returns, from the registry, the display's
+    # family (parts.EPAPER or LED) and the PV sensor's (source kind, driver family), or None
+    # when the profile has no PV sensor.
     import sys
 
     keep = "sunprint.parts" in sys.modules
@@ -296,7 +304,14 @@ def _check(profile, open_file, fonts_dir):
         return True
 
     try:
-        parts.check(profile, has_font)
+        parts.check(profile, has_font)  # so the rows below exist
+        epaper = parts.display(profile["display"]["type"])[1] == parts.EPAPER  # type: ignore[index]
+        pv = None
+        for s in profile["sensors"]:
+            if s["role"] in parts.ROLES:
+                row = parts.sensor(s["type"])
+                pv = (row[1], row[3])  # type: ignore[index]
+                break
     finally:
         if not keep:
             parts.unload()
@@ -305,6 +320,7 @@ def _check(profile, open_file, fonts_dir):
         import gc
 
         gc.collect()  # before the frame buffers: the largest blocks the unit allocates
+    return epaper, pv
 
 
 def service_panel(profile, machine, neopixel=None, sleep_ms=None):
@@ -357,7 +373,7 @@ def build(
 
     A profile the unit cannot run raises sunprint.parts.ProfileError (a ValueError with .field)
     before anything is built: one line naming the field, what `sunprint boards check` says."""
-    _check(profile, open_file, fonts_dir)
+    epaper, pv = _check(profile, open_file, fonts_dir)
     import framebuf
 
     from sunprint.app import App
@@ -386,14 +402,15 @@ def build(
         if s["role"] in ("pv_power", "pv_energy"):
             sensor = s
             break
-    if sensor is None:
+    if sensor is None or pv is None:
         raise ValueError("the profile has no pv_power or pv_energy sensor")
+    kind, family = pv
     clock = {}
     if ticks_ms is not None:
         clock["ticks_ms"] = ticks_ms
     if bus_sleep_ms is not None:
         clock["sleep_ms"] = bus_sleep_ms
-    driver, kind = _driver(sensor, machine, unit, esp32, clock)
+    driver = _driver(sensor, family, machine, unit, esp32, clock)
     source = _source(sensor, driver, kind)
 
     if carbon_row is None:
@@ -401,7 +418,7 @@ def build(
 
         carbon_row = factor()
     limit_w = _RATED_MARGIN * _rated_w(sensor, driver, kind)
-    if kind == 0:
+    if kind == _POWER:
         ledger = Ledger(
             tz_offset_s=tz_offset_s,
             co2_dg_per_kwh=carbon_row[2],
@@ -412,7 +429,7 @@ def build(
             tz_offset_s=tz_offset_s,
             co2_dg_per_kwh=carbon_row[2],
             counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
-            counter_survives_reboot=kind == 1,
+            counter_survives_reboot=kind == _METER,
             counter_max_power_w=limit_w,
             max_power_w=limit_w or _DEFAULT_MAX_W,
         )
@@ -435,7 +452,7 @@ def build(
     renderer = Renderer(fb, buf, width, height, fonts, screen, rot.lang)
     from sunprint.ui.refresh import RefreshPlan
 
-    if d["type"] in ("ssd1680", "ssd1683", "uc8179"):
+    if epaper:
         plan = RefreshPlan(tz_offset_s=tz_offset_s)
     else:
         # An LED panel has no ghosting and no wear: every change is shown at once, in full.

@@ -146,7 +146,7 @@ class SampleLogWriter:
 
     def append(self, now, power_mw, raw, flag):
         """Log one sample: now in firmware seconds (since 2000), power and raw as ints (mW and
-        driver units), flag a core.quality flag. Returns False if the row was skipped."""
+        driver units), flag a sunprint.quality flag. Returns False if the row was skipped."""
         if self._next < 0:
             self._boot()
         if now <= self._last:

@@ -8,8 +8,9 @@
 # Boot-only on the unit: board.build imports this module, checks, and unload()s it, so its tables
 # and code do not stay on the heap (only the names it interned do). Tables are tuples, not dicts.
 #
-# Adding a part: its driver module, one row in DISPLAYS or SENSORS (its options' schema), its
-# construction in board.py, a sim model, a profile, tests. An option row is
+# Adding a part: docs/adding-parts.md. A sensor of a family board.py already builds (say one more
+# Modbus meter) is one row in SENSORS (its options' schema) plus its register map and tests; a
+# new family also needs its driver module and its construction in board._driver. An option row is
 # (name, rule, a, b): rule one of the _INT.. codes below (| _REQ when the option is required),
 # a and b its bounds or allowed values. Ranges are what the driver accepts AND what keeps the unit
 # alive: e.g. a meter's timeout_ms x (retries + 1) is bounded so that a silent meter cannot hold
@@ -20,7 +21,8 @@
 
 from sunprint.compat import const
 
-# Source kinds: what the PV sensor's driver gives the app (board._driver returns these).
+# Source kinds: what the PV sensor's driver gives the app (board.build picks the source and the
+# ledger by them).
 POWER = const(0)  # instantaneous power (INA2xx): the ledger integrates it
 METER = const(1)  # an energy register that survives the unit's reboot (Modbus, DL/T 645)
 PULSES = const(2)  # pulses counted since the unit booted (S0)
@@ -91,12 +93,15 @@ _UART_METER = (("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5))
 _MODBUS = (("unit", _INT, 1, 247),) + _UART_METER
 _SDM_ENERGY = ("energy", "energy_import", "energy_export")  # names in modbus.SDM120 / SDM630
 
-# type, source kind, bus, options
+# type, source kind, bus, driver family, options. The family says which construction
+# board._driver runs (the driver module it imports): "ina2xx", "dlt645", "modbus" (the type
+# names the map in drivers/modbus.py, e.g. "sdm120" -> modbus.SDM120) or "s0".
 SENSORS = (
     (
         "ina226",
         POWER,
         BUS_I2C,
+        "ina2xx",
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -109,6 +114,7 @@ SENSORS = (
         "ina219",
         POWER,
         BUS_I2C,
+        "ina2xx",
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -122,6 +128,7 @@ SENSORS = (
         "dlt645",
         METER,
         BUS_UART,
+        "dlt645",
         (
             ("address", _DIGITS, 12, None),
             ("energy", _ONE_OF, ("forward", "combined"), None),
@@ -132,15 +139,17 @@ SENSORS = (
         "ddsu666",
         METER,
         BUS_UART,
+        "modbus",
         _MODBUS + (("energy", _ONE_OF, ("energy", "energy_export"), None),),
     ),
-    ("dtsu666", METER, BUS_UART, _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
-    ("sdm120", METER, BUS_UART, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
-    ("sdm630", METER, BUS_UART, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("dtsu666", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
+    ("sdm120", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("sdm630", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
     (
         "s0",
         PULSES,
         BUS_PIN,
+        "s0",
         (
             ("imp_per_kwh", _INT | _REQ, 1, 1000000),
             ("active_low", _BOOL, None, None),
@@ -569,7 +578,7 @@ def _sensor(c, s, f):
     else:  # a pulse input
         c.known(s, _SENSOR_KEYS + ("pin",), f)
         c.gpio(s, "pin", f + ".pin", False)
-    opts = c.options(s, f, row[3])
+    opts = c.options(s, f, row[4])
     if bus == BUS_I2C:
         _ina(c, kind, opts, f)
     elif bus == BUS_UART:

@@ -13,7 +13,7 @@ Format version 2 (what the device writes) adds two columns; the format line is r
     timestamp,power_w,raw,flag
     1728921600,1234.567,1240,0         <- power_w calibrated (W, decimal), raw the driver's
                                           reading before calibration (integer, driver units,
-                                          mW for power drivers), flag a core.quality flag
+                                          mW for power drivers), flag a sunprint.quality flag
     1728921610,0.000,0,1               <- flag != 0: a reading the ledger must not integrate
 
 |power_w| <= 1e9 W in a row with flag 0; a flagged row may hold any finite power_w (it is data

@@ -187,8 +187,8 @@ def read(channel, n=1):
     Polls until n readings are good (or READ_TRIES more polls failed: flag says why)."""
     from sunprint.compat import sleep_ms
     from sunprint.core.calib import Linear
-    from sunprint.core.quality import OK
-    from sunprint.core.quality import name as flag_name
+    from sunprint.quality import OK
+    from sunprint.quality import name as flag_name
 
     profile = _profile()
     s = _sensor(profile, channel)

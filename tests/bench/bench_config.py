@@ -7,26 +7,17 @@ json.loads of the same text.
 
 import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from timing import best_of  # noqa: E402 - tests/bench/timing.py
+
 from host_tools.paths import use_firmware  # noqa: E402
 
 KEYS = 4000
-
-
-def _best_of(n, fn):
-    best = None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None or dt < best else best
-    return best
 
 
 def bench_config():
@@ -44,8 +35,8 @@ def bench_config():
         except config.ConfigError:
             pass  # the first unknown key: the whole file was read and checked
 
-    secs = _best_of(3, parse)
-    peer = _best_of(3, lambda: json.loads(text))
+    secs, _ = best_of(3, parse)
+    peer, _ = best_of(3, lambda: json.loads(text))
     print(
         "bench config_parse_4000_keys: %.1f ms (goal <= 200) peer json_loads: %.1f ms"
         % (secs * 1000, peer * 1000),

@@ -33,14 +33,7 @@ ALLOC_POLLS = 1000
 SPEED_POLLS = 5000
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
-
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 # Runs in both interpreters: the same rig and loop.
 _RIG = """

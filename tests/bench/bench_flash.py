@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from timing import best_of  # noqa: E402 - tests/bench/timing.py
+from timing import line as _line  # noqa: E402
+
 SERVE_UNITS = """
 import sys
 sys.path.insert(0, %r)
@@ -35,15 +38,6 @@ rom = Esp32Rom("%%s/u%%s.bin" %% (sys.argv[1], sys.argv[2]))
 print(rom.serve_pty(), flush=True)
 sys.stdin.read()
 """ % str(ROOT)
-
-
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
 
 
 @contextlib.contextmanager
@@ -76,16 +70,6 @@ def firmware_image(size):
     while len(code) < size - 200:
         code += bytes(rnd.randrange(4, 64)) if rnd.random() < 0.3 else rnd.randbytes(96)
     return make_app_image(bytes(code[: size - 200]))
-
-
-def best_of(n, fn):
-    best = None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None or dt < best else best
-    return best
 
 
 def bench_flash():
@@ -122,9 +106,9 @@ def bench_flash():
             esptool_one()
             ours = bare = None
             for _ in range(1 if quick else 4):
-                t = best_of(1, sunprint_one)
+                t, _ = best_of(1, sunprint_one)
                 ours = t if ours is None else min(ours, t)
-                t = best_of(1, esptool_one)
+                t, _ = best_of(1, esptool_one)
                 bare = t if bare is None else min(bare, t)
             _line(
                 "flash_1mb_vs_esptool",

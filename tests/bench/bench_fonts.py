@@ -38,13 +38,7 @@ HEAPSIZE = mp32.HEAPSIZE
 CJK = "cjk16.bin"
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def _compile_tree(dest, sources):

@@ -24,7 +24,7 @@ _HEALTH_ALLOC = (
     mp32.ALLOC_OF
     + """
 from sunprint.core.health import Health
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, OK
+from sunprint.quality import BAD_FRAME, NO_ANSWER, OK
 
 
 def measure(h, n):

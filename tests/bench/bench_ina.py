@@ -87,13 +87,7 @@ print(used, fake_us, null_us)
 )
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def _cpython_polls_per_s():

@@ -33,17 +33,9 @@ for _p in (str(ROOT), str(ROOT / "tests")):
         sys.path.insert(0, _p)
 
 import mp32  # noqa: E402
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 from host_tools.paths import use_firmware  # noqa: E402
-
-
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
 
 
 def _weeks():

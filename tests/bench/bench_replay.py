@@ -40,13 +40,7 @@ YEAR_START = 1704038400  # 2024-01-01 00:00 in UTC+8
 YEAR_ROWS = (30 if os.environ.get("BENCH_QUICK") else 365) * 8640
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def write_year(path):

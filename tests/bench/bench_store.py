@@ -42,15 +42,7 @@ ENDURANCE = 100000  # erase cycles per sector (FIELD-NOTES: typical SPI NOR flas
 GEOMETRY = dict(block_count=240, static_blocks=48)
 
 
-def _line(name, value, unit, goal=None, peer=None, note=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    if note:
-        text += "; " + note
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def _samples():

@@ -54,6 +54,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import mp32  # noqa: E402
 
+from host_tools.mpycompile import compile_mpy, tree_jobs  # noqa: E402
+
 # Simulated seconds of each phase; BENCH_QUICK (make test checks that every benchmark runs):
 # less, and two boards.
 SPAN_S = 600 if os.environ.get("BENCH_QUICK") else 3600
@@ -322,9 +324,7 @@ def _sim_tree(tree):
     sim = sorted((ROOT / "host_tools" / "sim").glob("*.py"))
     sources = [(ROOT, ROOT / "host_tools" / "__init__.py"), *((ROOT, p) for p in sim)]
     # Host-only modules (the virtual board's agent, ...) may use what mpy-cross rejects.
-    for base, path in sources:
-        with contextlib.suppress(RuntimeError):
-            mp32.compile_files([(base, path)], tree)
+    compile_mpy(tree_jobs(sources, tree), keep_going=True)
 
 
 def _firmware_mpy(dest):

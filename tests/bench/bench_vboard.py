@@ -28,13 +28,7 @@ from host_tools.sim.vboard import VirtualBoard  # noqa: E402
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 
 
-def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
 def _timed(*args, port=None):

@@ -19,30 +19,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import mp32  # noqa: E402
+from timing import best_of, line  # noqa: E402 - tests/bench/timing.py
 
 from host_tools.paths import LOGS, use_firmware  # noqa: E402
 
 DAY = LOGS / "zhongshan-2024-10-15.csv"
 T_START = time.perf_counter()
-
-
-def line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
-
-
-def best_of(n, fn):
-    best = None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        result = fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None or dt < best else best
-    return best, result
 
 
 def bench_replay_day():

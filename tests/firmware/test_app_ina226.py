@@ -5,8 +5,8 @@ from app_rig import START, make_app
 from host_tools.sim.i2c import FakeI2C, INA226Model
 from sunprint.core.health import Health
 from sunprint.core.ledger import LIFETIME
-from sunprint.core.quality import OK
 from sunprint.drivers.ina2xx import INA226
+from sunprint.quality import OK
 from sunprint.sources import PowerSource
 
 

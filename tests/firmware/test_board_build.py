@@ -202,9 +202,9 @@ def test_epd42_dlt645():
 
 
 def test_epd75_ddsu666():
-    from sunprint.core.quality import OK
     from sunprint.drivers.modbus import Meter
     from sunprint.drivers.uc8179 import UC8179
+    from sunprint.quality import OK
     from sunprint.sources import MeterSource
 
     clock = _VirtualMs()
@@ -311,7 +311,7 @@ class _VirtualMs:
 def _times_out_on_the_virtual_clock(name):
     # The UART above never answers: every poll waits its whole timeout and its retries.
     # With the clock handed to build() that wait passes in virtual time.
-    from sunprint.core.quality import OK
+    from sunprint.quality import OK
 
     clock = _VirtualMs()
     u = _build(name, ticks_ms=clock.ticks_ms, bus_sleep_ms=clock.sleep_ms)

@@ -9,7 +9,7 @@ from community_rig import build, run_round
 from host_tools.sim.dlt645_bus import BUS_ERRORS, COLLIDE, SILENT, WRONG_ADDRESS, collide
 from host_tools.sim.dlt645_meter import build_frame, parse_frame, wire_address
 from sunprint.community.schedule import DLT645, slot_us
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 
 def test_each_meter_answers_only_its_own_address():

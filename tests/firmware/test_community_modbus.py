@@ -6,8 +6,8 @@ from host_tools.sim.modbus_meter import ModbusMeterModel
 from host_tools.sim.uart import FakeUART, VirtualClock
 from sunprint.community.modbus_bus import ModbusBus
 from sunprint.community.schedule import MODBUS, slot_us
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, OK
 from sunprint.drivers.modbus import DDSU666, SDM120, ModbusRTU
+from sunprint.quality import BAD_FRAME, NO_ANSWER, OK
 
 
 def _rig():

@@ -23,7 +23,6 @@ from host_tools.sim.dlt645_meter import (
     parse_frame,
     wire_address,
 )
-from sunprint.core.quality import BAD_FRAME, DEVICE_ERROR, NO_ANSWER, NOT_READY, OK
 from sunprint.drivers.dlt645 import (
     CURRENT_A,
     DLT645,
@@ -36,6 +35,7 @@ from sunprint.drivers.dlt645 import (
     format_address,
     parse_address,
 )
+from sunprint.quality import BAD_FRAME, DEVICE_ERROR, NO_ANSWER, NOT_READY, OK
 
 ADDR = "112233445566"  # as printed on the nameplate
 WIRE = b"\x66\x55\x44\x33\x22\x11"  # as sent: low byte first

@@ -5,7 +5,7 @@ import gc
 from host_tools.sim.pulses import Lcg
 from sunprint.core.health import Health
 from sunprint.core.ledger import Ledger
-from sunprint.core.quality import (
+from sunprint.quality import (
     BAD_FRAME,
     DEVICE_ERROR,
     NO_ANSWER,

@@ -4,8 +4,8 @@
 import gc
 
 from host_tools.sim.i2c import ENODEV, ETIMEDOUT, FakeI2C, INA219Model, INA226Model
-from sunprint.core.quality import DEVICE_ERROR, NO_ANSWER, NOT_READY, OK, OUT_OF_RANGE
 from sunprint.drivers.ina2xx import INA219, INA226
+from sunprint.quality import DEVICE_ERROR, NO_ANSWER, NOT_READY, OK, OUT_OF_RANGE
 
 ADDR = 0x40
 FLAGS = (OK, NO_ANSWER, NOT_READY, OUT_OF_RANGE, DEVICE_ERROR)

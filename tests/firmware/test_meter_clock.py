@@ -5,8 +5,8 @@ from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClo
 from sunprint.clock import wall_from
 from sunprint.clock.keeper import ClockKeeper
 from sunprint.clock.meter import MeterClock
-from sunprint.core.quality import BAD_FRAME, DEVICE_ERROR, NOT_READY, OK
 from sunprint.drivers.dlt645 import DATE, DLT645, TIME, Meter
+from sunprint.quality import BAD_FRAME, DEVICE_ERROR, NOT_READY, OK
 
 ADDR = "112233445566"
 

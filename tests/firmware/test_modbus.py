@@ -8,15 +8,6 @@ from host_tools.sim import uart as wire
 from host_tools.sim.modbus_meter import ModbusMeterModel
 from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
 from sunprint.core.ledger import Ledger
-from sunprint.core.quality import (
-    BAD_FRAME,
-    DEVICE_ERROR,
-    NO_ANSWER,
-    NOT_A_NUMBER,
-    NOT_READY,
-    OK,
-    OUT_OF_RANGE,
-)
 from sunprint.drivers.modbus import (
     BAD_NAN,
     BAD_RANGE,
@@ -36,6 +27,15 @@ from sunprint.drivers.modbus import (
     u16,
     u32,
     with_energy,
+)
+from sunprint.quality import (
+    BAD_FRAME,
+    DEVICE_ERROR,
+    NO_ANSWER,
+    NOT_A_NUMBER,
+    NOT_READY,
+    OK,
+    OUT_OF_RANGE,
 )
 
 # SDM120, power and energy only: two requests of 2 registers each, the pair a stale reply

@@ -6,9 +6,9 @@ from host_tools.sim.i2c import FakeI2C
 from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
 from sunprint.clock import civil, wall_from
 from sunprint.clock.keeper import ClockKeeper
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 from sunprint.drivers.ds3231 import DS3231
 from sunprint.drivers.pcf8563 import PCF8563
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 T0 = wall_from(2024, 10, 14, 13, 5, 7)  # a Monday
 

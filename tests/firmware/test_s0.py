@@ -6,8 +6,8 @@ import gc
 
 from host_tools.sim.pulses import FakePCNT, FakePin, Lcg, PulseTrain, VirtualClock, play
 from sunprint.core.ledger import Ledger
-from sunprint.core.quality import OK, STUCK
 from sunprint.drivers.s0 import IrqS0, PcntS0, has_pcnt, select_s0
+from sunprint.quality import OK, STUCK
 
 HOUR_MS = 3600000
 # 30 min at 3 kW, 10 min dark, 20 min at 6 kW, 5 min at 400 W: 3.5333 kWh, 3533 pulses.

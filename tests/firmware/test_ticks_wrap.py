@@ -16,7 +16,7 @@ from host_tools.sim.clock import Clock
 from sunprint.board import build
 from sunprint.compat import TICKS_PERIOD
 from sunprint.core.ledger import LIFETIME
-from sunprint.core.quality import OK
+from sunprint.quality import OK
 
 
 def _no_wait(ms):

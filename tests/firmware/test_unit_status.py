@@ -7,7 +7,7 @@ from sunprint import VERSION
 from sunprint.app import App
 from sunprint.core import carbon
 from sunprint.core.ledger import Ledger
-from sunprint.core.quality import NO_ANSWER, OK
+from sunprint.quality import NO_ANSWER, OK
 from sunprint.store import PersistPolicy
 
 T0 = 782179200

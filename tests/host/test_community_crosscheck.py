@@ -23,8 +23,8 @@ from host_tools.sim.dlt645_meter import (
     wire_address,
 )
 from sunprint.community.schedule import DLT645Bus
-from sunprint.core.quality import OK
 from sunprint.drivers.dlt645 import DLT645, ENERGY_FORWARD, POWER_TOTAL
+from sunprint.quality import OK
 
 _SERVER = []
 

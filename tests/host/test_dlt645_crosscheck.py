@@ -31,7 +31,6 @@ from host_tools.sim.dlt645_meter import (
     parse_frame,
     wire_address,
 )
-from sunprint.core.quality import DEVICE_ERROR, NO_ANSWER, OK
 from sunprint.drivers.dlt645 import (
     CURRENT_A,
     DLT645,
@@ -43,6 +42,7 @@ from sunprint.drivers.dlt645 import (
     VOLTAGE_A,
     format_address,
 )
+from sunprint.quality import DEVICE_ERROR, NO_ANSWER, OK
 
 # identifier -> (decimals, model attribute, physical value of one count in the model's unit)
 ITEMS = {

@@ -32,7 +32,6 @@ from pymodbus.simulator.simdevice import SimDevice
 
 from host_tools.sim.modbus_meter import ModbusMeterModel
 from host_tools.sim.uart import FakeUART, VirtualClock
-from sunprint.core.quality import DEVICE_ERROR, NO_ANSWER, OK
 from sunprint.drivers.modbus import (
     DATA,
     DDSU666,
@@ -41,6 +40,7 @@ from sunprint.drivers.modbus import (
     ModbusRTU,
     crc16,
 )
+from sunprint.quality import DEVICE_ERROR, NO_ANSWER, OK
 
 REQUEST = {3: ReadHoldingRegistersRequest, 4: ReadInputRegistersRequest}
 RESPONSE = {3: ReadHoldingRegistersResponse, 4: ReadInputRegistersResponse}

@@ -89,7 +89,7 @@ def test_a_sensor_that_stops_answering_shows_its_flag_and_fault(board, tmp_path)
         link.exec("__rig__.break_bus()")  # the INA226 stops acknowledging
     result = monitor.monitor(board.port, seconds=3, interval=1, say=lambda t: None)
     samples = result["samples"]
-    assert samples and all(s["flag"] == 1 for s in samples)  # core.quality NO_ANSWER
+    assert samples and all(s["flag"] == 1 for s in samples)  # sunprint.quality NO_ANSWER
     assert samples[-1]["faults"]["sensor"] >= len(samples)
     assert "no answer" in samples[-1]["last_fault"]
     assert "no answer" in monitor.format_sample(samples[-1])

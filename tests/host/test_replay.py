@@ -138,14 +138,18 @@ def test_fast_panel_image_equals_the_models_reference():
     import random
 
     from host_tools.boards import load_board
-    from host_tools.replay import Unit, panel_image
+    from host_tools.paths import FONTS
+    from host_tools.replay import panel_image
+    from host_tools.replay_core import Replay
 
-    unit = Unit(load_board("esp32-epd29"))
+    core = Replay(load_board("esp32-epd29"), str(FONTS))  # the unit as replay builds it
+    unit = core.unit
+    model = core.rig.models["display"]
     rng = random.Random(5)
     unit.buffer[:] = bytes(rng.getrandbits(8) for _ in range(len(unit.buffer)))
     unit.panel.show(unit.buffer)
-    reference = bytes(unit.model.landscape_mono_hlsb())
-    assert panel_image(unit.model).tobytes() == reference
+    reference = bytes(model.landscape_mono_hlsb())
+    assert panel_image(model).tobytes() == reference
     unit.close()
 
 
@@ -230,3 +234,15 @@ def test_summary_has_coal_trees_store_and_the_carbon_screen(day_run):
     assert summary["carbon"]["trees"] == round(summary["carbon"]["co2_kg"] / 18.3 - 0.05, 1)
     assert 0 < summary["store"]["writes"] <= 144
     assert Image.open(out / "carbon-screen.png").size == (296, 128)
+
+
+@pytest.mark.parametrize("board", ["esp32-ws2812-ina219", "esp32-max7219-s0"])
+def test_accounting_only_runs_on_led_boards(tmp_path, board):
+    # --accounting-only builds the unit with a stand-in 32x8 MAX7219 display: the rig must
+    # wire that one (a WS2812 board's rig had no SPI bus for it: OSError "SPI(2): nothing wired")
+    log = tmp_path / "log.csv"
+    log.write_text(GOOD_HEAD)
+    out = tmp_path / "out"
+    code = main(["replay", str(log), "--board", board, "--out", str(out), "--accounting-only"])
+    assert code == 0
+    assert json.loads((out / "summary.json").read_text())["log_rows"]["rows"] == 2

@@ -127,3 +127,23 @@ def test_the_status_screen_fits_its_panel_with_a_boot_fault(fault):
             with panel_fonts(width, height) as fonts:
                 buf, w, h = draw(width, height, name, lang, values, fonts, 40)
             assert ink_outside(buf, w, h, 40) == [], (shown, width, height, lang)
+
+
+def test_every_font_role_and_panel_mode_is_one_layout_names():
+    # ui/panels.py and ui/screens*.py write the roles as consts private to each module (folded
+    # at compile time, and no import of layout, which imports them): the strings must stay
+    # layout's
+    from sunprint.ui import layout
+    from sunprint.ui.panels import PANELS
+
+    roles = {layout.SMALL, layout.LARGE, layout.ZH, layout.HUGE, layout.UNIT, layout.BUILTIN8}
+    used = set()
+    for items in SCREENS.values():
+        for item in items:
+            if item[0] in ("text", "label", "field", "value", "number", "unit"):
+                font = item[3]
+                used.update(font[:2] if isinstance(font, tuple) else (font,))
+    for fonts, _rotation, mode in PANELS.values():
+        used.update(fonts)
+        assert mode in (layout.ALTERNATE, layout.STACKED, layout.NO_WORDS), mode
+    assert used and used <= roles, used - roles

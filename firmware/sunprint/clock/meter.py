@@ -15,8 +15,8 @@ timeout), as long as a poll of the meter; nothing is allocated.
 
 from sunprint.clock import days_in_month, wall_from
 from sunprint.compat import const
-from sunprint.core.quality import BAD_FRAME, NOT_READY, OK
 from sunprint.drivers.dlt645 import DATE, TIME
+from sunprint.quality import BAD_FRAME, NOT_READY, OK
 
 _QUALITY_MS = const(2000)  # whole seconds, plus the time between the request and the reply
 _MIDNIGHT_S = const(3)

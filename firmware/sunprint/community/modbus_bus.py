@@ -6,9 +6,9 @@ from array import array
 
 from sunprint.community.schedule import DLT645Bus
 from sunprint.compat import const, ticks_diff, ticks_ms
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 from sunprint.drivers.modbus import BAD_NAN, BAD_RANGE, DATA, TYPES, f32_to_int
 from sunprint.drivers.modbus import _int_scaled as int_scaled
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 # (const names with a leading underscore are not module attributes on MicroPython: not imported)
 _IDLE = const(0)

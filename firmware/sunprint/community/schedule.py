@@ -24,7 +24,7 @@
 from array import array
 
 from sunprint.compat import const, ticks_diff, ticks_ms
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 DLT645 = const(0)
 MODBUS = const(1)

@@ -11,7 +11,7 @@
 # test_community_source.py); status() builds the status JSON's per-meter list (it allocates:
 # call it when the status is asked for).
 
-from sunprint.core.quality import NAMES, OK
+from sunprint.quality import NAMES, OK
 
 
 class CommunitySource:

@@ -1,4 +1,4 @@
-"""Sanity filters for readings: every reading leaves check() with a flag from core.quality.
+"""Sanity filters for readings: every reading leaves check() with a flag from sunprint.quality.
 
     h = Health(min_value=0, max_value=12000000, max_step=3000000, stuck_after=30)
     flag = h.check(mw, driver_flag)
@@ -29,7 +29,7 @@ stuck run (rule 4) and the pending step (rule 5).
 check() allocates nothing for int values in MicroPython (small-int attribute updates only).
 """
 
-from sunprint.core.quality import (
+from sunprint.quality import (
     BAD_FRAME,
     NAMES,
     NO_ANSWER,

@@ -48,7 +48,7 @@
 # first call (measured in tests/firmware/test_dlt645.py and tests/bench/bench_dlt645.py).
 
 from sunprint.compat import const, sleep_ms, ticks_diff, ticks_ms
-from sunprint.core.quality import BAD_FRAME, DEVICE_ERROR, NO_ANSWER, NOT_READY, OK
+from sunprint.quality import BAD_FRAME, DEVICE_ERROR, NO_ANSWER, NOT_READY, OK
 
 # Data identifiers DI3 DI2 DI1 DI0, as the standard writes them (appendix A).
 ENERGY_COMBINED = const(0x00000000)  # combined active total energy, XXXXXX.XX kWh, signed

@@ -15,7 +15,7 @@
 
 from sunprint.clock import bcd, civil, days_in_month, to_bcd, wall_from
 from sunprint.compat import const
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 ADDRESS = const(0x68)
 _REG_SECONDS = const(0x00)  # 00h-06h: seconds, minutes, hours, day, date, month/century, year
@@ -36,7 +36,7 @@ class DS3231:
         self.address = address
         self._buf = bytearray(_N_READ)
         self.reading = [0, _QUALITY_MS]
-        self.flag = NOT_READY  # of the last read, a core.quality flag (NOT_READY: time lost)
+        self.flag = NOT_READY  # of the last read, a sunprint.quality flag (NOT_READY: time lost)
 
     def read(self):
         buf = self._buf

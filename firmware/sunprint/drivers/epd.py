@@ -66,6 +66,14 @@ _REFRESH_TIMEOUT_MS = const(10000)
 _ETIMEDOUT = const(110)
 _COUNT_MASK = const(0x3FFFFFFF)
 
+# SSD16xx controllers (SSD1680, SSD1683): the commands of the frame hooks EPD gives them by
+# default (UC8179 overrides those hooks).
+_SSD_UPDATE_CONTROL_2 = const(0x22)
+_SSD_MASTER_ACTIVATION = const(0x20)
+_SSD_RAM_BW = const(0x24)  # the new picture
+_SSD_RAM_RED = const(0x26)  # the old picture (a partial refresh's reference)
+_SSD_UPDATE_FULL = const(0xF7)  # clock+analog on, load temp, load LUT (OTP), mode 1, off again
+
 # Translation tables (256 bytes each): bytes constants, so they stay in flash when the app is
 # frozen instead of 256 bytes each on the heap. tests/firmware/test_epd_tables.py checks them
 # against the rule. [kind]: 0 the byte itself, INVERT ~b, REVERSE bit order, both.
@@ -302,8 +310,34 @@ class EPD:
         raise NotImplementedError
 
     def _write_frame(self, buf):
-        """Reset and initialised: send the whole picture to both RAMs, start a full refresh."""
-        raise NotImplementedError
+        """Reset and initialised: send the whole picture to both RAMs, start a full refresh.
+        This and _finish_frame, _send_whole, _update are the SSD16xx controllers' (SSD1680,
+        SSD1683; their _send(ram, buf) sends the window win_* of buf to a RAM); UC8179 has
+        its own."""
+        self._send(_SSD_RAM_BW, buf)  # type: ignore[attr-defined]
+        self._send(_SSD_RAM_RED, buf)  # type: ignore[attr-defined]
+        self._ram_known = True
+        self._update(_SSD_UPDATE_FULL)
+
+    def _send_whole(self, ram, buf):
+        """All of buf to a RAM; win_* is kept."""
+        x = self.win_x
+        y = self.win_y
+        w = self.win_w
+        h = self.win_h
+        self.win_x = 0
+        self.win_y = 0
+        self.win_w = self.width
+        self.win_h = self.height
+        self._send(ram, buf)  # type: ignore[attr-defined]
+        self.win_x = x
+        self.win_y = y
+        self.win_w = w
+        self.win_h = h
+
+    def _update(self, sequence):
+        self._cmd1(_SSD_UPDATE_CONTROL_2, sequence)
+        self._command(_SSD_MASTER_ACTIVATION)
 
     def _enter_partial(self):
         """Awake: the partial refresh's setup (waveform source, options), once per wake."""
@@ -314,7 +348,11 @@ class EPD:
         raise NotImplementedError
 
     def _finish_frame(self, buf):
-        """The refresh is over: make the controller's RAMs match the glass."""
+        """The refresh is over: make the controller's RAMs match the glass (SSD16xx: after a
+        partial refresh, both RAMs get the new picture)."""
+        if self._pending_window:
+            self._send(_SSD_RAM_RED, buf)  # type: ignore[attr-defined]
+            self._send(_SSD_RAM_BW, buf)  # type: ignore[attr-defined]
 
     def _advance(self):
         """BUSY was released during a multi-step refresh: send the next step, or end it.

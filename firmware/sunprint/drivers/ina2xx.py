@@ -6,7 +6,7 @@
 # and MicroPython's private const() names cannot be shared across modules.
 #
 #     ina = INA226(i2c, shunt_ohm=0.002, max_current_a=20)
-#     flag = ina.poll()          # a sunprint.core.quality flag; never raises
+#     flag = ina.poll()          # a sunprint.quality flag; never raises
 #     ina.bus_mv, ina.shunt_uv, ina.current_ma, ina.power_mw, ina.quality
 #     ina.read_mw()              # the app's source interface: poll, then mW or OSError
 #
@@ -42,7 +42,7 @@
 # that does not read back).
 
 from sunprint.compat import const
-from sunprint.core.quality import DEVICE_ERROR, NAMES, NO_ANSWER, NOT_READY, OK, OUT_OF_RANGE
+from sunprint.quality import DEVICE_ERROR, NAMES, NO_ANSWER, NOT_READY, OK, OUT_OF_RANGE
 
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)

@@ -27,7 +27,7 @@
 # response time. Worst case of one read_registers(): (retries + 1) attempts and retries guards,
 # about 1.05 s with the defaults at 9600 baud.
 #
-# read_registers() returns a quality flag (sunprint.core.quality) and never raises for anything
+# read_registers() returns a quality flag (sunprint.quality) and never raises for anything
 # the bus does (an OSError from the UART is NO_ANSWER); only bad arguments raise ValueError.
 # NO_ANSWER and BAD_FRAME are retried `retries` times; DEVICE_ERROR (an exception reply,
 # function | 0x80, code kept in last_exception) is an answer and is not retried.
@@ -54,7 +54,7 @@ import struct
 from array import array
 
 from sunprint.compat import const, sleep_ms, ticks_diff, ticks_ms
-from sunprint.core.quality import (
+from sunprint.quality import (
     BAD_FRAME,
     DEVICE_ERROR,
     NO_ANSWER,
@@ -63,7 +63,7 @@ from sunprint.core.quality import (
     OK,
     OUT_OF_RANGE,
 )
-from sunprint.core.quality import (
+from sunprint.quality import (
     name as flag_name,
 )
 

@@ -15,7 +15,7 @@
 
 from sunprint.clock import bcd, civil, days_in_month, to_bcd, wall_from
 from sunprint.compat import const
-from sunprint.core.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
+from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
 ADDRESS = const(0x51)
 _REG_CONTROL1 = const(0x00)

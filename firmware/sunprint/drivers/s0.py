@@ -7,7 +7,7 @@
 #
 # Two implementations, one interface:
 #   count()   total pulses since construction, an int that only grows (across PCNT overflow)
-#   poll()    a flag from sunprint.core.quality: OK, NO_ANSWER (the peripheral raised),
+#   poll()    a flag from sunprint.quality: OK, NO_ANSWER (the peripheral raised),
 #             STUCK (the line has sat at the pulse level for stuck_ms: a short, or a pull-up
 #             missing); it also updates the power estimate. Never raises.
 #   read_mw() average power derived from the pulse rate (see below); OSError until known
@@ -52,7 +52,7 @@
 # and the power is below 2**30 mW (~1 MW); past that the ints grow (exact, but allocating).
 
 from sunprint.compat import const, ticks_diff, ticks_ms
-from sunprint.core.quality import NO_ANSWER, OK, STUCK
+from sunprint.quality import NO_ANSWER, OK, STUCK
 
 _PCNT_LIMIT = const(32000)  # the unit counts 0.._PCNT_LIMIT-1, then IRQ_MAX and back to 0
 _FILTER_MAX_TICKS = const(1023)  # PCNT filter: 10 bits of APB cycles

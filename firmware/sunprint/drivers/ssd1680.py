@@ -64,9 +64,7 @@ _DEEP_SLEEP = const(0x10)
 _DATA_ENTRY_MODE = const(0x11)
 _SW_RESET = const(0x12)
 _TEMP_SENSOR = const(0x18)
-_MASTER_ACTIVATION = const(0x20)
 _DISPLAY_UPDATE_CONTROL_1 = const(0x21)
-_DISPLAY_UPDATE_CONTROL_2 = const(0x22)
 _WRITE_RAM_BW = const(0x24)
 _WRITE_RAM_RED = const(0x26)
 _WRITE_LUT = const(0x32)
@@ -83,7 +81,6 @@ _SOURCE_S8_S167 = const(0x80)  # 0x21 B[7]: sources S8..S167, as W21's init
 _TEMP_INTERNAL = const(0x80)
 _BORDER_FULL = const(0x05)  # GS transition, follow LUT, LUT1 (W21, GX)
 _BORDER_PARTIAL = const(0x80)  # VBD = VCOM (W21 partial)
-_UPDATE_FULL = const(0xF7)  # clock+analog on, load temp, load LUT (OTP), mode 1, off again
 _UPDATE_POWER_ON = const(0xC0)  # clock + analog on
 _UPDATE_PARTIAL = const(0x0F)  # display mode 2 with the LUT register (host LUT), analog+clock off
 _DEEP_SLEEP_MODE_1 = const(0x01)
@@ -178,26 +175,6 @@ class SSD1680(EPD):
             buf, self._rstart, self._rstride, self.win_w, self.win_h // 8, self._rstep, self._tab
         )
 
-    def _send_whole(self, ram, buf):
-        """All of buf to a RAM; win_* is kept."""
-        x = self.win_x
-        y = self.win_y
-        w = self.win_w
-        h = self.win_h
-        self.win_x = 0
-        self.win_y = 0
-        self.win_w = self.width
-        self.win_h = self.height
-        self._send(ram, buf)
-        self.win_x = x
-        self.win_y = y
-        self.win_w = w
-        self.win_h = h
-
-    def _update(self, sequence):
-        self._cmd1(_DISPLAY_UPDATE_CONTROL_2, sequence)
-        self._command(_MASTER_ACTIVATION)
-
     def init(self):
         """Software reset and register setup (W21, GX). Needs an awake controller: reset()."""
         self.wait_idle(self.reset_timeout_ms)
@@ -215,12 +192,6 @@ class SSD1680(EPD):
         self._cmd1(_RAM_X_COUNTER, 0)
         self._cmd2(_RAM_Y_COUNTER, 0, 0)
         self._ready = True
-
-    def _write_frame(self, buf):
-        self._send(_WRITE_RAM_BW, buf)
-        self._send(_WRITE_RAM_RED, buf)
-        self._ram_known = True
-        self._update(_UPDATE_FULL)
 
     def _enter_partial(self):
         if not self._ready:
@@ -242,11 +213,6 @@ class SSD1680(EPD):
         self._write_base()
         self._send(_WRITE_RAM_BW, buf)
         self._update(_UPDATE_PARTIAL)
-
-    def _finish_frame(self, buf):
-        if self._pending_window:
-            self._send(_WRITE_RAM_RED, buf)
-            self._send(_WRITE_RAM_BW, buf)
 
     def _sleep_command(self):
         # Deep sleep mode 1. Only a hardware reset wakes the controller.

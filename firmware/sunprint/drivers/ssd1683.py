@@ -44,9 +44,7 @@ _DEEP_SLEEP = const(0x10)
 _DATA_ENTRY_MODE = const(0x11)
 _SW_RESET = const(0x12)
 _TEMP_SENSOR = const(0x18)
-_MASTER_ACTIVATION = const(0x20)
 _DISPLAY_UPDATE_CONTROL_1 = const(0x21)
-_DISPLAY_UPDATE_CONTROL_2 = const(0x22)
 _WRITE_RAM_BW = const(0x24)
 _WRITE_RAM_RED = const(0x26)
 _BORDER_WAVEFORM = const(0x3C)
@@ -62,7 +60,6 @@ _SOURCE_ALL = const(0x00)  # 0x21 B: all 400 sources
 _TEMP_INTERNAL = const(0x80)
 _BORDER_FULL = const(0x05)
 _BORDER_PARTIAL = const(0x80)
-_UPDATE_FULL = const(0xF7)
 _UPDATE_PARTIAL = const(0xFF)  # W4: mode 2 with the OTP's partial LUT, power off at the end
 _DEEP_SLEEP_MODE_1 = const(0x01)
 _SW_RESET_SETTLE_MS = const(10)  # GX
@@ -115,26 +112,6 @@ class SSD1683(EPD):
         self._command(ram)
         self._rows(buf, start, stride, rows, n, step, self._tab)
 
-    def _send_whole(self, ram, buf):
-        """All of buf to a RAM; win_* is kept."""
-        x = self.win_x
-        y = self.win_y
-        w = self.win_w
-        h = self.win_h
-        self.win_x = 0
-        self.win_y = 0
-        self.win_w = self.width
-        self.win_h = self.height
-        self._send(ram, buf)
-        self.win_x = x
-        self.win_y = y
-        self.win_w = w
-        self.win_h = h
-
-    def _update(self, sequence):
-        self._cmd1(_DISPLAY_UPDATE_CONTROL_2, sequence)
-        self._command(_MASTER_ACTIVATION)
-
     def init(self):
         """Software reset and register setup (W4, GX). Needs an awake controller: reset()."""
         self.wait_idle(self.reset_timeout_ms)
@@ -153,12 +130,6 @@ class SSD1683(EPD):
         self._cmd2(_RAM_Y_COUNTER, 0, 0)
         self._ready = True
 
-    def _write_frame(self, buf):
-        self._send(_WRITE_RAM_BW, buf)
-        self._send(_WRITE_RAM_RED, buf)
-        self._ram_known = True
-        self._update(_UPDATE_FULL)
-
     def _enter_partial(self):
         if not self._ready:
             self.init()
@@ -176,11 +147,6 @@ class SSD1683(EPD):
         self._write_base()
         self._send(_WRITE_RAM_BW, buf)
         self._update(_UPDATE_PARTIAL)
-
-    def _finish_frame(self, buf):
-        if self._pending_window:
-            self._send(_WRITE_RAM_RED, buf)
-            self._send(_WRITE_RAM_BW, buf)
 
     def _sleep_command(self):
         self._cmd1(_DEEP_SLEEP, _DEEP_SLEEP_MODE_1)

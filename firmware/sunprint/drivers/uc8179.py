@@ -224,6 +224,9 @@ class UC8179(EPD):
         self._old_whole = True
         self._power_on()
 
+    def _finish_frame(self, buf):
+        pass  # its RAMs: _write_frame and _write_window keep them (the base's are SSD16xx's)
+
     def _enter_partial(self):
         self.wait_idle(self.reset_timeout_ms)
         if self.revision == "2023":  # W7 EPD_7IN5_V2_Init_Part

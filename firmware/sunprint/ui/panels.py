@@ -5,27 +5,38 @@ from this table, the host checks profiles against it; then main.py lets this mod
 heap, the dicts with it. ui/layout.py reads it on demand (layout.PANELS is this table).
 """
 
-from sunprint.ui.layout import ALTERNATE, HUGE, LARGE, NO_WORDS, SMALL, STACKED, ZH
+from sunprint.compat import const
+
+# Font roles and panel modes as ui/layout.py names them, as consts private to this module:
+# folded into the tables at compile time (constant objects, in flash when frozen), and no
+# import of ui/layout.py, which imports this module (tests/host/test_screens.py checks them).
+_ALTERNATE = const("alternate")
+_HUGE = const("huge")
+_LARGE = const("large")
+_NO_WORDS = const("none")
+_SMALL = const("small")
+_STACKED = const("stacked")
+_ZH = const("zh")
 
 # (width, height) -> ({role: font file in assets/fonts}, screen names in rotation order,
 # how "both" languages are shown). A board profile may map roles to other files.
 PANELS = {
     (296, 128): (
-        {SMALL: "sans12.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
+        {_SMALL: "sans12.bin", _LARGE: "sans24b.bin", _ZH: "cjk16.bin", _HUGE: "num48b.bin"},
         ("main", "total", "carbon"),
-        ALTERNATE,
+        _ALTERNATE,
     ),
     (400, 300): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk16.bin", HUGE: "num48b.bin"},
+        {_SMALL: "sans16.bin", _LARGE: "sans24b.bin", _ZH: "cjk16.bin", _HUGE: "num48b.bin"},
         ("main", "carbon"),
-        STACKED,
+        _STACKED,
     ),
     (800, 480): (
-        {SMALL: "sans16.bin", LARGE: "sans24b.bin", ZH: "cjk24.bin", HUGE: "num48b.bin"},
+        {_SMALL: "sans16.bin", _LARGE: "sans24b.bin", _ZH: "cjk24.bin", _HUGE: "num48b.bin"},
         ("main", "carbon"),
-        STACKED,
+        _STACKED,
     ),
-    (64, 8): ({}, ("power", "today", "total", "co2", "coal", "trees"), NO_WORDS),
+    (64, 8): ({}, ("power", "today", "total", "co2", "coal", "trees"), _NO_WORDS),
     (32, 8): (
         {},
         (
@@ -42,6 +53,6 @@ PANELS = {
             "trees_unit",
             "trees",
         ),
-        NO_WORDS,
+        _NO_WORDS,
     ),
 }

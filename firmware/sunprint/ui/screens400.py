@@ -3,12 +3,20 @@
 Three rows of icon, label (Chinese above English) and a large number with its unit.
 """
 
-from sunprint.ui.layout import HUGE, LARGE, SMALL, ZH
+from sunprint.compat import const
 
-_L = (SMALL, ZH, 22)  # label: Chinese, English 22 px below
-_S = (SMALL, ZH, 18)  # status label
-_I = (SMALL, ZH, 0)  # one line: Chinese, then English
-_V = (HUGE, LARGE, 6)  # big number, unit in bold 24 px
+# Font roles and panel modes as ui/layout.py names them, as consts private to this module:
+# folded into the tables at compile time (constant objects, in flash when frozen), and no
+# import of ui/layout.py, which imports this module (tests/host/test_screens.py checks them).
+_HUGE = const("huge")
+_LARGE = const("large")
+_SMALL = const("small")
+_ZH = const("zh")
+
+_L = (_SMALL, _ZH, 22)  # label: Chinese, English 22 px below
+_S = (_SMALL, _ZH, 18)  # status label
+_I = (_SMALL, _ZH, 0)  # one line: Chinese, then English
+_V = (_HUGE, _LARGE, 6)  # big number, unit in bold 24 px
 
 
 def _row(top, icon, label, name):
@@ -42,14 +50,14 @@ SCREENS = {
     + _row(168, "tree", "trees", "trees")
     + (
         ("hline", 8, 252, None, None, 392),
-        ("label", 8, 274, (SMALL, ZH, 20), "left", "factor"),
-        ("value", 392, 274, (LARGE, SMALL, 4), "right", "factor"),
-        ("field", 392, 294, SMALL, "right", "factor_source"),
+        ("label", 8, 274, (_SMALL, _ZH, 20), "left", "factor"),
+        ("value", 392, 274, (_LARGE, _SMALL, 4), "right", "factor"),
+        ("field", 392, 294, _SMALL, "right", "factor_source"),
     ),
     (400, 300, "status"): (
         ("label", 8, 24, _I, "left", "status"),
-        ("field", 392, 24, SMALL, "right", "firmware"),
-        ("field", 200, 24, SMALL, "left", "link"),  # Wi-Fi / MQTT: "" when off
+        ("field", 392, 24, _SMALL, "right", "firmware"),
+        ("field", 200, 24, _SMALL, "left", "link"),  # Wi-Fi / MQTT: "" when off
         ("hline", 8, 34, None, None, 392),
     )
     + _status_row(40, "unit_id", "unit_id")
@@ -58,9 +66,9 @@ SCREENS = {
     + _status_row(169, "persisted", "persisted")
     + (
         ("label", 8, 230, _S, "left", "factor"),
-        ("value", 150, 239, (SMALL, SMALL, 3), "left", "factor"),
-        ("field", 392, 239, SMALL, "right", "factor_source"),
+        ("value", 150, 239, (_SMALL, _SMALL, 3), "left", "factor"),
+        ("field", 392, 239, _SMALL, "right", "factor_source"),
     )
     + _status_row(255, "heap", "heap")
-    + (("field", 392, 282, SMALL, "right", "clock"),),
+    + (("field", 392, 282, _SMALL, "right", "clock"),),
 }

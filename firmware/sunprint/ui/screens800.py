@@ -3,12 +3,20 @@
 The main screen shows all six values at once, two columns of three, under a title.
 """
 
-from sunprint.ui.layout import HUGE, LARGE, SMALL, ZH
+from sunprint.compat import const
 
-_T = (LARGE, ZH, 0)  # title: Chinese, then English in bold, one line
-_L = (SMALL, ZH, 24)  # label: Chinese, English 24 px below
-_N = (SMALL, ZH, 24)  # a note under a value
-_V = (HUGE, LARGE, 8)  # big number, unit in bold 24 px
+# Font roles and panel modes as ui/layout.py names them, as consts private to this module:
+# folded into the tables at compile time (constant objects, in flash when frozen), and no
+# import of ui/layout.py, which imports this module (tests/host/test_screens.py checks them).
+_HUGE = const("huge")
+_LARGE = const("large")
+_SMALL = const("small")
+_ZH = const("zh")
+
+_T = (_LARGE, _ZH, 0)  # title: Chinese, then English in bold, one line
+_L = (_SMALL, _ZH, 24)  # label: Chinese, English 24 px below
+_N = (_SMALL, _ZH, 24)  # a note under a value
+_V = (_HUGE, _LARGE, 8)  # big number, unit in bold 24 px
 
 
 def _cell(x0, top, icon, label, name):
@@ -40,8 +48,8 @@ def _basis_row(top, icon, label, name, note):
 
 def _status_row(top, label, name):
     return (
-        ("label", 20, top + 26, (SMALL, ZH, 22), "left", label),
-        ("field", 300, top + 38, (LARGE, ZH, 0), "left", name),
+        ("label", 20, top + 26, (_SMALL, _ZH, 22), "left", label),
+        ("field", 300, top + 38, (_LARGE, _ZH, 0), "left", name),
     )
 
 
@@ -67,17 +75,17 @@ SCREENS = {
     + (("hline", 16, 340, None, None, 784),)
     + _basis_row(340, "tree", "trees", "trees", "trees_note"),
     (800, 480, "status"): _title("status")
-    + (("field", 788, 40, LARGE, "right", "firmware"),)
+    + (("field", 788, 40, _LARGE, "right", "firmware"),)
     + _status_row(64, "unit_id", "unit_id")
     + _status_row(132, "sensor", "sensor")
-    + (("field", 788, 170, (LARGE, ZH, 0), "right", "link"),)
+    + (("field", 788, 170, (_LARGE, _ZH, 0), "right", "link"),)
     + _status_row(200, "last_fault", "last_fault")
     + _status_row(268, "persisted", "persisted")
     + (
-        ("label", 20, 362, (SMALL, ZH, 22), "left", "factor"),
-        ("value", 300, 374, (LARGE, LARGE, 6), "left", "factor"),
-        ("field", 788, 374, LARGE, "right", "factor_source"),
+        ("label", 20, 362, (_SMALL, _ZH, 22), "left", "factor"),
+        ("value", 300, 374, (_LARGE, _LARGE, 6), "left", "factor"),
+        ("field", 788, 374, _LARGE, "right", "factor_source"),
     )
     + _status_row(404, "heap", "heap")
-    + (("field", 788, 442, LARGE, "right", "clock"),),
+    + (("field", 788, 442, _LARGE, "right", "clock"),),
 }

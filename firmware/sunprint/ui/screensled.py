@@ -7,9 +7,14 @@ characters, so each value takes two screens: the icon with the unit, then the nu
 status screen (not in the rotation) shows "OK" or "E" and the number of faults.
 """
 
-from sunprint.ui.layout import BUILTIN8
+from sunprint.compat import const
 
-_V = (BUILTIN8, BUILTIN8, 1)  # number and unit 1 px apart: "3.42kW"
+# Font roles and panel modes as ui/layout.py names them, as consts private to this module:
+# folded into the tables at compile time (constant objects, in flash when frozen), and no
+# import of ui/layout.py, which imports this module (tests/host/test_screens.py checks them).
+_BUILTIN8 = const("builtin8")
+
+_V = const((_BUILTIN8, _BUILTIN8, 1))  # number and unit 1 px apart: "3.42kW"
 
 _VALUES = (
     ("power", "sun", "power_w"),
@@ -28,10 +33,10 @@ for _name, _icon, _value in _VALUES:
     )
     SCREENS[(32, 8, _name + "_unit")] = (
         ("icon", 0, 0, 8, None, _icon),
-        ("unit", 32, 7, BUILTIN8, "right", _value),
+        ("unit", 32, 7, _BUILTIN8, "right", _value),
     )
-    SCREENS[(32, 8, _name)] = (("number", 32, 7, BUILTIN8, "right", _value),)
+    SCREENS[(32, 8, _name)] = (("number", 32, 7, _BUILTIN8, "right", _value),)
 
 # The installer's screen: "OK", or "E" and the number of faults ("E3").
-SCREENS[(64, 8, "status")] = (("field", 64, 7, BUILTIN8, "right", "led_status"),)
-SCREENS[(32, 8, "status")] = (("field", 32, 7, BUILTIN8, "right", "led_status"),)
+SCREENS[(64, 8, "status")] = (("field", 64, 7, _BUILTIN8, "right", "led_status"),)
+SCREENS[(32, 8, "status")] = (("field", 32, 7, _BUILTIN8, "right", "led_status"),)
