@@ -44,7 +44,8 @@ def build_parser():
 
 
 _COMMAND_MODULES = (
-    "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest", "fleet",
+    "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest",
+    "fleet.command",
 )  # fmt: skip
 
 

@@ -121,7 +121,7 @@ def bench_flash():
             quiet_dump = esptool.loader.HexFormatter
             esptool.loader.HexFormatter = shipped_dump
             try:
-                shipped = best_of(1 if quick else 2, esptool_one)
+                shipped, _ = best_of(1 if quick else 2, esptool_one)
             finally:
                 esptool.loader.HexFormatter = quiet_dump
             _line("esptool_as_shipped_1mb", "%.2f" % shipped, "s")
