@@ -33,11 +33,12 @@ FIELDS = (
     "result",
     "message",
     "rtc_offset_s",  # what setting the unit's clock from the laptop corrected, s (laptop - unit)
+    "by",  # who ran the command: the laptop's login name (SUNPRINT_OPERATOR overrides it)
 )
 HEADER = ",".join(FIELDS)
 # The headers of earlier registries: still registries, the header is brought up to date at the
 # next append (their rows read the new columns as empty).
-OLD_HEADERS = (",".join(FIELDS[:-1]),)
+OLD_HEADERS = (",".join(FIELDS[:-1]), ",".join(FIELDS[:-2]))
 _BOM = b"\xef\xbb\xbf"
 
 _lock = threading.Lock()
@@ -109,6 +110,8 @@ def _append_locked(path, row):
         writer.writeheader()
     elif not old.endswith(b"\n"):
         old += end  # a last row without its line end: never glue the new row onto it
+    row = dict(row)
+    row.setdefault("by", operator())
     writer.writerow({k: row.get(k, "") for k in FIELDS})
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
@@ -159,6 +162,19 @@ def record_clock(path, command, port, offset_s, board=""):
             "rtc_offset_s": str(offset_s),
         },
     )
+
+
+def operator():
+    """Who is flashing: SUNPRINT_OPERATOR if set, else the login name ("" if none)."""
+    import getpass
+
+    name = os.environ.get("SUNPRINT_OPERATOR", "").strip()
+    if name:
+        return name[:64]
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # no login name for this uid (a container)
+        return ""
 
 
 def _umask():

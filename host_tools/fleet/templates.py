@@ -104,7 +104,7 @@ the unit shows these screens in turn.</p>
 </table>{% else %}<p class="note">no new faults seen since the page started</p>{% endif %}
 <h2>Registry</h2>
 {% if reg %}<table id="registry">{% for k, v in reg %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
-<p class="note">The registry has no operator column: who flashed the unit is told by the time and the port.</p>
+<p class="note">by: who flashed the unit (the laptop's login name, or SUNPRINT_OPERATOR); empty in rows from before that column.</p>
 {% else %}<p class="note">not in the registry</p>{% endif %}
 {% if notes %}<h2>Ignored from this unit</h2><ul class="note">{% for t, n in notes %}<li>{{ t }}: {{ n }}</li>{% endfor %}</ul>{% endif %}
 {% endblock %}

@@ -238,8 +238,8 @@ class FleetApp:
                 notes = [(_clock(t), n) for t, n in reversed(unit.notes)]
         regrows = []
         if reg is not None:
-            order = ("mac", "board", "firmware_sha256", "app_version", "config_hash", "time", "port",
-                     "result", "message", "line")  # fmt: skip
+            order = ("mac", "board", "firmware_sha256", "app_version", "config_hash", "by", "time",
+                     "port", "result", "message", "line")  # fmt: skip
             regrows = [(k, reg.get(k, "")) for k in order]
         html = self.env.get_template("unit.html").render(
             u=row, pictures=pictures, no_picture=no_picture, faults=faults, notes=notes,

@@ -471,8 +471,7 @@ def bench_unit():
         )
         if appends:
             print(
-                "bench unit_alloc_per_journal_append_%s_32bit: %.0f B (a file write)"
-                % (name, jbytes / appends),
+                "bench unit_alloc_per_journal_append_%s_32bit: %.0f B" % (name, jbytes / appends),
                 flush=True,
             )
         print("bench unit_boot_to_first_frame_%s_32bit: %d ms" % (name, boot_ms), flush=True)

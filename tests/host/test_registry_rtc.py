@@ -54,3 +54,18 @@ def test_deploy_calibrate_monitor_use_the_registry_they_find(tmp_path, monkeypat
     other.write_text("a,b\n")
     with pytest.raises(UserError, match="is not a sunprint unit registry"):
         registry.clock_registry(str(other))
+
+
+def test_each_row_says_who_ran_the_command(tmp_path, monkeypatch):
+    # issue 19: the fleet page shows who flashed a unit; a registry of the previous header
+    # (with rtc_offset_s, without by) is brought up to date too
+    path = tmp_path / "units.csv"
+    path.write_text(",".join(registry.FIELDS[:-1]) + "\n,p0,,,,,,,ok,,\n")
+    monkeypatch.setenv("SUNPRINT_OPERATOR", "tech-li")
+    registry.append(path, {"port": "p1", "result": "ok"})
+    monkeypatch.delenv("SUNPRINT_OPERATOR")
+    monkeypatch.setenv("USER", "installer-wang")
+    monkeypatch.setenv("LOGNAME", "installer-wang")
+    registry.append(path, {"port": "p2", "result": "ok"})
+    assert path.read_text().splitlines()[0] == registry.HEADER
+    assert [r["by"] for r in registry.read(path)] == ["", "tech-li", "installer-wang"]
