@@ -18,6 +18,7 @@ The schema is what the unit publishes (firmware/sunprint/net/publish.py, docs/mq
         firmware      str ("0.1.0"); app_version, when sent, likewise
         board         the board profile's name, e.g. "esp32-epd29-ina226"
         lang          "zh" / "en" / "both": the language the sign is set to
+        screen, screen_lang  the screen the sign shows now ("main", "carbon", ...; "zh"/"en")
         fault_kinds   {what: count} (counts never decrease while the unit runs); "faults" is
                       their sum (an int) or, from older senders, the object itself
         last_fault    str or null
@@ -154,6 +155,18 @@ def parse_status(obj: dict) -> tuple[dict, list[str]]:
             s = _text(obj, key, notes)
             if s is not None:
                 out[field] = s
+    screen = _text(obj, "screen", notes)
+    if screen is not None:
+        if len(screen) <= 20 and screen.replace("_", "").isalnum():
+            out["screen"] = screen
+        else:
+            notes.append("status key 'screen': %r is not a screen name" % screen[:20])
+    screen_lang = _text(obj, "screen_lang", notes)
+    if screen_lang is not None:
+        if screen_lang in ("zh", "en"):
+            out["screen_lang"] = screen_lang
+        else:
+            notes.append("status key 'screen_lang': %r is not zh/en" % screen_lang[:20])
     lang = _text(obj, "lang", notes)
     if lang is not None:
         if lang in LANGS:

@@ -255,8 +255,11 @@ class FleetApp:
         row = got[0]
         profile = row["profile"]
         order = sign.rotation(profile, row["ss"].get("lang"))
-        name = request.query_params.get("screen", order[0][0])
-        lang = request.query_params.get("lang", order[0][1])
+        # by default the screen the unit says it shows now, else its rotation's first
+        now_shown = (row["ss"].get("screen"), row["ss"].get("screen_lang"))
+        default = now_shown if now_shown in order else order[0]
+        name = request.query_params.get("screen", default[0])
+        lang = request.query_params.get("lang", default[1])
         if (name, lang) not in order:
             return Response("no such screen", 404, media_type="text/plain")
         data = _sign_png(row["board"], name, lang, _frozen(row["st"]), _frozen(row["ss"]), uid)

@@ -68,6 +68,10 @@ def test_the_fleet_reads_what_the_firmware_publishes():
     cfg = {"unit_id": "sp-1", "wifi_ssid": "s", "wifi_password": "p", "mqtt_host": "",
            "mqtt_port": 1883, "mqtt_user": "", "mqtt_password": "", "mqtt_period_s": 60,
            "mqtt_prefix": "sunprint", "mqtt_discovery": True}  # fmt: skip
+    from sunprint.ui.layout import Rotation
+
+    app.rotation = Rotation(296, 128, "zh")
+    app.rotation.advance()  # the sign now shows its second screen
     net = Net(app, network, cfg, None, board="esp32-epd29-ina226", lang="zh")
     buf = bytearray(1024)
     state = bytes(buf[128 : net.format_state(buf, 128)])
@@ -81,6 +85,7 @@ def test_the_fleet_reads_what_the_firmware_publishes():
     assert notes == [], notes
     assert fields["board"] == "esp32-epd29-ina226" and fields["lang"] == "zh"
     assert fields["faults"] == {"sensor": 1} and fields["last_fault"] == 'sensor: I2C "NACK"'
+    assert (fields["screen"], fields["screen_lang"]) == (app.rotation.name, "zh")
     f = model.Fleet()
     f.on_message("sunprint/sp-1/state", state)
     f.on_message("sunprint/sp-1/status", status)
@@ -309,3 +314,17 @@ def test_any_published_numbers_draw_a_picture(
         r = c.get("/unit/u/sign.png", params={"screen": screen, "lang": lang})
         assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
     assert c.get("/unit/u").status_code == 200
+
+
+def test_the_table_picture_is_the_screen_the_unit_shows_now():
+    # issue 19: "what its panel shows right now": the unit's status names its current screen
+    f = model.Fleet()
+    c = TestClient(FleetApp(f).app)
+    feed(f, "u", "status", dict(STATUS, screen="carbon", screen_lang="en"))
+    feed(f, "u", "state", STATE)
+    shown = c.get("/unit/u/sign.png").content
+    assert shown == c.get("/unit/u/sign.png", params={"screen": "carbon", "lang": "en"}).content
+    assert shown != c.get("/unit/u/sign.png", params={"screen": "main", "lang": "zh"}).content
+    feed(f, "u", "status", dict(STATUS, screen="nope", screen_lang="en"))  # not in its rotation
+    first = c.get("/unit/u/sign.png").content
+    assert first == c.get("/unit/u/sign.png", params={"screen": "main", "lang": "zh"}).content

@@ -12,7 +12,8 @@ Topics, under <prefix>/<unit_id>/ (config.json mqtt_prefix, default "sunprint"):
                 yesterday, month and year are null: the sign then shows lifetime only.
   status        retained, with each state: {"firmware", "platform", "faults" (all kinds),
                 "fault_kinds" ({kind: count}), "last_fault" (text or null), "board" (the
-                profile's name), "lang" (zh, en or both), "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
+                profile's name), "lang" (zh, en or both), "screen" and "screen_lang" (what
+                the sign shows now), "mqtt_faults", "wifi_drops", "free_heap", "clock" (the time source or null),
                 "uptime_s"}
   availability  retained "online" after each connect; the broker's last will is "offline".
 
@@ -260,6 +261,13 @@ class Net:
         topic = "homeassistant/sensor/%s_%s/config" % (uid, key)
         return topic, "{" + ",".join(parts) + "}"
 
+    def _ascii(self, name):
+        # a screen or language name as bytes, made once per name (the names are few)
+        b = self._kinds.get(name)
+        if b is None:
+            b = self._kinds[name] = name.encode()
+        return b
+
     def publish_state(self, now):
         """Format and send state and status; True when state was sent."""
         client = self.client
@@ -390,6 +398,12 @@ class Net:
         i = _put(buf, i, self._board)
         i = _put(buf, i, b'","lang":"')
         i = _put(buf, i, self._lang)
+        rot = app.rotation
+        if rot is not None:  # the screen the sign shows now (its rotation's current one)
+            i = _put(buf, i, b'","screen":"')
+            i = _put(buf, i, self._ascii(rot.name))
+            i = _put(buf, i, b'","screen_lang":"')
+            i = _put(buf, i, self._ascii(rot.lang))
         i = _put(buf, i, b'","mqtt_faults":')
         i = _put_uint(buf, i, self.client.faults if self.client is not None else 0)
         i = _put(buf, i, b',"wifi_drops":')
