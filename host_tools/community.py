@@ -371,6 +371,14 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
     }
 
 
+_RECOGNISE = outfile.text_with("source=" + SOURCE)
+
+
+def check_out(path):
+    """UserError unless synth may write path: new, or an earlier output of synth."""
+    outfile.check(path, "--out", "community synth", _RECOGNISE)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host_tools.community")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -390,12 +398,11 @@ def main(argv=None) -> int:
                 raise UserError("--homes %d: 1 to 64" % args.homes)
             if args.interval not in (10, 30, 60, 300):
                 raise UserError("--interval %d: 10, 30, 60 or 300" % args.interval)
-            recognise = outfile.text_with("source=" + SOURCE)
-            outfile.check(args.out, "--out", "community synth", recognise)
+            check_out(args.out)
             homes = default_homes(args.homes)
             stamps, p, reg = synthesize(homes, interval_s=args.interval, seed=args.seed)
             text = log_text(homes, stamps, p, reg, interval_s=args.interval)
-            outfile.write(args.out, text.encode("utf-8"), "--out", "community synth", recognise)
+            outfile.write(args.out, text.encode("utf-8"), "--out", "community synth", _RECOGNISE)
             return 0
         log = read_log(args.log)
         faults = [parse_fault(f, log) for f in args.fault]

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     # (its header's source=) stops the run before anything is simulated or written.
     try:
         synth.check_out(str(out / ZHONGSHAN_DAY), "--out", make_zhongshan_day.SOURCE)
+        community.check_out(str(out / COMMUNITY_DAY))
         for name in LOGS:
             synth.check_out(str(out / name))
         for name, text in SCENARIOS.items():

@@ -6,6 +6,9 @@
 # table was one, and every append allocated some 6 kB there and 0 B from source)
 import gc
 
+from app_rig import Panel, Renderer
+from quiet_backend import QuietBackend
+
 from sunprint.app import App
 from sunprint.core.ledger import Ledger
 from sunprint.store import PersistPolicy, Store
@@ -20,52 +23,8 @@ class Source:
         return self.mw
 
 
-class Panel:
-    def begin_show(self, buf, full):
-        pass
-
-    def busy(self):
-        return False
-
-    def finish(self):
-        pass
-
-
-class Renderer:
-    fb_buffer = bytearray(8)
-
-    def render(self, values):
-        pass
-
-
-class Backend:
-    # The journal into a preallocated buffer (a file write's own objects are the filesystem's,
-    # bench unit_alloc_per_journal_append); full records kept as bytes.
-    max_payload = 496
-    journal = True
-
-    def __init__(self):
-        self.full = [None, None]
-        self.jbuf = bytearray(128)
-        self.writes = 0
-
-    def read(self, slot):
-        return self.full[slot] if slot < 2 else None
-
-    def write(self, slot, head, payload, tail):
-        self.writes += 1
-        if slot < 2:
-            self.full[slot] = bytes(head) + payload + bytes(tail)
-            return
-        a = len(head)
-        b = a + len(payload)
-        self.jbuf[:a] = head
-        self.jbuf[a:b] = payload
-        self.jbuf[b : b + len(tail)] = tail
-
-
 def test_sampling_ticks_with_journal_appends_allocate_nothing():
-    store = Store(Backend())
+    store = Store(QuietBackend())
     app = App(
         source=Source(),
         panel=Panel(),

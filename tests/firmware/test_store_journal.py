@@ -7,6 +7,8 @@
 # CRC tables must not be such objects, or every append allocates)
 import gc
 
+from quiet_backend import QuietBackend
+
 from host_tools.sim.fakenvs import FakeNVS
 from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint.core.ledger import ENERGY, JOURNAL_SIZE, LIFETIME, TODAY, YESTERDAY, Ledger
@@ -351,31 +353,6 @@ def test_a_day_change_or_a_failed_record_keeps_the_journal_honest():
     assert again.ledger.milli(ENERGY, YESTERDAY) == unit.ledger.milli(ENERGY, YESTERDAY) > 0
 
 
-class _QuietBackend:
-    # Holds the journal in a preallocated buffer: what is measured is the store's own cost.
-    max_payload = 496
-    journal = True
-
-    def __init__(self):
-        self.full = [None, None]
-        self.jbuf = bytearray(128)
-        self.jlen = 0
-
-    def read(self, slot):
-        return self.full[slot] if slot < 2 else None
-
-    def write(self, slot, head, payload, tail):
-        if slot < 2:
-            self.full[slot] = bytes(head) + payload + bytes(tail)
-            return
-        a = len(head)
-        b = a + len(payload)
-        self.jbuf[:a] = head
-        self.jbuf[a:b] = payload
-        self.jbuf[b : b + len(tail)] = tail
-        self.jlen = b + len(tail)
-
-
 def _appends(store, led, policy, t, n):
     # Locals only: a new global would count as allocation.
     k = 0
@@ -395,7 +372,7 @@ def test_a_journal_append_allocates_nothing_in_the_store():
         return
     from sunprint.store import PersistPolicy
 
-    backend = _QuietBackend()
+    backend = QuietBackend()
     store = Store(backend)
     led = Ledger(tz_offset_s=TZ)
     store.restore_into(led)

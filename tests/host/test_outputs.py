@@ -99,6 +99,15 @@ def test_make_logs_checks_every_log_before_writing_any(tmp_path, capsys):
     _refused(capsys, code, mine)
 
 
+def test_make_logs_checks_the_community_day_before_writing_any(tmp_path, capsys):
+    # the community day's name holds a user's file: refused before the Zhongshan day is made
+    mine = _users_file(tmp_path / "community-zhongshan-2024-10-15.csv")
+    code = _tool("make_logs").main(["--out", str(tmp_path)])
+    assert mine.read_bytes() == USERS
+    assert os.listdir(tmp_path) == [mine.name]
+    _refused(capsys, code, mine)
+
+
 # --- sunprint fonts --out / --preview ------------------------------------------------------
 
 

@@ -4,7 +4,7 @@
 
 from array import array
 
-from sunprint.community.schedule import DLT645Bus
+from sunprint.community.schedule import DLT645Bus, book_reply
 from sunprint.compat import const, ticks_diff, ticks_ms
 from sunprint.drivers.modbus import BAD_NAN, BAD_RANGE, DATA, TYPES, f32_to_int
 from sunprint.drivers.modbus import _int_scaled as int_scaled
@@ -124,7 +124,7 @@ class ModbusBus:
         return self._done(f, k)
 
     def _done(self, f, k):
-        i = self._i
+        v = 0
         if f == OK:
             buf = self.rtu.buf
             if self._type[k] == 0:
@@ -133,31 +133,4 @@ class ModbusBus:
                 v = int_scaled(buf, DATA, self._type[k], self._scale[k])
             if v == BAD_NAN or v == BAD_RANGE:
                 f = BAD_FRAME
-        more = False
-        if self._item == 0:
-            self.flag[i] = f
-            if f == OK:
-                self.energy[i] = v
-                self.reads[i] += 1
-                self.fresh[i] = 1
-                more = self.read_power
-            elif f == NO_ANSWER:
-                self.silent[i] += 1
-            elif f == BAD_FRAME:
-                self.wrong[i] += 1
-        elif f == OK:
-            self.power[i] = v
-        elif f == BAD_FRAME:
-            self.wrong[i] += 1
-        self._state = _IDLE
-        if more:
-            self._item = 1
-            return True
-        self._item = 0
-        self._i = i + 1
-        if self._i >= self.n:
-            self._i = 0
-            self.busy = False
-            self.rounds += 1
-            return False
-        return True
+        return book_reply(self, f, v)

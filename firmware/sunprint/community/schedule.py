@@ -110,6 +110,40 @@ _POWER_DI = const(0x02030000)  # total active power, 0.1 W, signed
 _LONGEST_REPLY = const(24)
 
 
+def book_reply(bus, f, v):
+    """Book a meter's reply (flag f, value v) into a bus poller (DLT645Bus, ModbusBus) and move
+    to its next read: True while the round goes on. One copy for both protocols."""
+    i = bus._i
+    more = False
+    if bus._item == 0:
+        bus.flag[i] = f
+        if f == OK:
+            bus.energy[i] = v
+            bus.reads[i] += 1
+            bus.fresh[i] = 1
+            more = bus.read_power
+        elif f == NO_ANSWER:
+            bus.silent[i] += 1
+        elif f == BAD_FRAME:
+            bus.wrong[i] += 1
+    elif f == OK:
+        bus.power[i] = v
+    elif f == BAD_FRAME:
+        bus.wrong[i] += 1
+    bus._state = _IDLE
+    if more:
+        bus._item = 1
+        return True
+    bus._item = 0
+    bus._i = i + 1
+    if bus._i >= bus.n:
+        bus._i = 0
+        bus.busy = False
+        bus.rounds += 1
+        return False
+    return True
+
+
 class DLT645Bus:
     """Round-robin reads of the energy register (and power) of DL/T 645 meters on one bus.
 
@@ -233,33 +267,4 @@ class DLT645Bus:
         return self._done(f)
 
     def _done(self, f):
-        i = self._i
-        dlt = self.dlt
-        more = False
-        if self._item == 0:
-            self.flag[i] = f
-            if f == OK:
-                self.energy[i] = dlt.value
-                self.reads[i] += 1
-                self.fresh[i] = 1
-                more = self.read_power
-            elif f == NO_ANSWER:
-                self.silent[i] += 1
-            elif f == BAD_FRAME:
-                self.wrong[i] += 1
-        elif f == OK:
-            self.power[i] = dlt.value
-        elif f == BAD_FRAME:
-            self.wrong[i] += 1
-        self._state = _IDLE
-        if more:
-            self._item = 1
-            return True
-        self._item = 0
-        self._i = i + 1
-        if self._i >= self.n:
-            self._i = 0
-            self.busy = False
-            self.rounds += 1
-            return False
-        return True
+        return book_reply(self, f, self.dlt.value)
