@@ -166,6 +166,19 @@ def _leave(names):
     gc.collect()
 
 
+def _plug_ntp(app, net, config):
+    """NTP on the Wi-Fi link, in the keeper's slot "ntp" (core.config.unit_settings put it in
+    the order when config.json sets wifi_ssid and ntp_host)."""
+    keeper = app.timekeeper
+    if net is None or keeper is None or "ntp" not in keeper.names:
+        return
+    import socket
+
+    from sunprint.clock.ntp import Ntp
+
+    keeper.plug("ntp", Ntp(socket, config["ntp_host"], link=net.wifi))
+
+
 def main(machine=None, *, run=True, **kw):
     """Boot the unit; returns the Runner (run=False: built and restored, not started), or
     None in safe mode. The keywords are _boot's: fs, open_file, board_path, config_path,
@@ -284,7 +297,8 @@ def _boot(
 
             layout = profile.get("layout") or {}
             lang = settings.get("language") or layout.get("language") or "both"
-            start(app, network, config, flash, str(profile.get("name", "")), lang)
+            net = start(app, network, config, flash, str(profile.get("name", "")), lang)
+            _plug_ntp(app, net, config)
     from sunprint.runner import Runner
 
     if wdt is None and run:

@@ -502,11 +502,9 @@ def build(
 
 def _keeper(profile, machine, unit, names, rtc, tz_offset_s):
     """The ClockKeeper of the profile's "clock" section (checked by parts), or None."""
-    clock = profile.get("clock")
-    if not clock:
-        return None
+    clock = profile.get("clock") or {}  # NTP (config.json) needs no "clock" section
     if names is None:
-        names = clock["sources"]
+        names = clock.get("sources") or ()
     if not names:
         return None
     from sunprint.clock.keeper import ClockKeeper, SystemRtc
@@ -532,6 +530,8 @@ def _keeper(profile, machine, unit, names, rtc, tz_offset_s):
             # the PV meter's own line: read between its polls, in the same tick
             dlt = unit.driver.dlt  # type: ignore[attr-defined]
             sources.append((name, MeterClock(dlt, tz_offset_s)))
+        elif name == "ntp":
+            sources.append((name, None))  # plugged in by main.py once the network exists
     if rtc is None:
         rtc = SystemRtc(machine.RTC())
     return ClockKeeper(

@@ -164,11 +164,13 @@ SENSORS = (
 
 # Time sources a board's "clock" section may name, in its priority order: name, bus.
 # An RTC module on I2C shares the bus of the board's I2C sensor (its address is the chip's own);
-# "meter" is the clock of the board's DL/T 645 meter (date and time items, local time).
+# "meter" is the clock of the board's DL/T 645 meter (date and time items, local time); "ntp"
+# is SNTP over the unit's Wi-Fi (config.json wifi_ssid and ntp_host; no bus: None).
 CLOCKS = (
     ("ds3231", BUS_I2C),
     ("pcf8563", BUS_I2C),
     ("meter", BUS_UART),
+    ("ntp", None),
 )
 
 ROLES = ("pv_power", "pv_energy")
@@ -645,7 +647,9 @@ def _clock(c, profile):
             _fail(f, "unknown time source %s (known: %s)" % (_show(name), ", ".join(names)))
         if name in sources[:i]:
             _fail(f, "%s named twice" % name)
-        if name == "meter":
+        if name == "ntp":
+            pass  # on Wi-Fi: config.json says whether there is one
+        elif name == "meter":
             if not meter:
                 _fail(f, "the meter's clock needs a dlt645 sensor (DL/T 645 date and time)")
         elif not i2c:

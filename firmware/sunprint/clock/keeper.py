@@ -13,6 +13,15 @@ RTC that was never set (before clock.VALID_FROM) is a "set"; a larger |delta| th
 screen and the status JSON (status(), summary()). A source earlier in the order that had no
 time in that sync and has set(wall) (an RTC module that lost its time) is set from the reading.
 
+A source that asks over the network (clock.ntp.Ntp) returns None with `pending` set while its
+answer is on its way: the round then stays open at that source and goes on at the next tick
+(`pending` here: the app wakes a second later), so a later source is asked only once the
+earlier one has answered or given up. A source with `link` (NTP on the unit's Wi-Fi) also
+opens a round at once when its link comes up and it ranks before the source of the RTC's time
+(or none has given it yet): the unit takes NTP's time as soon as Wi-Fi is up, not an hour
+later. A source named in the order but not there yet (None: NTP before the network is built)
+is skipped until plug() puts it in.
+
 tick() allocates nothing when no sync is due, nor in a sync whose reading is within noise
 (sources return their own preallocated list); setting the RTC builds one datetime tuple.
 """
@@ -45,7 +54,7 @@ class ClockKeeper:
     def __init__(self, rtc, sources, *, sync_s=3600, retry_s=60, jump_s=60):
         self.rtc = rtc  # wall() -> int, set(wall)
         self.names = tuple(s[0] for s in sources)  # priority order
-        self._sources = tuple(s[1] for s in sources)
+        self._sources = [s[1] for s in sources]  # None: named, not plugged in yet
         self.sync_s = sync_s
         self.retry_s = retry_s
         self.jump_s = jump_s
@@ -63,6 +72,21 @@ class ClockKeeper:
         self.first_sync = _NEVER  # and of the first (drift per time since)
         self._due = 0
         self._was_set = False  # the last reading set a never-set RTC
+        self._at = 0  # the source a round goes on at (after one that is pending)
+        self.pending = False  # a round waits for a source's answer: tick again soon
+        self._links = []  # [index, link, ups seen] of the sources on a network link
+
+    def plug(self, name, source):
+        """Put `source` in the slot of `name` in the order (NTP, once the network exists);
+        False when the order has no such name."""
+        for i in range(len(self.names)):
+            if self.names[i] == name:
+                self._sources[i] = source
+                link = getattr(source, "link", None)
+                if link is not None:
+                    self._links.append([i, link, getattr(link, "ups", 0)])
+                return True
+        return False
 
     def trusted(self):
         """Whether the RTC holds a time a source gave in this boot."""
@@ -70,25 +94,44 @@ class ClockKeeper:
 
     def tick(self, now):
         """The RTC's wall time, after a sync if one is due at monotonic second `now`."""
-        if now >= self._due:
+        if now >= self._due or self.pending or (self._links and self._link_up()):
             self._sync(now)
         return self.rtc.wall()
 
+    def _link_up(self):
+        # a network source whose link came up since last seen, ranked before the RTC's source
+        for entry in self._links:
+            ups = entry[1].ups
+            if ups != entry[2]:
+                entry[2] = ups
+                if self.source < 0 or entry[0] < self.source:
+                    self._at = 0
+                    return True
+        return False
+
     def _sync(self, now):
         sources = self._sources
-        for i in range(len(sources)):
+        self.pending = False
+        for i in range(self._at, len(sources)):
+            src = sources[i]
             try:
-                got = sources[i].read()
+                got = src.read() if src is not None else None
             except Exception:  # noqa: BLE001 - a source bug must not stop the sign
                 got = None
             if got is None:
+                if src is not None and getattr(src, "pending", False):
+                    self._at = i  # its answer is on its way: go on here at the next tick
+                    self.pending = True
+                    return
                 self.fails[i] += 1
                 continue
+            self._at = 0
             self._take(now, i, got[0], got[1])
             if i:
                 self._restore(i, got[0])
             self._due = now + self.sync_s
             return
+        self._at = 0
         self._due = now + self.retry_s
 
     def _restore(self, i, wall):
@@ -96,7 +139,7 @@ class ClockKeeper:
         # whose oscillator stopped) gets this reading, so it has the time at the next power cut.
         sources = self._sources
         for j in range(i):
-            put = getattr(sources[j], "set", None)
+            put = getattr(sources[j], "set", None) if sources[j] is not None else None
             if put is not None:
                 try:
                     put(wall)
@@ -136,8 +179,13 @@ class ClockKeeper:
         age = now - self.synced_at if self.synced_at != _NEVER else None
         span = self.synced_at - self.first_sync
         fails = {}
+        detail = {}
         for k in range(len(self.names)):
             fails[self.names[k]] = self.fails[k]
+            src = self._sources[k]
+            more = getattr(src, "status", None) if src is not None else None
+            if more is not None:
+                detail[self.names[k]] = more()  # NTP: requests, timeouts, kiss-o'-death...
         return {
             "wall": self.rtc.wall(),
             "trusted": i >= 0,
@@ -155,6 +203,7 @@ class ClockKeeper:
             "last_delta_s": self.last_delta_s if i >= 0 else None,
             "restored": self.restored,
             "no_time": fails,
+            "detail": detail,
         }
 
     def summary(self):

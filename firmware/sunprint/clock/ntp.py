@@ -1,18 +1,26 @@
-"""SNTP (RFC 4330) as a time source (sunprint.clock), ntptime-style: one request, one reply.
+"""SNTP (RFC 4330) as a time source (sunprint.clock), ntptime-style but never waiting.
 
-    src = Ntp(socket, "pool.ntp.org")   # the socket module handed in (usocket on a unit)
-    r = src.read()                      # [wall_s, quality_ms] or None
+    src = Ntp(socket, "pool.ntp.org", link=wifi)   # the socket module handed in
+    r = src.read()        # [wall_s, quality_ms], or None (no link, asked, waiting, no answer)
 
-read() sends a 48-byte client request (LI 0, version 4, mode 3) from one preallocated buffer
-and waits for the reply at most timeout_ms (a short socket timeout: the tick never stalls
-longer), then checks it as RFC 4330 section 5 says a client must: mode 4 (server), a stratum
-of 1-15 (0 is a kiss-o'-death), leap indicator not 3 (server unsynchronised), a non-zero
-transmit timestamp, and our transmit timestamp echoed as the originate timestamp (a late reply
-to an earlier request, or one not for us, is dropped). The reading is the server's transmit
-time plus half the round trip, in whole seconds; quality_ms is half the round trip plus the
-rounding. The server's address is looked up once (getaddrinfo, at the first read) and kept.
+A read never waits for the network. The first read (the link up: link.state == wifi UP, or no
+link given) sends a 48-byte client request (LI 0, version 4, mode 3) from one preallocated
+buffer on a non-blocking UDP socket and returns None with `pending` set; each later read polls
+the socket (select.poll, zero timeout: ipoll on MicroPython, which allocates nothing) and takes
+the reply when it is there. No reply within timeout_ms (ticks_ms since the request) is a
+timeout: None, `pending` cleared, the socket closed (a fresh one next time). The caller
+(clock.keeper.ClockKeeper) reads again on its next tick while `pending` is set.
+
+The reply is checked as RFC 4330 section 5 says a client must: mode 4 (server), a stratum of
+1-15 (0 is a kiss-o'-death: `kod` counts them and the code, e.g. "RATE", is kept in kiss),
+leap indicator not 3 (server unsynchronised), a non-zero transmit timestamp, and our transmit
+timestamp echoed as the originate timestamp (a late reply to an earlier request, or one not
+for us, is skipped). Anything else that arrives (a short datagram, garbage) is `rejected`. The
+reading is the server's transmit time plus half the round trip, in whole seconds; quality_ms
+is half the round trip plus the rounding. The server's address is looked up once
+(getaddrinfo, at the first request with the link up; a failed look-up is retried) and kept.
 Seconds are taken from the 32-bit NTP timestamp in two 16-bit halves, so the 1900 -> 2000 epoch
-shift never builds an int above 2**30 (nothing allocated on a read once the socket exists).
+shift never builds an int above 2**30: nothing is allocated by a read once the socket exists.
 """
 
 from sunprint.compat import const, ticks_diff, ticks_ms
@@ -21,47 +29,95 @@ _NTP_2000_HI = const(0xBC17)  # 3155673600 s, 1900-01-01 to 2000-01-01, as two 1
 _NTP_2000_LO = const(0xC200)
 _MODE_CLIENT = const(0x23)  # LI 0, VN 4, mode 3
 _MODE_SERVER = const(4)
+_LINK_UP = const(2)  # sunprint.net.wifi.UP (not imported: a unit without Wi-Fi never loads it)
+_POLLIN = const(1)
+_MAX_DRAIN = const(4)  # datagrams read per poll at most (stale or foreign ones are skipped)
 
 
 class Ntp:
-    def __init__(self, socket, host, port=123, timeout_ms=500, ticks_ms=ticks_ms):
+    def __init__(self, socket, host, port=123, timeout_ms=1500, ticks_ms=ticks_ms, link=None):
         self._socket = socket
         self.host = host
         self.port = port
         self.timeout_ms = timeout_ms
+        self.link = link  # an object with .state (sunprint.net.wifi.Wifi), or None: always up
         self._ticks_ms = ticks_ms
         self._buf = bytearray(48)
         self._addr = None
         self._sock = None
+        self._poll = None
+        self._ipoll = None  # the poller's ipoll (MicroPython), or None (CPython: poll)
         self._seq = 0
+        self._sent = 0
+        self.pending = False  # a request is on its way: read again on a later tick
         self.reading = [0, 0]
         self.requests = 0
-        self.timeouts = 0
-        self.rejected = 0  # replies that failed a check
+        self.replies = 0  # readings given
+        self.timeouts = 0  # requests that got no usable answer in time
+        self.rejected = 0  # datagrams that failed a check (garbage, a foreign or stale reply)
+        self.kod = 0  # kiss-o'-death replies (stratum 0)
+        self.kiss = ""  # the last one's code ("RATE", "DENY"...)
+        self.errors = 0  # socket errors (no route, a look-up that failed)
         self.rtt_ms = -1
 
+    def status(self):
+        """{name: value} for the status JSON's clock (ClockKeeper.status): what went wrong."""
+        return {
+            "host": self.host,
+            "requests": self.requests,
+            "replies": self.replies,
+            "timeouts": self.timeouts,
+            "rejected": self.rejected,
+            "kod": self.kod,
+            "kiss": self.kiss or None,
+            "errors": self.errors,
+            "rtt_ms": self.rtt_ms if self.rtt_ms >= 0 else None,
+        }
+
     def close(self):
-        if self._sock is not None:
-            self._sock.close()
+        self.pending = False
+        sock = self._sock
+        if sock is not None:
             self._sock = None
+            self._poll = None
+            self._ipoll = None
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def read(self):
-        try:
-            return self._read()
-        except OSError:  # no route, a timeout, the network down: no time this round
-            self.timeouts += 1
-            self.close()  # a fresh socket next time
+        link = self.link
+        if link is not None and link.state != _LINK_UP:
+            if self._sock is not None:
+                self.close()  # the link went: whatever was asked is lost with it
             return None
+        try:
+            if self.pending:
+                return self._collect()
+            self._request()
+        except OSError:  # no route, a look-up that failed, the network down: none this round
+            self.errors += 1
+            self.close()
+        return None
 
-    def _read(self):
+    def _open(self):
         s = self._socket
         if self._addr is None:
             self._addr = s.getaddrinfo(self.host, self.port)[0][-1]
+        sock = s.socket(s.AF_INET, s.SOCK_DGRAM)
+        sock.setblocking(False)
+        self._sock = sock
+        import select  # only a unit with NTP loads it
+
+        p = select.poll()
+        p.register(sock, _POLLIN)
+        self._poll = p
+        self._ipoll = getattr(p, "ipoll", None)
+
+    def _request(self):
         if self._sock is None:
-            sock = s.socket(s.AF_INET, s.SOCK_DGRAM)
-            sock.settimeout(self.timeout_ms / 1000)
-            self._sock = sock
-        sock = self._sock
+            self._open()
         buf = self._buf
         for i in range(48):
             buf[i] = 0
@@ -72,18 +128,46 @@ class Ntp:
         buf[45] = seq >> 16 & 0xFF
         buf[46] = seq >> 8 & 0xFF
         buf[47] = seq & 0xFF
-        ticks = self._ticks_ms
-        sent = ticks()
-        sock.sendto(buf, self._addr)
+        self._sent = self._ticks_ms()
+        self._sock.sendto(buf, self._addr)
         self.requests += 1
-        while True:
-            n = sock.readinto(buf) if hasattr(sock, "readinto") else sock.recv_into(buf)
-            rtt = ticks_diff(ticks(), sent)
-            if n == 48 and _echoes(buf, seq):
+        self.pending = True
+
+    def _ready(self):
+        ipoll = self._ipoll
+        if ipoll is not None:
+            for _ in ipoll(0):  # MicroPython: no list, the same tuple each time
+                return True
+            return False
+        return len(self._poll.poll(0)) > 0  # CPython
+
+    def _collect(self):
+        sock = self._sock
+        buf = self._buf
+        seq = self._seq
+        rtt = ticks_diff(self._ticks_ms(), self._sent)
+        for _ in range(_MAX_DRAIN):
+            if not self._ready():
                 break
-            if rtt > self.timeout_ms:
-                raise OSError(110)  # ETIMEDOUT: only stale or foreign datagrams came
+            n = sock.readinto(buf) if hasattr(sock, "readinto") else sock.recv_into(buf)
+            if n is None:
+                break  # nothing after all (a non-blocking read)
+            if n != 48 or not _echoes(buf, seq):
+                self.rejected += 1  # garbage, or a reply to another request
+                continue
+            self.pending = False
+            return self._take(buf, rtt)
+        if rtt > self.timeout_ms:
+            self.timeouts += 1
+            self.close()  # a fresh socket next time: a late answer is not read by the next
+        return None
+
+    def _take(self, buf, rtt):
         self.rtt_ms = rtt
+        if buf[1] == 0 and buf[0] & 7 == _MODE_SERVER:
+            self.kod += 1  # kiss-o'-death: the code is in the reference id (bytes 12-15)
+            self.kiss = bytes(buf[12:16]).decode("ascii", "replace")  # rare: may allocate
+            return None
         if buf[0] >> 6 == 3 or buf[0] & 7 != _MODE_SERVER or not 1 <= buf[1] <= 15:
             self.rejected += 1
             return None
@@ -97,6 +181,7 @@ class Ntp:
         r = self.reading
         r[0] = (hi - _NTP_2000_HI) * 65536 + (lo - _NTP_2000_LO) + ms // 1000
         r[1] = rtt // 2 + 500  # half the round trip, plus the whole-second rounding
+        self.replies += 1
         return r
 
 

@@ -72,6 +72,14 @@ SCHEMA = (
     # A "secret" is a str whose value no error, status or log ever quotes.
     ("wifi_ssid", "str", "", 0, 32, 'Wi-Fi network name; "": Wi-Fi and MQTT off'),
     ("wifi_password", "secret", "", 0, 64, "Wi-Fi password (never shown)"),
+    (
+        "ntp_host",
+        "str",
+        "pool.ntp.org",
+        0,
+        64,
+        'NTP server for the clock over Wi-Fi; "": NTP off (off anyway without wifi_ssid)',
+    ),
     ("mqtt_host", "str", "", 0, 64, 'MQTT broker host name or address; "": MQTT off'),
     ("mqtt_port", "int", 1883, 1, 65535, "MQTT broker TCP port"),
     ("mqtt_user", "str", "", 0, 64, 'MQTT user name; "": none'),
@@ -245,21 +253,26 @@ def unit_settings(config, profile, name="config.json"):
     s["max_gap_s"] = gap
     s["persist_interval_s"] = config["persist_interval_s"]
     s["persist_wh"] = config["persist_wh"]
-    s["clock_sources"] = _clock_sources(config.get("clock_sources"), profile, name, faults)
+    ntp = bool(config.get("wifi_ssid") and config.get("ntp_host"))
+    s["clock_sources"] = _clock_sources(config.get("clock_sources"), profile, name, faults, ntp)
     return s, faults
 
 
-def _clock_sources(text, profile, name, faults):
+def _clock_sources(text, profile, name, faults, ntp=False):
     # The config's order of the board's time sources ("" none); a name the board's "clock"
-    # section does not have is a fault, and the board's order is used.
+    # section does not have is a fault, and the board's order is used. "ntp" is a source of
+    # every board when Wi-Fi and an NTP server are set (ntp): first, unless the board's or the
+    # config's order puts it elsewhere or leaves it out; without them it is dropped.
     clock = profile.get("clock") or {}
-    board = clock.get("sources") or []
+    board = [n for n in clock.get("sources") or () if ntp or n != "ntp"]
+    if ntp and "ntp" not in board:
+        board.insert(0, "ntp")
     if text is None:
         return tuple(board)
     names = []
     for n in text.split(","):
         n = n.strip()
-        if not n:
+        if not n or n == "ntp" and not ntp:
             continue
         if n not in board or n in names:
             faults.append(
