@@ -10,9 +10,9 @@ STUBS  := micropython-esp32-stubs==1.29.0.post1
 CC     ?= gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: micropython32 mosquitto chromium setup test demo bench lint fonts log screens golden clean firmware
+.PHONY: micropython32 mosquitto chrony chromium setup test demo bench lint fonts log screens golden clean firmware
 
-setup: $(STAMP) micropython32 mosquitto chromium
+setup: $(STAMP) micropython32 mosquitto chrony chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ mosquitto:
 	@test -x /usr/sbin/mosquitto || command -v mosquitto >/dev/null || \
 	  { $(SUDO) apt-get install -y -q mosquitto >/dev/null || \
 	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q mosquitto >/dev/null; }; }
+
+# Debian's chronyd: the real NTP server the unit's SNTP client is checked against
+# (tests/host/chrony_rig.py runs it on a loopback port, no control of the system clock).
+chrony:
+	@test -x /usr/sbin/chronyd || command -v chronyd >/dev/null || \
+	  { $(SUDO) apt-get install -y -q chrony >/dev/null || \
+	    { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chrony >/dev/null; }; }
 
 # Headless Chromium and its WebDriver: the fleet page's browser test
 # (tests/host/test_fleet_browser.py). Installed only where missing.

@@ -39,9 +39,9 @@ def _error(profile):
 def test_profile_clock_section_is_checked():
     assert _error(_profile({"sources": ["ds3231", "pcf8563"], "sync_s": 600})) is None
     assert _error(_profile({"sources": ["gps"]})) == (
-        "clock.sources[0]: unknown time source 'gps' (known: ds3231, pcf8563, meter)"
+        "clock.sources[0]: unknown time source 'gps' (known: ds3231, pcf8563, meter, ntp)"
     )
-    assert _error(_profile({"sources": []})).startswith("clock.sources: must be a list of 1-3")
+    assert _error(_profile({"sources": []})).startswith("clock.sources: must be a list of 1-4")
     assert _error(_profile({"sources": ["ds3231", "ds3231"]})) == (
         "clock.sources[1]: ds3231 named twice"
     )

@@ -272,7 +272,7 @@ def _clock_sources(text, profile, name, faults, ntp=False):
     names = []
     for n in text.split(","):
         n = n.strip()
-        if not n or n == "ntp" and not ntp:
+        if not n:
             continue
         if n not in board or n in names:
             faults.append(
