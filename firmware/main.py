@@ -166,9 +166,10 @@ def _leave(names):
     gc.collect()
 
 
-def _plug_ntp(app, net, config):
+def _plug_ntp(app, net, config, clock):
     """NTP on the Wi-Fi link, in the keeper's slot "ntp" (core.config.unit_settings put it in
-    the order when config.json sets wifi_ssid and ntp_host)."""
+    the order when config.json sets wifi_ssid and ntp_host). Its timeout runs on the runner's
+    clock (clock: the one main was given; None: the real ticks_ms, as runner.Clock's)."""
     keeper = app.timekeeper
     if net is None or keeper is None or "ntp" not in keeper.names:
         return
@@ -176,7 +177,14 @@ def _plug_ntp(app, net, config):
 
     from sunprint.clock.ntp import Ntp
 
-    keeper.plug("ntp", Ntp(socket, config["ntp_host"], link=net.wifi))
+    from sunprint.core.config import ntp_port
+
+    host, port = ntp_port(config["ntp_host"])  # checked when the config was parsed
+    if clock is None:
+        ntp = Ntp(socket, host, port, link=net.wifi)
+    else:
+        ntp = Ntp(socket, host, port, ticks_ms=clock.ticks_ms, link=net.wifi)
+    keeper.plug("ntp", ntp)
 
 
 def main(machine=None, *, run=True, **kw):
@@ -298,7 +306,7 @@ def _boot(
             layout = profile.get("layout") or {}
             lang = settings.get("language") or layout.get("language") or "both"
             net = start(app, network, config, flash, str(profile.get("name", "")), lang)
-            _plug_ntp(app, net, config)
+            _plug_ntp(app, net, config, clock)
     from sunprint.runner import Runner
 
     if wdt is None and run:

@@ -78,7 +78,7 @@ SCHEMA = (
         "pool.ntp.org",
         0,
         64,
-        'NTP server for the clock over Wi-Fi; "": NTP off (off anyway without wifi_ssid)',
+        'NTP server for the clock over Wi-Fi, host or host:port; "": NTP off (and without Wi-Fi)',
     ),
     ("mqtt_host", "str", "", 0, 64, 'MQTT broker host name or address; "": MQTT off'),
     ("mqtt_port", "int", 1883, 1, 65535, "MQTT broker TCP port"),
@@ -157,9 +157,21 @@ def validate(d, name="config.json"):
         raise _err(
             name, "max_gap_s", "%d must be at least twice sample_period_s (%d)" % (gap, period)
         )
+    ntp_port(d["ntp_host"], name)
     if d["mqtt_host"] and not d["wifi_ssid"]:
         raise _err(name, "mqtt_host", "MQTT needs Wi-Fi: give wifi_ssid too")
     return d
+
+
+def ntp_port(host, name="config.json"):
+    """(host, port) of ntp_host "host" or "host:port" (port 123 when not given)."""
+    head, sep, tail = host.partition(":")
+    if not sep:
+        return host, 123
+    port = int(tail) if tail.isdigit() and len(tail) <= 5 else 0
+    if not head or not 1 <= port <= 65535:
+        raise _err(name, "ntp_host", "%s is not host or host:port (port 1-65535)" % _show(host))
+    return head, port
 
 
 def migrate(d, name="config.json"):
