@@ -176,7 +176,6 @@ def _plug_ntp(app, net, config, clock):
     import socket
 
     from sunprint.clock.ntp import Ntp
-
     from sunprint.core.config import ntp_port
 
     host, port = ntp_port(config["ntp_host"])  # checked when the config was parsed

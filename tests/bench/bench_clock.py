@@ -7,12 +7,16 @@
   the unit's RTC, a DS3231 driver, a PCF8563 driver, the DL/T 645 meter's clock (the meter
   driver imported first: a board with the meter has it), SNTP (the socket module imported
   first). sunprint.compat and sunprint.quality, which every unit has loaded already, are imported
-  first. Peer: the INA226 driver, measured the same way.
+  first. ntp_open: the SNTP source after its first request (its UDP socket, the poller, the
+  select module, the server's address): what NTP costs a unit on Wi-Fi. Peer: the INA226
+  driver, measured the same way.
 - clock_tick_alloc_32bit: B per ClockKeeper.tick() that reads the DS3231 model on the fake
   I2C bus at every tick (sync_s=0, the worst case; a unit syncs hourly), the RTC within noise.
 - ds3231_read_alloc_32bit, pcf8563_read_alloc_32bit: B per driver read(), through the models.
 - meter_clock_read_alloc_32bit: B per MeterClock.read() (date and time from the DL/T 645 meter
-  model's replies, replayed as bench_dlt645 does); ledger_hold_tick_alloc_32bit: B per power sample the ledger books
+  model's replies, replayed as bench_dlt645 does); ntp_read_alloc_32bit: B per SNTP exchange
+  (a read that sends, a later read that collects the reply) over real loopback UDP, a server
+  socket in the same VM answering; ledger_hold_tick_alloc_32bit: B per power sample the ledger books
   while the date is unknown (held for the periods).
 - wrong_day_wh_<source>: energy booked to a day it was not produced on, over the bundled week
   with an outage (zhongshan-2024-05-06-week-outage.csv) with 3 power cuts that lose the clock
@@ -83,6 +87,12 @@ _PARTS = (
         "ntp",  # the socket module is the network's, there already
         "import socket",
         "from sunprint.clock.ntp import Ntp\nkeep.append(Ntp(socket, 'pool.ntp.org'))",
+    ),
+    (
+        "ntp_open",  # after its first request: the socket, its poller, select, the address
+        "import socket",
+        "from sunprint.clock.ntp import Ntp\nn = Ntp(socket, '127.0.0.1', 9)\n"
+        "n.read()\nkeep.append(n)",
     ),
     (
         "ina226_peer",
@@ -191,7 +201,51 @@ def held(n):
 
 hold_b = alloc_of(held, 1000)
 assert led.holding and led.held() > 0
-print(tick_b, ds_b, pcf_b, meter_b, hold_b)
+
+# SNTP over real loopback UDP: a server socket in this VM answers each request (readinto and
+# write on a connected socket: the server side allocates nothing either)
+import socket
+from sunprint.clock.ntp import Ntp
+
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+srv.bind(socket.getaddrinfo("127.0.0.1", NTP_PORT)[0][-1])
+ntp = Ntp(socket, "127.0.0.1", NTP_PORT, ticks_ms=ms)
+req = bytearray(48)
+reply = bytearray(48)
+reply[0] = 0x24  # LI 0, VN 4, mode 4
+reply[1] = 2  # stratum
+reply[40] = 0xEB  # transmit: 2025 in the NTP era's seconds, roughly
+
+
+def answer():
+    for j in range(8):
+        reply[24 + j] = req[40 + j]  # originate = the client's transmit
+    srv.write(reply)
+
+
+def ntp_reads(n):
+    i = 0
+    while i < n:
+        ms.ms += 1000
+        ntp.read()  # sends
+        srv.readinto(req)
+        answer()
+        ms.ms += 1000
+        if ntp.read() is None:  # collects
+            raise AssertionError("no reading")
+        i += 1
+
+
+ntp.read()
+first, addr = srv.recvfrom(64)
+srv.connect(addr)  # from now on the server reads and writes without an address object
+req[:] = first
+answer()
+ms.ms += 1000
+assert ntp.read() is not None
+ntp_b = alloc_of(ntp_reads, 1000)
+assert ntp.replies > 1000 and ntp.timeouts == 0, (ntp.replies, ntp.timeouts, ntp.rejected)
+print(tick_b, ds_b, pcf_b, meter_b, hold_b, ntp_b)
 """
 )
 
@@ -256,6 +310,16 @@ def bench_wrong_day(tmp):
 from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 
+def _free_udp_port():
+    import socket
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def bench_clock():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
@@ -278,14 +342,17 @@ def bench_clock():
                 script = _PART % (pre, code)
                 got[name] = int(mp32.run(script, path, tmp, binary=binary).split()[-1])
             peer = ("ina226_driver_heap_%s_32bit" % form, got["ina226_peer"], "B")
-            for name in ("keeper", "ds3231", "pcf8563", "meter", "ntp"):
+            for name in ("keeper", "ds3231", "pcf8563", "meter", "ntp", "ntp_open"):
                 _line("clock_heap_%s_%s_32bit" % (name, form), got[name], "B", None, peer)
-        tick_b, ds_b, pcf_b, meter_b, hold_b = mp32.run(_ALLOC, tree, tmp).split()
+        alloc = _ALLOC.replace("NTP_PORT", str(_free_udp_port()))
+        tick_b, ds_b, pcf_b, meter_b, hold_b, ntp_b = mp32.run(alloc, tree, tmp).split()
         _line("clock_tick_alloc_32bit", "%g" % float(tick_b), "B/tick", "== 0")
         _line("ds3231_read_alloc_32bit", "%g" % float(ds_b), "B/read", "== 0")
         _line("pcf8563_read_alloc_32bit", "%g" % float(pcf_b), "B/read", "== 0")
         _line("meter_clock_read_alloc_32bit", "%g" % float(meter_b), "B/read", "== 0")
         _line("ledger_hold_tick_alloc_32bit", "%g" % float(hold_b), "B/sample", "== 0")
+        # one request sent and its reply collected: two reads
+        _line("ntp_read_alloc_32bit", "%g" % float(ntp_b), "B/exchange", "== 0")
         bench_wrong_day(tmp)
 
 
