@@ -14,6 +14,7 @@ from sunprint.core.ledger import (
     YESTERDAY,
     Ledger,
 )
+from sunprint.core.calendar import days_from_civil
 from sunprint.store import FULL, JOURNAL, FileBackend, Store
 
 TZ = 8 * 3600
@@ -21,6 +22,10 @@ DAY = 86400
 KW = 1000000
 MIDNIGHT = 782179200 - TZ  # 2024-10-15 00:00 local, firmware seconds
 HOUR_MWH = 1000000  # 1 kW for an hour
+
+
+def _local_midnight(y, m, d):
+    return days_from_civil(y, m, d) * DAY - TZ
 
 
 def _hour(led, t, wall, power=KW, step=10):
@@ -90,6 +95,65 @@ def test_a_hold_across_midnight_is_unattributed_never_dropped():
     led = _reboot(led)
     _hour(led, 5, MIDNIGHT + 2 * DAY + 9 * 3600)
     assert led.unattributed() == HOUR_MWH and led.mwh(LIFETIME) == 3 * HOUR_MWH
+
+
+def test_a_hold_across_midnight_goes_to_the_month_and_year_it_is_provably_in():
+    # as above: the hour held on the 15th is not provably the 15th's nor the 16th's, but the
+    # last trusted wall clock (the 15th) and the time back (the 16th) are both October 2024:
+    # the month and the year take it; no day does (it stays in the unattributed bucket)
+    led = Ledger()
+    _hour(led, 0, MIDNIGHT + 10 * 3600)
+    led = _reboot(led)
+    _hour(led, 10, -2)
+    led.add_power(30 * 3600, 0, -2)
+    led.add_power(30 * 3600 + 10, 0, MIDNIGHT + DAY + 3600)
+    assert led.unattributed() == HOUR_MWH and led.mwh(TODAY) == 0
+    assert led.mwh(YESTERDAY) == HOUR_MWH
+    assert led.mwh(MONTH) == 2 * HOUR_MWH == led.mwh(YEAR) == led.mwh(LIFETIME)
+    assert led.milli(CO2, MONTH) == led.milli(CO2, LIFETIME) and _balanced(led, CO2)
+    # and a reboot and the next month keep it right: November starts at 0, the year keeps it
+    led = _reboot(led)
+    nov1 = _local_midnight(2024, 11, 1)
+    _hour(led, 5, nov1 + 9 * 3600)
+    assert led.mwh(MONTH) == HOUR_MWH and led.mwh(YEAR) == 3 * HOUR_MWH
+
+
+def test_a_hold_across_the_month_end_goes_to_the_year_only():
+    led = Ledger()
+    oct31 = _local_midnight(2024, 10, 31)
+    _hour(led, 0, oct31 + 20 * 3600)
+    led = _reboot(led)
+    _hour(led, 10, -2)  # the 31st, in truth; the time back on November 1st
+    led.add_power(10 * 3600, 0, -2)
+    led.add_power(10 * 3600 + 10, 0, oct31 + DAY + 2 * 3600)
+    assert led.unattributed() == HOUR_MWH and led.mwh(TODAY) == 0
+    assert led.mwh(MONTH) == 0 and led.mwh(YEAR) == 2 * HOUR_MWH
+    # across the year's end: nothing but lifetime
+    led = Ledger()
+    dec31 = _local_midnight(2024, 12, 31)
+    _hour(led, 0, dec31 + 20 * 3600)
+    led = _reboot(led)
+    _hour(led, 10, -2)
+    led.add_power(10 * 3600, 0, -2)
+    led.add_power(10 * 3600 + 10, 0, dec31 + DAY + 2 * 3600)
+    assert led.unattributed() == HOUR_MWH and led.mwh(MONTH) == 0 and led.mwh(YEAR) == 0
+    assert led.mwh(LIFETIME) == 2 * HOUR_MWH and _balanced(led)
+
+
+def test_the_monotonic_clock_proves_the_month_without_a_trusted_wall_clock():
+    led = Ledger()  # never knew the date
+    _hour(led, 1000, -2)
+    # NTP at 01:00 the next day, 3 h after the hold began (22:00 the day before): October's
+    led.add_power(1000 + 3 * 3600, 0, -2)
+    led.add_power(1000 + 3 * 3600 + 10, 0, MIDNIGHT + DAY + 3600 + 10)
+    assert led.unattributed() == HOUR_MWH and led.mwh(TODAY) == 0
+    assert led.mwh(MONTH) == HOUR_MWH == led.mwh(YEAR)
+    # 3 h back from 01:00 on November 1st is October: the year only
+    led = Ledger()
+    _hour(led, 1000, -2)
+    led.add_power(1000 + 3 * 3600, 0, -2)
+    led.add_power(1000 + 3 * 3600 + 10, 0, _local_midnight(2024, 11, 1) + 3600 + 10)
+    assert led.mwh(MONTH) == 0 and led.mwh(YEAR) == HOUR_MWH
 
 
 def test_a_monotonic_span_longer_than_today_is_not_proof():

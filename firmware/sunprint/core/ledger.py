@@ -50,7 +50,10 @@ vouched()). When a trusted wall clock comes back, the days it passes are closed 
 what was held is attributed: to today if it was provably produced today (the last trusted wall
 clock before the hold was on today's date, or the monotonic time since the hold began fits
 since today's local midnight), otherwise to the unattributed bucket (unattributed(): in
-lifetime only, never in a period). Never counted twice, never dropped; the hold survives a
+lifetime and in no day). Such energy still goes to this month and this year when that is
+provable: the earliest moment it can have been produced (the later of those two bounds) is
+in the month (the year) of the time now; a day never takes it, nor a month or year that
+cannot vouch for it. Never counted twice, never dropped; the hold survives a
 reboot (pack), though its monotonic start does not (a hold across a reboot is attributed on
 the wall clock's proof alone).
 
@@ -677,11 +680,25 @@ class Ledger:
             self._day = day
         elif day > self._day:
             self._roll(day)
-        midnight = day * _SECONDS_PER_DAY - self.tz_offset_s
-        proof = day == self._day and (
-            (bound >= _MIN_VALID_WALL and bound >= midnight and bound <= wall)
-            or (t0 >= 0 and wall - (self._last_wall_t - t0) >= midnight)
-        )
+        # The earliest wall clock the held energy can have been produced at: after the last
+        # trusted wall clock before the hold, and after the monotonic start of the hold.
+        since = -1
+        if _MIN_VALID_WALL <= bound <= wall:
+            since = bound
+        if t0 >= 0:
+            w0 = wall - (self._last_wall_t - t0)
+            if w0 > since:
+                since = w0
+        if day != self._day:
+            since = -1  # the clock went back into a closed day: nothing is provable
+        proof = since >= day * _SECONDS_PER_DAY - self.tz_offset_s  # today's
+        # not provably today's, but provably this month's or this year's: those take it
+        in_month = in_year = proof
+        if not proof and since >= _MIN_VALID_WALL:
+            m0 = month_key(self.day_of(since))
+            m1 = month_key(day)
+            in_month = m0 == m1
+            in_year = m0 // 12 == m1 // 12
         hi, lo = self.hi, self.lo
         q = 0
         moved = False
@@ -700,8 +717,14 @@ class Ledger:
                     hi[q * 5 + YEAR] += h
                     self._add1(q * 5 + YEAR, m)
                 else:
-                    hi[UNATTRIBUTED + q] += h
+                    hi[UNATTRIBUTED + q] += h  # in no day
                     self._add1(UNATTRIBUTED + q, m)
+                    if in_month:
+                        hi[q * 5 + MONTH] += h
+                        self._add1(q * 5 + MONTH, m)
+                    if in_year:
+                        hi[q * 5 + YEAR] += h
+                        self._add1(q * 5 + YEAR, m)
             q += 1
         if moved:
             if proof:
