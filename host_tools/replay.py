@@ -619,6 +619,8 @@ def _summary(n, log_path, board_name, log_rows):
             "lifetime_mwh": e["lifetime"],
             "today_kwh": e["today"] / 1e6,
             "yesterday_kwh": e["yesterday"] / 1e6,
+            "month_kwh": e["month"] / 1e6,
+            "year_kwh": e["year"] / 1e6,
             "missing_s": n["missing_s"],
             "log_integral_kwh": e["log_integral"] / 1e6,
             "log_integral_max_gap_s": e["log_integral_max_gap_s"],

@@ -707,7 +707,7 @@ class Replay:
         """The run's numbers (ints, strings, lists, dicts): summary.json without the host's
         own fields (log path, digest, run time, frame file names)."""
         from sunprint.core import carbon
-        from sunprint.core.ledger import CO2, COAL, LIFETIME, TODAY, YESTERDAY
+        from sunprint.core.ledger import CO2, COAL, LIFETIME, MONTH, TODAY, YEAR, YESTERDAY
 
         if self.unit is None:  # the log ended during an outage
             self._off_until = -1
@@ -738,6 +738,8 @@ class Replay:
                 "lifetime": ledger.mwh(LIFETIME),
                 "today": ledger.mwh(TODAY),
                 "yesterday": ledger.mwh(YESTERDAY),
+                "month": ledger.mwh(MONTH),
+                "year": ledger.mwh(YEAR),
                 "log_integral": self.truth_half_mj // _HALF_MJ_PER_MWH,
                 "log_integral_max_gap_s": self.truth_max_gap_s,
                 "log_integral_unbridged_s": self.truth_unbridged_s,

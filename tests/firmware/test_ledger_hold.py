@@ -271,3 +271,96 @@ class _MemFs:
 
     def exists(self, path):
         return path in self.files
+
+
+class _Lcg:
+    # a seeded generator both interpreters run alike (MicroPython's random differs)
+    def __init__(self, seed):
+        self.x = seed
+
+    def below(self, n):
+        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.x >> 8) % n
+
+
+def _simulate(seed, start):
+    """Four days from local midnight `start` at a constant 3.6 kW sampled every minute, with
+    random power cuts (a random outage, the time lost or not, given back from 10 min to 40 h
+    later). The truth of each interval is its true wall clock's day, month and year. Returns
+    the ledger and the truth: {("d"|"m"|"y", key): mWh}, the total, and for the current month
+    and year the energy held in holds whose start bound does not prove them (a lower bound)."""
+    from sunprint.core.calendar import month_key
+
+    rng = _Lcg(seed)
+    led = Ledger()
+    p_mw = 3600000
+    e_min = p_mw * 60 // 3600  # mWh per minute: exact, no remainder
+    truth = {}
+    total = 0
+    wall, t = start, 0
+    known, back_at = True, -1
+    last_trusted = -1
+    hold = None  # [bound wall, {month key: mWh}, {year: mWh}] of the hold in progress
+    unproven_m, unproven_y = {}, {}
+    first = True
+    while wall < start + 4 * DAY:
+        if not first and rng.below(1500) == 0:  # a power cut
+            led = _reboot(led)
+            wall += 60 * (1 + rng.below(120))
+            t = 5 + rng.below(50)
+            if rng.below(10) < 7:
+                known, back_at = False, wall + 600 + 60 * rng.below(2400)
+            first = True
+        if not known and wall >= back_at:
+            known = True
+        led.add_power(t, p_mw, wall if known else 100 + t)
+        m = month_key(led.day_of(wall))  # the month the ledger is in now
+        y = m // 12
+        if known:
+            if hold is not None:  # released at this sample: proven where the bound says
+                mb = month_key(led.day_of(hold[0])) if hold[0] >= 0 else -1
+                for k in hold[1]:
+                    if mb != m:
+                        unproven_m[k] = unproven_m.get(k, 0) + hold[1][k]
+                for k in hold[2]:
+                    if mb < 0 or mb // 12 != y:
+                        unproven_y[k] = unproven_y.get(k, 0) + hold[2][k]
+                hold = None
+            last_trusted = wall
+        elif not first:
+            if hold is None:
+                hold = [last_trusted, {}, {}]
+        if not first:  # the interval that ends here (the first after a boot is an outage)
+            day = led.day_of(wall - 1)  # one that ends at midnight is the day before's
+            m, y = month_key(day), month_key(day) // 12
+            for key in (("d", day), ("m", m), ("y", y)):
+                truth[key] = truth.get(key, 0) + e_min
+            total += e_min
+            if not known:
+                hold[1][m] = hold[1].get(m, 0) + e_min
+                hold[2][y] = hold[2].get(y, 0) + e_min
+        first = False
+        wall += 60
+        t += 60
+    if hold is not None:  # still held at the end: in no period
+        for k in hold[1]:
+            unproven_m[k] = unproven_m.get(k, 0) + hold[1][k]
+        for k in hold[2]:
+            unproven_y[k] = unproven_y.get(k, 0) + hold[2][k]
+    day = led.day_of(wall - 60)
+    m = month_key(day)
+    return led, truth, total, day, m, unproven_m.get(m, 0), unproven_y.get(m // 12, 0)
+
+
+def test_randomized_holds_across_month_and_year_ends_against_the_truth():
+    starts = (_local_midnight(2024, 10, 30), _local_midnight(2024, 12, 30))
+    for seed in range(6):
+        led, truth, total, day, m, not_m, not_y = _simulate(1600 + seed, starts[seed % 2])
+        why = "seed %d" % seed
+        assert led.mwh(LIFETIME) == total, why  # nothing dropped, nothing twice
+        if led.vouched():
+            assert led.mwh(TODAY) <= truth.get(("d", day), 0), why
+        # never more than the truth; at least all of it but what no bound proves
+        month, year = truth.get(("m", m), 0), truth.get(("y", m // 12), 0)
+        assert month - not_m <= led.mwh(MONTH) <= month, (why, month, not_m, led.mwh(MONTH))
+        assert year - not_y <= led.mwh(YEAR) <= year, (why, year, not_y, led.mwh(YEAR))
