@@ -3,6 +3,7 @@
 # trusted time attributes it to today when the last trusted wall clock or the monotonic clock
 # proves it, else to the unattributed bucket. Never counted twice, never dropped, kept across a
 # reboot (the record and the journal). CPython and MicroPython.
+from sunprint.core.calendar import days_from_civil
 from sunprint.core.ledger import (
     CO2,
     ENERGY,
@@ -14,7 +15,6 @@ from sunprint.core.ledger import (
     YESTERDAY,
     Ledger,
 )
-from sunprint.core.calendar import days_from_civil
 from sunprint.store import FULL, JOURNAL, FileBackend, Store
 
 TZ = 8 * 3600
