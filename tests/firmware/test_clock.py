@@ -211,3 +211,86 @@ def test_system_rtc_sets_the_machine_rtc_by_datetime():
     SystemRtc(m).set(T0 + 3600 * 13 + 60 * 5 + 7)  # 2024-10-14 13:05:07
     assert m.t == (2024, 10, 14, 0, 13, 5, 7, 0)
     assert abs(SystemRtc(m).wall() - SystemRtc(m).wall()) <= 1 and VALID_FROM == 757382400
+
+
+class Link:
+    """A Wi-Fi link as sunprint.net.wifi.Wifi shows it: state (2: up) and how often it came up."""
+
+    state = 5
+    ups = 0
+
+
+class Asking(Source):
+    """A source that asks over a network: the reading comes `delay` reads after the request,
+    or never (answer=False); while it waits it returns None with `pending` set."""
+
+    def __init__(self, truth, link, delay=2, answer=True):
+        super().__init__(truth, 500)
+        self.link = link
+        self.delay = delay
+        self.answer = answer
+        self.pending = False
+        self._left = 0
+
+    def read(self):
+        self.reads += 1
+        if self.link.state != 2:
+            self.pending = False
+            return None
+        if not self.pending:
+            self.pending = True
+            self._left = self.delay
+            return None
+        self._left -= 1
+        if self._left > 0:
+            return None
+        self.pending = False
+        if not self.answer:
+            return None  # timed out
+        self.reading[0] = self.truth.wall()
+        return self.reading
+
+
+def test_a_pending_source_keeps_the_round_open_and_the_link_coming_up_starts_one():
+    rtc, truth = Rtc(0), Rtc(T0)
+    link = Link()
+    module = Source(Rtc(T0 + 7))  # an RTC module 7 s fast
+    k = ClockKeeper(rtc, [("ntp", None), ("ds3231", module)], sync_s=3600, retry_s=60)
+    assert k.plug("ntp", Asking(truth, link)) and not k.plug("gps", module)
+    ntp = k._sources[0]
+    k.tick(0)  # no link: NTP has no time, the module gives it
+    assert k.source == 1 and k.fails == [1, 0] and not k.pending and rtc.wall() == T0 + 7
+    link.state, link.ups = 2, 1  # Wi-Fi is up: a round at once, not an hour later
+    _at(5, rtc, truth)
+    k.tick(5)
+    assert k.pending and ntp.pending and module.reads == 1  # asked; the round waits for it
+    _at(6, rtc, truth)
+    k.tick(6)
+    assert k.pending and k.source == 1
+    _at(7, rtc, truth)
+    assert k.tick(7) == T0 + 7 and k.source == 0 and not k.pending and k.corrections == 1
+    assert k.fails == [1, 0] and module.reads == 1  # the module was not asked again
+    # an answer that never comes: the round goes on to the module when NTP gives up
+    ntp.answer = False
+    for now in range(3607, 3611):
+        _at(now, rtc, truth)
+        k.tick(now)
+    assert k.source == 1 and k.fails == [2, 0] and module.reads == 2 and not k.pending
+    # between rounds, watching the link allocates nothing either
+    try:
+        import gc
+
+        gc.mem_alloc  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError:
+        return  # CPython: nothing to count
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()  # type: ignore[attr-defined]
+        for now in range(3611, 3900):
+            rtc.now = truth.now = now
+            k.tick(now)
+        used = gc.mem_alloc() - before  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+    assert used == 0, used

@@ -214,6 +214,7 @@ def test_dumps_is_canonical_and_round_trips():
         '  "mqtt_port": 1883,\n'
         '  "mqtt_prefix": "sunprint",\n'
         '  "mqtt_user": "",\n'
+        '  "ntp_host": "pool.ntp.org",\n'
         '  "persist_interval_s": 600,\n'
         '  "persist_wh": 10,\n'
         '  "sample_period_s": null,\n'

@@ -41,3 +41,42 @@ def test_bad_network_keys_are_one_line_errors_naming_the_key_never_the_secret():
     d.update(wifi_ssid="site", wifi_password=WIFI_PW, mqtt_host="10.0.0.2")
     d.update(mqtt_user="sign", mqtt_password=MQTT_PW)
     assert config.parse(config.dumps(d)) == d
+
+
+def test_ntp_host_is_host_or_host_port():
+    assert config.defaults()["ntp_host"] == "pool.ntp.org"
+    assert config.ntp_port("pool.ntp.org") == ("pool.ntp.org", 123)
+    assert config.ntp_port("127.0.0.1:11123") == ("127.0.0.1", 11123)
+    for bad in ("ntp.lan:0", "ntp.lan:70000", ":123", "ntp.lan:12a", "ntp.lan:"):
+        e = _err('{"version": 3, "wifi_ssid": "s", "ntp_host": "%s"}' % bad)
+        assert e.key == "ntp_host" and "\n" not in str(e), bad
+
+
+def _board(sources=None):
+    p = {"sensors": [{"type": "ina226", "role": "pv_power", "i2c": {}}]}
+    if sources is not None:
+        p["clock"] = {"sources": sources}
+    return p
+
+
+def test_ntp_is_a_time_source_of_every_board_with_wifi():
+    wifi = '"wifi_ssid": "site", "wifi_password": "pw"'
+    cases = (
+        # config.json's keys, the board's sources -> the order, faults
+        ("", None, ()),
+        (wifi, None, ("ntp",)),
+        (wifi, ["ds3231"], ("ntp", "ds3231")),
+        (wifi, ["ds3231", "ntp"], ("ds3231", "ntp")),
+        (wifi + ', "ntp_host": ""', ["ds3231", "ntp"], ("ds3231",)),
+        (wifi + ', "clock_sources": "ds3231,ntp"', ["ds3231"], ("ds3231", "ntp")),
+        (wifi + ', "clock_sources": "ds3231"', ["ds3231"], ("ds3231",)),
+        ('"ntp_host": "ntp.lan"', ["ds3231"], ("ds3231",)),  # no Wi-Fi: no NTP
+    )
+    for keys, sources, want in cases:
+        cfg = config.parse('{"version": 3%s}' % ((", " + keys) if keys else ""))
+        s, faults = config.unit_settings(cfg, _board(sources))
+        assert s["clock_sources"] == want and faults == [], (keys, sources, s["clock_sources"])
+    # naming ntp without Wi-Fi is a fault: the board's order is used
+    cfg = config.parse('{"version": 3, "clock_sources": "ntp,ds3231"}')
+    s, faults = config.unit_settings(cfg, _board(["ds3231"]))
+    assert s["clock_sources"] == ("ds3231",) and len(faults) == 1 and "ntp" in faults[0]
