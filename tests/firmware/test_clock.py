@@ -273,9 +273,14 @@ def test_a_pending_source_keeps_the_round_open_and_the_link_coming_up_starts_one
     # an answer that never comes: the round goes on to the module when NTP gives up
     ntp.answer = False
     for now in range(3607, 3611):
-        _at(now, rtc, truth)
+        _at(now, rtc, truth, module.truth)
         k.tick(now)
     assert k.source == 1 and k.fails == [2, 0] and module.reads == 2 and not k.pending
+    # the status JSON: drift and jumps per source (the module 7 s fast, NTP put it right)
+    per = k.status(3610)["per_source"]
+    assert per["ntp"] == {"readings": 1, "jumps": 0, "corrections": 1, "drift_s": -7, "no_time": 2}
+    assert per["ds3231"]["readings"] == 2 and per["ds3231"]["drift_s"] == 7
+    assert per["ds3231"]["corrections"] == 1 and per["ds3231"]["no_time"] == 0
     # between rounds, watching the link allocates nothing either
     try:
         import gc

@@ -113,6 +113,9 @@ def _cycle(sources):
     before = runner.unit.app.ledger.mwh(TODAY)
     runner.unit.app.shutdown(clock.now())  # (the journal keeps it anyway: a clean cut)
     runner = clock = rig = None  # the old boot's models leave the VM's heap before the next
+    import gc
+
+    gc.collect()
     # the power is back at 00:10 on the 15th, the ESP32's RTC at 2000-01-01
     runner, clock, rig = boot(MIDNIGHT + 600, fs, sources)
     run(runner, clock, rig, MIDNIGHT + 3600)

@@ -10,7 +10,8 @@ are asked in priority order and the first reading is taken; it moves the RTC by 
 1 s: the RTC is read in whole seconds) is noise: the RTC is left alone. A first reading on an
 RTC that was never set (before clock.VALID_FROM) is a "set"; a larger |delta| than jump_s a
 "jump"; anything else is "drift", summed (signed) in drift_s. Every count is kept for the status
-screen and the status JSON (status(), summary()). A source earlier in the order that had no
+screen and the status JSON (status(), summary()), in total and per source (per_source: which
+source moved the RTC how far). A source earlier in the order that had no
 time in that sync and has set(wall) (an RTC module that lost its time) is set from the reading.
 
 A source that asks over the network (clock.ntp.Ntp) returns None with `pending` set while its
@@ -58,7 +59,11 @@ class ClockKeeper:
         self.sync_s = sync_s
         self.retry_s = retry_s
         self.jump_s = jump_s
-        self.fails = [0] * len(self._sources)  # sync rounds where a source had no time
+        n = len(self._sources)
+        self.fails = [0] * n  # sync rounds where a source had no time
+        # per source i, at 4 * i: readings taken, jumps, drift corrections, their signed sum (s)
+        # (one list: every object more is heap on a unit without PSRAM)
+        self.moves = [0] * (4 * n)
         self.syncs = 0  # readings taken
         self.sets = 0  # the RTC was set from "never set"
         self.jumps = 0
@@ -74,7 +79,7 @@ class ClockKeeper:
         self._was_set = False  # the last reading set a never-set RTC
         self._at = 0  # the source a round goes on at (after one that is pending)
         self.pending = False  # a round waits for a source's answer: tick again soon
-        self._links = []  # [index, link, ups seen] of the sources on a network link
+        self._links = None  # [[index, link, ups seen]] of the sources on a network link
 
     def plug(self, name, source):
         """Put `source` in the slot of `name` in the order (NTP, once the network exists);
@@ -84,6 +89,8 @@ class ClockKeeper:
                 self._sources[i] = source
                 link = getattr(source, "link", None)
                 if link is not None:
+                    if self._links is None:
+                        self._links = []
                     self._links.append([i, link, getattr(link, "ups", 0)])
                 return True
         return False
@@ -94,7 +101,7 @@ class ClockKeeper:
 
     def tick(self, now):
         """The RTC's wall time, after a sync if one is due at monotonic second `now`."""
-        if now >= self._due or self.pending or (self._links and self._link_up()):
+        if now >= self._due or self.pending or (self._links is not None and self._link_up()):
             self._sync(now)
         return self.rtc.wall()
 
@@ -151,6 +158,7 @@ class ClockKeeper:
         rtc = self.rtc
         delta = wall - rtc.wall()
         self.syncs += 1
+        self.moves[4 * i] += 1
         self.source = i
         self.quality_ms = quality_ms
         self.last_delta_s = delta
@@ -168,9 +176,12 @@ class ClockKeeper:
             self._was_set = True
         elif delta > self.jump_s or delta < -self.jump_s:
             self.jumps += 1
+            self.moves[4 * i + 1] += 1
         else:
             self.corrections += 1
             self.drift_s += delta
+            self.moves[4 * i + 2] += 1
+            self.moves[4 * i + 3] += delta
         rtc.set(wall)
 
     def status(self, now):
@@ -180,8 +191,17 @@ class ClockKeeper:
         span = self.synced_at - self.first_sync
         fails = {}
         detail = {}
+        per = {}
         for k in range(len(self.names)):
             fails[self.names[k]] = self.fails[k]
+            m = self.moves
+            per[self.names[k]] = {
+                "readings": m[4 * k],
+                "jumps": m[4 * k + 1],
+                "corrections": m[4 * k + 2],
+                "drift_s": m[4 * k + 3],
+                "no_time": self.fails[k],
+            }
             src = self._sources[k]
             more = getattr(src, "status", None) if src is not None else None
             if more is not None:
@@ -203,6 +223,7 @@ class ClockKeeper:
             "last_delta_s": self.last_delta_s if i >= 0 else None,
             "restored": self.restored,
             "no_time": fails,
+            "per_source": per,  # how far each source's readings moved the RTC
             "detail": detail,
         }
 
