@@ -107,7 +107,10 @@ class ClockKeeper:
 
     def _link_up(self):
         # a network source whose link came up since last seen, ranked before the RTC's source
-        for entry in self._links:
+        links = self._links
+        if links is None:
+            return False
+        for entry in links:
             ups = entry[1].ups
             if ups != entry[2]:
                 entry[2] = ups

@@ -114,10 +114,12 @@ class Ntp:
         p.register(sock, _POLLIN)
         self._poll = p
         self._ipoll = getattr(p, "ipoll", None)
+        return sock
 
     def _request(self):
-        if self._sock is None:
-            self._open()
+        sock = self._sock
+        if sock is None:
+            sock = self._open()
         buf = self._buf
         for i in range(48):
             buf[i] = 0
@@ -129,7 +131,7 @@ class Ntp:
         buf[46] = seq >> 8 & 0xFF
         buf[47] = seq & 0xFF
         self._sent = self._ticks_ms()
-        self._sock.sendto(buf, self._addr)
+        sock.sendto(buf, self._addr)
         self.requests += 1
         self.pending = True
 
@@ -139,10 +141,14 @@ class Ntp:
             for _ in ipoll(0):  # MicroPython: no list, the same tuple each time
                 return True
             return False
-        return len(self._poll.poll(0)) > 0  # CPython
+        poll = self._poll
+        return poll is not None and len(poll.poll(0)) > 0  # CPython
 
     def _collect(self):
         sock = self._sock
+        if sock is None:  # (closed under a pending request: nothing to collect)
+            self.pending = False
+            return None
         buf = self._buf
         seq = self._seq
         rtt = ticks_diff(self._ticks_ms(), self._sent)
