@@ -172,7 +172,11 @@ class Ntp:
         self.rtt_ms = rtt
         if buf[1] == 0 and buf[0] & 7 == _MODE_SERVER:
             self.kod += 1  # kiss-o'-death: the code is in the reference id (bytes 12-15)
-            self.kiss = bytes(buf[12:16]).decode("ascii", "replace")  # rare: may allocate
+            kiss = ""  # rare: may allocate
+            for j in range(12, 16):
+                c = buf[j]
+                kiss += chr(c) if 32 < c < 127 else "?"  # a server's garbage stays printable
+            self.kiss = kiss
             return None
         if buf[0] >> 6 == 3 or buf[0] & 7 != _MODE_SERVER or not 1 <= buf[1] <= 15:
             self.rejected += 1
