@@ -26,7 +26,9 @@
   12 h, past midnight) and none
   (no source) on esp32-epd42-dlt645. Goal 0 with an RTC module or the meter; with NTP only or
   nothing, the price of never guessing is energy in no day: unattributed (held, then not
-  provably today's) and held (the date still unknown at the end), reported beside it.
+  provably today's) and held (the date still unknown at the end), reported beside it; and
+  month_short_wh_<source>: what May's total lacks at the end of the week (all in May): the
+  held energy only, since month and year take unattributed energy they can vouch for.
   (Replay models when the source gives the time back; the drivers and the keeper on a whole
   unit: tests/firmware/test_unit_clock.py.)
 
@@ -305,6 +307,10 @@ def bench_wrong_day(tmp):
             % (name, c["held_wh"], name, s["energy"]["lifetime_mwh"] / 1000),
             flush=True,
         )
+        # the week is all May 2024: what this month's total lacks at the end (in no day
+        # is not in no month: month and year take what they can vouch for)
+        short = (s["energy"]["lifetime_mwh"] - round(s["energy"]["month_kwh"] * 1e6)) / 1000
+        print("bench month_short_wh_%s: %g Wh" % (name, short), flush=True)
 
 
 from timing import line as _line  # noqa: E402 - tests/bench/timing.py
