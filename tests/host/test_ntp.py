@@ -213,3 +213,33 @@ def test_keeper_prefers_ntp_and_falls_back(server):
         time.sleep(0.05)
         now += 1
     assert k.source == 1 and k.last_delta_s == 7 and k.corrections == 1 and now > 3700
+
+
+def test_a_failed_look_up_backs_off():
+    class NoDns:
+        AF_INET = socket.AF_INET
+        SOCK_DGRAM = socket.SOCK_DGRAM
+        calls = 0
+
+        def getaddrinfo(self, host, port):
+            self.calls += 1
+            raise OSError(-2, "name not known")  # as a resolver that has no answer
+
+    class Ms:
+        ms = 0
+
+        def __call__(self):
+            return self.ms
+
+    dns, ms = NoDns(), Ms()
+    src = Ntp(dns, "pool.ntp.org", ticks_ms=ms)
+    assert src.read() is None and dns.calls == 1 and src.lookup_errors == 1
+    waits = []
+    for _ in range(8):
+        start = ms.ms
+        while dns.calls == len(waits) + 1:
+            ms.ms += 1000
+            assert src.read() is None and not src.pending
+        waits.append((ms.ms - start) // 60000)
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 64]  # minutes between look-ups
+    assert src.status()["lookup_errors"] == 9 == src.errors  # the waits are no errors

@@ -18,7 +18,9 @@ timestamp echoed as the originate timestamp (a late reply to an earlier request,
 for us, is skipped). Anything else that arrives (a short datagram, garbage) is `rejected`. The
 reading is the server's transmit time plus half the round trip, in whole seconds; quality_ms
 is half the round trip plus the rounding. The server's address is looked up once
-(getaddrinfo, at the first request with the link up; a failed look-up is retried) and kept.
+(getaddrinfo, at the first request with the link up) and kept; a failed look-up is retried
+after 1 min, then 2, 4... up to 64 min (a DNS name may wait for the resolver: the only call
+that can).
 Seconds are taken from the 32-bit NTP timestamp in two 16-bit halves, so the 1900 -> 2000 epoch
 shift never builds an int above 2**30: nothing is allocated by a read once the socket exists.
 """
@@ -32,6 +34,10 @@ _MODE_SERVER = const(4)
 _LINK_UP = const(2)  # sunprint.net.wifi.UP (not imported: a unit without Wi-Fi never loads it)
 _POLLIN = const(1)
 _MAX_DRAIN = const(4)  # datagrams read per poll at most (stale or foreign ones are skipped)
+# getaddrinfo is the one call that can wait (a DNS name: the resolver): after a failed look-up
+# the next waits 1 min, doubling up to 64 min, so a dead resolver cannot stall every round
+_LOOKUP_BACKOFF_MS = const(60000)
+_LOOKUP_BACKOFF_MAX = const(6)  # doublings
 
 
 class Ntp:
@@ -44,6 +50,8 @@ class Ntp:
         self._ticks_ms = ticks_ms
         self._buf = bytearray(48)
         self._addr = None
+        self._lookup_fails = 0
+        self._lookup_at = 0  # ticks_ms of the last failed look-up
         self._sock = None
         self._poll = None
         self._ipoll = None  # the poller's ipoll (MicroPython), or None (CPython: poll)
@@ -58,6 +66,7 @@ class Ntp:
         self.kod = 0  # kiss-o'-death replies (stratum 0)
         self.kiss = ""  # the last one's code ("RATE", "DENY"...)
         self.errors = 0  # socket errors (no route, a look-up that failed)
+        self.lookup_errors = 0  # failed look-ups of host
         self.rtt_ms = -1
 
     def status(self):
@@ -71,6 +80,7 @@ class Ntp:
             "kod": self.kod,
             "kiss": self.kiss or None,
             "errors": self.errors,
+            "lookup_errors": self.lookup_errors,
             "rtt_ms": self.rtt_ms if self.rtt_ms >= 0 else None,
         }
 
@@ -104,7 +114,21 @@ class Ntp:
     def _open(self):
         s = self._socket
         if self._addr is None:
-            self._addr = s.getaddrinfo(self.host, self.port)[0][-1]
+            n = self._lookup_fails
+            if n:
+                wait = _LOOKUP_BACKOFF_MS << (
+                    n - 1 if n <= _LOOKUP_BACKOFF_MAX else _LOOKUP_BACKOFF_MAX
+                )
+                if ticks_diff(self._ticks_ms(), self._lookup_at) < wait:
+                    return None  # not yet: no request this round
+            try:
+                self._addr = s.getaddrinfo(self.host, self.port)[0][-1]
+            except OSError:
+                self._lookup_fails = n + 1
+                self._lookup_at = self._ticks_ms()
+                self.lookup_errors += 1
+                raise
+            self._lookup_fails = 0
         sock = s.socket(s.AF_INET, s.SOCK_DGRAM)
         sock.setblocking(False)
         self._sock = sock
@@ -120,6 +144,8 @@ class Ntp:
         sock = self._sock
         if sock is None:
             sock = self._open()
+            if sock is None:
+                return
         buf = self._buf
         for i in range(48):
             buf[i] = 0
