@@ -3,7 +3,7 @@
 # Portable Python: runs under CPython and inside the MicroPython unix port (from .mpy). Only the
 # models the profile needs are imported.
 #
-#     from host_tools.sim import machine as fake
+#     from host_tools.sim.platform import machine as fake
 #     from host_tools.sim import rig as rigmod
 #     clock = rigmod.Clock(start_s)
 #     rig = rigmod.wire(profile, clock)           # models on fake's pins and buses
@@ -33,14 +33,14 @@
 # - Modbus / DL/T 645 meter: its power, and its energy registers count on at the previous power
 #   up to the clock's now (update() does that too: call it as virtual time passes). A Modbus
 #   profile whose "energy" option names the meter's export register (by the model's own table,
-#   host_tools.sim.modbus_maps) sees the PV output as export: negative power;
+#   host_tools.sim.chips.modbus_maps) sees the PV output as export: negative power;
 # - S0: the pulse rate for that power at the profile's imp_per_kwh; update() drives the pin's
 #   edges (a 50 ms pulse) at their times up to the clock's now.
 # Clocks: the Clock here has what every model and driver needs (ns, us, ticks_ms, ticks_us,
 # now, wall, sleep_ms as a coroutine for the Runner, block_ms for the drivers). Another clock
 # works if it has the attributes the profile's models read (us for UART meters, ns for S0).
 
-from host_tools.sim.clock import Clock  # noqa: F401 - rig.Clock, as before
+from host_tools.sim.platform.clock import Clock  # noqa: F401 - rig.Clock, as before
 
 _NS_PER_MS = 1000000
 _NS_PER_S = 1000000000
@@ -51,7 +51,7 @@ _S0_PULSE_MS = 50
 _DEFAULT_BUS_V = {"ina226": 30.0, "ina219": 17.5}
 
 # The sim registry: a profile's sensor type -> the family of model the rig wires for it (the
-# rig's own table; a Modbus meter's register map comes from host_tools.sim.modbus_maps, never
+# rig's own table; a Modbus meter's register map comes from host_tools.sim.chips.modbus_maps, never
 # from the firmware). A type missing here has no model: wire() says so.
 _I2C = "i2c"
 _S0 = "s0"
@@ -230,14 +230,14 @@ class Rig:
             else:
                 nack.discard(self._i2c_addr)
         elif family == _DLT645:
-            from host_tools.sim import dlt645_meter
+            from host_tools.sim.chips import dlt645_meter
 
             line = self.models["uart"]
             line.clear_faults()
             if broken:
                 line.inject(dlt645_meter.BAD_CS, 1 << 30)
         elif family == _MODBUS:
-            from host_tools.sim import uart
+            from host_tools.sim.chips import uart
 
             self.models["uart"].fault = uart.CRC if broken else uart.NONE
         else:
@@ -248,7 +248,7 @@ class Rig:
 
     def _led_matrix(self):
         if self._leds is None:
-            from host_tools.sim.neopixel import LedMatrix
+            from host_tools.sim.chips.neopixel import LedMatrix
 
             strip = self.models.get("display")
             if strip is None:
@@ -314,7 +314,7 @@ def _wire_display(rig, d, machine):
         ns = _Namespace()
 
         def make(pin, n, bpp=3, timing=1):
-            from host_tools.sim.neopixel import NeoPixel
+            from host_tools.sim.chips.neopixel import NeoPixel
 
             strip = NeoPixel(pin, n, bpp, timing)
             rig.models["display"] = strip
@@ -326,7 +326,7 @@ def _wire_display(rig, d, machine):
         return
     pins = d["pins"]
     if kind == "max7219":
-        from host_tools.sim.max7219 import MAX7219Chain
+        from host_tools.sim.chips.max7219 import MAX7219Chain
 
         rig.kind = "led"
         o = d.get("options", {})
@@ -342,15 +342,15 @@ def _wire_display(rig, d, machine):
         rig.models["display"] = model
         return
     if kind == "ssd1680":
-        from host_tools.sim.ssd1680 import SSD1680Model
+        from host_tools.sim.chips.ssd1680 import SSD1680Model
 
         model = SSD1680Model()
     elif kind == "ssd1683":
-        from host_tools.sim.ssd1683 import SSD1683Model
+        from host_tools.sim.chips.ssd1683 import SSD1683Model
 
         model = SSD1683Model(d["width"], d["height"])
     elif kind == "uc8179":
-        from host_tools.sim.uc8179 import UC8179Model
+        from host_tools.sim.chips.uc8179 import UC8179Model
 
         revision = d.get("options", {}).get("revision", "2023")  # the glass fitted
         model = UC8179Model(d["width"], d["height"], revision=revision)
@@ -371,7 +371,7 @@ def _wire_sensor(rig, s, machine, clock):
     rig._sensor_type = kind
     rig._family = family
     if family == _I2C:
-        from host_tools.sim.i2c import FakeI2C, INA219Model, INA226Model
+        from host_tools.sim.chips.i2c import FakeI2C, INA219Model, INA226Model
 
         cls = INA226Model if kind == "ina226" else INA219Model
         bus = FakeI2C()
@@ -383,7 +383,7 @@ def _wire_sensor(rig, s, machine, clock):
         rig.models["i2c"] = bus
         return
     if family == _S0:
-        from host_tools.sim.pulses import FakePCNT, FakePin
+        from host_tools.sim.chips.pulses import FakePCNT, FakePin
 
         active_low = opts.get("active_low", True)
         rig._active = 0 if active_low else 1
@@ -409,15 +409,15 @@ def _wire_sensor(rig, s, machine, clock):
     uart_spec = s["uart"]
     baud = uart_spec["baudrate"]
     if family == _DLT645:
-        from host_tools.sim import dlt645_meter as dm
+        from host_tools.sim.chips import dlt645_meter as dm
 
         meter = dm.DLT645MeterModel(opts.get("address") or "000000000001")
         de = dm.FakePin(clock) if "de" in s else None
         line = dm.FakeSerial(meter, clock, baudrate=baud, de=de)
     else:
-        from host_tools.sim.modbus_maps import energy_register
-        from host_tools.sim.modbus_meter import ModbusMeterModel
-        from host_tools.sim.uart import FakePin, FakeUART
+        from host_tools.sim.chips.modbus_maps import energy_register
+        from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+        from host_tools.sim.chips.uart import FakePin, FakeUART
 
         # A profile whose "energy" option names the meter's export register (in the model's
         # own table) has the PV output flowing out through the meter: its power reads
@@ -439,7 +439,7 @@ def wire(profile, clock=None, machine=None):
     """The profile's display and PV sensor models, wired onto the fake machine (its earlier
     wiring is cleared) with `clock` as its clock. Returns the Rig."""
     if machine is None:
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
     if clock is None:
         clock = Clock()
     machine.unwire()
@@ -467,7 +467,7 @@ def _wire_clock(rig, profile, clock):
     bus = rig.models.get("i2c")
     for name in sources:
         if name in ("ds3231", "pcf8563") and bus is not None:
-            from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
+            from host_tools.sim.chips.rtcchips import DS3231Model, PCF8563Model
 
             cls, addr = (DS3231Model, 0x68) if name == "ds3231" else (PCF8563Model, 0x51)
             chip = bus.attach(addr, cls(lambda: clock.ns // 1000000))

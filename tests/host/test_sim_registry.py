@@ -3,7 +3,7 @@
 - no model module (nor the rig that wires them) imports the firmware (sunprint.*): a model
   that copied a driver's table would check the driver against itself;
 - the rig picks a model from its own registry (type name -> model family) and a Modbus meter's
-  register map from host_tools.sim.modbus_maps; every sensor type a board profile may name has
+  register map from host_tools.sim.chips.modbus_maps; every sensor type a board profile may name has
   a model there, and the Modbus ones have a table;
 - wiring a profile through the rig loads none of the firmware's driver modules.
 """
@@ -17,22 +17,23 @@ from pathlib import Path
 import pytest
 
 from host_tools import boards
-from host_tools.sim import modbus_maps, rig
+from host_tools.sim import rig
+from host_tools.sim.chips import modbus_maps
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "host_tools" / "sim"
 # The chip, meter and line models and the rig. Not here: the e-paper models (being reworked),
 # the virtual board and the ROM emulator, which run the firmware on purpose.
 MODELS = (
-    "dlt645_meter.py",
-    "i2c.py",
-    "max7219.py",
-    "modbus_maps.py",
-    "modbus_meter.py",
-    "neopixel.py",
-    "pulses.py",
+    "chips/dlt645_meter.py",
+    "chips/i2c.py",
+    "chips/max7219.py",
+    "chips/modbus_maps.py",
+    "chips/modbus_meter.py",
+    "chips/neopixel.py",
+    "chips/pulses.py",
     "rig.py",
-    "uart.py",
+    "chips/uart.py",
 )
 
 

@@ -3,7 +3,7 @@
 Download mode runs `Esp32Rom` (the real esptool flashes it). When the unit leaves the loader it
 boots what is in flash, as the ESP32's first-stage ROM does: a valid image at 0x1000 (where
 MicroPython's ESP32 firmware .bin goes, its second-stage bootloader first) hands the line to a
-`VirtualBoard` (host_tools/sim/vboard.py: the MicroPython REPL); anything else gives the ROM's
+`VirtualBoard` (host_tools/sim/board/vboard.py: the MicroPython REPL); anything else gives the ROM's
 boot loop, `invalid header: 0xffffffff` over and over, and the unit stays there.
 
 How a unit leaves the loader, and how it gets back in. On a DevKitC, esptool moves EN and IO0
@@ -30,7 +30,7 @@ import sys
 import threading
 from pathlib import Path
 
-from host_tools.sim.esp32rom import DEFAULT_MAC, MB, Esp32Rom, LineServer
+from host_tools.sim.board.esp32rom import DEFAULT_MAC, MB, Esp32Rom, LineServer
 
 BOOTLOADER_OFFSET = 0x1000
 IMAGE_MAGIC = 0xE9
@@ -238,7 +238,7 @@ class Device:
             self.state = "boot_loop"
             self._start_boot_loop(problem, self._generation)
             return
-        from host_tools.sim.vboard import VirtualBoard
+        from host_tools.sim.board.vboard import VirtualBoard
 
         self.state = "app"
         if not self.repl:
@@ -324,7 +324,7 @@ def add_sim_unit(sim_sub):
 
 def cmd_sim_unit(args):
     from host_tools.errors import UserError
-    from host_tools.sim.esp32rom import parse_mac
+    from host_tools.sim.board.esp32rom import parse_mac
 
     try:
         parse_mac(args.mac)
@@ -334,7 +334,7 @@ def cmd_sim_unit(args):
         from host_tools.boards import load_board
 
         load_board(args.board)
-    from host_tools.sim.vboard import MissingVM, unit_vm
+    from host_tools.sim.board.vboard import MissingVM, unit_vm
 
     try:
         unit_vm(args.firmware)  # what the unit boots into, checked before anything is served

@@ -15,14 +15,14 @@ without an error).
 The core is transport-agnostic (attach/feed/reset), so another emulator (an ESP32 ROM on the
 same serial line) can put this board behind its own transport.
 
-How it works: host_tools/sim/vboard_agent.py runs in the child. Code blocks go to it framed on
+How it works: host_tools/sim/board/vboard_agent.py runs in the child. Code blocks go to it framed on
 stdin; it execs them in the persistent globals of __main__ and reports output and tracebacks
 on stdout between nonce-tagged markers (the protocol is described there). The child sees the
-flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/machine.py and,
+flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/platform/machine.py and,
 with a board profile, that profile's chip and panel models are wired onto it (sim/rig.py)
 before boot.py runs. A soft reboot starts a fresh child: fresh globals, as on a board.
 
-The child is what a board is, no more (sim/vboard_launch.py): Ctrl-C is raised between
+The child is what a board is, no more (sim/board/vboard_launch.py): Ctrl-C is raised between
 bytecodes, never out of C code; it writes only in its flash folder (Landlock) and the board's
 code has none of the unix port's doors to the host (the agent); it dies with the bridge, and
 a flash folder has one board at a time (FlashInUse).
@@ -52,16 +52,16 @@ from pathlib import Path
 from host_tools import appid  # a leaf module, like paths
 from host_tools.mpycompile import compile_mpy
 from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
-from host_tools.sim import modellink
-from host_tools.sim.modelhost import ModelHost
-from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
+from host_tools.sim.board import modellink
+from host_tools.sim.board.modelhost import ModelHost
+from host_tools.sim.board.vboard_launch import INTERRUPT_SIGNAL
 
 # The .mpy the child loads come from the mpy-cross of its own version (1.26.1, make setup).
 MPY_CROSS = MPY_CROSS32
 SIM_DIR = ROOT / "host_tools" / "sim"
-LAUNCHER = SIM_DIR / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
+LAUNCHER = SIM_DIR / "board" / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
 
-PWRON_RESET = 1  # host_tools/sim/machine.py's reset causes, as on the ESP32 port
+PWRON_RESET = 1  # host_tools/sim/platform/machine.py's reset causes, as on the ESP32 port
 SOFT_RESET = 5
 
 FLASH_BYTES = 2 * 1024 * 1024  # the LittleFS partition of a 4 MB ESP32 module
@@ -91,11 +91,12 @@ TREE_CACHE = ROOT / "build" / "vboard-mpy"
 
 def _tree_sources():
     """(source, path in the tree, name in tracebacks) for the agent and host_tools.sim."""
-    jobs = [(SIM_DIR / "vboard_agent.py", "vboard_agent.mpy", "vboard_agent.py")]
+    jobs = [(SIM_DIR / "board" / "vboard_agent.py", "vboard_agent.mpy", "vboard_agent.py")]
     jobs.append((ROOT / "host_tools" / "__init__.py", "host_tools/__init__.mpy", None))
-    for path in sorted(SIM_DIR.glob("*.py")):
+    for path in sorted(SIM_DIR.rglob("*.py")):
         if not path.name.startswith("vboard"):  # the bridge is CPython only
-            jobs.append((path, "host_tools/sim/%s.mpy" % path.stem, None))
+            rel = path.relative_to(SIM_DIR).with_suffix(".mpy").as_posix()
+            jobs.append((path, "host_tools/sim/" + rel, None))
     return jobs
 
 
@@ -227,7 +228,7 @@ def _lock_flash(folder):
 
 class _Spawner:
     """Starts every child from one thread that lives as long as this process: the child's
-    PR_SET_PDEATHSIG (sim/vboard_launch.py) fires when the thread that forked it ends, and a
+    PR_SET_PDEATHSIG (sim/board/vboard_launch.py) fires when the thread that forked it ends, and a
     board restarts its child from threads that end (a reader thread after a crash)."""
 
     def __init__(self):
@@ -520,7 +521,7 @@ class VirtualBoard:
         )
         # The agent and the fake machine live beside the board's heap, and so do the romfs
         # partition's bytes (flash on a board); the profile's chip and panel models run in this
-        # process (host_tools/sim/modelhost.py), outside the child's VM: its fake machine
+        # process (host_tools/sim/board/modelhost.py), outside the child's VM: its fake machine
         # forwards each bus transaction to them over two pipes.
         extra = AGENT_HEAP + (LINK_HEAP if self.profile_path else 0) + max(0, romfs)
         env = dict(os.environ)
@@ -606,7 +607,7 @@ class VirtualBoard:
 
     def _interrupt(self):
         # Ctrl-C: the launcher's SIGUSR1 schedules KeyboardInterrupt, which the VM raises at
-        # its next check, as a board's UART interrupt does (sim/vboard_launch.py says why not
+        # its next check, as a board's UART interrupt does (sim/board/vboard_launch.py says why not
         # SIGINT). Only while code runs: a signal while the agent reads a frame would cut it.
         if self._child is None:
             return

@@ -2,7 +2,7 @@
 # into the picture the panel (Waveshare 7.5" V2, 800 sources x 480 gates, landscape) would show.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port. Same shape as
-# host_tools/sim/ssd1680.py:
+# host_tools/sim/chips/ssd1680.py:
 #
 #     m = UC8179Model()                 # UC8179Model(320, 200) for a small panel (TRES must match)
 #     drv = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
@@ -58,7 +58,7 @@
 # picture on the glass in its window; a refresh without a waveform; TRES not matching the panel;
 # PSR not in KW mode; bytes beyond a DTM area.
 
-from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
+from host_tools.sim.chips.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
 
 _DTM1 = 0x10
 _DTM2 = 0x13

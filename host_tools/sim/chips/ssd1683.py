@@ -2,7 +2,7 @@
 # into the picture the panel (Waveshare 4.2" V2, 400 sources x 300 gates, landscape) would show.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port (no numpy, no PIL,
-# no typing, plain classes). Same shape as host_tools/sim/ssd1680.py:
+# no typing, plain classes). Same shape as host_tools/sim/chips/ssd1680.py:
 #
 #     m = SSD1683Model()
 #     drv = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
@@ -23,7 +23,7 @@
 #   drives 400 x 300). The glass, `shown`, is a Plane too: 1 = black.
 # - 0x21 A: BW RAM option A[3:0], RED RAM option A[7:4]: 0000 normal, 0100 bypass as 0,
 #   0101 bypass as 1, 1000 inverse. RAM 1 = white.
-# - Waveform source, as in host_tools/sim/ssd1680.py: 0x22 bit 4 loads the LUT of the mode of
+# - Waveform source, as in host_tools/sim/chips/ssd1680.py: 0x22 bit 4 loads the LUT of the mode of
 #   bit 3 from OTP, 0x32 loads it from the host (227 bytes, Waveshare's epd4in2_V2 Lut()), bit 6
 #   / bit 1 switch the drive power on / off. The GDEY042T81 glass has both a full and a partial
 #   (mode 2) waveform in OTP (`otp_partial`; GxEPD2_420_GDEY042T81 partial update 0x22 0xFC,
@@ -35,7 +35,7 @@
 #   epd4in2_V2 display_Partial (V1.0, 2023-09-13) runs partial after partial writing only 0x24,
 #   which gives the right picture on the glass only if the old picture follows the new one.
 # - 0x10 deep sleep: BUSY high, every byte ignored until a hardware reset; the RAM content is
-#   lost (noise) unless keep_ram=True and mode 01 (see host_tools/sim/ssd1680.py).
+#   lost (noise) unless keep_ram=True and mode 01 (see host_tools/sim/chips/ssd1680.py).
 # - Not modelled: LUT contents, 0x01 gate scan options, 0x46/0x47 pattern fill, reads, the
 #   border, time in milliseconds.
 # Violations (`violations`, list of str): a command while BUSY is high (not with stuck_busy=True);
@@ -43,7 +43,7 @@
 # refresh, or whose RED RAM (after its 0x21 option) is not the picture on the glass. Unknown
 # commands go to `unknown`. `left_powered`: the drive power is on.
 
-from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
+from host_tools.sim.chips.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
 
 _BW = 0x24
 _RED = 0x26

@@ -63,7 +63,7 @@
 # `bytes_in` counts the bytes clocked in while awake (commands, parameters and RAM data).
 # Time is counted in BUSY polls, not milliseconds: the driver under test may sleep between polls.
 
-from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, differential
+from host_tools.sim.chips.epdbus import SPI, BusyPin, Noise, OutPin, differential
 
 RAM_X_BYTES = 22  # 176 sources
 RAM_ROWS = 296

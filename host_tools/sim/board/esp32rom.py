@@ -16,7 +16,7 @@ itself when it starts.
 
 The core is transport-agnostic (`attach(write_output)`, `feed(bytes)`, `reset()`, `close()`);
 `serve_pty()` and `serve_tcp()` put it on a pseudo-terminal or a 127.0.0.1 port, the same shape
-as the virtual board (host_tools/sim/vboard.py). Fault knobs for tests: `cut_after` (the link dies
+as the virtual board (host_tools/sim/board/vboard.py). Fault knobs for tests: `cut_after` (the link dies
 after N bytes of flash data), `chip` (answer as another chip), `answer=False` (a dead line),
 `refuse={op: code}` (the ROM answers those commands with that error code).
 """
