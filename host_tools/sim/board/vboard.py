@@ -33,19 +33,16 @@ import fcntl
 import hashlib
 import json
 import os
-import pty
 import queue
 import secrets
 import select
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import tty
 from collections import deque
 from pathlib import Path
 
@@ -53,6 +50,7 @@ from host_tools import appid  # a leaf module, like paths
 from host_tools.mpycompile import compile_mpy
 from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
 from host_tools.sim.board import modellink
+from host_tools.sim.board.lineserver import LineServer
 from host_tools.sim.board.modelhost import ModelHost
 from host_tools.sim.board.vboard_launch import INTERRUPT_SIGNAL
 
@@ -430,18 +428,20 @@ class VirtualBoard:
     def serve_pty(self):
         """A pseudo-terminal for the board; returns its real /dev/pts/N path (through a
         symlink mpremote polls and is ~10x slower)."""
-        server = _PtyServer(self)
+        server = LineServer(self)
         self._servers.append(server)
+        path = server.serve_pty()
         self._boot_if_off()
-        return server.path
+        return path
 
     def serve_tcp(self, port=0):
         """A 127.0.0.1 TCP port for the board (one client at a time); returns the pyserial
         URL "socket://127.0.0.1:PORT"."""
-        server = _TcpServer(self, port)
+        server = LineServer(self)
         self._servers.append(server)
+        url = server.serve_tcp(port)
         self._boot_if_off()
-        return "socket://127.0.0.1:%d" % server.port
+        return url
 
     def _boot_if_off(self):
         with self._lock:
@@ -970,128 +970,6 @@ def _write_all(fd, data):
         select.select([], [fd], [])
         n = os.write(fd, view)
         view = view[n:]
-
-
-# --- transports ---
-
-
-class _PtyServer:
-    """The board on a pseudo-terminal (raw mode, no echo, no newline translation)."""
-
-    def __init__(self, board):
-        self.board = board
-        self.master, self.slave = pty.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
-        self._closed = False
-        board.attach(self._write)
-        self._thread = threading.Thread(target=self._read_loop, name="vboard-pty", daemon=True)
-        self._thread.start()
-
-    def _write(self, data):
-        view = memoryview(data)
-        while view and not self._closed:
-            # A UART with nobody reading drops what it cannot send.
-            if not select.select([], [self.master], [], 2.0)[1]:
-                return
-            n = os.write(self.master, view)
-            view = view[n:]
-
-    def _read_loop(self):
-        while not self._closed:
-            try:
-                r, _, _ = select.select([self.master], [], [], 0.2)
-                if not r:
-                    continue
-                data = os.read(self.master, 4096)
-            except OSError:
-                if self._closed:
-                    return
-                time.sleep(0.05)  # EIO while no client has the pty open
-                continue
-            if data:
-                self.board.feed(data)
-
-    def close(self):
-        self._closed = True
-        self.board.detach(self._write)
-        self._thread.join(1.0)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class _TcpServer:
-    """The board on 127.0.0.1 TCP, one client at a time (pyserial's socket://)."""
-
-    def __init__(self, board, port=0):
-        self.board = board
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.client = None
-        self._closed = False
-        board.attach(self._write)
-        self._thread = threading.Thread(target=self._accept_loop, name="vboard-tcp", daemon=True)
-        self._thread.start()
-
-    def _write(self, data):
-        client = self.client
-        if client is not None:
-            try:
-                client.sendall(data)
-            except OSError:
-                pass
-
-    def _accept_loop(self):
-        while not self._closed:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.client = client
-            try:
-                while True:
-                    # ACK at once: pyserial's socket leaves Nagle on, so each small write of
-                    # mpremote's would otherwise wait for our delayed ACK (~40 ms).
-                    _quickack(client)
-                    data = client.recv(4096)
-                    if not data:
-                        break
-                    self.board.feed(data)
-            except OSError:
-                pass
-            self.client = None
-            client.close()
-
-    def close(self):
-        self._closed = True
-        self.board.detach(self._write)
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        client = self.client
-        if client is not None:
-            try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _quickack(sock):
-    opt = getattr(socket, "TCP_QUICKACK", None)  # Linux only
-    if opt is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, opt, 1)
-        except OSError:
-            pass
 
 
 def load_profile(board):
