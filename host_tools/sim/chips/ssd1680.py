@@ -63,7 +63,8 @@
 # `bytes_in` counts the bytes clocked in while awake (commands, parameters and RAM data).
 # Time is counted in BUSY polls, not milliseconds: the driver under test may sleep between polls.
 
-from host_tools.sim.chips.epdbus import SPI, BusyPin, Noise, OutPin, differential
+from host_tools.sim.chips.epd import SSD16xxModel
+from host_tools.sim.chips.epdbus import differential
 
 RAM_X_BYTES = 22  # 176 sources
 RAM_ROWS = 296
@@ -72,24 +73,6 @@ PANEL_ROWS = 296
 LANDSCAPE_W = 296
 LANDSCAPE_H = 128
 _SHOWN_SIZE = PANEL_X_BYTES * PANEL_ROWS
-
-_BW = 0x24
-_RED = 0x26
-_LUT = 0x32
-_LUT_SIZE = 153  # 0x32: the SSD1680 waveform LUT
-
-# What the LUT register holds (lut_source)
-NO_LUT = "none"
-OTP_FULL = "otp-full"
-OTP_PARTIAL = "otp-partial"
-HOST = "host"
-
-# Commands the model knows. Those not decoded further keep their parameters in `registers`.
-_KNOWN = (
-    0x01, 0x03, 0x04, 0x08, 0x09, 0x0C, 0x0F, 0x10, 0x11, 0x12, 0x14, 0x15, 0x18, 0x1A, 0x1C,
-    0x20, 0x21, 0x22, 0x24, 0x26, 0x2C, 0x32, 0x37, 0x3C, 0x3F, 0x44, 0x45, 0x46, 0x47, 0x4E,
-    0x4F, 0x7F,
-)  # fmt: skip
 
 
 def _probe_step_slices():
@@ -105,206 +88,39 @@ def _probe_step_slices():
 _STEP_SLICES = _probe_step_slices()
 
 
-_COMMAND_LOG = 512  # command bytes kept in `commands`
+class SSD1680Model(SSD16xxModel):
+    LUT_SIZE = 153  # 0x32: the SSD1680 waveform LUT
+    # Commands the model knows (SSD1680 datasheet, command table). Those not decoded further
+    # keep their parameters in `registers`.
+    KNOWN = (
+        0x01, 0x03, 0x04, 0x08, 0x09, 0x0C, 0x0F, 0x10, 0x11, 0x12, 0x14, 0x15, 0x18, 0x1A,
+        0x1C, 0x20, 0x21, 0x22, 0x24, 0x26, 0x2C, 0x32, 0x37, 0x3C, 0x3F, 0x44, 0x45, 0x46,
+        0x47, 0x4E, 0x4F, 0x7F,
+    )  # fmt: skip
 
-
-class SSD1680Model:
     def __init__(
         self, busy_polls=3, short_busy_polls=1, stuck_busy=False, otp_partial=False, keep_ram=False
     ):
-        self.busy_polls = busy_polls
-        self.short_busy_polls = short_busy_polls
-        self.stuck_busy = stuck_busy
-        self.otp_partial = otp_partial  # the glass's OTP has a display mode 2 waveform
-        self.keep_ram = keep_ram  # RAM survives deep sleep mode 1 (not assumed by default)
-        self._noise = Noise()
-        self.spi = SPI(self)
-        self.cs = OutPin(self, "cs", 1)
-        self.dc = OutPin(self, "dc", 1)
-        self.rst = OutPin(self, "rst", 1)
-        self.busy = BusyPin(self)
         # RAM content at power-up is undefined on the chip; here it is 0x00.
         self.ram_bw = [bytearray(RAM_ROWS) for _ in range(RAM_X_BYTES)]
         self.ram_red = [bytearray(RAM_ROWS) for _ in range(RAM_X_BYTES)]
         self.shown = bytearray(_SHOWN_SIZE)  # 16 bytes x 296 rows, MSB = lowest source, 1 = black
-        self.refreshes = []  # 'full' / 'partial'
-        self.updates = []  # 0x22 value at each 0x20
-        self.waveforms = []  # lut_source of each refresh
-        self.violations = []
-        self.unknown = []
-        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
-        self.registers = {}  # command -> last parameter bytes (first 16)
-        self.hw_resets = 0
-        self.sw_resets = 0
-        self.sleeps = 0
-        self.ignored = 0  # bytes ignored while asleep
-        self.bytes_in = 0  # bytes clocked in while awake (commands, parameters, RAM data)
-        self.polls = 0
-        self.asleep = False
-        self.sleep_mode = 0
-        self._in_reset = False
-        self._shown_valid = False  # the panel content is known (a full refresh happened)
-        self.analog = False  # drive power (charge pumps) on
-        self._busy_left = 0
-        self._lut_bytes = 0  # 0x32 bytes received since the command
-        self.lut_data = bytearray()
-        self._pbuf = bytearray(16)
-        self._por()
+        SSD16xxModel.__init__(
+            self,
+            RAM_X_BYTES,
+            RAM_ROWS,
+            busy_polls,
+            short_busy_polls,
+            stuck_busy,
+            otp_partial,
+            keep_ram,
+            0x2545F491,
+        )
 
-    # --- state ---
-
-    def _por(self):
-        # Register defaults after a hardware or software reset. RAM is not touched.
-        self.entry = 0x03
-        self.x_start = 0
-        self.x_end = RAM_X_BYTES - 1
-        self.y_start = 0
-        self.y_end = RAM_ROWS - 1
-        self.x = 0
-        self.y = 0
-        self.bw_option = 0
-        self.red_option = 0
-        self.update2 = 0xFF
-        self.mux = RAM_ROWS - 1
-        self.lut_source = NO_LUT
-        self.pingpong = False
-        self._cmd = -1
-        self._np = 0
-
-    @property
-    def left_powered(self):
-        """True while the drive power (analog block) is on: 0x22 bit 6 ran, bit 1 not yet."""
-        return self.analog
-
-    def _edge(self, name, v):
-        if name == "rst":
-            if v == 0:
-                self._in_reset = True
-            else:
-                self._in_reset = False
-                self.asleep = False
-                self.hw_resets += 1
-                self._por()
-                self._busy_left = self.short_busy_polls
-
-    def _poll_busy(self):
-        self.polls += 1
-        if self._in_reset or self.asleep or self.stuck_busy:
-            return 1
-        if self._busy_left > 0:
-            self._busy_left -= 1
-            return 1
-        return 0
-
-    # --- bytes in ---
-
-    def _spi_write(self, buf):
-        n = len(buf)
-        if n == 0 or self.cs._v or self._in_reset:
-            return
-        if self.asleep:
-            self.ignored += n
-            return
-        self.bytes_in += n
-        if self.dc._v == 0:
-            for c in buf:
-                if self.asleep:
-                    self.ignored += 1
-                    continue
-                if self._busy_left > 0 and not self.stuck_busy:
-                    self.violations.append("command 0x%02X sent while BUSY is high" % c)
-                self._command(c)
-        else:
-            self._data(buf)
-
-    def _command(self, c):
-        cmds = self.commands
-        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
-            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
-        cmds.append(c)
-        self._cmd = c
-        self._np = 0
-        if c == _LUT:
-            self._lut_bytes = 0
-            self.lut_data = bytearray()  # the bytes of the last 0x32 (first 256)
-        if c == 0x12:
-            self._por()
-            self.sw_resets += 1
-            self._busy_left = self.short_busy_polls
-        elif c == 0x20:
-            self._activate()
-        elif c not in _KNOWN:
-            self.unknown.append(c)
-
-    def _data(self, buf):
-        c = self._cmd
-        if c == _BW:
-            self._ram_write(self.ram_bw, buf)
-            return
-        if c == _RED:
-            self._ram_write(self.ram_red, buf)
-            return
-        if c == _LUT:
-            self._lut_bytes += len(buf)
-            if len(self.lut_data) < 256:
-                self.lut_data.extend(buf)
-            if self._lut_bytes >= _LUT_SIZE:
-                self.lut_source = HOST
-        if c < 0 or c not in _KNOWN:
-            return
-        p = self._pbuf
-        np = self._np
-        for b in buf:
-            if np < 16:
-                p[np] = b
-            np += 1
-        self._np = np
-        self._apply(c, p, np)
-
-    def _apply(self, c, p, np):
-        self.registers[c] = bytes(p[: min(np, 16)])
-        if c == 0x11:
-            self.entry = p[0] & 0x07
-        elif c == 0x44:
-            self.x_start = p[0] & 0x3F
-            if np >= 2:
-                self.x_end = p[1] & 0x3F
-        elif c == 0x45:
-            if np >= 2:
-                self.y_start = p[0] | (p[1] & 1) << 8
-            if np >= 4:
-                self.y_end = p[2] | (p[3] & 1) << 8
-        elif c == 0x4E:
-            self.x = p[0] & 0x3F
-        elif c == 0x4F:
-            self.y = (self.y & 0x100) | p[0]
-            if np >= 2:
-                self.y = p[0] | (p[1] & 1) << 8
-        elif c == 0x21:
-            self.bw_option = p[0] & 0x0F
-            self.red_option = p[0] >> 4
-        elif c == 0x22:
-            self.update2 = p[0]
-        elif c == 0x37:
-            if np >= 6:
-                self.pingpong = bool(p[5] & 0x40)
-        elif c == 0x01:
-            if np >= 2:
-                self.mux = p[0] | (p[1] & 1) << 8
-        elif c == 0x10:
-            mode = p[0] & 0x03
-            if mode:
-                self._deep_sleep(mode)
-
-    def _deep_sleep(self, mode):
-        self.asleep = True
-        self.sleep_mode = mode
-        self.sleeps += 1
-        self.analog = False
-        if mode == 0x03 or not self.keep_ram:  # mode 2 never keeps RAM; mode 1: see the top
-            for x in range(RAM_X_BYTES):
-                self._noise.fill(self.ram_bw[x])
-                self._noise.fill(self.ram_red[x])
+    def _lose_ram(self):
+        for x in range(RAM_X_BYTES):
+            self._noise.fill(self.ram_bw[x])
+            self._noise.fill(self.ram_red[x])
 
     # --- RAM address counter ---
 
@@ -385,7 +201,7 @@ class SSD1680Model:
         self.x = x
         self.y = y
 
-    # --- refresh ---
+    # --- refresh: the picture ---
 
     def _colours(self, ram, option, j, out):
         """Column j of a RAM as the panel reads it after its 0x21 option: out[gy] = colour byte,
@@ -400,84 +216,49 @@ class SSD1680Model:
             for gy in range(PANEL_ROWS):
                 out[gy] ^= 0xFF
 
-    def _show(self, mode2, check):
-        """Drive the glass from the RAMs: a full waveform shows the BW RAM picture, a mode 2
-        one only changes pixels whose RED and BW colours differ. With check: the number of
-        bytes where RED RAM is not the glass (a stale base)."""
+    def _show_full(self):
         out = self.shown
-        old = bytearray(PANEL_ROWS)  # one column of colours (the model may allocate)
-        new = bytearray(PANEL_ROWS)
-        stale = 0
+        new = bytearray(PANEL_ROWS)  # one column of colours (the model may allocate)
         for j in range(PANEL_X_BYTES):
             self._colours(self.ram_bw, self.bw_option, j, new)
-            if not mode2 and _STEP_SLICES:
+            if _STEP_SLICES:
                 out[j::PANEL_X_BYTES] = new
                 continue
-            if mode2:
-                self._colours(self.ram_red, self.red_option, j, old)
             o = j
             for gy in range(PANEL_ROWS):
-                if not mode2:
-                    out[o] = new[gy]
-                else:
-                    if check and old[gy] != out[o]:
-                        stale += 1
-                    out[o] = differential(out[o], old[gy], new[gy])
+                out[o] = new[gy]
+                o += PANEL_X_BYTES
+
+    def _stale(self):
+        """Bytes where RED RAM (after its 0x21 option) is not the glass."""
+        out = self.shown
+        old = bytearray(PANEL_ROWS)
+        stale = 0
+        for j in range(PANEL_X_BYTES):
+            self._colours(self.ram_red, self.red_option, j, old)
+            o = j
+            for gy in range(PANEL_ROWS):
+                if old[gy] != out[o]:
+                    stale += 1
                 o += PANEL_X_BYTES
         return stale
 
-    def _activate(self):
-        v = self.update2
-        self.updates.append(v)
-        if v & 0x40:
-            self.analog = True
-        if v & 0x10:  # load the LUT of the selected display mode from OTP
-            self.lut_source = (
-                OTP_FULL if not v & 0x08 else OTP_PARTIAL if self.otp_partial else NO_LUT
-            )
-        self._busy_left = self.short_busy_polls
-        if v & 0x04:
-            self._refresh(v)
-            self._busy_left = self.busy_polls
-        if v & 0x02:
-            self.analog = False
+    def _show_partial(self):
+        """A mode 2 waveform: pixels whose RED and BW colours differ take the BW colour."""
+        out = self.shown
+        old = bytearray(PANEL_ROWS)
+        new = bytearray(PANEL_ROWS)
+        for j in range(PANEL_X_BYTES):
+            self._colours(self.ram_bw, self.bw_option, j, new)
+            self._colours(self.ram_red, self.red_option, j, old)
+            o = j
+            for gy in range(PANEL_ROWS):
+                out[o] = differential(out[o], old[gy], new[gy])
+                o += PANEL_X_BYTES
 
-    def _refresh(self, v):
-        n = len(self.refreshes) + 1
-        mode2 = v & 0x08
-        source = self.lut_source
-        self.refreshes.append("partial" if mode2 else "full")
-        self.waveforms.append(source)
-        flag = self.violations.append
-        if not self.analog:
-            flag("refresh %d without drive power (0x22 bit 6 never set)" % n)
-            return
-        if source == NO_LUT:
-            flag(
-                "refresh %d: %s: the glass does not change"
-                % (
-                    n,
-                    "the LUT from OTP for display mode 2, which this glass lacks"
-                    if mode2 and v & 0x10
-                    else "an empty LUT register (no OTP load, no 0x32)",
-                )
-            )
-            return
-        if source == OTP_FULL or not mode2:
-            self._show(False, False)
-            self._shown_valid = True
-            return
-        if not self._shown_valid:
-            flag("refresh %d: partial refresh before any full refresh (unknown base)" % n)
-        stale = self._show(True, self._shown_valid)
-        if stale:
-            flag(
-                "refresh %d: partial refresh over a stale base"
-                " (RED RAM differs from the panel in %d bytes)" % (n, stale)
-            )
-        if self.pingpong:
-            for x in range(RAM_X_BYTES):
-                self.ram_red[x][:] = self.ram_bw[x]
+    def _red_from_bw(self):
+        for x in range(RAM_X_BYTES):
+            self.ram_red[x][:] = self.ram_bw[x]
 
     # --- picture out ---
 

@@ -43,23 +43,8 @@
 # refresh, or whose RED RAM (after its 0x21 option) is not the picture on the glass. Unknown
 # commands go to `unknown`. `left_powered`: the drive power is on.
 
-from host_tools.sim.chips.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
-
-_BW = 0x24
-_RED = 0x26
-_LUT = 0x32
-_LUT_SIZE = 227
-
-NO_LUT = "none"
-OTP_FULL = "otp-full"
-OTP_PARTIAL = "otp-partial"
-HOST = "host"
-
-_KNOWN = (
-    0x01, 0x03, 0x04, 0x08, 0x09, 0x0C, 0x0F, 0x10, 0x11, 0x12, 0x14, 0x15, 0x18, 0x1A, 0x1C,
-    0x20, 0x21, 0x22, 0x24, 0x26, 0x2C, 0x32, 0x37, 0x3C, 0x3F, 0x44, 0x45, 0x46, 0x47, 0x4E,
-    0x4F, 0x74, 0x7E, 0x7F,
-)  # fmt: skip
+from host_tools.sim.chips.epd import OTP_PARTIAL, SSD16xxModel
+from host_tools.sim.chips.epdbus import Plane, differential
 
 
 def _option(option):
@@ -106,10 +91,15 @@ def _diff(ram, option, shown, lengths):
     return n
 
 
-_COMMAND_LOG = 512  # command bytes kept in `commands`
+class SSD1683Model(SSD16xxModel):
+    LUT_SIZE = 227  # 0x32: Waveshare's epd4in2_V2 Lut()
+    # Commands the model knows (SSD1683 datasheet, command table)
+    KNOWN = (
+        0x01, 0x03, 0x04, 0x08, 0x09, 0x0C, 0x0F, 0x10, 0x11, 0x12, 0x14, 0x15, 0x18, 0x1A,
+        0x1C, 0x20, 0x21, 0x22, 0x24, 0x26, 0x2C, 0x32, 0x37, 0x3C, 0x3F, 0x44, 0x45, 0x46,
+        0x47, 0x4E, 0x4F, 0x74, 0x7E, 0x7F,
+    )  # fmt: skip
 
-
-class SSD1683Model:
     def __init__(
         self,
         width=400,
@@ -125,192 +115,26 @@ class SSD1683Model:
             raise ValueError("width must be a multiple of 8")
         self.width = width
         self.height = height
-        self.busy_polls = busy_polls
-        self.short_busy_polls = short_busy_polls
-        self.stuck_busy = stuck_busy
-        self.otp_partial = otp_partial
         self.otp_pingpong = otp_pingpong
-        self.keep_ram = keep_ram
-        self._noise = Noise(0x1683)
-        self.spi = SPI(self)
-        self.cs = OutPin(self, "cs", 1)
-        self.dc = OutPin(self, "dc", 1)
-        self.rst = OutPin(self, "rst", 1)
-        self.busy = BusyPin(self)
         self._xb = width // 8
         self.ram_bw = Plane(self._xb, height)  # power-up content is undefined on the chip; 0 here
         self.ram_red = Plane(self._xb, height)
         self.shown = Plane(self._xb, height)  # the glass: MSB = left, 1 = black
-        self.refreshes = []  # 'full' / 'partial'
-        self.updates = []  # 0x22 value at each 0x20
-        self.waveforms = []  # lut_source of each refresh
-        self.violations = []
-        self.unknown = []
-        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
-        self.registers = {}
-        self.hw_resets = 0
-        self.sw_resets = 0
-        self.sleeps = 0
-        self.ignored = 0
-        self.polls = 0
-        self.bytes_in = 0
-        self.asleep = False
-        self.sleep_mode = 0
-        self._in_reset = False
-        self._shown_valid = False
-        self.analog = False
-        self._busy_left = 0
-        self._lut_bytes = 0
-        self.lut_data = bytearray()
-        self._pbuf = bytearray(16)
-        self._por()
+        SSD16xxModel.__init__(
+            self,
+            self._xb,
+            height,
+            busy_polls,
+            short_busy_polls,
+            stuck_busy,
+            otp_partial,
+            keep_ram,
+            0x1683,
+        )
 
-    def _por(self):
-        self.entry = 0x03
-        self.x_start = 0
-        self.x_end = self._xb - 1
-        self.y_start = 0
-        self.y_end = self.height - 1
-        self.x = 0
-        self.y = 0
-        self.bw_option = 0
-        self.red_option = 0
-        self.update2 = 0xFF
-        self.lut_source = NO_LUT
-        self.pingpong = False
-        self._cmd = -1
-        self._np = 0
-
-    @property
-    def left_powered(self):
-        """True while the drive power (analog block) is on."""
-        return self.analog
-
-    # --- pins ---
-
-    def _edge(self, name, v):
-        if name == "rst":
-            if v == 0:
-                self._in_reset = True
-            else:
-                self._in_reset = False
-                self.asleep = False
-                self.hw_resets += 1
-                self._por()
-                self._busy_left = self.short_busy_polls
-
-    def _poll_busy(self):
-        self.polls += 1
-        if self._in_reset or self.asleep or self.stuck_busy:
-            return 1
-        if self._busy_left > 0:
-            self._busy_left -= 1
-            return 1
-        return 0
-
-    # --- bytes in ---
-
-    def _spi_write(self, buf):
-        n = len(buf)
-        if n == 0 or self.cs._v or self._in_reset:
-            return
-        if self.asleep:
-            self.ignored += n
-            return
-        self.bytes_in += n
-        if self.dc._v == 0:
-            for c in buf:
-                if self.asleep:
-                    self.ignored += 1
-                    continue
-                if self._busy_left > 0 and not self.stuck_busy:
-                    self.violations.append("command 0x%02X sent while BUSY is high" % c)
-                self._command(c)
-        else:
-            self._data(buf)
-
-    def _command(self, c):
-        cmds = self.commands
-        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
-            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
-        cmds.append(c)
-        self._cmd = c
-        self._np = 0
-        if c == _LUT:
-            self._lut_bytes = 0
-            self.lut_data = bytearray()  # the bytes of the last 0x32 (first 256)
-        if c == 0x12:
-            self._por()
-            self.sw_resets += 1
-            self._busy_left = self.short_busy_polls
-        elif c == 0x20:
-            self._activate()
-        elif c not in _KNOWN:
-            self.unknown.append(c)
-
-    def _data(self, buf):
-        c = self._cmd
-        if c == _BW:
-            self._ram_write(self.ram_bw, buf)
-            return
-        if c == _RED:
-            self._ram_write(self.ram_red, buf)
-            return
-        if c == _LUT:
-            self._lut_bytes += len(buf)
-            if len(self.lut_data) < 256:
-                self.lut_data.extend(buf)
-            if self._lut_bytes >= _LUT_SIZE:
-                self.lut_source = HOST
-        if c < 0 or c not in _KNOWN:
-            return
-        p = self._pbuf
-        np = self._np
-        for b in buf:
-            if np < 16:
-                p[np] = b
-            np += 1
-        self._np = np
-        self._apply(c, p, np)
-
-    def _apply(self, c, p, np):
-        self.registers[c] = bytes(p[: min(np, 16)])
-        if c == 0x11:
-            self.entry = p[0] & 0x07
-        elif c == 0x44:
-            self.x_start = p[0] & 0x3F
-            if np >= 2:
-                self.x_end = p[1] & 0x3F
-        elif c == 0x45:
-            if np >= 2:
-                self.y_start = p[0] | (p[1] & 1) << 8
-            if np >= 4:
-                self.y_end = p[2] | (p[3] & 1) << 8
-        elif c == 0x4E:
-            self.x = p[0] & 0x3F
-        elif c == 0x4F:
-            self.y = p[0] | (p[1] & 1) << 8 if np >= 2 else (self.y & 0x100) | p[0]
-        elif c == 0x21:
-            self.bw_option = p[0] & 0x0F
-            self.red_option = p[0] >> 4
-        elif c == 0x22:
-            self.update2 = p[0]
-        elif c == 0x37:
-            if np >= 6:
-                self.pingpong = bool(p[5] & 0x40)
-        elif c == 0x10:
-            mode = p[0] & 0x03
-            if mode:
-                self._deep_sleep(mode)
-
-    def _deep_sleep(self, mode):
-        self.asleep = True
-        self.sleep_mode = mode
-        self.sleeps += 1
-        self.analog = False
-        if mode == 0x03 or not self.keep_ram:
-            self._noise.fill_plane(self.ram_bw)
-            self._noise.fill_plane(self.ram_red)
+    def _lose_ram(self):
+        self._noise.fill_plane(self.ram_bw)
+        self._noise.fill_plane(self.ram_red)
 
     # --- RAM address counter ---
 
@@ -360,7 +184,7 @@ class SSD1683Model:
         self.x = x
         self.y = y
 
-    # --- refresh ---
+    # --- refresh: the picture ---
 
     def _lengths(self):
         # bytes in use per band (the last band may be partly padding)
@@ -372,66 +196,30 @@ class SSD1683Model:
             left -= 16
         return out
 
-    def _activate(self):
-        v = self.update2
-        self.updates.append(v)
-        if v & 0x40:
-            self.analog = True
-        if v & 0x10:
-            if not v & 0x08:
-                self.lut_source = OTP_FULL
-            elif self.otp_partial:
-                self.lut_source = OTP_PARTIAL
-            else:
-                self.lut_source = NO_LUT
-        if v & 0x04:
-            self._refresh(v)
-            self._busy_left = self.busy_polls
-        else:
-            self._busy_left = self.short_busy_polls
-        if v & 0x02:
-            self.analog = False
+    def _show_full(self):
+        _decode(self.ram_bw.bands, self.bw_option, self.shown.bands, self._lengths())
 
-    def _refresh(self, v):
-        number = len(self.refreshes) + 1
-        mode2 = v & 0x08
-        kind = "partial" if mode2 else "full"
-        source = self.lut_source
-        self.refreshes.append(kind)
-        self.waveforms.append(source)
-        if not self.analog:
-            self.violations.append("refresh %d without drive power (0x22 bit 6 never set)" % number)
-            return
-        if source == NO_LUT:
-            self.violations.append(
-                "refresh %d: no waveform for display mode %d: the glass does not change"
-                % (number, 2 if mode2 else 1)
-            )
-            return
-        shown = self.shown.bands
-        lengths = self._lengths()
-        if source == OTP_FULL or not mode2:
-            _decode(self.ram_bw.bands, self.bw_option, shown, lengths)
-            self._shown_valid = True
-            return
-        if not self._shown_valid:
-            self.violations.append(
-                "refresh %d: partial refresh before any full refresh (unknown base)" % number
-            )
-        else:
-            diff = _diff(self.ram_red.bands, self.red_option, shown, lengths)
-            if diff:
-                self.violations.append(
-                    "refresh %d: partial refresh over a stale base"
-                    " (RED RAM differs from the panel in %d bytes)" % (number, diff)
-                )
+    def _stale(self):
+        return _diff(self.ram_red.bands, self.red_option, self.shown.bands, self._lengths())
+
+    def _show_partial(self):
         _differential(
-            self.ram_red.bands, self.red_option, self.ram_bw.bands, self.bw_option, shown, lengths
+            self.ram_red.bands,
+            self.red_option,
+            self.ram_bw.bands,
+            self.bw_option,
+            self.shown.bands,
+            self._lengths(),
         )
-        if self.pingpong or (source == OTP_PARTIAL and self.otp_pingpong):
-            red = self.ram_red.bands
-            for b, band in enumerate(self.ram_bw.bands):
-                red[b][:] = band
+
+    def _pingpong_after(self, source):
+        # 0x37 ping-pong, or the OTP's own mode 2 waveform on this glass (see the top)
+        return self.pingpong or (source == OTP_PARTIAL and self.otp_pingpong)
+
+    def _red_from_bw(self):
+        red = self.ram_red.bands
+        for b, band in enumerate(self.ram_bw.bands):
+            red[b][:] = band
 
     # --- picture out ---
 
