@@ -128,6 +128,22 @@ class EPDModel:
         self.registers[c] = bytes(p[: min(np, 16)])
         self._apply(c, p, np)
 
+    # --- picture out (a glass kept as an epdbus.Plane, `shown`, native = landscape) ---
+
+    def pixel(self, x, y):
+        """1 if pixel (x, y) is black on the panel (native = landscape)."""
+        return (self.shown.get(x >> 3, y) >> (7 - (x & 7))) & 1
+
+    landscape_pixel = pixel
+
+    def landscape_mono_hlsb(self):
+        """The picture as Image.frombytes('1', (width, height), data) reads it: rows of width/8
+        bytes, MSB = leftmost pixel, 1 = white. A new bytearray."""
+        out = self.shown.tobytes()
+        for i in range(len(out)):
+            out[i] ^= 0xFF
+        return out
+
     # --- what a controller gives ---
 
     def _por(self):

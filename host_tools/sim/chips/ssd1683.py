@@ -220,19 +220,3 @@ class SSD1683Model(SSD16xxModel):
         red = self.ram_red.bands
         for b, band in enumerate(self.ram_bw.bands):
             red[b][:] = band
-
-    # --- picture out ---
-
-    def pixel(self, x, y):
-        """1 if pixel (x, y) is black on the panel (native = landscape)."""
-        return (self.shown.get(x >> 3, y) >> (7 - (x & 7))) & 1
-
-    landscape_pixel = pixel
-
-    def landscape_mono_hlsb(self):
-        """The picture as Image.frombytes('1', (width, height), data) reads it: rows of width/8
-        bytes, MSB = leftmost pixel, 1 = white. A new bytearray."""
-        out = self.shown.tobytes()
-        for i in range(len(out)):
-            out[i] ^= 0xFF
-        return out

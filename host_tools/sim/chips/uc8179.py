@@ -357,19 +357,3 @@ class UC8179Model(EPDModel):
                     band_old[i] = v
         if copy and not self.partial:
             self.old_known = True
-
-    # --- picture out ---
-
-    def pixel(self, x, y):
-        """1 if pixel (x, y) is black on the panel (native = landscape)."""
-        return (self.shown.get(x >> 3, y) >> (7 - (x & 7))) & 1
-
-    landscape_pixel = pixel
-
-    def landscape_mono_hlsb(self):
-        """The picture as Image.frombytes('1', (width, height), data) reads it: rows of width/8
-        bytes, MSB = leftmost pixel, 1 = white. A new bytearray."""
-        out = self.shown.tobytes()
-        for i in range(len(out)):
-            out[i] ^= 0xFF
-        return out
