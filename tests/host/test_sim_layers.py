@@ -7,11 +7,12 @@
 
 Above sim/ is the rest of host_tools (the CLI, boards.py, replay...): sim may use only the
 leaf helpers in LEAVES (which themselves import nothing of host_tools but leaves and sim). Every
-`import` counts, at a module's top or inside a function, as in test_import_cycles.py.
+`import` counts, at a module's top or inside a function (test_import_cycles.py's arrows).
 """
 
-import ast
 from pathlib import Path
+
+from test_import_cycles import _arrows, _modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,41 +25,6 @@ MAY_IMPORT = {
 }
 # host_tools modules below every layer: paths and tool locations, the app's identity, mpy-cross.
 LEAVES = {"host_tools", "host_tools.paths", "host_tools.appid", "host_tools.mpycompile"}
-
-
-def _modules(root):
-    mods = {}
-    for path in (root / "host_tools").rglob("*.py"):
-        if "__pycache__" in path.parts:
-            continue
-        parts = list(path.relative_to(root).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        mods[".".join(parts)] = path
-    return mods
-
-
-def _imports(name, path, mods):
-    """The project modules `name` imports (relative imports resolved)."""
-    is_pkg = path.name == "__init__.py"
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                pkg = name.split(".") if is_pkg else name.split(".")[:-1]
-                pkg = pkg[: len(pkg) - node.level + 1]
-                base = ".".join(pkg + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
-            subs = [base + "." + a.name for a in node.names]
-            # `from pkg import module` is an arrow to the module, not to the package
-            targets = [t for t in subs if t in mods] or [base]
-        else:
-            continue
-        found.update(t for t in targets if t in mods and t != name)
-    return found
 
 
 def layer_of(module):
@@ -76,12 +42,13 @@ def layer_of(module):
 def violations(root):
     """Each arrow that breaks the layering, as 'a -> b (why)'."""
     mods = _modules(root)
+    arrows = _arrows(mods)
     bad = []
-    for name, path in sorted(mods.items()):
+    for name in sorted(mods):
         layer = layer_of(name)
         if layer is None:
             continue
-        for target in sorted(_imports(name, path, mods)):
+        for target in sorted(arrows[name]):
             to = layer_of(target)
             if to is None:
                 if target not in LEAVES:
@@ -89,7 +56,7 @@ def violations(root):
             elif to not in MAY_IMPORT[layer]:
                 bad.append("%s -> %s (%s may not import %s)" % (name, target, layer, to))
     for leaf in sorted(LEAVES):
-        for target in sorted(_imports(leaf, mods[leaf], mods)):
+        for target in sorted(arrows[leaf]):
             if target not in LEAVES and layer_of(target) is None:
                 bad.append("%s -> %s (a leaf sim may use imports the rest)" % (leaf, target))
     return bad
@@ -143,6 +110,7 @@ def test_the_check_sees_an_arrow_up_and_a_layer_inversion(tmp_path):
     )
     assert violations(root) == [
         "host_tools.sim.board.device -> host_tools.boards (above sim)",
+        "host_tools.sim.chips.ssd -> host_tools.sim.platform (chips may not import platform)",
         "host_tools.sim.chips.ssd -> host_tools.sim.platform.machine"
         " (chips may not import platform)",
         "host_tools.sim.platform.clock -> host_tools.sim.rig (platform may not import parts)",
