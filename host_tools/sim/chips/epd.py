@@ -174,9 +174,10 @@ _LUT = 0x32
 class SSD16xxModel(EPDModel):
     """The SSD16xx command set over a RAM of ram_xb bytes (8 sources each) x ram_rows gates.
 
-    A controller sets LUT_SIZE (0x32 bytes for a full host LUT) and KNOWN, and implements
-    _ram_write(ram, buf) (data at the address counter, which it advances), _lose_ram() (deep
-    sleep), and the refresh's picture: _show_full(), _stale() (bytes where RED RAM is not the
+    A controller sets LUT_SIZE (0x32 bytes for a full host LUT) and KNOWN, and implements its
+    RAM: _store(ram, x, y, v) (one byte), _store_run(ram, x, y, am, dx, dy, mv, i, k) (mv[i:i+k]
+    from (x, y) along the inner axis, inside the RAM), _lose_ram() (deep sleep); and the
+    refresh's picture: _show_full(), _stale() (bytes where RED RAM is not the
     glass), _show_partial() (differential), _red_from_bw() (ping-pong)."""
 
     LUT_SIZE = 0
@@ -299,6 +300,74 @@ class SSD16xxModel(EPDModel):
         if mode == 0x03 or not self.keep_ram:  # mode 2 never keeps RAM; mode 1 only if told
             self._lose_ram()
 
+    # --- RAM address counter ---
+
+    def _ram_write(self, ram, buf):
+        """RAM data (0x24 / 0x26) at the address counter (0x4E / 0x4F). After each byte the
+        inner counter (X; Y with 0x11 AM) steps towards its window end (0x44 / 0x45); at the end
+        it returns to the window start and the outer counter steps, wrapping likewise. A run
+        along the inner axis inside the RAM is one _store_run (the controller's copy), any other
+        byte one _store."""
+        mv = memoryview(buf)
+        n = len(buf)
+        xb = self.ram_xb
+        rows = self.ram_rows
+        entry = self.entry
+        am = entry & 0x04
+        dx = 1 if entry & 0x01 else -1
+        dy = 1 if entry & 0x02 else -1
+        xs = self.x_start
+        xe = self.x_end
+        ys = self.y_start
+        ye = self.y_end
+        x = self.x
+        y = self.y
+        i = 0
+        while i < n:
+            if am:
+                run = (ye - y) * dy + 1
+                last = y + dy * (run - 1)
+                ok = run > 1 and x < xb and y < rows and 0 <= last < rows
+            else:
+                run = (xe - x) * dx + 1
+                last = x + dx * (run - 1)
+                ok = run > 1 and y < rows and x < xb and 0 <= last < xb
+            if ok:
+                k = run if run < n - i else n - i
+                self._store_run(ram, x, y, am, dx, dy, mv, i, k)
+                i += k
+                if k < run:  # the data ended inside the run
+                    if am:
+                        y += dy * k
+                    else:
+                        x += dx * k
+                    break
+                # the inner counter reached its window end: back to the start, outer steps
+                if am:
+                    y = ys
+                    x = xs if x == xe else (x + dx) & 0x3F
+                else:
+                    x = xs
+                    y = ys if y == ye else (y + dy) & 0x1FF
+                continue
+            # one byte, the datasheet's counter rule
+            if x < xb and y < rows:
+                self._store(ram, x, y, mv[i])
+            i += 1
+            if am:
+                if y == ye:
+                    y = ys
+                    x = xs if x == xe else (x + dx) & 0x3F
+                else:
+                    y = (y + dy) & 0x1FF
+            elif x == xe:
+                x = xs
+                y = ys if y == ye else (y + dy) & 0x1FF
+            else:
+                x = (x + dx) & 0x3F
+        self.x = x
+        self.y = y
+
     # --- refresh ---
 
     def _activate(self):
@@ -361,7 +430,10 @@ class SSD16xxModel(EPDModel):
 
     # --- what a controller gives ---
 
-    def _ram_write(self, ram, buf):
+    def _store(self, ram, x, y, v):
+        raise NotImplementedError
+
+    def _store_run(self, ram, x, y, am, dx, dy, mv, i, k):
         raise NotImplementedError
 
     def _lose_ram(self):

@@ -122,84 +122,29 @@ class SSD1680Model(SSD16xxModel):
             self._noise.fill(self.ram_bw[x])
             self._noise.fill(self.ram_red[x])
 
-    # --- RAM address counter ---
+    # --- RAM: a list of columns, ram[x][y] ---
 
-    def _ram_write(self, ram, buf):
-        mv = memoryview(buf)
-        n = len(buf)
-        entry = self.entry
-        am = entry & 0x04
-        dx = 1 if entry & 0x01 else -1
-        dy = 1 if entry & 0x02 else -1
-        xs = self.x_start
-        xe = self.x_end
-        ys = self.y_start
-        ye = self.y_end
-        x = self.x
-        y = self.y
-        i = 0
-        while i < n:
-            # Fast path: a run along the inner axis up to its window end, inside the RAM.
-            if am:
-                run = (ye - y) * dy + 1
-                last = y + dy * (run - 1)
-                ok = run > 1 and x < RAM_X_BYTES and y < RAM_ROWS and 0 <= last < RAM_ROWS
+    def _store(self, ram, x, y, v):
+        ram[x][y] = v
+
+    def _store_run(self, ram, x, y, am, dx, dy, mv, i, k):
+        if am:  # one column, gates y, y+dy, ...
+            col = ram[x]
+            if dy == 1:
+                col[y : y + k] = mv[i : i + k]
+            elif _STEP_SLICES:
+                stop = y - k
+                col[y : (stop if stop >= 0 else None) : -1] = mv[i : i + k]
             else:
-                run = (xe - x) * dx + 1
-                last = x + dx * (run - 1)
-                ok = run > 1 and y < RAM_ROWS and x < RAM_X_BYTES and 0 <= last < RAM_X_BYTES
-            if ok:
-                k = run if run < n - i else n - i
-                if am:  # one column, gates y, y+dy, ...
-                    col = ram[x]
-                    if dy == 1:
-                        col[y : y + k] = mv[i : i + k]
-                    elif _STEP_SLICES:
-                        stop = y - k
-                        col[y : (stop if stop >= 0 else None) : -1] = mv[i : i + k]
-                    else:
-                        a = y
-                        for t in range(i, i + k):
-                            col[a] = mv[t]
-                            a -= 1
-                else:  # one gate row across columns x, x+dx, ...
-                    a = x
-                    for t in range(i, i + k):
-                        ram[a][y] = mv[t]
-                        a += dx
-                i += k
-                if k < run:  # the data ended inside the run
-                    if am:
-                        y += dy * k
-                    else:
-                        x += dx * k
-                    break
-                # the inner counter reached its window end: back to the start, outer steps
-                if am:
-                    y = ys
-                    x = xs if x == xe else (x + dx) & 0x3F
-                else:
-                    x = xs
-                    y = ys if y == ye else (y + dy) & 0x1FF
-                continue
-            # Slow path: one byte, the datasheet's counter rule.
-            if x < RAM_X_BYTES and y < RAM_ROWS:
-                ram[x][y] = mv[i]
-            i += 1
-            if am:
-                if y == ye:
-                    y = ys
-                    x = xs if x == xe else (x + dx) & 0x3F
-                else:
-                    y = (y + dy) & 0x1FF
-            else:
-                if x == xe:
-                    x = xs
-                    y = ys if y == ye else (y + dy) & 0x1FF
-                else:
-                    x = (x + dx) & 0x3F
-        self.x = x
-        self.y = y
+                a = y
+                for t in range(i, i + k):
+                    col[a] = mv[t]
+                    a -= 1
+        else:  # one gate row across columns x, x+dx, ...
+            a = x
+            for t in range(i, i + k):
+                ram[a][y] = mv[t]
+                a += dx
 
     # --- refresh: the picture ---
 

@@ -136,53 +136,21 @@ class SSD1683Model(SSD16xxModel):
         self._noise.fill_plane(self.ram_bw)
         self._noise.fill_plane(self.ram_red)
 
-    # --- RAM address counter ---
+    # --- RAM: epdbus.Plane ---
 
-    def _ram_write(self, ram, buf):
-        mv = memoryview(buf)
-        n = len(buf)
-        xb = self._xb
-        rows = self.height
-        entry = self.entry
-        am = entry & 0x04
-        dx = 1 if entry & 0x01 else -1
-        dy = 1 if entry & 0x02 else -1
-        xs = self.x_start
-        xe = self.x_end
-        ys = self.y_start
-        ye = self.y_end
-        x = self.x
-        y = self.y
-        i = 0
-        while i < n:
-            if not am and dx == 1 and x <= xe < xb and y < rows:
-                # Fast path: a run along X up to the window end, inside the RAM.
-                k = xe - x + 1
-                if k > n - i:
-                    k = n - i
-                ram.write(x, y, mv, i, k)
-                i += k
-                x += k
-                if x > xe:  # the window end: back to the start, Y steps
-                    x = xs
-                    y = ys if y == ye else (y + dy) & 0x1FF
-                continue
-            if x < xb and y < rows:
-                ram.put(x, y, mv[i])
-            i += 1
+    def _store(self, ram, x, y, v):
+        ram.put(x, y, v)
+
+    def _store_run(self, ram, x, y, am, dx, dy, mv, i, k):
+        if not am and dx == 1:  # along a row: one slice
+            ram.write(x, y, mv, i, k)
+            return
+        for t in range(i, i + k):
+            ram.put(x, y, mv[t])
             if am:
-                if y == ye:
-                    y = ys
-                    x = xs if x == xe else (x + dx) & 0x3F
-                else:
-                    y = (y + dy) & 0x1FF
-            elif x == xe:
-                x = xs
-                y = ys if y == ye else (y + dy) & 0x1FF
+                y += dy
             else:
-                x = (x + dx) & 0x3F
-        self.x = x
-        self.y = y
+                x += dx
 
     # --- refresh: the picture ---
 
