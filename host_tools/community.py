@@ -21,7 +21,7 @@ The community log, format 1 (one file, one pair of columns per meter):
 Each row: the mean AC power over [time, time + interval) in W, and the meter's register at
 `time` (DL/T 645 forward active energy, XXXXXX.XX kWh, truncated as a register shows it).
 
-replay: the meters on the simulated RS-485 line (host_tools/sim/dlt645_bus.py), their
+replay: the meters on the simulated RS-485 line (host_tools/sim/chips/dlt645_bus.py), their
 registers and power set from the log row by row; the firmware's DLT645Bus, CommunityMeters and a
 community Ledger (CommunitySource) read them every sample period. Faults per meter (meter = its
 1-based position in the log): meter_silent (no answer) and bus_errors (replies with a flipped
@@ -280,8 +280,8 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
     from host_tools.paths import use_firmware
 
     use_firmware()
-    from host_tools.sim.dlt645_bus import BUS_ERRORS, SILENT, BusSerial
-    from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock
+    from host_tools.sim.chips.dlt645_bus import BUS_ERRORS, SILENT, BusSerial
+    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
     from sunprint.community.meters import CommunityMeters
     from sunprint.community.schedule import DLT645Bus
     from sunprint.community.source import CommunitySource

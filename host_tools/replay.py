@@ -456,7 +456,7 @@ def mpy_tree(dest):
 
 _MP_MAIN = (
     "import sys\n"
-    "from host_tools.sim import machine\n"
+    "from host_tools.sim.platform import machine\n"
     "sys.modules['machine'] = machine\n"
     "from host_tools import replay_core\n"
     "replay_core.run_job(sys.argv[1])\n"

@@ -6,7 +6,7 @@
 # panel models (host_tools/sim/rig.py): the display drivers and the panel models are real; the
 # unit's own power source (sources.*Source, with the profile's health) reads a LogDriver fed
 # from the log instead of its sensor's driver, so a row is flagged as the unit would flag it. The
-# store sits on an in-memory flash that can lose power (sim/faultfs.py), so a power cut rebuilds the
+# store sits on an in-memory flash that can lose power (sim/platform/faultfs.py), so a power cut rebuilds the
 # unit from what the flash kept, as a reboot does.
 #
 #     core = Replay(profile, fonts_dir, events=[...], sink=callable or None)
@@ -155,7 +155,7 @@ class Replay:
         led_frame_every_s=60,
         seed=1,
     ):
-        from host_tools.sim.faultfs import FaultFS
+        from host_tools.sim.platform.faultfs import FaultFS
         from sunprint.core import config as config_mod
 
         self.profile = profile
@@ -232,8 +232,8 @@ class Replay:
     # --- the unit ---
 
     def _build(self):
-        from host_tools.sim import machine as fake
         from host_tools.sim import rig as rigmod
+        from host_tools.sim.platform import machine as fake
         from sunprint.board import build
         from sunprint.store import FileBackend, Store
 
@@ -474,7 +474,7 @@ class Replay:
     def _meter_time(self, t_unix):
         # The unit's own MeterClock reads the DL/T 645 meter model's clock (local time, set to
         # the log's) over the fake line: the wall clock it gives, or -1.
-        from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
+        from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
         from sunprint.clock import civil
         from sunprint.clock.meter import MeterClock
         from sunprint.drivers.dlt645 import DLT645

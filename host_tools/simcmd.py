@@ -52,7 +52,7 @@ def add_cli(sub):
 
 
 def _add_board_cli(sim_sub):
-    from host_tools.sim.vboard import FIRMWARE_KINDS
+    from host_tools.sim.board.vboard import FIRMWARE_KINDS
 
     p = sim_sub.add_parser(
         "board",
@@ -144,7 +144,7 @@ def wait_for_stop():
 
 
 def cmd_board(args):
-    from host_tools.sim.vboard import (
+    from host_tools.sim.board.vboard import (
         FlashInUse,
         MissingVM,
         VirtualBoard,

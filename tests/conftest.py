@@ -27,8 +27,8 @@ import mp32  # noqa: E402
 
 from host_tools.mpycompile import compile_mpy  # noqa: E402
 from host_tools.paths import use_firmware  # noqa: E402
-from host_tools.sim import modellink  # noqa: E402
-from host_tools.sim.modelhost import ModelHost  # noqa: E402
+from host_tools.sim.board import modellink  # noqa: E402
+from host_tools.sim.board.modelhost import ModelHost  # noqa: E402
 
 use_firmware()
 
@@ -164,7 +164,7 @@ class MicroPythonFile(pytest.File):
         """(stdout, stderr, exit status) of one VM running the named test functions."""
         workdir = tempfile.mkdtemp(prefix="sunprint-mp-")
         # The chip and panel models of a whole unit run here, outside the unit's heap
-        # (host_tools/sim/modelhost.py); the VM reaches them through two pipes.
+        # (host_tools/sim/board/modelhost.py); the VM reaches them through two pipes.
         host = ModelHost(ROOT)
         env = micropython_env(self.app_frozen())
         fds = host.pipes()

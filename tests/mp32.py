@@ -66,8 +66,12 @@ def firmware_and(*host_files):
     fw = ROOT / "firmware"
     sources = [(fw, p) for p in sorted(fw.rglob("*.py")) if "__pycache__" not in p.parts]
     names = ["host_tools/__init__.py"]
-    if any(f.startswith("host_tools/sim/") for f in host_files):
-        names.append("host_tools/sim/__init__.py")
+    for f in host_files:  # each package's __init__ on the way down to the file
+        parts = f.split("/")[:-1]
+        for i in range(2, len(parts) + 1):
+            init = "/".join(parts[:i]) + "/__init__.py"
+            if init not in names:
+                names.append(init)
     names += [f for f in host_files if f not in names]
     sources += [(ROOT, ROOT / f) for f in names]
     return sources

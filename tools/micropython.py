@@ -20,7 +20,7 @@ What is built (under .venv/micropython/, never committed):
   build-app/micropython          the same with the app frozen (manifests/unix.py)
 The binaries are linked to .venv/bin/micropython32 and .venv/bin/micropython32-app.
 Both carry one module of the project's own, port/unix/modules/vboardsig (C), for the virtual
-board's agent (host_tools/sim/vboard_agent.py): its Ctrl-C signal (sim/vboard_launch.py) and
+board's agent (host_tools/sim/board/vboard_agent.py): its Ctrl-C signal (sim/board/vboard_launch.py) and
 its import hook (relative imports resolved against the importer's globals); the agent hides it
 from the board's code, and it takes no heap.
 

@@ -7,7 +7,7 @@ one run would pass it.
 
 Each run is a fresh pytest process on the [micropython] items of the files (the VM at the
 heap each file's header names, the models on the host where the file wires them through
-host_tools/sim/modellink.py). Prints one line per run, then the bench line
+host_tools/sim/board/modellink.py). Prints one line per run, then the bench line
 
     bench unit_tests_failures_in_<N>: <failed items> (goal <= 0) [runs: ..., items: ...]
 

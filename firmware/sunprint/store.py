@@ -40,7 +40,7 @@ A journal record of 89 bytes is an inline file on LittleFS (MicroPython mounts w
 cache, so files up to 128 bytes live in their directory's metadata pair): rewriting one is a
 single commit appended to the directory's metadata log, and a block is erased only when that
 log is full and compacted (about every 30 appends), in blocks the filesystem rotates through
-its free space (block_cycles=100). host_tools/sim/lfswear.py LfsWear counts those erases.
+its free space (block_cycles=100). host_tools/sim/platform/lfswear.py LfsWear counts those erases.
 
 - FileBackend (LittleFS, what the unit uses on the ESP32): slots are files <prefix>.0 and
   <prefix>.1, journal slots <prefix>.j0 and <prefix>.j1. A record is written to <prefix>.tmp

@@ -3,7 +3,7 @@
 # Portable Python: runs under CPython and inside the MicroPython unix port (from .mpy). Only the
 # models the profile needs are imported.
 #
-#     from host_tools.sim import machine as fake
+#     from host_tools.sim.platform import machine as fake
 #     from host_tools.sim import rig as rigmod
 #     clock = rigmod.Clock(start_s)
 #     rig = rigmod.wire(profile, clock)           # models on fake's pins and buses
@@ -13,6 +13,9 @@
 #     rig.set_power(1234.5)                       # the PV power the sensor measures now
 #     ... advance the clock, rig.update() (or set_power) as it moves, runner.step() ...
 #     rig.picture()  -> (width, height, bytes)
+#
+# The parts come from the sim parts registry (host_tools/sim/parts.py: one model class per part,
+# one interface); the rig loops over them and knows no part by name.
 #
 # rig.models: "display" (SSD1680Model, SSD1683Model, UC8179Model, MAX7219Chain or, for a
 # WS2812 strip, the sim NeoPixel once the driver made it), "sensor" (the INA2xx chip model, the
@@ -33,72 +36,15 @@
 # - Modbus / DL/T 645 meter: its power, and its energy registers count on at the previous power
 #   up to the clock's now (update() does that too: call it as virtual time passes). A Modbus
 #   profile whose "energy" option names the meter's export register (by the model's own table,
-#   host_tools.sim.modbus_maps) sees the PV output as export: negative power;
+#   host_tools.sim.chips.modbus_maps) sees the PV output as export: negative power;
 # - S0: the pulse rate for that power at the profile's imp_per_kwh; update() drives the pin's
 #   edges (a 50 ms pulse) at their times up to the clock's now.
 # Clocks: the Clock here has what every model and driver needs (ns, us, ticks_ms, ticks_us,
 # now, wall, sleep_ms as a coroutine for the Runner, block_ms for the drivers). Another clock
 # works if it has the attributes the profile's models read (us for UART meters, ns for S0).
 
-from host_tools.sim.clock import Clock  # noqa: F401 - rig.Clock, as before
-
-_NS_PER_MS = 1000000
-_NS_PER_S = 1000000000
-_PJ_PER_KWH = 3600000000000000000  # mW * ns per kWh
-# S0 (EN 62053-31, formerly DIN 43864): a pulse lasts at least 30 ms; meters send 30-100 ms
-# (Chint's DTSU666: 80 +- 16 ms). 50 ms here.
-_S0_PULSE_MS = 50
-_DEFAULT_BUS_V = {"ina226": 30.0, "ina219": 17.5}
-
-# The sim registry: a profile's sensor type -> the family of model the rig wires for it (the
-# rig's own table; a Modbus meter's register map comes from host_tools.sim.modbus_maps, never
-# from the firmware). A type missing here has no model: wire() says so.
-_I2C = "i2c"
-_S0 = "s0"
-_DLT645 = "dlt645"
-_MODBUS = "modbus"
-SENSOR_MODELS = {
-    "ina226": _I2C,
-    "ina219": _I2C,
-    "s0": _S0,
-    "dlt645": _DLT645,
-    "ddsu666": _MODBUS,
-    "dtsu666": _MODBUS,
-    "sdm120": _MODBUS,
-    "sdm630": _MODBUS,
-}
-
-
-def _now_ns(clock):
-    ns = getattr(clock, "ns", None)
-    if ns is not None:
-        return ns
-    us = getattr(clock, "us", None)
-    if us is not None:
-        return us * 1000
-    return clock.ticks_ms() * _NS_PER_MS
-
-
-class _EdgeClock:
-    """The S0 pin's clock: the rig's clock, or the time of the edge being driven."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.at = -1
-
-    @property
-    def ns(self):
-        return self.at if self.at >= 0 else _now_ns(self.clock)
-
-    def ticks_ms(self):
-        return self.ns // _NS_PER_MS
-
-    def ticks_us(self):
-        return self.ns // 1000
-
-
-class _Namespace:
-    pass
+from host_tools.sim import parts
+from host_tools.sim.platform.clock import Clock  # noqa: F401 - rig.Clock, as before
 
 
 class Rig:
@@ -106,25 +52,17 @@ class Rig:
         self.profile = profile
         self.clock = clock
         self.models = {}
+        self.parts = []  # the parts wired, display first
+        self.display = None  # its part
+        self.sensor = None  # the PV sensor's part
         self.esp32 = None
         self.neopixel = None
-        self.kind = "epaper"
+        self.kind = parts.EPAPER
         self.power_w = 0.0
         self.width = profile["display"]["width"]
         self.height = profile["display"]["height"]
-        self._sensor_type = None
-        self._family = None
-        self._flow = 1  # -1: the meter sees the PV output as export (its "energy" option)
-        self._bus_v = 0.0
-        self._seen_ns = _now_ns(clock)
-        self._leds = None
-        # S0
-        self._pulse_pj = 0  # energy of one pulse, mW * ns
-        self._acc_pj = 0  # energy since the last pulse
-        self._release_ns = -1  # when the pulse now on the line ends
-        self._active = 0
-        self.pulses = 0
-        self.edge_clock = None
+        self._family = None  # the PV sensor's model family (parts.I2C, ...)
+        self._seen_ns = parts.now_ns(clock)
 
     # --- the truth ---
 
@@ -132,61 +70,29 @@ class Rig:
         """The PV power the sensor measures from now on."""
         self.update()
         self.power_w = watts
-        family = self._family
-        model = self.models.get("sensor")
-        if family == _I2C:
-            v = self._bus_v
-            model.set(watts / v, v)
-        elif family == _DLT645:
-            model.power_w = watts
-        elif family == _MODBUS:
-            model.set(power_w=watts * self._flow)
+        if self.sensor is not None:
+            self.sensor.set_quantity(watts)
 
     def update(self):
-        """Bring the energy register / the pulse line up to the clock's now."""
-        now = _now_ns(self.clock)
-        dt = now - self._seen_ns
-        if dt <= 0:
+        """Bring the parts (energy registers, the pulse line, a conversion) up to the clock's
+        now."""
+        now = parts.now_ns(self.clock)
+        then = self._seen_ns
+        if now - then <= 0:
             return
-        family = self._family
-        if family == _S0:
-            self._pulses_to(now)
-        elif family == _DLT645 or family == _MODBUS:
-            self.models["sensor"].advance(dt / _NS_PER_S)
-        elif family == _I2C:
-            self.models["sensor"].convert()  # continuous mode: a fresh conversion by now
+        for part in self.parts:
+            part.advance(then, now)
         self._seen_ns = now
 
-    def _drive(self, level, t_ns):
-        ec = self.edge_clock
-        ec.at = t_ns
-        try:
-            self.models["sensor"].drive(level)
-        finally:
-            ec.at = -1
+    @property
+    def pulses(self):
+        """S0 pulses sent so far (0 for another sensor)."""
+        return getattr(self.sensor, "pulses", 0)
 
-    def _pulses_to(self, now):
-        t = self._seen_ns
-        mw = int(self.power_w * 1000)
-        idle = 1 - self._active
-        while True:
-            if self._release_ns >= 0:  # a pulse is on the line
-                if self._release_ns > now:
-                    break
-                self._drive(idle, self._release_ns)
-                self._release_ns = -1
-            if mw <= 0:
-                break
-            need = self._pulse_pj - self._acc_pj
-            dt = (need + mw - 1) // mw  # ns until the next pulse is due
-            if t + dt > now:
-                self._acc_pj += mw * (now - t)
-                break
-            t += dt
-            self._acc_pj = 0
-            self._drive(self._active, t)
-            self.pulses += 1
-            self._release_ns = t + _S0_PULSE_MS * _NS_PER_MS
+    @property
+    def edge_clock(self):
+        """The S0 pin's clock (None for another sensor)."""
+        return getattr(self.sensor, "edge_clock", None)
 
     # --- after the firmware built its unit ---
 
@@ -196,16 +102,16 @@ class Rig:
         clock = self.clock
         family = self._family
         driver = unit.driver
-        if family == _DLT645:
+        if family == parts.DLT645:
             dlt = driver.dlt
             dlt._ticks_ms = clock.ticks_ms
             dlt._sleep_ms = clock.block_ms
-        elif family == _MODBUS:
+        elif family == parts.MODBUS:
             rtu = driver.modbus
             rtu._ticks = clock.ticks_ms
             rtu._sleep = clock.block_ms
             rtu._idle_t = clock.ticks_ms()
-        elif family == _S0:
+        elif family == parts.S0:
             driver._ticks = clock.ticks_ms
 
     def model_type(self, role):
@@ -216,70 +122,19 @@ class Rig:
     @property
     def sensor_type(self):
         """The PV sensor's type in the profile ("ina226", "dlt645", "sdm120", "s0", ...)."""
-        return self._sensor_type
+        return None if self.sensor is None else self.sensor.spec["type"]
 
     def break_bus(self, broken=True):
         """Make every transfer on the sensor's bus fail as a bus fails (broken=False mends
         it): an I2C NACK, a DL/T 645 reply with a bad checksum, a Modbus reply with a bad
         CRC. False for an S0 input, which has no bus."""
-        family = self._family
-        if family == _I2C:
-            nack = self.models["i2c"].nack
-            if broken:
-                nack.add(self._i2c_addr)
-            else:
-                nack.discard(self._i2c_addr)
-        elif family == _DLT645:
-            from host_tools.sim import dlt645_meter
-
-            line = self.models["uart"]
-            line.clear_faults()
-            if broken:
-                line.inject(dlt645_meter.BAD_CS, 1 << 30)
-        elif family == _MODBUS:
-            from host_tools.sim import uart
-
-            self.models["uart"].fault = uart.CRC if broken else uart.NONE
-        else:
-            return False
-        return True
+        return self.sensor is not None and self.sensor.break_bus(broken)
 
     # --- what the display shows ---
 
-    def _led_matrix(self):
-        if self._leds is None:
-            from host_tools.sim.neopixel import LedMatrix
-
-            strip = self.models.get("display")
-            if strip is None:
-                return None
-            opts = self.profile["display"].get("options", {})
-            self._leds = LedMatrix(
-                strip,
-                self.width,
-                self.height,
-                origin=opts.get("origin", "top-left"),
-                column_major=opts.get("column_major", True),
-                serpentine=opts.get("serpentine", True),
-            )
-        return self._leds
-
     def picture(self):
         """(width, height, MONO_HLSB bytes, 1 = ink: black on e-paper, lit on LED)."""
-        w, h = self.width, self.height
-        dtype = self.profile["display"]["type"]
-        model = self.models.get("display")
-        if dtype == "ws2812":
-            leds = self._led_matrix()
-            if leds is None:
-                return w, h, bytearray(((w + 7) >> 3) * h)
-            return w, h, leds.image_mono_hlsb()
-        if dtype == "max7219":
-            return w, h, model.image_mono_hlsb()
-        data = model.landscape_mono_hlsb()  # 1 = white
-        for i in range(len(data)):
-            data[i] ^= 0xFF
-        return w, h, data
+        return self.display.picture()
 
     def glass_differs(self, buf, fmt):
         """How many pixels the panel shows otherwise than `buf` has them: a picture of the
@@ -299,181 +154,52 @@ class Rig:
 
     def led_rgb(self):
         """(width, height, RGB bytes) of a WS2812 strip, else None."""
-        if self.profile["display"]["type"] != "ws2812":
-            return None
-        leds = self._led_matrix()
-        if leds is None:
-            return None
-        return self.width, self.height, leds.image_rgb()
+        led_rgb = getattr(self.display, "led_rgb", None)
+        return None if led_rgb is None else led_rgb()
 
 
-def _wire_display(rig, d, machine):
-    kind = d["type"]
-    if kind == "ws2812":
-        rig.kind = "led"
-        ns = _Namespace()
-
-        def make(pin, n, bpp=3, timing=1):
-            from host_tools.sim.neopixel import NeoPixel
-
-            strip = NeoPixel(pin, n, bpp, timing)
-            rig.models["display"] = strip
-            rig._leds = None
-            return strip
-
-        ns.NeoPixel = make
-        rig.neopixel = ns
-        return
-    pins = d["pins"]
-    if kind == "max7219":
-        from host_tools.sim.max7219 import MAX7219Chain
-
-        rig.kind = "led"
-        o = d.get("options", {})
-        model = MAX7219Chain(
-            modules=o["modules"],
-            rows=o.get("rows", 1),
-            rotation=o.get("rotation", 0),
-            flip=o.get("flip", False),
-            serpentine=o.get("serpentine", False),
-        )
-        machine.wire_pin(pins["cs"], model.cs)
-        machine.wire_spi(d["spi"]["id"], model.spi)
-        rig.models["display"] = model
-        return
-    if kind == "ssd1680":
-        from host_tools.sim.ssd1680 import SSD1680Model
-
-        model = SSD1680Model()
-    elif kind == "ssd1683":
-        from host_tools.sim.ssd1683 import SSD1683Model
-
-        model = SSD1683Model(d["width"], d["height"])
-    elif kind == "uc8179":
-        from host_tools.sim.uc8179 import UC8179Model
-
-        revision = d.get("options", {}).get("revision", "2023")  # the glass fitted
-        model = UC8179Model(d["width"], d["height"], revision=revision)
-    else:
-        raise ValueError("no model for display type %r" % kind)
-    for name in ("cs", "dc", "rst", "busy"):
-        machine.wire_pin(pins[name], getattr(model, name))
-    machine.wire_spi(d["spi"]["id"], model.spi)
-    rig.models["display"] = model
-
-
-def _wire_sensor(rig, s, machine, clock):
-    kind = s["type"]
-    opts = s.get("options", {})
-    family = SENSOR_MODELS.get(kind)
-    if family is None:
-        raise ValueError("no model for sensor type %r" % kind)
-    rig._sensor_type = kind
-    rig._family = family
-    if family == _I2C:
-        from host_tools.sim.i2c import FakeI2C, INA219Model, INA226Model
-
-        cls = INA226Model if kind == "ina226" else INA219Model
-        bus = FakeI2C()
-        rig._i2c_addr = opts.get("address", 0x40)
-        chip = bus.attach(rig._i2c_addr, cls(opts["shunt_ohm"], always_ready=True))
-        machine.wire_i2c(s["i2c"]["id"], bus)
-        rig._bus_v = opts.get("sim_bus_v", _DEFAULT_BUS_V[kind])
-        rig.models["sensor"] = chip
-        rig.models["i2c"] = bus
-        return
-    if family == _S0:
-        from host_tools.sim.pulses import FakePCNT, FakePin
-
-        active_low = opts.get("active_low", True)
-        rig._active = 0 if active_low else 1
-        rig.edge_clock = _EdgeClock(clock)
-        pin = FakePin(rig.edge_clock, level=1 - rig._active)
-        machine.wire_pin(s["pin"], pin)
-        rig._pulse_pj = _PJ_PER_KWH // opts["imp_per_kwh"]
-
-        class PCNT(FakePCNT):
-            # esp32.PCNT on the fake machine: counts the FakePin behind machine.Pin(n).
-            def init(self, **kw):
-                p = kw.get("pin")
-                if p is not None and hasattr(p, "_target"):
-                    kw["pin"] = p._target
-                FakePCNT.init(self, **kw)
-
-        esp32 = _Namespace()
-        esp32.PCNT = PCNT
-        rig.esp32 = esp32
-        rig.models["sensor"] = pin
-        rig.models["pcnt"] = PCNT
-        return
-    uart_spec = s["uart"]
-    baud = uart_spec["baudrate"]
-    if family == _DLT645:
-        from host_tools.sim import dlt645_meter as dm
-
-        meter = dm.DLT645MeterModel(opts.get("address") or "000000000001")
-        de = dm.FakePin(clock) if "de" in s else None
-        line = dm.FakeSerial(meter, clock, baudrate=baud, de=de)
-    else:
-        from host_tools.sim.modbus_maps import energy_register
-        from host_tools.sim.modbus_meter import ModbusMeterModel
-        from host_tools.sim.uart import FakePin, FakeUART
-
-        # A profile whose "energy" option names the meter's export register (in the model's
-        # own table) has the PV output flowing out through the meter: its power reads
-        # negative and export counts up.
-        if energy_register(kind, opts.get("energy"))[1] == "energy_export":
-            rig._flow = -1
-        meter = ModbusMeterModel(opts.get("unit", 1), kind)
-        de = FakePin(clock) if "de" in s else None
-        line = FakeUART(clock, meter, baudrate=baud, de=de)
-    if de is not None:
-        machine.wire_pin(s["de"], de)
-        rig.models["de"] = de
-    machine.wire_uart(uart_spec["id"], line)
-    rig.models["sensor"] = meter
-    rig.models["uart"] = line
+def _add(rig, part, machine):
+    part.wire(machine, rig.models)
+    rig.parts.append(part)
+    return part
 
 
 def wire(profile, clock=None, machine=None):
     """The profile's display and PV sensor models, wired onto the fake machine (its earlier
     wiring is cleared) with `clock` as its clock. Returns the Rig."""
     if machine is None:
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
     if clock is None:
         clock = Clock()
     machine.unwire()
     machine.set_clock(clock)
     rig = Rig(profile, clock)
-    _wire_display(rig, profile["display"], machine)
+    display = _add(rig, parts.make(parts.DISPLAYS, profile["display"], clock, "display"), machine)
+    rig.display = display
+    rig.kind = display.FAMILY
+    rig.neopixel = getattr(display, "neopixel", None)
     for s in profile["sensors"]:
         if s["role"] in ("pv_power", "pv_energy"):
-            _wire_sensor(rig, s, machine, clock)
+            sensor = _add(rig, parts.make(parts.SENSORS, s, clock, "sensor"), machine)
+            rig.sensor = sensor
+            rig._family = sensor.FAMILY
+            rig.esp32 = getattr(sensor, "esp32", None)
             break
-    _wire_clock(rig, profile, clock)
+    _wire_clock(rig, profile, clock, machine)
     return rig
 
 
-def _wire_clock(rig, profile, clock):
+def _wire_clock(rig, profile, clock, machine):
     """The time sources the profile's "clock" section names: an RTC module model on the I2C
     sensor's bus, the meter model's clock; each set as at installation, to the clock's wall
     time (UTC; a DL/T 645 meter keeps Beijing time, UTC+8), and running on the clock."""
-    import time
-
     sources = (profile.get("clock") or {}).get("sources") or ()
-    if not sources:
-        return
-    g = time.gmtime(clock.wall() + 946684800)  # the host's gmtime: a 1970 epoch
-    bus = rig.models.get("i2c")
     for name in sources:
-        if name in ("ds3231", "pcf8563") and bus is not None:
-            from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
-
-            cls, addr = (DS3231Model, 0x68) if name == "ds3231" else (PCF8563Model, 0x51)
-            chip = bus.attach(addr, cls(lambda: clock.ns // 1000000))
-            weekday = g[6] if name == "ds3231" else (g[6] + 1) % 7  # PCF8563: Sunday = 0
-            chip.set_time(g[0], g[1], g[2], g[3], g[4], g[5], weekday)
-            rig.models[name] = chip
-        elif name == "meter" and rig._family == _DLT645:
-            b = time.gmtime(clock.wall() + 946684800 + 8 * 3600)
-            rig.models["sensor"].set_clock(b[0], b[1], b[2], b[3], b[4], b[5], (b[6] + 1) % 7)
+        cls = parts.CLOCK_CHIPS.get(name)
+        if cls is not None:
+            chip = cls({"type": name}, clock)
+            if chip.wire(machine, rig.models):
+                chip.set_time(clock.wall())
+                rig.parts.append(chip)
+        elif name == "meter" and hasattr(rig.sensor, "set_time"):
+            rig.sensor.set_time(clock.wall())

@@ -107,8 +107,8 @@ _PARTS = (
 _ALLOC = (
     mp32.ALLOC_OF
     + """
-from host_tools.sim.i2c import FakeI2C
-from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
+from host_tools.sim.chips.i2c import FakeI2C
+from host_tools.sim.chips.rtcchips import DS3231Model, PCF8563Model
 from sunprint.clock import wall_from
 from sunprint.clock.keeper import ClockKeeper
 from sunprint.drivers.ds3231 import DS3231
@@ -167,8 +167,8 @@ ds_b = alloc_of(lambda n: reads(ds, n), 1000)
 pcf_b = alloc_of(lambda n: reads(pcf, n), 1000)
 assert k.syncs > 1000 and ds.read()[0] == T0 + ms.ms // 1000, k.syncs
 
-from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
-from host_tools.sim.dlt645_meter import build_frame, wire_address
+from host_tools.sim.chips.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+from host_tools.sim.chips.dlt645_meter import build_frame, wire_address
 from sunprint.clock.meter import MeterClock
 from sunprint.drivers.dlt645 import DATE, DLT645, TIME
 
@@ -331,9 +331,9 @@ def bench_clock():
         tree = Path(tmp) / "lib"
         mp32.compile_files(
             mp32.firmware_and(
-                "host_tools/sim/i2c.py",
-                "host_tools/sim/rtcchips.py",
-                "host_tools/sim/dlt645_meter.py",
+                "host_tools/sim/chips/i2c.py",
+                "host_tools/sim/chips/rtcchips.py",
+                "host_tools/sim/chips/dlt645_meter.py",
             ),
             tree,
         )

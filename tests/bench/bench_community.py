@@ -3,7 +3,7 @@
 - community_meters_per_10s_{2400,9600}: meters one bus polls within a 10 s sample period, each
   at its worst case (sunprint/community/schedule.py: 4 FE + request, the 500 ms turnaround the
   standard allows, the longest reply; energy and power), and, measured, a round of 16 meters on
-  the simulated line (host_tools/sim/dlt645_bus.py, 60 ms turnaround) with every meter answering;
+  the simulated line (host_tools/sim/chips/dlt645_bus.py, 60 ms turnaround) with every meter answering;
 - community_heap_per_meter_32bit: heap a meter adds (its address, the poller's and the
   accounting's per-meter arrays), (16 meters - 1 meter) / 15 in the 32-bit MicroPython (goal
   <= 300 B);
@@ -46,8 +46,8 @@ _VM = (
     mp32.ALLOC_OF
     + """
 import gc
-from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
-from host_tools.sim.dlt645_meter import build_frame, wire_address
+from host_tools.sim.chips.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+from host_tools.sim.chips.dlt645_meter import build_frame, wire_address
 from sunprint.community.meters import CommunityMeters
 from sunprint.community.schedule import DLT645Bus
 from sunprint.drivers.dlt645 import DLT645, parse_address
@@ -97,7 +97,7 @@ print(per_meter, used, poller.reporting())
 def _micropython():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
-        mp32.compile_files(mp32.firmware_and("host_tools/sim/dlt645_meter.py"), tree)
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/chips/dlt645_meter.py"), tree)
         out = mp32.run(_VM, tree, tmp)
     per_meter, used, reporting = (float(x) for x in out.split())
     if reporting != 5:
@@ -108,8 +108,8 @@ def _micropython():
 def _measured_round_ms(baud):
     from community_rig import run_round
 
-    from host_tools.sim.dlt645_bus import BusSerial
-    from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock
+    from host_tools.sim.chips.dlt645_bus import BusSerial
+    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
     from sunprint.community.schedule import DLT645Bus
     from sunprint.drivers.dlt645 import DLT645, parse_address
 

@@ -120,7 +120,7 @@ def measure():
     """(bytes of the incremental deploy, of mpremote fs cp -r of the tree, of the first
     deploy); each on a fresh virtual board."""
     from host_tools import deploy
-    from host_tools.sim.vboard import VirtualBoard
+    from host_tools.sim.board.vboard import VirtualBoard
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -161,7 +161,7 @@ def measure_romfs():
     import time
 
     from host_tools import boards, deploy
-    from host_tools.sim.vboard import VirtualBoard
+    from host_tools.sim.board.vboard import VirtualBoard
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -1,7 +1,7 @@
 """DL/T 645 benchmarks: what a Meter.poll() allocates and costs in CPU, with no line time.
 
 A poll is two reads (total active power, forward active energy) through the firmware driver
-(firmware/sunprint/drivers/dlt645.py) against host_tools.sim.dlt645_meter.CannedSerial, which
+(firmware/sunprint/drivers/dlt645.py) against host_tools.sim.chips.dlt645_meter.CannedSerial, which
 replays the meter model's replies as soon as a request is written and allocates nothing, on a
 virtual clock: the figures are the driver's CPU work (build, checksum, parse, BCD decode), not
 the 2400-baud line (about 0.5 s a poll on a real meter).
@@ -37,8 +37,8 @@ from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 # Runs in both interpreters: the same rig and loop.
 _RIG = """
-from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
-from host_tools.sim.dlt645_meter import build_frame, wire_address
+from host_tools.sim.chips.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+from host_tools.sim.chips.dlt645_meter import build_frame, wire_address
 from sunprint.drivers.dlt645 import DLT645, ENERGY_FORWARD, POWER_TOTAL, Meter
 
 
@@ -94,7 +94,7 @@ def _micropython():
         # Bytecode, as a unit runs it: compiling source inside a 110 KB heap measures the
         # compiler.
         tree = Path(tmp) / "lib"
-        mp32.compile_files(mp32.firmware_and("host_tools/sim/dlt645_meter.py"), tree)
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/chips/dlt645_meter.py"), tree)
         out = mp32.run(
             _VM % {"address": ADDRESS, "alloc": ALLOC_POLLS, "speed": SPEED_POLLS}, tree, tmp
         )

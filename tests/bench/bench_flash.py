@@ -33,7 +33,7 @@ from timing import line as _line  # noqa: E402
 SERVE_UNITS = """
 import sys
 sys.path.insert(0, %r)
-from host_tools.sim.esp32rom import Esp32Rom
+from host_tools.sim.board.esp32rom import Esp32Rom
 rom = Esp32Rom("%%s/u%%s.bin" %% (sys.argv[1], sys.argv[2]))
 print(rom.serve_pty(), flush=True)
 sys.stdin.read()
@@ -63,7 +63,7 @@ def emulated_units(count, folder):
 
 def firmware_image(size):
     """A valid ESP32 image of `size` bytes whose payload compresses like firmware does."""
-    from host_tools.sim.device import make_app_image
+    from host_tools.sim.board.device import make_app_image
 
     rnd = random.Random(8)
     code = bytearray()

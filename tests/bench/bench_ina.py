@@ -33,7 +33,7 @@ _SCRIPT = (
     mp32.ALLOC_OF
     + """
 import time
-from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.chips.i2c import FakeI2C, INA226Model
 from sunprint.drivers.ina2xx import INA226
 
 
@@ -92,7 +92,7 @@ from timing import line as _line  # noqa: E402 - tests/bench/timing.py
 
 def _cpython_polls_per_s():
     use_firmware()
-    from host_tools.sim.i2c import FakeI2C, INA226Model
+    from host_tools.sim.chips.i2c import FakeI2C, INA226Model
     from sunprint.drivers.ina2xx import INA226
 
     bus = FakeI2C()
@@ -120,7 +120,7 @@ def _cpython_polls_per_s():
 def bench_ina():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
-        mp32.compile_files(mp32.firmware_and("host_tools/sim/i2c.py"), tree)
+        mp32.compile_files(mp32.firmware_and("host_tools/sim/chips/i2c.py"), tree)
         out = mp32.run(_SCRIPT % {"alloc": ALLOC_POLLS, "speed": SPEED_POLLS}, tree, tmp)
     used, fake_us, null_us = (float(x) for x in out.split())
     cpython = _cpython_polls_per_s()

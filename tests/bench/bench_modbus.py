@@ -26,9 +26,9 @@ import mp32  # noqa: E402
 from host_tools.paths import use_firmware  # noqa: E402
 
 SIM_FILES = (
-    "host_tools/sim/uart.py",
-    "host_tools/sim/modbus_meter.py",
-    "host_tools/sim/modbus_maps.py",
+    "host_tools/sim/chips/uart.py",
+    "host_tools/sim/chips/modbus_meter.py",
+    "host_tools/sim/chips/modbus_maps.py",
 )
 
 CRC_ROUNDS = 400
@@ -39,8 +39,8 @@ _SCRIPT = (
     + """
 import time
 from sunprint.drivers.modbus import SDM120, Meter, ModbusRTU, crc16
-from host_tools.sim.modbus_meter import ModbusMeterModel
-from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips.uart import FakePin, FakeUART, VirtualClock
 
 
 def crc_rounds(buf, n):

@@ -15,7 +15,7 @@ log (SampleLogWriter, its defaults) writing to the same flash:
   moment before that sample was taken loses its interval all the same: it is the sampling's
   share, not the store's.
 - store_flash_life_years: years until the most-erased 4 KB sector reaches 100,000 erase
-  cycles, from host_tools/sim/lfswear.py LfsWear, an erase-count model of LittleFS 2.11 as
+  cycles, from host_tools/sim/platform/lfswear.py LfsWear, an erase-count model of LittleFS 2.11 as
   MicroPython mounts it on the ESP32 (the unit's store is FileBackend on LittleFS): a 960 KB
   filesystem (240 blocks: the vfs partition of MicroPython's 4 MiB ESP32 layout), 48 blocks
   of files that never change (app, fonts, config). The day runs once with the real code; its
@@ -59,7 +59,7 @@ def replay_day(journal=True, full_only=False, wear=None):
     model). Returns a dict: writes, appends, at_risk_mwh (after each tick's save),
     in_save_mwh (before it)."""
     use_firmware()
-    from host_tools.sim.faultfs import FaultFS
+    from host_tools.sim.platform.faultfs import FaultFS
     from sunprint.core.ledger import Ledger
     from sunprint.samplelog import SampleLogWriter
     from sunprint.store import FULL, JOURNAL, FileBackend, PersistPolicy, Store
@@ -106,7 +106,7 @@ def replay_day(journal=True, full_only=False, wear=None):
 
 def flash_life_years(full_only=False):
     """(years, day's figures, wear model) for the unit's flash under store and sample log."""
-    from host_tools.sim.lfswear import LfsWear
+    from host_tools.sim.platform.lfswear import LfsWear
 
     wear = LfsWear(record=True, **GEOMETRY)
     day = replay_day(full_only=full_only, wear=wear)

@@ -84,7 +84,7 @@ if FORM == "romfs":
     sys.path.insert(0, "/rom")
 elif FORM == "mpy":
     sys.path.insert(0, IMAGE)
-from host_tools.sim import machine as fake
+from host_tools.sim.platform import machine as fake
 from host_tools.sim import rig as rigmod
 sys.modules["machine"] = fake
 with open(BOARD) as f:
@@ -155,7 +155,7 @@ _objs += list(fake._PINS.values()) + list(rig.models.values()) + [clock, wdt, ri
 if profile["display"]["type"] == "ws2812":
     # The rig makes the strip's model when the unit asks: its module is imported here, before
     # the baseline, so that it is not counted as the unit's.
-    from host_tools.sim.neopixel import NeoPixel
+    from host_tools.sim.chips.neopixel import NeoPixel
     _objs.append(NeoPixel)
 _seen = []
 for o in _objs:
@@ -321,7 +321,7 @@ print("RESULT", peak, boot_ms, kinds["tick"][0], kinds["tick"][1], kinds["screen
 
 def _sim_tree(tree):
     # The portable models only: host_tools/sim (and the package's __init__).
-    sim = sorted((ROOT / "host_tools" / "sim").glob("*.py"))
+    sim = sorted((ROOT / "host_tools" / "sim").rglob("*.py"))
     sources = [(ROOT, ROOT / "host_tools" / "__init__.py"), *((ROOT, p) for p in sim)]
     # Host-only modules (the virtual board's agent, ...) may use what mpy-cross rejects.
     compile_mpy(tree_jobs(sources, tree), keep_going=True)

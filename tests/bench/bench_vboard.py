@@ -1,4 +1,4 @@
-"""Virtual board benchmarks: the real mpremote 1.29 against host_tools/sim/vboard.py.
+"""Virtual board benchmarks: the real mpremote 1.29 against host_tools/sim/board/vboard.py.
 
 - vboard_cp_up_50kb / vboard_cp_down_50kb: `mpremote resume fs cp` of 50 KB of random bytes
   to and from the board on its pty (best of 3, byte-exact checked). A download costs more:
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from host_tools.sim.vboard import VirtualBoard  # noqa: E402
+from host_tools.sim.board.vboard import VirtualBoard  # noqa: E402
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 

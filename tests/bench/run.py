@@ -145,7 +145,7 @@ print(time.ticks_diff(time.ticks_us(), t0) / 2000)
 
 def bench_framebuf_blit():
     use_firmware()
-    from host_tools.sim import framebuf
+    from host_tools.sim.platform import framebuf
 
     screen = framebuf.FrameBuffer(bytearray(296 * 16), 296, 128, framebuf.MONO_VLSB)
     glyph = framebuf.FrameBuffer(bytearray(b"\x5a" * 96), 24, 32, framebuf.MONO_HLSB)

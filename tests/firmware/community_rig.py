@@ -1,8 +1,8 @@
-# A community on one simulated RS-485 line: meter models (host_tools/sim/dlt645_meter.py) on a
-# BusSerial (host_tools/sim/dlt645_bus.py), the firmware's DL/T 645 driver and DLT645Bus poller.
+# A community on one simulated RS-485 line: meter models (host_tools/sim/chips/dlt645_meter.py) on a
+# BusSerial (host_tools/sim/chips/dlt645_bus.py), the firmware's DL/T 645 driver and DLT645Bus poller.
 # Portable: CPython and MicroPython.
-from host_tools.sim.dlt645_bus import BusSerial
-from host_tools.sim.dlt645_meter import DLT645MeterModel, VirtualClock
+from host_tools.sim.chips.dlt645_bus import BusSerial
+from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
 from sunprint.community.schedule import DLT645Bus
 from sunprint.drivers.dlt645 import DLT645, parse_address
 

@@ -17,9 +17,9 @@ import json
 
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock
 from sunprint.board import build
 from sunprint.core.ledger import LIFETIME
 from sunprint.store import FileBackend, PersistPolicy, Store
@@ -96,11 +96,11 @@ class MeterRig:
     def line_fault(self):
         """The next poll's first reply is lost (three times: past the driver's retries)."""
         if self.sensor_type == "dlt645":
-            from host_tools.sim import dlt645_meter as dm
+            from host_tools.sim.chips import dlt645_meter as dm
 
             self.line.inject(dm.NO_REPLY, 3)
         else:
-            from host_tools.sim import uart
+            from host_tools.sim.chips import uart
 
             self.line.fault_once(uart.NO_REPLY)
 

@@ -2,7 +2,7 @@
 # the loop. CPython and MicroPython; the panel and renderer are stand-ins that only count.
 import gc
 
-from host_tools.sim.faultfs import FaultFS, PowerCut
+from host_tools.sim.platform.faultfs import FaultFS, PowerCut
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.store import FileBackend, PersistPolicy, Store

@@ -2,7 +2,7 @@
 # register is the energy truth. CPython and MicroPython.
 from app_rig import START, Lcg, make_app
 
-from host_tools.sim import dlt645_meter as dm
+from host_tools.sim.chips import dlt645_meter as dm
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.drivers import dlt645
 from sunprint.sources import MeterSource

@@ -2,7 +2,7 @@
 # never stops and flagged readings are not integrated. CPython and MicroPython.
 from app_rig import START, make_app
 
-from host_tools.sim.i2c import FakeI2C, INA226Model
+from host_tools.sim.chips.i2c import FakeI2C, INA226Model
 from sunprint.core.health import Health
 from sunprint.core.ledger import LIFETIME
 from sunprint.drivers.ina2xx import INA226

@@ -4,8 +4,8 @@
 # ledger's plausibility checks, +3 KB of code and ~25 names, their 1.3 KB buffer found no block)
 from app_rig import START, make_app
 
-from host_tools.sim import uart as mu
-from host_tools.sim.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips import uart as mu
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.drivers import modbus
 from sunprint.sources import MeterSource

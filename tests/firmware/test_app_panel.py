@@ -7,7 +7,7 @@ import framebuf
 from app_rig import START
 from repo import ROOT
 
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
 from sunprint.app import App
 from sunprint.core.ledger import Ledger
 from sunprint.drivers.ssd1680 import SSD1680
@@ -88,7 +88,7 @@ def test_every_refresh_shows_the_rendered_picture():
 
 
 def test_the_refresh_count_survives_a_reboot():
-    from host_tools.sim.faultfs import FaultFS
+    from host_tools.sim.platform.faultfs import FaultFS
     from sunprint.store import FileBackend, PersistPolicy, Store
 
     class Panel:

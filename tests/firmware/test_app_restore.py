@@ -4,7 +4,7 @@
 import binascii
 import struct
 
-from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.store import FileBackend, PersistPolicy, Store

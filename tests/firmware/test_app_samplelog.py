@@ -3,7 +3,7 @@
 # MicroPython.
 from app_rig import START, make_app
 
-from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.core.calib import Linear
 from sunprint.samplelog import SampleLogWriter, read_log
 from sunprint.sources import PowerSource

@@ -9,8 +9,8 @@ import json
 
 from repo import ROOT  # noqa: E402
 
-from host_tools.sim.i2c import FakeI2C, INA226Model
-from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
+from host_tools.sim.chips.i2c import FakeI2C, INA226Model
+from host_tools.sim.chips.rtcchips import DS3231Model, PCF8563Model
 from sunprint import parts
 from sunprint.board import build
 from sunprint.clock import wall_from
@@ -177,7 +177,7 @@ def test_config_clock_sources_orders_or_turns_off():
 
 
 def test_meter_clock_needs_a_dlt645_and_is_built_on_its_line():
-    from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
+    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
 
     assert _error(_profile({"sources": ["meter"]})) == (
         "clock.sources[0]: the meter's clock needs a dlt645 sensor (DL/T 645 date and time)"
@@ -214,7 +214,7 @@ def test_meter_clock_needs_a_dlt645_and_is_built_on_its_line():
 
 
 def test_the_sim_rig_wires_the_clock_models_the_profile_names():
-    from host_tools.sim import machine as fake
+    from host_tools.sim.platform import machine as fake
     from host_tools.sim.rig import Clock, wire
 
     p = _profile({"sources": ["pcf8563", "ds3231"]})

@@ -6,8 +6,8 @@ import gc
 
 from community_rig import build, run_round
 
-from host_tools.sim.dlt645_bus import BUS_ERRORS, COLLIDE, SILENT, WRONG_ADDRESS, collide
-from host_tools.sim.dlt645_meter import build_frame, parse_frame, wire_address
+from host_tools.sim.chips.dlt645_bus import BUS_ERRORS, COLLIDE, SILENT, WRONG_ADDRESS, collide
+from host_tools.sim.chips.dlt645_meter import build_frame, parse_frame, wire_address
 from sunprint.community.schedule import DLT645, slot_us
 from sunprint.quality import BAD_FRAME, NO_ANSWER, NOT_READY, OK
 
@@ -120,7 +120,7 @@ def _cycles(poller, clock, n):
 def test_poll_cycle_allocates_nothing():
     if not hasattr(gc, "mem_alloc"):
         return  # CPython: no allocation counter; the VM run is the one that counts
-    from host_tools.sim.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
+    from host_tools.sim.chips.dlt645_meter import CannedSerial, DLT645MeterModel, VirtualClock
     from sunprint.community.schedule import DLT645Bus
     from sunprint.drivers.dlt645 import DLT645 as Driver
 
@@ -160,8 +160,8 @@ def test_poll_cycle_allocates_nothing():
 def test_direction_pin_is_high_only_while_a_request_goes_out():
     # With a DE pin: every request reaches the line whole and no reply byte is lost to a
     # driver still on (FakeSerial checks both against the pin's history).
-    from host_tools.sim.dlt645_bus import BusSerial
-    from host_tools.sim.dlt645_meter import DLT645MeterModel, FakePin, VirtualClock
+    from host_tools.sim.chips.dlt645_bus import BusSerial
+    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, FakePin, VirtualClock
     from sunprint.community.schedule import DLT645Bus
     from sunprint.drivers.dlt645 import DLT645 as Driver
     from sunprint.drivers.dlt645 import parse_address

@@ -6,7 +6,7 @@ import gc
 
 from community_rig import build, run_round
 
-from host_tools.sim.dlt645_bus import COLLIDE, SILENT, WRONG_ADDRESS
+from host_tools.sim.chips.dlt645_bus import COLLIDE, SILENT, WRONG_ADDRESS
 from sunprint.community.meters import HEADER_SIZE, RECORD_SIZE, CommunityMeters
 from sunprint.core.ledger import LIFETIME, TODAY, Ledger
 

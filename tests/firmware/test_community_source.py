@@ -4,7 +4,7 @@ import gc
 
 from community_rig import build
 
-from host_tools.sim.dlt645_bus import SILENT
+from host_tools.sim.chips.dlt645_bus import SILENT
 from sunprint.community.meters import CommunityMeters
 from sunprint.community.source import CommunitySource
 from sunprint.core.ledger import LIFETIME, Ledger
@@ -65,7 +65,7 @@ def _passes(src, clock, n):
 def test_loop_pass_allocates_nothing():
     if not hasattr(gc, "mem_alloc"):
         return
-    from host_tools.sim.dlt645_meter import (
+    from host_tools.sim.chips.dlt645_meter import (
         CannedSerial,
         DLT645MeterModel,
         VirtualClock,
@@ -106,12 +106,12 @@ def test_loop_pass_allocates_nothing():
 
 
 def test_built_from_a_profile_section():
-    from host_tools.sim.dlt645_bus import BusSerial, ModbusBusPeer
-    from host_tools.sim.dlt645_meter import DLT645MeterModel
-    from host_tools.sim.dlt645_meter import VirtualClock as Clock
-    from host_tools.sim.modbus_meter import ModbusMeterModel
-    from host_tools.sim.uart import FakeUART
-    from host_tools.sim.uart import VirtualClock as UClock
+    from host_tools.sim.chips.dlt645_bus import BusSerial, ModbusBusPeer
+    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel
+    from host_tools.sim.chips.dlt645_meter import VirtualClock as Clock
+    from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+    from host_tools.sim.chips.uart import FakeUART
+    from host_tools.sim.chips.uart import VirtualClock as UClock
     from sunprint.community.source import build
 
     clock = Clock()

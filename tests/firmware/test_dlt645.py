@@ -1,8 +1,8 @@
-# DL/T 645-2007 driver against the meter model (host_tools/sim/dlt645_meter.py), and the model on
+# DL/T 645-2007 driver against the meter model (host_tools/sim/chips/dlt645_meter.py), and the model on
 # its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import gc
 
-from host_tools.sim.dlt645_meter import (
+from host_tools.sim.chips.dlt645_meter import (
     BAD_CS,
     CORRUPT_REQUEST,
     ERROR_REPLY,

@@ -1,5 +1,5 @@
 # SSD1683 driver (Waveshare 4.2" V2, 400 x 300) against its controller model
-# (host_tools/sim/ssd1683.py), compared pixel for pixel with the framebuf picture; and the model
+# (host_tools/sim/chips/ssd1683.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import framebuf
 from base_frame import track
@@ -15,7 +15,7 @@ from epd_rig import (
     window_check,
 )
 
-from host_tools.sim.ssd1683 import SSD1683Model
+from host_tools.sim.chips.ssd1683 import SSD1683Model
 from sunprint.drivers.ssd1683 import BUFFER_FORMAT, SSD1683, EPDTimeout
 
 W = 240 if MICROPYTHON else 400  # see epd_rig.MICROPYTHON

@@ -1,5 +1,5 @@
 # UC8179 driver (Waveshare 7.5" V2, 800 x 480) against its controller model
-# (host_tools/sim/uc8179.py), compared pixel for pixel with the framebuf picture; and the model
+# (host_tools/sim/chips/uc8179.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython
 # (at 256 x 160 there, the base frame beside the picture: see epd_rig.MICROPYTHON).
 import framebuf
@@ -16,7 +16,7 @@ from epd_rig import (
     window_check,
 )
 
-from host_tools.sim.uc8179 import UC8179Model
+from host_tools.sim.chips.uc8179 import UC8179Model
 from sunprint.drivers.uc8179 import BUFFER_FORMAT, UC8179, EPDTimeout
 
 W = 256 if MICROPYTHON else 800

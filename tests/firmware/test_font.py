@@ -11,7 +11,7 @@ try:
     import framebuf
 except ImportError:  # CPython without tests/conftest.py: the project's stand-in
     try:
-        from host_tools.sim import framebuf  # type: ignore[no-redef]
+        from host_tools.sim.platform import framebuf  # type: ignore[no-redef]
     except ImportError:
         framebuf = None  # type: ignore[assignment]
 if not hasattr(framebuf, "FrameBuffer"):  # no usable stand-in: a minimal one for these tests

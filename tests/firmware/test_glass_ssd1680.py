@@ -16,7 +16,7 @@ from glass_rig import (
     window,
 )
 
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
 from sunprint.drivers.ssd1680 import SSD1680
 
 W, H = 296, 128

@@ -15,7 +15,7 @@ from glass_rig import (
     window,
 )
 
-from host_tools.sim.ssd1683 import SSD1683Model
+from host_tools.sim.chips.ssd1683 import SSD1683Model
 from sunprint.drivers.ssd1683 import SSD1683
 
 W, H = (96, 40) if MICROPYTHON else (400, 300)

@@ -17,7 +17,7 @@ from glass_rig import (
     window,
 )
 
-from host_tools.sim.uc8179 import UC8179Model
+from host_tools.sim.chips.uc8179 import UC8179Model
 from sunprint.drivers.uc8179 import UC8179
 
 W, H = (96, 40) if MICROPYTHON else (800, 480)

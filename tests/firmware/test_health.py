@@ -2,7 +2,7 @@
 # Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import gc
 
-from host_tools.sim.pulses import Lcg
+from host_tools.sim.chips.pulses import Lcg
 from sunprint.core.health import Health
 from sunprint.core.ledger import Ledger
 from sunprint.quality import (

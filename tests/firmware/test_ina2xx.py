@@ -1,9 +1,9 @@
 # INA219 / INA226 drivers against the register models behind the fake I2C bus
-# (host_tools/sim/i2c.py), and the bus and models on their own. Plain test_* functions with
+# (host_tools/sim/chips/i2c.py), and the bus and models on their own. Plain test_* functions with
 # bare asserts: runs under pytest and inside MicroPython.
 import gc
 
-from host_tools.sim.i2c import ENODEV, ETIMEDOUT, FakeI2C, INA219Model, INA226Model
+from host_tools.sim.chips.i2c import ENODEV, ETIMEDOUT, FakeI2C, INA219Model, INA226Model
 from sunprint.drivers.ina2xx import INA219, INA226
 from sunprint.quality import DEVICE_ERROR, NO_ANSWER, NOT_READY, OK, OUT_OF_RANGE
 

@@ -1,11 +1,11 @@
-# MAX7219 chain driver against the chain model (host_tools/sim/max7219.py), the scroller, and
+# MAX7219 chain driver against the chain model (host_tools/sim/chips/max7219.py), the scroller, and
 # the model on its own. Plain test_* functions with bare asserts: runs under pytest and inside
 # MicroPython (framebuf is the real module there, the byte-exact stand-in under CPython).
 import gc
 
 import framebuf
 
-from host_tools.sim.max7219 import MAX7219Chain
+from host_tools.sim.chips.max7219 import MAX7219Chain
 from sunprint.drivers.max7219 import MAX7219, Scroller
 
 ORIENTATIONS = ((0, False), (90, False), (180, False), (270, False))

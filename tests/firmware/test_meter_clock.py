@@ -1,7 +1,7 @@
 # The DL/T 645 meter's clock as a time source: date (DI 04000101, YYMMDDWW) and time
-# (04000102, hhmmss) read by the driver from the meter model (host_tools/sim/dlt645_meter.py)
+# (04000102, hhmmss) read by the driver from the meter model (host_tools/sim/chips/dlt645_meter.py)
 # over the fake RS-485 line, local time turned into UTC. CPython and MicroPython.
-from host_tools.sim.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
+from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, FakeSerial, VirtualClock
 from sunprint.clock import wall_from
 from sunprint.clock.keeper import ClockKeeper
 from sunprint.clock.meter import MeterClock

@@ -2,7 +2,7 @@
 # driver on the meter model, MeterSource with the profile's health, the ledger with the board's
 # limits): never booked, a fault the app shows. CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the meter and line models and the flash
-# run on the host, host_tools/sim/modellink.py)
+# run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 # micropython-fresh-vm: each (a unit powers on with an empty heap)
 from meter_rig import MeterRig
@@ -75,9 +75,9 @@ def test_s0_board_burst_is_not_booked():
     from meter_rig import accounting_profile
     from repo import ROOT
 
-    from host_tools.sim import machine as fake
-    from host_tools.sim import modellink
-    from host_tools.sim.clock import Clock
+    from host_tools.sim.board import modellink
+    from host_tools.sim.platform import machine as fake
+    from host_tools.sim.platform.clock import Clock
     from sunprint.board import build
 
     profile = accounting_profile("esp32-max7219-s0")

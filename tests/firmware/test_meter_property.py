@@ -4,7 +4,7 @@
 # and never exceeds what the meter produced (see meter_property.py for the stated tolerance).
 # Seeded: the same events in CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: both boards' meter and line models and
-# the flash run on the host, host_tools/sim/modellink.py; in the VM beside them they took
+# the flash run on the host, host_tools/sim/board/modellink.py; in the VM beside them they took
 # 1300000, and 1000000 failed at the second board's boot)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 # micropython-fresh-vm: each (a unit powers on with an empty heap)

@@ -1,12 +1,12 @@
 # Modbus RTU master and Meter (sunprint.drivers.modbus) against the UART and meter models
-# (host_tools.sim.uart, host_tools.sim.modbus_meter) on a virtual clock. Plain test_* functions
+# (host_tools.sim.chips.uart, host_tools.sim.chips.modbus_meter) on a virtual clock. Plain test_* functions
 # with bare asserts: runs under pytest and inside MicroPython.
 import gc
 import struct
 
-from host_tools.sim import uart as wire
-from host_tools.sim.modbus_meter import ModbusMeterModel
-from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
+from host_tools.sim.chips import uart as wire
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips.uart import FakePin, FakeUART, VirtualClock
 from sunprint.core.ledger import Ledger
 from sunprint.drivers.modbus import (
     BAD_NAN,
@@ -48,7 +48,7 @@ SDM120_PE = {
 
 
 def _rig(meter="sdm120", baudrate=9600, with_de=True, **truth):
-    # meter: the model's own type name or table (host_tools.sim.modbus_meter), never a map of
+    # meter: the model's own type name or table (host_tools.sim.chips.modbus_meter), never a map of
     # the driver's: the driver is checked against the datasheet's registers.
     clock = VirtualClock(1000)
     de = FakePin(clock) if with_de else None

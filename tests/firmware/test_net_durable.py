@@ -63,7 +63,7 @@ def test_published_totals_never_go_backwards_across_a_power_cut():
     # Lifetime, CO2 and coal are total_increasing sensors in Home Assistant: a decrease books a
     # meter reset. A power cut loses what the store had not yet saved (up to persist_wh), so
     # what is published is the durable state, which the next boot restores at least.
-    from host_tools.sim.faultfs import FaultFS
+    from host_tools.sim.platform.faultfs import FaultFS
 
     fs = FaultFS()
     app = _stored_app(fs)

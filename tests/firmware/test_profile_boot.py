@@ -3,14 +3,14 @@
 # free), and the boot is not counted towards safe mode however often it happens; a file that is
 # not JSON at all does the same. CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the panel and sensor models and the flash
-# run on the host, host_tools/sim/modellink.py)
+# run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import gc
 import json
 
 from repo import ROOT
 
-from host_tools.sim import machine as fake
+from host_tools.sim.platform import machine as fake
 from sunprint import safemode
 
 FONTS = ROOT + "/assets/fonts"
@@ -40,8 +40,8 @@ class _Record:
 
 
 def _main_with(text, record):
-    from host_tools.sim import modellink
-    from host_tools.sim.clock import Clock
+    from host_tools.sim.board import modellink
+    from host_tools.sim.platform.clock import Clock
     from sunprint import status
 
     status.register(None, "")

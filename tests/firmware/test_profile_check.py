@@ -14,9 +14,9 @@ import json
 
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock
 from sunprint.board import build
 
 FONTS = ROOT + "/assets/fonts"

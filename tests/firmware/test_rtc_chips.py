@@ -1,9 +1,9 @@
 # DS3231 and PCF8563 drivers (sunprint.drivers) against the chip models written from the
-# datasheets (host_tools/sim/rtcchips.py), on the fake I2C bus. CPython and MicroPython.
+# datasheets (host_tools/sim/chips/rtcchips.py), on the fake I2C bus. CPython and MicroPython.
 import gc
 
-from host_tools.sim.i2c import FakeI2C
-from host_tools.sim.rtcchips import DS3231Model, PCF8563Model
+from host_tools.sim.chips.i2c import FakeI2C
+from host_tools.sim.chips.rtcchips import DS3231Model, PCF8563Model
 from sunprint.clock import civil, wall_from
 from sunprint.clock.keeper import ClockKeeper
 from sunprint.drivers.ds3231 import DS3231

@@ -7,7 +7,7 @@
 # modules and a watchdog-reset unit left behind by asyncio would pile up, as no unit's do)
 import asyncio
 
-from host_tools.sim.faultfs import FaultFS
+from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.runner import Runner

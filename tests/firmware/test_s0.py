@@ -1,10 +1,10 @@
-# S0 pulse input (sunprint.drivers.s0) against the pulse simulator (host_tools/sim/pulses.py):
+# S0 pulse input (sunprint.drivers.s0) against the pulse simulator (host_tools/sim/chips/pulses.py):
 # a pin driven by pulse trains made from a true power profile, with bounce, glitches and
 # missed pulses, and a model of the ESP32 PCNT. Plain test_* functions with bare asserts:
 # runs under pytest and inside MicroPython.
 import gc
 
-from host_tools.sim.pulses import FakePCNT, FakePin, Lcg, PulseTrain, VirtualClock, play
+from host_tools.sim.chips.pulses import FakePCNT, FakePin, Lcg, PulseTrain, VirtualClock, play
 from sunprint.core.ledger import Ledger
 from sunprint.drivers.s0 import IrqS0, PcntS0, has_pcnt, select_s0
 from sunprint.quality import OK, STUCK

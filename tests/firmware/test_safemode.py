@@ -2,7 +2,7 @@
 # screen. CPython and MicroPython.
 import framebuf
 
-from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
+from host_tools.sim.platform.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint import safemode
 
 

@@ -6,7 +6,7 @@
 import gc
 import io
 
-from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
+from host_tools.sim.platform.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint.samplelog import (
     ReadStats,
     SampleLogError,

@@ -3,10 +3,10 @@
 # micropython-fresh-vm: each (the SSD1680 model's RAM planes, ~24 KB, sit beside the fake
 # machine in this VM, as here the models themselves are under test: in one VM for all tests
 # the INA226 model and the planes would pile up)
-from host_tools.sim import machine
-from host_tools.sim.i2c import FakeI2C, INA226Model
-from host_tools.sim.ssd1680 import SSD1680Model
-from host_tools.sim.uart import VirtualClock
+from host_tools.sim.chips.i2c import FakeI2C, INA226Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
+from host_tools.sim.chips.uart import VirtualClock
+from host_tools.sim.platform import machine
 from sunprint.drivers.ina2xx import INA226
 from sunprint.drivers.ssd1680 import SSD1680
 

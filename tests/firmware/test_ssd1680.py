@@ -1,4 +1,4 @@
-# SSD1680 driver against the controller model (host_tools/sim/ssd1680.py), and the model on its
+# SSD1680 driver against the controller model (host_tools/sim/chips/ssd1680.py), and the model on its
 # own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import gc
 
@@ -7,7 +7,7 @@ from ssd1680_pins import refresh as _refresh
 from ssd1680_pins import send as _send
 from ssd1680_pins import wake as _wake
 
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
 from sunprint.drivers.ssd1680 import BUFFER_FORMAT, SSD1680, EPDTimeout
 
 W = 296

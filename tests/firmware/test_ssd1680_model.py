@@ -1,4 +1,4 @@
-# The SSD1680 controller model on its own (host_tools/sim/ssd1680.py), what it knows of the
+# The SSD1680 controller model on its own (host_tools/sim/chips/ssd1680.py), what it knows of the
 # glass: RAM in deep sleep, drive power, where the waveform comes from, the 0x37 ping-pong.
 # (A file of its own: beside the driver tests it would not fit MicroPython's 110 KB heap.)
 # Plain test_* functions with bare asserts: both interpreters.
@@ -6,7 +6,7 @@ from ssd1680_pins import refresh as _refresh
 from ssd1680_pins import send as _send
 from ssd1680_pins import wake as _wake
 
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
 
 
 def _load_host_lut(m):

@@ -4,7 +4,7 @@ import framebuf
 from base_frame import track
 from epd_rig import NullPin, NullSPI, allocated, edit, framebuffer, mismatches, scene, window_check
 
-from host_tools.sim.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
 from sunprint.drivers.ssd1680 import SSD1680, EPDTimeout
 
 W = 296

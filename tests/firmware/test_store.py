@@ -4,8 +4,8 @@ import binascii
 import gc
 import struct
 
-from host_tools.sim.fakenvs import FakeNVS
-from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
+from host_tools.sim.platform.fakenvs import FakeNVS
+from host_tools.sim.platform.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint.nvsstore import NvsBackend
 from sunprint.store import (
     FULL,

@@ -9,8 +9,8 @@ import gc
 
 from quiet_backend import QuietBackend
 
-from host_tools.sim.fakenvs import FakeNVS
-from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut
+from host_tools.sim.platform.fakenvs import FakeNVS
+from host_tools.sim.platform.faultfs import AFTER, BEFORE, FaultFS, PowerCut
 from sunprint.core.ledger import ENERGY, JOURNAL_SIZE, LIFETIME, TODAY, YESTERDAY, Ledger
 from sunprint.nvsstore import NvsBackend
 from sunprint.store import FULL, JOURNAL, FileBackend, Store

@@ -10,9 +10,9 @@ import json
 
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock
 from sunprint.board import build
 from sunprint.compat import TICKS_PERIOD
 from sunprint.core.ledger import LIFETIME
@@ -62,7 +62,7 @@ def _unit_across_a_wrap(board, seconds, silent_replies=0):
     if unit.driver.__class__.__name__ == "Meter" and hasattr(unit.driver, "dlt"):
         unit.driver.dlt._sleep_ms = guard.block_ms
     if silent_replies:
-        from host_tools.sim.dlt645_meter import NO_REPLY
+        from host_tools.sim.chips.dlt645_meter import NO_REPLY
 
         rig.models["uart"].inject(NO_REPLY, silent_replies)  # timeouts across the wrap
     rig.set_power(2400.0)

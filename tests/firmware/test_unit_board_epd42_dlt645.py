@@ -1,16 +1,16 @@
 # The whole unit on esp32-epd42-dlt645: firmware/main.py boots the profile on the fake machine
 # module, with the SSD1683 model as the 4.2" panel and a DL/T 645-2007 meter model behind an
-# RS-485 line (host_tools.sim.dlt645_meter.FakeSerial, DE on pin 4), and runs through the real
+# RS-485 line (host_tools.sim.chips.dlt645_meter.FakeSerial, DE on pin 4), and runs through the real
 # Runner on a virtual clock. CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the panel and meter models and the flash
-# run on the host, host_tools/sim/modellink.py)
+# run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import framebuf
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock  # ticks_ms() wraps as a unit's, a small int
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds

@@ -1,17 +1,17 @@
 # The whole unit on esp32-epd75-ddsu666: firmware/main.py boots the profile on the fake machine
 # module, with the UC8179 model as the 7.5" 800x480 panel and a Chint DDSU666 Modbus RTU model
-# behind an RS-485 line (host_tools.sim.uart.FakeUART, DE on pin 33), and runs through the real
+# behind an RS-485 line (host_tools.sim.chips.uart.FakeUART, DE on pin 33), and runs through the real
 # Runner on a virtual clock. CPython and MicroPython.
 # micropython-heap: 200000 (the profile is for an ESP32-WROVER with PSRAM, whose MicroPython
 # heap is megabytes: the unit's own 800x480 picture buffer is 48 KB, and 160000 failed; the
-# panel and meter models and the flash run on the host, host_tools/sim/modellink.py)
+# panel and meter models and the flash run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import framebuf
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock  # ticks_ms() wraps as a unit's, a small int
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds

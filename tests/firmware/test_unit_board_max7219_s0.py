@@ -1,17 +1,17 @@
 # The whole unit on esp32-max7219-s0: firmware/main.py boots the profile on the fake machine
 # module, with a 16-device MAX7219 chain model on the SPI bus and an S0 pulse train from the
 # PV meter on pin 39 (the rig's, host_tools.sim.rig: a 50 ms pulse per Wh at 1000 imp/kWh),
-# counted by the PCNT model (host_tools.sim.pulses) as esp32.PCNT, and runs through the real
+# counted by the PCNT model (host_tools.sim.chips.pulses) as esp32.PCNT, and runs through the real
 # Runner on a virtual clock. CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the chain, pulse and PCNT models and the
-# flash run on the host, host_tools/sim/modellink.py)
+# flash run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import framebuf
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock  # ticks_ms() wraps as a unit's, a small int
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds

@@ -3,13 +3,13 @@
 # hours of virtual time (and a whole day) through the real Runner. CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the models run outside the VM)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
-# In MicroPython the chip and panel models run on the host (host_tools/sim/modellink.py): the
+# In MicroPython the chip and panel models run on the host (host_tools/sim/board/modellink.py): the
 # VM holds the unit, the test and the log reader, as an ESP32 would hold the unit.
 from repo import ROOT
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock  # ticks_ms() wraps as a unit's, a small int
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.core.ledger import LIFETIME
 from sunprint.samplelog import read_samples

@@ -3,7 +3,7 @@
 # fresh heap (booted after another unit in the same VM, the first unit's leftovers in the fake
 # machine's tables can leave no 15000-byte hole for the frame). CPython and MicroPython.
 # micropython-heap: 110000 (an ESP32 without PSRAM: the panel and meter models and the flash
-# run on the host, host_tools/sim/modellink.py)
+# run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
 from test_unit_board_epd42_dlt645 import DAY_START, E0_KWH, boot

@@ -1,11 +1,11 @@
 # WS2812 matrix driver against the fake NeoPixel and the LED matrix model
-# (host_tools/sim/neopixel.py). Plain test_* functions with bare asserts: runs under pytest and
+# (host_tools/sim/chips/neopixel.py). Plain test_* functions with bare asserts: runs under pytest and
 # inside MicroPython (framebuf is the real module there, the byte-exact stand-in under CPython).
 import gc
 
 import framebuf
 
-from host_tools.sim.neopixel import LedMatrix, NeoPixel
+from host_tools.sim.chips.neopixel import LedMatrix, NeoPixel
 from sunprint.drivers.ws2812 import WS2812Matrix, strip_index
 
 ORIGINS = ("top-left", "top-right", "bottom-left", "bottom-right")

@@ -13,7 +13,7 @@ from host_tools import calibrate, deploy
 from host_tools.cli import main as cli_main
 from host_tools.link import open_link
 from host_tools.paths import use_firmware
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 BOARD = "esp32-epd29-ina226"
 HEAP = 400000

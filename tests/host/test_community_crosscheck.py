@@ -1,4 +1,4 @@
-"""The simulated community bus (host_tools/sim/dlt645_bus.py) against PyPI dlt645 3.2.0's meter
+"""The simulated community bus (host_tools/sim/chips/dlt645_bus.py) against PyPI dlt645 3.2.0's meter
 emulator, one emulator per address, as tests/host/test_dlt645_crosscheck.py does for one meter.
 
 On the shared line, every request reaches every meter; the one addressed answers, byte for byte
@@ -15,8 +15,8 @@ import struct
 from dlt645.protocol.protocol import DLT645Protocol
 from dlt645.service.serversvc.server_service import MeterServerService
 
-from host_tools.sim.dlt645_bus import BusSerial
-from host_tools.sim.dlt645_meter import (
+from host_tools.sim.chips.dlt645_bus import BusSerial
+from host_tools.sim.chips.dlt645_meter import (
     DLT645MeterModel,
     VirtualClock,
     build_frame,

@@ -18,7 +18,7 @@ from host_tools import deploy
 from host_tools.cli import main as cli_main
 from host_tools.link import LinkLost, open_link
 from host_tools.paths import ROOT
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 from bench_deploy import Relay, change_one_file, firmware_copy  # noqa: E402

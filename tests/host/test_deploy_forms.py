@@ -15,7 +15,7 @@ from host_tools.cli import main as cli_main
 from host_tools.errors import UserError
 from host_tools.link import LinkLost, open_link
 from host_tools.paths import ROOT
-from host_tools.sim.vboard import ROMFS_BYTES, VirtualBoard
+from host_tools.sim.board.vboard import ROMFS_BYTES, VirtualBoard
 
 sys.path.insert(0, str(ROOT / "tests" / "host"))
 from test_deploy import (  # noqa: E402
@@ -31,7 +31,7 @@ from test_deploy import (  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 from bench_deploy import Relay, change_one_file, firmware_copy  # noqa: E402
 
-PARTITION = ".romfs-partition"  # host_tools/sim/vboard_agent.py ROMFS_FILE
+PARTITION = ".romfs-partition"  # host_tools/sim/board/vboard_agent.py ROMFS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +364,7 @@ def test_flash_then_deploy_puts_the_code_where_the_image_holds_it(tmp_path, kind
     over to deploy, which finds what the booted image is: the ROMFS image goes into the
     partition, or (the app of this version frozen in) only the profile and fonts are sent."""
     from host_tools import registry
-    from host_tools.sim.device import Device, make_app_image
+    from host_tools.sim.board.device import Device, make_app_image
 
     image = tmp_path / "firmware.bin"
     image.write_bytes(make_app_image(bytes(30_000)))

@@ -23,7 +23,7 @@ from dlt645.protocol.protocol import DLT645Protocol
 from dlt645.service.clientsvc.client_service import MeterClientService
 from dlt645.service.serversvc.server_service import MeterServerService
 
-from host_tools.sim.dlt645_meter import (
+from host_tools.sim.chips.dlt645_meter import (
     DLT645MeterModel,
     VirtualClock,
     build_frame,

@@ -15,10 +15,10 @@ CPython only: the full-size panels do not fit MicroPython's heap beside three mo
 import pytest
 
 from host_tools.paths import use_firmware
-from host_tools.sim import framebuf
-from host_tools.sim.ssd1680 import SSD1680Model
-from host_tools.sim.ssd1683 import SSD1683Model
-from host_tools.sim.uc8179 import UC8179Model
+from host_tools.sim.chips.ssd1680 import SSD1680Model
+from host_tools.sim.chips.ssd1683 import SSD1683Model
+from host_tools.sim.chips.uc8179 import UC8179Model
+from host_tools.sim.platform import framebuf
 
 use_firmware()
 

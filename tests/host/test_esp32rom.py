@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools.sim.esp32rom import MB, Esp32Rom, FlashFile
+from host_tools.sim.board.esp32rom import MB, Esp32Rom, FlashFile
 
 ESPTOOL = str(Path(sys.executable).parent / "esptool")
 MAC = "24:0a:c4:5e:1f:07"

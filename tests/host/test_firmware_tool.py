@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from host_tools.paths import FIRMWARE, ROOT
-from host_tools.sim.vboard import ROMFS_BYTES
+from host_tools.sim.board.vboard import ROMFS_BYTES
 
 sys.path.insert(0, str(ROOT / "tests"))
 

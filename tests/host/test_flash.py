@@ -1,5 +1,5 @@
 """`sunprint flash` end to end: the real esptool 5.6 (in the command) against emulated DevKitCs
-(host_tools/sim/device.py: the ROM emulator, then a virtual MicroPython board), and its faults.
+(host_tools/sim/board/device.py: the ROM emulator, then a virtual MicroPython board), and its faults.
 
 Every check reads the outcome independently of the command: the unit's flash file on disk, the
 unit's state (app running, or the ROM's boot loop), its REPL, and the registry CSV.
@@ -15,8 +15,8 @@ import pytest
 import serial
 
 from host_tools import registry
-from host_tools.sim.device import Device, make_app_image
-from host_tools.sim.esp32rom import MB
+from host_tools.sim.board.device import Device, make_app_image
+from host_tools.sim.board.esp32rom import MB
 
 SUNPRINT = str(Path(sys.executable).parent / "sunprint")
 BOARD = "esp32-epd29"

@@ -1,4 +1,4 @@
-"""host_tools.sim.framebuf against the real ``framebuf`` of the MicroPython unix port, byte for byte.
+"""host_tools.sim.platform.framebuf against the real ``framebuf`` of the MicroPython unix port, byte for byte.
 
 Hundreds of seeded random drawing sequences run in the CPython stand-in and, batched into one
 MicroPython process, in the real module; the final buffers (and every ``pixel()`` read on the way)
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools.sim import framebuf as fb
+from host_tools.sim.platform import framebuf as fb
 
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 N_CASES = 400
@@ -140,7 +140,7 @@ def run_micropython(jobs: list[dict], tmp: Path) -> list:
 
 
 def run_standin(case: dict, wrap=None) -> list:
-    """The same as MP_RUNNER's run(), against host_tools.sim.framebuf. ``wrap`` turns each
+    """The same as MP_RUNNER's run(), against host_tools.sim.platform.framebuf. ``wrap`` turns each
     bytearray into the object handed to FrameBuffer (a memoryview, say)."""
 
     def make(spec):

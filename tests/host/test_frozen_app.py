@@ -23,8 +23,8 @@ _POLL = (
     + """
 import sys
 from sunprint.drivers import modbus
-from host_tools.sim.modbus_meter import ModbusMeterModel
-from host_tools.sim.uart import FakePin, FakeUART, VirtualClock
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips.uart import FakePin, FakeUART, VirtualClock
 
 assert not modbus.__file__.startswith("/"), modbus.__file__  # the frozen module
 
@@ -41,7 +41,7 @@ for name in ("DDSU666", "SDM120", "SDM630", "dtsu666"):
         regmap = regmap()
     clock = VirtualClock(1000)
     de = FakePin(clock)
-    # the model's own register table, from the datasheet (host_tools/sim/modbus_maps.py)
+    # the model's own register table, from the datasheet (host_tools/sim/chips/modbus_maps.py)
     model = ModbusMeterModel(1, name.lower(), power_w=1234.5, energy_kwh=42.0)
     uart = FakeUART(clock, model, de=de)
     rtu = modbus.ModbusRTU(uart, de=de, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
@@ -65,13 +65,12 @@ def test_a_modbus_meter_poll_allocates_nothing_in_the_frozen_app():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "lib"
         sim = (
-            "host_tools/sim/uart.py",
-            "host_tools/sim/modbus_meter.py",
-            "host_tools/sim/modbus_maps.py",
+            "host_tools/sim/chips/uart.py",
+            "host_tools/sim/chips/modbus_meter.py",
+            "host_tools/sim/chips/modbus_maps.py",
         )
-        sources = [
-            (ROOT, ROOT / f) for f in ("host_tools/__init__.py", "host_tools/sim/__init__.py")
-        ]
+        packages = ("host_tools", "host_tools/sim", "host_tools/sim/chips")
+        sources = [(ROOT, ROOT / p / "__init__.py") for p in packages]
         sources += [(ROOT, ROOT / f) for f in sim]
         mp32.compile_files(sources, tree)
         out = mp32.run(_POLL, tree, tmp, binary=binary)

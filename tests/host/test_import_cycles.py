@@ -9,9 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _modules():
+def _modules(root=ROOT):
+    """Module name -> path, for firmware/ and host_tools/ under root."""
     mods = {}
-    for base, top in ((ROOT / "firmware", None), (ROOT, "host_tools")):
+    for base, top in ((root / "firmware", None), (root, "host_tools")):
         folder = base if top is None else base / top
         for path in folder.rglob("*.py"):
             if "__pycache__" in path.parts:

@@ -1,12 +1,12 @@
-"""The LittleFS erase-count model behind FaultFS (host_tools/sim/lfswear.py LfsWear): each
+"""The LittleFS erase-count model behind FaultFS (host_tools/sim/platform/lfswear.py LfsWear): each
 figure here is worked out by hand from littlefs's documented behaviour (DESIGN.md, SPEC.md):
 commits appended to a metadata pair, a block erased at each compaction, a CTZ file's block
 copied at every sync, relocation every (block_cycles + 1) | 1 compactions."""
 
 import pytest
 
-from host_tools.sim.faultfs import BEFORE, FaultFS, PowerCut
-from host_tools.sim.lfswear import LfsWear
+from host_tools.sim.platform.faultfs import BEFORE, FaultFS, PowerCut
+from host_tools.sim.platform.lfswear import LfsWear
 
 
 def _rewrite(fs, path, size):

@@ -7,7 +7,7 @@ from test_vboard import wait_for
 
 from host_tools.link import open_link
 from host_tools.paths import FIRMWARE
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 
 def test_a_tool_that_stops_the_launcher_still_finds_the_app(tmp_path):

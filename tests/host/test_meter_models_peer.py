@@ -7,7 +7,7 @@ pymodbus 3.16's ModbusSerialClient. For a set physical state (power, voltage, cu
 import and export energy, frequency) the floats they decode must be what each datasheet
 says the register holds, in the datasheet's unit, function code and word order (all four
 meters: IEEE 754 float32, high word first). The expected values are written here from the
-datasheets (the sources are cited in host_tools/sim/modbus_maps.py), not computed with the
+datasheets (the sources are cited in host_tools/sim/chips/modbus_maps.py), not computed with the
 model's tables, so a wrong address, scale or word order in a model fails here.
 
 tests/host/test_modbus_pymodbus.py already checks the framing byte for byte against pymodbus
@@ -25,7 +25,7 @@ import pytest
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ModbusIOException
 
-from host_tools.sim.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
 
 # The physical truth every meter is set to.
 VOLTS = 231.4

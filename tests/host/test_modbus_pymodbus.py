@@ -30,8 +30,8 @@ from pymodbus.simulator.simcore import SimCore
 from pymodbus.simulator.simdata import DataType, SimData
 from pymodbus.simulator.simdevice import SimDevice
 
-from host_tools.sim.modbus_meter import ModbusMeterModel
-from host_tools.sim.uart import FakeUART, VirtualClock
+from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+from host_tools.sim.chips.uart import FakeUART, VirtualClock
 from sunprint.drivers.modbus import (
     DATA,
     DDSU666,

@@ -1,4 +1,4 @@
-"""The model link (host_tools/sim/modellink.py in the unit's VM, modelhost.py here): a unit's bus
+"""The model link (host_tools/sim/board/modellink.py in the unit's VM, modelhost.py here): a unit's bus
 transactions reach the models in this process and cost the unit's heap nothing, a bus error
 comes back as the bus raises it, and a model that moves the clock (a UART flush waits for the
 last stop bit) moves the unit's clock. Runs the 32-bit VM with the app frozen, at 110000."""
@@ -12,8 +12,8 @@ import conftest
 import mp32
 import pytest
 
-from host_tools.sim import modellink
-from host_tools.sim.modelhost import ModelHost
+from host_tools.sim.board import modellink
+from host_tools.sim.board.modelhost import ModelHost
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 PRELUDE = """
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.board import modellink
+from host_tools.sim.platform.clock import Clock
 clock = Clock(782236800)
 """
 

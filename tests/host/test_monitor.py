@@ -17,7 +17,7 @@ from host_tools import deploy, monitor
 from host_tools.cli import main as cli_main
 from host_tools.link import open_link
 from host_tools.paths import ROOT, use_firmware
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 BOARD = "esp32-epd29-ina226"
 HEAP = 400000

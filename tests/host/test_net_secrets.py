@@ -74,9 +74,9 @@ def test_a_booted_unit_shows_and_logs_no_password(capsys):
     import main as unit_main
     import network  # tests/firmware/network.py: the simulated WLAN
 
-    from host_tools.sim import machine as fake
     from host_tools.sim import rig as rigmod
-    from host_tools.sim.faultfs import FaultFS
+    from host_tools.sim.platform import machine as fake
+    from host_tools.sim.platform.faultfs import FaultFS
     from sunprint import status
     from sunprint.ui.status import status_values
 

@@ -163,8 +163,8 @@ def _no_wait(ms):
 
 
 def _boot_and_tick(profile):
-    from host_tools.sim import machine as fake
     from host_tools.sim import rig as rigmod
+    from host_tools.sim.platform import machine as fake
     from sunprint.board import build
 
     clock = rigmod.Clock(START)

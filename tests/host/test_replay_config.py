@@ -73,9 +73,9 @@ def _boot_main(profile_path, config_text):
     """firmware/main.py's unit for the profile with config_text as /config.json."""
     import main as unit_main
 
-    from host_tools.sim import machine as fake
     from host_tools.sim import rig as rigmod
-    from host_tools.sim.faultfs import FaultFS
+    from host_tools.sim.platform import machine as fake
+    from host_tools.sim.platform.faultfs import FaultFS
     from sunprint import status
 
     status.register(None, "")

@@ -1,10 +1,12 @@
-"""The sim's chip and meter models take their facts from datasheets, not from the firmware.
+"""The sim's parts registry, and the facts its models take from datasheets, not the firmware.
 
-- no model module (nor the rig that wires them) imports the firmware (sunprint.*): a model
-  that copied a driver's table would check the driver against itself;
-- the rig picks a model from its own registry (type name -> model family) and a Modbus meter's
-  register map from host_tools.sim.modbus_maps; every sensor type a board profile may name has
-  a model there, and the Modbus ones have a table;
+- no model module (chips/, platform/), nor the parts registry and the rig that wire them,
+  imports the firmware (sunprint.*): a model that copied a driver's table would check the
+  driver against itself;
+- host_tools/sim/parts.py has one model class per part a board profile may name (every sensor
+  and display type of the firmware's registry), with one interface; a Modbus meter's register
+  map comes from host_tools.sim.chips.modbus_maps;
+- the rig loops over parts: it names no part type and imports no chip model itself;
 - wiring a profile through the rig loads none of the firmware's driver modules.
 """
 
@@ -17,23 +19,18 @@ from pathlib import Path
 import pytest
 
 from host_tools import boards
-from host_tools.sim import modbus_maps, rig
+from host_tools.sim import parts, rig
+from host_tools.sim.chips import modbus_maps
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "host_tools" / "sim"
-# The chip, meter and line models and the rig. Not here: the e-paper models (being reworked),
-# the virtual board and the ROM emulator, which run the firmware on purpose.
-MODELS = (
-    "dlt645_meter.py",
-    "i2c.py",
-    "max7219.py",
-    "modbus_maps.py",
-    "modbus_meter.py",
-    "neopixel.py",
-    "pulses.py",
-    "rig.py",
-    "uart.py",
+# The chip, meter, line and platform models, the registry and the rig. Not here: the virtual
+# board and the ROM emulator (board/), which run the firmware on purpose.
+MODELS = sorted(
+    str(p.relative_to(SIM))
+    for p in [*SIM.glob("chips/*.py"), *SIM.glob("platform/*.py"), SIM / "parts.py", SIM / "rig.py"]
 )
+PROFILES = sorted((ROOT / "boards").glob("*.json"))
 
 
 def _imports(path):
@@ -52,15 +49,70 @@ def test_models_import_nothing_from_the_firmware(name):
     assert not firmware, "%s imports %s" % (name, firmware)
 
 
-def test_every_sensor_type_has_a_model():
-    assert set(rig.SENSOR_MODELS) == set(boards.SENSORS)
-    modbus = {k for k, family in rig.SENSOR_MODELS.items() if family == "modbus"}
+def test_every_part_type_has_a_model():
+    assert set(parts.SENSORS) == set(boards.SENSORS)
+    assert set(parts.DISPLAYS) == set(boards.DISPLAYS)
+    modbus = {k for k, part in parts.SENSORS.items() if part.FAMILY == parts.MODBUS}
     assert modbus == set(modbus_maps.METERS)
     for name in modbus_maps.METERS:
         t = modbus_maps.table(name)
         assert t["name"] == name and t["registers"]
         quantities = {r[2] for r in t["registers"]}
         assert {"voltage", "current", "power", "energy_import"} <= quantities, name
+    for table, role in ((parts.SENSORS, "sensor"), (parts.DISPLAYS, "display")):
+        for name, part in table.items():
+            assert issubclass(part, parts.Part) and part.ROLE == role, name
+    for name in boards.EPAPER:
+        assert parts.DISPLAYS[name].FAMILY == parts.EPAPER, name
+    for name in boards.LED:
+        assert parts.DISPLAYS[name].FAMILY == parts.LED, name
+
+
+def test_the_rig_names_no_part_and_imports_no_model():
+    # The rig loops over the registry's parts: a part type spelled in rig.py (a family switch,
+    # "if kind == 'ssd1680'") or a chip model imported there means a new part touches the rig.
+    tree = ast.parse((SIM / "rig.py").read_text(encoding="utf-8"))
+    names = set(parts.SENSORS) | set(parts.DISPLAYS) | set(parts.CLOCK_CHIPS)
+    spelled = sorted(
+        {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in names}
+    )
+    assert spelled == [], spelled
+    chips = [m for m in _imports(SIM / "rig.py") if m.startswith("host_tools.sim.chips")]
+    assert chips == [], chips
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_every_profile_wires_through_the_one_part_interface(path):
+    # Every board: the rig wires its display and sensor parts; the sensor measures the power it
+    # is set to, time advances its model, its bus breaks and mends; the display gives a picture
+    # of the panel's size.
+    profile = json.loads(path.read_text())
+    clock = rig.Clock(0)
+    r = rig.wire(profile, clock)
+    assert r.parts[0] is r.display and r.models.get("display") is r.display.model
+    w, h = profile["display"]["width"], profile["display"]["height"]
+    pw, ph, data = r.picture()
+    assert (pw, ph, len(data)) == (w, h, ((w + 7) >> 3) * h)
+    assert r.kind == r.display.FAMILY
+    sensor = r.sensor
+    assert sensor is r.parts[1] and sensor.spec["type"] == r.sensor_type
+    assert r.models["sensor"] is sensor.model
+    r.set_power(3600.0)
+    clock.advance_ms(1000 * 1000)
+    r.update()
+    family = sensor.FAMILY
+    if family == parts.S0:
+        imp = profile["sensors"][0]["options"]["imp_per_kwh"]
+        assert r.pulses == imp  # 1 kWh in 1000 s at 3600 W
+        assert r.break_bus() is False
+        return
+    if family == parts.I2C:
+        bus_v = sensor.bus_v
+        assert sensor.model.current_na == round(3600.0 / bus_v * 1e9)
+    else:
+        assert sensor.model.energy_kwh == pytest.approx(1.0)
+    assert r.break_bus(True) is True
+    assert r.break_bus(False) is True
 
 
 def test_energy_option_names_the_models_own_register():

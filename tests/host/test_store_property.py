@@ -30,7 +30,7 @@ from host_tools.paths import use_firmware
 
 use_firmware()
 
-from host_tools.sim.faultfs import AFTER, BEFORE, FaultFS, PowerCut  # noqa: E402
+from host_tools.sim.platform.faultfs import AFTER, BEFORE, FaultFS, PowerCut  # noqa: E402
 from sunprint.core.ledger import JOURNAL_SIZE, Ledger  # noqa: E402
 from sunprint.store import JOURNAL, FileBackend, PersistPolicy, Store  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The virtual board (host_tools/sim/vboard.py) driven by the real mpremote 1.29 and by raw
+"""The virtual board (host_tools/sim/board/vboard.py) driven by the real mpremote 1.29 and by raw
 serial bytes (pyserial), as a technician's tools would drive a MicroPython ESP32.
 
 One bare board (no profile) on a pty is shared by the module; tests that change its flash
@@ -20,7 +20,7 @@ import serial
 from ctrlc import as_from_a_terminal  # noqa: E402
 
 from host_tools.link import open_link
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 SUNPRINT = Path(sys.executable).parent / "sunprint"
@@ -617,7 +617,7 @@ def test_the_unix_ports_doors_to_the_host_are_not_on_the_board(board, big_board,
 def test_the_compiled_sim_modules_are_read_only_to_the_board(board, tmp_path):
     """The cache every later virtual board imports (build/vboard-mpy/) is not the board's:
     what the board copies there, removes or renames fails, and the cache stays as it was."""
-    from host_tools.sim.vboard import sim_tree
+    from host_tools.sim.board.vboard import sim_tree
 
     _, port, _ = board
     tree = sim_tree()
@@ -625,12 +625,12 @@ def test_the_compiled_sim_modules_are_read_only_to_the_board(board, tmp_path):
     evil = tmp_path / "evil.py"
     evil.write_text("print('evil')\n")
     sim = ":/.sunprint-sim/host_tools/sim/"
-    for dest in (sim + "machine.mpy", sim + "evil.py", ":/.sunprint-sim/evil.py"):
+    for dest in (sim + "platform/machine.mpy", sim + "evil.py", ":/.sunprint-sim/evil.py"):
         r = mpremote(port, "resume", "fs", "cp", str(evil), dest)
         assert r.returncode == 1, (dest, r.stdout, r.stderr)
     for code in (
-        "import os\nos.remove('/.sunprint-sim/host_tools/sim/machine.mpy')",
-        "import os\nos.rename('/.sunprint-sim/host_tools/sim/machine.mpy', '/m.mpy')",
+        "import os\nos.remove('/.sunprint-sim/host_tools/sim/platform/machine.mpy')",
+        "import os\nos.rename('/.sunprint-sim/host_tools/sim/platform/machine.mpy', '/m.mpy')",
         "import os\nos.mkdir('/.sunprint-sim/host_tools/new')",
         "open('/.sunprint-sim/host_tools/sim/rig.mpy', 'ab').write(b'x')",
     ):
@@ -644,7 +644,7 @@ def test_the_compiled_sim_modules_are_read_only_to_the_board(board, tmp_path):
 def test_the_child_can_change_no_host_file_but_its_flash(tmp_path):
     """The OS behind the agent's hiding (Landlock, where the kernel has it): the board's
     interpreter, handed the unix port's own VfsPosix, still writes only in its flash folder."""
-    from host_tools.sim import vboard_launch
+    from host_tools.sim.board import vboard_launch
 
     if vboard_launch.landlock_abi() < 1:
         pytest.skip("this kernel has no Landlock: the agent's hiding is all there is")
@@ -860,7 +860,7 @@ def test_sim_keeps_a_registry_for_more_subcommands():
 
 def test_a_board_without_its_vm_built_names_make_setup(tmp_path, monkeypatch):
     """The child is the unit's 32-bit VM, which `make setup` builds: missing, it is named."""
-    from host_tools.sim import vboard
+    from host_tools.sim.board import vboard
 
     monkeypatch.setattr(vboard, "MICROPYTHON32", tmp_path / "micropython32")
     with pytest.raises(vboard.MissingVM, match="micropython32 is missing: run `make setup`"):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from host_tools.link import open_link
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 NOW = "import time; print(time.time(), time.gmtime()[0], time.gmtime(0)[0])"
 

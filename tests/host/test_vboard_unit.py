@@ -12,7 +12,7 @@ import pytest
 from test_vboard import friendly_prompt, mpremote_ok, open_serial, read_until, wait_for
 
 from host_tools.paths import BOARDS, FIRMWARE, FONTS, MPY_CROSS32
-from host_tools.sim.vboard import VirtualBoard
+from host_tools.sim.board.vboard import VirtualBoard
 
 BOARD = "esp32-epd29-ina226"
 HEAP = 400000  # the unit's bytecode sits in the heap on the unix port (README: ~160 KB)
@@ -82,7 +82,7 @@ def test_main_py_boots_the_unit_and_the_status_call_answers(unit):
     assert set(status["sensor"]) >= {"flag", "ok", "power_mw", "comm_failed"}
     assert 0 < status["free_heap"] < HEAP
     # the profile's models are behind the fake machine's pins and buses, outside the board's
-    # VM (in the bridge's process: host_tools/sim/modelhost.py)
+    # VM (in the bridge's process: host_tools/sim/board/modelhost.py)
     out = mpremote_ok(
         port,
         "resume",

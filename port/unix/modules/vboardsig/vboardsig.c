@@ -1,5 +1,5 @@
 // vboardsig: a board's Ctrl-C for the 32-bit unix port that the virtual board runs
-// (host_tools/sim/vboard_launch.py says why).
+// (host_tools/sim/board/vboard_launch.py says why).
 //
 // A board's UART interrupt only schedules KeyboardInterrupt (mp_sched_keyboard_interrupt): the
 // VM raises it at its next check, between bytecodes. The unix port's SIGINT handler raises it

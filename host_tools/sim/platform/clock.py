@@ -2,7 +2,7 @@
 # of its own, so a test at an ESP32's heap loads the clock without the rig's wiring code.
 # Portable Python: CPython and MicroPython.
 
-from host_tools.sim.machine import TICKS_PERIOD, ticks_diff
+from host_tools.sim.platform.machine import TICKS_PERIOD, ticks_diff
 
 _NS_PER_MS = 1000000
 _NS_PER_S = 1000000000

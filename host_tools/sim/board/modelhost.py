@@ -1,5 +1,5 @@
 """The model host: a unit's chip and panel models in this CPython process, served over two
-pipes to the unit's MicroPython VM (host_tools/sim/modellink.py is the unit's side and says
+pipes to the unit's MicroPython VM (host_tools/sim/board/modellink.py is the unit's side and says
 the wire format). The unit's heap then holds the unit alone, as on an ESP32.
 
     host = ModelHost(root)                     # root: the folder profile paths are under
@@ -22,12 +22,12 @@ import struct
 import threading
 from pathlib import Path
 
-from host_tools.sim import modellink as ml
 from host_tools.sim import rig as rigmod
+from host_tools.sim.board import modellink as ml
 
 
 class _Wiring:
-    """The fake machine's wiring tables (host_tools.sim.machine's interface), private to one
+    """The fake machine's wiring tables (host_tools.sim.platform.machine's interface), private to one
     host: pins, SPI, I2C and UART ids -> the models rig.wire put there."""
 
     def __init__(self):
@@ -242,7 +242,7 @@ class ModelHost:
         if "wire" in req:
             return self._wire(req["wire"])
         if req.get("new") == "flash":  # the unit's flash: files here, not in its heap
-            from host_tools.sim.faultfs import FaultFS
+            from host_tools.sim.platform.faultfs import FaultFS
 
             return self._encode(FaultFS(*[self._arg(a) for a in req["args"]]))
         if "neopixel" in req:

@@ -2,12 +2,12 @@
 #
 # A whole unit in MicroPython at an ESP32's heap (110 KB) has no room for the models of its
 # panel and sensor beside it (an SSD1683's RAM planes alone are 45 KB). So the models run in
-# the host's CPython (host_tools/sim/modelhost.py) and the unit's fake machine forwards each
+# the host's CPython (host_tools/sim/board/modelhost.py) and the unit's fake machine forwards each
 # bus transaction to them over two pipes: a pin level, an SPI write, an I2C register read, a
 # UART write/flush/any/readinto. The unit's side allocates nothing per transaction: one
 # preallocated header buffer, data read straight into the driver's buffer.
 #
-#     from host_tools.sim import machine as fake, modellink
+#     from host_tools.sim.platform import machine as fake, modellink
 #     rig = modellink.wire("boards/esp32-epd29-ina226.json", clock)   # or a profile dict
 #     runner = main.main(fake, ...); rig.attach(runner.unit)
 #     rig.models["sensor"].set(1.5, 30.0); rig.picture(); rig.models["display"].refreshes
@@ -537,12 +537,12 @@ class RemoteRig:
 
 
 def flash(files=None):
-    """An in-memory flash that loses power on command (host_tools.sim.faultfs.FaultFS, with
+    """An in-memory flash that loses power on command (host_tools.sim.platform.faultfs.FaultFS, with
     its `written` counts): on the model host where this VM has one (its files are flash on a
     unit, not heap), else here. files: path -> bytes to start with."""
     lk = link()
     if lk is None:
-        from host_tools.sim.faultfs import FaultFS
+        from host_tools.sim.platform.faultfs import FaultFS
 
         return FaultFS(files)
     enc = None
@@ -558,7 +558,7 @@ def wire(profile, clock, machine=None):
     model host where this VM has one. `profile` is a board profile (a dict) or its JSON path;
     the model host is handed the path (the host reads it: nothing big crosses the link)."""
     if machine is None:
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
     lk = link()
     if lk is None:
         from host_tools.sim import rig as rigmod

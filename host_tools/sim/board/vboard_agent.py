@@ -1,4 +1,4 @@
-# The MicroPython side of the virtual board (host_tools/sim/vboard.py): runs inside the
+# The MicroPython side of the virtual board (host_tools/sim/board/vboard.py): runs inside the
 # child (micropython32 or micropython32-app, the unit's 1.26.1 VM built 32-bit), whose
 # working directory is the board's flash folder.
 #
@@ -333,12 +333,12 @@ class _BoardTime(_BoardModule):
         self._real = real
 
     def time(self):
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
 
         return machine.board_time_ns() // 1000000000
 
     def time_ns(self):
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
 
         return machine.board_time_ns()
 
@@ -350,7 +350,7 @@ class _BoardTime(_BoardModule):
         return self.gmtime(secs)
 
     def mktime(self, t):
-        from host_tools.sim import machine
+        from host_tools.sim.platform import machine
 
         return machine.board_seconds(t)
 
@@ -442,7 +442,7 @@ class RealClock:
 
 
 def _wire_board(profile, power_w):
-    from host_tools.sim import modellink
+    from host_tools.sim.board import modellink
 
     clock = RealClock()
     # on the bridge's side of the model link (outside this VM) where it gave one, else here
@@ -688,17 +688,17 @@ def main(
     rtc_epoch_ns=None,
 ):
     global _mark, _ctl
-    import vboardsig  # the launcher's Ctrl-C signal (sim/vboard_launch.py), SIGUSR1 = 10
+    import vboardsig  # the launcher's Ctrl-C signal (sim/board/vboard_launch.py), SIGUSR1 = 10
 
     vboardsig.route_interrupts(10)
     _mark = b"\x00\x01VB" + nonce.encode() + b":"
     _ctl = open(ctl_fd, "rb")  # before the flash becomes `/`: an fd, not a path
-    from host_tools.sim import modellink
+    from host_tools.sim.board import modellink
 
     modellink.link()  # the model link's pipes, where the bridge gave them: fds too
     import micropython
 
-    from host_tools.sim import machine
+    from host_tools.sim.platform import machine
 
     machine._STATE["reset_cause"] = reset_cause
     machine._STATE["rtc_epoch_ns"] = rtc_epoch_ns  # the board's RTC, kept by the bridge

@@ -9,7 +9,7 @@
 # MicroPython's esp32 port raises them: OSError(-esp_err, name), e.g. -0x1102
 # ESP_ERR_NVS_NOT_FOUND for a missing key (missing_errno=2 makes it ENOENT instead).
 
-from host_tools.sim.faultfs import BEFORE, _Power
+from host_tools.sim.platform.faultfs import BEFORE, _Power
 
 _ENOENT = 2
 _NVS_NOT_FOUND = -0x1102

@@ -16,7 +16,7 @@ itself when it starts.
 
 The core is transport-agnostic (`attach(write_output)`, `feed(bytes)`, `reset()`, `close()`);
 `serve_pty()` and `serve_tcp()` put it on a pseudo-terminal or a 127.0.0.1 port, the same shape
-as the virtual board (host_tools/sim/vboard.py). Fault knobs for tests: `cut_after` (the link dies
+as the virtual board (host_tools/sim/board/vboard.py). Fault knobs for tests: `cut_after` (the link dies
 after N bytes of flash data), `chip` (answer as another chip), `answer=False` (a dead line),
 `refuse={op: code}` (the ROM answers those commands with that error code).
 """
@@ -24,13 +24,11 @@ after N bytes of flash data), `chip` (answer as another chip), `answer=False` (a
 import collections
 import hashlib
 import os
-import pty
-import select
-import socket
 import struct
 import threading
-import tty
 import zlib
+
+from host_tools.sim.board.lineserver import LineServer
 
 MB = 1024 * 1024
 SECTOR = 0x1000
@@ -83,7 +81,6 @@ CHIPS = {
 FLASH_CAPACITY_ID = {1 * MB: 0x14, 2 * MB: 0x15, 4 * MB: 0x16, 8 * MB: 0x17, 16 * MB: 0x18}
 DEFAULT_MAC = "24:0a:c4:12:34:56"
 ROM_ASSUMED_FLASH = 2 * MB  # until SPI_SET_PARAMS, as the ESP32 ROM does
-PTY_WRITE_WAIT_S = 2.0
 # What a link cut does: "silent" the line goes dead until reset(); "close" the connection drops
 # (TCP: the unit resets and the next client gets it; pty: the pty goes away, a USB adapter
 # pulled out); "brownout" the unit resets mid-write (its power dipped): the command gets no
@@ -636,10 +633,12 @@ class Esp32Rom:
 
     def serve_pty(self):
         self._server = LineServer(self)
+        self.hangup = self._server.hangup
         return self._server.serve_pty()
 
     def serve_tcp(self, port=0):
         self._server = LineServer(self)
+        self.hangup = self._server.hangup
         return self._server.serve_tcp(port)
 
     def __enter__(self):
@@ -648,142 +647,5 @@ class Esp32Rom:
     def __exit__(self, *exc):
         server = getattr(self, "_server", None)
         if server is not None:
-            server.stop()
+            server.close()
         self.close()
-
-
-class LineServer:
-    """One serial line for a core with attach/feed: a pty or a 127.0.0.1 TCP port.
-
-    The core's `hangup` is wired to drop the connection (a TCP client is disconnected and the
-    next one accepted; a pty master is closed, as when a USB adapter is pulled out).
-    """
-
-    def __init__(self, core):
-        self.core = core
-        self.master = None
-        self.listener = None
-        self.client = None
-        self.stopping = False
-        self.threads = []
-        self._write_lock = threading.Lock()
-        core.hangup = self.hangup
-
-    def _start(self, target):
-        t = threading.Thread(target=target, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def serve_pty(self):
-        master, slave = pty.openpty()
-        tty.setraw(slave)  # no echo, no line discipline: bytes pass as they are
-        os.set_blocking(master, False)
-        self.master = master
-        self.slave_fd = slave  # kept open so the line survives clients closing theirs
-        path = os.ttyname(slave)
-        self.core.attach(self._write_pty)
-        self._start(self._pump_pty)
-        return path
-
-    def _write_pty(self, data):
-        # Nobody may be reading (a unit in a boot loop prints forever): wait a while for room
-        # in the pty, then drop what does not fit, as a UART with no listener would.
-        with self._write_lock:
-            fd = self.master
-            view = memoryview(data)
-            while fd is not None and view:
-                try:
-                    _, writable, _ = select.select([], [fd], [], PTY_WRITE_WAIT_S)
-                    if not writable:
-                        return
-                    n = os.write(fd, view)
-                except OSError:
-                    return
-                view = view[n:]
-
-    def _pump_pty(self):
-        fd = self.master
-        while not self.stopping and self.master is not None:
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.2)
-                if not ready:
-                    continue
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
-            if data:
-                self.core.feed(data)
-
-    def serve_tcp(self, port=0):
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", port))
-        self.listener.listen(1)
-        self.core.attach(self._write_tcp)
-        self._start(self._accept_loop)
-        return "socket://127.0.0.1:%d" % self.listener.getsockname()[1]
-
-    def _write_tcp(self, data):
-        with self._write_lock:
-            client = self.client
-            if client is not None:
-                try:
-                    client.sendall(data)
-                except OSError:
-                    pass
-
-    def _accept_loop(self):
-        while not self.stopping:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.client = client
-            while not self.stopping:
-                try:
-                    data = client.recv(65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                self.core.feed(data)
-            if self.client is client:
-                self.client = None
-            try:
-                client.close()
-            except OSError:
-                pass
-
-    def hangup(self):
-        """Drop the line. TCP: the client is cut off and the unit comes back for the next one
-        (the core was reset by the glitch). Pty: the master is closed for good."""
-        if self.client is not None:
-            client, self.client = self.client, None
-            try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.core.reset()
-        elif self.master is not None:
-            master, self.master = self.master, None
-            os.close(master)
-            os.close(self.slave_fd)
-
-    def stop(self):
-        self.stopping = True
-        if self.listener is not None:
-            self.listener.close()
-        if self.client is not None:
-            try:
-                self.client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self.master is not None:
-            master, self.master = self.master, None
-            os.close(master)
-            os.close(self.slave_fd)
-        for t in self.threads:
-            t.join(timeout=1)

@@ -3,7 +3,7 @@ board code run unchanged on a PC, in CPython or inside the MicroPython unix port
 
 Portable Python (no typing, no dataclasses). In MicroPython a file named machine.py does NOT
 replace the built-in module (shared/FIELD-NOTES.md): register it before the firmware imports
-it, e.g. `import sys; from host_tools.sim import machine; sys.modules["machine"] = machine`.
+it, e.g. `import sys; from host_tools.sim.platform import machine; sys.modules["machine"] = machine`.
 
 Wiring: a test connects models to GPIO numbers and bus ids first,
     machine.wire_pin(26, model.cs)       # Pin(26, ...) now drives the model's CS line

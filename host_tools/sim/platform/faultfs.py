@@ -32,10 +32,10 @@
 #
 # A wear model (optional, FaultFS(wear=lfswear.LfsWear(...))) counts the flash erases these
 # operations would cost on LittleFS v2 as MicroPython mounts it on the ESP32, per block: see
-# host_tools/sim/lfswear.py. FaultFS calls its open_write, write, sync, close, rename, remove,
+# host_tools/sim/platform/lfswear.py. FaultFS calls its open_write, write, sync, close, rename, remove,
 # mkdir and mount. (A module of its own: firmware tests load faultfs into a small heap.)
 #
-# FakeNVS, the esp32.NVS that loses power the same way, is in host_tools/sim/fakenvs.py.
+# FakeNVS, the esp32.NVS that loses power the same way, is in host_tools/sim/platform/fakenvs.py.
 
 BEFORE = "before"
 AFTER = "after"

@@ -1,5 +1,5 @@
 # An erase-count model of LittleFS v2 under the operations the fault-injecting flash sees
-# (host_tools/sim/faultfs.py FaultFS(wear=LfsWear(...))): per 4 KB block, so the years before
+# (host_tools/sim/platform/faultfs.py FaultFS(wear=LfsWear(...))): per 4 KB block, so the years before
 # any sector reaches its rated erase cycles can be computed (tests/bench/bench_store.py).
 #
 # Portable Python, like faultfs.py: it runs under CPython and inside the MicroPython unix port.

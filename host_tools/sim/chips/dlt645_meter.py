@@ -32,7 +32,7 @@
 # - the meter's clock, once set_clock() gave it one (a meter without one answers D1H): date
 #   (04000101, YYMMDDWW, WW 0 = Sunday) and time (04000102, hhmmss), packed BCD low byte
 #   first, local time, counted on by advance() with the 2-digit-year calendar an RTC has
-#   (host_tools/sim/rtcchips.py Calendar).
+#   (host_tools/sim/chips/rtcchips.py Calendar).
 #
 # FakeSerial models the line: 11-bit bytes (8E1) at `baudrate`, the request's transmission time
 # (write() queues it, flush() waits until it is out, as machine.UART.flush does), the meter's
@@ -240,7 +240,7 @@ class DLT645MeterModel:
     def set_clock(self, year, month, day, hour, minute, second, weekday):
         """Give the meter a clock (its local time): it answers DATE and TIME from then on and
         counts on in advance(). weekday 0 = Sunday, as DATE's WW."""
-        from host_tools.sim.rtcchips import Calendar
+        from host_tools.sim.chips.rtcchips import Calendar
 
         c = Calendar(lambda: 0, 0)
         c.year, c.month, c.date = year - 2000, month, day

@@ -3,7 +3,7 @@
 Download mode runs `Esp32Rom` (the real esptool flashes it). When the unit leaves the loader it
 boots what is in flash, as the ESP32's first-stage ROM does: a valid image at 0x1000 (where
 MicroPython's ESP32 firmware .bin goes, its second-stage bootloader first) hands the line to a
-`VirtualBoard` (host_tools/sim/vboard.py: the MicroPython REPL); anything else gives the ROM's
+`VirtualBoard` (host_tools/sim/board/vboard.py: the MicroPython REPL); anything else gives the ROM's
 boot loop, `invalid header: 0xffffffff` over and over, and the unit stays there.
 
 How a unit leaves the loader, and how it gets back in. On a DevKitC, esptool moves EN and IO0
@@ -30,7 +30,8 @@ import sys
 import threading
 from pathlib import Path
 
-from host_tools.sim.esp32rom import DEFAULT_MAC, MB, Esp32Rom, LineServer
+from host_tools.sim.board.esp32rom import DEFAULT_MAC, MB, Esp32Rom
+from host_tools.sim.board.lineserver import LineServer
 
 BOOTLOADER_OFFSET = 0x1000
 IMAGE_MAGIC = 0xE9
@@ -203,7 +204,7 @@ class Device:
             self._stop_occupant()
             self.state = "off"
         if self._server is not None:
-            self._server.stop()
+            self._server.close()
             self._server = None
         self.rom.close()
 
@@ -238,7 +239,7 @@ class Device:
             self.state = "boot_loop"
             self._start_boot_loop(problem, self._generation)
             return
-        from host_tools.sim.vboard import VirtualBoard
+        from host_tools.sim.board.vboard import VirtualBoard
 
         self.state = "app"
         if not self.repl:
@@ -291,76 +292,3 @@ class Device:
 
     def __exit__(self, *exc):
         self.close()
-
-
-# --- `sunprint sim unit` ------------------------------------------------------------------------
-
-
-def add_sim_unit(sim_sub):
-    """Add `unit` to the `sunprint sim` subcommands (argparse subparsers of `sim`)."""
-    p = sim_sub.add_parser(
-        "unit",
-        help="an emulated ESP32 DevKitC: ROM loader for esptool, then the app's REPL",
-        description="Serve an emulated ESP32 DevKitC on a pty (or 127.0.0.1 TCP): esptool "
-        "flashes it through the ROM loader; a valid image at 0x1000 boots into a virtual "
-        "MicroPython board, anything else gives the ROM's boot loop. Runs until Ctrl-C.",
-    )
-    p.add_argument("--flash", required=True, help="flash image file (created blank if absent)")
-    p.add_argument("--board", help="board profile whose chip models the app sees")
-    p.add_argument("--mac", default=DEFAULT_MAC, help="base MAC in eFuse (default %(default)s)")
-    p.add_argument("--flash-size", type=int, default=4, choices=(1, 2, 4, 8, 16), help="MB")
-    p.add_argument("--fs", help="the MicroPython filesystem folder (default FLASH.fs)")
-    p.add_argument("--download", action="store_true", help="start in download mode")
-    p.add_argument(
-        "--firmware",
-        choices=("stock", "frozen", "romfs", "unit"),
-        default="unit",
-        help="what the flashed image is when it boots: the unit image `make firmware` builds "
-        "(default: the app frozen in, a romfs partition), or see sim board --firmware",
-    )
-    p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
-    p.set_defaults(func=cmd_sim_unit)
-
-
-def cmd_sim_unit(args):
-    from host_tools.errors import UserError
-    from host_tools.sim.esp32rom import parse_mac
-
-    try:
-        parse_mac(args.mac)
-    except ValueError as e:
-        raise UserError("--mac: %s" % e) from None
-    if args.board:
-        from host_tools.boards import load_board
-
-        load_board(args.board)
-    from host_tools.sim.vboard import MissingVM, unit_vm
-
-    try:
-        unit_vm(args.firmware)  # what the unit boots into, checked before anything is served
-    except MissingVM as e:
-        raise UserError(str(e)) from None
-    try:
-        device = Device(
-            args.flash,
-            fs_dir=args.fs,
-            board=args.board,
-            mac=args.mac,
-            flash_size=args.flash_size * MB,
-            mode="download" if args.download else "run",
-            firmware=args.firmware,
-        )
-    except ValueError as e:
-        raise UserError("--flash %s: %s" % (args.flash, e)) from None
-    from host_tools.simcmd import stop_on_signals, wait_for_stop
-
-    with stop_on_signals(), device:
-        port = device.serve_tcp() if args.tcp else device.serve_pty()
-        print("unit on %s (%s)" % (port, device.state), flush=True)
-        if device.boot_message:
-            print("not bootable: %s" % device.boot_message, flush=True)
-        try:
-            wait_for_stop()
-        except KeyboardInterrupt:
-            pass
-    return 0

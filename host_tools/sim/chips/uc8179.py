@@ -2,7 +2,7 @@
 # into the picture the panel (Waveshare 7.5" V2, 800 sources x 480 gates, landscape) would show.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port. Same shape as
-# host_tools/sim/ssd1680.py:
+# host_tools/sim/chips/ssd1680.py:
 #
 #     m = UC8179Model()                 # UC8179Model(320, 200) for a small panel (TRES must match)
 #     drv = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy)
@@ -58,7 +58,8 @@
 # picture on the glass in its window; a refresh without a waveform; TRES not matching the panel;
 # PSR not in KW mode; bytes beyond a DTM area.
 
-from host_tools.sim.epdbus import SPI, BusyPin, Noise, OutPin, Plane, differential
+from host_tools.sim.chips.epd import EPDModel
+from host_tools.sim.chips.epdbus import Plane, differential
 
 _DTM1 = 0x10
 _DTM2 = 0x13
@@ -72,18 +73,18 @@ OTP_FULL = "otp-full"
 OTP_FAST_PARTIAL = "otp-fast-partial"
 REGISTER = "register"
 
-_KNOWN = (
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x20,
-    0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x30, 0x40, 0x41, 0x42, 0x43, 0x44,
-    0x50, 0x51, 0x52, 0x60, 0x61, 0x65, 0x70, 0x71, 0x80, 0x81, 0x82, 0x90, 0x91, 0x92, 0xA0,
-    0xA1, 0xA2, 0xE0, 0xE3, 0xE4, 0xE5, 0xE7,
-)  # fmt: skip
 
+class UC8179Model(EPDModel):
+    BUSY_LEVEL = 0  # BUSY_N: low = busy
+    BUSY_SAYS = "BUSY_N is low"
+    # Commands the model knows (the UC8179 command table, Zephyr's uc81xx_regs.h)
+    KNOWN = (
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x20,
+        0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x30, 0x40, 0x41, 0x42, 0x43, 0x44,
+        0x50, 0x51, 0x52, 0x60, 0x61, 0x65, 0x70, 0x71, 0x80, 0x81, 0x82, 0x90, 0x91, 0x92, 0xA0,
+        0xA1, 0xA2, 0xE0, 0xE3, 0xE4, 0xE5, 0xE7,
+    )  # fmt: skip
 
-_COMMAND_LOG = 512  # command bytes kept in `commands`
-
-
-class UC8179Model:
     def __init__(
         self,
         width=800,
@@ -101,16 +102,7 @@ class UC8179Model:
         self.revision = revision
         self.width = width
         self.height = height
-        self.busy_polls = busy_polls
-        self.short_busy_polls = short_busy_polls
-        self.stuck_busy = stuck_busy
-        self.keep_ram = keep_ram
-        self._noise = Noise(0x8179)
-        self.spi = SPI(self)
-        self.cs = OutPin(self, "cs", 1)
-        self.dc = OutPin(self, "dc", 1)
-        self.rst = OutPin(self, "rst", 1)
-        self.busy = BusyPin(self)
+        EPDModel.__init__(self, busy_polls, short_busy_polls, stuck_busy, keep_ram, 0x8179)
         self._xb = width // 8
         self.ram_new = Plane(self._xb, height)  # DTM2
         self.ram_old = Plane(self._xb, height)  # DTM1
@@ -119,24 +111,8 @@ class UC8179Model:
         self.old_known = False  # OLD written whole (or copied by N2OCP) since it was lost
         self._old_count = 0  # DTM1 bytes of the whole panel written in normal mode
         self.shown = Plane(self._xb, height)  # the glass: MSB = left, 1 = black
-        self.refreshes = []  # 'full' / 'partial'
         self.areas = []  # (x, y, w, h) refreshed, per refresh
-        self.waveforms = []  # waveform source of each refresh
-        self.violations = []
-        self.unknown = []
-        self.commands = bytearray()  # the recent command bytes accepted (not while asleep)
-        self.registers = {}
-        self.hw_resets = 0
-        self.sleeps = 0
-        self.ignored = 0
-        self.polls = 0
-        self.bytes_in = 0
         self.overflow = 0  # DTM bytes beyond their area
-        self.asleep = False
-        self._in_reset = False
-        self._shown_valid = False
-        self._busy_left = 0
-        self._pbuf = bytearray(16)
         self._por()
 
     def _por(self):
@@ -164,57 +140,10 @@ class UC8179Model:
         """True while the panel power is on (PON without POF)."""
         return self.powered
 
-    # --- pins ---
-
-    def _edge(self, name, v):
-        if name == "rst":
-            if v == 0:
-                self._in_reset = True
-            else:
-                self._in_reset = False
-                self.asleep = False
-                self.hw_resets += 1
-                self._por()
-                self._busy_left = self.short_busy_polls
-
-    def _poll_busy(self):
-        # BUSY_N: 0 = busy
-        self.polls += 1
-        if self._in_reset or self.asleep or self.stuck_busy:
-            return 0
-        if self._busy_left > 0:
-            self._busy_left -= 1
-            return 0
-        return 1
-
     # --- bytes in ---
 
-    def _spi_write(self, buf):
-        n = len(buf)
-        if n == 0 or self.cs._v or self._in_reset:
-            return
-        if self.asleep:
-            self.ignored += n
-            return
-        self.bytes_in += n
-        if self.dc._v == 0:
-            for c in buf:
-                if self.asleep:
-                    self.ignored += 1
-                    continue
-                if self._busy_left > 0 and not self.stuck_busy:
-                    self.violations.append("command 0x%02X sent while BUSY_N is low" % c)
-                self._command(c)
-        else:
-            self._data(buf)
-
     def _command(self, c):
-        cmds = self.commands
-        if len(cmds) >= _COMMAND_LOG:  # keep the recent history only: a day's replay is long
-            cmds = self.commands = cmds[_COMMAND_LOG // 2 :]
-        cmds.append(c)
-        self._cmd = c
-        self._np = 0
+        self._log_command(c)
         self._ram = None
         if c == 0x04:
             self.powered = True
@@ -241,7 +170,7 @@ class UC8179Model:
                 self._old_count = 0
         elif c in _LUTS:
             self.luts |= 1 << _LUTS.index(c)
-        elif c not in _KNOWN:
+        elif c not in self.KNOWN:
             self.unknown.append(c)
 
     def _area(self):
@@ -258,20 +187,9 @@ class UC8179Model:
         if self._ram is not None:
             self._dtm_write(buf)
             return
-        c = self._cmd
-        if c < 0 or c not in _KNOWN:
-            return
-        p = self._pbuf
-        np = self._np
-        for b in buf:
-            if np < 16:
-                p[np] = b
-            np += 1
-        self._np = np
-        self._apply(c, p, np)
+        self._parameters(buf)
 
     def _apply(self, c, p, np):
-        self.registers[c] = bytes(p[: min(np, 16)])
         if c == 0x00:
             self.psr = p[0]
         elif c == 0x50:
@@ -439,19 +357,3 @@ class UC8179Model:
                     band_old[i] = v
         if copy and not self.partial:
             self.old_known = True
-
-    # --- picture out ---
-
-    def pixel(self, x, y):
-        """1 if pixel (x, y) is black on the panel (native = landscape)."""
-        return (self.shown.get(x >> 3, y) >> (7 - (x & 7))) & 1
-
-    landscape_pixel = pixel
-
-    def landscape_mono_hlsb(self):
-        """The picture as Image.frombytes('1', (width, height), data) reads it: rows of width/8
-        bytes, MSB = leftmost pixel, 1 = white. A new bytearray."""
-        out = self.shown.tobytes()
-        for i in range(len(out)):
-            out[i] ^= 0xFF
-        return out

@@ -1,5 +1,5 @@
 # A Modbus RTU energy meter: the register file of a real meter, computed from true physical
-# values, served over FC03/FC04 as a slave does. The peer of host_tools.sim.uart.FakeUART.
+# values, served over FC03/FC04 as a slave does. The peer of host_tools.sim.chips.uart.FakeUART.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port. respond()
 # allocates nothing; setting values re-encodes the register file (that allocates).
@@ -7,7 +7,7 @@
 #     model = ModbusMeterModel(1, "sdm120", power_w=1234.5, energy_kwh=5678.9)
 #     uart = FakeUART(clock, model)
 #
-# The register maps are the vendors' (host_tools.sim.modbus_maps, with their sources), never
+# The register maps are the vendors' (host_tools.sim.chips.modbus_maps, with their sources), never
 # taken from the firmware (sunprint.drivers.modbus has its own): a driver that reads the wrong
 # address, function code, scale or word order gets what the real meter would give it.
 # A meter table (modbus_maps.table(name)): {"name", "fcs": function codes
@@ -33,7 +33,7 @@
 
 import struct
 
-from host_tools.sim.uart import crc16
+from host_tools.sim.chips.uart import crc16
 
 _STRUCT = (None, ">H", ">h", ">I", ">i")  # by type code (modbus_maps.TYPES)
 
@@ -207,7 +207,7 @@ class ModbusMeterModel:
 # code (~4 KB there) would stay for nothing. Two functions, so that no frame of the caller
 # still holds the module when it is let go.
 def _load(meter):
-    from host_tools.sim import modbus_maps
+    from host_tools.sim.chips import modbus_maps
 
     t = modbus_maps.table(meter) if isinstance(meter, str) else meter
     # [(first, count, bytearray(2 * count))]: one register file for every function code;
@@ -219,8 +219,8 @@ def _load(meter):
 def _unload():
     import sys
 
-    import host_tools.sim as package
+    import host_tools.sim.chips as package
 
-    sys.modules.pop("host_tools.sim.modbus_maps", None)
+    sys.modules.pop("host_tools.sim.chips.modbus_maps", None)
     if hasattr(package, "modbus_maps"):
         delattr(package, "modbus_maps")

@@ -1,6 +1,6 @@
 # The register maps of the Modbus meters the sim models, as their vendors' datasheets tabulate
 # them (sources below), never taken from the firmware (sunprint.drivers.modbus has its own).
-# Read by host_tools.sim.modbus_meter; table(name) returns one meter's table.
+# Read by host_tools.sim.chips.modbus_meter; table(name) returns one meter's table.
 #
 # Portable Python: runs under CPython and inside the MicroPython unix port (the model imports
 # it when it is built).

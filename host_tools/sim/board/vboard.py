@@ -15,14 +15,14 @@ without an error).
 The core is transport-agnostic (attach/feed/reset), so another emulator (an ESP32 ROM on the
 same serial line) can put this board behind its own transport.
 
-How it works: host_tools/sim/vboard_agent.py runs in the child. Code blocks go to it framed on
+How it works: host_tools/sim/board/vboard_agent.py runs in the child. Code blocks go to it framed on
 stdin; it execs them in the persistent globals of __main__ and reports output and tracebacks
 on stdout between nonce-tagged markers (the protocol is described there). The child sees the
-flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/machine.py and,
+flash folder as `/` (`..` clamped at its root), `machine` is host_tools/sim/platform/machine.py and,
 with a board profile, that profile's chip and panel models are wired onto it (sim/rig.py)
 before boot.py runs. A soft reboot starts a fresh child: fresh globals, as on a board.
 
-The child is what a board is, no more (sim/vboard_launch.py): Ctrl-C is raised between
+The child is what a board is, no more (sim/board/vboard_launch.py): Ctrl-C is raised between
 bytecodes, never out of C code; it writes only in its flash folder (Landlock) and the board's
 code has none of the unix port's doors to the host (the agent); it dies with the bridge, and
 a flash folder has one board at a time (FlashInUse).
@@ -33,35 +33,33 @@ import fcntl
 import hashlib
 import json
 import os
-import pty
 import queue
 import secrets
 import select
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import tty
 from collections import deque
 from pathlib import Path
 
 from host_tools import appid  # a leaf module, like paths
 from host_tools.mpycompile import compile_mpy
 from host_tools.paths import BOARDS, FIRMWARE, MICROPYTHON32, MICROPYTHON32_APP, MPY_CROSS32, ROOT
-from host_tools.sim import modellink
-from host_tools.sim.modelhost import ModelHost
-from host_tools.sim.vboard_launch import INTERRUPT_SIGNAL
+from host_tools.sim.board import modellink
+from host_tools.sim.board.lineserver import LineServer
+from host_tools.sim.board.modelhost import ModelHost
+from host_tools.sim.board.vboard_launch import INTERRUPT_SIGNAL
 
 # The .mpy the child loads come from the mpy-cross of its own version (1.26.1, make setup).
 MPY_CROSS = MPY_CROSS32
 SIM_DIR = ROOT / "host_tools" / "sim"
-LAUNCHER = SIM_DIR / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
+LAUNCHER = SIM_DIR / "board" / "vboard_launch.py"  # the child: the unix port, with a board's Ctrl-C
 
-PWRON_RESET = 1  # host_tools/sim/machine.py's reset causes, as on the ESP32 port
+PWRON_RESET = 1  # host_tools/sim/platform/machine.py's reset causes, as on the ESP32 port
 SOFT_RESET = 5
 
 FLASH_BYTES = 2 * 1024 * 1024  # the LittleFS partition of a 4 MB ESP32 module
@@ -91,11 +89,12 @@ TREE_CACHE = ROOT / "build" / "vboard-mpy"
 
 def _tree_sources():
     """(source, path in the tree, name in tracebacks) for the agent and host_tools.sim."""
-    jobs = [(SIM_DIR / "vboard_agent.py", "vboard_agent.mpy", "vboard_agent.py")]
+    jobs = [(SIM_DIR / "board" / "vboard_agent.py", "vboard_agent.mpy", "vboard_agent.py")]
     jobs.append((ROOT / "host_tools" / "__init__.py", "host_tools/__init__.mpy", None))
-    for path in sorted(SIM_DIR.glob("*.py")):
+    for path in sorted(SIM_DIR.rglob("*.py")):
         if not path.name.startswith("vboard"):  # the bridge is CPython only
-            jobs.append((path, "host_tools/sim/%s.mpy" % path.stem, None))
+            rel = path.relative_to(SIM_DIR).with_suffix(".mpy").as_posix()
+            jobs.append((path, "host_tools/sim/" + rel, None))
     return jobs
 
 
@@ -227,7 +226,7 @@ def _lock_flash(folder):
 
 class _Spawner:
     """Starts every child from one thread that lives as long as this process: the child's
-    PR_SET_PDEATHSIG (sim/vboard_launch.py) fires when the thread that forked it ends, and a
+    PR_SET_PDEATHSIG (sim/board/vboard_launch.py) fires when the thread that forked it ends, and a
     board restarts its child from threads that end (a reader thread after a crash)."""
 
     def __init__(self):
@@ -429,18 +428,20 @@ class VirtualBoard:
     def serve_pty(self):
         """A pseudo-terminal for the board; returns its real /dev/pts/N path (through a
         symlink mpremote polls and is ~10x slower)."""
-        server = _PtyServer(self)
+        server = LineServer(self)
         self._servers.append(server)
+        path = server.serve_pty()
         self._boot_if_off()
-        return server.path
+        return path
 
     def serve_tcp(self, port=0):
         """A 127.0.0.1 TCP port for the board (one client at a time); returns the pyserial
         URL "socket://127.0.0.1:PORT"."""
-        server = _TcpServer(self, port)
+        server = LineServer(self)
         self._servers.append(server)
+        url = server.serve_tcp(port)
         self._boot_if_off()
-        return "socket://127.0.0.1:%d" % server.port
+        return url
 
     def _boot_if_off(self):
         with self._lock:
@@ -520,7 +521,7 @@ class VirtualBoard:
         )
         # The agent and the fake machine live beside the board's heap, and so do the romfs
         # partition's bytes (flash on a board); the profile's chip and panel models run in this
-        # process (host_tools/sim/modelhost.py), outside the child's VM: its fake machine
+        # process (host_tools/sim/board/modelhost.py), outside the child's VM: its fake machine
         # forwards each bus transaction to them over two pipes.
         extra = AGENT_HEAP + (LINK_HEAP if self.profile_path else 0) + max(0, romfs)
         env = dict(os.environ)
@@ -606,7 +607,7 @@ class VirtualBoard:
 
     def _interrupt(self):
         # Ctrl-C: the launcher's SIGUSR1 schedules KeyboardInterrupt, which the VM raises at
-        # its next check, as a board's UART interrupt does (sim/vboard_launch.py says why not
+        # its next check, as a board's UART interrupt does (sim/board/vboard_launch.py says why not
         # SIGINT). Only while code runs: a signal while the agent reads a frame would cut it.
         if self._child is None:
             return
@@ -969,128 +970,6 @@ def _write_all(fd, data):
         select.select([], [fd], [])
         n = os.write(fd, view)
         view = view[n:]
-
-
-# --- transports ---
-
-
-class _PtyServer:
-    """The board on a pseudo-terminal (raw mode, no echo, no newline translation)."""
-
-    def __init__(self, board):
-        self.board = board
-        self.master, self.slave = pty.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
-        self._closed = False
-        board.attach(self._write)
-        self._thread = threading.Thread(target=self._read_loop, name="vboard-pty", daemon=True)
-        self._thread.start()
-
-    def _write(self, data):
-        view = memoryview(data)
-        while view and not self._closed:
-            # A UART with nobody reading drops what it cannot send.
-            if not select.select([], [self.master], [], 2.0)[1]:
-                return
-            n = os.write(self.master, view)
-            view = view[n:]
-
-    def _read_loop(self):
-        while not self._closed:
-            try:
-                r, _, _ = select.select([self.master], [], [], 0.2)
-                if not r:
-                    continue
-                data = os.read(self.master, 4096)
-            except OSError:
-                if self._closed:
-                    return
-                time.sleep(0.05)  # EIO while no client has the pty open
-                continue
-            if data:
-                self.board.feed(data)
-
-    def close(self):
-        self._closed = True
-        self.board.detach(self._write)
-        self._thread.join(1.0)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class _TcpServer:
-    """The board on 127.0.0.1 TCP, one client at a time (pyserial's socket://)."""
-
-    def __init__(self, board, port=0):
-        self.board = board
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.client = None
-        self._closed = False
-        board.attach(self._write)
-        self._thread = threading.Thread(target=self._accept_loop, name="vboard-tcp", daemon=True)
-        self._thread.start()
-
-    def _write(self, data):
-        client = self.client
-        if client is not None:
-            try:
-                client.sendall(data)
-            except OSError:
-                pass
-
-    def _accept_loop(self):
-        while not self._closed:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.client = client
-            try:
-                while True:
-                    # ACK at once: pyserial's socket leaves Nagle on, so each small write of
-                    # mpremote's would otherwise wait for our delayed ACK (~40 ms).
-                    _quickack(client)
-                    data = client.recv(4096)
-                    if not data:
-                        break
-                    self.board.feed(data)
-            except OSError:
-                pass
-            self.client = None
-            client.close()
-
-    def close(self):
-        self._closed = True
-        self.board.detach(self._write)
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        client = self.client
-        if client is not None:
-            try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _quickack(sock):
-    opt = getattr(socket, "TCP_QUICKACK", None)  # Linux only
-    if opt is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, opt, 1)
-        except OSError:
-            pass
 
 
 def load_profile(board):

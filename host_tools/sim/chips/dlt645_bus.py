@@ -19,7 +19,7 @@
 #   COLLIDE       a second device answers to its address at the same time.
 # A swap (meter replaced: same address, register elsewhere) is DLT645MeterModel.swap().
 
-from host_tools.sim.dlt645_meter import (
+from host_tools.sim.chips.dlt645_meter import (
     DLT645MeterModel,
     FakeSerial,
     _log,
@@ -146,8 +146,8 @@ class BusSerial(FakeSerial):
 
 
 class ModbusBusPeer:
-    """Several Modbus meter models (host_tools/sim/modbus_meter.py) on one line, as the peer of
-    host_tools.sim.uart.FakeUART: every request reaches every model; each answers its own unit
+    """Several Modbus meter models (host_tools/sim/chips/modbus_meter.py) on one line, as the peer of
+    host_tools.sim.chips.uart.FakeUART: every request reaches every model; each answers its own unit
     id only. `silent` holds unit ids that do not answer; two answers at once (`twins`: unit ids
     answered by a second device too) are a collision, the bytewise AND of both (garbage)."""
 
