@@ -118,6 +118,8 @@ class Device:
         auto_reset=True,
         repl=True,
         firmware="stock",
+        mqtt=None,
+        on_note=None,
         **rom_faults,
     ):
         self.flash_path = Path(flash_path)
@@ -133,6 +135,8 @@ class Device:
         self.auto_reset = auto_reset
         self.repl = repl
         self.firmware = firmware  # the image's kind when it boots (vboard.FIRMWARE_KINDS)
+        self.mqtt = mqtt  # --mqtt: the real broker behind the simulated site (vboard_site.py)
+        self.on_note = on_note
         self.rom = Esp32Rom(
             flash_path,
             mac=mac,
@@ -244,7 +248,13 @@ class Device:
         if not self.repl:
             return  # firmware that is not MicroPython: nothing answers on the line
         self.app = VirtualBoard(
-            str(self.fs_dir), board=self.board, heap=self.heap, firmware=self.firmware
+            str(self.fs_dir),
+            board=self.board,
+            heap=self.heap,
+            firmware=self.firmware,
+            mqtt=self.mqtt,
+            mac=self.rom.mac,
+            on_note=self.on_note,
         )
         self.app.attach(emit)
         self.app.reset(hard=True)
@@ -319,6 +329,9 @@ def add_sim_unit(sim_sub):
         "(default: the app frozen in, a romfs partition), or see sim board --firmware",
     )
     p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
+    from host_tools.simcmd import add_mqtt_option
+
+    add_mqtt_option(p)
     p.set_defaults(func=cmd_sim_unit)
 
 
@@ -340,6 +353,10 @@ def cmd_sim_unit(args):
         unit_vm(args.firmware)  # what the unit boots into, checked before anything is served
     except MissingVM as e:
         raise UserError(str(e)) from None
+    from host_tools.simcmd import mqtt_option, print_note
+
+    fs_dir = args.fs or args.flash + ".fs"
+    mqtt = mqtt_option(args, fs_dir)
     try:
         device = Device(
             args.flash,
@@ -349,6 +366,8 @@ def cmd_sim_unit(args):
             flash_size=args.flash_size * MB,
             mode="download" if args.download else "run",
             firmware=args.firmware,
+            mqtt=mqtt,
+            on_note=print_note,
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None
