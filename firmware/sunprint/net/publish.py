@@ -452,12 +452,23 @@ class Net:
         return LINK_TEXTS[w]
 
 
-# The status screen's link text: short ASCII, the same in both languages (the screens have
-# room for 8 characters beside the sensor row; Wi-Fi and MQTT read the same in Chinese).
-LINK_WIFI_OK = "WiFi ok"
-LINK_MQTT_OK = "MQTT ok"
-LINK_MQTT_DOWN = "MQTT --"
-LINK_TEXTS = ("", "WiFi ..", LINK_WIFI_OK, "WiFi pw?", "WiFi AP?", "WiFi --")
+# The status screen's link text, (English, Chinese) as the screens' other fields: short (the
+# 2.9" has room for about 8 characters beside the sensor row); "WiFi" and "MQTT" are written so
+# in Chinese too. By wifi state (wifi.STATE_NAMES), then MQTT's once Wi-Fi is up. The glyphs
+# are in the fonts: sunprint.ui.layout.all_strings lists these for host_tools/fonts.py.
+LINK_WIFI_OK = const(("WiFi ok", "WiFi已连"))
+LINK_MQTT_OK = const(("MQTT ok", "MQTT已连"))
+LINK_MQTT_DOWN = const(("MQTT --", "MQTT断开"))
+LINK_TEXTS = (
+    "",  # off: no link text (Net exists only with wifi_ssid set)
+    ("WiFi ..", "WiFi连接中"),
+    LINK_WIFI_OK,
+    ("WiFi pw?", "WiFi密码错"),  # the access point refused the password
+    ("WiFi AP?", "WiFi无热点"),  # no access point with that SSID
+    ("WiFi --", "WiFi断开"),
+    LINK_MQTT_OK,
+    LINK_MQTT_DOWN,
+)
 
 
 def start(app, network, config, flash, board="", lang="both"):
