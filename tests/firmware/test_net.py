@@ -182,10 +182,10 @@ def test_discovery_is_stable_and_carries_home_assistant_fields():
     app = make_app(None, Ledger())
     net = Net(app, network, _cfg(), OsFs(""))
     rows = {}
-    from sunprint.net.publish import SENSORS
+    from sunprint.net.discovery import SENSORS, config
 
     for row in SENSORS:
-        topic, payload = net.discovery_config(row)
+        topic, payload = config(net, row)
         rows[row[0]] = (topic, json.loads(payload))
     topic, p = rows["lifetime"]
     assert topic == "homeassistant/sensor/sunprint_246f28a1b2c3_lifetime/config"
