@@ -430,7 +430,7 @@ class Net:
 # The status screen's link text, (English, Chinese) as the screens' other fields: short (the
 # 2.9" has room for about 8 characters beside the sensor row); "WiFi" and "MQTT" are written so
 # in Chinese too. By wifi state (wifi.STATE_NAMES), then MQTT's once Wi-Fi is up. The glyphs
-# are in the fonts: sunprint.ui.layout.all_strings lists these for host_tools/fonts.py.
+# are in the fonts: host_tools/fonts.py (sign_chars) adds these to the glyph sets.
 LINK_WIFI_OK = const(("WiFi ok", "WiFi已连"))
 LINK_MQTT_OK = const(("MQTT ok", "MQTT已连"))
 LINK_MQTT_DOWN = const(("MQTT --", "MQTT断开"))

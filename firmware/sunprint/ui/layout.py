@@ -309,11 +309,6 @@ def all_strings(lang=None):
     for pair in TEMPLATES:
         for i in picks:
             out.append(pair[i])
-    from sunprint.net.publish import LINK_TEXTS  # the status screen's Wi-Fi / MQTT text
-
-    for pair in LINK_TEXTS[1:]:
-        for i in picks:
-            out.append(pair[i])
     if lang in (None, EN):
         out.extend(UNITS)
         out.extend(v for v in UNITS_LED.values() if v)
