@@ -200,3 +200,26 @@ def test_the_site_name_service_knows_only_the_broker_name():
     wlan.connect("site", "anything")
     wlan.status()
     assert wlan.isconnected()
+
+
+def test_the_route_is_read_at_each_boot_from_the_units_config_never_written(tmp_path):
+    """vboard_site.site_for, as the board calls it before each boot: no config yet (a deploy
+    may write it), the last good copy where config.json is absent, a config with MQTT off; the
+    note and the route hold no secret."""
+    from host_tools.sim.vboard_site import site_for
+
+    broker = ("127.0.0.1", 18830)
+    site, note = site_for(tmp_path, broker)
+    assert site is None and note == "--mqtt: the unit has no config.json: the unit will not publish"
+    (tmp_path / "config.good.json").write_text(json.dumps(CONFIG))
+    site, note = site_for(tmp_path, broker, b"\x01\x02\x03\x04\x05\x06")
+    assert site == ("site", "mqtt.site.lan", "127.0.0.1", 18830, b"\x01\x02\x03\x04\x05\x06")
+    assert note.endswith(
+        "mqtt.site.lan:1883 is 127.0.0.1:18830 on the simulated site (Wi-Fi 'site')"
+    )
+    (tmp_path / "config.json").write_text(json.dumps(dict(CONFIG, wifi_ssid="")))
+    site, note = site_for(tmp_path, broker)
+    assert site is None and "no wifi_ssid" in note
+    for text in (repr(site), note):
+        assert PASSWORD not in text and WIFI_PW not in text
+    assert json.loads((tmp_path / "config.good.json").read_text()) == CONFIG
