@@ -84,6 +84,7 @@ screens: setup
 
 golden: setup
 	$(BIN)/python tools/make_golden.py
+	$(BIN)/python tools/make_link_golden.py
 
 log: setup
 	$(BIN)/python tools/make_logs.py

@@ -297,8 +297,9 @@ def all_board_strings(boards_dir: str | os.PathLike[str] | None = None) -> list[
 
 def sign_chars(kind: str, extra: str = "", boards_dir: str | os.PathLike[str] | None = None) -> str:
     """The characters a font of ``kind`` must have, in code point order, taken from every string
-    the firmware's layouts can show (``sunprint.ui.layout.all_strings``) and the board profiles,
-    plus ``extra``:
+    the firmware's layouts can show (``sunprint.ui.layout.all_strings``, and the status screen's
+    link texts, ``sunprint.net.publish.LINK_TEXTS``: kept out of layout, which every unit loads)
+    and the board profiles, plus ``extra``:
 
     - "latin": printable ASCII (free text such as a fault message or a source), every character
       of the English strings, and the non-CJK characters of the boards' strings;
@@ -308,13 +309,17 @@ def sign_chars(kind: str, extra: str = "", boards_dir: str | os.PathLike[str] | 
     from host_tools.paths import use_firmware
 
     use_firmware()
+    from sunprint.net.publish import LINK_TEXTS  # the status screen's Wi-Fi / MQTT text
     from sunprint.ui import layout
 
+    links = [pair for pair in LINK_TEXTS if pair]  # (English, Chinese); "" when off
     if kind == "latin":
         text = PRINTABLE_ASCII + "".join(layout.all_strings("en"))
+        text += "".join(en for en, _zh in links)
         text += "".join(c for c in "".join(all_board_strings(boards_dir)) if not is_cjk(c))
     elif kind == "cjk":
         text = PRINTABLE_ASCII + "".join(layout.all_strings("zh"))
+        text += "".join(zh for _en, zh in links)
         text += "".join(all_board_strings(boards_dir))
     elif kind == "numbers":
         text = layout.DIGITS + layout.NUMBER_PUNCTUATION + "".join(layout.UNITS)

@@ -55,7 +55,7 @@ WIDEST = {
     "persisted": ("8888 min ago", "8888分钟前"),
     "heap": "888.8 kB",
     "clock": "pcf8563 -99999s",
-    "link": "WiFi pw?",  # sunprint/net/publish.py LINK_TEXTS
+    "link": ("WiFi pw?", "WiFi连接中"),  # the widest of sunprint/net/publish.py LINK_TEXTS
     "led_status": "E999",
 }
 

@@ -1,6 +1,7 @@
 """`sunprint sim ...`: what stands in for hardware, as commands.
 
     sunprint sim board --flash DIR [--board NAME] [--tcp] [--tcp-port N] [--heap N] [--power W]
+                      [--mqtt HOST:PORT]
 
 The `sim` command holds a small registry of subcommands: `board` is defined here; another
 module adds its own (e.g. `sim unit`) without editing this file, either by calling
@@ -84,6 +85,7 @@ def _add_board_cli(sim_sub):
         "as .mpy files needs more than that: --firmware unit runs it frozen, as a unit does)",
     )
     p.add_argument("--power", default="0", metavar="W", help="PV power the sensor sees (W)")
+    add_mqtt_option(p)
     p.set_defaults(func=cmd_board)
 
 
@@ -91,6 +93,38 @@ register("board", _add_board_cli)
 
 
 MAX_HEAP = 64 * 1024 * 1024
+
+
+def add_mqtt_option(p):
+    p.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT",
+        help="where the broker the unit's config.json names (mqtt_host) really is: the "
+        "simulated site's Wi-Fi and name service lead the unit there; the flash is not "
+        "changed (docs/mqtt.md)",
+    )
+
+
+def mqtt_option(args, fs_dir):
+    """(host, port) of --mqtt or None, checked: a bad value, or a unit whose config.json names
+    no broker, is a one-line error (exit 2). A flash with no config yet is let through (a
+    deploy may write it): the route is read at every boot, and said on stderr."""
+    if args.mqtt is None:
+        return None
+    from host_tools.sim.board.vboard_site import parse_broker, unit_broker
+
+    try:
+        broker = parse_broker(args.mqtt)
+    except ValueError as e:
+        raise UserError("--mqtt %s: %s" % (args.mqtt, e)) from None
+    found, why = unit_broker(fs_dir)
+    if found is None and why != "the unit has no config.json":
+        raise UserError("--mqtt: %s/config.json: %s" % (fs_dir, why.split(": ", 1)[-1]))
+    return broker
+
+
+def print_note(line):
+    print("sim: %s" % line, file=sys.stderr, flush=True)
 
 
 def _number(option, text, kind, lo, hi):
@@ -158,12 +192,20 @@ def cmd_board(args):
         except FileNotFoundError:
             raise UserError("--board %s: no such profile in boards/" % args.board) from None
     tcp_port, heap, power_w = board_options(args)
+    mqtt = mqtt_option(args, args.flash)
     try:
         unit_vm(args.firmware)
     except MissingVM as e:
         raise UserError(str(e)) from None
     try:
-        board = VirtualBoard(args.flash, board=args.board, heap=heap, firmware=args.firmware)
+        board = VirtualBoard(
+            args.flash,
+            board=args.board,
+            heap=heap,
+            firmware=args.firmware,
+            mqtt=mqtt,
+            on_note=print_note,
+        )
     except FlashInUse as e:
         raise UserError("--flash %s: %s" % (args.flash, e.strerror)) from None
     except OSError as e:

@@ -28,6 +28,9 @@ def add_sim_cli(sim_sub):
         "(default: the app frozen in, a romfs partition), or see sim board --firmware",
     )
     p.add_argument("--tcp", action="store_true", help="serve on 127.0.0.1 TCP, not a pty")
+    from host_tools.simcmd import add_mqtt_option
+
+    add_mqtt_option(p)
     p.set_defaults(func=cmd_sim_unit)
 
 
@@ -47,6 +50,10 @@ def cmd_sim_unit(args):
         unit_vm(args.firmware)  # what the unit boots into, checked before anything is served
     except MissingVM as e:
         raise UserError(str(e)) from None
+    from host_tools.simcmd import mqtt_option, print_note
+
+    fs_dir = args.fs or args.flash + ".fs"
+    mqtt = mqtt_option(args, fs_dir)
     try:
         device = Device(
             args.flash,
@@ -56,6 +63,8 @@ def cmd_sim_unit(args):
             flash_size=args.flash_size * MB,
             mode="download" if args.download else "run",
             firmware=args.firmware,
+            mqtt=mqtt,
+            on_note=print_note,
         )
     except ValueError as e:
         raise UserError("--flash %s: %s" % (args.flash, e)) from None

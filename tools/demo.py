@@ -5,6 +5,9 @@ LED board whose sensors can measure it, and print where to look.
                            frames, GIF, plot, summary
     build/demo-led/        the MAX7219 LED sign with an S0 meter (esp32-max7219-s0): the same
 
+    (then how to watch a unit publish over MQTT, with the commands for a broker on 127.0.0.1:1883
+    when one answers there)
+
     build/demo-week/       the bundled week with an outage, in its clock-lost variant (the
                            outage also loses the unit's time), on the DL/T 645 board: the
                            ledger and the days only (summary.json); then the same with the
@@ -117,7 +120,44 @@ def main():
                 print("  %-40s %s" % ("%s/%s" % (rel, name), label))
         print(clock_line(summary))
     week(ROOT / "build" / "demo-week")
+    mqtt_hint()
     return 0
+
+
+MQTT_BROKER = ("127.0.0.1", 1883)
+
+
+def mqtt_hint():
+    """How to watch a unit publish over MQTT (docs/mqtt.md): with the commands for the broker
+    running on this machine, or how to start one. The demo itself publishes nothing."""
+    import socket
+
+    host, port = MQTT_BROKER
+    try:
+        socket.create_connection(MQTT_BROKER, timeout=0.3).close()
+        running = True
+    except OSError:
+        running = False
+    print()
+    if running:
+        print("a broker answers on %s:%d: watch a unit publish to it (docs/mqtt.md):" % MQTT_BROKER)
+    else:
+        print(
+            "to watch a unit publish over MQTT (docs/mqtt.md), start a broker (mosquitto -p %d),"
+            % port
+        )
+        print("then:")
+    board, _out, _what = RUNS[0]
+    print("  mosquitto_sub -h %s -p %d -t 'sunprint/#' -t 'homeassistant/#' -v" % MQTT_BROKER)
+    print(
+        "  sunprint replay %s --board %s --out build/demo-mqtt --mqtt %s:%d"
+        % (DAY.relative_to(ROOT), board, host, port)
+    )
+    print(
+        "  sunprint sim board --flash DIR --firmware unit --board %s --mqtt %s:%d  (a unit whose"
+        % (board, host, port)
+    )
+    print("    config.json names a broker: the simulated site routes its mqtt_host there)")
 
 
 def week(out):

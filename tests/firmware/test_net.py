@@ -90,7 +90,7 @@ def test_wrong_wifi_password_shows_on_the_status_screen_and_json_never_the_passw
         net.tick(T0 + t)
     assert net.wifi.state == wifi.BAD_PASSWORD
     v = status_values(app, "sp-a1b2c3", T0, 50000)
-    assert v["link"] == "WiFi pw?"
+    assert v["link"] == ("WiFi pw?", "WiFi密码错")
     text = json.dumps(status(app, "sp-a1b2c3", T0))
     assert json.loads(text)["net"]["wifi"] == "bad password"
     assert WIFI_PW not in text and MQTT_PW not in text
@@ -182,10 +182,10 @@ def test_discovery_is_stable_and_carries_home_assistant_fields():
     app = make_app(None, Ledger())
     net = Net(app, network, _cfg(), OsFs(""))
     rows = {}
-    from sunprint.net.publish import SENSORS
+    from sunprint.net.discovery import SENSORS, config
 
     for row in SENSORS:
-        topic, payload = net.discovery_config(row)
+        topic, payload = config(net, row)
         rows[row[0]] = (topic, json.loads(payload))
     topic, p = rows["lifetime"]
     assert topic == "homeassistant/sensor/sunprint_246f28a1b2c3_lifetime/config"

@@ -115,7 +115,7 @@ def test_a_booted_unit_shows_and_logs_no_password(capsys):
     app = runner.app
     assert app.net is not None and app.net.wifi.state_name == "bad password"
     screen = status_values(app, "sp-a1b2c3", clock.now(), 50000)
-    assert screen["link"] == "WiFi pw?"
+    assert screen["link"] == ("WiFi pw?", "WiFi密码错")
     network.AP.password = WIFI_PW  # fixed on site: the unit connects, the broker is down
     for _ in range(400):
         clock.advance_ms(runner.step())

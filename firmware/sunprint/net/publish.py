@@ -47,16 +47,6 @@ _BUF = const(1024)
 _HEAD = const(128)  # room before a payload for the topic and the PUBLISH header
 _WIFI_POLL_S = const(1)  # while the link is not up, the app is woken every second
 
-# (key, name, unit, device_class, state_class, value key in the state JSON)
-SENSORS = (
-    ("power", "Power", "W", "power", "measurement", "power_w"),
-    ("lifetime", "Energy total", "kWh", "energy", "total_increasing", "lifetime_kwh"),
-    ("today", "Energy today", "kWh", "energy", None, "today_kwh"),
-    ("co2", "CO2 avoided", "kg", "weight", "total_increasing", "co2_kg"),
-    ("coal", "Coal saved", "kg", "weight", "total_increasing", "coal_kg"),
-    ("factor", "Grid CO2 factor", "kg/kWh", None, None, "factor_kg_per_kwh"),
-)
-
 
 def _put(buf, i, b):
     # bytes b into buf at i; the index after them
@@ -114,12 +104,22 @@ def _json_text(text, limit=192):
     return bytes(out)
 
 
-_PERIODS = (
-    (b',"today_kwh":', TODAY),
-    (b',"yesterday_kwh":', YESTERDAY),
-    (b',"month_kwh":', MONTH),
-    (b',"year_kwh":', YEAR),
+# The state and status JSON as templates: one bytes constant each (on a unit that imports the
+# app from ROMFS or .mpy every constant is an object on the heap: one template costs what one
+# key would). Bytes below 0x10 are fields, filled by Net._state_field / _status_field.
+_STATE = (
+    b'{\x01"power_w":\x02,"today_kwh":\x03,"yesterday_kwh":\x04,"month_kwh":\x05'
+    b',"year_kwh":\x06,"lifetime_kwh":\x07,"co2_kg":\x08,"coal_kg":\x09'
+    b',"factor_kg_per_kwh":"\x0a","factor_source":"\x0b"}'
 )
+_STATUS = (
+    b'{"firmware":"\x01","platform":"\x02","faults":\x03,"fault_kinds":{\x04}'
+    b',"last_fault":\x05,"board":"\x06","lang":"\x07\x08","mqtt_faults":\x09'
+    b',"wifi_drops":\x0a,"free_heap":\x0b,"clock":\x0c,"uptime_s":\x0d}'
+)
+_FIELD = const(16)  # template bytes below this are fields
+_PERIODS = (TODAY, YESTERDAY, MONTH, YEAR)  # the state's fields 3..6
+_TOTALS = (ENERGY * 5 + LIFETIME, CO2 * 5 + LIFETIME, COAL * 5 + LIFETIME)  # 7..9, live
 
 
 class Net:
@@ -220,46 +220,15 @@ class Net:
         if client is None:
             return
         n = _put(buf, _HEAD, b"online")
-        client.publish(now, self.t_avail, buf, _HEAD, n, True)
-        if self.discovery:
-            for row in SENSORS:
-                topic, payload = self.discovery_config(row)
-                p = payload.encode()
-                n = _put(buf, _HEAD, p)
-                if not client.publish(now, topic.encode(), buf, _HEAD, n, True):
-                    return
-                p = payload = topic = None
-            gc.collect()  # the texts made for discovery: gone before the steady state
+        if not client.publish(now, self.t_avail, buf, _HEAD, n, True) or not self.discovery:
+            return
+        # Discovery is connect-time only: its module leaves the heap once sent (as main.py's
+        # boot-only modules do), with what it made.
+        from sunprint.net import discovery
 
-    def discovery_config(self, row):
-        """(topic, JSON payload) of one sensor's Home Assistant discovery config."""
-        key, name, unit, dclass, sclass, field = row
-        uid = self.uid
-        parts = [
-            '"name":"%s"' % name,
-            '"unique_id":"%s_%s"' % (uid, key),
-            '"object_id":"%s_%s"' % (self.unit_id.replace("-", "_"), key),
-            '"state_topic":"%s"' % self.t_state.decode(),
-            '"value_template":"{{ value_json.%s }}"' % field,
-            '"unit_of_measurement":"%s"' % unit,
-            '"availability_topic":"%s"' % self.t_avail.decode(),
-        ]
-        if dclass:
-            parts.append('"device_class":"%s"' % dclass)
-        if sclass:
-            parts.append('"state_class":"%s"' % sclass)
-        if key == "power":
-            parts.append('"suggested_display_precision":0')
-        device = '"device":{"identifiers":["%s"],"name":"sunprint %s","manufacturer":"sunprint"'
-        device = device % (uid, self.unit_id)
-        device += ',"model":"solar carbon sign","sw_version":"%s"' % VERSION
-        if self.mac:
-            m = self.mac
-            mac = ":".join([m[i : i + 2] for i in range(0, 12, 2)])
-            device += ',"connections":[["mac","%s"]]' % mac
-        parts.append(device + "}")
-        topic = "homeassistant/sensor/%s_%s/config" % (uid, key)
-        return topic, "{" + ",".join(parts) + "}"
+        discovery.announce(self, now, _HEAD)
+        discovery = None
+        _leave("sunprint.net", "discovery")
 
     def _ascii(self, name):
         # a screen or language name as bytes, made once per name (the names are few)
@@ -301,13 +270,22 @@ class Net:
     def format_state(self, buf, i):
         """The state JSON into buf from i; the index after it. Allocates nothing."""
         self._texts()
+        for c in _STATE:
+            if c < _FIELD:
+                i = self._state_field(c, buf, i)
+            else:
+                buf[i] = c
+                i += 1
+        return i
+
+    def _state_field(self, c, buf, i):
         app = self.app
         ledger = app.ledger
-        hi, lo = ledger.hi, ledger.lo
-        i = _put(buf, i, b"{")
-        wall = ledger._last_wall  # firmware seconds (since 2000) of the last sample, -1: none
-        if wall >= 0:
-            # Unix seconds, as two small ints (a 32-bit port's small ints end at 2**30)
+        if c == 1:  # "t": Unix seconds of the last sample, left out before the first
+            wall = ledger._last_wall  # firmware seconds (since 2000), -1: none
+            if wall < 0:
+                return i
+            # as two small ints (a 32-bit port's small ints end at 2**30)
             hi_t = wall // 10000 + 94668
             lo_t = wall % 10000 + 4800
             if lo_t >= 10000:
@@ -317,115 +295,112 @@ class Net:
             i = _put_uint(buf, i, hi_t)
             i = _put_uint(buf, i, lo_t, 4)
             buf[i] = 44
-            i += 1
-        i = _put(buf, i, b'"power_w":')
-        mw = app.power_mw
-        if mw < 0:
-            buf[i] = 45
-            i += 1
-            mw = -mw
-        i = _put_uint(buf, i, mw // 1000)
-        buf[i] = 46
-        i = _put_uint(buf, i + 1, mw % 1000, 3)
-        # the periods only while the date is known (the ledger vouches for them); else null,
-        # as the sign then shows lifetime with its clock-unknown mark
-        vouched = ledger.vouched()
-        for key, period in _PERIODS:
-            i = _put(buf, i, key)
-            if vouched:
-                i = _put_fixed(buf, i, hi[ENERGY * 5 + period], lo[ENERGY * 5 + period])
-            else:
-                i = _put(buf, i, b"null")
-        # The ever-increasing totals as the store last made them durable (app.durable): a power
-        # cut restores at least that, so they never go backwards on the wire across reboots
-        # (Home Assistant takes any decrease of a total_increasing sensor for a meter reset).
-        # Without a store nothing survives a reboot: the live values.
-        if app.store is not None:
-            d = app.durable
-            lh, ll, ch, cl, kh, kl = d[0], d[1], d[2], d[3], d[4], d[5]
-        else:
-            lh, ll = hi[ENERGY * 5 + LIFETIME], lo[ENERGY * 5 + LIFETIME]
-            ch, cl = hi[CO2 * 5 + LIFETIME], lo[CO2 * 5 + LIFETIME]
-            kh, kl = hi[COAL * 5 + LIFETIME], lo[COAL * 5 + LIFETIME]
-        i = _put(buf, i, b',"lifetime_kwh":')
-        i = _put_fixed(buf, i, lh, ll)
-        i = _put(buf, i, b',"co2_kg":')
-        i = _put_fixed(buf, i, ch, cl)
-        i = _put(buf, i, b',"coal_kg":')
-        i = _put_fixed(buf, i, kh, kl)
-        i = _put(buf, i, b',"factor_kg_per_kwh":"')
-        i = _put(buf, i, self._factor)
-        i = _put(buf, i, b'","factor_source":"')
-        i = _put(buf, i, self._source)
-        return _put(buf, i, b'"}')
+            return i + 1
+        if c == 2:  # power, W with three decimals from integer mW
+            mw = app.power_mw
+            if mw < 0:
+                buf[i] = 45
+                i += 1
+                mw = -mw
+            i = _put_uint(buf, i, mw // 1000)
+            buf[i] = 46
+            return _put_uint(buf, i + 1, mw % 1000, 3)
+        hi, lo = ledger.hi, ledger.lo
+        if c <= 6:
+            # the periods only while the date is known (the ledger vouches for them); else
+            # null, as the sign then shows lifetime with its clock-unknown mark
+            if not ledger.vouched():
+                return _put(buf, i, b"null")
+            k = ENERGY * 5 + _PERIODS[c - 3]
+            return _put_fixed(buf, i, hi[k], lo[k])
+        if c <= 9:
+            # The ever-increasing totals as the store last made them durable (app.durable): a
+            # power cut restores at least that, so they never go backwards on the wire across
+            # reboots (Home Assistant takes any decrease of a total_increasing sensor for a
+            # meter reset). Without a store nothing survives a reboot: the live values.
+            if app.store is not None:
+                k = (c - 7) * 2
+                return _put_fixed(buf, i, app.durable[k], app.durable[k + 1])
+            k = _TOTALS[c - 7]
+            return _put_fixed(buf, i, hi[k], lo[k])
+        return _put(buf, i, self._factor if c == 10 else self._source)
 
     def format_status(self, buf, i, now):
         """The status JSON into buf from i; the index after it. Allocates nothing."""
         self._texts()
-        app = self.app
-        i = _put(buf, i, b'{"firmware":"')
-        i = _put(buf, i, _VERSION)
-        i = _put(buf, i, b'","platform":"')
-        i = _put(buf, i, self._platform)
-        total = 0
-        faults = app.faults
-        for k in faults:
-            total += faults[k]
-        i = _put(buf, i, b'","faults":')
-        i = _put_uint(buf, i, total)
-        i = _put(buf, i, b',"fault_kinds":{')
-        kinds = self._kinds
-        first = True
-        for k in faults:
-            name = kinds.get(k)
-            if name is None:  # a kind never seen before: its bytes once
-                name = kinds[k] = k.encode()
-            if not first:
-                buf[i] = 44
+        for c in _STATUS:
+            if c < _FIELD:
+                i = self._status_field(c, buf, i, now)
+            else:
+                buf[i] = c
                 i += 1
-            first = False
-            buf[i] = 34
-            i = _put(buf, i + 1, name)
-            i = _put(buf, i, b'":')
-            i = _put_uint(buf, i, faults[k])
-        buf[i] = 125
-        i = _put(buf, i + 1, b',"last_fault":')
-        if app.last_fault is not self._fault_src:  # changes with a new fault, not per tick
-            self._fault_src = app.last_fault
-            self._fault_json = _json_text(app.last_fault)
-        i = _put(buf, i, self._fault_json)
-        i = _put(buf, i, b',"board":"')
-        i = _put(buf, i, self._board)
-        i = _put(buf, i, b'","lang":"')
-        i = _put(buf, i, self._lang)
-        rot = app.rotation
-        if rot is not None:  # the screen the sign shows now (its rotation's current one)
+        return i
+
+    def _status_field(self, c, buf, i, now):
+        app = self.app
+        faults = app.faults
+        if c == 1:
+            return _put(buf, i, _VERSION)
+        if c == 2:
+            return _put(buf, i, self._platform)
+        if c == 3:  # faults of every kind
+            total = 0
+            for k in faults:
+                total += faults[k]
+            return _put_uint(buf, i, total)
+        if c == 4:  # {kind: count}
+            kinds = self._kinds
+            first = True
+            for k in faults:
+                name = kinds.get(k)
+                if name is None:  # a kind never seen before: its bytes once
+                    name = kinds[k] = k.encode()
+                if not first:
+                    buf[i] = 44
+                    i += 1
+                first = False
+                buf[i] = 34
+                i = _put(buf, i + 1, name)
+                buf[i] = 34
+                buf[i + 1] = 58
+                i = _put_uint(buf, i + 2, faults[k])
+            return i
+        if c == 5:
+            if app.last_fault is not self._fault_src:  # changes with a new fault, not per tick
+                self._fault_src = app.last_fault
+                self._fault_json = _json_text(app.last_fault)
+            return _put(buf, i, self._fault_json)
+        if c == 6:
+            return _put(buf, i, self._board)
+        if c == 7:
+            return _put(buf, i, self._lang)
+        if c == 8:  # the screen the sign shows now (its rotation's current one)
+            rot = app.rotation
+            if rot is None:
+                return i
             i = _put(buf, i, b'","screen":"')
             i = _put(buf, i, self._ascii(rot.name))
             i = _put(buf, i, b'","screen_lang":"')
-            i = _put(buf, i, self._ascii(rot.lang))
-        i = _put(buf, i, b'","mqtt_faults":')
-        i = _put_uint(buf, i, self.client.faults if self.client is not None else 0)
-        i = _put(buf, i, b',"wifi_drops":')
-        i = _put_uint(buf, i, self.wifi.drops)
-        i = _put(buf, i, b',"free_heap":')
-        try:
-            i = _put_uint(buf, i, gc.mem_free())  # type: ignore[attr-defined]
-        except AttributeError:  # CPython
-            i = _put(buf, i, b"null")
-        i = _put(buf, i, b',"clock":')
-        keeper = app.timekeeper
-        src = getattr(keeper, "source", -1) if keeper is not None else -1
-        if 0 <= src < len(self._clock_names):
-            buf[i] = 34
-            i = _put(buf, i + 1, self._clock_names[src])
-            buf[i] = 34
-            i += 1
-        else:
-            i = _put(buf, i, b"null")
-        i = _put(buf, i, b',"uptime_s":')
-        i = _put_uint(buf, i, now - self._started if self._started >= 0 else 0)
-        return _put(buf, i, b"}")
+            return _put(buf, i, self._ascii(rot.lang))
+        if c == 9:
+            return _put_uint(buf, i, self.client.faults if self.client is not None else 0)
+        if c == 10:
+            return _put_uint(buf, i, self.wifi.drops)
+        if c == 11:
+            try:
+                return _put_uint(buf, i, gc.mem_free())  # type: ignore[attr-defined]
+            except AttributeError:  # CPython
+                return _put(buf, i, b"null")
+        if c == 12:  # the time source's name or null
+            keeper = app.timekeeper
+            src = getattr(keeper, "source", -1) if keeper is not None else -1
+            if 0 <= src < len(self._clock_names):
+                buf[i] = 34
+                i = _put(buf, i + 1, self._clock_names[src])
+                buf[i] = 34
+                return i + 1
+            return _put(buf, i, b"null")
+        return _put_uint(buf, i, now - self._started if self._started >= 0 else 0)
 
     def status(self):
         """The status JSON's "net": link states and counters (never the credentials)."""
@@ -452,12 +427,37 @@ class Net:
         return LINK_TEXTS[w]
 
 
-# The status screen's link text: short ASCII, the same in both languages (the screens have
-# room for 8 characters beside the sensor row; Wi-Fi and MQTT read the same in Chinese).
-LINK_WIFI_OK = "WiFi ok"
-LINK_MQTT_OK = "MQTT ok"
-LINK_MQTT_DOWN = "MQTT --"
-LINK_TEXTS = ("", "WiFi ..", LINK_WIFI_OK, "WiFi pw?", "WiFi AP?", "WiFi --")
+# The status screen's link text, (English, Chinese) as the screens' other fields: short (the
+# 2.9" has room for about 8 characters beside the sensor row); "WiFi" and "MQTT" are written so
+# in Chinese too. By wifi state (wifi.STATE_NAMES), then MQTT's once Wi-Fi is up. The glyphs
+# are in the fonts: host_tools/fonts.py (sign_chars) adds these to the glyph sets.
+LINK_WIFI_OK = const(("WiFi ok", "WiFi已连"))
+LINK_MQTT_OK = const(("MQTT ok", "MQTT已连"))
+LINK_MQTT_DOWN = const(("MQTT --", "MQTT断开"))
+LINK_TEXTS = (
+    "",  # off: no link text (Net exists only with wifi_ssid set)
+    ("WiFi ..", "WiFi连接中"),
+    LINK_WIFI_OK,
+    ("WiFi pw?", "WiFi密码错"),  # the access point refused the password
+    ("WiFi AP?", "WiFi无热点"),  # no access point with that SSID
+    ("WiFi --", "WiFi断开"),
+    LINK_MQTT_OK,
+    LINK_MQTT_DOWN,
+)
+
+
+def _leave(package, leaf):
+    # drop module package.leaf from sys.modules and its package, then collect
+    import sys
+
+    sys.modules.pop(package + "." + leaf, None)
+    parent = sys.modules.get(package)
+    if parent is not None:
+        try:
+            delattr(parent, leaf)
+        except (AttributeError, KeyError):  # MicroPython: KeyError
+            pass
+    gc.collect()
 
 
 def start(app, network, config, flash, board="", lang="both"):

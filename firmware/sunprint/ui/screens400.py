@@ -57,10 +57,10 @@ SCREENS = {
     (400, 300, "status"): (
         ("label", 8, 24, _I, "left", "status"),
         ("field", 392, 24, _SMALL, "right", "firmware"),
-        ("field", 200, 24, _SMALL, "left", "link"),  # Wi-Fi / MQTT: "" when off
         ("hline", 8, 34, None, None, 392),
     )
     + _status_row(40, "unit_id", "unit_id")
+    + (("field", 392, 58, _S, "right", "link"),)  # Wi-Fi / MQTT: "" when off; "both": stacked
     + _status_row(83, "sensor", "sensor")
     + _status_row(126, "last_fault", "last_fault")
     + _status_row(169, "persisted", "persisted")

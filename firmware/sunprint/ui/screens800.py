@@ -77,8 +77,8 @@ SCREENS = {
     (800, 480, "status"): _title("status")
     + (("field", 788, 40, _LARGE, "right", "firmware"),)
     + _status_row(64, "unit_id", "unit_id")
+    + (("field", 788, 102, (_LARGE, _ZH, 0), "right", "link"),)  # Wi-Fi / MQTT: "" when off
     + _status_row(132, "sensor", "sensor")
-    + (("field", 788, 170, (_LARGE, _ZH, 0), "right", "link"),)
     + _status_row(200, "last_fault", "last_fault")
     + _status_row(268, "persisted", "persisted")
     + (

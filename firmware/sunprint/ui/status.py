@@ -71,8 +71,8 @@ def status_values(app, unit_id, now, free_heap):
         # the time source and how far its last reading moved the RTC ("ds3231 +2s"), or that
         # the ledger holds energy for the periods: the date is unknown (status JSON: periods)
         "clock": _clock(app),
-        # Wi-Fi / MQTT: "" when the network is off (config.json wifi_ssid ""), else e.g.
-        # "WiFi pw?" (the password was refused) or "MQTT ok" (net/publish.py LINK_TEXTS)
+        # Wi-Fi / MQTT: "" when the network is off (config.json wifi_ssid ""), else a pair
+        # such as ("WiFi pw?", "WiFi密码错"): the password was refused (net/publish.py LINK_TEXTS)
         "link": app.net.screen_text() if getattr(app, "net", None) is not None else "",
     }
 

@@ -119,6 +119,8 @@ class Device:
         auto_reset=True,
         repl=True,
         firmware="stock",
+        mqtt=None,
+        on_note=None,
         **rom_faults,
     ):
         self.flash_path = Path(flash_path)
@@ -134,6 +136,8 @@ class Device:
         self.auto_reset = auto_reset
         self.repl = repl
         self.firmware = firmware  # the image's kind when it boots (vboard.FIRMWARE_KINDS)
+        self.mqtt = mqtt  # --mqtt: the real broker behind the simulated site (vboard_site.py)
+        self.on_note = on_note
         self.rom = Esp32Rom(
             flash_path,
             mac=mac,
@@ -245,7 +249,13 @@ class Device:
         if not self.repl:
             return  # firmware that is not MicroPython: nothing answers on the line
         self.app = VirtualBoard(
-            str(self.fs_dir), board=self.board, heap=self.heap, firmware=self.firmware
+            str(self.fs_dir),
+            board=self.board,
+            heap=self.heap,
+            firmware=self.firmware,
+            mqtt=self.mqtt,
+            mac=self.rom.mac,
+            on_note=self.on_note,
         )
         self.app.attach(emit)
         self.app.reset(hard=True)

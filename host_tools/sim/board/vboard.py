@@ -273,7 +273,18 @@ class _Run:
 class VirtualBoard:
     """A MicroPython board on a PC. See the module docstring."""
 
-    def __init__(self, flash_dir, *, board=None, heap=110000, firmware="stock", app_dir=FIRMWARE):
+    def __init__(
+        self,
+        flash_dir,
+        *,
+        board=None,
+        heap=110000,
+        firmware="stock",
+        app_dir=FIRMWARE,
+        mqtt=None,
+        mac=None,
+        on_note=None,
+    ):
         if firmware not in FIRMWARE_KINDS:
             raise ValueError("firmware %r: one of %s" % (firmware, ", ".join(FIRMWARE_KINDS)))
         self.flash_dir = Path(flash_dir).resolve()
@@ -291,6 +302,12 @@ class VirtualBoard:
             self.frozen_root = frozen_tree(app_dir)
         self._flash_lock = _lock_flash(str(self.flash_dir))  # one board per flash folder
         self.power_w = 0.0  # the PV power the sensor model measures from the next boot on
+        # --mqtt: (host, port) of the real broker the simulated site routes the unit's
+        # mqtt_host to (host_tools/sim/board/vboard_site.py), read from its config at each boot
+        self.mqtt = mqtt
+        self.mac = mac
+        self.on_note = on_note  # on_note(line): the route, or why the unit will not publish
+        self._last_note = None
         self.reset_cause = PWRON_RESET
         # The board's RTC: the host's time_ns() at which it read 2000-01-01 00:00 UTC, set at
         # every power-on (as an ESP32's), kept across soft resets, moved by machine.RTC().
@@ -503,7 +520,8 @@ class VirtualBoard:
         ctl_read, self._ctl = os.pipe()
         romfs = {"stock": -1, "frozen": 0}.get(self.firmware, ROMFS_BYTES)
         code = (
-            "import vboard_agent\nvboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %r, %d, %d)"
+            "import vboard_agent\n"
+            "vboard_agent.main(%r, %d, %r, %r, %d, %d, %r, %r, %d, %r, %d, %d, %r)"
             % (
                 self._nonce,
                 ctl_read,
@@ -517,6 +535,7 @@ class VirtualBoard:
                 str(self.frozen_root) if self.frozen_root else None,
                 romfs,
                 self.rtc_epoch_ns,
+                self._site(),
             )
         )
         # The agent and the fake machine live beside the board's heap, and so do the romfs
@@ -553,6 +572,18 @@ class VirtualBoard:
         threading.Thread(
             target=self._read_child, args=(child, gen, self._nonce), daemon=True
         ).start()
+
+    def _site(self):
+        """The simulated site's route for this boot (None without --mqtt or a broker)."""
+        if self.mqtt is None:
+            return None
+        from host_tools.sim.board.vboard_site import site_for
+
+        site, note = site_for(self.flash_dir, self.mqtt, self.mac)
+        if note != self._last_note and self.on_note is not None:
+            self.on_note(note)  # once per change: mpremote soft-resets the board often
+        self._last_note = note
+        return site
 
     def _stop_child(self):
         child = self._child

@@ -458,6 +458,19 @@ def _wire_board(profile, power_w):
     return rig
 
 
+def _site_network(site):
+    # `sim --mqtt`: the site's Wi-Fi and name service (host_tools/sim/platform/sitenet.py) as the
+    # board's `network` module and socket.getaddrinfo; the sockets themselves are the host's.
+    import socket
+
+    from host_tools.sim.platform import sitenet
+
+    sitenet.configure(*site)
+    sys.modules["network"] = sitenet
+    extra = {"getaddrinfo": sitenet.getaddrinfo_on_site(socket.getaddrinfo)}
+    sys.modules["socket"] = sys.modules["usocket"] = _BoardModule("socket", socket, (), extra)
+
+
 # --- the romfs partition ---
 
 
@@ -686,6 +699,7 @@ def main(
     frozen_root=None,
     romfs_size=-1,
     rtc_epoch_ns=None,
+    site=None,
 ):
     global _mark, _ctl
     import vboardsig  # the launcher's Ctrl-C signal (sim/board/vboard_launch.py), SIGUSR1 = 10
@@ -745,6 +759,8 @@ def main(
         except Exception as e:  # noqa: BLE001 - a bare board still answers
             _out.write(b"vboard: board models not wired: " + _error_text(e) + b"\n")
     _board_modules(romfs_size >= 0, rom_ioctl if romfs_size >= 0 else None)
+    if site is not None:
+        _site_network(site)
     if heap:
         _pin_heap(heap)
     v = sys.implementation.version
