@@ -61,6 +61,9 @@ def unit(tmp_path_factory):
 
 def _wait_for_the_app(vb, flash):
     wait_for(lambda: (flash / "registered").exists(), "main.py to register the app")
+    # The agent's RUN marker was written before main.py ran, but the board reads it on its own
+    # thread: the file on the flash can be seen first (a loaded machine showed "starting").
+    wait_for(lambda: vb.state != "starting", "the board to read the agent's RUN marker")
     assert vb.state == "running" and vb.running_what == "main.py"  # the unit's loop runs
 
 

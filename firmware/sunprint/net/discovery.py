@@ -10,7 +10,7 @@ where the port has none), so the same after any reflash. One device per unit.
 """
 
 from sunprint import VERSION
-from sunprint.net.publish import _put
+from sunprint.net.putbytes import put as _put
 
 # (key, name, unit, device_class, state_class, value key in the state JSON); "" for none.
 # Lifetime energy is the Energy dashboard's meter (total_increasing); today's energy has no

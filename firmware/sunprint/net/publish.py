@@ -41,19 +41,12 @@ from sunprint import VERSION
 from sunprint.compat import const
 from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME, MONTH, TODAY, YEAR, YESTERDAY
 from sunprint.net import mqtt, wifi
+from sunprint.net.putbytes import put as _put
 
 _VERSION = VERSION.encode()
 _BUF = const(1024)
 _HEAD = const(128)  # room before a payload for the topic and the PUBLISH header
 _WIFI_POLL_S = const(1)  # while the link is not up, the app is woken every second
-
-
-def _put(buf, i, b):
-    # bytes b into buf at i; the index after them
-    for c in b:
-        buf[i] = c
-        i += 1
-    return i
 
 
 def _put_uint(buf, i, n, width=1):
