@@ -207,6 +207,10 @@ class Rig:
             rtu._idle_t = clock.ticks_ms()
         elif family == _S0:
             driver._ticks = clock.ticks_ms
+        elif family == "community":  # the bus poller (community/schedule.py) and its driver
+            driver._ticks = clock.ticks_ms
+            driver.dlt._ticks_ms = clock.ticks_ms
+            driver.dlt._sleep_ms = clock.block_ms
 
     def model_type(self, role):
         """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,
@@ -450,8 +454,35 @@ def wire(profile, clock=None, machine=None):
         if s["role"] in ("pv_power", "pv_energy"):
             _wire_sensor(rig, s, machine, clock)
             break
+    if "community" in profile:
+        _wire_community(rig, profile["community"], machine, clock)
     _wire_clock(rig, profile, clock)
     return rig
+
+
+def _wire_community(rig, c, machine, clock):
+    """A community's DL/T 645 meters on one line (dlt645_bus.BusSerial): models["bus"] the
+    line (bus.advance(s) runs every register; set_fault per address), models["meters"] the
+    meter models in profile order."""
+    from host_tools.sim import dlt645_meter as dm
+    from host_tools.sim.dlt645_bus import BusSerial
+
+    if c.get("protocol") != "dlt645":
+        raise ValueError("no community model for protocol %r" % (c.get("protocol"),))
+    meters = [
+        dm.DLT645MeterModel(m["address"].rjust(12, "0"), energy_kwh=1000.0 + 100.0 * i)
+        for i, m in enumerate(c["meters"])
+    ]
+    de = dm.FakePin(clock) if "de" in c else None
+    line = BusSerial(meters, clock, baudrate=c["uart"]["baudrate"], latency_ms=60, de=de)
+    if de is not None:
+        machine.wire_pin(c["de"], de)
+        rig.models["de"] = de
+    machine.wire_uart(c["uart"]["id"], line)
+    rig._sensor_type = rig._family = "community"
+    rig.models["bus"] = line
+    rig.models["meters"] = meters
+    rig.models["uart"] = line
 
 
 def _wire_clock(rig, profile, clock):

@@ -339,3 +339,19 @@ def test_times_up_to_int32_are_taken():
     cm.add(0, 80, 504, 1 << 31)  # beyond int32: refused
     cm.add(0, 80, 504, -5)
     assert cm.booked[0] == 3 and cm.refused == 2
+
+
+def test_one_copy_of_the_confirm_run_rule():
+    # The per-meter accounting keeps its candidate runs with the Ledger's own function (one
+    # copy of the rule that accepts a new register level), laid out as the Ledger's run.
+    from sunprint.community import meters as community_meters
+    from sunprint.core import ledger
+
+    assert community_meters.counter_run is ledger.counter_run
+    m = CommunityMeters([b"\x01\x00\x00\x00\x00\x00"], max_power_w=1000)
+    m.add(0, 0, 1000)
+    m.add(0, 60, 900)  # backwards: a swap's first reading, the start of a run
+    assert m.run[0] == 900 and m.run[3] == 1  # its level and readings (the Ledger's layout)
+    m.add(0, 120, 901)
+    m.add(0, 180, 902)  # the third consistent reading: the new anchor
+    assert m.last[0] == 902 and m.resets[0] == 1 and m.booked[0] == 2

@@ -8,7 +8,8 @@
 # 999999.99 kWh is a wrap); an implausible reading (a glitch, a reset, a swap: a register that
 # jumps or goes back) is never booked: the anchor stays, and a new level becomes the anchor only
 # once COUNTER_CONFIRM readings in a row are consistent with it (counter_resets), booking then
-# only the steps within that run. After a reboot the first step is timed by the wall clocks of
+# only the steps within that run (ledger.counter_run: the Ledger's own run rule, one copy).
+# After a reboot the first step is timed by the wall clocks of
 # the anchor and of the reading; without them a step up is booked once confirmed.
 # tests/firmware/test_community_meters.py checks these verdicts against a Ledger fed the same
 # readings.
@@ -39,13 +40,21 @@ import struct
 from array import array
 
 from sunprint.compat import const
-from sunprint.core.ledger import COUNTER_CONFIRM, STEP_UNKNOWN, counter_step
+from sunprint.core.ledger import (
+    RUN_CONFIRMED,
+    STEP_UNKNOWN,
+    counter_run,
+    counter_step,
+)
 
 RECORD_SIZE = const(14)
 HEADER_SIZE = const(11)
 _VERSION = const(1)
 _NONE = const(0xFFFFFFFF)
 _MIN_VALID_WALL = const(757382400)  # 2024-01-01 UTC, as the ledger: earlier clocks are unset
+# A meter's candidate run: _RUN ints at run[_RUN * i], laid out as the ledger's (level, its
+# time, when it began, readings, counts moved, untimed): ledger.counter_run works on both.
+_RUN = const(6)
 
 
 def _ints(n, v):
@@ -77,11 +86,7 @@ class CommunityMeters:
         self.last = _ints(n, -1)  # the anchor: the last trusted reading
         self.at = _ints(n, -1)  # its monotonic time (-1 after a reboot)
         self.wall = _ints(n, -1)  # its wall clock
-        self.run_level = _ints(n, -1)  # a candidate new level while distrusted
-        self.run_t = _ints(n, -1)
-        self.run_n = _ints(n, 0)
-        self.run_steps = _ints(n, 0)
-        self.run_untimed = bytearray(n)
+        self.run = _ints(_RUN * n, -1)  # a candidate new level while distrusted, per meter
         self.booked = _ints(n, 0)  # counts booked per meter since commissioning (mod 2**30)
         self.resets = _ints(n, 0)  # re-anchored on a new level: a swap or reset
         self.implausible = _ints(n, 0)  # readings not booked: glitch, swap, reset
@@ -106,7 +111,7 @@ class CommunityMeters:
             or t >> 31  # the arrays hold int32: seconds up to 2068 (small ints up to 2034)
             or wall >> 31
             or t < self.at[i]
-            or t < self.run_t[i]
+            or t < self.run[_RUN * i + 1]
             or not isinstance(count, int)
             or not 0 <= count < self.span
         ):
@@ -130,8 +135,8 @@ class CommunityMeters:
         self.last[i] = count
         self.at[i] = t
         self.wall[i] = wall
-        self.run_level[i] = -1
-        self.run_t[i] = -1
+        self.run[_RUN * i] = -1  # no candidate run: its level and time
+        self.run[_RUN * i + 1] = -1
 
     def _count(self, i, t, count, wall, delta):
         if count < self.last[i]:
@@ -147,38 +152,28 @@ class CommunityMeters:
     def _distrust(self, i, t, count, wall, unknown):
         if not unknown:
             self.implausible[i] += 1
-        level = self.run_level[i]
-        if level >= 0:
-            step = counter_step(level, count, t - self.run_t[i], self.span, self.counts_per_hour)
-            if step >= 0:  # consistent with the run
-                self.run_level[i] = count
-                self.run_t[i] = t
-                self.run_n[i] += 1
-                self.run_steps[i] += step
-                if self.run_n[i] >= COUNTER_CONFIRM:
-                    self._confirm(i, t, count, wall)
-                return
-        self.run_level[i] = count
-        self.run_t[i] = t
-        self.run_n[i] = 1
-        self.run_steps[i] = 0
-        self.run_untimed[i] = 1 if unknown else 0
+        verdict = counter_run(
+            self.run, _RUN * i, count, t, unknown, self.span, self.counts_per_hour
+        )
+        if verdict == RUN_CONFIRMED:  # no power to compare with: the register's run stands
+            self._confirm(i, t, count, wall)
 
     def _confirm(self, i, t, count, wall):
         last = self.last[i]
-        if self.run_untimed[i] and count >= last:
+        k = _RUN * i
+        if self.run[k + 5] and count >= last:
             self._count(i, t, count, wall, count - last)  # a step up nothing could time
             return
         self.resets[i] += 1  # a new level that stays: a swap or a reset
-        self._book(i, self.run_steps[i])
+        self._book(i, self.run[k + 4])
         self._anchor(i, t, count, wall)
 
     def resume(self):
         """After a reboot: the monotonic clock restarted; candidate runs are forgotten."""
         for i in range(self.n):
             self.at[i] = -1
-            self.run_level[i] = -1
-            self.run_t[i] = -1
+            self.run[_RUN * i] = -1
+            self.run[_RUN * i + 1] = -1
         self._feed_t = -1
 
     # --- the community Ledger ---

@@ -10,11 +10,21 @@
 # the community total to the Ledger (feed). It allocates nothing (tests/firmware/
 # test_community_source.py); status() builds the status JSON's per-meter list (it allocates:
 # call it when the status is asked for).
+#
+# In a unit (board.build), the App ticks it as it ticks one meter's source: sample(ledger, t,
+# wall) every sample period begins a round (the total booked is the last round's), pump(t,
+# wall) on every tick advances the round by one poller step and books it when it ends (the App
+# wants its next tick at once while a round is under way), power_mw is the last round's sum.
+# The per-meter record rides with the ledger's full records: persist() after the App saved
+# one, restore(ledger) after the App restored the ledger (store: a sunprint.store.Store of
+# its own files, set by board.build).
 
-from sunprint.quality import NAMES, OK
+from sunprint.quality import NAMES, NO_ANSWER, OK
 
 
 class CommunitySource:
+    store = None  # a sunprint.store.Store for the per-meter record (board.build), or None
+
     def __init__(self, poller, meters, ledger, sample_period_s=30):
         if poller.n != meters.n:
             raise ValueError("community: the poller and the counters list different meters")
@@ -25,6 +35,34 @@ class CommunitySource:
         self.rounds_booked = 0
         self.late_rounds = 0  # a period began before the last round ended: the bus is too slow
         self._next = -1
+        # the App's source protocol (sources.PowerSource's attributes)
+        self.flag = OK  # NO_ANSWER once a round ends with no meter answering
+        self.power_mw = self.reading_mw = self.raw = 0
+        self.record_max = meters.record_size()
+        self._record = bytearray(self.record_max)  # persist(): packed in place
+
+    def sample(self, ledger, t, wall):
+        """The App's sample (every sample period): begin a round, unless the last one is
+        still under way (a bus slower than the period: late_rounds). The total was booked when
+        the last round ended (pump); the flag says whether any meter answered in it."""
+        p = self.poller
+        if p.busy:
+            self.late_rounds += 1
+        else:
+            p.begin_round()
+            p.step()
+        return self.flag
+
+    def pump(self, t, wall):
+        """The App's every tick: one poller step; a round that ends is booked. True while a
+        round is under way (the App then asks for its next tick at once)."""
+        p = self.poller
+        if not p.busy:
+            return False
+        if p.step():
+            return True
+        self._book(t, wall)
+        return False
 
     def service(self, t, wall=-1):
         """Advance the bus by one step; returns True when a round was booked in this call."""
@@ -52,11 +90,13 @@ class CommunitySource:
             i += 1
         m.feed(self.ledger, t, wall)
         self.rounds_booked += 1
+        self.flag = OK if p.reporting() else NO_ANSWER
+        self.power_mw = self.reading_mw = self.raw = self.sum_power_mw()
 
     def reporting(self):
         return self.poller.reporting()
 
-    def power_mw(self):
+    def sum_power_mw(self):
         """The community's power now: the sum over meters whose last read was good, in mW."""
         p = self.poller
         total = 0
@@ -66,6 +106,38 @@ class CommunitySource:
                 total += p.power[i] * p.power_mw_per_unit
             i += 1
         return total
+
+    # --- persistence: the per-meter record beside the ledger's ---
+
+    def persist(self):
+        """After the App wrote a full ledger record: write the per-meter record (its own two
+        slot files, as often as the ledger's full records: persist_interval_s)."""
+        store = self.store
+        if store is not None:
+            self.meters.pack_into(self._record)
+            store.save(self._record)
+
+    def restore(self, ledger):
+        """After the App restored `ledger`: the meters' anchors from the newest good record
+        (keyed by address: meters new to the profile start from their first reading), what the
+        Ledger booked beyond it credited. Without a record the Ledger's counter goes on from its
+        anchor. Returns a note for a record that could not be used, else None."""
+        m = self.meters
+        anchor = ledger.counter_anchor
+        note = None
+        data = None
+        if self.store is not None:
+            data = self.store.load()[0]
+        if data is not None:
+            try:
+                m.restore(data, anchor, ledger.counter_span)
+                return None
+            except ValueError as e:
+                note = "community record not used: %s" % (e,)
+        m.resume()
+        if anchor >= 0:
+            m.total_wh = m.fed_wh = anchor  # the meters' steps add to what the Ledger holds
+        return note
 
     def status(self):
         """Every meter with its state, for the status JSON (allocates)."""
