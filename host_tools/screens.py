@@ -33,6 +33,8 @@ SAMPLE = {
     "clock": "ds3231 +2s",
     "link": "",  # the network is off by default: no link row
     "led_status": "E2",
+    "homes": ("12/14", ""),  # a community sign: homes reporting of homes on the bus
+    "homes_label": ("Homes reporting", "在线户数"),
 }
 
 # The widest text each value can take (digits drawn as 8, which is as wide as any digit).
@@ -57,6 +59,8 @@ WIDEST = {
     "clock": "pcf8563 -99999s",
     "link": "WiFi pw?",  # sunprint/net/publish.py LINK_TEXTS
     "led_status": "E999",
+    "homes": ("64/64", ""),  # community/profile.py MAX_METERS
+    "homes_label": ("Homes reporting", "在线户数"),
 }
 
 

@@ -46,6 +46,9 @@ class App:
     # source.pump(now, wall) when the source works between samples (a community's bus poller,
     # community/source.py): called every tick, True while it wants the next tick at once
     _pump = None
+    # source.screen_values(values) when the source has values of its own to show (a
+    # community's homes reporting): called with the screens' dict before each render
+    _fill = None
 
     def __init__(
         self,
@@ -72,6 +75,8 @@ class App:
         self._adapter = hasattr(source, "sample")
         if hasattr(source, "pump"):
             self._pump = source.pump  # a bound method made once: calling it allocates nothing
+        if hasattr(source, "screen_values"):
+            self._fill = source.screen_values
         self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
         self.renderer = renderer
         self.ledger = ledger
@@ -382,6 +387,9 @@ class App:
         counted at (notes as (English, Chinese) pairs). The same dict as screen_values(),
         reused: a screen update builds no new dict."""
         values = self.screen_values()
+        fill = self._fill
+        if fill is not None:
+            fill(values)
         ledger = self.ledger
         seen = self._inputs
         coal = ledger.coal_dg_per_kwh

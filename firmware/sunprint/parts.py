@@ -631,6 +631,12 @@ def _community(c, profile):
     # community/profile.py's (one named message per fault, the same at boot), at the
     # profile's sample period.
     section = c.obj(profile, "community", "community", False)
+    screens = profile["layout"].get("screens") or ()
+    if section is None and "homes" in screens:
+        _fail(
+            "layout.screens[%d]" % screens.index("homes"),
+            "the homes screen shows a community's meters: the profile has no community section",
+        )
     if section is None:
         return
     from sunprint.community.profile import check as check_community

@@ -2,6 +2,7 @@
 # per-meter record persisted beside the ledger's and restored by address (a meter removed from
 # or added to the profile leaves the others' history alone), nothing allocated per tick.
 # CPython and MicroPython.
+# micropython-vm: app (the firmware frozen: the line and meter models sit in the same VM)
 import gc
 
 from app_rig import Panel, Renderer

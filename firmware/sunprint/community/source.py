@@ -38,6 +38,7 @@ class CommunitySource:
         # the App's source protocol (sources.PowerSource's attributes)
         self.flag = OK  # NO_ANSWER once a round ends with no meter answering
         self.power_mw = self.reading_mw = self.raw = 0
+        self._homes = -1  # the homes reporting the screen's text was made for
         self.record_max = meters.record_size()
         self._record = bytearray(self.record_max)  # persist(): packed in place
 
@@ -107,7 +108,18 @@ class CommunitySource:
             i += 1
         return total
 
-    # --- persistence: the per-meter record beside the ledger's ---
+    def screen_values(self, values):
+        """Into the App's screen values (its dict, ui/screens400.py "homes"): the homes
+        reporting of the homes on the bus, "12/14" (a text made only when the count changes)."""
+        r = self.poller.reporting()
+        if r != self._homes:
+            from sunprint.ui.layout import HOMES
+
+            self._homes = r
+            values["homes"] = ("%d/%d" % (r, self.poller.n), "")
+            values["homes_label"] = HOMES
+
+        # --- persistence: the per-meter record beside the ledger's ---
 
     def persist(self):
         """After the App wrote a full ledger record: write the per-meter record (its own two
@@ -150,7 +162,6 @@ class CommunitySource:
                 {
                     "address": "".join("%02x" % a[6 * i + 5 - k] for k in range(6)),
                     "state": NAMES[p.flag[i]] if p.flag[i] < len(NAMES) else "?",
-                    "register": p.energy[i],
                     "booked_wh": m.booked[i] * m.wh_per_count,
                     "silent": p.silent[i],
                     "wrong": p.wrong[i],

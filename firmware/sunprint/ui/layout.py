@@ -85,6 +85,9 @@ SAVED_AGO = const(("%d min ago", "%d分钟前"))
 # In place of LABELS["today"] while the date is unknown: lifetime, marked (app.screen_values).
 # (A constant, not a LABELS entry: a dict entry more would cost every unit heap.)
 TOTAL_CLOCK = const(("Total, date unknown", "累计 时间未知"))
+# The community sign's "homes" screen (community/source.py fills it): its label beside the
+# homes reporting of the homes on the bus, shown as "12/14".
+HOMES = const(("Homes reporting", "在线户数"))
 TEMPLATES = (
     TREES_NOTE,
     COAL_NOTE,
@@ -94,6 +97,7 @@ TEMPLATES = (
     SAVED_NEVER,
     SAVED_AGO,
     TOTAL_CLOCK,
+    HOMES,
 )
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),

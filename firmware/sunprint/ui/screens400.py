@@ -71,4 +71,19 @@ SCREENS = {
     )
     + _status_row(255, "heap", "heap")
     + (("field", 392, 282, _SMALL, "right", "clock"),),
+    # The community sign (a profile with a community section): what the homes produce
+    # together now, and how many of them are reporting ("在线户数 12/14").
+    (400, 300, "homes"): (
+        ("label", 8, 24, _I, "left", "title"),
+        ("hline", 8, 34, None, None, 392),
+    )
+    + _row(30, "sun", "power", "power_w")
+    + (("hline", 8, 118, None, None, 392),)
+    + _row(118, "bolt", "today", "today_kwh")
+    + (("hline", 8, 206, None, None, 392),)
+    + (
+        ("icon", 8, 234, 32, None, "plug"),
+        ("field", 50, 244, _L, "left", "homes_label"),
+        ("value", 392, 270, _V, "right", "homes"),
+    ),
 }
