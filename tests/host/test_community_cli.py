@@ -44,3 +44,14 @@ def test_bad_input_is_one_line_and_status_2(capsys, tmp_path):
         assert err.count("\n") == 1 and err.startswith("sunprint community: error: "), err
     assert mine.read_text() == "my own file\n"  # never overwritten
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "mine.csv"]
+
+
+def test_sample_log_replay_refuses_a_community_board(capsys, tmp_path):
+    # a sample log is one power: the community board's meters replay from a community log
+    log = LOGS / "zhongshan-2024-10-15.csv"
+    out = tmp_path / "out"
+    rc, _, err = _run(
+        capsys, "replay", str(log), "--board", "esp32-epd42-community", "--out", str(out)
+    )
+    assert rc == 2 and err.count("\n") == 1, err
+    assert "sunprint community replay" in err and not out.exists()
