@@ -373,6 +373,86 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
     }
 
 
+def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, seconds, silent=()):
+    """A whole community unit over part of a community log: the firmware's board.build and
+    App (the profile's screens, fonts and rotation) on the rig's panel model and meter line
+    (host_tools/sim/rig.py), each meter's power from the log minute by minute, its register
+    starting at the log's; silent: (meter index, from s, until s) faults, seconds from the
+    log's first row. Writes the glass at every refresh into frames_dir as replay names its
+    frames (NNNN-HHMMSS-kind.png, local time); returns the paths, in order."""
+    import time as _time
+
+    from host_tools.paths import FONTS, use_firmware
+    from host_tools.replay import mono_image
+    from host_tools.sim import machine as fake
+    from host_tools.sim import rig as rigmod
+    from host_tools.sim.dlt645_bus import SILENT
+    from host_tools.sim.faultfs import FaultFS
+
+    use_firmware()
+    from sunprint.board import build
+    from sunprint.store import FileBackend, Store
+
+    t0 = log.stamps[0]
+    wall = t0 - 946684800 + start_s  # firmware seconds (since 2000)
+    clock = rigmod.Clock(wall)
+    rig = rigmod.wire(profile, clock, fake)
+    tz = 8 * 3600
+    unit = build(
+        profile,
+        fake,
+        fonts_dir=str(FONTS),
+        store=Store(FileBackend(FaultFS())),
+        sleep_ms=lambda ms: None,
+        tz_offset_s=tz,
+    )
+    rig.attach(unit)
+    unit.panel.init()
+    app = unit.app
+    app.restore()
+    bus = rig.models["bus"]
+    models = rig.models["meters"]
+    first = start_s // log.interval_s
+    for i, m in enumerate(models):
+        m.energy_kwh = log.registers[i][first] / 100
+    panel = rig.models["display"]
+    out = []
+    seen = clock.us
+    shown = 0
+    k = first
+    while (k - first) * log.interval_s < seconds:
+        rel = k * log.interval_s
+        for i, frm, until in silent:
+            if rel == frm:
+                bus.set_fault(log.addresses[i], SILENT)
+            elif rel == until:
+                bus.clear_fault(log.addresses[i])
+        bus.set_powers([log.powers[i][k] for i in range(len(models))])
+        end = wall + (k - first + 1) * log.interval_s
+        now = clock.now()
+        while now < end:
+            wake = app.tick(now, now)
+            step = 20000 if wake <= now else (wake - now) * 1000000
+            clock.us = min(clock.us + step, end * 1000000)
+            bus.advance((clock.us - seen) / 1000000)
+            seen = clock.us
+            if len(panel.refreshes) > shown:
+                shown = len(panel.refreshes)
+                name = "%04d-%s-%s.png" % (
+                    shown,
+                    _time.strftime("%H%M%S", _time.gmtime(now + 946684800 + tz)),
+                    panel.refreshes[-1],
+                )
+                w, h, data = rig.picture()
+                path = Path(frames_dir) / name
+                mono_image(w, h, data).save(path, optimize=True)
+                out.append(path)
+            now = clock.now()
+        k += 1
+    unit.close()
+    return out
+
+
 _RECOGNISE = outfile.text_with("source=" + SOURCE)
 
 
