@@ -632,13 +632,21 @@ def _community(c, profile):
     # profile's sample period.
     section = c.obj(profile, "community", "community", False)
     screens = profile["layout"].get("screens") or ()
-    if section is None and "homes" in screens:
-        _fail(
-            "layout.screens[%d]" % screens.index("homes"),
-            "the homes screen shows a community's meters: the profile has no community section",
-        )
+    for name in ("homes", "home"):
+        if section is None and name in screens:
+            _fail(
+                "layout.screens[%d]" % screens.index(name),
+                "the %s screen shows a community's meters: the profile has no community section"
+                % name,
+            )
     if section is None:
         return
+    if "home" in screens and section.get("per_home_screen") is not True:
+        _fail(
+            "layout.screens[%d]" % screens.index("home"),
+            "the home screen shows each household's production: only with "
+            "community.per_home_screen true",
+        )
     from sunprint.community.profile import check as check_community
 
     uart = _uart(c, section, "community", section.get("protocol") == "dlt645")

@@ -159,3 +159,23 @@ def test_app_ticks_with_the_community_allocate_nothing():
     assert src.rounds_booked - r0 == 3, src.rounds_booked - r0
     assert not app.faults, app.faults
     assert used == 0, used
+
+
+def test_screen_values_homes_reporting_and_the_opt_in_per_home_rows():
+    clock = VirtualClock()
+    models = [DLT645MeterModel("%012d" % (i + 1), energy_kwh=100.0, power_w=0.0) for i in range(3)]
+    app, bus = _unit(models, FaultFS(), clock)
+    src = app.source
+    models[0].power_w = 1500.0
+    bus.set_fault("000000000002", "silent")
+    _run(app, bus, clock, START, 15)
+    values = {}
+    src.screen_values(values)
+    assert values["homes"] == ("2/3", "") and values["homes_label"][1] == "在线户数"
+    assert "home_n0" not in values  # a public sign: no household's production
+    src.per_home = True
+    src._homes = -1
+    src.screen_values(values)
+    assert values["home_n0"] == ("Home 1", "1号户")
+    assert values["home_v0"].startswith("1.50 kW") and values["home_v1"].startswith("--")
+    assert values["home_n3"] == "" and values["home_v7"] == ""

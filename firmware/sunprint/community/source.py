@@ -39,6 +39,8 @@ class CommunitySource:
         self.flag = OK  # NO_ANSWER once a round ends with no meter answering
         self.power_mw = self.reading_mw = self.raw = 0
         self._homes = -1  # the homes reporting the screen's text was made for
+        self.per_home = False  # the per-home screen's values too (community.per_home_screen)
+        self._page = 0  # which 8 homes it shows
         self.record_max = meters.record_size()
         self._record = bytearray(self.record_max)  # persist(): packed in place
 
@@ -118,6 +120,33 @@ class CommunitySource:
             self._homes = r
             values["homes"] = ("%d/%d" % (r, self.poller.n), "")
             values["homes_label"] = HOMES
+        if self.per_home:
+            self._per_home(values)
+
+    def _per_home(self, values):
+        # 8 homes a page, the next page at each screen update (texts made each time: a
+        # screen update, not a tick)
+        from sunprint.quality import OK
+        from sunprint.ui.layout import HOME_N, format_energy_wh, format_power
+
+        p = self.poller
+        m = self.meters
+        pages = (p.n + 7) // 8
+        first = 8 * (self._page % pages)
+        self._page += 1
+        for row in range(8):
+            i = first + row
+            if i >= p.n:
+                values["home_n%d" % row] = ""
+                values["home_v%d" % row] = ""
+                continue
+            values["home_n%d" % row] = (HOME_N[0] % (i + 1), HOME_N[1] % (i + 1))
+            e = format_energy_wh(m.booked[i] * m.wh_per_count)
+            if p.flag[i] == OK:
+                w = format_power(p.power[i] * p.power_mw_per_unit / 1000)
+                values["home_v%d" % row] = "%s %s   %s %s" % (w[0], w[1], e[0], e[1])
+            else:
+                values["home_v%d" % row] = "--   %s %s" % e
 
         # --- persistence: the per-meter record beside the ledger's ---
 
@@ -220,4 +249,6 @@ def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None):
     )
     if ledger is None:
         ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
-    return CommunitySource(poller, meters, ledger, sample_period_s)
+    src = CommunitySource(poller, meters, ledger, sample_period_s)
+    src.per_home = c.per_home_screen
+    return src

@@ -30,6 +30,19 @@ def _row(top, icon, label, name):
     )
 
 
+def _home_rows():
+    # the per-home screen: 8 rows of a home's name (Chinese, then English) and its power now
+    # and energy booked; a community of more homes shows them 8 at a time
+    rows = ()
+    for i in range(8):
+        y = 62 + 30 * i
+        rows += (
+            ("field", 8, y, _I, "left", "home_n%d" % i),
+            ("field", 392, y, _SMALL, "right", "home_v%d" % i),
+        )
+    return rows
+
+
 def _status_row(top, label, name):
     return (
         ("label", 8, top + 18, _S, "left", label),
@@ -86,4 +99,11 @@ SCREENS = {
         ("field", 50, 244, _L, "left", "homes_label"),
         ("value", 392, 270, _V, "right", "homes"),
     ),
+    # Each home's production: only on a sign whose profile opts in (community.per_home_screen:
+    # a public sign shows no household's production by default; sunprint/parts.py checks it).
+    (400, 300, "home"): (
+        ("label", 8, 24, _I, "left", "title"),
+        ("hline", 8, 34, None, None, 392),
+    )
+    + _home_rows(),
 }
