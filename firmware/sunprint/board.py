@@ -529,7 +529,8 @@ def _community(section, machine, unit, period, clock, tz_offset_s, carbon_row, s
     if fs is not None:
         from sunprint.store import FileBackend, Store
 
-        source.store = Store(FileBackend(fs, prefix="community", max_payload=source.record_max))
+        backend = FileBackend(fs, prefix="community", max_payload=source.record_max)
+        source.store = Store(backend)  # type: ignore[assignment]  # the class default is None
     return source.poller, source, ledger
 
 
