@@ -409,8 +409,12 @@ def build(
     community = profile.get("community")
     if community is not None:  # many homes' meters on one bus: _community below
         period = layout.get("sample_period_s", 10) if sample_period_s is None else sample_period_s
+        local = None
+        for s in profile["sensors"]:  # at most one, a local INA2xx string (parts checked it)
+            driver = _driver(s, pv[1], machine, unit, esp32, clock)  # type: ignore[index]
+            local = (_source(s, driver, _POWER), _RATED_MARGIN * _rated_w(s, driver, _POWER))
         driver, source, ledger = _community(
-            community, machine, unit, period, clock, tz_offset_s, carbon_row, store
+            community, machine, unit, period, clock, tz_offset_s, carbon_row, store, local
         )
     else:
         sensor = None
@@ -507,11 +511,12 @@ def build(
     return unit
 
 
-def _community(section, machine, unit, period, clock, tz_offset_s, carbon_row, store):
+def _community(section, machine, unit, period, clock, tz_offset_s, carbon_row, store, local):
     """The community's meters on their bus (sunprint/community, docs/community.md): the
     poller (the unit's driver), the CommunitySource and its Ledger (a counter in Wh: the sum
     of what every meter's register booked). The per-meter record is kept beside the ledger's,
-    in files of its own (community.0/.1) on the store's filesystem."""
+    in files of its own (community.0/.1) on the store's filesystem. local: (the
+    sources.PowerSource of a local INA2xx string beside the bus, its rated power W), or None."""
     from sunprint.community.source import build as build_community
     from sunprint.core.ledger import Ledger
 
@@ -524,7 +529,14 @@ def _community(section, machine, unit, period, clock, tz_offset_s, carbon_row, s
         counter_bits=30,
         counter_max_power_w=_DEFAULT_MAX_W,
     )
-    source = build_community(section, uart, period, de=de, ledger=ledger, clock=clock)
+    local_w = 0
+    if local is not None:
+        local_w = local[1] or _DEFAULT_MAX_W
+    source = build_community(
+        section, uart, period, de=de, ledger=ledger, clock=clock, local_w=local_w
+    )
+    if local is not None:
+        source.local = local[0]  # type: ignore[assignment]  # the class default is None
     fs = getattr(getattr(store, "backend", None), "fs", None)
     if fs is not None:
         from sunprint.store import FileBackend, Store

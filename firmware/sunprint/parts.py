@@ -526,17 +526,20 @@ def _sensors(c, profile):
         _fail("sensors", "must be a list, not " + _kind(sensors))
     if not sensors and "community" not in profile:
         _fail("sensors", "needs one sensor (the PV power or energy source)")
-    if sensors and "community" in profile:
-        _fail(
-            "sensors",
-            "a community unit's meters are in its community section; a local "
-            "string beside them is not supported yet",
-        )
+    if len(sensors) > 1 and "community" in profile:
+        _fail("sensors", "a community unit has at most one local string beside its meters")
     if len(sensors) > 4:
         _fail("sensors", "at most 4 sensors")
     roles = []
     for i in range(len(sensors)):
         role = _sensor(c, sensors[i], "sensors[%d]" % i)
+        row = sensor(sensors[i]["type"])
+        if "community" in profile and (role != "pv_power" or row is None or row[2] != BUS_I2C):
+            _fail(
+                "sensors[%d]" % i,
+                "a community unit's local string is an INA2xx pv_power sensor (its meters are "
+                "in the community section)",
+            )
         if role in roles:
             _fail("sensors[%d].role" % i, "two sensors with the role " + role)
         roles.append(role)

@@ -207,10 +207,11 @@ class Rig:
             rtu._idle_t = clock.ticks_ms()
         elif family == _S0:
             driver._ticks = clock.ticks_ms
-        elif family == "community":  # the bus poller (community/schedule.py) and its driver
-            driver._ticks = clock.ticks_ms
-            driver.dlt._ticks_ms = clock.ticks_ms
-            driver.dlt._sleep_ms = clock.block_ms
+        poller = getattr(unit.source, "poller", None)
+        if poller is not None:  # a community's bus poller (community/schedule.py), its driver
+            poller._ticks = clock.ticks_ms
+            poller.dlt._ticks_ms = clock.ticks_ms
+            poller.dlt._sleep_ms = clock.block_ms
 
     def model_type(self, role):
         """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,
@@ -479,7 +480,8 @@ def _wire_community(rig, c, machine, clock):
         machine.wire_pin(c["de"], de)
         rig.models["de"] = de
     machine.wire_uart(c["uart"]["id"], line)
-    rig._sensor_type = rig._family = "community"
+    if rig._family is None:  # else a local string's model (INA2xx) keeps set_power()
+        rig._sensor_type = rig._family = "community"
     rig.models["bus"] = line
     rig.models["meters"] = meters
     rig.models["uart"] = line

@@ -22,14 +22,26 @@ from sunprint.store import FileBackend, PersistPolicy, Store
 START = 782179200 - 8 * 3600 + 11 * 3600  # 2024-10-15 11:00 local, firmware seconds
 
 
-def _unit(models, fs, clock):
-    # what board._community builds, on a simulated line with these meter models
+class StringDriver:
+    # an INA2xx driver's face (sources.PowerSource reads poll() and power_mw)
+    power_mw = 0
+
+    def poll(self):
+        return 0
+
+
+def _unit(models, fs, clock, local=None):
+    # what board._community builds, on a simulated line with these meter models (and a local
+    # string's PowerSource beside the bus)
     bus = BusSerial(models, clock, baudrate=9600, latency_ms=30)
     wire = [m.address for m in models]
+    if local is not None:
+        wire = wire + [b"\xff\xff\xff\xff\xff\xfe"]
     dlt = DLT645(bus, baudrate=9600, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
-    poller = DLT645Bus(dlt, wire, baudrate=9600, ticks_ms=clock.ticks_ms)
+    poller = DLT645Bus(dlt, wire[: len(models)], baudrate=9600, ticks_ms=clock.ticks_ms)
     ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
     src = CommunitySource(poller, CommunityMeters(wire), ledger, 10)
+    src.local = local
     src.store = Store(FileBackend(fs, prefix="community", max_payload=src.record_max))
     app = App(
         source=src,
@@ -179,3 +191,30 @@ def test_screen_values_homes_reporting_and_the_opt_in_per_home_rows():
     assert values["home_n0"] == ("Home 1", "1号户")
     assert values["home_v0"].startswith("1.50 kW") and values["home_v1"].startswith("--")
     assert values["home_n3"] == "" and values["home_v7"] == ""
+
+
+def test_a_local_string_goes_on_from_its_register_after_a_reboot():
+    from sunprint.sources import PowerSource
+
+    fs = FaultFS()
+    models = [DLT645MeterModel("000000000001", energy_kwh=100.0)]
+    driver = StringDriver()
+    clock = VirtualClock()
+    app, bus = _unit(models, fs, clock, PowerSource(driver))
+    _run(app, bus, clock, START, 15)
+    driver.power_mw = 1200000  # 1.2 kW: 10 Wh every 30 s
+    _run(app, bus, clock, START, 600)
+    src = app.source
+    first = src.meters.booked[1] * 10
+    assert 190 <= first <= 200, first  # 10 min at 1.2 kW: 200 Wh, in whole 10 Wh counts
+    app.shutdown(START + clock.us // 1000000)
+    clock2 = VirtualClock()
+    app2, bus2 = _unit(models, fs, clock2, PowerSource(driver))
+    src2 = app2.source
+    assert src2._local_count == src.meters.last[1]  # its register goes on where it was
+    _run(app2, bus2, clock2, START + 3600, 600)
+    assert src2.meters.resets[1] == 0 and src2.meters.implausible[1] == 0
+    more = src2.meters.booked[1] * 10
+    assert 190 <= more <= 200, more
+    assert app2.ledger.mwh(LIFETIME) == app.ledger.mwh(LIFETIME) + more * 1000
+    assert app2.source.status()[-1]["address"] == "local"

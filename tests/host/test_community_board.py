@@ -23,8 +23,10 @@ def _refusal(change):
     return msg
 
 
-def test_the_bundled_community_board_passes():
+def test_the_bundled_community_boards_pass():
     boards.validate(copy.deepcopy(GOOD), "x.json")
+    with_string = json.loads((boards.BOARDS / "esp32-epd42-community-ina226.json").read_text())
+    boards.validate(with_string, "x.json")
 
 
 def test_each_fault_is_named():
@@ -47,8 +49,14 @@ def test_each_fault_is_named():
     def no_bus(p):
         del p["community"]["uart"]
 
-    def local_string(p):
-        p["sensors"] = [{"type": "ina226", "role": "pv_power"}]
+    def two_strings(p):
+        ina = json.loads((boards.BOARDS / "esp32-epd29-ina226.json").read_text())["sensors"][0]
+        p["sensors"] = [ina, copy.deepcopy(ina)]
+
+    def meter_beside(p):
+        p["sensors"] = json.loads((boards.BOARDS / "esp32-epd42-dlt645.json").read_text())[
+            "sensors"
+        ]
 
     want = {
         dup: "x.json: community.meters[1].address: 000000000001 is also meters[0]'s",
@@ -57,7 +65,8 @@ def test_each_fault_is_named():
         pin: "x.json: community.de: GPIO 23 is already used by display.spi.mosi",
         baud: "x.json: community.baudrate: 9600, but community.uart.baudrate is 2400",
         no_bus: "x.json: community.uart: missing",
-        local_string: "x.json: sensors: a community unit's meters are in its community section",
+        two_strings: "x.json: sensors: a community unit has at most one local string",
+        meter_beside: "x.json: sensors[0]: a community unit's local string is an INA2xx",
     }
     for change, start in want.items():
         msg = _refusal(change)

@@ -21,12 +21,18 @@
 
 from sunprint.quality import NAMES, NO_ANSWER, OK
 
+_LOCAL = b"\xff\xff\xff\xff\xff\xfe"  # the local string's key in the meters' record
+
 
 class CommunitySource:
     store = None  # a sunprint.store.Store for the per-meter record (board.build), or None
+    # A local string beside the bus (sources.PowerSource of an INA2xx, board.build), or None:
+    # its power, integrated here into a register of its own, is one more meter of the counters
+    # (the last; its record keyed _LOCAL), summed with the homes'.
+    local = None
 
     def __init__(self, poller, meters, ledger, sample_period_s=30):
-        if poller.n != meters.n:
+        if poller.n != meters.n and poller.n + 1 != meters.n:
             raise ValueError("community: the poller and the counters list different meters")
         self.poller = poller
         self.meters = meters
@@ -38,6 +44,9 @@ class CommunitySource:
         # the App's source protocol (sources.PowerSource's attributes)
         self.flag = OK  # NO_ANSWER once a round ends with no meter answering
         self.power_mw = self.reading_mw = self.raw = 0
+        self._local_mws = 0  # the local string's energy not yet a count (mW s)
+        self._local_count = 0  # its register: counts of the meters' unit (Wh per count)
+        self._local_t = -1
         self._homes = -1  # the homes reporting the screen's text was made for
         self.per_home = False  # the per-home screen's values too (community.per_home_screen)
         self._page = 0  # which 8 homes it shows
@@ -54,7 +63,26 @@ class CommunitySource:
         else:
             p.begin_round()
             p.step()
+        local = self.local
+        if local is not None:
+            self._integrate(local, t)
         return self.flag
+
+    def _integrate(self, local, t):
+        # The local string's power to its register: each good reading times the interval
+        # before it; a gap longer than two sample periods counts nothing.
+        local._power()
+        dt = t - self._local_t if self._local_t >= 0 else 0
+        self._local_t = t
+        if local.flag != OK or not 0 < dt <= 2 * self.sample_period_s:
+            return
+        mw = local.reading_mw
+        if mw > 0:
+            mws = self._local_mws + mw * dt
+            unit = self.meters.wh_per_count * 3600000  # mW s a count
+            n = mws // unit
+            self._local_mws = mws - n * unit
+            self._local_count = (self._local_count + n) % self.meters.span
 
     def pump(self, t, wall):
         """The App's every tick: one poller step; a round that ends is booked. True while a
@@ -91,6 +119,8 @@ class CommunitySource:
             if p.fresh[i]:
                 m.add(i, t, p.energy[i], wall)
             i += 1
+        if self.local is not None and self._local_t >= 0:
+            m.add(p.n, t, self._local_count, wall)
         m.feed(self.ledger, t, wall)
         self.rounds_booked += 1
         self.flag = OK if p.reporting() else NO_ANSWER
@@ -108,6 +138,9 @@ class CommunitySource:
             if p.flag[i] == OK:
                 total += p.power[i] * p.power_mw_per_unit
             i += 1
+        local = self.local
+        if local is not None and local.flag == OK:
+            total += local.power_mw
         return total
 
     def screen_values(self, values):
@@ -172,6 +205,8 @@ class CommunitySource:
         if data is not None:
             try:
                 m.restore(data, anchor, ledger.counter_span)
+                if m.n > self.poller.n and m.last[m.n - 1] >= 0:
+                    self._local_count = m.last[m.n - 1]  # its register goes on where it was
                 return None
             except ValueError as e:
                 note = "community record not used: %s" % (e,)
@@ -198,15 +233,27 @@ class CommunitySource:
                     "implausible": m.implausible[i],
                 }
             )
+        local = self.local
+        if local is not None:
+            out.append(
+                {
+                    "address": "local",
+                    "state": NAMES[local.flag] if local.flag < len(NAMES) else "?",
+                    "booked_wh": m.booked[p.n] * m.wh_per_count,
+                    "resets": m.resets[p.n],
+                    "implausible": m.implausible[p.n],
+                }
+            )
         return out
 
 
-def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None):
+def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None, local_w=0):
     """A CommunitySource from the profile's community section (community/profile.py checks
     it: CommunityError names a fault), on an open UART (8E1 for DL/T 645, as the profile's
-    bus says) and its DE pin. ledger: the community Ledger (made here if None: a counter in Wh,
-    30 bits, 10 MW). clock: {} or {"ticks_ms": f, "sleep_ms": g}, the time the bus waits on.
-    What board.build will call once it reads a community profile (docs/community.md)."""
+    bus says) and its DE pin. local_w: the rated power of a local string beside the bus (0:
+    none; the caller sets the source's `local`). ledger: the community Ledger (made here if
+    None: a counter in Wh, 30 bits, 10 MW). clock: {} or {"ticks_ms": f, "sleep_ms": g}, the
+    time the bus waits on. board._community calls it for a profile's community section."""
     from sunprint.community.meters import CommunityMeters
     from sunprint.community.profile import check
     from sunprint.community.schedule import DLT645 as PROTOCOL_DLT645
@@ -244,8 +291,10 @@ def build(section, uart, sample_period_s, *, de=None, ledger=None, clock=None):
         keys = [bytes((u, 0, 0, 0, 0, 0)) for u in c.keys]
         wh_per_count = 1
         span = 1 << 30
+    if local_w:  # a local string beside the bus, of this rated power: one more counter
+        keys = list(keys) + [_LOCAL]
     meters = CommunityMeters(
-        keys, wh_per_count=wh_per_count, span=span, max_power_w=max(c.max_power_w)
+        keys, wh_per_count=wh_per_count, span=span, max_power_w=max(c.max_power_w + [local_w])
     )
     if ledger is None:
         ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
