@@ -133,10 +133,16 @@ def test_app_ticks_with_the_community_allocate_nothing():
         replies[di] = model.feed(build_frame(wire_address("000000000001"), 0x11, req, 4))
     clock = VirtualClock()
     dlt = DLT645(CannedSerial(replies), ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    from sunprint.sources import PowerSource
+
     wire = [parse_address("000000000001")] * 5
     poller = DLT645Bus(dlt, wire, ticks_ms=clock.ticks_ms)
     ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
-    src = CommunitySource(poller, CommunityMeters(wire), ledger, 10)
+    counters = CommunityMeters(wire + [b"\xff\xff\xff\xff\xff\xfe"])
+    src = CommunitySource(poller, counters, ledger, 10)
+    driver = StringDriver()
+    driver.power_mw = 1234567  # a local string beside the bus, integrated every sample
+    src.local = PowerSource(driver)
     app = App(
         source=src,
         panel=Panel(),
@@ -158,8 +164,10 @@ def test_app_ticks_with_the_community_allocate_nothing():
             clock.us += 20000
             k += 1
 
-    ticks(3000)  # a minute: rounds booked, the first full record
+    ticks(6000)  # two minutes: rounds booked, the first full record, the first journal entry
     r0 = src.rounds_booked
+    appends = app.store.appends
+    assert appends > 0  # the store's journal views are made at its first append
     gc.collect()
     gc.disable()
     try:
@@ -169,6 +177,8 @@ def test_app_ticks_with_the_community_allocate_nothing():
     finally:
         gc.enable()
     assert src.rounds_booked - r0 == 3, src.rounds_booked - r0
+    assert counters.booked[5] > 0  # the string was counted
+    assert app.store.appends > appends  # journal entries in the measured ticks
     assert not app.faults, app.faults
     assert used == 0, used
 

@@ -76,7 +76,7 @@ class CommunitySource:
         self._local_t = t
         if local.flag != OK or not 0 < dt <= 2 * self.sample_period_s:
             return
-        mw = local.reading_mw
+        mw = local.reading_mw  # an INA2xx string: a few kW, so mw * dt stays a small int
         if mw > 0:
             mws = self._local_mws + mw * dt
             unit = self.meters.wh_per_count * 3600000  # mW s a count
