@@ -93,7 +93,14 @@ class CommunityMeters:
         self.wraps = _ints(n, 0)
         self.refused = 0  # readings refused outright (bad time or count)
         self.total_wh = 0  # the community's sum, exact
-        self.fed_wh = 0  # what feed() handed to the community Ledger
+        self.fed_wh = 0  # what feed() handed to the community Ledger's counter
+        # Steps from an anchor of an earlier local day (a meter silent across midnight): no
+        # clock says which day their energy was produced on, so they are in no period, as the
+        # Ledger's held energy that cannot be proven today's (book_unattributed).
+        self.tz_offset_s = 8 * 3600  # the community Ledger's (source.build sets it)
+        self.unattributed_wh = 0  # of total_wh, since boot
+        self._late_fed = 0  # of unattributed_wh, handed to the Ledger
+        self._feed_wall = -1  # the wall clock of the last feed
         self._feed_t = -1
         self._cph = -1
 
@@ -142,6 +149,15 @@ class CommunityMeters:
         if count < self.last[i]:
             self.wraps[i] += 1
         self._book(i, delta)
+        w = self.wall[i]
+        f = self._feed_wall
+        if delta > 0 and w >= _MIN_VALID_WALL and f >= _MIN_VALID_WALL:
+            tz = self.tz_offset_s
+            # the anchor is of a day before the last feed's: the Ledger closed that day
+            # without this meter (a silence across midnight); a step across midnight between
+            # two feeds is the Ledger's to split (its own feed interval)
+            if (w + tz) // 86400 < (f + tz) // 86400:
+                self.unattributed_wh += delta * self.wh_per_count
         self._anchor(i, t, count, wall)
 
     def _book(self, i, counts):
@@ -175,13 +191,19 @@ class CommunityMeters:
             self.run[_RUN * i] = -1
             self.run[_RUN * i + 1] = -1
         self._feed_t = -1
+        self._feed_wall = -1
 
     # --- the community Ledger ---
 
     def feed(self, ledger, t, wall=-1):
         """Hand the community total to `ledger` as its counter (Wh, counter_per_kwh 1000), in a
-        part it finds plausible since the last feed; the rest waits for the next."""
-        pending = self.total_wh - self.fed_wh
+        part it finds plausible since the last feed; the rest waits for the next. Steps across
+        a midnight go to its unattributed bucket (ledger.book_unattributed)."""
+        late = self.unattributed_wh - self._late_fed
+        if late > 0:
+            self._late_fed += late
+            ledger.book_unattributed(late * 1000)
+        pending = self.total_wh - self.unattributed_wh - self.fed_wh
         if pending > 0 and self._feed_t >= 0 and t > self._feed_t:
             if self._cph < 0:  # the Ledger's limit in Wh per hour (computed once: a big int)
                 self._cph = (int(ledger.counter_max_power_w) * ledger.counter_per_kwh + 999) // 1000
@@ -192,6 +214,7 @@ class CommunityMeters:
             pending = 0
         self.fed_wh += pending
         self._feed_t = t
+        self._feed_wall = wall if wall >= 0 else t
         v = self.fed_wh
         if v >= ledger.counter_span:
             v %= ledger.counter_span
@@ -211,7 +234,7 @@ class CommunityMeters:
             _VERSION,
             self.n,
             0,
-            self.total_wh & 0xFFFFFFFF,
+            (self.total_wh - self.unattributed_wh) & 0xFFFFFFFF,  # what the counter is fed
             self.fed_wh & 0xFFFFFFFF,
         )
         p = off + HEADER_SIZE
@@ -250,6 +273,7 @@ class CommunityMeters:
             found += 1
         self.resume()
         self.total_wh = total
+        self.unattributed_wh = self._late_fed = 0
         self.fed_wh = fed
         if ledger_anchor >= 0:
             ahead = (ledger_anchor - self.fed_wh) % span

@@ -37,6 +37,7 @@ class CommunitySource:
         self.poller = poller
         self.meters = meters
         self.ledger = ledger
+        meters.tz_offset_s = ledger.tz_offset_s  # which local day a meter's anchor is of
         self.sample_period_s = sample_period_s
         self.rounds_booked = 0
         self.late_rounds = 0  # a period began before the last round ended: the bus is too slow

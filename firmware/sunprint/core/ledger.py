@@ -215,6 +215,8 @@ def _int_in(x, lo, hi):
 
 
 class Ledger:
+    _late = False  # book_unattributed() is booking (a class default: no attribute per ledger)
+
     def __init__(
         self,
         tz_offset_s=8 * 3600,
@@ -584,6 +586,19 @@ class Ledger:
             self._book(mwh - ahead)
         self._anchor(t, count, wall)
 
+    def book_unattributed(self, mwh):
+        """Book mWh no clock can place in a day (a community meter's register step across a
+        local midnight, sunprint/community/meters.py): lifetime and unattributed(), never a
+        period, as a hold that could not be proven today's; CO2 and coal at the current
+        factors. ValueError unless mwh is an int >= 0."""
+        if not isinstance(mwh, int) or mwh < 0:
+            raise ValueError("unattributed energy must be an int >= 0 mWh")
+        self._late = True
+        try:
+            self._book(mwh)
+        finally:
+            self._late = False
+
     def seed_lifetime(self, mwh):
         """Start the lifetime total from a meter's total (both store slots lost); ValueError
         unless it is an int in [0, 10**18] mWh."""
@@ -615,6 +630,10 @@ class Ledger:
 
     def _add(self, base, n):
         # Unrolled over today, month, year, lifetime: a loop over a tuple would allocate.
+        if self._late:  # book_unattributed(): lifetime and the unattributed bucket only
+            self._add1(UNATTRIBUTED + base // 5, n)
+            self._add1(base + LIFETIME, n)
+            return
         if self._hold != _NOT_HOLDING:  # the date is unknown: lifetime, and held for a period
             self._add1(HELD + base // 5, n)
             self._add1(base + LIFETIME, n)
