@@ -89,6 +89,9 @@ def run_day(board, local_share=None):
     start = DAY_START + FIRST * 60
     runner, clock, rig, wdt = boot(start, board=board)
     bus = rig.models["bus"]
+    # every meter answers at the earliest DL/T 645-2007 allows (20 ms after the request): the
+    # DE pin must have dropped by then, so the runner passes often enough during a round
+    bus.latency_us = 20000
     meters = rig.models["meters"]
     n = len(json.load(open(BOARD))["community"]["meters"])
     seen = [clock.us]
@@ -163,4 +166,5 @@ def run_day(board, local_share=None):
     assert wdt.resets == 0 and not wdt.check()
     line = rig.models["uart"]
     assert line.lost_tx == 0 and line.lost_rx == 0, (line.lost_tx, line.lost_rx)
+    assert sum(m["wrong"] for m in listed if "wrong" in m) == 0
     print("community unit: booked", truth_wh, "Wh (local", local_wh, "Wh); fewest reporting", low)
