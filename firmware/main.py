@@ -310,7 +310,10 @@ def _boot(
 
     if wdt is None and run:
         wdt = machine.WDT(timeout=30000)
-    return Runner(app, wdt=wdt, clock=clock, boot=record, unit=unit)
+    # A community's bus poller (community/source.py) wants a pass every few ms while a round
+    # is under way: with a DE pin, DE must drop before a meter may answer (20 ms, DL/T 645)
+    poll_ms = 10 if hasattr(unit.source, "pump") else 50
+    return Runner(app, wdt=wdt, clock=clock, boot=record, unit=unit, poll_ms=poll_ms)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def build_parser():
 
 _COMMAND_MODULES = (
     "synth", "flash", "deploy", "calibrate", "monitor", "logs", "simcmd", "paneltest",
-    "fleet.command",
+    "fleet.command", "community",
 )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """A synthetic community day and its replay through the firmware's community core (issue 18).
 
-    python -m host_tools.community synth --homes 5 --out community.csv [--seed 7]
-    python -m host_tools.community replay community.csv \\
+    sunprint community synth --homes 5 --out community.csv [--seed 7]
+    sunprint community replay community.csv \\
         [--fault meter_silent@10:00,meter=3,until=12:00] [--fault meter_swap@13:00,meter=2]
 
 synth: N homes under one sky (host_tools/synth.py's pvlib chain and seeded clouds, the same
@@ -28,6 +28,8 @@ community Ledger (CommunitySource) read them every sample period. Faults per met
 byte), from a time until a time; meter_swap at a time (a new meter at 0.00 kWh in its place).
 The summary: per meter what its registers moved while on the bus (the truth) and what was
 booked, the community total against their sum, homes reporting.
+
+(`python -m host_tools.community ...` is the same command.)
 
 Bad input: a one-line error naming the file and line, exit status 2; --out is a new file or an
 earlier output of synth (host_tools/outfile.py), written whole.
@@ -371,6 +373,86 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
     }
 
 
+def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, seconds, silent=()):
+    """A whole community unit over part of a community log: the firmware's board.build and
+    App (the profile's screens, fonts and rotation) on the rig's panel model and meter line
+    (host_tools/sim/rig.py), each meter's power from the log minute by minute, its register
+    starting at the log's; silent: (meter index, from s, until s) faults, seconds from the
+    log's first row. Writes the glass at every refresh into frames_dir as replay names its
+    frames (NNNN-HHMMSS-kind.png, local time); returns the paths, in order."""
+    import time as _time
+
+    from host_tools.paths import FONTS, use_firmware
+    from host_tools.replay import mono_image
+    from host_tools.sim import rig as rigmod
+    from host_tools.sim.chips.dlt645_bus import SILENT
+    from host_tools.sim.platform import machine as fake
+    from host_tools.sim.platform.faultfs import FaultFS
+
+    use_firmware()
+    from sunprint.board import build
+    from sunprint.store import FileBackend, Store
+
+    t0 = log.stamps[0]
+    wall = t0 - 946684800 + start_s  # firmware seconds (since 2000)
+    clock = rigmod.Clock(wall)
+    rig = rigmod.wire(profile, clock, fake)
+    tz = 8 * 3600
+    unit = build(
+        profile,
+        fake,
+        fonts_dir=str(FONTS),
+        store=Store(FileBackend(FaultFS())),
+        sleep_ms=lambda ms: None,
+        tz_offset_s=tz,
+    )
+    rig.attach(unit)
+    unit.panel.init()
+    app = unit.app
+    app.restore()
+    bus = rig.models["bus"]
+    models = rig.models["meters"]
+    first = start_s // log.interval_s
+    for i, m in enumerate(models):
+        m.energy_kwh = log.registers[i][first] / 100
+    panel = rig.models["display"]
+    out = []
+    seen = clock.us
+    shown = 0
+    k = first
+    while (k - first) * log.interval_s < seconds:
+        rel = k * log.interval_s
+        for i, frm, until in silent:
+            if rel == frm:
+                bus.set_fault(log.addresses[i], SILENT)
+            elif rel == until:
+                bus.clear_fault(log.addresses[i])
+        bus.set_powers([log.powers[i][k] for i in range(len(models))])
+        end = wall + (k - first + 1) * log.interval_s
+        now = clock.now()
+        while now < end:
+            wake = app.tick(now, now)
+            step = 20000 if wake <= now else (wake - now) * 1000000
+            clock.us = min(clock.us + step, end * 1000000)
+            bus.advance((clock.us - seen) / 1000000)
+            seen = clock.us
+            if len(panel.refreshes) > shown:
+                shown = len(panel.refreshes)
+                name = "%04d-%s-%s.png" % (
+                    shown,
+                    _time.strftime("%H%M%S", _time.gmtime(now + 946684800 + tz)),
+                    panel.refreshes[-1],
+                )
+                w, h, data = rig.picture()
+                path = Path(frames_dir) / name
+                mono_image(w, h, data).save(path, optimize=True)
+                out.append(path)
+            now = clock.now()
+        k += 1
+    unit.close()
+    return out
+
+
 _RECOGNISE = outfile.text_with("source=" + SOURCE)
 
 
@@ -379,38 +461,72 @@ def check_out(path):
     outfile.check(path, "--out", "community synth", _RECOGNISE)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m host_tools.community")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+def add_cli(sub) -> None:
+    """`sunprint community synth ...` and `sunprint community replay ...`."""
+    p = sub.add_parser(
+        "community",
+        help="a community of homes' meters on one bus: synthesise a day, replay a log",
+        description="synth: N homes under one sky as a community log (one pair of columns per "
+        "meter). replay: a community log through the firmware's bus poller, per-meter "
+        "accounting and community Ledger on the simulated RS-485 line, with faults per meter; "
+        "prints a JSON summary (docs/community.md).",
+    )
+    _arguments(p)
+    p.set_defaults(func=cmd_community)
+
+
+def _arguments(p) -> None:
+    sub = p.add_subparsers(dest="cmd", metavar="{synth,replay}")
+    sub.required = True
     s = sub.add_parser("synth", help="a community day as a community log")
-    s.add_argument("--homes", type=int, default=5)
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--interval", type=int, default=60)
-    s.add_argument("--out", required=True)
+    s.add_argument("--homes", type=int, default=5, help="homes (meters), 1 to 64 (default 5)")
+    s.add_argument("--seed", type=int, default=7, help="cloud process seed (default 7)")
+    s.add_argument("--interval", type=int, default=60, help="seconds a row: 10, 30, 60, 300")
+    s.add_argument(
+        "--out", required=True, help="the log to write: a new file or an earlier synth output"
+    )
     r = sub.add_parser("replay", help="a community log through the firmware's community core")
-    r.add_argument("log")
-    r.add_argument("--fault", action="append", default=[])
-    r.add_argument("--sample-period", type=int, default=0)
+    r.add_argument("log", metavar="LOG", help="a community log (sunprint community log 1)")
+    r.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., meter_swap@HH:MM,meter=N",
+    )
+    r.add_argument("--sample-period", type=int, default=0, help="seconds (default: the log's)")
+
+
+def cmd_community(args) -> int:
+    """Raises UserError for bad input (the caller prints one line and exits 2)."""
+    if args.cmd == "synth":
+        if not 1 <= args.homes <= 64:
+            raise UserError("--homes %d: 1 to 64" % args.homes)
+        if args.interval not in (10, 30, 60, 300):
+            raise UserError("--interval %d: 10, 30, 60 or 300" % args.interval)
+        check_out(args.out)
+        homes = default_homes(args.homes)
+        stamps, p, reg = synthesize(homes, interval_s=args.interval, seed=args.seed)
+        text = log_text(homes, stamps, p, reg, interval_s=args.interval)
+        outfile.write(args.out, text.encode("utf-8"), "--out", "community synth", _RECOGNISE)
+        return 0
+    if args.sample_period < 0:
+        raise UserError("--sample-period %d: a number of seconds" % args.sample_period)
+    log = read_log(args.log)
+    faults = [parse_fault(f, log) for f in args.fault]
+    import json
+
+    summary = replay(log, faults, sample_period_s=args.sample_period or None)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def main(argv=None) -> int:
+    """`python -m host_tools.community ...`: the same as `sunprint community ...`."""
+    ap = argparse.ArgumentParser(prog="python -m host_tools.community")
+    _arguments(ap)
     args = ap.parse_args(argv)
     try:
-        if args.cmd == "synth":
-            if not 1 <= args.homes <= 64:
-                raise UserError("--homes %d: 1 to 64" % args.homes)
-            if args.interval not in (10, 30, 60, 300):
-                raise UserError("--interval %d: 10, 30, 60 or 300" % args.interval)
-            check_out(args.out)
-            homes = default_homes(args.homes)
-            stamps, p, reg = synthesize(homes, interval_s=args.interval, seed=args.seed)
-            text = log_text(homes, stamps, p, reg, interval_s=args.interval)
-            outfile.write(args.out, text.encode("utf-8"), "--out", "community synth", _RECOGNISE)
-            return 0
-        log = read_log(args.log)
-        faults = [parse_fault(f, log) for f in args.fault]
-        import json
-
-        summary = replay(log, faults, sample_period_s=args.sample_period or None)
-        print(json.dumps(summary, indent=1))
-        return 0
+        return cmd_community(args)
     except UserError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2

@@ -303,6 +303,11 @@ def replay(
     if mqtt is not None and micropython:
         raise UserError("--mqtt: the CPython replay only (not with --micropython)")
     profile = load_board(board_name)
+    if "community" in profile:  # many meters: a sample log holds one power (docs/community.md)
+        raise UserError(
+            "--board %s: a community unit; replay its community log with "
+            "`sunprint community replay`" % board_name
+        )
     check_layout_fonts(profile, FONTS)  # font names, never paths (as deploy checks them)
     cfg = _load_config(config)
     if tz_offset_s is not None:

@@ -33,6 +33,10 @@ SAMPLE = {
     "clock": "ds3231 +2s",
     "link": "",  # the network is off by default: no link row
     "led_status": "E2",
+    "homes": ("12/14", ""),  # a community sign: homes reporting of homes on the bus
+    "homes_label": ("Homes reporting", "在线户数"),
+    **{"home_n%d" % i: ("Home %d" % (i + 1), "%d号户" % (i + 1)) for i in range(8)},
+    **{"home_v%d" % i: "%.2f kW   %.1f kWh" % (0.5 + 0.7 * i, 40 + 13.3 * i) for i in range(8)},
 }
 
 # The widest text each value can take (digits drawn as 8, which is as wide as any digit).
@@ -57,6 +61,10 @@ WIDEST = {
     "clock": "pcf8563 -99999s",
     "link": ("WiFi pw?", "WiFi连接中"),  # the widest of sunprint/net/publish.py LINK_TEXTS
     "led_status": "E999",
+    "homes": ("64/64", ""),  # community/profile.py MAX_METERS
+    "homes_label": ("Homes reporting", "在线户数"),
+    **{"home_n%d" % i: ("Home %d" % (i + 57), "%d号户" % (i + 57)) for i in range(8)},
+    **{"home_v%d" % i: "888 kW   888 MWh" for i in range(8)},
 }
 
 

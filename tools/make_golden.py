@@ -40,6 +40,7 @@ BOARDS = (
     "esp32-epd75-ddsu666",
     "esp32-max7219-s0",
     "esp32-ws2812-ina219",
+    "esp32-epd42-community",
 )
 FRAME = re.compile(r"\d{4}-\d{6}-(full|partial|led)\.png")  # a golden frame's file name
 # The clock-unknown state (issue 16): the unit comes back from a power cut at the log's first
@@ -50,8 +51,27 @@ CLOCK_SUFFIX = "-clock-unknown"
 CLOCK_FAULTS = ("rtc_lost@10:00",)
 
 
+# A community board (issue 18) shows its meters' sum: its frames come from the bundled community
+# day (each home's power and register, minute by minute) on the whole unit, 10:00 to 11:30 with
+# home 3 silent 10:20 to 10:50 ("homes reporting" 4/5), not from the golden log.
+COMMUNITY_LOG = ROOT / "assets" / "logs" / "community-zhongshan-2024-10-15.csv"
+COMMUNITY_SPAN = (10 * 3600, 90 * 60, ((2, 10 * 3600 + 1200, 10 * 3600 + 3000),))
+
+
 def golden_frames(board, out, faults=()):
     """Replay the golden log, fitted to board, into out; returns the frame files, in order."""
+    from host_tools.boards import load_board
+
+    profile = load_board(board)
+    if "community" in profile:
+        from host_tools import community
+
+        start, seconds, silent = COMMUNITY_SPAN
+        out.mkdir(parents=True)
+        log = community.read_log(COMMUNITY_LOG)
+        return community.unit_frames(
+            log, profile, out, start_s=start, seconds=seconds, silent=silent
+        )
     log = fit_log(LOG, out.parent / (out.name + "-log.csv"), board)
     summary = replay(log, board, out, progress=False, pictures=False, faults=faults)
     return [out / f["file"] for f in summary["display"]["frames"]]

@@ -43,6 +43,12 @@ class App:
     timekeeper = None
     # net.publish.Net when config.json turns Wi-Fi on: polled each tick, never blocking
     net = None
+    # source.pump(now, wall) when the source works between samples (a community's bus poller,
+    # community/source.py): called every tick, True while it wants the next tick at once
+    _pump = None
+    # source.screen_values(values) when the source has values of its own to show (a
+    # community's homes reporting): called with the screens' dict before each render
+    _fill = None
 
     def __init__(
         self,
@@ -67,6 +73,10 @@ class App:
         # read_mw() -> int mW that raises OSError on a fault (a replayed log).
         self.source = source
         self._adapter = hasattr(source, "sample")
+        if hasattr(source, "pump"):
+            self._pump = source.pump  # a bound method made once: calling it allocates nothing
+        if hasattr(source, "screen_values"):
+            self._fill = source.screen_values
         self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
         self.renderer = renderer
         self.ledger = ledger
@@ -168,6 +178,11 @@ class App:
             )
         self._persist_day = self.ledger.day
         self._note_durable()
+        keep = getattr(self.source, "restore", None)  # a source with a record of its own
+        if keep is not None:
+            note = keep(self.ledger)
+            if note:
+                self._fault("store", note)
         return status
 
     def _note_durable(self):
@@ -225,6 +240,12 @@ class App:
             policy.appended(now)
         else:
             policy.saved(now)
+            keep = getattr(self.source, "persist", None)  # its record rides with full records
+            if keep is not None:
+                try:
+                    keep()
+                except Exception as e:  # noqa: BLE001 - as the ledger's save
+                    self._fault("store", e)
         self._note_durable()
 
     def tick(self, now, wall=-1):
@@ -237,12 +258,16 @@ class App:
         net = self.net
         if net is not None:
             net.tick(now)
+        pump = self._pump
+        busy = pump is not None and pump(now, wall)
         if self._refreshing:
             self._poll_panel()
             if self._refreshing:
                 return now
         if now >= self._next_sample:
             self._sample(now, wall)
+            if pump is not None:
+                busy = pump(now, wall)  # the round the sample began
             self._maybe_persist(now)
             if now - self._next_sample >= self.sample_period_s or self._next_sample < 0:
                 self._next_sample = now + self.sample_period_s
@@ -253,6 +278,8 @@ class App:
             self._update_screen(now, wall)
             if self._refreshing:
                 return now
+        if busy:
+            return now
         wake = min(self._next_sample, self._next_screen)
         if keeper is not None and keeper.pending and wake > now + 1:
             wake = now + 1  # a time source's answer is on its way (NTP): collect it then
@@ -362,6 +389,9 @@ class App:
         counted at (notes as (English, Chinese) pairs). The same dict as screen_values(),
         reused: a screen update builds no new dict."""
         values = self.screen_values()
+        fill = self._fill
+        if fill is not None:
+            fill(values)
         ledger = self.ledger
         seen = self._inputs
         coal = ledger.coal_dg_per_kwh

@@ -397,42 +397,53 @@ def build(
     buf = bytearray(display.BUFFER_SIZE)
     fb = framebuf.FrameBuffer(buf, width, height, fmt)
 
-    sensor = None
-    for s in profile["sensors"]:
-        if s["role"] in ("pv_power", "pv_energy"):
-            sensor = s
-            break
-    if sensor is None or pv is None:
-        raise ValueError("the profile has no pv_power or pv_energy sensor")
-    kind, family = pv
     clock = {}
     if ticks_ms is not None:
         clock["ticks_ms"] = ticks_ms
     if bus_sleep_ms is not None:
         clock["sleep_ms"] = bus_sleep_ms
-    driver = _driver(sensor, family, machine, unit, esp32, clock)
-    source = _source(sensor, driver, kind)
-
     if carbon_row is None:
         from sunprint.core.carbon import factor
 
         carbon_row = factor()
-    limit_w = _RATED_MARGIN * _rated_w(sensor, driver, kind)
-    if kind == _POWER:
-        ledger = Ledger(
-            tz_offset_s=tz_offset_s,
-            co2_dg_per_kwh=carbon_row[2],
-            max_power_w=limit_w or _DEFAULT_MAX_W,
+    community = profile.get("community")
+    if community is not None:  # many homes' meters on one bus: _community below
+        period = layout.get("sample_period_s", 10) if sample_period_s is None else sample_period_s
+        local = None
+        for s in profile["sensors"]:  # at most one, a local INA2xx string (parts checked it)
+            driver = _driver(s, pv[1], machine, unit, esp32, clock)  # type: ignore[index]
+            local = (_source(s, driver, _POWER), _RATED_MARGIN * _rated_w(s, driver, _POWER))
+        driver, source, ledger = _community(
+            community, machine, unit, period, clock, tz_offset_s, carbon_row, store, local
         )
     else:
-        ledger = Ledger(
-            tz_offset_s=tz_offset_s,
-            co2_dg_per_kwh=carbon_row[2],
-            counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
-            counter_survives_reboot=kind == _METER,
-            counter_max_power_w=limit_w,
-            max_power_w=limit_w or _DEFAULT_MAX_W,
-        )
+        sensor = None
+        for s in profile["sensors"]:
+            if s["role"] in ("pv_power", "pv_energy"):
+                sensor = s
+                break
+        if sensor is None or pv is None:
+            raise ValueError("the profile has no pv_power or pv_energy sensor")
+        kind, family = pv
+        driver = _driver(sensor, family, machine, unit, esp32, clock)
+        source = _source(sensor, driver, kind)
+
+        limit_w = _RATED_MARGIN * _rated_w(sensor, driver, kind)
+        if kind == _POWER:
+            ledger = Ledger(
+                tz_offset_s=tz_offset_s,
+                co2_dg_per_kwh=carbon_row[2],
+                max_power_w=limit_w or _DEFAULT_MAX_W,
+            )
+        else:
+            ledger = Ledger(
+                tz_offset_s=tz_offset_s,
+                co2_dg_per_kwh=carbon_row[2],
+                counter_per_kwh=driver.counts_per_kwh,  # type: ignore[attr-defined]
+                counter_survives_reboot=kind == _METER,
+                counter_max_power_w=limit_w,
+                max_power_w=limit_w or _DEFAULT_MAX_W,
+            )
     if max_gap_s is not None:
         ledger.max_gap_s = max_gap_s
     if coal_dg_per_kwh is not None:
@@ -498,6 +509,41 @@ def build(
         app.timekeeper = keeper  # type: ignore[assignment]  # the class default is None
     unit._app(rot, plan, carbon_row, app)
     return unit
+
+
+def _community(section, machine, unit, period, clock, tz_offset_s, carbon_row, store, local):
+    """The community's meters on their bus (sunprint/community, docs/community.md): the
+    poller (the unit's driver), the CommunitySource and its Ledger (a counter in Wh: the sum
+    of what every meter's register booked). The per-meter record is kept beside the ledger's,
+    in files of its own (community.0/.1) on the store's filesystem. local: (the
+    sources.PowerSource of a local INA2xx string beside the bus, its rated power W), or None."""
+    from sunprint.community.source import build as build_community
+    from sunprint.core.ledger import Ledger
+
+    uart = _uart(machine, unit, section["uart"])
+    de = _out(machine, unit, "community.de", section["de"]) if "de" in section else None
+    ledger = Ledger(
+        tz_offset_s=tz_offset_s,
+        co2_dg_per_kwh=carbon_row[2],
+        counter_per_kwh=1000,
+        counter_bits=30,
+        counter_max_power_w=_DEFAULT_MAX_W,
+    )
+    local_w = 0
+    if local is not None:
+        local_w = local[1] or _DEFAULT_MAX_W
+    source = build_community(
+        section, uart, period, de=de, ledger=ledger, clock=clock, local_w=local_w
+    )
+    if local is not None:
+        source.local = local[0]  # type: ignore[assignment]  # the class default is None
+    fs = getattr(getattr(store, "backend", None), "fs", None)
+    if fs is not None:
+        from sunprint.store import FileBackend, Store
+
+        backend = FileBackend(fs, prefix="community", max_payload=source.record_max)
+        source.store = Store(backend)  # type: ignore[assignment]  # the class default is None
+    return source.poller, source, ledger
 
 
 def _keeper(profile, machine, unit, names, rtc, tz_offset_s):

@@ -184,6 +184,7 @@ _STRAPPING = (0, 2, 5, 12, 15)
 _PSRAM_PINS = (16, 17)  # a WROVER module's PSRAM
 
 _TOP_KEYS = ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock")
+_TOP_KEYS += ("community",)  # the meters of many homes on one bus (sunprint/community)
 _CLOCK_KEYS = ("sources", "sync_s", "retry_s", "jump_s")
 _DISPLAY_KEYS = ("type", "width", "height", "spi", "pin", "pins", "options")
 _SENSOR_KEYS = ("type", "role", "options", "calib", "health")
@@ -236,6 +237,7 @@ def check(profile, has_font=None, warnings=None):
     _sensors(c, profile)
     _clock(c, profile)
     _layout(c, c.obj(profile, "layout", "layout", True), size, has_font)
+    _community(c, profile)
 
 
 def check_display(d):
@@ -524,13 +526,22 @@ def _sensors(c, profile):
     sensors = profile["sensors"]
     if not isinstance(sensors, list):
         _fail("sensors", "must be a list, not " + _kind(sensors))
-    if not sensors:
+    if not sensors and "community" not in profile:
         _fail("sensors", "needs one sensor (the PV power or energy source)")
+    if len(sensors) > 1 and "community" in profile:
+        _fail("sensors", "a community unit has at most one local string beside its meters")
     if len(sensors) > 4:
         _fail("sensors", "at most 4 sensors")
     roles = []
     for i in range(len(sensors)):
         role = _sensor(c, sensors[i], "sensors[%d]" % i)
+        row = sensor(sensors[i]["type"])
+        if "community" in profile and (role != "pv_power" or row is None or row[2] != BUS_I2C):
+            _fail(
+                "sensors[%d]" % i,
+                "a community unit's local string is an INA2xx pv_power sensor (its meters are "
+                "in the community section)",
+            )
         if role in roles:
             _fail("sensors[%d].role" % i, "two sensors with the role " + role)
         roles.append(role)
@@ -562,21 +573,7 @@ def _sensor(c, s, f):
         c.gpio(i2c, "sda", f + ".i2c.sda", True, "i2c%d.sda" % bus_id)
     elif bus == BUS_UART:
         c.known(s, _SENSOR_KEYS + ("uart", "de"), f)
-        uart = c.obj(s, "uart", f + ".uart", True)
-        c.known(uart, ("id", "tx", "rx", "baudrate", "bits", "parity", "stop"), f + ".uart")
-        bus_id = c.value(uart, "id", f + ".uart.id", _INT)
-        if bus_id != 1 and bus_id != 2:
-            _fail(f + ".uart.id", "must be 1 or 2 (UART0 is the console), not %s" % _show(bus_id))
-        c.value(uart, "baudrate", f + ".uart.baudrate", _ONE_OF, _BAUDS)
-        c.value(uart, "bits", f + ".uart.bits", _ONE_OF, (7, 8))
-        c.value(uart, "parity", f + ".uart.parity", _ONE_OF, _PARITIES)
-        c.value(uart, "stop", f + ".uart.stop", _ONE_OF, (1, 2))
-        share = "uart%d" % bus_id
-        c.gpio(uart, "tx", f + ".uart.tx", True, share + ".tx")
-        c.gpio(uart, "rx", f + ".uart.rx", False, share + ".rx")
-        c.gpio(s, "de", f + ".de", True, share + ".de", False)
-        if kind == "dlt645" and (uart["bits"], uart["parity"], uart["stop"]) != (8, "even", 1):
-            c.warn(f + ".uart", "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
+        _uart(c, s, f, kind == "dlt645")
     else:  # a pulse input
         c.known(s, _SENSOR_KEYS + ("pin",), f)
         c.gpio(s, "pin", f + ".pin", False)
@@ -612,6 +609,63 @@ def _sensor(c, s, f):
         if lo is not None and hi is not None and lo > hi:
             _fail(f + ".health.min_w", "%s is above max_w (%s)" % (_show(lo), _show(hi)))
     return role
+
+
+def _uart(c, s, f, dlt645):
+    # An RS-485 bus: s["uart"] and the optional s["de"] pin (a sensor's, or the community's).
+    uart = c.obj(s, "uart", f + ".uart", True)
+    c.known(uart, ("id", "tx", "rx", "baudrate", "bits", "parity", "stop"), f + ".uart")
+    bus_id = c.value(uart, "id", f + ".uart.id", _INT)
+    if bus_id != 1 and bus_id != 2:
+        _fail(f + ".uart.id", "must be 1 or 2 (UART0 is the console), not %s" % _show(bus_id))
+    c.value(uart, "baudrate", f + ".uart.baudrate", _ONE_OF, _BAUDS)
+    c.value(uart, "bits", f + ".uart.bits", _ONE_OF, (7, 8))
+    c.value(uart, "parity", f + ".uart.parity", _ONE_OF, _PARITIES)
+    c.value(uart, "stop", f + ".uart.stop", _ONE_OF, (1, 2))
+    share = "uart%d" % bus_id
+    c.gpio(uart, "tx", f + ".uart.tx", True, share + ".tx")
+    c.gpio(uart, "rx", f + ".uart.rx", False, share + ".rx")
+    c.gpio(s, "de", f + ".de", True, share + ".de", False)
+    if dlt645 and (uart["bits"], uart["parity"], uart["stop"]) != (8, "even", 1):
+        c.warn(f + ".uart", "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
+    return uart
+
+
+def _community(c, profile):
+    # The meters of many homes on one bus: the bus by the sensors' rules, the meters by
+    # community/profile.py's (one named message per fault, the same at boot), at the
+    # profile's sample period.
+    section = c.obj(profile, "community", "community", False)
+    screens = profile["layout"].get("screens") or ()
+    for name in ("homes", "home"):
+        if section is None and name in screens:
+            _fail(
+                "layout.screens[%d]" % screens.index(name),
+                "the %s screen shows a community's meters: the profile has no community section"
+                % name,
+            )
+    if section is None:
+        return
+    if "home" in screens and section.get("per_home_screen") is not True:
+        _fail(
+            "layout.screens[%d]" % screens.index("home"),
+            "the home screen shows each household's production: only with "
+            "community.per_home_screen true",
+        )
+    from sunprint.community.profile import check as check_community
+
+    uart = _uart(c, section, "community", section.get("protocol") == "dlt645")
+    period = profile["layout"].get("sample_period_s", 10)
+    try:
+        community = check_community(section, period)
+    except ValueError as e:  # CommunityError: "field: what is wrong", as a ProfileError
+        field = getattr(e, "field", "community")
+        raise ProfileError(field, str(e)[len(field) + 2 :]) from None
+    if community.baudrate != uart["baudrate"]:
+        _fail(
+            "community.baudrate",
+            "%d, but community.uart.baudrate is %d" % (community.baudrate, uart["baudrate"]),
+        )
 
 
 def clock_sources(profile):

@@ -78,6 +78,8 @@ def status(app, unit_id, now):
         # Wi-Fi and MQTT link states and counters (never a password), None when off
         "net": app.net.status() if getattr(app, "net", None) is not None else None,
         "periods": _periods(app.ledger),
+        # a community unit: every meter on its bus with its state (community/source.py)
+        "meters": source.status() if hasattr(source, "reporting") else None,
     }
 
 

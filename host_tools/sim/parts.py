@@ -29,6 +29,7 @@ DLT645 = "dlt645"
 MODBUS = "modbus"
 EPAPER = "epaper"
 LED = "led"
+COMMUNITY = "community"  # many meters on one line (a community sign)
 
 
 def now_ns(clock):
@@ -482,6 +483,42 @@ class PCF8563Part(_RTCPart):
         return (tm_wday + 1) % 7  # PCF8563: Sunday = 0
 
 
+# --- a community's meters on one line: the profile's "community" section ---
+
+
+class DLT645CommunityPart(Part):
+    """A community's DL/T 645 meters on one RS-485 line (chips/dlt645_bus.py BusSerial), each
+    answering only to its own address: models["bus"] the line (set_powers, set_fault per
+    address), models["meters"] the meter models in profile order. Its registers count as the
+    caller advances the line (bus.advance(s): a replay feeds each meter its own log column)."""
+
+    ROLE = "bus"
+    FAMILY = COMMUNITY
+
+    def wire(self, machine, models):
+        from host_tools.sim.chips import dlt645_meter as dm
+        from host_tools.sim.chips.dlt645_bus import BusSerial
+
+        c = self.spec
+        meters = [
+            dm.DLT645MeterModel(m["address"].rjust(12, "0"), energy_kwh=1000.0 + 100.0 * i)
+            for i, m in enumerate(c["meters"])
+        ]
+        de = dm.FakePin(self.clock) if "de" in c else None
+        line = BusSerial(meters, self.clock, baudrate=c["uart"]["baudrate"], latency_ms=60, de=de)
+        if de is not None:
+            machine.wire_pin(c["de"], de)
+            models["de"] = de
+        machine.wire_uart(c["uart"]["id"], line)
+        self.model = line
+        models["bus"] = line
+        models["meters"] = meters
+        models["uart"] = line
+
+    def state(self):
+        return {"type": "community", "protocol": "dlt645", "meters": len(self.model.meters)}
+
+
 # The registry: a profile's type name -> its part. Adding a part = one class here (its chip
 # model in chips/), one row.
 SENSORS = {
@@ -502,10 +539,12 @@ DISPLAYS = {
     "ws2812": WS2812Part,
 }
 CLOCK_CHIPS = {"ds3231": DS3231Part, "pcf8563": PCF8563Part}
+# a profile's community section, by its protocol (mixed protocols on one line are refused)
+COMMUNITY_BUSES = {"dlt645": DLT645CommunityPart}
 
 
-def make(table, spec, clock, what):
-    cls = table.get(spec["type"])
+def make(table, spec, clock, what, key="type"):
+    cls = table.get(spec.get(key))
     if cls is None:
-        raise ValueError("no model for %s type %r" % (what, spec["type"]))
+        raise ValueError("no model for %s %s %r" % (what, key, spec.get(key)))
     return cls(spec, clock)

@@ -113,6 +113,11 @@ class Rig:
             rtu._idle_t = clock.ticks_ms()
         elif family == parts.S0:
             driver._ticks = clock.ticks_ms
+        poller = getattr(unit.source, "poller", None)
+        if poller is not None:  # a community's bus poller (community/schedule.py), its driver
+            poller._ticks = clock.ticks_ms
+            poller.dlt._ticks_ms = clock.ticks_ms
+            poller.dlt._sleep_ms = clock.block_ms
 
     def model_type(self, role):
         """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,
@@ -185,6 +190,14 @@ def wire(profile, clock=None, machine=None):
             rig._family = sensor.FAMILY
             rig.esp32 = getattr(sensor, "esp32", None)
             break
+    if "community" in profile:
+        bus = _add(
+            rig,
+            parts.make(parts.COMMUNITY_BUSES, profile["community"], clock, "community", "protocol"),
+            machine,
+        )
+        if rig.sensor is None:  # else a local string's model (INA2xx) keeps set_power()
+            rig._family = bus.FAMILY
     _wire_clock(rig, profile, clock, machine)
     return rig
 

@@ -7,6 +7,9 @@
 - community_heap_per_meter_32bit: heap a meter adds (its address, the poller's and the
   accounting's per-meter arrays), (16 meters - 1 meter) / 15 in the 32-bit MicroPython (goal
   <= 300 B);
+- community_source_heap_per_meter_32bit: the same for the whole community source as the
+  unit's board.build makes it (community/source.py build: the poller, its driver, the counters,
+  the record buffer the store writes from), (16 meters - 1 meter) / 15 (goal <= 300 B);
 - community_record_bytes_per_meter: the persisted record per meter (+ its header once);
 - community_poll_cycle_alloc_32bit: bytes allocated per poll cycle (a round of 5 meters,
   energy and power) in the 32-bit MicroPython, gc.mem_alloc() around 200 cycles (goal 0);
@@ -69,6 +72,43 @@ def cost(n):
 
 per_meter = (cost(16) - cost(1)) // 15
 
+
+class NoUART:
+    def write(self, b):
+        return len(b)
+
+    def any(self):
+        return 0
+
+    def readinto(self, b, n=-1):
+        return 0
+
+
+from sunprint.community.source import build
+
+
+def section(n):
+    return {"protocol": "dlt645", "baudrate": 9600,
+            "meters": [{"address": "%012d" % (i + 1)} for i in range(n)]}
+
+
+def unit_cost(n):
+    # the community source as board.build makes it (poller, driver, counters, record buffer,
+    # its Ledger), the profile's section (boot-only) made before
+    s = section(n)
+    uart = NoUART()
+    gc.collect()
+    before = gc.mem_alloc()
+    src = build(s, uart, 600)
+    gc.collect()
+    used = gc.mem_alloc() - before
+    src = None
+    return used
+
+
+unit_cost(2)  # the modules' import, once
+unit_per_meter = (unit_cost(16) - unit_cost(1)) // 15
+
 model = DLT645MeterModel("000000000001", energy_kwh=4321.09, power_w=2345.6)
 replies = {}
 for di in (0x00010000, 0x02030000):
@@ -89,7 +129,7 @@ def cycles(n):
 
 
 used = alloc_of(cycles, 200, warm=3)
-print(per_meter, used, poller.reporting())
+print(per_meter, used, poller.reporting(), unit_per_meter)
 """
 )
 
@@ -99,10 +139,10 @@ def _micropython():
         tree = Path(tmp) / "lib"
         mp32.compile_files(mp32.firmware_and("host_tools/sim/chips/dlt645_meter.py"), tree)
         out = mp32.run(_VM, tree, tmp)
-    per_meter, used, reporting = (float(x) for x in out.split())
+    per_meter, used, reporting, unit_per_meter = (float(x) for x in out.split())
     if reporting != 5:
         raise RuntimeError("the canned round did not read every meter")
-    return per_meter, used
+    return per_meter, used, unit_per_meter
 
 
 def _measured_round_ms(baud):
@@ -150,8 +190,9 @@ def bench_community():
             "meters",
         )
         _line("community_round_16_meters_simulated_%d" % baud, ms, "ms")
-    per_meter, used = _micropython()
+    per_meter, used, unit_per_meter = _micropython()
     _line("community_heap_per_meter_32bit", "%d" % per_meter, "B", "<= 300")
+    _line("community_source_heap_per_meter_32bit", "%d" % unit_per_meter, "B", "<= 300")
     _line("community_record_bytes_per_meter", RECORD_SIZE, "B")
     _line("community_record_header_bytes", HEADER_SIZE, "B")
     _line("community_poll_cycle_alloc_32bit", "%g" % used, "B", "== 0")

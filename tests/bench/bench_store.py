@@ -23,6 +23,9 @@ log (SampleLogWriter, its defaults) writing to the same flash:
   block's count is extrapolated linearly (conservative: wear evens out as time goes on).
   Peer: the same, with a full record written wherever the journal wrote an entry (the two-slot
   store saving as often as it must for 10 Wh at risk).
+- store_flash_life_years_community_16_meters: the same for a community unit of 16 meters,
+  whose per-meter record (235 bytes) is written beside every full record, in files of its own
+  (community.0 / community.1). Peer: the single-meter figure above.
 
     .venv/bin/python tests/bench/bench_store.py
 """
@@ -54,7 +57,7 @@ def _samples():
         return [(t - EPOCH_2000_UNIX, round(w * 1000)) for t, w in read_samples(f, str(DAY))]
 
 
-def replay_day(journal=True, full_only=False, wear=None):
+def replay_day(journal=True, full_only=False, wear=None, community_bytes=0):
     """The bundled day through ledger, policy and store (and the sample log, with a wear
     model). Returns a dict: writes, appends, at_risk_mwh (after each tick's save),
     in_save_mwh (before it)."""
@@ -69,6 +72,9 @@ def replay_day(journal=True, full_only=False, wear=None):
     led = Ledger(tz_offset_s=28800, max_gap_s=300)
     store = Store(FileBackend(fs))
     store.restore_into(led)
+    beside = None
+    if community_bytes:  # a community unit: its per-meter record beside each full record
+        beside = Store(FileBackend(fs, prefix="community", max_payload=community_bytes))
     policy = PersistPolicy(600, 10, journal)
     log = SampleLogWriter(fs, directory="/log") if wear is not None else None
     at_risk = in_save = 0
@@ -93,6 +99,8 @@ def replay_day(journal=True, full_only=False, wear=None):
                 policy.appended(t)
             else:
                 policy.saved(t)
+                if beside is not None:  # as App._persist: CommunitySource.persist()
+                    beside.save(bytes(community_bytes))
         at_risk = max(at_risk, led.unsaved_mwh)  # what a cut now, between ticks, loses
     assert len(days) == 1, days  # the log is one local day
     assert policy.writes_today == store.writes and policy.appends == store.appends
@@ -104,12 +112,14 @@ def replay_day(journal=True, full_only=False, wear=None):
     }
 
 
-def flash_life_years(full_only=False):
-    """(years, day's figures, wear model) for the unit's flash under store and sample log."""
+def flash_life_years(full_only=False, community_bytes=0):
+    """(years, day's figures, wear model) for the unit's flash under store and sample log
+    (and a community unit's per-meter record of community_bytes, written with each full
+    record)."""
     from host_tools.sim.platform.lfswear import LfsWear
 
     wear = LfsWear(record=True, **GEOMETRY)
-    day = replay_day(full_only=full_only, wear=wear)
+    day = replay_day(full_only=full_only, wear=wear, community_bytes=community_bytes)
     wear.replay(wear.trace, DAYS - 1)
     _, worst = wear.worst()
     return ENDURANCE * DAYS / (worst * 365.0), day, wear
@@ -149,6 +159,16 @@ def bench_store():
         "erase model: lfswear.LfsWear, LittleFS 2.11 as VfsLfs2 on the ESP32, %d x 4 KB blocks"
         " (%d static), store + sample log, worst block after %d days: %d erases"
         % (GEOMETRY["block_count"], GEOMETRY["static_blocks"], DAYS, wear.worst()[1]),
+    )
+    # a community unit of 16 meters: its 235-byte per-meter record (11 + 14 per meter) written
+    # beside each full record (sunprint/community/source.py persist), in files of its own
+    years_community, _, _ = flash_life_years(community_bytes=11 + 14 * 16)
+    _line(
+        "store_flash_life_years_community_16_meters",
+        "%.1f" % years_community,
+        "years",
+        ">= 20",
+        ("single_meter", "%.1f" % years, "years"),
     )
 
 

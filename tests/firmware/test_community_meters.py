@@ -339,3 +339,56 @@ def test_times_up_to_int32_are_taken():
     cm.add(0, 80, 504, 1 << 31)  # beyond int32: refused
     cm.add(0, 80, 504, -5)
     assert cm.booked[0] == 3 and cm.refused == 2
+
+
+def test_one_copy_of_the_confirm_run_rule():
+    # The per-meter accounting keeps its candidate runs with the Ledger's own function (one
+    # copy of the rule that accepts a new register level), laid out as the Ledger's run.
+    from sunprint.community import meters as community_meters
+    from sunprint.core import ledger
+
+    assert community_meters.counter_run is ledger.counter_run
+    m = CommunityMeters([b"\x01\x00\x00\x00\x00\x00"], max_power_w=1000)
+    m.add(0, 0, 1000)
+    m.add(0, 60, 900)  # backwards: a swap's first reading, the start of a run
+    assert m.run[0] == 900 and m.run[3] == 1  # its level and readings (the Ledger's layout)
+    m.add(0, 120, 901)
+    m.add(0, 180, 902)  # the third consistent reading: the new anchor
+    assert m.last[0] == 902 and m.resets[0] == 1 and m.booked[0] == 2
+
+
+def test_a_silence_across_midnight_is_in_no_day():
+    # Meter 2 goes silent at 17:00 while producing and answers again at 10:00 the next day:
+    # its register's step since its anchor holds yesterday's evening and today's morning, and
+    # no clock can split it, so it is booked as the Ledger books held energy it cannot prove
+    # today's: lifetime and unattributed, in neither day (a same-day silence stays today's).
+    midnight = 849456000  # 2026-12-02 00:00 local (UTC+8), firmware seconds
+    w0 = midnight - 8 * 3600  # 16:00 the day before
+    cm = CommunityMeters([b"\x01\x00\x00\x00\x00\x00", b"\x02\x00\x00\x00\x00\x00"])
+    led = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+    cm.tz_offset_s = led.tz_offset_s
+    regs = [1000, 2000]
+    t = 0
+    while t <= 18 * 3600:  # every minute from 16:00 to 10:00
+        for i in (0, 1):
+            if 3600 <= t < 18 * 3600 and t % 300 == 0:
+                regs[i] += 1  # 10 Wh every 5 minutes (a dusk and a dawn, simplified)
+            if i == 1 and 3600 < t < 18 * 3600:
+                continue  # meter 2 silent from 17:00 to 10:00
+            cm.add(i, t, regs[i], w0 + t)
+        cm.feed(led, t, w0 + t)
+        t += 60
+    silent_wh = (regs[1] - 2000 - 1) * 10  # its step at 10:00 (one count came before 17:00)
+    assert cm.unattributed_wh == silent_wh > 0
+    assert led.unattributed() == silent_wh * 1000
+    assert led.mwh(LIFETIME) == cm.total_wh * 1000 == (regs[0] - 1000 + regs[1] - 2000) * 10000
+    # today (after midnight to 10:00): meter 1's steps only (its count read at 00:00 is of the
+    # minute before: the Ledger gives an interval ending at midnight to the day before)
+    today_counts = sum(1 for x in range(3600, 18 * 3600, 300) if w0 + x > midnight)
+    assert led.mwh(TODAY) == today_counts * 10000, (led.mwh(TODAY), today_counts)
+    # the record carries what the counter was fed: a restore does not feed the step again
+    data = bytearray(cm.record_size())
+    cm.pack_into(data)
+    cm2 = CommunityMeters([b"\x01\x00\x00\x00\x00\x00", b"\x02\x00\x00\x00\x00\x00"])
+    cm2.restore(bytes(data), led.counter_anchor)
+    assert cm2.total_wh - cm2.unattributed_wh - cm2.fed_wh == 0

@@ -40,7 +40,7 @@ def test_rounds_every_period_and_the_total_follows_the_registers():
     t = _loop(clock, bus, src, 600)
     assert src.rounds_booked == 20 and src.late_rounds == 0
     assert src.reporting() == 5
-    assert src.power_mw() == sum(1000000 + 500000 * i for i in range(5))
+    assert src.sum_power_mw() == sum(1000000 + 500000 * i for i in range(5))
     moved = sum(src.poller.energy[i] - start[i] for i in range(5)) * 10
     assert src.meters.total_wh == moved > 0
     assert src.ledger.mwh(LIFETIME) == moved * 1000

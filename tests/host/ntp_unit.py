@@ -10,9 +10,9 @@ import time
 
 import network
 
-from host_tools.sim import machine as fake
-from host_tools.sim import modellink
-from host_tools.sim.clock import Clock
+from host_tools.sim.board import modellink
+from host_tools.sim.platform import machine as fake
+from host_tools.sim.platform.clock import Clock
 from sunprint.core.ledger import LIFETIME, TODAY
 from sunprint.store import OsFs
 

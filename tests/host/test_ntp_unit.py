@@ -32,8 +32,8 @@ from conftest import micropython_env  # noqa: E402
 from test_ntp import Server  # noqa: E402
 
 from host_tools.mpycompile import compile_mpy  # noqa: E402
-from host_tools.sim import modellink  # noqa: E402
-from host_tools.sim.modelhost import ModelHost  # noqa: E402
+from host_tools.sim.board import modellink  # noqa: E402
+from host_tools.sim.board.modelhost import ModelHost  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "ntp_unit.py"

@@ -8,7 +8,8 @@
 # 999999.99 kWh is a wrap); an implausible reading (a glitch, a reset, a swap: a register that
 # jumps or goes back) is never booked: the anchor stays, and a new level becomes the anchor only
 # once COUNTER_CONFIRM readings in a row are consistent with it (counter_resets), booking then
-# only the steps within that run. After a reboot the first step is timed by the wall clocks of
+# only the steps within that run (ledger.counter_run: the Ledger's own run rule, one copy).
+# After a reboot the first step is timed by the wall clocks of
 # the anchor and of the reading; without them a step up is booked once confirmed.
 # tests/firmware/test_community_meters.py checks these verdicts against a Ledger fed the same
 # readings.
@@ -39,13 +40,21 @@ import struct
 from array import array
 
 from sunprint.compat import const
-from sunprint.core.ledger import COUNTER_CONFIRM, STEP_UNKNOWN, counter_step
+from sunprint.core.ledger import (
+    RUN_CONFIRMED,
+    STEP_UNKNOWN,
+    counter_run,
+    counter_step,
+)
 
 RECORD_SIZE = const(14)
 HEADER_SIZE = const(11)
 _VERSION = const(1)
 _NONE = const(0xFFFFFFFF)
 _MIN_VALID_WALL = const(757382400)  # 2024-01-01 UTC, as the ledger: earlier clocks are unset
+# A meter's candidate run: _RUN ints at run[_RUN * i], laid out as the ledger's (level, its
+# time, when it began, readings, counts moved, untimed): ledger.counter_run works on both.
+_RUN = const(6)
 
 
 def _ints(n, v):
@@ -77,18 +86,21 @@ class CommunityMeters:
         self.last = _ints(n, -1)  # the anchor: the last trusted reading
         self.at = _ints(n, -1)  # its monotonic time (-1 after a reboot)
         self.wall = _ints(n, -1)  # its wall clock
-        self.run_level = _ints(n, -1)  # a candidate new level while distrusted
-        self.run_t = _ints(n, -1)
-        self.run_n = _ints(n, 0)
-        self.run_steps = _ints(n, 0)
-        self.run_untimed = bytearray(n)
+        self.run = _ints(_RUN * n, -1)  # a candidate new level while distrusted, per meter
         self.booked = _ints(n, 0)  # counts booked per meter since commissioning (mod 2**30)
         self.resets = _ints(n, 0)  # re-anchored on a new level: a swap or reset
         self.implausible = _ints(n, 0)  # readings not booked: glitch, swap, reset
         self.wraps = _ints(n, 0)
         self.refused = 0  # readings refused outright (bad time or count)
         self.total_wh = 0  # the community's sum, exact
-        self.fed_wh = 0  # what feed() handed to the community Ledger
+        self.fed_wh = 0  # what feed() handed to the community Ledger's counter
+        # Steps from an anchor of an earlier local day (a meter silent across midnight): no
+        # clock says which day their energy was produced on, so they are in no period, as the
+        # Ledger's held energy that cannot be proven today's (book_unattributed).
+        self.tz_offset_s = 8 * 3600  # the community Ledger's (source.build sets it)
+        self.unattributed_wh = 0  # of total_wh, since boot
+        self._late_fed = 0  # of unattributed_wh, handed to the Ledger
+        self._feed_wall = -1  # the wall clock of the last feed
         self._feed_t = -1
         self._cph = -1
 
@@ -106,7 +118,7 @@ class CommunityMeters:
             or t >> 31  # the arrays hold int32: seconds up to 2068 (small ints up to 2034)
             or wall >> 31
             or t < self.at[i]
-            or t < self.run_t[i]
+            or t < self.run[_RUN * i + 1]
             or not isinstance(count, int)
             or not 0 <= count < self.span
         ):
@@ -130,13 +142,22 @@ class CommunityMeters:
         self.last[i] = count
         self.at[i] = t
         self.wall[i] = wall
-        self.run_level[i] = -1
-        self.run_t[i] = -1
+        self.run[_RUN * i] = -1  # no candidate run: its level and time
+        self.run[_RUN * i + 1] = -1
 
     def _count(self, i, t, count, wall, delta):
         if count < self.last[i]:
             self.wraps[i] += 1
         self._book(i, delta)
+        w = self.wall[i]
+        f = self._feed_wall
+        if delta > 0 and w >= _MIN_VALID_WALL and f >= _MIN_VALID_WALL:
+            tz = self.tz_offset_s
+            # the anchor is of a day before the last feed's: the Ledger closed that day
+            # without this meter (a silence across midnight); a step across midnight between
+            # two feeds is the Ledger's to split (its own feed interval)
+            if (w + tz) // 86400 < (f + tz) // 86400:
+                self.unattributed_wh += delta * self.wh_per_count
         self._anchor(i, t, count, wall)
 
     def _book(self, i, counts):
@@ -147,46 +168,42 @@ class CommunityMeters:
     def _distrust(self, i, t, count, wall, unknown):
         if not unknown:
             self.implausible[i] += 1
-        level = self.run_level[i]
-        if level >= 0:
-            step = counter_step(level, count, t - self.run_t[i], self.span, self.counts_per_hour)
-            if step >= 0:  # consistent with the run
-                self.run_level[i] = count
-                self.run_t[i] = t
-                self.run_n[i] += 1
-                self.run_steps[i] += step
-                if self.run_n[i] >= COUNTER_CONFIRM:
-                    self._confirm(i, t, count, wall)
-                return
-        self.run_level[i] = count
-        self.run_t[i] = t
-        self.run_n[i] = 1
-        self.run_steps[i] = 0
-        self.run_untimed[i] = 1 if unknown else 0
+        verdict = counter_run(
+            self.run, _RUN * i, count, t, unknown, self.span, self.counts_per_hour
+        )
+        if verdict == RUN_CONFIRMED:  # no power to compare with: the register's run stands
+            self._confirm(i, t, count, wall)
 
     def _confirm(self, i, t, count, wall):
         last = self.last[i]
-        if self.run_untimed[i] and count >= last:
+        k = _RUN * i
+        if self.run[k + 5] and count >= last:
             self._count(i, t, count, wall, count - last)  # a step up nothing could time
             return
         self.resets[i] += 1  # a new level that stays: a swap or a reset
-        self._book(i, self.run_steps[i])
+        self._book(i, self.run[k + 4])
         self._anchor(i, t, count, wall)
 
     def resume(self):
         """After a reboot: the monotonic clock restarted; candidate runs are forgotten."""
         for i in range(self.n):
             self.at[i] = -1
-            self.run_level[i] = -1
-            self.run_t[i] = -1
+            self.run[_RUN * i] = -1
+            self.run[_RUN * i + 1] = -1
         self._feed_t = -1
+        self._feed_wall = -1
 
     # --- the community Ledger ---
 
     def feed(self, ledger, t, wall=-1):
         """Hand the community total to `ledger` as its counter (Wh, counter_per_kwh 1000), in a
-        part it finds plausible since the last feed; the rest waits for the next."""
-        pending = self.total_wh - self.fed_wh
+        part it finds plausible since the last feed; the rest waits for the next. Steps across
+        a midnight go to its unattributed bucket (ledger.book_unattributed)."""
+        late = self.unattributed_wh - self._late_fed
+        if late > 0:
+            self._late_fed += late
+            ledger.book_unattributed(late * 1000)
+        pending = self.total_wh - self.unattributed_wh - self.fed_wh
         if pending > 0 and self._feed_t >= 0 and t > self._feed_t:
             if self._cph < 0:  # the Ledger's limit in Wh per hour (computed once: a big int)
                 self._cph = (int(ledger.counter_max_power_w) * ledger.counter_per_kwh + 999) // 1000
@@ -197,6 +214,7 @@ class CommunityMeters:
             pending = 0
         self.fed_wh += pending
         self._feed_t = t
+        self._feed_wall = wall if wall >= 0 else t
         v = self.fed_wh
         if v >= ledger.counter_span:
             v %= ledger.counter_span
@@ -216,7 +234,7 @@ class CommunityMeters:
             _VERSION,
             self.n,
             0,
-            self.total_wh & 0xFFFFFFFF,
+            (self.total_wh - self.unattributed_wh) & 0xFFFFFFFF,  # what the counter is fed
             self.fed_wh & 0xFFFFFFFF,
         )
         p = off + HEADER_SIZE
@@ -255,6 +273,7 @@ class CommunityMeters:
             found += 1
         self.resume()
         self.total_wh = total
+        self.unattributed_wh = self._late_fed = 0
         self.fed_wh = fed
         if ledger_anchor >= 0:
             ahead = (ledger_anchor - self.fed_wh) % span

@@ -10,7 +10,10 @@
 #             {"address": "000000000001", "max_power_w": 8000},   # DL/T 645: 12 digits
 #             {"unit": 3, "model": "sdm120"}                       # Modbus: unit id 1..247
 #         ],
-#         "per_home_screen": false       # a public sign shows no household's production
+#         "per_home_screen": false,      # a public sign shows no household's production
+#         "uart": {"id": 2, "tx": 17, "rx": 16, "baudrate": 2400, "bits": 8, "parity": "even",
+#                  "stop": 1},                   # the bus: parts.py checks it as a sensor's
+#         "de": 4                        # the transceiver's driver-enable pin, if it has one
 #     }
 #
 # check(section, sample_period_s) returns a Community with the wire addresses (DL/T 645) or
@@ -20,6 +23,7 @@ from sunprint.community.schedule import DLT645, MODBUS
 from sunprint.community.schedule import check as check_schedule
 
 _KEYS = ("protocol", "baudrate", "read_power", "timeout_ms", "meters", "per_home_screen")
+_KEYS += ("uart", "de")  # its bus, checked by sunprint/parts.py as a sensor's
 _METER_KEYS = ("address", "unit", "model", "max_power_w", "name")
 MODBUS_MODELS = ("sdm120", "sdm630", "ddsu666", "dtsu666")
 MAX_METERS = 64
@@ -85,7 +89,11 @@ def check(section, sample_period_s):
         protocol = MODBUS
     else:
         raise CommunityError(f + ".protocol", 'must be "dlt645" or "modbus", not %r' % (name,))
-    baud = section.get("baudrate", 2400 if protocol == DLT645 else 9600)
+    uart = section.get("uart")
+    if isinstance(uart, dict) and "baudrate" in uart:
+        baud = section.get("baudrate", uart["baudrate"])  # the bus's rate unless said again
+    else:
+        baud = section.get("baudrate", 2400 if protocol == DLT645 else 9600)
     if baud not in (1200, 2400, 4800, 9600, 19200) or not _int(baud):
         raise CommunityError(f + ".baudrate", "must be 1200, 2400, 4800, 9600 or 19200")
     read_power = section.get("read_power", True)

@@ -181,11 +181,45 @@ def counter_step(last, count, dt, span, counts_per_hour):
     return delta
 
 
+# The confirm-run rule, shared with the community's per-meter accounting: a reading the anchor
+# cannot vouch for is a step of the candidate run held at run[k:k + 6] (level, its time, when the
+# run began, readings in it, counts moved within it, untimed: the _R_ offsets above), or begins
+# a new run. Returns RUN_NEW (a run began at this reading), RUN_GROWING, or RUN_CONFIRMED (the
+# run holds COUNTER_CONFIRM consistent readings: the caller decides to re-anchor).
+RUN_NEW = const(0)
+RUN_GROWING = const(1)
+RUN_CONFIRMED = const(2)
+
+
+def counter_run(run, k, count, t, unknown, span, counts_per_hour):
+    if run[k + _R_LEVEL] >= 0:
+        step = counter_step(run[k + _R_LEVEL], count, t - run[k + _R_T], span, counts_per_hour)
+        if step >= 0:  # consistent with the run
+            run[k + _R_LEVEL] = count
+            run[k + _R_T] = t
+            run[k + _R_N] += 1
+            run[k + _R_STEPS] += step
+            return RUN_CONFIRMED if run[k + _R_N] >= _CONFIRM else RUN_GROWING
+    counter_run_start(run, k, count, t, unknown)
+    return RUN_NEW
+
+
+def counter_run_start(run, k, count, t, unknown):
+    run[k + _R_LEVEL] = count
+    run[k + _R_T] = t
+    run[k + _R_T0] = t
+    run[k + _R_N] = 1
+    run[k + _R_STEPS] = 0
+    run[k + _R_UNTIMED] = 1 if unknown else 0
+
+
 def _int_in(x, lo, hi):
     return isinstance(x, int) and lo <= x <= hi
 
 
 class Ledger:
+    _late = False  # book_unattributed() is booking (a class default: no attribute per ledger)
+
     def __init__(
         self,
         tz_offset_s=8 * 3600,
@@ -511,26 +545,16 @@ class Ledger:
             self.counter_implausible += 1
         self._crossing(0, wall, False)
         run = self._run
-        if run[_R_LEVEL] >= 0:
-            step = self._step(run[_R_LEVEL], count, t - run[_R_T])
-            if step >= 0:  # consistent with the run
-                run[_R_LEVEL] = count
-                run[_R_T] = t
-                run[_R_N] += 1
-                run[_R_STEPS] += step
-                if run[_R_N] < _CONFIRM:
-                    return
-                if self._agrees(run):
-                    self._confirm(t, count, wall)
-                    return
-                # It moved unlike the power did (a stale or wandering glitch): start again here.
+        verdict = counter_run(run, 0, count, t, unknown, self.counter_span, self._counts_per_hour)
+        if verdict == RUN_GROWING:
+            return
+        if verdict == RUN_CONFIRMED:
+            if self._agrees(run):
+                self._confirm(t, count, wall)
+                return
+            # It moved unlike the power did (a stale or wandering glitch): start again here.
+            counter_run_start(run, 0, count, t, unknown)
         self._book_fill(True)  # the power since the anchor, ahead of the register
-        run[_R_LEVEL] = count
-        run[_R_T] = t
-        run[_R_T0] = t
-        run[_R_N] = 1
-        run[_R_STEPS] = 0
-        run[_R_UNTIMED] = 1 if unknown else 0
         run[_R_CREDIT0] = self._credit
 
     def _agrees(self, run):
@@ -565,6 +589,19 @@ class Ledger:
             self._book(mwh - ahead)
         self._anchor(t, count, wall)
 
+    def book_unattributed(self, mwh):
+        """Book mWh no clock can place in a day (a community meter's register step across a
+        local midnight, sunprint/community/meters.py): lifetime and unattributed(), never a
+        period, as a hold that could not be proven today's; CO2 and coal at the current
+        factors. ValueError unless mwh is an int >= 0."""
+        if not isinstance(mwh, int) or mwh < 0:
+            raise ValueError("unattributed energy must be an int >= 0 mWh")
+        self._late = True
+        try:
+            self._book(mwh)
+        finally:
+            self._late = False
+
     def seed_lifetime(self, mwh):
         """Start the lifetime total from a meter's total (both store slots lost); ValueError
         unless it is an int in [0, 10**18] mWh."""
@@ -596,6 +633,10 @@ class Ledger:
 
     def _add(self, base, n):
         # Unrolled over today, month, year, lifetime: a loop over a tuple would allocate.
+        if self._late:  # book_unattributed(): lifetime and the unattributed bucket only
+            self._add1(UNATTRIBUTED + base // 5, n)
+            self._add1(base + LIFETIME, n)
+            return
         if self._hold != _NOT_HOLDING:  # the date is unknown: lifetime, and held for a period
             self._add1(HELD + base // 5, n)
             self._add1(base + LIFETIME, n)

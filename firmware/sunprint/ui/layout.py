@@ -85,6 +85,11 @@ SAVED_AGO = const(("%d min ago", "%d分钟前"))
 # In place of LABELS["today"] while the date is unknown: lifetime, marked (app.screen_values).
 # (A constant, not a LABELS entry: a dict entry more would cost every unit heap.)
 TOTAL_CLOCK = const(("Total, date unknown", "累计 时间未知"))
+# The community sign's "homes" screen (community/source.py fills it): its label beside the
+# homes reporting of the homes on the bus, shown as "12/14".
+HOMES = const(("Homes reporting", "在线户数"))
+# The per-home screen (only when the profile's community section opts in): a home's name.
+HOME_N = const(("Home %d", "%d号户"))
 TEMPLATES = (
     TREES_NOTE,
     COAL_NOTE,
@@ -94,6 +99,8 @@ TEMPLATES = (
     SAVED_NEVER,
     SAVED_AGO,
     TOTAL_CLOCK,
+    HOMES,
+    HOME_N,
 )
 
 # Every unit the formats below produce; in Chinese "trees" reads 棵 (drawn in the ZH font),

@@ -30,6 +30,19 @@ def _row(top, icon, label, name):
     )
 
 
+def _home_rows():
+    # the per-home screen: 8 rows of a home's name (Chinese, then English) and its power now
+    # and energy booked; a community of more homes shows them 8 at a time
+    rows = ()
+    for i in range(8):
+        y = 62 + 30 * i
+        rows += (
+            ("field", 8, y, _I, "left", "home_n%d" % i),
+            ("field", 392, y, _SMALL, "right", "home_v%d" % i),
+        )
+    return rows
+
+
 def _status_row(top, label, name):
     return (
         ("label", 8, top + 18, _S, "left", label),
@@ -71,4 +84,26 @@ SCREENS = {
     )
     + _status_row(255, "heap", "heap")
     + (("field", 392, 282, _SMALL, "right", "clock"),),
+    # The community sign (a profile with a community section): what the homes produce
+    # together now, and how many of them are reporting ("在线户数 12/14").
+    (400, 300, "homes"): (
+        ("label", 8, 24, _I, "left", "title"),
+        ("hline", 8, 34, None, None, 392),
+    )
+    + _row(30, "sun", "power", "power_w")
+    + (("hline", 8, 118, None, None, 392),)
+    + _row(118, "bolt", "today", "today_kwh")
+    + (("hline", 8, 206, None, None, 392),)
+    + (
+        ("icon", 8, 234, 32, None, "plug"),
+        ("field", 50, 244, _L, "left", "homes_label"),
+        ("value", 392, 270, _V, "right", "homes"),
+    ),
+    # Each home's production: only on a sign whose profile opts in (community.per_home_screen:
+    # a public sign shows no household's production by default; sunprint/parts.py checks it).
+    (400, 300, "home"): (
+        ("label", 8, 24, _I, "left", "title"),
+        ("hline", 8, 34, None, None, 392),
+    )
+    + _home_rows(),
 }

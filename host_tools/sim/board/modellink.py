@@ -534,6 +534,11 @@ class RemoteRig:
             rtu._idle_t = clock.ticks_ms()
         elif family == "s0":
             driver._ticks = clock.ticks_ms
+        poller = getattr(unit.source, "poller", None)
+        if poller is not None:  # a community's bus poller (community/schedule.py), its driver
+            poller._ticks = clock.ticks_ms
+            poller.dlt._ticks_ms = clock.ticks_ms
+            poller.dlt._sleep_ms = clock.block_ms
 
 
 def flash(files=None):

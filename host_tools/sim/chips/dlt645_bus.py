@@ -80,6 +80,11 @@ class BusSerial(FakeSerial):
         for m in self.meters:
             m.advance(seconds)
 
+    def set_powers(self, watts):
+        """Every meter's power now (W, in line order): one call for a remote rig."""
+        for i in range(len(watts)):
+            self.meters[i].power_w = watts[i]
+
     def _settle(self):
         p = self._pending
         if p is None or self.clock.us < p[2]:
