@@ -95,6 +95,13 @@ def test_every_profile_wires_through_the_one_part_interface(path):
     assert (pw, ph, len(data)) == (w, h, ((w + 7) >> 3) * h)
     assert r.kind == r.display.FAMILY
     sensor = r.sensor
+    if "community" in profile:  # the community's line is a part too, after any local string
+        bus = r.parts[-1]
+        assert bus.FAMILY == parts.COMMUNITY and r.models["bus"] is bus.model
+        assert len(r.models["meters"]) == len(profile["community"]["meters"])
+        if sensor is None:
+            assert r.sensor_type is None and r._family == parts.COMMUNITY
+            return
     assert sensor is r.parts[1] and sensor.spec["type"] == r.sensor_type
     assert r.models["sensor"] is sensor.model
     r.set_power(3600.0)
