@@ -239,12 +239,12 @@ def _load_config(path):
 
 def _settings(cfg, profile, config_path):
     # (the unit's time zone, its settings faults) by the unit's own rule
-    # (core.config.unit_settings, as main.py); the faults are warnings on stderr
+    # (core.config.Settings, as main.py); the faults are warnings on stderr
     from sunprint.core import config as config_mod
 
     name = "config (the defaults)" if config_path is None else str(config_path)
-    settings, faults = config_mod.unit_settings(cfg, profile, name)
-    return settings["tz_offset_s"], faults
+    settings = config_mod.Settings(cfg, profile, name)
+    return settings.tz_offset_s, settings.faults
 
 
 def _events(scenario, faults, log_path, lenient, tz_offset_s):

@@ -107,8 +107,12 @@ class LogDriver:
 
 
 class _NullPanel:
-    # The accounting-only path: the app's panel, which never shows anything.
+    # The accounting-only path (Platform.panel): the app's panel and renderer, which never
+    # show anything.
     BUFFER_FORMAT = 0
+
+    def __init__(self):
+        self.fb_buffer = bytearray(1)
 
     def begin_show(self, buf, full=False):
         pass
@@ -118,11 +122,6 @@ class _NullPanel:
 
     def finish(self):
         pass
-
-
-class _NullRenderer:
-    def __init__(self):
-        self.fb_buffer = bytearray(1)
 
     def render(self, values):
         pass
@@ -167,12 +166,12 @@ class Replay:
         # the unit's settings by the unit's own rule (main.py): config.json, then the profile
         cfg = config_mod.defaults()
         cfg.update(config or {})
-        self.settings, self.settings_faults = config_mod.unit_settings(cfg, profile)
-        self.tz_offset_s = self.settings["tz_offset_s"]
-        self.persist_interval_s = self.settings["persist_interval_s"]
-        self.persist_wh = self.settings["persist_wh"]
-        self.carbon_row = self.settings["carbon_row"]
-        self.sample_period_s = self.settings["sample_period_s"]
+        self.settings = s = config_mod.Settings(cfg, profile)
+        self.tz_offset_s = s.tz_offset_s
+        self.persist_interval_s = s.persist_interval_s
+        self.persist_wh = s.persist_wh
+        self.carbon_row = s.carbon_row
+        self.sample_period_s = s.sample_period_s
         self.fs = FaultFS()
         self.rig = None
         self.unit = None
@@ -211,7 +210,7 @@ class Replay:
                 self._windows[(t0, t1)] = [t0, t1, 0]
         self._active = []  # dropout / bus_errors in force: [event, record]
         # the unit's clock (see the faults above)
-        self._clock_sources = tuple(self.settings.get("clock_sources") or ())
+        self._clock_sources = tuple(s.clock_sources or ())
         self._rtc_base = -1  # the RTC lost: its wall is now - _rtc_base until the time is back
         self._time_back = -1  # log time a source gives the time back (-1: none will)
         self._clock_rec = None  # the clock fault whose time is awaited
@@ -232,10 +231,12 @@ class Replay:
     # --- the unit ---
 
     def _build(self):
+        # The unit as main.py makes it (sunprint.boot, the one composition root), on a platform
+        # of the rig's models and the faulting flash, with the log as the sensor's driver and,
+        # accounting only, a panel that shows nothing.
         from host_tools.sim import machine as fake
         from host_tools.sim import rig as rigmod
-        from sunprint.board import build
-        from sunprint.store import FileBackend, Store
+        from sunprint import boot as root
 
         if self.unit is not None:
             self._retire()
@@ -246,18 +247,40 @@ class Replay:
             # the models of the display the unit is built with (accounting only: the stand-in)
             self.rig = rigmod.wire(profile, rigmod.Clock(0), fake)
         rig = self.rig
-        unit = build(
-            profile,
+        platform = root.Platform(
             fake,
+            fs=self.fs,
             open_file=self.open_file,
+            fonts_dir=self.fonts_dir,
             neopixel=rig.neopixel,
             esp32=rig.esp32,
-            fonts_dir=self.fonts_dir,
-            store=Store(FileBackend(self.fs)),
             sleep_ms=_no_wait,
-            **self.settings,
+            ticks_ms=rig.clock.ticks_ms,  # the bus driver waits on the rig's virtual clock
+            bus_sleep_ms=rig.clock.block_ms,
+            sensor=self._log_driver,
+            panel=None if self.display else _NullPanel(),
         )
-        counts = getattr(unit.driver, "counts_per_kwh", 0)
+        unit = root.build(self.settings, profile, platform)
+        # the replay models the unit's clock (see the faults above): a keeper would read the
+        # rig's RTC models, which count the rig's time, not the log's
+        unit.app.timekeeper = None
+        self.unit = unit
+        self.app = root.start(unit, self.settings, platform).app
+        self.truth_max_gap_s = unit.ledger.max_gap_s
+        self._prev = None  # measured again from the restored ledger
+        self._trim_held(unit.ledger.held())
+        init = getattr(unit.panel, "init", None)
+        if self.display and init is not None and self.rig.kind == "epaper":
+            init()
+        self.boots += 1
+        self._sent = getattr(unit.panel, "bytes_sent", 0)
+        if self.rig.kind == "led":
+            self._seen_refreshes = 0  # the new app counts from 0
+
+    def _log_driver(self, real):
+        # Platform.sensor: the log as the driver the unit's own source reads (the same health,
+        # flags and ledger calls), counting at the real driver's counts_per_kwh
+        counts = getattr(real, "counts_per_kwh", 0)
         log = LogDriver(counts)
         prev = self.source
         if prev is not None and counts:
@@ -266,35 +289,7 @@ class Replay:
             log.energy_count = prev.energy_count
             log._last = prev._last
         self.source = log
-        # the unit's own source reads the log: the same health, flags and ledger calls
-        unit.source.driver = log
-        unit.source.calib = None
-        app = unit.app
-        if not self.display:
-            app.panel = _NullPanel()
-            app.renderer = _NullRenderer()
-            app.plan = None
-            app.screen_period_s = 1 << 30
-        self.unit = unit
-        self.app = app
-        # the replay models the unit's clock (see the faults above): a keeper would read the
-        # rig's RTC models, which count the rig's time, not the log's
-        app.timekeeper = None
-        self.truth_max_gap_s = unit.ledger.max_gap_s
-        app.restore()
-        self._prev = None  # measured again from the restored ledger
-        self._trim_held(unit.ledger.held())
-        s = self.settings  # as main.py: the config's factors from now on
-        app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
-        for fault in self.settings_faults:
-            app.fault("config", fault)
-        init = getattr(unit.panel, "init", None)
-        if self.display and init is not None and self.rig.kind == "epaper":
-            init()
-        self.boots += 1
-        self._sent = getattr(unit.panel, "bytes_sent", 0)
-        if self.rig.kind == "led":
-            self._seen_refreshes = 0  # the new app counts from 0
+        return log
 
     def _accounting_profile(self):
         # The same sensor and ledger; the smallest display (a 32x8 LED chain, never drawn on).
@@ -627,9 +622,6 @@ class Replay:
         rec["through_driver"] = rig.sensor_type != "s0"
         if not rec["through_driver"]:
             return _NO_ANSWER if hit else 0
-        if not rec.get("attached"):
-            rig.attach(self.unit)  # the driver waits on the rig's virtual clock, not real time
-            rec["attached"] = True
         rig.set_power(self._row_mw / 1000)
         flag = self._driver_poll(rig, self.unit.driver, rig.sensor_type, hit)
         if flag and not hit:

@@ -219,10 +219,10 @@ main._leave = measured_leave
 from sunprint.store import OsFs
 runner = main.main(fake, fs=OsFs(FLASH), board_path=BOARD, config_path=CONFIG,
                    fonts_dir=FONTS, clock=clock, wdt=wdt, neopixel=rig.neopixel,
-                   esp32=rig.esp32, sleep_ms=no_wait, run=False)
+                   esp32=rig.esp32, sleep_ms=no_wait, ticks_ms=clock.ticks_ms,
+                   bus_sleep_ms=clock.block_ms, run=False)
 main._leave = LEAVE[0]
 LEAVE[0] = None
-rig.attach(runner.unit)
 vary(0)
 gc.collect()
 built = gc.mem_alloc() - BASE
