@@ -108,10 +108,10 @@ class _Wiring:
         self.sleep_ms = sleep_ms
         self.clock = clock  # {} (the drivers' own time) or ticks_ms / sleep_ms
 
-    def out(self, field, n):
+    def output(self, field, n):
         return _out(self.machine, self.unit, field, n)
 
-    def inp(self, field, n, pull=None):
+    def input(self, field, n, pull=None):
         return _in(self.machine, self.unit, field, n, pull)
 
 

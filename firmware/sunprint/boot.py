@@ -8,6 +8,8 @@
 # Boot-only (main.BOOT_ONLY): nothing the running unit holds refers to this module or to a
 # Platform (the Runner gets the clock and watchdog it needs by name).
 
+from sunprint.compat import const
+
 
 class Platform:
     """Where a unit runs: machine (the `machine` module or a fake), fs (the flash, a
@@ -56,7 +58,8 @@ class Platform:
         self.panel = panel
 
 
-_NEVER_S = 1 << 30  # a screen period no replay reaches (the null panel's app turns no screen)
+# a screen period no replay reaches (the null panel's app turns no screen)
+_NEVER_S = const(1 << 30)
 
 
 def build(settings, profile, platform):

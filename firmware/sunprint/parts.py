@@ -54,53 +54,58 @@ _EPD = (("rotation", _ONE_OF, (0, 180), None),)
 
 # Driver factories: make(entry, opts, bus, w) -> the driver of one profile entry (its section
 # and its options), on the bus board.build made for it (the display's SPI, the sensor's I2C or
-# UART; None for a part on a pin of its own). w is board.build's wiring: w.out(field, n) and
-# w.inp(field, n, pull) make and record pins, w.machine, w.neopixel, w.esp32 are the port's
+# UART; None for a part on a pin of its own). w is board.build's wiring: w.output(field, n) and
+# w.input(field, n, pull) make and record pins, w.machine, w.neopixel, w.esp32 are the port's
 # modules, w.sleep_ms the panel's wait (None: the driver's own), w.clock the bus clock ({} or
 # ticks_ms / sleep_ms). Each imports its driver module only when called: the unit imports the
 # drivers its profile names and no other. The factories run at boot only, with this module.
+# Each is named as the type it builds (modbus: the four meters of drivers/modbus.py), so that its
+# name costs the unit no qstr beyond the type's own (an .mpy interns every name it holds), and
+# the driver module each imports is named as the type too (`from sunprint.drivers import
+# ssd1683`, shadowing the factory's name within it: no "sunprint.drivers.ssd1683" string);
+# a part without a bus takes it as `_`.
 
 
-def _epd(cls, d, opts, spi, w, **kw):
+def _epd(driver, d, opts, spi, w, **kw):
     pins = d["pins"]
     kw["rotation"] = opts.get("rotation", 0)  # 0 = the maker's orientation, 180
     if w.sleep_ms is not None:
         kw["sleep"] = w.sleep_ms
-    return cls(
+    return driver(
         spi,
-        cs=w.out("display.pins.cs", pins["cs"]),
-        dc=w.out("display.pins.dc", pins["dc"]),
-        rst=w.out("display.pins.rst", pins["rst"]),
-        busy=w.inp("display.pins.busy", pins["busy"]),
+        cs=w.output("display.pins.cs", pins["cs"]),
+        dc=w.output("display.pins.dc", pins["dc"]),
+        rst=w.output("display.pins.rst", pins["rst"]),
+        busy=w.input("display.pins.busy", pins["busy"]),
         **kw,
     )
 
 
-def _ssd1680(d, opts, spi, w):
-    from sunprint.drivers.ssd1680 import SSD1680
+def ssd1680(d, opts, spi, w):
+    from sunprint.drivers import ssd1680
 
-    return _epd(SSD1680, d, opts, spi, w)
-
-
-def _ssd1683(d, opts, spi, w):
-    from sunprint.drivers.ssd1683 import SSD1683
-
-    return _epd(SSD1683, d, opts, spi, w)
+    return _epd(ssd1680.SSD1680, d, opts, spi, w)
 
 
-def _uc8179(d, opts, spi, w):
-    from sunprint.drivers.uc8179 import UC8179
+def ssd1683(d, opts, spi, w):
+    from sunprint.drivers import ssd1683
+
+    return _epd(ssd1683.SSD1683, d, opts, spi, w)
+
+
+def uc8179(d, opts, spi, w):
+    from sunprint.drivers import uc8179
 
     # revision: which partial waveform the glass has
-    return _epd(UC8179, d, opts, spi, w, revision=opts.get("revision", "2023"))
+    return _epd(uc8179.UC8179, d, opts, spi, w, revision=opts.get("revision", "2023"))
 
 
-def _max7219(d, opts, spi, w):
-    from sunprint.drivers.max7219 import MAX7219
+def max7219(d, opts, spi, w):
+    from sunprint.drivers import max7219
 
-    return MAX7219(
+    return max7219.MAX7219(
         spi,
-        cs=w.out("display.pins.cs", d["pins"]["cs"]),
+        cs=w.output("display.pins.cs", d["pins"]["cs"]),
         modules=opts["modules"],
         rows=opts.get("rows", 1),
         rotation=opts.get("rotation", 0),
@@ -110,14 +115,14 @@ def _max7219(d, opts, spi, w):
     )
 
 
-def _ws2812(d, opts, bus, w):
-    from sunprint.drivers.ws2812 import WS2812Matrix
+def ws2812(d, opts, _, w):
+    from sunprint.drivers import ws2812
 
     if w.neopixel is None:
         raise ValueError("a ws2812 display needs the neopixel module (build(neopixel=...))")
-    pin = w.out("display.pin", d["pin"])
+    pin = w.output("display.pin", d["pin"])
     schedule = opts.get("schedule")
-    return WS2812Matrix(
+    return ws2812.WS2812Matrix(
         w.neopixel.NeoPixel(pin, d["width"] * d["height"]),
         width=d["width"],
         height=d["height"],
@@ -131,7 +136,7 @@ def _ws2812(d, opts, bus, w):
     )
 
 
-def _ina226(s, opts, i2c, w):
+def ina226(s, opts, i2c, w):
     from sunprint.drivers.ina2xx import INA226
 
     return INA226(
@@ -144,7 +149,7 @@ def _ina226(s, opts, i2c, w):
     )
 
 
-def _ina219(s, opts, i2c, w):
+def ina219(s, opts, i2c, w):
     from sunprint.drivers.ina2xx import INA219
 
     return INA219(
@@ -158,18 +163,13 @@ def _ina219(s, opts, i2c, w):
     )
 
 
-def _de(s, w):
-    # an RS-485 transceiver's driver-enable pin, when the board has one
-    return w.out("sensor.de", s["de"]) if "de" in s else None
-
-
-def _dlt645(s, opts, uart, w):
+def dlt645(s, opts, uart, w):
     from sunprint.drivers import dlt645
 
     dlt = dlt645.DLT645(
         uart,
         address=opts.get("address"),
-        de=_de(s, w),
+        de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
         timeout_ms=opts.get("timeout_ms", 500),
         retries=opts.get("retries", 2),
         baudrate=s["uart"]["baudrate"],
@@ -179,13 +179,13 @@ def _dlt645(s, opts, uart, w):
     return dlt645.Meter(dlt, energy_di=energy)
 
 
-def _modbus(s, opts, uart, w):
+def modbus(s, opts, uart, w):
     # the type names its register map in drivers/modbus.py: "sdm120" -> modbus.SDM120
     from sunprint.drivers import modbus
 
     rtu = modbus.ModbusRTU(
         uart,
-        de=_de(s, w),
+        de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
         baudrate=s["uart"]["baudrate"],
         timeout_ms=opts.get("timeout_ms", 200),
         retries=opts.get("retries", 2),
@@ -197,11 +197,11 @@ def _modbus(s, opts, uart, w):
     return modbus.Meter(rtu, opts.get("unit", 1), regmap)
 
 
-def _s0(s, opts, bus, w):
+def s0(s, opts, _, w):
     from sunprint.drivers import s0
 
     pull = w.machine.Pin.PULL_UP if opts.get("pull_up", True) else None
-    pin = w.inp("sensor.pin", s["pin"], pull)
+    pin = w.input("sensor.pin", s["pin"], pull)
     counts = opts["imp_per_kwh"]
     active_low = opts.get("active_low", True)
     ticks = {"ticks_ms": w.clock["ticks_ms"]} if "ticks_ms" in w.clock else {}
@@ -227,8 +227,8 @@ def _s0(s, opts, bus, w):
 
 # type, family, panel width, height (0: from the options), driver factory, options
 DISPLAYS = (
-    ("ssd1680", EPAPER, 296, 128, _ssd1680, _EPD),
-    ("ssd1683", EPAPER, 400, 300, _ssd1683, _EPD),
+    ("ssd1680", EPAPER, 296, 128, ssd1680, _EPD),
+    ("ssd1683", EPAPER, 400, 300, ssd1683, _EPD),
     # revision: which partial waveform the 7.5" glass has (drivers/uc8179.py): "2023" the
     # controller's OTP fast waveform, "old" register LUTs loaded by the host
     (
@@ -236,7 +236,7 @@ DISPLAYS = (
         EPAPER,
         800,
         480,
-        _uc8179,
+        uc8179,
         _EPD + (("revision", _ONE_OF, ("2023", "old"), None),),
     ),
     (
@@ -244,7 +244,7 @@ DISPLAYS = (
         LED,
         0,
         0,
-        _max7219,
+        max7219,
         (
             ("modules", _INT | _REQ, 1, 32),
             ("rows", _INT, 1, 8),
@@ -259,7 +259,7 @@ DISPLAYS = (
         LED,
         0,
         0,
-        _ws2812,
+        ws2812,
         (
             ("origin", _ONE_OF, ("top-left", "top-right", "bottom-left", "bottom-right"), None),
             ("column_major", _BOOL, None, None),
@@ -283,7 +283,7 @@ SENSORS = (
         "ina226",
         POWER,
         BUS_I2C,
-        _ina226,
+        ina226,
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -296,7 +296,7 @@ SENSORS = (
         "ina219",
         POWER,
         BUS_I2C,
-        _ina219,
+        ina219,
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -310,7 +310,7 @@ SENSORS = (
         "dlt645",
         METER,
         BUS_UART,
-        _dlt645,
+        dlt645,
         (
             ("address", _DIGITS, 12, None),
             ("energy", _ONE_OF, ("forward", "combined"), None),
@@ -321,17 +321,17 @@ SENSORS = (
         "ddsu666",
         METER,
         BUS_UART,
-        _modbus,
+        modbus,
         _MODBUS + (("energy", _ONE_OF, ("energy", "energy_export"), None),),
     ),
-    ("dtsu666", METER, BUS_UART, _modbus, _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
-    ("sdm120", METER, BUS_UART, _modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
-    ("sdm630", METER, BUS_UART, _modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("dtsu666", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
+    ("sdm120", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("sdm630", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
     (
         "s0",
         PULSES,
         BUS_PIN,
-        _s0,
+        s0,
         (
             ("imp_per_kwh", _INT | _REQ, 1, 1000000),
             ("active_low", _BOOL, None, None),
