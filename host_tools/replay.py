@@ -103,6 +103,16 @@ def _dot_mask(width, height):
     return mask
 
 
+def picture_kind(profile):
+    """ "led" or "epaper": how a frame of the profile's display is drawn, by its family in the
+    parts registry (sunprint/parts.py)."""
+    use_firmware()
+    from sunprint import parts
+
+    row = parts.display(profile["display"]["type"])
+    return "led" if row is not None and row[1] == parts.LED else "epaper"
+
+
 def _led_color(profile):
     d = profile["display"]
     if d["type"] == "ws2812":
@@ -371,7 +381,7 @@ def _run_cpython(
     from host_tools.replay_core import Replay
     from sunprint.samplelog import ReadStats
 
-    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    kind = picture_kind(profile)
     fast = profile["display"]["type"] == "ssd1680"
 
     def sink(core, frame):
@@ -474,7 +484,7 @@ def _run_micropython(
     # not reject (bad UTF-8, NUL) give the same file:line errors.
     for _ in _rows(log_path, lenient, ReadStats()):
         pass
-    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    kind = picture_kind(profile)
     work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
     try:
         tree = work / "mpy"

@@ -57,3 +57,10 @@ def test_the_log_driver_counts_the_logs_energy_at_the_meters_resolution():
     log.feed(0, 3600000, 0)
     log.feed(10, 3600000, 0)  # 3.6 kW for 10 s: 10 Wh
     assert log.count() == 10 and log.total_mwh() == 10000 and log.poll() == 0
+
+
+def test_how_a_frame_is_drawn_follows_the_displays_family_in_the_registry():
+    from host_tools.replay import picture_kind
+
+    kinds = {t: picture_kind({"display": {"type": t}}) for t in ("ws2812", "max7219", "ssd1683")}
+    assert kinds == {"ws2812": "led", "max7219": "led", "ssd1683": "epaper"}
