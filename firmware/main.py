@@ -141,7 +141,6 @@ def _refuse(record, text, profile, machine, neopixel=None, sleep_ms=None):
 # sunprint.unitparts, sunprint.bootrec). Only those this boot imported leave: a host that has
 # one loaded keeps it.
 BOOT_ONLY = (
-    "sunprint.boot",
     "sunprint.board",
     "sunprint.parts",
     "sunprint.safemode",
@@ -173,7 +172,7 @@ def main(machine=None, *, run=True, **kw):
     calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms, ticks_ms and
     bus_sleep_ms (the clock the sensor's bus driver waits on: a PC's virtual clock; default
     real time), network (the `network` module; the port's own by default, used only when
-    config.json sets wifi_ssid). The unit is put together by sunprint.boot (the one
+    config.json sets wifi_ssid). The unit is put together by sunprint.board.boot (the one
     composition root, which replay and the tests use too).
 
     Before the runner starts, the boot-only modules (BOOT_ONLY) leave the heap with every
@@ -237,13 +236,13 @@ def _boot(
         calib_fault = None
     gc.collect()  # before the frame buffer: the largest block the unit allocates
 
-    from sunprint import boot as root
+    from sunprint.board import Platform, boot
 
     try:
-        settings = config_mod.Settings(config, profile, config_fault=config_fault)
+        settings = config_mod.Settings(config, profile, fault=config_fault)
     except (AttributeError, TypeError, KeyError, ValueError):
         settings = None  # a profile of the wrong shape: build's check names it
-    platform = root.Platform(
+    platform = Platform(
         machine,
         fs=flash,
         open_file=open_file,
@@ -256,17 +255,15 @@ def _boot(
         log_dir="/log",  # what `sunprint replay` reads
     )
     try:
-        unit = root.build(settings, profile, platform)
+        # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
+        unit = boot(settings, profile, platform, (("calib", calib_fault),), reason)
     except ValueError as e:
         if getattr(e, "field", None) is None:
             raise  # not the profile: a crash, counted as one
         text = "board.json: %s" % (e,)
         return _refuse(record, text, profile, machine, neopixel, sleep_ms)
-    if reason is not None:
-        safemode.show_service(unit.display, unit.renderer, reason)
-        return None
-    # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
-    root.start(unit, settings, platform, (("calib", calib_fault),))
+    if unit is None:
+        return None  # safe mode: the service screen shows the reason
     app = unit.app
     status.register(app, str(config["unit_id"]), clock)
     if config.get("wifi_ssid"):  # the network: off by default (sunprint/net, docs/mqtt.md)

@@ -113,6 +113,10 @@ class Replay:
         cfg = config_mod.defaults()
         cfg.update(config or {})
         self.settings = s = config_mod.Settings(cfg, profile)
+        # the replay models the unit's clock (see the faults above): the unit is built without
+        # a keeper of its own, which would read the rig's RTC models (they count the rig's
+        # time, not the log's); the config's clock sources are the replay's model's
+        s.build["clock_sources"] = ()
         self.tz_offset_s = s.tz_offset_s
         self.persist_interval_s = s.persist_interval_s
         self.persist_wh = s.persist_wh
@@ -173,12 +177,12 @@ class Replay:
     # --- the unit ---
 
     def _build(self):
-        # The unit as main.py makes it (sunprint.boot, the one composition root), on a platform
+        # The unit as main.py makes it (board.boot, the one composition root), on a platform
         # of the rig's models and the faulting flash, with the log as the sensor's driver and,
         # accounting only, a panel that shows nothing.
         from host_tools.sim import machine as fake
         from host_tools.sim import rig as rigmod
-        from sunprint import boot as root
+        from sunprint.board import Platform, boot
 
         if self.unit is not None:
             self._retire()
@@ -189,7 +193,7 @@ class Replay:
             # the models of the display the unit is built with (accounting only: the stand-in)
             self.rig = rigmod.wire(profile, rigmod.Clock(0), fake)
         rig = self.rig
-        platform = root.Platform(
+        platform = Platform(
             fake,
             fs=self.fs,
             open_file=self.open_file,
@@ -202,12 +206,8 @@ class Replay:
             sensor=self._log_driver,
             panel=None if self.display else _NullPanel(),
         )
-        unit = root.build(self.settings, profile, platform)
-        # the replay models the unit's clock (see the faults above): a keeper would read the
-        # rig's RTC models, which count the rig's time, not the log's
-        unit.app.timekeeper = None
-        self.unit = unit
-        self.app = root.start(unit, self.settings, platform).app
+        self.unit = unit = boot(self.settings, profile, platform)
+        self.app = unit.app
         self.truth_max_gap_s = unit.ledger.max_gap_s
         self._prev = None  # measured again from the restored ledger
         self._trim_held(unit.ledger.held())

@@ -2,6 +2,14 @@
 host_tools/boards.py): the buses and pins, the panel driver, the power source, the ledger, the
 picture, the renderer and the App.
 
+The composition root is boot(settings, profile, platform): a unit from its settings
+(core.config.Settings: config.json and the board profile, by one precedence rule) and its
+profile, on a Platform (the machine module and the port's others, the flash, the clocks, and
+what a host puts in place of a part), restored and ready to tick. main.py boots the unit on an
+ESP32 with it, and so do `sunprint replay` (host_tools/replay_core.py), the virtual board (which
+runs main.py) and the tests: there is no second way to assemble a unit. build() below is its
+keyword form (the parts of a unit, not restored), for tests that take a unit apart.
+
     import json, machine, esp32, neopixel
     from sunprint.board import build
     with open("/board.json") as f:
@@ -27,6 +35,7 @@ _PARITY = {"none": None, "even": 0, "odd": 1}
 _RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
 _DEFAULT_MAX_W = 10000000  # the ledger's own limit when the profile gives none (10 MW)
 _S0_MAX_W_PER_IMP = 60000000  # W * imp/kWh at 16.7 pulses/s: 3.6e6 J/kWh * 16.67 /s
+_NEVER_S = const(1 << 30)  # a screen period no replay reaches: a blank panel turns no screen
 # The source kinds of sunprint/parts.py (POWER, METER, PULSES), folded here: parts leaves the heap
 # once the profile is checked (tests/host/test_parts_registry.py checks that they are the same).
 _POWER = const(0)
@@ -210,6 +219,112 @@ def _parts(profile, open_file, fonts_dir, w):
 
         gc.collect()  # before the frame buffers: the largest blocks the unit allocates
     return epaper, sensor, kind, panel, driver
+
+
+class Platform:
+    """Where a unit runs: machine (the `machine` module or a fake), fs (the flash, a
+    store.OsFs-like object; None: nothing persists), open_file (for board files and fonts),
+    fonts_dir, neopixel and esp32 (the port's modules a board may need), sleep_ms (the
+    e-paper drivers' wait; None: real time), ticks_ms and bus_sleep_ms (the clock a sensor's
+    bus driver times out on; None: real time), log_dir (where the unit writes its sample log;
+    None: no log).
+
+    What a host puts in place of a part, through this front door rather than by patching the
+    unit afterwards: sensor(driver) -> the driver the unit's own source reads instead of the
+    one the profile built (replay's log; it gets the real driver, e.g. for its counts_per_kwh,
+    and its readings are taken as already calibrated); panel: an object standing for the
+    display that shows nothing (begin_show, busy, finish, render): the app then draws no
+    picture, keeps no refresh plan and never turns to another screen.
+
+    Boot-only, as this module: nothing the running unit holds refers to a Platform."""
+
+    def __init__(
+        self,
+        machine,
+        *,
+        fs=None,
+        open_file=open,
+        fonts_dir="/fonts",
+        neopixel=None,
+        esp32=None,
+        sleep_ms=None,
+        ticks_ms=None,
+        bus_sleep_ms=None,
+        log_dir=None,
+        sensor=None,
+        panel=None,
+    ):
+        self.machine = machine
+        self.fs = fs
+        self.open_file = open_file
+        self.fonts_dir = fonts_dir
+        self.neopixel = neopixel
+        self.esp32 = esp32
+        self.sleep_ms = sleep_ms
+        self.ticks_ms = ticks_ms
+        self.bus_sleep_ms = bus_sleep_ms
+        self.log_dir = log_dir
+        self.sensor = sensor
+        self.panel = panel
+
+
+def boot(settings, profile, platform, faults=(), reason=None):
+    """The unit of `profile` with `settings` (core.config.Settings; None: build's defaults) on
+    `platform`, ready for app.tick(now): the platform's stand-ins in place, the sample log, the
+    store's state restored, the settings' carbon factors from now on (what the restored ledger
+    booked keeps its own), and the boot's faults recorded: the settings' (the config file's and
+    its rule's) first, then `faults`, (kind, text) pairs whose text may be None.
+
+    reason: why safe mode holds the unit (sunprint/safemode.py): it is built, shows the reason
+    on its service screen and is not started (returns None). Raises sunprint.parts.ProfileError
+    for a profile the unit cannot run, before anything is built."""
+    p = platform
+    store = None
+    if p.fs is not None:
+        from sunprint.store import FileBackend, Store
+
+        store = Store(FileBackend(p.fs))
+    unit = build(
+        profile,
+        p.machine,
+        open_file=p.open_file,
+        neopixel=p.neopixel,
+        esp32=p.esp32,
+        fonts_dir=p.fonts_dir,
+        store=store,
+        sleep_ms=p.sleep_ms,
+        ticks_ms=p.ticks_ms,
+        bus_sleep_ms=p.bus_sleep_ms,
+        **(settings.build if settings is not None else {}),
+    )
+    if reason is not None:
+        from sunprint import safemode
+
+        safemode.show_service(unit.display, unit.renderer, reason)
+        return None
+    app = unit.app
+    if p.sensor is not None:
+        # the unit's own source (health, flags, ledger calls) reads the stand-in
+        unit.source.driver = p.sensor(unit.driver)
+        unit.source.calib = None  # its readings are calibrated already
+    if p.panel is not None:
+        app.panel = p.panel
+        app.renderer = p.panel
+        app.plan = None
+        app.screen_period_s = _NEVER_S
+    if p.log_dir is not None:
+        from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off
+
+        app.samplelog = SampleLogWriter(p.fs, directory=p.log_dir)
+    app.restore()
+    if settings is not None:
+        app.set_carbon(settings.carbon_row, settings.coal_dg_per_kwh, settings.tree_dg_co2_per_year)
+        for text in settings.faults:
+            app.fault("config", text)
+    for kind, text in faults:
+        if text:
+            app.fault(kind, text)
+    return unit
 
 
 def service_panel(profile, machine, neopixel=None, sleep_ms=None):

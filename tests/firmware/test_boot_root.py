@@ -1,4 +1,4 @@
-# sunprint.boot, the one composition root (issue 15 item 2): Settings made once from the config
+# board.boot, the one composition root (issue 15 item 2): Settings made once from the config
 # and the profile, a Platform that carries the machine, the flash, the clocks and what a host
 # puts in place of a part (the log as the sensor's driver, a panel that shows nothing), and
 # boot(settings, profile, platform). CPython and MicroPython.
@@ -7,7 +7,7 @@ import json
 
 from test_board_build import BOARDS, FONTS, Esp32Module, Machine, NeoPixelModule, _no_wait
 
-from sunprint import boot as root
+from sunprint.board import Platform, boot
 from sunprint.core import config as config_mod
 
 
@@ -43,27 +43,12 @@ class _Stand:
 
 
 class _Blank:
-    BUFFER_FORMAT = 0
-
-    def __init__(self):
-        self.fb_buffer = bytearray(1)
-        self.renders = 0
-
-    def begin_show(self, buf, full=False):
-        pass
-
-    def busy(self):
-        return False
-
-    def finish(self):
-        pass
-
-    def render(self, values):
-        self.renders += 1
+    # a panel that shows nothing (replay's accounting-only run has one: replay_core._NullPanel)
+    pass
 
 
 def _platform(**kw):
-    return root.Platform(
+    return Platform(
         Machine,
         fonts_dir=FONTS,
         neopixel=NeoPixelModule,
@@ -78,7 +63,7 @@ def test_settings_are_unit_settings_with_the_config_fault_first():
     cfg = config_mod.defaults()
     cfg["max_gap_s"] = 5  # under twice the sample period: raised, with a fault
     want, faults = config_mod.unit_settings(cfg, profile)
-    s = config_mod.Settings(cfg, profile, config_fault="config.json: bad; the last good used")
+    s = config_mod.Settings(cfg, profile, fault="config.json: bad; the last good used")
     assert s.build == want
     assert s.faults[0] == "config.json: bad; the last good used"
     assert s.faults[1:] == faults and len(faults) == 1
@@ -92,7 +77,7 @@ def test_boot_builds_the_unit_with_the_settings_and_records_their_faults():
     cfg["tz_offset_min"] = 60
     cfg["max_gap_s"] = 5
     settings = config_mod.Settings(cfg, profile)
-    unit = root.boot(settings, profile, _platform(), (("calib", "calib.json: bad"),))
+    unit = boot(settings, profile, _platform(), (("calib", "calib.json: bad"),))
     app = unit.app
     assert unit.ledger.tz_offset_s == 3600
     assert unit.ledger.max_gap_s == 2 * settings.sample_period_s
@@ -112,7 +97,7 @@ def test_the_platform_puts_a_stand_in_sensor_and_a_blank_panel_through_the_front
             return made[-1]
 
         blank = _Blank()
-        unit = root.boot(settings, profile, _platform(sensor=stand_in, panel=blank))
+        unit = boot(settings, profile, _platform(sensor=stand_in, panel=blank))
         app = unit.app
         assert unit.source.driver is made[0] and made[0].real is unit.driver, name
         assert unit.source.calib is None  # the stand-in's readings are calibrated already
@@ -123,9 +108,15 @@ def test_the_platform_puts_a_stand_in_sensor_and_a_blank_panel_through_the_front
 def test_a_flash_gives_the_unit_a_store_and_its_sample_log():
     profile = _profile("esp32-epd29-ina226")
     settings = config_mod.Settings(config_mod.defaults(), profile)
-    unit = root.boot(settings, profile, _platform(fs=_Flash(), log_dir="/log"))
+    unit = boot(settings, profile, _platform(fs=_Flash(), log_dir="/log"))
     assert unit.app.store is not None and unit.app.samplelog is not None
     unit.close()
-    unit = root.boot(settings, profile, _platform())
+    unit = boot(settings, profile, _platform())
     assert unit.app.store is None
     unit.close()
+
+
+def test_a_safe_mode_boot_builds_the_unit_and_does_not_start_it():
+    profile = _profile("esp32-epd29-ina226")
+    settings = config_mod.Settings(config_mod.defaults(), profile)
+    assert boot(settings, profile, _platform(), reason="3 crashes in a row") is None

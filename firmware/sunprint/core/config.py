@@ -252,16 +252,16 @@ def unit_settings(config, profile, name="config.json"):
 class Settings:
     """A unit's settings, made once from a valid config and its board profile by
     unit_settings' precedence rule (its docstring): build, the keyword arguments of
-    board.build; faults, one line each (config_fault first: what was wrong with config.json
+    board.build; faults, one line each (`fault` first: what was wrong with config.json
     itself, when the unit runs on the last good one); and the values a boot and a replay
     read after the build as attributes (tz_offset_s, carbon_row, coal_dg_per_kwh,
     tree_dg_co2_per_year, persist_interval_s, persist_wh, sample_period_s, language,
     clock_sources)."""
 
-    def __init__(self, config, profile, name="config.json", config_fault=None):
+    def __init__(self, config, profile, name="config.json", fault=None):
         s, faults = unit_settings(config, profile, name)
-        if config_fault:
-            faults.insert(0, config_fault)
+        if fault:
+            faults.insert(0, fault)
         self.build = s
         self.faults = faults
         self.tz_offset_s = s["tz_offset_s"]
