@@ -189,8 +189,11 @@ def _plug_ntp(app, net, config, clock):
 def main(machine=None, *, run=True, **kw):
     """Boot the unit; returns the Runner (run=False: built and restored, not started), or
     None in safe mode. The keywords are _boot's: fs, open_file, board_path, config_path,
-    calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms, network (the
-    `network` module; the port's own by default, used only when config.json sets wifi_ssid).
+    calib_path, boot_record, fonts_dir, clock, wdt, neopixel, esp32, sleep_ms, ticks_ms and
+    bus_sleep_ms (the clock the sensor's bus driver waits on: a PC's virtual clock; default
+    real time), network (the `network` module; the port's own by default, used only when
+    config.json sets wifi_ssid). The unit is put together by sunprint.board.boot (the one
+    composition root, which replay and the tests use too).
 
     Before the runner starts, the boot-only modules (BOOT_ONLY) leave the heap with every
     local of the boot: the profile and config dicts, the build function."""
@@ -219,6 +222,8 @@ def _boot(
     neopixel=None,
     esp32=None,
     sleep_ms=None,
+    ticks_ms=None,
+    bus_sleep_ms=None,
     network=None,
     run=True,
 ):
@@ -233,7 +238,7 @@ def _boot(
             esp32 = _optional("esp32")
     from sunprint import safemode, status
     from sunprint.core import config as config_mod
-    from sunprint.store import FileBackend, OsFs, Store
+    from sunprint.store import OsFs
 
     record = boot_record if boot_record is not None else safemode.FileRecord(BOOT_RECORD, fs)
     reason = safemode.boot(record, safemode.boot_cause())
@@ -251,48 +256,35 @@ def _boot(
         calib_fault = None
     gc.collect()  # before the frame buffer: the largest block the unit allocates
 
-    from sunprint.board import build
+    from sunprint.board import Platform, boot
 
     try:
-        settings, settings_faults = config_mod.unit_settings(config, profile)
+        settings = config_mod.Settings(config, profile, fault=config_fault)
     except (AttributeError, TypeError, KeyError, ValueError):
-        settings, settings_faults = {}, ()  # a profile of the wrong shape: build's check names it
+        settings = None  # a profile of the wrong shape: build's check names it
+    platform = Platform(
+        machine,
+        fs=flash,
+        open_file=open_file,
+        fonts_dir=fonts_dir,
+        neopixel=neopixel,
+        esp32=esp32,
+        sleep_ms=sleep_ms,
+        ticks_ms=ticks_ms,
+        bus_sleep_ms=bus_sleep_ms,
+        log_dir="/log",  # what `sunprint replay` reads
+    )
     try:
-        unit = build(
-            profile,
-            machine,
-            open_file=open_file,
-            neopixel=neopixel,
-            esp32=esp32,
-            fonts_dir=fonts_dir,
-            store=Store(FileBackend(flash)),
-            sleep_ms=sleep_ms,
-            **settings,
-        )
+        # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
+        unit = boot(settings, profile, platform, (("calib", calib_fault),), reason)
     except ValueError as e:
         if getattr(e, "field", None) is None:
             raise  # not the profile: a crash, counted as one
         text = "board.json: %s" % (e,)
         return _refuse(record, text, profile, machine, neopixel, sleep_ms)
-    if reason is not None:
-        safemode.show_service(unit.display, unit.renderer, reason)
-        return None
+    if unit is None:
+        return None  # safe mode: the service screen shows the reason
     app = unit.app
-    from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off the heap
-
-    app.samplelog = SampleLogWriter(flash, directory="/log")  # what `sunprint replay` reads
-    app.restore()
-    # the config's factors from now on; what the restored ledger booked keeps its own
-    app.set_carbon(
-        settings["carbon_row"], settings["coal_dg_per_kwh"], settings["tree_dg_co2_per_year"]
-    )
-    # boot faults: each stays on the status screen and in the status JSON (app.boot_faults)
-    if config_fault:
-        app.fault("config", config_fault)
-    for fault in settings_faults:
-        app.fault("config", fault)
-    if calib_fault:
-        app.fault("calib", calib_fault)
     status.register(app, str(config["unit_id"]), clock)
     if config.get("wifi_ssid"):  # the network: off by default (sunprint/net, docs/mqtt.md)
         if network is None:
@@ -302,9 +294,8 @@ def _boot(
         else:
             from sunprint.net.publish import start
 
-            layout = profile.get("layout") or {}
-            lang = settings.get("language") or layout.get("language") or "both"
-            net = start(app, network, config, flash, str(profile.get("name", "")), lang)
+            name = str(profile.get("name", ""))
+            net = start(app, network, config, flash, name, settings.language)  # type: ignore[union-attr]
             _plug_ntp(app, net, config, clock)
     from sunprint.runner import Runner
 

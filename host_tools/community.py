@@ -404,9 +404,10 @@ def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, second
         fonts_dir=str(FONTS),
         store=Store(FileBackend(FaultFS())),
         sleep_ms=lambda ms: None,
+        ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
+        bus_sleep_ms=clock.block_ms,
         tz_offset_s=tz,
     )
-    rig.attach(unit)
     unit.panel.init()
     app = unit.app
     app.restore()

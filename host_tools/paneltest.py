@@ -50,22 +50,9 @@ def _pt():
     d = json.loads(%(display)r)
     pause = %(pause)d
     kind = d["type"]
-    opts = d.get("options", {})
-    spi_cfg = d["spi"]
-    P = machine.Pin
-    spi = machine.SPI(spi_cfg["id"], baudrate=spi_cfg["baudrate"], sck=P(spi_cfg["sck"]),
-                      mosi=P(spi_cfg["mosi"]))
-    pins = d["pins"]
-    kw = {"rotation": opts.get("rotation", 0)}
-    if kind == "ssd1680":
-        from sunprint.drivers.ssd1680 import SSD1680 as cls
-    elif kind == "ssd1683":
-        from sunprint.drivers.ssd1683 import SSD1683 as cls
-    else:
-        from sunprint.drivers.uc8179 import UC8179 as cls
-        kw["revision"] = opts.get("revision", "2023")
-    panel = cls(spi, cs=P(pins["cs"], P.OUT), dc=P(pins["dc"], P.OUT),
-                rst=P(pins["rst"], P.OUT), busy=P(pins["busy"], P.IN), **kw)
+    # the panel as the unit makes it: its type's factory in the parts registry
+    from sunprint.board import service_panel
+    panel = service_panel({"display": d}, machine)
     w = panel.width
     h = panel.height
     buf = bytearray(panel.BUFFER_SIZE)

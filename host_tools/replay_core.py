@@ -42,6 +42,8 @@
 # finish() reports each in faults_injected: what it cost against the log's own integral, the
 # bound the firmware promises, whether it held, and frames shown after it.
 
+from host_tools.replay_faults import FaultJudge, FaultPlan
+from host_tools.replay_log import LogDriver
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.samplelog import LOG_MAX_MW
 
@@ -54,61 +56,18 @@ _HALF_MJ_PER_MWH = 7200
 _NO_ANSWER = 1  # sunprint.quality: the sensor did not answer
 _SETTLE_SAMPLES = 3  # samples after a fault's end before "values right after" are compared
 _CLOCK_KINDS = ("rtc_lost", "ntp_late", "rtc_drift", "meter_clock")  # (scenario.CLOCK_KINDS)
-_CUT_KINDS = ("power_cut", "rtc_lost", "ntp_late", "meter_clock")
 _TODAY = 0  # sunprint.core.ledger's period indexes (ENERGY * 5 + period)
 _YESTERDAY = 1
 _LIFETIME = 4
 
 
-class LogDriver:
-    """The log as the unit's sensor driver: poll() -> the row's flag, power_mw the row's power.
-    The unit's own source (sources.PowerSource / MeterSource / PulseSource, as board.build made
-    it, with the profile's health) reads it, so a row goes through the same Health the unit has
-    (the log's power is already calibrated: the source's calibration is not applied again). On
-    boards whose sensor has an energy counter (a meter, S0 pulses) it also counts the log's
-    energy into a register at the real driver's counts_per_kwh (energy_count, count()); a meter
-    swap restarts it from 0."""
-
-    def __init__(self, counts_per_kwh=0):
-        self.power_mw = 0
-        self.flag = 0
-        self.counts_per_kwh = counts_per_kwh
-        self._energy = 0  # half-millijoules of the log since the counter started
-        self._last = None  # (t, mW) of the previous row, for the counter's trapezoid
-        self.energy_count = 0
-
-    def feed(self, t, mw, flag):
-        self.power_mw = mw
-        self.flag = flag
-        if self.counts_per_kwh:
-            last = self._last
-            if last is not None and t > last[0]:
-                p0 = last[1] if last[1] > 0 else 0
-                p1 = mw if mw > 0 else 0
-                self._energy += (p0 + p1) * (t - last[0])
-            self._last = (t, mw)
-            # whole counts of the energy so far (1 count = 1e6 / counts_per_kwh mWh)
-            self.energy_count = (
-                self._energy * self.counts_per_kwh // (_HALF_MJ_PER_MWH * 1000000)
-            ) & 0xFFFFFFFF
-
-    def swap_meter(self):
-        self._energy = 0
-        self.energy_count = 0
-
-    def poll(self):
-        return self.flag
-
-    def count(self):  # an S0 input's pulses
-        return self.energy_count
-
-    def total_mwh(self):  # a meter's register (App.restore seeds from it when the store is bad)
-        return self.energy_count * 1000000 // self.counts_per_kwh
-
-
 class _NullPanel:
-    # The accounting-only path: the app's panel, which never shows anything.
+    # The accounting-only path (Platform.panel): the app's panel and renderer, which never
+    # show anything.
     BUFFER_FORMAT = 0
+
+    def __init__(self):
+        self.fb_buffer = bytearray(1)
 
     def begin_show(self, buf, full=False):
         pass
@@ -119,22 +78,8 @@ class _NullPanel:
     def finish(self):
         pass
 
-
-class _NullRenderer:
-    def __init__(self):
-        self.fb_buffer = bytearray(1)
-
     def render(self, values):
         pass
-
-
-class _Lcg:
-    def __init__(self, seed):
-        self.state = seed & 0xFFFFFFFF
-
-    def below_million(self):
-        self.state = (1664525 * self.state + 1013904223) & 0xFFFFFFFF
-        return ((self.state >> 8) * 1000000) >> 24
 
 
 def _no_wait(ms):
@@ -167,12 +112,16 @@ class Replay:
         # the unit's settings by the unit's own rule (main.py): config.json, then the profile
         cfg = config_mod.defaults()
         cfg.update(config or {})
-        self.settings, self.settings_faults = config_mod.unit_settings(cfg, profile)
-        self.tz_offset_s = self.settings["tz_offset_s"]
-        self.persist_interval_s = self.settings["persist_interval_s"]
-        self.persist_wh = self.settings["persist_wh"]
-        self.carbon_row = self.settings["carbon_row"]
-        self.sample_period_s = self.settings["sample_period_s"]
+        self.settings = s = config_mod.Settings(cfg, profile)
+        # the replay models the unit's clock (see the faults above): the unit is built without
+        # a keeper of its own, which would read the rig's RTC models (they count the rig's
+        # time, not the log's); the config's clock sources are the replay's model's
+        s.build["clock_sources"] = ()
+        self.tz_offset_s = s.tz_offset_s
+        self.persist_interval_s = s.persist_interval_s
+        self.persist_wh = s.persist_wh
+        self.carbon_row = s.carbon_row
+        self.sample_period_s = s.sample_period_s
         self.fs = FaultFS()
         self.rig = None
         self.unit = None
@@ -195,23 +144,19 @@ class Replay:
         self._prev_row = None
         self._wall_offset = 0
         self._off_until = -1  # a power cut with an outage: the unit is off until then
-        self._lcg = _Lcg(seed)
         self._row_mw = 0
         self._last_picture = None
         self._last_frame_t = -(1 << 40)
         self._seen_refreshes = 0
-        self.events = sorted(events, key=lambda e: e["t"])
-        self._next_event = 0
+        self.plan = FaultPlan(events, self.sample_period_s, seed)
+        self.judge = FaultJudge(self.plan, self.sample_period_s, self.persist_wh, display)
+        self.events = self.plan.events
         self._faulty = bool(self.events)  # faults still to start, settle or end
         self._peak = 0
-        # the log's integral over the windows the faults' bounds need: key -> [t0, t1, half_mJ]
-        self._windows = {}
-        for ev in self.events:
-            for t0, t1 in self._windows_for(ev):
-                self._windows[(t0, t1)] = [t0, t1, 0]
+        self._windows = self.plan.windows  # (empty: no fault needs the log's integral)
         self._active = []  # dropout / bus_errors in force: [event, record]
         # the unit's clock (see the faults above)
-        self._clock_sources = tuple(self.settings.get("clock_sources") or ())
+        self._clock_sources = tuple(s.clock_sources or ())
         self._rtc_base = -1  # the RTC lost: its wall is now - _rtc_base until the time is back
         self._time_back = -1  # log time a source gives the time back (-1: none will)
         self._clock_rec = None  # the clock fault whose time is awaited
@@ -232,10 +177,12 @@ class Replay:
     # --- the unit ---
 
     def _build(self):
-        from host_tools.sim import rig as rigmod
+        # The unit as main.py makes it (board.boot, the one composition root), on a platform
+        # of the rig's models and the faulting flash, with the log as the sensor's driver and,
+        # accounting only, a panel that shows nothing.
         from host_tools.sim.platform import machine as fake
-        from sunprint.board import build
-        from sunprint.store import FileBackend, Store
+        from host_tools.sim import rig as rigmod
+        from sunprint.board import Platform, boot
 
         if self.unit is not None:
             self._retire()
@@ -246,18 +193,36 @@ class Replay:
             # the models of the display the unit is built with (accounting only: the stand-in)
             self.rig = rigmod.wire(profile, rigmod.Clock(0), fake)
         rig = self.rig
-        unit = build(
-            profile,
+        platform = Platform(
             fake,
+            fs=self.fs,
             open_file=self.open_file,
+            fonts_dir=self.fonts_dir,
             neopixel=rig.neopixel,
             esp32=rig.esp32,
-            fonts_dir=self.fonts_dir,
-            store=Store(FileBackend(self.fs)),
             sleep_ms=_no_wait,
-            **self.settings,
+            ticks_ms=rig.clock.ticks_ms,  # the bus driver waits on the rig's virtual clock
+            bus_sleep_ms=rig.clock.block_ms,
+            sensor=self._log_driver,
+            panel=None if self.display else _NullPanel(),
         )
-        counts = getattr(unit.driver, "counts_per_kwh", 0)
+        self.unit = unit = boot(self.settings, profile, platform)
+        self.app = unit.app
+        self.truth_max_gap_s = unit.ledger.max_gap_s
+        self._prev = None  # measured again from the restored ledger
+        self._trim_held(unit.ledger.held())
+        init = getattr(unit.panel, "init", None)
+        if self.display and init is not None and self.rig.kind == "epaper":
+            init()
+        self.boots += 1
+        self._sent = getattr(unit.panel, "bytes_sent", 0)
+        if self.rig.kind == "led":
+            self._seen_refreshes = 0  # the new app counts from 0
+
+    def _log_driver(self, real):
+        # Platform.sensor: the log as the driver the unit's own source reads (the same health,
+        # flags and ledger calls), counting at the real driver's counts_per_kwh
+        counts = getattr(real, "counts_per_kwh", 0)
         log = LogDriver(counts)
         prev = self.source
         if prev is not None and counts:
@@ -266,35 +231,7 @@ class Replay:
             log.energy_count = prev.energy_count
             log._last = prev._last
         self.source = log
-        # the unit's own source reads the log: the same health, flags and ledger calls
-        unit.source.driver = log
-        unit.source.calib = None
-        app = unit.app
-        if not self.display:
-            app.panel = _NullPanel()
-            app.renderer = _NullRenderer()
-            app.plan = None
-            app.screen_period_s = 1 << 30
-        self.unit = unit
-        self.app = app
-        # the replay models the unit's clock (see the faults above): a keeper would read the
-        # rig's RTC models, which count the rig's time, not the log's
-        app.timekeeper = None
-        self.truth_max_gap_s = unit.ledger.max_gap_s
-        app.restore()
-        self._prev = None  # measured again from the restored ledger
-        self._trim_held(unit.ledger.held())
-        s = self.settings  # as main.py: the config's factors from now on
-        app.set_carbon(s["carbon_row"], s["coal_dg_per_kwh"], s["tree_dg_co2_per_year"])
-        for fault in self.settings_faults:
-            app.fault("config", fault)
-        init = getattr(unit.panel, "init", None)
-        if self.display and init is not None and self.rig.kind == "epaper":
-            init()
-        self.boots += 1
-        self._sent = getattr(unit.panel, "bytes_sent", 0)
-        if self.rig.kind == "led":
-            self._seen_refreshes = 0  # the new app counts from 0
+        return log
 
     def _accounting_profile(self):
         # The same sensor and ledger; the smallest display (a 32x8 LED chain, never drawn on).
@@ -348,7 +285,7 @@ class Replay:
                 day = (t_unix - EPOCH_2000_UNIX - 1 + self.tz_offset_s) // 86400
                 self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
                 if self._windows:
-                    self._add_windows(prev[0], prev[1], t_unix, mw)
+                    self.plan.add(prev[0], prev[1], t_unix, mw)
             else:
                 self.truth_unbridged_s += dt
         elif prev is None:
@@ -496,15 +433,16 @@ class Replay:
 
     def _faults_before(self, t_unix, flag):
         # faults first: their snapshots hold the log and the ledger up to the previous row
-        events = self.events
-        while self._next_event < len(events) and events[self._next_event]["t"] <= t_unix:
-            self._start(events[self._next_event], t_unix)
-            self._next_event += 1
+        plan = self.plan
+        events = plan.events
+        while plan.next < len(events) and events[plan.next]["t"] <= t_unix:
+            self._start(events[plan.next], t_unix)
+            plan.next += 1
         if self._settling and self.unit is not None:
             self._settle(t_unix)
         if self._active:
             flag = self._apply_active(t_unix, flag)
-        self._faulty = self._next_event < len(events) or bool(self._settling) or bool(self._active)
+        self._faulty = plan.next < len(events) or bool(self._settling) or bool(self._active)
         return flag
 
     def _frames(self, t_unix):
@@ -610,7 +548,7 @@ class Replay:
             if ev["kind"] == "dropout":
                 bad = _NO_ANSWER
             else:
-                hit = self._lcg.below_million() < int(ev["rate"] * 1000000)
+                hit = self.plan.hit(ev["rate"])
                 bad = self._bus_poll(hit, rec)
             if bad:
                 flag = bad
@@ -627,9 +565,6 @@ class Replay:
         rec["through_driver"] = rig.sensor_type != "s0"
         if not rec["through_driver"]:
             return _NO_ANSWER if hit else 0
-        if not rec.get("attached"):
-            rig.attach(self.unit)  # the driver waits on the rig's virtual clock, not real time
-            rec["attached"] = True
         rig.set_power(self._row_mw / 1000)
         flag = self._driver_poll(rig, self.unit.driver, rig.sensor_type, hit)
         if flag and not hit:
@@ -793,111 +728,8 @@ class Replay:
         return rows
 
     def _cost(self, rec, end):
-        """What a fault cost against the log's integral, and whether the bound held."""
-        ev = rec["event"]
-        kind = ev["kind"]
-        period = self.sample_period_s
-        before = rec["before"]
-        out = {"kind": kind, "t": ev["t"]}
-        for k in ("until", "rate", "seconds"):
-            if k in ev:
-                out[k] = ev[k]
-        settled = rec["settled"]
-        booked = settled["booked_mwh"] - before["booked_mwh"]
-        truth = (settled["truth_half_mj"] - before["truth_half_mj"]) // _HALF_MJ_PER_MWH
-        out["missing_s"] = settled["missing_s"] - before["missing_s"]
-        out["flagged_samples"] = rec["flagged_rows"]
-        # after the fault: what the ledger booked against the log, to the end of the run
-        end = rec.get("next", end)
-        after_booked = end["booked_mwh"] - settled["booked_mwh"]
-        after_truth = (end["truth_half_mj"] - settled["truth_half_mj"]) // _HALF_MJ_PER_MWH
-        out["after"] = {
-            "from_t": settled["t"],
-            "to_t": end["t"],
-            "booked_wh": after_booked / 1000,
-            "log_wh": after_truth / 1000,
-            "missing_s": end["missing_s"] - settled["missing_s"],
-        }
-        stop = ev.get("until", ev["t"])
-        out["frames_after"] = sum(1 for f in self.frames if f["t"] > stop)
-        count_mwh = 1000000 // self.source.counts_per_kwh if self.source.counts_per_kwh else 0
-        # energy of the two samples around any instant, at the highest power in the log
-        slack = 2 * period * self._peak_mw() // 3600 + count_mwh + 2
-        if kind in ("rtc_lost", "ntp_late", "meter_clock", "rtc_drift"):
-            for k in ("clock_source", "time_back_t", "applicable", "ppm", "meter_reading_ok"):
-                if k in rec:
-                    out[k] = rec[k]
-        if kind in _CUT_KINDS:
-            lost = rec["booked_before_cut_mwh"] - rec.get("booked_after_boot_mwh", 0)
-            # the store's journal keeps less than persist_wh unsaved after every tick
-            bound = self.persist_wh * 1000 + slack
-            out["wh_lost_at_cut"] = lost / 1000
-            out["bound_wh"] = bound / 1000
-            out["off_s"] = rec.get("off_s", 0)
-            out["store_status"] = rec.get("store_status")
-            off_truth = self._truth_between(ev["t"], ev.get("until", ev["t"]))
-            out["wh_not_booked_while_off"] = off_truth / 1000
-            held = 0 <= lost <= bound
-        elif kind in ("dropout", "bus_errors"):
-            window_truth = self._truth_between(ev["t"] - period, ev["until"] + period)
-            lost = truth - booked
-            out["wh_not_booked"] = lost / 1000
-            out["bound_wh"] = (window_truth + slack) / 1000
-            if kind == "dropout":
-                max_missing = ev["until"] - ev["t"] + 2 * period
-            else:
-                max_missing = 2 * period * rec["flagged_rows"]
-            out["bound_missing_s"] = max_missing
-            if kind == "bus_errors":
-                out["through_driver"] = rec.get("through_driver", False)
-                out["rows_beyond_the_sensor"] = rec.get("rows_beyond_the_sensor", 0)
-            held = -slack <= lost <= window_truth + slack and out["missing_s"] <= max_missing
-        else:  # clock_jump, meter_swap: nothing may be lost or counted twice
-            lost = truth - booked
-            out["wh_not_booked"] = lost / 1000
-            out["bound_wh"] = slack / 1000
-            if kind == "meter_swap":
-                out["applicable"] = rec.get("applicable", False)
-            held = -slack <= lost <= slack
-        out["bound_held"] = held
-        # recovered: frames go on after it, and energy is booked as the log says again
-        diff = after_booked - after_truth
-        if rec.get("overlapped"):
-            out["recovered"] = None  # the next fault came before this one had settled
-        else:
-            frames_ok = out["frames_after"] > 0 or not self.display
-            out["recovered"] = frames_ok and -slack <= diff <= slack
-        return out
-
-    def _peak_mw(self):
-        return self._peak
-
-    def _windows_for(self, ev):
-        period = self.sample_period_s
-        t = ev["t"]
-        kind = ev["kind"]
-        if kind in _CUT_KINDS:
-            return ((t, ev.get("until", t)),)
-        if kind in ("dropout", "bus_errors"):
-            return ((t - period, ev["until"] + period),)
-        return ()
-
-    def _add_windows(self, ta, pa, tb, pb):
-        # the segment (ta, pa) -> (tb, pb), clipped to each window, as trapezoids
-        if tb <= ta:
-            return
-        for w in self._windows.values():
-            a = ta if ta > w[0] else w[0]
-            b = tb if tb < w[1] else w[1]
-            if b <= a:
-                continue
-            qa = pa + (pb - pa) * (a - ta) // (tb - ta)
-            qb = pa + (pb - pa) * (b - ta) // (tb - ta)
-            w[2] += ((qa if qa > 0 else 0) + (qb if qb > 0 else 0)) * (b - a)
-
-    def _truth_between(self, t0, t1):
-        w = self._windows.get((t0, t1))
-        return 0 if w is None else w[2] // _HALF_MJ_PER_MWH
+        counts = self.source.counts_per_kwh
+        return self.judge.cost(rec, end, self.frames, counts, self._peak)
 
 
 def run_job(job_path):

@@ -2,6 +2,14 @@
 host_tools/boards.py): the buses and pins, the panel driver, the power source, the ledger, the
 picture, the renderer and the App.
 
+The composition root is boot(settings, profile, platform): a unit from its settings
+(core.config.Settings: config.json and the board profile, by one precedence rule) and its
+profile, on a Platform (the machine module and the port's others, the flash, the clocks, and
+what a host puts in place of a part), restored and ready to tick. main.py boots the unit on an
+ESP32 with it, and so do `sunprint replay` (host_tools/replay_core.py), the virtual board (which
+runs main.py) and the tests: there is no second way to assemble a unit. build() below is its
+keyword form (the parts of a unit, not restored), for tests that take a unit apart.
+
     import json, machine, esp32, neopixel
     from sunprint.board import build
     with open("/board.json") as f:
@@ -27,6 +35,7 @@ _PARITY = {"none": None, "even": 0, "odd": 1}
 _RATED_MARGIN = 2  # the ledger trusts up to twice the sensor's rated power (see _rated_w)
 _DEFAULT_MAX_W = 10000000  # the ledger's own limit when the profile gives none (10 MW)
 _S0_MAX_W_PER_IMP = 60000000  # W * imp/kWh at 16.7 pulses/s: 3.6e6 J/kWh * 16.67 /s
+_NEVER_S = const(1 << 30)  # a screen period no replay reaches: a blank panel turns no screen
 # The source kinds of sunprint/parts.py (POWER, METER, PULSES), folded here: parts leaves the heap
 # once the profile is checked (tests/host/test_parts_registry.py checks that they are the same).
 _POWER = const(0)
@@ -95,155 +104,45 @@ def _uart(machine, unit, spec):
     return bus
 
 
-def _panel(d, machine, unit, neopixel, sleep_ms):
-    kind = d["type"]
-    opts = d.get("options", {})
-    if kind == "ws2812":
-        from sunprint.drivers.ws2812 import WS2812Matrix
+class _Wiring:
+    """What a part's driver factory (sunprint/parts.py) builds on: the port's modules, the
+    unit's pins (recorded in unit.pins), the panel's wait and the bus clock handed in.
+    Boot-only, as this module: the unit keeps the drivers, not this."""
 
-        if neopixel is None:
-            raise ValueError("a ws2812 display needs the neopixel module (build(neopixel=...))")
-        pin = _out(machine, unit, "display.pin", d["pin"])
-        n = d["width"] * d["height"]
-        schedule = opts.get("schedule")
-        return WS2812Matrix(
-            neopixel.NeoPixel(pin, n),
-            width=d["width"],
-            height=d["height"],
-            origin=opts.get("origin", "top-left"),
-            column_major=opts.get("column_major", True),
-            serpentine=opts.get("serpentine", True),
-            color=tuple(opts.get("color", (255, 255, 255))),
-            brightness=opts.get("brightness", 32),
-            schedule=None if schedule is None else tuple(tuple(x) for x in schedule),
-            max_ma=opts.get("max_ma", 500),
-        )
-    spi = _spi(machine, unit, d["spi"])
-    pins = d["pins"]
-    cs = _out(machine, unit, "display.pins.cs", pins["cs"])
-    if kind == "max7219":
-        from sunprint.drivers.max7219 import MAX7219
+    def __init__(self, machine, unit, neopixel, esp32, sleep_ms, clock):
+        self.machine = machine
+        self.unit = unit
+        self.neopixel = neopixel
+        self.esp32 = esp32
+        self.sleep_ms = sleep_ms
+        self.clock = clock  # {} (the drivers' own time) or ticks_ms / sleep_ms
 
-        return MAX7219(
-            spi,
-            cs=cs,
-            modules=opts["modules"],
-            rows=opts.get("rows", 1),
-            rotation=opts.get("rotation", 0),
-            flip=opts.get("flip", False),
-            serpentine=opts.get("serpentine", False),
-            intensity=opts.get("intensity", 1),
-        )
-    if kind == "ssd1680":
-        from sunprint.drivers.ssd1680 import SSD1680 as cls
-    elif kind == "ssd1683":
-        from sunprint.drivers.ssd1683 import SSD1683 as cls
-    elif kind == "uc8179":
-        from sunprint.drivers.uc8179 import UC8179 as cls
+    def output(self, field, n):
+        return _out(self.machine, self.unit, field, n)
+
+    def input(self, field, n, pull=None):
+        return _in(self.machine, self.unit, field, n, pull)
+
+
+def _panel(parts, d, w):
+    """The display's driver, by its registry row's factory, on the SPI bus board makes (a
+    part with a data pin of its own, as a WS2812 strip, gets None)."""
+    spi = _spi(w.machine, w.unit, d["spi"]) if "spi" in d else None
+    return parts.display(d["type"])[4](d, d.get("options", {}), spi, w)
+
+
+def _driver(parts, s, w):
+    """The sensor's driver, by its registry row's factory, on the bus its row names (I2C,
+    UART; None for a part on a pin of its own, as an S0 input)."""
+    row = parts.sensor(s["type"])
+    bus = row[2]
+    if bus == parts.BUS_I2C:
+        bus = _i2c(w.machine, w.unit, s["i2c"])
+    elif bus == parts.BUS_UART:
+        bus = _uart(w.machine, w.unit, s["uart"])
     else:
-        raise ValueError("unknown display type %r" % kind)
-    dc = _out(machine, unit, "display.pins.dc", pins["dc"])
-    rst = _out(machine, unit, "display.pins.rst", pins["rst"])
-    busy = _in(machine, unit, "display.pins.busy", pins["busy"])
-    kw = {"rotation": opts.get("rotation", 0)}  # e-paper: 0 = the maker's orientation, 180
-    if kind == "uc8179":
-        kw["revision"] = opts.get("revision", "2023")  # which partial waveform the glass has
-    if sleep_ms is not None:
-        kw["sleep"] = sleep_ms
-    return cls(spi, cs=cs, dc=dc, rst=rst, busy=busy, **kw)
-
-
-def _driver(s, family, machine, unit, esp32, clock):
-    """The sensor's driver, made as its driver family in the parts registry says (parts.SENSORS).
-
-    clock: {} (the drivers' own time) or {"ticks_ms": f, "sleep_ms": g}, the time a bus
-    driver waits on; a virtual clock on a PC, so a meter's timeouts pass in simulated time."""
-    kind = s["type"]
-    opts = s.get("options", {})
-    if family == "ina2xx":
-        i2c = _i2c(machine, unit, s["i2c"])
-        if kind == "ina226":
-            from sunprint.drivers.ina2xx import INA226
-
-            return INA226(
-                i2c,
-                address=opts.get("address", 0x40),
-                shunt_ohm=opts["shunt_ohm"],
-                max_current_a=opts["max_current_a"],
-                averaging=opts.get("averaging", 16),
-                conversion_us=opts.get("conversion_us", 1100),
-            )
-        from sunprint.drivers.ina2xx import INA219
-
-        return INA219(
-            i2c,
-            address=opts.get("address", 0x40),
-            shunt_ohm=opts["shunt_ohm"],
-            max_current_a=opts["max_current_a"],
-            bus_range_v=opts.get("bus_range_v", 32),
-            shunt_range_mv=opts.get("shunt_range_mv"),
-            averaging=opts.get("averaging", 16),
-        )
-    if family == "s0":
-        from sunprint.drivers import s0
-
-        pull = None if not opts.get("pull_up", True) else machine.Pin.PULL_UP
-        pin = _in(machine, unit, "sensor.pin", s["pin"], pull)
-        counts = opts["imp_per_kwh"]
-        active_low = opts.get("active_low", True)
-        pcnt = getattr(esp32, "PCNT", None) if esp32 is not None else None
-        if pcnt is not None and not opts.get("bouncy", False):
-            return s0.PcntS0(
-                pin,
-                unit=opts.get("pcnt_unit", 0),
-                counts_per_kwh=counts,
-                active_low=active_low,
-                pcnt_factory=pcnt,
-                **_only(clock, "ticks_ms"),
-            )
-        return s0.IrqS0(
-            pin,
-            debounce_ms=opts.get("debounce_ms", 10),
-            min_width_ms=opts.get("min_width_ms", 25),
-            counts_per_kwh=counts,
-            active_low=active_low,
-            **_only(clock, "ticks_ms"),
-        )
-    uart = _uart(machine, unit, s["uart"])
-    de = _out(machine, unit, "sensor.de", s["de"]) if "de" in s else None
-    baud = s["uart"]["baudrate"]
-    if family == "dlt645":
-        from sunprint.drivers import dlt645
-
-        dlt = dlt645.DLT645(
-            uart,
-            address=opts.get("address"),
-            de=de,
-            timeout_ms=opts.get("timeout_ms", 500),
-            retries=opts.get("retries", 2),
-            baudrate=baud,
-            **clock,
-        )
-        energy = (
-            dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
-        )
-        return dlt645.Meter(dlt, energy_di=energy)
-    if family == "modbus":
-        from sunprint.drivers import modbus
-
-        rtu = modbus.ModbusRTU(
-            uart,
-            de=de,
-            baudrate=baud,
-            timeout_ms=opts.get("timeout_ms", 200),
-            retries=opts.get("retries", 2),
-            **clock,
-        )
-        regmap = getattr(modbus, kind.upper())
-        if "energy" in opts:
-            regmap = modbus.with_energy(regmap, opts["energy"])
-        return modbus.Meter(rtu, opts.get("unit", 1), regmap)
-    raise ValueError("unknown sensor type %r" % kind)
+        bus = None
+    return row[3](s, s.get("options", {}), bus, w)
 
 
 def _rated_w(s, driver, kind):
@@ -257,10 +156,6 @@ def _rated_w(s, driver, kind):
     if kind == _PULSES:
         return _S0_MAX_W_PER_IMP // driver.counts_per_kwh
     return 0
-
-
-def _only(clock, key):
-    return {key: clock[key]} if key in clock else {}
 
 
 def _source(s, driver, kind):
@@ -286,11 +181,11 @@ def _source(s, driver, kind):
     return cls(driver, calib=calib, health=health)
 
 
-def _check(profile, open_file, fonts_dir):
-    # The host check's own rules (sunprint/parts.py). Boot-only: the registry is dropped again
-    # unless someone else (the host) holds it. Returns, from the registry, the display's
-    # family (parts.EPAPER or LED) and the PV sensor's (source kind, driver family), or None
-    # when the profile has no PV sensor.
+def _parts(profile, open_file, fonts_dir, w):
+    # The host check's own rules (sunprint/parts.py), then the panel and the PV sensor's driver
+    # made by their rows' factories. Boot-only: the registry is dropped again unless someone
+    # else (the host) holds it. Returns (the display is e-paper, the PV sensor's entry, its
+    # source kind, the panel, the driver).
     import sys
 
     keep = "sunprint.parts" in sys.modules
@@ -305,12 +200,15 @@ def _check(profile, open_file, fonts_dir):
 
     try:
         parts.check(profile, has_font)  # so the rows below exist
-        epaper = parts.display(profile["display"]["type"])[1] == parts.EPAPER  # type: ignore[index]
-        pv = None
+        d = profile["display"]
+        epaper = parts.display(d["type"])[1] == parts.EPAPER  # type: ignore[index]
+        panel = _panel(parts, d, w)
+        sensor = kind = driver = None
         for s in profile["sensors"]:
             if s["role"] in parts.ROLES:
-                row = parts.sensor(s["type"])
-                pv = (row[1], row[3])  # type: ignore[index]
+                sensor = s
+                kind = parts.sensor(s["type"])[1]  # type: ignore[index]
+                driver = _driver(parts, s, w)
                 break
     finally:
         if not keep:
@@ -320,13 +218,126 @@ def _check(profile, open_file, fonts_dir):
         import gc
 
         gc.collect()  # before the frame buffers: the largest blocks the unit allocates
-    return epaper, pv
+    return epaper, sensor, kind, panel, driver
+
+
+class Platform:
+    """Where a unit runs: machine (the `machine` module or a fake), fs (the flash, a
+    store.OsFs-like object; None: nothing persists), open_file (for board files and fonts),
+    fonts_dir, neopixel and esp32 (the port's modules a board may need), sleep_ms (the
+    e-paper drivers' wait; None: real time), ticks_ms and bus_sleep_ms (the clock a sensor's
+    bus driver times out on; None: real time), log_dir (where the unit writes its sample log;
+    None: no log).
+
+    What a host puts in place of a part, through this front door rather than by patching the
+    unit afterwards: sensor(driver) -> the driver the unit's own source reads instead of the
+    one the profile built (replay's log; it gets the real driver, e.g. for its counts_per_kwh,
+    and its readings are taken as already calibrated); panel: an object standing for the
+    display that shows nothing (begin_show, busy, finish, render): the app then draws no
+    picture, keeps no refresh plan and never turns to another screen.
+
+    Boot-only, as this module: nothing the running unit holds refers to a Platform."""
+
+    def __init__(
+        self,
+        machine,
+        *,
+        fs=None,
+        open_file=open,
+        fonts_dir="/fonts",
+        neopixel=None,
+        esp32=None,
+        sleep_ms=None,
+        ticks_ms=None,
+        bus_sleep_ms=None,
+        log_dir=None,
+        sensor=None,
+        panel=None,
+    ):
+        self.machine = machine
+        self.fs = fs
+        self.open_file = open_file
+        self.fonts_dir = fonts_dir
+        self.neopixel = neopixel
+        self.esp32 = esp32
+        self.sleep_ms = sleep_ms
+        self.ticks_ms = ticks_ms
+        self.bus_sleep_ms = bus_sleep_ms
+        self.log_dir = log_dir
+        self.sensor = sensor
+        self.panel = panel
+
+
+def boot(settings, profile, platform, faults=(), reason=None):
+    """The unit of `profile` with `settings` (core.config.Settings; None: build's defaults) on
+    `platform`, ready for app.tick(now): the platform's stand-ins in place, the sample log, the
+    store's state restored, the settings' carbon factors from now on (what the restored ledger
+    booked keeps its own), and the boot's faults recorded: the settings' (the config file's and
+    its rule's) first, then `faults`, (kind, text) pairs whose text may be None.
+
+    reason: why safe mode holds the unit (sunprint/safemode.py): it is built, shows the reason
+    on its service screen and is not started (returns None). Raises sunprint.parts.ProfileError
+    for a profile the unit cannot run, before anything is built."""
+    p = platform
+    store = None
+    if p.fs is not None:
+        from sunprint.store import FileBackend, Store
+
+        store = Store(FileBackend(p.fs))
+    unit = build(
+        profile,
+        p.machine,
+        open_file=p.open_file,
+        neopixel=p.neopixel,
+        esp32=p.esp32,
+        fonts_dir=p.fonts_dir,
+        store=store,
+        sleep_ms=p.sleep_ms,
+        ticks_ms=p.ticks_ms,
+        bus_sleep_ms=p.bus_sleep_ms,
+        **(settings.build if settings is not None else {}),
+    )
+    if reason is not None:
+        from sunprint import safemode
+
+        safemode.show_service(unit.display, unit.renderer, reason)
+        return None
+    app = unit.app
+    if p.sensor is not None:
+        # the unit's own source (health, flags, ledger calls) reads the stand-in
+        unit.source.driver = p.sensor(unit.driver)
+        unit.source.calib = None  # its readings are calibrated already
+    if p.panel is not None:
+        app.panel = p.panel
+        app.renderer = p.panel
+        app.plan = None
+        app.screen_period_s = _NEVER_S
+    if p.log_dir is not None:
+        from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off
+
+        app.samplelog = SampleLogWriter(p.fs, directory=p.log_dir)
+    app.restore()
+    if settings is not None:
+        app.set_carbon(settings.carbon_row, settings.coal_dg_per_kwh, settings.tree_dg_co2_per_year)
+        for text in settings.faults:
+            app.fault("config", text)
+    for kind, text in faults:
+        if text:
+            app.fault(kind, text)
+    return unit
 
 
 def service_panel(profile, machine, neopixel=None, sleep_ms=None):
     """Only the panel of a profile whose display section passed parts.check_display: main.py
     shows on it why the rest of the profile was refused."""
-    return _panel(profile["display"], machine, Unit(), neopixel, sleep_ms)
+    from sunprint import parts
+
+    try:
+        return _panel(
+            parts, profile["display"], _Wiring(machine, Unit(), neopixel, None, sleep_ms, {})
+        )
+    finally:
+        parts.unload()
 
 
 def build(
@@ -373,7 +384,15 @@ def build(
 
     A profile the unit cannot run raises sunprint.parts.ProfileError (a ValueError with .field)
     before anything is built: one line naming the field, what `sunprint boards check` says."""
-    epaper, pv = _check(profile, open_file, fonts_dir)
+    unit = Unit()
+    clock = {}
+    if ticks_ms is not None:
+        clock["ticks_ms"] = ticks_ms
+    if bus_sleep_ms is not None:
+        clock["sleep_ms"] = bus_sleep_ms
+    w = _Wiring(machine, unit, neopixel, esp32, sleep_ms, clock)
+    epaper, sensor, kind, panel, driver = _parts(profile, open_file, fonts_dir, w)
+    w = None
     import framebuf
 
     from sunprint.app import App
@@ -382,10 +401,8 @@ def build(
     from sunprint.ui.layout import Rotation, fonts_for, screen_for
     from sunprint.ui.render import Renderer
 
-    unit = Unit()
     d = profile["display"]
     layout = profile.get("layout", {})
-    panel = _panel(d, machine, unit, neopixel, sleep_ms)
     picture = layout.get("picture")
     display = panel
     if picture is not None and (picture[0] != d["width"] or picture[1] != d["height"]):
@@ -397,11 +414,6 @@ def build(
     buf = bytearray(display.BUFFER_SIZE)
     fb = framebuf.FrameBuffer(buf, width, height, fmt)
 
-    clock = {}
-    if ticks_ms is not None:
-        clock["ticks_ms"] = ticks_ms
-    if bus_sleep_ms is not None:
-        clock["sleep_ms"] = bus_sleep_ms
     if carbon_row is None:
         from sunprint.core.carbon import factor
 
@@ -410,24 +422,15 @@ def build(
     if community is not None:  # many homes' meters on one bus: _community below
         period = layout.get("sample_period_s", 10) if sample_period_s is None else sample_period_s
         local = None
-        for s in profile["sensors"]:  # at most one, a local INA2xx string (parts checked it)
-            driver = _driver(s, pv[1], machine, unit, esp32, clock)  # type: ignore[index]
-            local = (_source(s, driver, _POWER), _RATED_MARGIN * _rated_w(s, driver, _POWER))
+        if sensor is not None:  # at most one, a local INA2xx string beside the bus (parts)
+            local = (_source(sensor, driver, kind), _RATED_MARGIN * _rated_w(sensor, driver, kind))
         driver, source, ledger = _community(
             community, machine, unit, period, clock, tz_offset_s, carbon_row, store, local
         )
     else:
-        sensor = None
-        for s in profile["sensors"]:
-            if s["role"] in ("pv_power", "pv_energy"):
-                sensor = s
-                break
-        if sensor is None or pv is None:
+        if sensor is None:
             raise ValueError("the profile has no pv_power or pv_energy sensor")
-        kind, family = pv
-        driver = _driver(sensor, family, machine, unit, esp32, clock)
         source = _source(sensor, driver, kind)
-
         limit_w = _RATED_MARGIN * _rated_w(sensor, driver, kind)
         if kind == _POWER:
             ledger = Ledger(

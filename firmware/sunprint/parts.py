@@ -8,9 +8,10 @@
 # Boot-only on the unit: board.build imports this module, checks, and unload()s it, so its tables
 # and code do not stay on the heap (only the names it interned do). Tables are tuples, not dicts.
 #
-# Adding a part: docs/adding-parts.md. A sensor of a family board.py already builds (say one more
-# Modbus meter) is one row in SENSORS (its options' schema) plus its register map and tests; a
-# new family also needs its driver module and its construction in board._driver. An option row is
+# Adding a part: docs/adding-parts.md. A sensor of a family the registry already builds (say one
+# more Modbus meter) is one row in SENSORS (its factory and its options' schema) plus its register
+# map and tests; a new family also needs its driver module and its factory here (board.build
+# calls the row's factory: it has no list of types or families of its own). An option row is
 # (name, rule, a, b): rule one of the _INT.. codes below (| _REQ when the option is required),
 # a and b its bounds or allowed values. Ranges are what the driver accepts AND what keeps the unit
 # alive: e.g. a meter's timeout_ms x (retries + 1) is bounded so that a silent meter cannot hold
@@ -51,18 +52,199 @@ _FONT_CHARS = const(32)
 # e-paper: rotation for mounting, 0 = the maker's landscape orientation
 _EPD = (("rotation", _ONE_OF, (0, 180), None),)
 
-# type, family, panel width, height (0: from the options), options
+# Driver factories: make(entry, opts, bus, w) -> the driver of one profile entry (its section
+# and its options), on the bus board.build made for it (the display's SPI, the sensor's I2C or
+# UART; None for a part on a pin of its own). w is board.build's wiring: w.output(field, n) and
+# w.input(field, n, pull) make and record pins, w.machine, w.neopixel, w.esp32 are the port's
+# modules, w.sleep_ms the panel's wait (None: the driver's own), w.clock the bus clock ({} or
+# ticks_ms / sleep_ms). Each imports its driver module only when called: the unit imports the
+# drivers its profile names and no other. The factories run at boot only, with this module.
+# Each is named as the type it builds (modbus: the four meters of drivers/modbus.py), so that its
+# name costs the unit no qstr beyond the type's own (an .mpy interns every name it holds), and
+# the driver module each imports is named as the type too (`from sunprint.drivers import
+# ssd1683`, shadowing the factory's name within it: no "sunprint.drivers.ssd1683" string);
+# a part without a bus takes it as `_`.
+
+
+def _epd(driver, d, opts, spi, w, **kw):
+    pins = d["pins"]
+    kw["rotation"] = opts.get("rotation", 0)  # 0 = the maker's orientation, 180
+    if w.sleep_ms is not None:
+        kw["sleep"] = w.sleep_ms
+    return driver(
+        spi,
+        cs=w.output("display.pins.cs", pins["cs"]),
+        dc=w.output("display.pins.dc", pins["dc"]),
+        rst=w.output("display.pins.rst", pins["rst"]),
+        busy=w.input("display.pins.busy", pins["busy"]),
+        **kw,
+    )
+
+
+def ssd1680(d, opts, spi, w):
+    from sunprint.drivers import ssd1680
+
+    return _epd(ssd1680.SSD1680, d, opts, spi, w)
+
+
+def ssd1683(d, opts, spi, w):
+    from sunprint.drivers import ssd1683
+
+    return _epd(ssd1683.SSD1683, d, opts, spi, w)
+
+
+def uc8179(d, opts, spi, w):
+    from sunprint.drivers import uc8179
+
+    # revision: which partial waveform the glass has
+    return _epd(uc8179.UC8179, d, opts, spi, w, revision=opts.get("revision", "2023"))
+
+
+def max7219(d, opts, spi, w):
+    from sunprint.drivers import max7219
+
+    return max7219.MAX7219(
+        spi,
+        cs=w.output("display.pins.cs", d["pins"]["cs"]),
+        modules=opts["modules"],
+        rows=opts.get("rows", 1),
+        rotation=opts.get("rotation", 0),
+        flip=opts.get("flip", False),
+        serpentine=opts.get("serpentine", False),
+        intensity=opts.get("intensity", 1),
+    )
+
+
+def ws2812(d, opts, _, w):
+    from sunprint.drivers import ws2812
+
+    if w.neopixel is None:
+        raise ValueError("a ws2812 display needs the neopixel module (build(neopixel=...))")
+    pin = w.output("display.pin", d["pin"])
+    schedule = opts.get("schedule")
+    return ws2812.WS2812Matrix(
+        w.neopixel.NeoPixel(pin, d["width"] * d["height"]),
+        width=d["width"],
+        height=d["height"],
+        origin=opts.get("origin", "top-left"),
+        column_major=opts.get("column_major", True),
+        serpentine=opts.get("serpentine", True),
+        color=tuple(opts.get("color", (255, 255, 255))),
+        brightness=opts.get("brightness", 32),
+        schedule=None if schedule is None else tuple(tuple(x) for x in schedule),
+        max_ma=opts.get("max_ma", 500),
+    )
+
+
+def ina226(s, opts, i2c, w):
+    from sunprint.drivers.ina2xx import INA226
+
+    return INA226(
+        i2c,
+        address=opts.get("address", 0x40),
+        shunt_ohm=opts["shunt_ohm"],
+        max_current_a=opts["max_current_a"],
+        averaging=opts.get("averaging", 16),
+        conversion_us=opts.get("conversion_us", 1100),
+    )
+
+
+def ina219(s, opts, i2c, w):
+    from sunprint.drivers.ina2xx import INA219
+
+    return INA219(
+        i2c,
+        address=opts.get("address", 0x40),
+        shunt_ohm=opts["shunt_ohm"],
+        max_current_a=opts["max_current_a"],
+        bus_range_v=opts.get("bus_range_v", 32),
+        shunt_range_mv=opts.get("shunt_range_mv"),
+        averaging=opts.get("averaging", 16),
+    )
+
+
+def dlt645(s, opts, uart, w):
+    from sunprint.drivers import dlt645
+
+    dlt = dlt645.DLT645(
+        uart,
+        address=opts.get("address"),
+        de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
+        timeout_ms=opts.get("timeout_ms", 500),
+        retries=opts.get("retries", 2),
+        baudrate=s["uart"]["baudrate"],
+        **w.clock,
+    )
+    energy = dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
+    return dlt645.Meter(dlt, energy_di=energy)
+
+
+def modbus(s, opts, uart, w):
+    # the type names its register map in drivers/modbus.py: "sdm120" -> modbus.SDM120
+    from sunprint.drivers import modbus
+
+    rtu = modbus.ModbusRTU(
+        uart,
+        de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
+        baudrate=s["uart"]["baudrate"],
+        timeout_ms=opts.get("timeout_ms", 200),
+        retries=opts.get("retries", 2),
+        **w.clock,
+    )
+    regmap = getattr(modbus, s["type"].upper())
+    if "energy" in opts:
+        regmap = modbus.with_energy(regmap, opts["energy"])
+    return modbus.Meter(rtu, opts.get("unit", 1), regmap)
+
+
+def s0(s, opts, _, w):
+    from sunprint.drivers import s0
+
+    pull = w.machine.Pin.PULL_UP if opts.get("pull_up", True) else None
+    pin = w.input("sensor.pin", s["pin"], pull)
+    counts = opts["imp_per_kwh"]
+    active_low = opts.get("active_low", True)
+    ticks = {"ticks_ms": w.clock["ticks_ms"]} if "ticks_ms" in w.clock else {}
+    pcnt = getattr(w.esp32, "PCNT", None) if w.esp32 is not None else None
+    if pcnt is not None and not opts.get("bouncy", False):
+        return s0.PcntS0(
+            pin,
+            unit=opts.get("pcnt_unit", 0),
+            counts_per_kwh=counts,
+            active_low=active_low,
+            pcnt_factory=pcnt,
+            **ticks,
+        )
+    return s0.IrqS0(
+        pin,
+        debounce_ms=opts.get("debounce_ms", 10),
+        min_width_ms=opts.get("min_width_ms", 25),
+        counts_per_kwh=counts,
+        active_low=active_low,
+        **ticks,
+    )
+
+
+# type, family, panel width, height (0: from the options), driver factory, options
 DISPLAYS = (
-    ("ssd1680", EPAPER, 296, 128, _EPD),
-    ("ssd1683", EPAPER, 400, 300, _EPD),
+    ("ssd1680", EPAPER, 296, 128, ssd1680, _EPD),
+    ("ssd1683", EPAPER, 400, 300, ssd1683, _EPD),
     # revision: which partial waveform the 7.5" glass has (drivers/uc8179.py): "2023" the
     # controller's OTP fast waveform, "old" register LUTs loaded by the host
-    ("uc8179", EPAPER, 800, 480, _EPD + (("revision", _ONE_OF, ("2023", "old"), None),)),
+    (
+        "uc8179",
+        EPAPER,
+        800,
+        480,
+        uc8179,
+        _EPD + (("revision", _ONE_OF, ("2023", "old"), None),),
+    ),
     (
         "max7219",
         LED,
         0,
         0,
+        max7219,
         (
             ("modules", _INT | _REQ, 1, 32),
             ("rows", _INT, 1, 8),
@@ -77,6 +259,7 @@ DISPLAYS = (
         LED,
         0,
         0,
+        ws2812,
         (
             ("origin", _ONE_OF, ("top-left", "top-right", "bottom-left", "bottom-right"), None),
             ("column_major", _BOOL, None, None),
@@ -93,15 +276,14 @@ _UART_METER = (("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5))
 _MODBUS = (("unit", _INT, 1, 247),) + _UART_METER
 _SDM_ENERGY = ("energy", "energy_import", "energy_export")  # names in modbus.SDM120 / SDM630
 
-# type, source kind, bus, driver family, options. The family says which construction
-# board._driver runs (the driver module it imports): "ina2xx", "dlt645", "modbus" (the type
-# names the map in drivers/modbus.py, e.g. "sdm120" -> modbus.SDM120) or "s0".
+# type, source kind, bus, driver factory, options. A Modbus meter's factory takes the register
+# map its type names in drivers/modbus.py (e.g. "sdm120" -> modbus.SDM120).
 SENSORS = (
     (
         "ina226",
         POWER,
         BUS_I2C,
-        "ina2xx",
+        ina226,
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -114,7 +296,7 @@ SENSORS = (
         "ina219",
         POWER,
         BUS_I2C,
-        "ina2xx",
+        ina219,
         (
             ("address", _INT, 0x40, 0x4F),
             ("shunt_ohm", _NUM | _REQ, 0.00005, 100),
@@ -128,7 +310,7 @@ SENSORS = (
         "dlt645",
         METER,
         BUS_UART,
-        "dlt645",
+        dlt645,
         (
             ("address", _DIGITS, 12, None),
             ("energy", _ONE_OF, ("forward", "combined"), None),
@@ -139,17 +321,17 @@ SENSORS = (
         "ddsu666",
         METER,
         BUS_UART,
-        "modbus",
+        modbus,
         _MODBUS + (("energy", _ONE_OF, ("energy", "energy_export"), None),),
     ),
-    ("dtsu666", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
-    ("sdm120", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
-    ("sdm630", METER, BUS_UART, "modbus", _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("dtsu666", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, ("energy",), None),)),
+    ("sdm120", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
+    ("sdm630", METER, BUS_UART, modbus, _MODBUS + (("energy", _ONE_OF, _SDM_ENERGY, None),)),
     (
         "s0",
         PULSES,
         BUS_PIN,
-        "s0",
+        s0,
         (
             ("imp_per_kwh", _INT | _REQ, 1, 1000000),
             ("active_low", _BOOL, None, None),
@@ -466,7 +648,7 @@ def _display(c, d):
     c.known(d, _DISPLAY_KEYS, "display")
     width = c.value(d, "width", "display.width", _INT, 1, 4096)
     height = c.value(d, "height", "display.height", _INT, 1, 4096)
-    opts = c.options(d, "display", row[4])
+    opts = c.options(d, "display", row[5])
     if row[1] == EPAPER:
         if (width, height) != (row[2], row[3]):
             _fail(

@@ -201,7 +201,7 @@ def png(profile, width, height, data):
     """PNG bytes of a picture, drawn as replay draws its frames (e-paper or LED dots)."""
     from host_tools import replay
 
-    kind = "led" if profile["display"]["type"] in ("max7219", "ws2812") else "epaper"
+    kind = replay.picture_kind(profile)
     if kind == "led":
         img = replay.led_image(width, height, data, replay._led_color(profile))
     else:

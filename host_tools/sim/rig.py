@@ -9,7 +9,6 @@
 #     rig = rigmod.wire(profile, clock)           # models on fake's pins and buses
 #     unit = board.build(profile, fake, neopixel=rig.neopixel, esp32=rig.esp32, ...)
 #         (or main.main(fake, neopixel=rig.neopixel, esp32=rig.esp32, ...))
-#     rig.attach(unit)                            # the sensor driver on the virtual clock
 #     rig.set_power(1234.5)                       # the PV power the sensor measures now
 #     ... advance the clock, rig.update() (or set_power) as it moves, runner.step() ...
 #     rig.picture()  -> (width, height, bytes)
@@ -93,31 +92,6 @@ class Rig:
     def edge_clock(self):
         """The S0 pin's clock (None for another sensor)."""
         return getattr(self.sensor, "edge_clock", None)
-
-    # --- after the firmware built its unit ---
-
-    def attach(self, unit):
-        """Put the unit's sensor driver on the virtual clock (drivers take compat's ticks_ms
-        and sleep_ms when built), as a line model needs its byte times in virtual time."""
-        clock = self.clock
-        family = self._family
-        driver = unit.driver
-        if family == parts.DLT645:
-            dlt = driver.dlt
-            dlt._ticks_ms = clock.ticks_ms
-            dlt._sleep_ms = clock.block_ms
-        elif family == parts.MODBUS:
-            rtu = driver.modbus
-            rtu._ticks = clock.ticks_ms
-            rtu._sleep = clock.block_ms
-            rtu._idle_t = clock.ticks_ms()
-        elif family == parts.S0:
-            driver._ticks = clock.ticks_ms
-        poller = getattr(unit.source, "poller", None)
-        if poller is not None:  # a community's bus poller (community/schedule.py), its driver
-            poller._ticks = clock.ticks_ms
-            poller.dlt._ticks_ms = clock.ticks_ms
-            poller.dlt._sleep_ms = clock.block_ms
 
     def model_type(self, role):
         """The class name of models[role] ("SSD1680Model", "INA226Model", ...): asked of the rig,

@@ -198,6 +198,10 @@ def history_bytes():
 # be reallocated) while the unit's heap is measured.
 t0 = imported = built = peak = first = n = boot_ms = end = history = h = used = None
 main = runner = OsFs = None
+# The virtual clock the unit's bus driver waits on (main.main(ticks_ms=, bus_sleep_ms=)): bound
+# methods of the harness, made before the baseline (on a unit the drivers hold the port's own
+# functions, no object of their own).
+TICKS_MS, BLOCK_MS = clock.ticks_ms, clock.block_ms
 BASE = 0
 # The boot's own high-water mark: the unit built, the boot-only modules not yet gone (main
 # lets them leave just before the runner starts, main._leave, which this wraps during the
@@ -219,10 +223,10 @@ main._leave = measured_leave
 from sunprint.store import OsFs
 runner = main.main(fake, fs=OsFs(FLASH), board_path=BOARD, config_path=CONFIG,
                    fonts_dir=FONTS, clock=clock, wdt=wdt, neopixel=rig.neopixel,
-                   esp32=rig.esp32, sleep_ms=no_wait, run=False)
+                   esp32=rig.esp32, sleep_ms=no_wait, ticks_ms=TICKS_MS,
+                   bus_sleep_ms=BLOCK_MS, run=False)
 main._leave = LEAVE[0]
 LEAVE[0] = None
-rig.attach(runner.unit)
 vary(0)
 gc.collect()
 built = gc.mem_alloc() - BASE

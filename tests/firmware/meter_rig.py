@@ -117,8 +117,9 @@ class MeterRig:
             policy=PersistPolicy(600, 10),
             fonts_dir=ROOT + "/assets/fonts",
             sleep_ms=_no_wait,
+            ticks_ms=self.rig.clock.ticks_ms,  # the bus driver on the virtual clock
+            bus_sleep_ms=self.rig.clock.block_ms,
         )
-        self.rig.attach(unit)
         self.unit = unit
         self.app = unit.app
         self.app.restore()

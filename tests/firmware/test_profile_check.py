@@ -115,7 +115,6 @@ def _boot(profile, seconds=40):
         bus_sleep_ms=clock.block_ms,
     )
     try:
-        rig.attach(unit)
         rig.set_power(20.0)
         end = clock.now() + seconds
         ticks = 0

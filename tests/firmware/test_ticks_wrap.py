@@ -58,7 +58,6 @@ def _unit_across_a_wrap(board, seconds, silent_replies=0):
         ticks_ms=clock.ticks_ms,
         bus_sleep_ms=guard.block_ms,
     )
-    rig.attach(unit)
     if unit.driver.__class__.__name__ == "Meter" and hasattr(unit.driver, "dlt"):
         unit.driver.dlt._sleep_ms = guard.block_ms
     if silent_replies:

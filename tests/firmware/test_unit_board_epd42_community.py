@@ -60,9 +60,10 @@ def boot(start_s, fs=None, board=BOARD):
         clock=clock,
         wdt=wdt,
         sleep_ms=_no_wait,
+        ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    rig.attach(runner.unit)  # the poller and its driver on the virtual clock
     return runner, clock, rig, wdt
 
 

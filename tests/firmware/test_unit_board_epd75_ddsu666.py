@@ -46,12 +46,12 @@ def boot(start_s):
         clock=clock,
         wdt=wdt,
         sleep_ms=_no_wait,
+        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
+        # meter's latency pass in virtual time (the platform's clock, board.Platform)
+        ticks_ms=clock.ticks_ms,
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    # The drivers take compat's ticks_ms / sleep_ms when built: rig.attach puts the Modbus
-    # link on the virtual clock, so a request's byte times and the meter's latency pass in
-    # virtual time.
-    rig.attach(runner.unit)
     return runner, clock, meter, rig.models["uart"], rig, wdt
 
 

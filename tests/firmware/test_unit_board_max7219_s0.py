@@ -45,10 +45,12 @@ def boot(start_s):
         neopixel=None,
         esp32=rig.esp32,
         sleep_ms=_no_wait,
+        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
+        # meter's latency pass in virtual time (the platform's clock, board.Platform)
+        ticks_ms=clock.ticks_ms,
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    # The drivers take compat's ticks_ms when built: put the S0 driver on the virtual clock.
-    rig.attach(runner.unit)
     return runner, clock, rig, wdt
 
 

@@ -61,9 +61,10 @@ def boot(start_s, fs=None):
         clock=clock,
         wdt=wdt,
         sleep_ms=_no_wait,
+        ticks_ms=clock.ticks_ms,  # the bus driver on the virtual clock
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    rig.attach(runner.unit)
     return runner, clock, rig, wdt
 
 

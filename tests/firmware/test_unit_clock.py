@@ -87,9 +87,12 @@ def boot(start_s, fs, sources):
         clock=clock,
         wdt=fake.WDT(timeout=30000),
         sleep_ms=_no_wait,
+        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
+        # meter's latency pass in virtual time (the platform's clock, board.Platform)
+        ticks_ms=clock.ticks_ms,
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    rig.attach(runner.unit)
     app = runner.unit.app
     rtc = VRtc(clock)
     if app.timekeeper is None:

@@ -53,9 +53,10 @@ runner = main.main(
     clock=clock,
     wdt=fake.WDT(timeout=30000),
     sleep_ms=_no_wait,
+    ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
+    bus_sleep_ms=clock.block_ms,
     run=False,
 )
-rig.attach(runner.unit)
 app = runner.unit.app
 keeper = app.timekeeper
 keeper.rtc = VRtc(clock)

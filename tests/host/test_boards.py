@@ -409,7 +409,7 @@ def test_modbus_energy_choices_are_the_driver_maps_entries():
     from sunprint.drivers import modbus
 
     for row in parts.SENSORS:
-        if row[3] == "modbus":
+        if row[3] is parts.modbus:
             regmap = getattr(modbus, row[0].upper())
             names = tuple(k for k in regmap if k.startswith("energy"))
             choices = [r for r in row[4] if r[0] == "energy"][0][2]

@@ -36,9 +36,10 @@ def test_a_9600_baud_bus_with_meters_answering_at_20_ms_loses_nothing(tmp_path):
         clock=clock,
         wdt=fake.WDT(timeout=30000),
         sleep_ms=lambda ms: None,
+        ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    rig.attach(runner.unit)
     bus.set_powers([1000.0] * 5)
     seen = clock.us
     end = start + 300

@@ -107,9 +107,10 @@ def test_a_booted_unit_shows_and_logs_no_password(capsys):
         clock=clock,
         sleep_ms=lambda ms: None,
         network=network,
+        ticks_ms=clock.ticks_ms,  # the bus driver on the virtual clock
+        bus_sleep_ms=clock.block_ms,
         run=False,
     )
-    rig.attach(runner.unit)
     for _ in range(200):
         clock.advance_ms(runner.step())
     app = runner.app

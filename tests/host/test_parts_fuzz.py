@@ -182,7 +182,6 @@ def _boot_and_tick(profile):
         bus_sleep_ms=clock.block_ms,
     )
     try:
-        rig.attach(unit)
         rig.set_power(50.0)
         for _ in range(4):
             t = clock.now()

@@ -1,6 +1,7 @@
-"""The parts registry (firmware/sunprint/parts.py) is the one list of sensor types: the unit's
-board.build makes each sensor through the driver family its row names, with the source kind its
-row gives, and no type list of its own (board.py had _MODBUS_MAPS and magic kinds 0/1/2)."""
+"""The parts registry (firmware/sunprint/parts.py) is the one list of part types: the unit's
+board.build makes each display and sensor by the driver factory its row names, with the source
+kind its row gives, and no type list of its own (board.py had _MODBUS_MAPS, magic kinds 0/1/2,
+then a switch on driver families)."""
 
 import ast
 import json
@@ -18,28 +19,25 @@ def test_board_kinds_are_the_registrys():
     assert (board._POWER, board._METER, board._PULSES) == (parts.POWER, parts.METER, parts.PULSES)
 
 
-def test_every_sensor_row_names_a_family_board_builds():
-    tree = ast.parse((FIRMWARE / "sunprint" / "board.py").read_text())
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_driver")
-    built = {
-        n.comparators[0].value
-        for n in ast.walk(fn)
-        if isinstance(n, ast.Compare)
-        and isinstance(n.left, ast.Name)
-        and n.left.id == "family"
-        and isinstance(n.comparators[0], ast.Constant)
-    }
-    assert {row[3] for row in parts.SENSORS} == built
-
-
-def test_board_py_has_no_sensor_type_names():
-    # a new sensor type of a known family is one registry row: board.py names no type but
-    # where one family holds two chips (INA226 / INA219)
-    text = (FIRMWARE / "sunprint" / "board.py").read_text()
+def test_every_row_names_its_driver_factory():
+    # each type maps to the function that builds its driver (issue 15 item 1): board.build
+    # calls it; a new part is one row and one factory, not a branch in board.py
     for row in parts.SENSORS:
-        if row[3] in ("ina2xx", row[0]):  # a family of two chips, or named as its one type
-            continue
+        assert callable(row[3]), row[0]
+    for row in parts.DISPLAYS:
+        assert callable(row[4]), row[0]
+
+
+def test_board_py_names_no_part_type_or_family():
+    # board.build loops over the registry: no type name, and no switch on driver families
+    text = (FIRMWARE / "sunprint" / "board.py").read_text()
+    for row in parts.SENSORS + parts.DISPLAYS:
         assert '"%s"' % row[0] not in text, row[0]
+    for family in ("ina2xx", "modbus", "dlt645", "s0"):
+        assert '"%s"' % family not in text, family
+    tree = ast.parse(text)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert "family" not in names
 
 
 def test_each_bundled_profile_builds_the_source_its_row_names():

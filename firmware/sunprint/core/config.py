@@ -270,6 +270,32 @@ def unit_settings(config, profile, name="config.json"):
     return s, faults
 
 
+class Settings:
+    """A unit's settings, made once from a valid config and its board profile by
+    unit_settings' precedence rule (its docstring): build, the keyword arguments of
+    board.build; faults, one line each (`fault` first: what was wrong with config.json
+    itself, when the unit runs on the last good one); and the values a boot and a replay
+    read after the build as attributes (tz_offset_s, carbon_row, coal_dg_per_kwh,
+    tree_dg_co2_per_year, persist_interval_s, persist_wh, sample_period_s, language,
+    clock_sources)."""
+
+    def __init__(self, config, profile, name="config.json", fault=None):
+        s, faults = unit_settings(config, profile, name)
+        if fault:
+            faults.insert(0, fault)
+        self.build = s
+        self.faults = faults
+        self.tz_offset_s = s["tz_offset_s"]
+        self.carbon_row = s["carbon_row"]
+        self.coal_dg_per_kwh = s["coal_dg_per_kwh"]
+        self.tree_dg_co2_per_year = s["tree_dg_co2_per_year"]
+        self.persist_interval_s = s["persist_interval_s"]
+        self.persist_wh = s["persist_wh"]
+        self.sample_period_s = s["sample_period_s"]
+        self.language = s["language"]
+        self.clock_sources = s["clock_sources"]
+
+
 def _clock_sources(text, profile, name, faults, ntp=False):
     # The config's order of the board's time sources ("" none); a name the board's "clock"
     # section does not have is a fault, and the board's order is used. "ntp" is a source of

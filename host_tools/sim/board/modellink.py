@@ -7,9 +7,10 @@
 # UART write/flush/any/readinto. The unit's side allocates nothing per transaction: one
 # preallocated header buffer, data read straight into the driver's buffer.
 #
-#     from host_tools.sim.platform import machine as fake, modellink
+#     from host_tools.sim.platform import machine as fake
+#     from host_tools.sim.board import modellink
 #     rig = modellink.wire("boards/esp32-epd29-ina226.json", clock)   # or a profile dict
-#     runner = main.main(fake, ...); rig.attach(runner.unit)
+#     runner = main.main(fake, ..., ticks_ms=clock.ticks_ms, bus_sleep_ms=clock.block_ms)
 #     rig.models["sensor"].set(1.5, 30.0); rig.picture(); rig.models["display"].refreshes
 #
 # Without a model host (CPython, or a VM started without one) wire() is rig.wire() in this
@@ -517,28 +518,6 @@ class RemoteRig:
 
     def __getattr__(self, name):
         return getattr(self._rig, name)
-
-    def attach(self, unit):
-        """As rig.Rig.attach: the sensor driver's timing on the unit's clock (this VM's)."""
-        clock = self.clock
-        family = self._family
-        driver = unit.driver
-        if family == "dlt645":
-            dlt = driver.dlt
-            dlt._ticks_ms = clock.ticks_ms
-            dlt._sleep_ms = clock.block_ms
-        elif family == "modbus":
-            rtu = driver.modbus
-            rtu._ticks = clock.ticks_ms
-            rtu._sleep = clock.block_ms
-            rtu._idle_t = clock.ticks_ms()
-        elif family == "s0":
-            driver._ticks = clock.ticks_ms
-        poller = getattr(unit.source, "poller", None)
-        if poller is not None:  # a community's bus poller (community/schedule.py), its driver
-            poller._ticks = clock.ticks_ms
-            poller.dlt._ticks_ms = clock.ticks_ms
-            poller.dlt._sleep_ms = clock.block_ms
 
 
 def flash(files=None):
