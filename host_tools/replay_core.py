@@ -180,8 +180,8 @@ class Replay:
         # The unit as main.py makes it (board.boot, the one composition root), on a platform
         # of the rig's models and the faulting flash, with the log as the sensor's driver and,
         # accounting only, a panel that shows nothing.
-        from host_tools.sim.platform import machine as fake
         from host_tools.sim import rig as rigmod
+        from host_tools.sim.platform import machine as fake
         from sunprint.board import Platform, boot
 
         if self.unit is not None:
