@@ -61,6 +61,7 @@ class _App:
 
     boot_faults = ()
     policy = None
+    _fill = None  # a community source's own screen values (App._fill): a fleet unit has none
 
     def __init__(self, state, status, row):
         from sunprint.core.carbon import COAL_DG_PER_KWH, TREE_DG_CO2_PER_YEAR
