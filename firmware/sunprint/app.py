@@ -253,7 +253,9 @@ class App:
             self._update_screen(now, wall)
             if self._refreshing:
                 return now
-        wake = min(self._next_sample, self._next_screen)
+        wake = self._next_sample
+        if self._next_screen < wake:  # (min() of the two, without a builtin call per tick)
+            wake = self._next_screen
         return wake if net is None or net.wake >= wake else max(net.wake, now + 1)
 
     def fault(self, what, err):
@@ -286,7 +288,10 @@ class App:
                     self._fault("samplelog", e)
             if flag != OK:
                 self._fault("sensor", quality_name(flag))
-            self._ledger_faults()
+            ledger = self.ledger
+            # _ledger_faults() only when it has something to report (two compares a sample)
+            if ledger.refused != self._refused or ledger.counter_implausible != self._implausible:
+                self._ledger_faults()
             return
         try:
             mw = self.source.read_mw()

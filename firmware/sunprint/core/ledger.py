@@ -346,7 +346,15 @@ class Ledger:
         """
         if wall == -1:
             wall = t
-        if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < self._last_t:
+        last_t = self._last_t
+        # _int_in(t, 0, _MAX_TIME) and the same for wall, written out: this runs every sample
+        # and a call costs more than the test (on the unit and in replay)
+        if not (
+            isinstance(t, int)
+            and isinstance(wall, int)
+            and 0 <= t <= _MAX_TIME
+            and 0 <= wall <= _MAX_TIME
+        ) or t < last_t:
             self.refused += 1
             return
         if ok and (
@@ -358,24 +366,35 @@ class Ledger:
         if self._outage_wall >= 0:
             self._outage(wall)
         self.samples += 1
-        last_t = self._last_t
         dt = t - last_t if last_t >= 0 and t > last_t else 0
+        # The usual sample: a set wall clock on the ledger's today, nothing held. _crossing
+        # would only note the wall clock then; its three calls are skipped.
+        same_day = (
+            wall >= _MIN_VALID_WALL
+            and self._hold == _NOT_HOLDING
+            and (wall + self.tz_offset_s) // _SECONDS_PER_DAY == self._day
+        )
+        if same_day:
+            self._valid_wall = wall
         if not ok:
             self.flagged += 1
             self.missing_s += dt
-            self._crossing(dt, wall, False)
+            if not same_day:
+                self._crossing(dt, wall, False)
             self._last_ok = False
         else:
             if power_mw < 0:
                 power_mw = 0  # an inverter's night draw is consumption, not negative production
             if dt == 0:
-                self._crossing(0, wall, False)
+                if not same_day:
+                    self._crossing(0, wall, False)
             elif dt > self.max_gap_s or not self._last_ok:
                 self.missing_s += dt
-                self._crossing(dt, wall, False)
+                if not same_day:
+                    self._crossing(dt, wall, False)
             else:
                 p1 = self._last_mw
-                first = self._crossing(dt, wall, True)
+                first = -1 if same_day else self._crossing(dt, wall, True)
                 if first < 0:
                     self._power((p1 + power_mw) * dt)
                 else:  # split the trapezoid at local midnight, power there interpolated
@@ -592,15 +611,24 @@ class Ledger:
         self._coal_acc = acc
 
     def _add(self, base, n):
-        # Unrolled over today, month, year, lifetime: a loop over a tuple would allocate.
         if self._hold != _NOT_HOLDING:  # the date is unknown: lifetime, and held for a period
             self._add1(HELD + base // 5, n)
             self._add1(base + LIFETIME, n)
             return
-        self._add1(base + TODAY, n)
-        self._add1(base + MONTH, n)
-        self._add1(base + YEAR, n)
-        self._add1(base + LIFETIME, n)
+        # today, month, year, lifetime (base + 0, 2, 3, 4; yesterday only rolls): _add1 written
+        # out in an int loop, as each sample books here three times (a loop over a tuple would
+        # allocate, four calls cost more than the sums)
+        hi, lo = self.hi, self.lo
+        i = base + TODAY
+        end = base + LIFETIME
+        while i <= end:
+            v = lo[i] + n
+            if v >= _UNIT:
+                h = v // _UNIT
+                hi[i] += h
+                v -= h * _UNIT
+            lo[i] = v
+            i = base + MONTH if i == base + TODAY else i + 1
 
     def _add1(self, i, n):
         lo = self.lo[i] + n
