@@ -288,10 +288,7 @@ class App:
                     self._fault("samplelog", e)
             if flag != OK:
                 self._fault("sensor", quality_name(flag))
-            ledger = self.ledger
-            # _ledger_faults() only when it has something to report (two compares a sample)
-            if ledger.refused != self._refused or ledger.counter_implausible != self._implausible:
-                self._ledger_faults()
+            self._ledger_faults()
             return
         try:
             mw = self.source.read_mw()

@@ -358,21 +358,13 @@ def crc32_into(data, buf, off):
     t = _CRC
     lo = 0xFFFF
     hi = 0xFFFF
-    for i in range(len(data)):  # (an index, not `for b in data`: no iterator object)
+    for i in range(len(data)):
         lo ^= data[i]
-        # the byte's two nibbles, written out: a journal append runs this ~170 times
-        k = (lo & 15) << 2
-        lo = ((lo >> 4) | ((hi & 15) << 12)) ^ t[k] ^ (t[k + 1] << 8)
-        hi = (hi >> 4) ^ t[k + 2] ^ (t[k + 3] << 8)
-        k = (lo & 15) << 2
-        lo = ((lo >> 4) | ((hi & 15) << 12)) ^ t[k] ^ (t[k + 1] << 8)
-        hi = (hi >> 4) ^ t[k + 2] ^ (t[k + 3] << 8)
-    lo ^= 0xFFFF
-    hi ^= 0xFFFF
-    buf[off] = lo & 0xFF
-    buf[off + 1] = lo >> 8
-    buf[off + 2] = hi & 0xFF
-    buf[off + 3] = hi >> 8
+        for _ in range(2):
+            k = (lo & 15) << 2
+            lo = ((lo >> 4) | ((hi & 15) << 12)) ^ t[k] ^ (t[k + 1] << 8)
+            hi = (hi >> 4) ^ t[k + 2] ^ (t[k + 3] << 8)
+    struct.pack_into("<HH", buf, off, lo ^ 0xFFFF, hi ^ 0xFFFF)
 
 
 def parse(record):

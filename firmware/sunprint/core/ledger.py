@@ -347,14 +347,7 @@ class Ledger:
         if wall == -1:
             wall = t
         last_t = self._last_t
-        # _int_in(t, 0, _MAX_TIME) and the same for wall, written out: this runs every sample
-        # and a call costs more than the test (on the unit and in replay)
-        if not (
-            isinstance(t, int)
-            and isinstance(wall, int)
-            and 0 <= t <= _MAX_TIME
-            and 0 <= wall <= _MAX_TIME
-        ) or t < last_t:
+        if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < last_t:
             self.refused += 1
             return
         if ok and (
@@ -367,34 +360,22 @@ class Ledger:
             self._outage(wall)
         self.samples += 1
         dt = t - last_t if last_t >= 0 and t > last_t else 0
-        # The usual sample: a set wall clock on the ledger's today, nothing held. _crossing
-        # would only note the wall clock then; its three calls are skipped.
-        same_day = (
-            wall >= _MIN_VALID_WALL
-            and self._hold == _NOT_HOLDING
-            and (wall + self.tz_offset_s) // _SECONDS_PER_DAY == self._day
-        )
-        if same_day:
-            self._valid_wall = wall
         if not ok:
             self.flagged += 1
             self.missing_s += dt
-            if not same_day:
-                self._crossing(dt, wall, False)
+            self._crossing(dt, wall, False)
             self._last_ok = False
         else:
             if power_mw < 0:
                 power_mw = 0  # an inverter's night draw is consumption, not negative production
             if dt == 0:
-                if not same_day:
-                    self._crossing(0, wall, False)
+                self._crossing(0, wall, False)
             elif dt > self.max_gap_s or not self._last_ok:
                 self.missing_s += dt
-                if not same_day:
-                    self._crossing(dt, wall, False)
+                self._crossing(dt, wall, False)
             else:
                 p1 = self._last_mw
-                first = -1 if same_day else self._crossing(dt, wall, True)
+                first = self._crossing(dt, wall, True)
                 if first < 0:
                     self._power((p1 + power_mw) * dt)
                 else:  # split the trapezoid at local midnight, power there interpolated
@@ -619,16 +600,15 @@ class Ledger:
         # out in an int loop, as each sample books here three times (a loop over a tuple would
         # allocate, four calls cost more than the sums)
         hi, lo = self.hi, self.lo
-        i = base + TODAY
-        end = base + LIFETIME
-        while i <= end:
+        i = base  # + TODAY
+        while i <= base + LIFETIME:
             v = lo[i] + n
             if v >= _UNIT:
                 h = v // _UNIT
                 hi[i] += h
                 v -= h * _UNIT
             lo[i] = v
-            i = base + MONTH if i == base + TODAY else i + 1
+            i += 2 if i == base else 1  # TODAY, MONTH, YEAR, LIFETIME
 
     def _add1(self, i, n):
         lo = self.lo[i] + n
@@ -649,14 +629,6 @@ class Ledger:
         self._last_wall = wall
         self._last_wall_t = t
 
-    def _wall_day(self, wall):
-        if wall < _MIN_VALID_WALL:
-            return self._day  # the clock is not set: stay in the current day
-        day = self.day_of(wall)
-        if day < self._day:
-            return self._day  # the clock went back: a closed day is never reopened
-        return day
-
     def _crossing(self, dt, wall, may_split):
         """Move to the day of `wall`. If the interval (wall - dt, wall] crosses into the next
         day and may_split, return the seconds before that midnight and leave the roll to the
@@ -667,8 +639,10 @@ class Ledger:
         if self._hold != _NOT_HOLDING:
             self._release(wall)
         self._valid_wall = wall
-        day = self._wall_day(wall)
-        if day == self._day:
+        # the local day of the set wall clock (day_of), never back: a closed day is never
+        # reopened (written out, as every sample comes here)
+        day = (wall + self.tz_offset_s) // _SECONDS_PER_DAY
+        if day <= self._day:
             return -1
         if self._day < 0:
             self._day = day  # the clock was just set: what came before belongs to today
