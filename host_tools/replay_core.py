@@ -331,7 +331,7 @@ class Replay:
         """One row of the log: faults due, then the app ticked at the row's time."""
         if not -_LOG_MAX_W <= power_w <= _LOG_MAX_W:
             power_w = _LOG_MAX_W if power_w > 0 else -_LOG_MAX_W
-        mw = int(round(power_w * 1000))
+        mw = round(power_w * 1000)  # (an int: round() of a float)
         self._row_mw = mw
         logged = flag  # the log's own flag, before any injected fault
         # a row the log flagged is not a reading: a board's energy counter (LogSource) counts
@@ -368,7 +368,12 @@ class Replay:
             self._off_until = -1
             self._power_back(t_unix)
         now = t_unix - EPOCH_2000_UNIX
-        self.source.feed(now, source_mw, flag)
+        source = self.source
+        if source.counts_per_kwh:
+            source.feed(now, source_mw, flag)
+        else:  # LogDriver.feed without a counter, written out: this runs every row
+            source.power_mw = source_mw
+            source.flag = flag
         app = self.app
         if self._drift is None and self._rtc_base < 0:
             wall = now + self._wall_offset  # the unit's clock as it usually is (see _wall)

@@ -347,7 +347,16 @@ class Ledger:
         if wall == -1:
             wall = t
         last_t = self._last_t
-        if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < last_t:
+        # _int_in(t, 0, _MAX_TIME) and the same for wall, written out (every sample)
+        if (
+            not (
+                isinstance(t, int)
+                and isinstance(wall, int)
+                and 0 <= t <= _MAX_TIME
+                and 0 <= wall <= _MAX_TIME
+            )
+            or t < last_t
+        ):
             self.refused += 1
             return
         if ok and (
