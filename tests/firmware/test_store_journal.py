@@ -409,7 +409,7 @@ def test_the_journal_crc_is_binascii_crc32_and_allocates_nothing():
     from sunprint.store import crc32_into
 
     halves = getattr(store, "crc32_halves_into", None)
-    if sys.maxsize <= 0xFFFFFFFF:
+    if getattr(sys, "maxsize", 0) <= 0xFFFFFFFF:
         assert halves is None
     impls = (crc32_into,) if halves is None else (crc32_into, halves)
     out = bytearray(4)
