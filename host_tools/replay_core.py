@@ -45,6 +45,8 @@
 from host_tools.replay_faults import FaultJudge, FaultPlan
 from host_tools.replay_log import LogDriver
 from sunprint.compat import EPOCH_2000_UNIX
+from sunprint.core.ledger import HELD as _HELD  # (+ ENERGY: the held energy's index)
+from sunprint.core.ledger import UNATTRIBUTED as _UNATTRIBUTED
 from sunprint.samplelog import LOG_MAX_MW
 
 # The most the unit's log writer writes (W). The reader takes any finite power on a flagged row
@@ -59,6 +61,7 @@ _CLOCK_KINDS = ("rtc_lost", "ntp_late", "rtc_drift", "meter_clock")  # (scenario
 _TODAY = 0  # sunprint.core.ledger's period indexes (ENERGY * 5 + period)
 _YESTERDAY = 1
 _LIFETIME = 4
+_UNIT = 1000000  # a ledger total is hi * _UNIT + lo (Ledger.milli)
 
 
 class _NullPanel:
@@ -265,7 +268,7 @@ class Replay:
         """One row of the log: faults due, then the app ticked at the row's time."""
         if not -_LOG_MAX_W <= power_w <= _LOG_MAX_W:
             power_w = _LOG_MAX_W if power_w > 0 else -_LOG_MAX_W
-        mw = int(round(power_w * 1000))
+        mw = round(power_w * 1000)  # (an int: round() of a float)
         self._row_mw = mw
         logged = flag  # the log's own flag, before any injected fault
         # a row the log flagged is not a reading: a board's energy counter (LogSource) counts
@@ -302,9 +305,17 @@ class Replay:
             self._off_until = -1
             self._power_back(t_unix)
         now = t_unix - EPOCH_2000_UNIX
-        self.source.feed(now, source_mw, flag)
+        source = self.source
+        if source.counts_per_kwh:
+            source.feed(now, source_mw, flag)
+        else:  # LogDriver.feed without a counter, written out: this runs every row
+            source.power_mw = source_mw
+            source.flag = flag
         app = self.app
-        wall = self._wall(now, t_unix)
+        if self._drift is None and self._rtc_base < 0:
+            wall = now + self._wall_offset  # the unit's clock as it usually is (see _wall)
+        else:
+            wall = self._wall(now, t_unix)
         wake = app.tick(now, wall)
         while wake <= now:  # the panel is refreshing: poll it at the same instant
             wake = app.tick(now, wall)
@@ -335,22 +346,27 @@ class Replay:
 
     def _days(self, now):
         # After a tick: where the energy it booked went, against the day it was produced on.
+        # This runs every sample: the ledger's energy totals are read from its (hi, lo) lists
+        # as Ledger.milli reads them, not through eight method calls.
         ledger = self.unit.ledger
-        life = ledger.mwh(_LIFETIME)
-        held = ledger.held()
-        unatt = ledger.unattributed()
+        hi, lo = ledger.hi, ledger.lo
+        life = hi[_LIFETIME] * _UNIT + lo[_LIFETIME]
+        held = hi[_HELD] * _UNIT + lo[_HELD]
+        unatt = hi[_UNATTRIBUTED] * _UNIT + lo[_UNATTRIBUTED]
         day = ledger.day
+        holding = ledger.holding  # (not vouched())
         prev = self._prev
         self._prev = (life, held, unatt, day)
-        if day >= 0 and ledger.vouched():
+        if day >= 0 and not holding:
             if prev is not None and prev[3] >= 0 and day == prev[3] + 1:
-                self.day_booked[prev[3]] = ledger.mwh(_YESTERDAY)  # closed at midnight
-            self.day_booked[day] = ledger.mwh(_TODAY)
+                # closed at midnight
+                self.day_booked[prev[3]] = hi[_YESTERDAY] * _UNIT + lo[_YESTERDAY]
+            self.day_booked[day] = hi[_TODAY] * _UNIT + lo[_TODAY]
         if prev is None:
             return
         booked = life - prev[0]
         true_day = (now - 1 + self.tz_offset_s) // 86400
-        if ledger.holding:
+        if holding:
             if booked > 0:
                 self._held_true[true_day] = self._held_true.get(true_day, 0) + booked
             return

@@ -280,7 +280,9 @@ class App:
                 return now
         if busy:
             return now
-        wake = min(self._next_sample, self._next_screen)
+        wake = self._next_sample
+        if self._next_screen < wake:  # (min() of the two, without a builtin call per tick)
+            wake = self._next_screen
         if keeper is not None and keeper.pending and wake > now + 1:
             wake = now + 1  # a time source's answer is on its way (NTP): collect it then
         return wake if net is None or net.wake >= wake else max(net.wake, now + 1)

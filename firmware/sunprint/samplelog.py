@@ -222,23 +222,22 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
                 row = "expected %d fields, got %d" % (_FIELDS[version], len(fields))
             else:
                 row = _parse_row(fields, version, min_t)
-        if not isinstance(row, str):
-            t = row[0]
-            if any_t and t <= last_t:
-                row = "timestamp %d is not after the previous one (%d)" % (t, last_t)
-        if isinstance(row, str):
-            if not skip_bad:
-                raise SampleLogError(path, lineno, row)
-            stats.skipped += 1
-            if not stats.first_skipped:
-                stats.first_skipped = "%s:%d: %s" % (path, lineno, row)
-            continue
-        last_t = stats.last_t = t
-        any_t = True
-        stats.rows += 1
-        if row[3]:
-            stats.flagged += 1
-        yield row
+                if not isinstance(row, str):  # (one test per good row: this runs per row)
+                    t = row[0]
+                    if not any_t or t > last_t:
+                        last_t = stats.last_t = t
+                        any_t = True
+                        stats.rows += 1
+                        if row[3]:
+                            stats.flagged += 1
+                        yield row
+                        continue
+                    row = "timestamp %d is not after the previous one (%d)" % (t, last_t)
+        if not skip_bad:
+            raise SampleLogError(path, lineno, row)
+        stats.skipped += 1
+        if not stats.first_skipped:
+            stats.first_skipped = "%s:%d: %s" % (path, lineno, row)
     if not header_ever and not lenient:
         raise SampleLogError(path, max(lineno, 1), "no header %r found" % HEADER)
 

@@ -26,7 +26,7 @@ class PowerSource:
         self.raw = 0  # this reading before calibration, in the driver's units (mW)
         self.flags = [0] * _N_FLAGS  # readings per flag
 
-    def _power(self):
+    def sample(self, ledger, t, wall):
         driver = self.driver
         flag = driver.poll()
         mw = driver.power_mw
@@ -41,11 +41,7 @@ class PowerSource:
         self.reading_mw = mw  # this reading, good or not (a tuple return would allocate)
         if flag == OK:
             self.power_mw = mw
-        return flag
-
-    def sample(self, ledger, t, wall):
-        flag = self._power()
-        ledger.add_power(t, self.reading_mw, wall, flag == OK)
+        ledger.add_power(t, mw, wall, flag == OK)
         return flag
 
 
@@ -55,8 +51,7 @@ class MeterSource(PowerSource):
     """
 
     def sample(self, ledger, t, wall):
-        flag = self._power()
-        ledger.add_power(t, self.reading_mw, wall, flag == OK)
+        flag = PowerSource.sample(self, ledger, t, wall)  # the power reading, booked
         if flag == OK:
             ledger.add_counter(t, self.driver.energy_count, wall)
         return flag

@@ -126,4 +126,7 @@ class Health:
         self._pend = 0
         self._last = value
         self._have_last = True
-        return self._flag(OK)
+        # _flag(OK) written out: the usual reading takes this path every sample
+        self.last_flag = OK
+        self.counts[OK] += 1
+        return OK

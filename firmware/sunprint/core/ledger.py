@@ -383,7 +383,17 @@ class Ledger:
         """
         if wall == -1:
             wall = t
-        if not _int_in(t, 0, _MAX_TIME) or not _int_in(wall, 0, _MAX_TIME) or t < self._last_t:
+        last_t = self._last_t
+        # _int_in(t, 0, _MAX_TIME) and the same for wall, written out (every sample)
+        if (
+            not (
+                isinstance(t, int)
+                and isinstance(wall, int)
+                and 0 <= t <= _MAX_TIME
+                and 0 <= wall <= _MAX_TIME
+            )
+            or t < last_t
+        ):
             self.refused += 1
             return
         if ok and (
@@ -395,7 +405,6 @@ class Ledger:
         if self._outage_wall >= 0:
             self._outage(wall)
         self.samples += 1
-        last_t = self._last_t
         dt = t - last_t if last_t >= 0 and t > last_t else 0
         if not ok:
             self.flagged += 1
@@ -632,7 +641,6 @@ class Ledger:
         self._coal_acc = acc
 
     def _add(self, base, n):
-        # Unrolled over today, month, year, lifetime: a loop over a tuple would allocate.
         if self._late:  # book_unattributed(): lifetime and the unattributed bucket only
             self._add1(UNATTRIBUTED + base // 5, n)
             self._add1(base + LIFETIME, n)
@@ -641,10 +649,19 @@ class Ledger:
             self._add1(HELD + base // 5, n)
             self._add1(base + LIFETIME, n)
             return
-        self._add1(base + TODAY, n)
-        self._add1(base + MONTH, n)
-        self._add1(base + YEAR, n)
-        self._add1(base + LIFETIME, n)
+        # today, month, year, lifetime (base + 0, 2, 3, 4; yesterday only rolls): _add1 written
+        # out in an int loop, as each sample books here three times (a loop over a tuple would
+        # allocate, four calls cost more than the sums)
+        hi, lo = self.hi, self.lo
+        i = base  # + TODAY
+        while i <= base + LIFETIME:
+            v = lo[i] + n
+            if v >= _UNIT:
+                h = v // _UNIT
+                hi[i] += h
+                v -= h * _UNIT
+            lo[i] = v
+            i += 2 if i == base else 1  # TODAY, MONTH, YEAR, LIFETIME
 
     def _add1(self, i, n):
         lo = self.lo[i] + n
@@ -665,14 +682,6 @@ class Ledger:
         self._last_wall = wall
         self._last_wall_t = t
 
-    def _wall_day(self, wall):
-        if wall < _MIN_VALID_WALL:
-            return self._day  # the clock is not set: stay in the current day
-        day = self.day_of(wall)
-        if day < self._day:
-            return self._day  # the clock went back: a closed day is never reopened
-        return day
-
     def _crossing(self, dt, wall, may_split):
         """Move to the day of `wall`. If the interval (wall - dt, wall] crosses into the next
         day and may_split, return the seconds before that midnight and leave the roll to the
@@ -683,8 +692,10 @@ class Ledger:
         if self._hold != _NOT_HOLDING:
             self._release(wall)
         self._valid_wall = wall
-        day = self._wall_day(wall)
-        if day == self._day:
+        # the local day of the set wall clock (day_of), never back: a closed day is never
+        # reopened (written out, as every sample comes here)
+        day = (wall + self.tz_offset_s) // _SECONDS_PER_DAY
+        if day <= self._day:
             return -1
         if self._day < 0:
             self._day = day  # the clock was just set: what came before belongs to today
