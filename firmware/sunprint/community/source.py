@@ -70,15 +70,19 @@ class CommunitySource:
         return self.flag
 
     def _integrate(self, local, t):
-        # The local string's power to its register: each good reading times the interval
-        # before it; a gap longer than two sample periods counts nothing.
-        local._power()
+        # The local string's source reads and books as it does beside one ledger, with this
+        # source standing in for the ledger: its add_power below takes the reading.
+        local.sample(self, t, -1)
+
+    def add_power(self, t, mw, wall, good):
+        """The local string's power to its register (called by its PowerSource.sample): each
+        good reading times the interval before it; a gap longer than two sample periods counts
+        nothing."""
         dt = t - self._local_t if self._local_t >= 0 else 0
         self._local_t = t
-        if local.flag != OK or not 0 < dt <= 2 * self.sample_period_s:
+        if not good or not 0 < dt <= 2 * self.sample_period_s:
             return
-        mw = local.reading_mw  # an INA2xx string: a few kW, so mw * dt stays a small int
-        if mw > 0:
+        if mw > 0:  # an INA2xx string: a few kW, so mw * dt stays a small int
             mws = self._local_mws + mw * dt
             unit = self.meters.wh_per_count * 3600000  # mW s a count
             n = mws // unit
