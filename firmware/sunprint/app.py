@@ -9,7 +9,7 @@ here touches hardware: the power source and the panel are objects handed in.
 A failing sensor or panel never stops the loop: the fault is counted and kept in `faults`.
 """
 
-from sunprint.compat import const, ticks_diff, ticks_ms
+from sunprint.compat import const
 from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
 from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME
 from sunprint.quality import OK
@@ -27,6 +27,7 @@ from sunprint.ui.layout import (
     format_trees,
     short_source,
 )
+from sunprint.ui.refresh import PanelSession
 
 _BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
 _UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
@@ -60,7 +61,7 @@ class App:
         carbon_row,
         sample_period_s=10,
         screen_period_s=300,
-        panel_timeout_ms=10000,
+        panel_timeout_s=10,
         store=None,
         policy=None,
         plan=None,
@@ -77,14 +78,12 @@ class App:
             self._pump = source.pump  # a bound method made once: calling it allocates nothing
         if hasattr(source, "screen_values"):
             self._fill = source.screen_values
-        self.panel = panel  # .begin_show(buf, full), .busy(), .finish()
         self.renderer = renderer
         self.ledger = ledger
         self.carbon_row = carbon_row  # the carbon.FACTORS row the screens cite
         self.tree_dg_co2_per_year = tree_dg_co2_per_year  # what one tree-year absorbs, 0.1 g
         self.sample_period_s = sample_period_s
         self.screen_period_s = screen_period_s
-        self.panel_timeout_ms = panel_timeout_ms
         self.store = store  # sunprint.store.Store, or None: nothing persists
         self.policy = policy  # sunprint.store.PersistPolicy
         self.store_status = None
@@ -96,7 +95,7 @@ class App:
         # With a refresh plan (ui/refresh.py) the app renders every screen period, compares
         # the picture with the one on the panel and refreshes only the changed window, as
         # partial or full as the plan says; rotation (layout.Rotation) cycles the screens.
-        self.plan = plan
+        self.session = PanelSession(panel, plan, panel_timeout_s, self._fault)
         self.rotation = rotation
         self.samplelog = samplelog  # samplelog.SampleLogWriter: what replay can read back
         self.fmt = fmt  # framebuf format of the panel buffer (diff needs it)
@@ -135,8 +134,6 @@ class App:
         self._fault_err = None
         self._next_sample = -1
         self._next_screen = -1
-        self._refreshing = False
-        self._refresh_started = 0
         self._shown = None  # the values on the panel now
         self._values = {}
         # The inputs each shown text was formatted from: a text is formatted again only when
@@ -152,13 +149,14 @@ class App:
         restored instead."""
         if self.store is None:
             return None
-        status = self.store.restore_into(self.ledger, self.plan)
+        plan = self.session.plan
+        status = self.store.restore_into(self.ledger, plan)
         self.store_status = status
         note = self.store.note
         if status != "corrupt" and status != "empty":
             self.ledger.resume()  # the outage is not bridged
-            if self.plan is not None:
-                self.plan.forget()  # the panel driver starts with no base picture
+            if plan is not None:
+                plan.forget()  # the panel driver starts with no base picture
             if note:
                 self._fault("store", note)
         if status == "corrupt":
@@ -232,7 +230,7 @@ class App:
         if store is None or policy is None:
             return
         try:
-            kind = store.save_ledger(self.ledger, self.plan, kind)
+            kind = store.save_ledger(self.ledger, self.session.plan, kind)
         except Exception as e:  # noqa: BLE001 - any failure (struct, memory, a bug) is a fault
             self._fault("store", e)
             return
@@ -260,10 +258,11 @@ class App:
             net.tick(now)
         pump = self._pump
         busy = pump is not None and pump(now, wall)
-        if self._refreshing:
-            self._poll_panel()
-            if self._refreshing:
+        session = self.session
+        if session.refreshing:
+            if session.poll(now):
                 return now
+            self.refreshes += 1
         if now >= self._next_sample:
             self._sample(now, wall)
             if pump is not None:
@@ -276,7 +275,7 @@ class App:
         if now >= self._next_screen:
             self._next_screen = now + self.screen_period_s
             self._update_screen(now, wall)
-            if self._refreshing:
+            if session.refreshing:
                 return now
         if busy:
             return now
@@ -411,7 +410,7 @@ class App:
         return values
 
     def _update_screen(self, now=0, wall=0):
-        if self.plan is not None:
+        if self.session.plan is not None:
             self._update_planned(now, wall)
             return
         values = self.screen_values()
@@ -419,27 +418,22 @@ class App:
         if key == self._shown:
             return  # nothing visible changed: an e-paper refresh would only wear the panel
         self.renderer.render(values)
-        try:
-            self.panel.begin_show(self.renderer.fb_buffer, True)
-        except OSError as e:
-            self._fault("panel", e)
-            return
-        self._shown = key
-        self.last_kind = 2
-        self._refreshing = True
-        self._refresh_started = ticks_ms()
+        if self.session.begin(self.renderer.fb_buffer, True, None, now):
+            self._shown = key
+            self.last_kind = 2
 
     def _update_planned(self, now, wall):
         from sunprint.ui.diff import changed_rect
         from sunprint.ui.refresh import FULL, NONE
 
-        renderer, rot, plan = self.renderer, self.rotation, self.plan
+        session = self.session
+        renderer, rot, plan = self.renderer, self.rotation, session.plan
         prev, box = self._prev, self._box
         if plan is None or prev is None or box is None:
             return
         copy = isinstance(prev, bytearray)
         if not copy:
-            prev.restore(self)  # type: ignore[union-attr]
+            prev.restore(session)  # type: ignore[union-attr]
         if rot is not None:
             rot.advance()
             renderer.show(rot.name, rot.lang)
@@ -452,14 +446,7 @@ class App:
         kind = plan.decide(now, wall, changed is not None)
         if kind == NONE:
             return
-        panel = self.panel
-        try:
-            if kind == FULL or changed is None or not hasattr(panel, "begin_show_window"):
-                panel.begin_show(buf, kind == FULL)
-            else:
-                panel.begin_show_window(buf, box[0], box[1], box[2], box[3])
-        except OSError as e:
-            self._fault("panel", e)
+        if not session.begin(buf, kind == FULL, None if changed is None else box, now):
             return
         plan.done(kind, now, wall)
         if copy:
@@ -471,29 +458,3 @@ class App:
             self.fulls += 1
         else:
             self.partials += 1
-        self._refreshing = True
-        self._refresh_started = ticks_ms()
-
-    def _poll_panel(self):
-        try:
-            busy = self.panel.busy()
-        except OSError as e:
-            self._fault("panel", e)
-            busy = False
-        if busy and ticks_diff(ticks_ms(), self._refresh_started) < self.panel_timeout_ms:
-            return
-        try:
-            if busy:
-                # A panel that never finishes: reset it and put it to sleep, best effort.
-                self._fault("panel", "busy timeout")
-                abort = getattr(self.panel, "abort", None)
-                if abort is not None:
-                    abort()
-                if self.plan is not None:
-                    self.plan.forget()  # what the glass shows is unknown now
-            else:
-                self.panel.finish()  # drive power off (deep sleep after a full refresh)
-        except OSError as e:
-            self._fault("panel", e)
-        self._refreshing = False
-        self.refreshes += 1

@@ -308,9 +308,9 @@ def boot(settings, profile, platform, faults=(), reason=None):
         unit.source.driver = p.sensor(unit.driver)
         unit.source.calib = None  # its readings are calibrated already
     if p.panel is not None:
-        app.panel = p.panel
+        app.session.panel = p.panel
+        app.session.plan = None
         app.renderer = p.panel
-        app.plan = None
         app.screen_period_s = _NEVER_S
     if p.log_dir is not None:
         from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off

@@ -293,7 +293,7 @@ def steady():
         used = mem_current() - a0 - INSIDE[0]
         METER[0] = False
         gc.enable()
-        if app._next_screen != screen_at or app._refreshing:
+        if app._next_screen != screen_at or app.session.refreshing:
             kind = "screen"
         elif app.store is not None and app.store.writes != writes:
             kind = "persist"

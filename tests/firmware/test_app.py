@@ -188,3 +188,31 @@ def test_a_cut_between_ticks_loses_less_than_persist_wh():
         worst = max(worst, booked - restored)
     print("worst loss at a cut between ticks: %d mWh" % worst)
     assert worst < 10000, worst
+
+
+class StuckPanel(Panel):
+    """A panel whose busy line never clears (a dead controller)."""
+
+    def __init__(self):
+        super().__init__()
+        self.aborts = 0
+
+    def busy(self):
+        return True
+
+    def abort(self):
+        self.aborts += 1
+
+
+def test_a_panel_that_never_finishes_times_out_on_the_handed_clock():
+    # The ticks come as fast as the CPU allows (replay, a test): no real time passes, so a
+    # timeout on a real clock never fires. The timeout is 10 s of the `now` tick is handed.
+    panel = StuckPanel()
+    app, _ = make_app(FaultFS(), panel=panel)
+    assert app.tick(START) == START  # a refresh began: poll the panel soon
+    assert app.tick(START + 9) == START + 9  # 9 s: still waiting for the panel
+    assert "panel" not in app.faults and panel.aborts == 0
+    app.tick(START + 10)  # 10 s: it never finished
+    assert app.faults["panel"] == 1 and app.last_fault == "panel: busy timeout"
+    assert panel.aborts == 1 and app.refreshes == 1
+    assert app.tick(START + 11) > START + 11  # the loop goes on: nothing due now

@@ -132,7 +132,7 @@ def test_the_refresh_count_survives_a_reboot():
         app.tick(t)
         t += 10
     app.shutdown(t)
-    assert app.plan.partials > 5
+    assert app.session.plan.partials > 5
     again = make(fs.reboot())
-    assert again.plan.partials == app.plan.partials
-    assert not again.plan.known  # the first refresh after a boot is full
+    assert again.session.plan.partials == app.session.plan.partials
+    assert not again.session.plan.known  # the first refresh after a boot is full

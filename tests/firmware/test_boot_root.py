@@ -101,7 +101,7 @@ def test_the_platform_puts_a_stand_in_sensor_and_a_blank_panel_through_the_front
         app = unit.app
         assert unit.source.driver is made[0] and made[0].real is unit.driver, name
         assert unit.source.calib is None  # the stand-in's readings are calibrated already
-        assert app.panel is blank and app.renderer is blank and app.plan is None
+        assert app.session.panel is blank and app.renderer is blank and app.session.plan is None
         unit.close()
 
 

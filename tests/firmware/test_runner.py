@@ -158,7 +158,7 @@ def test_hours_of_virtual_time_with_step():
     lifetime = app.ledger.mwh(LIFETIME)
     assert 5990000 <= lifetime <= 6000000  # 6 h at 1 kW
     assert 30 <= app.store.writes <= 40  # every 10 minutes, no more
-    assert app.refreshes >= 1 and app.panel.shows == app.refreshes
+    assert app.refreshes >= 1 and app.session.panel.shows == app.refreshes
 
 
 def test_run_under_asyncio_and_clean_stop_persists():

@@ -238,3 +238,64 @@ class RefreshPlan:
             return -1
         into = (wall + self.tz_offset_s - self._quiet_start) % _DAY
         return into if into < self._quiet_len else -1
+
+
+class PanelSession:
+    """One panel refresh at a time, from begin() to its end in poll(): the panel (begin_show,
+    busy, finish; begin_show_window and abort when it has them), the refresh plan (None: every
+    change shown in full, the null panel of replay) and the timeout, measured on the `now` the
+    app is ticked with (a panel that never finishes is aborted timeout_s after it began, in
+    the clock the unit runs on: replay's log time as well as the device's seconds).
+
+    Here beside RefreshPlan: a module of its own would cost every unit its heap."""
+
+    def __init__(self, panel, plan, timeout_s, fault):
+        self.panel = panel
+        self.plan = plan
+        self.timeout_s = timeout_s
+        self.fault = fault  # the app's fault(what, err): a bound method made once
+        self.refreshing = False
+        self.started = 0
+
+    def begin(self, buf, full, box, now):
+        """Start showing buf: in full, or only box's window when the panel can. False (and a
+        fault) when the panel refused."""
+        panel = self.panel
+        try:
+            if full or box is None or not hasattr(panel, "begin_show_window"):
+                panel.begin_show(buf, full)
+            else:
+                panel.begin_show_window(buf, box[0], box[1], box[2], box[3])
+        except OSError as e:
+            self.fault("panel", e)
+            return False
+        self.refreshing = True
+        self.started = now
+        return True
+
+    def poll(self, now):
+        """While refreshing: True while the panel is still busy; else the refresh is over (the
+        panel finished, or was aborted after timeout_s) and False."""
+        panel = self.panel
+        try:
+            busy = panel.busy()
+        except OSError as e:
+            self.fault("panel", e)
+            busy = False
+        if busy and now - self.started < self.timeout_s:
+            return True
+        try:
+            if busy:
+                # A panel that never finishes: reset it and put it to sleep, best effort.
+                self.fault("panel", "busy timeout")
+                abort = getattr(panel, "abort", None)
+                if abort is not None:
+                    abort()
+                if self.plan is not None:
+                    self.plan.forget()  # what the glass shows is unknown now
+            else:
+                panel.finish()  # drive power off (deep sleep after a full refresh)
+        except OSError as e:
+            self.fault("panel", e)
+        self.refreshing = False
+        return False

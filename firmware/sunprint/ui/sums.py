@@ -118,18 +118,18 @@ class Sums:
         self._on = new_sums(width, height, fmt)
         self._next = new_sums(width, height, fmt)
 
-    def restore(self, app):
+    def restore(self, session):
         """The frame buffer still holds the glass's picture: an e-paper controller whose RAM a
         deep sleep lost gets it back now (the driver's restore_base), before the render draws
         over it. A panel that fails is a fault, and the next refresh a full one."""
-        restore = getattr(app.panel, "restore_base", None)
+        restore = getattr(session.panel, "restore_base", None)
         if restore is None:
             return
         try:
             restore()
         except OSError as e:
-            app._fault("panel", e)
-            app.plan.forget()  # no base for a partial
+            session.fault("panel", e)
+            session.plan.forget()  # no base for a partial
 
     def changed_rect(self, buf, box):
         """changed_rect's box of the frame in buf against the panel's picture into box (and
