@@ -10,28 +10,14 @@ A failing sensor or panel never stops the loop: the fault is counted and kept in
 """
 
 from sunprint.compat import const
-from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR, tree_years
+from sunprint.core.carbon import TREE_DG_CO2_PER_YEAR
 from sunprint.core.ledger import CO2, COAL, ENERGY, LIFETIME
 from sunprint.quality import OK
 from sunprint.quality import name as quality_name
-from sunprint.ui.layout import (
-    COAL_NOTE,
-    LABELS,
-    TOTAL_CLOCK,
-    TREES_NOTE,
-    format_energy_wh,
-    format_factor,
-    format_mass_g,
-    format_power,
-    format_tenths,
-    format_trees,
-    short_source,
-)
+from sunprint.ui.layout import ScreenValues
 from sunprint.ui.refresh import PanelSession
 
 _BOOT_KINDS = ("config", "calib", "profile")  # faults of the files read at boot
-_UNSET = const(-0x3FFFFFFF)  # no number shown yet: every text is formatted
-INPUTS = const(8)  # the numbers the screens' texts were last formatted from (App._inputs)
 _COPY_MAX = const(1024)  # frames up to this many bytes are kept as a copy, not checksummed
 
 
@@ -135,11 +121,7 @@ class App:
         self._next_sample = -1
         self._next_screen = -1
         self._shown = None  # the values on the panel now
-        self._values = {}
-        # The inputs each shown text was formatted from: a text is formatted again only when
-        # its input changed (a string per screen update is garbage the GC must collect).
-        self._inputs = [_UNSET] * INPUTS
-        self._shown_row = None
+        self.screen = ScreenValues()  # the screen model: the values as text, by name
         self._refused = 0  # the ledger's refused and counter_implausible already reported
         self._implausible = 0
 
@@ -201,8 +183,7 @@ class App:
         self.carbon_row = row
         self.ledger.set_factors(row[2], coal_dg_per_kwh)
         self.tree_dg_co2_per_year = tree_dg_co2_per_year
-        self._inputs[3] = _UNSET  # trees and the notes are formatted again
-        self._shown_row = None
+        self.screen.forget_carbon()  # trees and the notes are formatted again
 
     def shutdown(self, now):
         """A clean shutdown: persist what is unsaved."""
@@ -343,71 +324,23 @@ class App:
         return found
 
     def screen_values(self):
-        """The values the screens show, as (number, unit) text pairs: power_w, today_kwh,
-        lifetime_kwh, co2_kg, coal_kg, trees, and today's label today_label (one dict,
-        reused; a text is made again only when the number behind it changed).
-
-        A period's total is shown only when the ledger can vouch for it (the date is known):
-        otherwise today_kwh is the lifetime total with its unit marked ("kWh?") and its label
-        says so ("Total, date unknown")."""
-        ledger = self.ledger
-        values = self._values
-        seen = self._inputs
-        mw = self.power_mw
-        if mw != seen[0]:
-            seen[0] = mw
-            values["power_w"] = format_power(mw / 1000)
-        vouched = 1 if ledger.vouched() else 0
-        today = ledger.today_mwh if vouched else ledger.mwh(LIFETIME)
-        if today != seen[1] or vouched != seen[7]:
-            seen[1] = today
-            text = format_energy_wh(today / 1000)
-            if vouched:
-                values["today_kwh"] = text
-            else:
-                values["today_kwh"] = (text[0], text[1] + "?")
-        if vouched != seen[7]:
-            seen[7] = vouched
-            values["today_label"] = LABELS["today"] if vouched else TOTAL_CLOCK
-        lifetime = ledger.mwh(LIFETIME)
-        if lifetime != seen[2]:
-            seen[2] = lifetime
-            values["lifetime_kwh"] = format_energy_wh(lifetime / 1000)
-        co2_g = ledger.grams(CO2, LIFETIME)
-        if co2_g != seen[3]:
-            seen[3] = co2_g
-            values["co2_kg"] = format_mass_g(co2_g)
-            values["trees"] = format_trees(tree_years(co2_g, self.tree_dg_co2_per_year))
-        coal_g = ledger.grams(COAL, LIFETIME)
-        if coal_g != seen[4]:
-            seen[4] = coal_g
-            values["coal_kg"] = format_mass_g(coal_g)
-        return values
+        """The values the screens show, as (number, unit) text pairs by name (the screen
+        model's dict, ui/layout.py ScreenValues): power_w, today_kwh, lifetime_kwh, co2_kg,
+        coal_kg, trees, and today's label today_label."""
+        return self.screen.update(self.power_mw, self.ledger, self.tree_dg_co2_per_year)
 
     def carbon_values(self):
-        """The values of the "carbon" screens: those of screen_values(), and the factor with its
-        source (both from one row of the table: carbon_row), and what coal and trees are
-        counted at (notes as (English, Chinese) pairs). The same dict as screen_values(),
-        reused: a screen update builds no new dict."""
+        """The values of the "carbon" screens: those of screen_values(), a community source's
+        own, and the factor with its source (both from one row of the table: carbon_row), and
+        what coal and trees are counted at (notes as (English, Chinese) pairs). The same dict
+        as screen_values(), reused: a screen update builds no new dict."""
         values = self.screen_values()
         fill = self._fill
         if fill is not None:
             fill(values)
-        ledger = self.ledger
-        seen = self._inputs
-        coal = ledger.coal_dg_per_kwh
-        row = self.carbon_row
-        if row[2] != seen[5] or coal != seen[6] or row is not self._shown_row:
-            seen[5] = row[2]
-            seen[6] = coal
-            self._shown_row = row
-            values["factor"] = format_factor(row[2])
-            values["factor_source"] = short_source(row)
-            kg = format_tenths(self.tree_dg_co2_per_year // 1000)  # from tenths of kg
-            values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
-            g = format_tenths(coal)
-            values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
-        return values
+        return self.screen.update_carbon(
+            self.carbon_row, self.ledger.coal_dg_per_kwh, self.tree_dg_co2_per_year
+        )
 
     def _update_screen(self, now=0, wall=0):
         if self.session.plan is not None:

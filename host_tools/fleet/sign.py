@@ -21,7 +21,6 @@ from host_tools.paths import FONTS, use_firmware
 
 _fonts_cache: dict = {}
 _lock = threading.Lock()  # the firmware's formatting reuses module-level state: one at a time
-_UNSET = -0x3FFFFFFF
 
 
 class _Ledger:
@@ -71,11 +70,9 @@ class _App:
         self.power_mw = int(round(p * 1000)) if p > 0 else 0
         self.carbon_row = row
         self.tree_dg_co2_per_year = TREE_DG_CO2_PER_YEAR
-        self._values = {}
-        from sunprint.app import INPUTS
+        from sunprint.ui.layout import ScreenValues
 
-        self._inputs = [_UNSET] * INPUTS  # App's value caches, as many as it has
-        self._shown_row = None
+        self.screen = ScreenValues()  # App's screen model, its value caches
         self.faults = dict(status.get("faults", {}))
         self.last_fault = status.get("last_fault") or None
         clock = status.get("clock_source")

@@ -32,6 +32,8 @@ for the panel a unit has, so a unit keeps one panel's screens in RAM, not every 
 """
 
 from sunprint.compat import const
+from sunprint.core.carbon import tree_years
+from sunprint.core.ledger import CO2, COAL, LIFETIME
 
 # Font roles; the app maps them to BitmapFont objects (PANELS gives the files).
 # const(): inside this module the names are folded into the tables at compile time, so a
@@ -400,3 +402,89 @@ def format_trees(tenths):
     if tenths < _TREES_K - 5:
         return "%d" % ((tenths + 5) // 10), "trees"
     return _three_digits(tenths / 10000), "k trees"
+
+
+# ScreenValues' inputs: the number each group of texts was last formatted from, by name (an
+# int-keyed list inside: comparing and storing an int allocates nothing).
+_UNSET = const(-0x3FFFFFFF)  # nothing shown yet: every text is formatted
+_POWER = const(0)  # power_w
+_TODAY = const(1)  # today_kwh
+_LIFETIME = const(2)  # lifetime_kwh
+_CO2 = const(3)  # co2_kg, trees
+_COAL = const(4)  # coal_kg
+_FACTOR = const(5)  # factor, factor_source, and the notes with the next two
+_COAL_FACTOR = const(6)
+_VOUCHED = const(7)  # today_label, today_kwh's "?"
+_INPUTS = const(8)
+
+
+class ScreenValues:
+    """The screen model: the values the screens show, as text by name in one dict (values,
+    reused: a screen update builds no new dict), each text formatted again only when the
+    number behind it changed (a string per screen update is garbage the GC must collect).
+    Here beside the formatters: a module of its own would cost every unit its heap."""
+
+    def __init__(self):
+        self.values = {}
+        self._seen = [_UNSET] * _INPUTS
+        self._row = None  # the carbon.FACTORS row the notes were formatted from
+
+    def forget_carbon(self):
+        """New carbon factors: trees and the notes are formatted again."""
+        self._seen[_CO2] = _UNSET
+        self._row = None
+
+    def update(self, power_mw, ledger, tree_dg_co2_per_year):
+        """power_w, today_kwh, lifetime_kwh, co2_kg, coal_kg, trees and today_label from the
+        power (mW) and the ledger (core.ledger.Ledger). A period's total is shown only when
+        the ledger can vouch for it (the date is known): otherwise today_kwh is the lifetime
+        total with its unit marked ("kWh?") and its label says so ("Total, date unknown")."""
+        values = self.values
+        seen = self._seen
+        if power_mw != seen[_POWER]:
+            seen[_POWER] = power_mw
+            values["power_w"] = format_power(power_mw / 1000)
+        vouched = 1 if ledger.vouched() else 0
+        today = ledger.today_mwh if vouched else ledger.mwh(LIFETIME)
+        if today != seen[_TODAY] or vouched != seen[_VOUCHED]:
+            seen[_TODAY] = today
+            text = format_energy_wh(today / 1000)
+            if vouched:
+                values["today_kwh"] = text
+            else:
+                values["today_kwh"] = (text[0], text[1] + "?")
+        if vouched != seen[_VOUCHED]:
+            seen[_VOUCHED] = vouched
+            values["today_label"] = LABELS["today"] if vouched else TOTAL_CLOCK
+        lifetime = ledger.mwh(LIFETIME)
+        if lifetime != seen[_LIFETIME]:
+            seen[_LIFETIME] = lifetime
+            values["lifetime_kwh"] = format_energy_wh(lifetime / 1000)
+        co2_g = ledger.grams(CO2, LIFETIME)
+        if co2_g != seen[_CO2]:
+            seen[_CO2] = co2_g
+            values["co2_kg"] = format_mass_g(co2_g)
+            values["trees"] = format_trees(tree_years(co2_g, tree_dg_co2_per_year))
+        coal_g = ledger.grams(COAL, LIFETIME)
+        if coal_g != seen[_COAL]:
+            seen[_COAL] = coal_g
+            values["coal_kg"] = format_mass_g(coal_g)
+        return values
+
+    def update_carbon(self, row, coal_dg_per_kwh, tree_dg_co2_per_year):
+        """factor and factor_source (both from row, a carbon.FACTORS row), and what coal
+        (0.1 gce/kWh) and trees (0.1 g CO2 per tree-year) are counted at: trees_note and
+        coal_note, (English, Chinese) pairs."""
+        values = self.values
+        seen = self._seen
+        if row[2] != seen[_FACTOR] or coal_dg_per_kwh != seen[_COAL_FACTOR] or row is not self._row:
+            seen[_FACTOR] = row[2]
+            seen[_COAL_FACTOR] = coal_dg_per_kwh
+            self._row = row
+            values["factor"] = format_factor(row[2])
+            values["factor_source"] = short_source(row)
+            kg = format_tenths(tree_dg_co2_per_year // 1000)  # from tenths of kg
+            values["trees_note"] = (TREES_NOTE[0] % kg, TREES_NOTE[1] % kg)
+            g = format_tenths(coal_dg_per_kwh)
+            values["coal_note"] = (COAL_NOTE[0] % g, COAL_NOTE[1] % g)
+        return values
