@@ -85,9 +85,6 @@ class App:
         self.rotation = rotation
         self.samplelog = samplelog  # samplelog.SampleLogWriter: what replay can read back
         self.fmt = fmt  # framebuf format of the panel buffer (diff needs it)
-        self.partials = 0
-        self.fulls = 0
-        self.last_kind = 0
         # What the panel shows (prev): a copy of its frame when the frame is small (an LED
         # panel's few bytes), else ui/sums.py's checksums of the frame's lines and columns (a
         # second 15000-byte frame did not fit a 4.2" unit's heap; an LED unit never loads it).
@@ -353,7 +350,6 @@ class App:
         self.renderer.render(values)
         if self.session.begin(self.renderer.fb_buffer, True, None, now):
             self._shown = key
-            self.last_kind = 2
 
     def _update_planned(self, now, wall):
         from sunprint.ui.diff import changed_rect
@@ -386,8 +382,3 @@ class App:
             prev[:] = buf  # type: ignore[index]  # a slice copy: memmove, 0 B (diff.remember)
         else:
             prev.remember()  # type: ignore[union-attr]
-        self.last_kind = kind
-        if kind == FULL:
-            self.fulls += 1
-        else:
-            self.partials += 1
