@@ -49,8 +49,10 @@ MAX_W = const(1000000)  # power limits (W): 1 MW keeps every mW value a small in
 _TIMEOUTS_MS = const(3000)  # (retries + 1) x timeout_ms of a meter, at most
 _FONT_CHARS = const(32)
 
+# Private tuples are const(), as the ints: folded into the code that reads them, so no global
+# and no qstr for their names on the unit.
 # e-paper: rotation for mounting, 0 = the maker's landscape orientation
-_EPD = (("rotation", _ONE_OF, (0, 180), None),)
+_EPD = const((("rotation", _ONE_OF, (0, 180), None),))
 
 # Driver factories: make(entry, opts, bus, w) -> the driver of one profile entry (its section
 # and its options), on the bus board.build made for it (the display's SPI, the sensor's I2C or
@@ -272,9 +274,9 @@ DISPLAYS = (
     ),
 )
 
-_UART_METER = (("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5))
-_MODBUS = (("unit", _INT, 1, 247),) + _UART_METER
-_SDM_ENERGY = ("energy", "energy_import", "energy_export")  # names in modbus.SDM120 / SDM630
+_UART_METER = const((("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5)))
+_MODBUS = const((("unit", _INT, 1, 247), ("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5)))
+_SDM_ENERGY = const(("energy", "energy_import", "energy_export"))  # names in modbus.SDM120 / SDM630
 
 # type, source kind, bus, driver factory, options. A Modbus meter's factory takes the register
 # map its type names in drivers/modbus.py (e.g. "sdm120" -> modbus.SDM120).
@@ -357,21 +359,34 @@ CLOCKS = (
 
 ROLES = ("pv_power", "pv_energy")
 LANGUAGES = ("en", "zh", "both")
-_PARITIES = ("none", "even", "odd")
-_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+_PARITIES = const(("none", "even", "odd"))
+_BAUDS = const((1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200))
 
 # ESP32 (classic) GPIOs: 20, 24 and 28-31 don't exist; 6-11 are the SPI flash of every module.
-_INPUT_ONLY = (34, 39)  # no output driver, no internal pull-up/down
-_STRAPPING = (0, 2, 5, 12, 15)
-_PSRAM_PINS = (16, 17)  # a WROVER module's PSRAM
+_INPUT_ONLY = const((34, 39))  # no output driver, no internal pull-up/down
+_STRAPPING = const((0, 2, 5, 12, 15))
+_PSRAM_PINS = const((16, 17))  # a WROVER module's PSRAM
 
-_TOP_KEYS = ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock")
-_TOP_KEYS += ("community",)  # the meters of many homes on one bus (sunprint/community)
-_CLOCK_KEYS = ("sources", "sync_s", "retry_s", "jump_s")
-_DISPLAY_KEYS = ("type", "width", "height", "spi", "pin", "pins", "options")
-_SENSOR_KEYS = ("type", "role", "options", "calib", "health")
-_LAYOUT_KEYS = ("language", "screens", "sample_period_s", "screen_period_s", "picture", "fonts")
-_LAYOUT_KEYS += ("site", "text")  # words for the font tool's glyph subset (host_tools/fonts.py)
+# "community": the meters of many homes on one bus (sunprint/community)
+_TOP_KEYS = const(
+    ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock", "community")
+)
+_CLOCK_KEYS = const(("sources", "sync_s", "retry_s", "jump_s"))
+_DISPLAY_KEYS = const(("type", "width", "height", "spi", "pin", "pins", "options"))
+_SENSOR_KEYS = const(("type", "role", "options", "calib", "health"))
+# "site", "text": words for the font tool's glyph subset (host_tools/fonts.py)
+_LAYOUT_KEYS = const(
+    (
+        "language",
+        "screens",
+        "sample_period_s",
+        "screen_period_s",
+        "picture",
+        "fonts",
+        "site",
+        "text",
+    )
+)
 
 
 class ProfileError(ValueError):
