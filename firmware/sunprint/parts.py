@@ -720,9 +720,9 @@ def _display(c, d):
         _fail("display.spi.id", "must be 1 (HSPI) or 2 (VSPI), not %s" % _show(spi_id))
     c.value(spi, "baudrate", "display.spi.baudrate", _INT, 100000, 80000000)
     share = "spi%d" % spi_id
-    c.gpio(spi, "sck", "display.spi.", True, share)
-    c.gpio(spi, "mosi", "display.spi.", True, share)
-    c.gpio(spi, "miso", "display.spi.", False, share, False)
+    c.gpio(spi, "sck", "display.spi.sck", True, share)
+    c.gpio(spi, "mosi", "display.spi.mosi", True, share)
+    c.gpio(spi, "miso", "display.spi.miso", False, share, False)
     pins = c.section(d, "pins", "display.pins", True)
     names = ("cs",) if kind == "max7219" else ("cs", "dc", "rst", "busy")
     c.known(pins, names, "display.pins")
