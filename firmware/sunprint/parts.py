@@ -139,9 +139,9 @@ def ws2812(d, options, _, w):
 
 
 def ina226(s, options, i2c, w):
-    from sunprint.drivers.ina2xx import INA226
+    from sunprint.drivers import ina2xx
 
-    return INA226(
+    return ina2xx.INA226(
         i2c,
         address=options.get("address", 0x40),
         shunt_ohm=options["shunt_ohm"],
@@ -152,9 +152,9 @@ def ina226(s, options, i2c, w):
 
 
 def ina219(s, options, i2c, w):
-    from sunprint.drivers.ina2xx import INA219
+    from sunprint.drivers import ina2xx
 
-    return INA219(
+    return ina2xx.INA219(
         i2c,
         address=options.get("address", 0x40),
         shunt_ohm=options["shunt_ohm"],
