@@ -426,7 +426,7 @@ def check(profile, has_font=None, warnings=None):
     if c.value(profile, "psram", "psram", _BOOL, required=False):
         for n in _PSRAM_PINS:
             c.pins[n] = ("the PSRAM of a WROVER module (psram: true)", None)
-    size = _display(c, c.section(profile, "display", "display", True))
+    size = _display(c, c.obj(profile, "display", "display", True))
     c.known(profile, _TOP_KEYS, "")
     c.text(profile, "name", "name", 64, False)
     c.text(profile, "description", "description", 400, False)
@@ -435,7 +435,7 @@ def check(profile, has_font=None, warnings=None):
         _fail("chip", "only ESP32 is supported, not " + _show(chip))
     _sensors(c, profile)
     _clock(c, profile)
-    _layout(c, c.section(profile, "layout", "layout", True), size, has_font)
+    _layout(c, c.obj(profile, "layout", "layout", True), size, has_font)
     _community(c, profile)
 
 
@@ -511,7 +511,7 @@ class _Checker:
         self.warnings = warnings
         self.pins = {}  # gpio -> (field, share key)
 
-    def note(self, field, what):
+    def warn(self, field, what):
         if self.warnings is not None:
             self.warnings.append(field + ": " + what)
 
@@ -523,7 +523,7 @@ class _Checker:
                     "unknown key (allowed: %s)" % ", ".join(sorted(keys)),
                 )
 
-    def section(self, d, key, field, required):
+    def obj(self, d, key, field, required):
         field = _at(field, key)
         if key not in d:
             if required:
@@ -590,7 +590,7 @@ class _Checker:
 
     def options(self, d, field, rows):
         """The options object (checked against the part's rows rows); {} when absent."""
-        opts = self.section(d, "options", field + ".options", False)
+        opts = self.obj(d, "options", field + ".options", False)
         if opts is None:
             opts = {}
         names = []
@@ -617,9 +617,9 @@ class _Checker:
         if output and _INPUT_ONLY[0] <= n <= _INPUT_ONLY[1]:
             _fail(field, "GPIO %d is input-only (34-39) and cannot be an output" % n)
         if n in _STRAPPING:
-            self.note(field, "GPIO %d is a strapping pin (0, 2, 5, 12, 15): check boot levels" % n)
+            self.warn(field, "GPIO %d is a strapping pin (0, 2, 5, 12, 15): check boot levels" % n)
         if n == 1 or n == 3:
-            self.note(field, "GPIO %d is the UART0 console (1 TX, 3 RX)" % n)
+            self.warn(field, "GPIO %d is the UART0 console (1 TX, 3 RX)" % n)
         seen = self.pins.get(n)
         if seen is not None and (group is None or seen[1] != (group, key)):
             _fail(field, "GPIO %d is already used by %s" % (n, seen[0]))
@@ -713,7 +713,7 @@ def _display(c, d):
         return width, height
     if "pin" in d:
         _fail("display.pin", "a %s display is on SPI: use display.spi and display.pins" % kind)
-    spi = c.section(d, "spi", "display.spi", True)
+    spi = c.obj(d, "spi", "display.spi", True)
     c.known(spi, ("id", "sck", "mosi", "miso", "baudrate"), "display.spi")
     spi_id = c.value(spi, "id", "display.spi.id", _INT)
     if spi_id != 1 and spi_id != 2:
@@ -723,7 +723,7 @@ def _display(c, d):
     c.gpio(spi, "sck", "display.spi.sck", True, share)
     c.gpio(spi, "mosi", "display.spi.mosi", True, share)
     c.gpio(spi, "miso", "display.spi.miso", False, share, False)
-    pins = c.section(d, "pins", "display.pins", True)
+    pins = c.obj(d, "pins", "display.pins", True)
     names = ("cs",) if kind == "max7219" else ("cs", "dc", "rst", "busy")
     c.known(pins, names, "display.pins")
     for key in names:
@@ -775,7 +775,7 @@ def _sensor(c, s, f):
     bus = row[2]
     if bus == BUS_I2C:
         c.known(s, _SENSOR_KEYS + ("i2c",), f)
-        i2c = c.section(s, "i2c", g, True)
+        i2c = c.obj(s, "i2c", g, True)
         i = g + "i2c"
         c.known(i2c, ("id", "scl", "sda", "freq"), i)
         i += "."
@@ -808,10 +808,10 @@ def _sensor(c, s, f):
             "GPIO %d has no internal pull-up (34-39): fit an external one and set pull_up false"
             % s["pin"],
         )
-    calib = c.section(s, "calib", g, False)
+    calib = c.obj(s, "calib", g, False)
     if calib is not None:
         _calib(c, calib, g + "calib")
-    health = c.section(s, "health", f + ".health", False)
+    health = c.obj(s, "health", f + ".health", False)
     if health is not None:
         c.known(health, ("min_w", "max_w", "max_step_w", "stuck_after"), f + ".health")
         lo = c.value(health, "min_w", f + ".health.min_w", _NUM, -MAX_W, MAX_W, False)
@@ -828,7 +828,7 @@ def _sensor(c, s, f):
 def _uart(c, s, f, dlt645):
     # An RS-485 bus: s["uart"] and the optional s["de"] pin (a sensor's, or the community's).
     g = f + "."  # its fields' names are built within it (_at)
-    uart = c.section(s, "uart", g, True)
+    uart = c.obj(s, "uart", g, True)
     u = g + "uart"
     c.known(uart, ("id", "tx", "rx", "baudrate", "bits", "parity", "stop"), u)
     v = u + "."
@@ -844,7 +844,7 @@ def _uart(c, s, f, dlt645):
     c.gpio(uart, "rx", v, False, share)
     c.gpio(s, "de", g, True, share, False)
     if dlt645 and (uart["bits"], uart["parity"], uart["stop"]) != (8, "even", 1):
-        c.note(u, "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
+        c.warn(u, "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
     return uart
 
 
@@ -852,7 +852,7 @@ def _community(c, profile):
     # The meters of many homes on one bus: the bus by the sensors' rules, the meters by
     # community/profile.py's (one named message per fault, the same at boot), at the
     # profile's sample period.
-    section = c.section(profile, "community", "community", False)
+    section = c.obj(profile, "community", "community", False)
     screens = profile["layout"].get("screens") or ()
     for name in ("homes", "home"):
         if section is None and name in screens:
@@ -892,7 +892,7 @@ def clock_sources(profile):
 
 
 def _clock(c, profile):
-    clock = c.section(profile, "clock", "clock", False)
+    clock = c.obj(profile, "clock", "clock", False)
     if clock is None:
         return
     c.known(clock, _CLOCK_KEYS, "clock")
@@ -1013,7 +1013,7 @@ def _layout(c, layout, size, has_font):
     for role in FALLBACK if files else ():
         if role not in roles:
             roles.append(role)
-    fonts = c.section(layout, "fonts", "layout.fonts", False)
+    fonts = c.obj(layout, "fonts", "layout.fonts", False)
     if fonts is not None:
         for role in fonts:
             f = "layout.fonts." + str(role)
