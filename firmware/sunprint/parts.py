@@ -628,11 +628,14 @@ class _Checker:
         return n
 
 
+# Characters are checked with strip(), never one at a time: MicroPython interns every string of
+# one character it makes (a loop over "000000000123" would leave "1", "2", "3" as qstrs).
+_DECIMAL = const("0123456789")  # str.isdigit() also takes "²³"
+_NAME_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
 def _digits(s):
-    for ch in s:
-        if not "0" <= ch <= "9":  # str.isdigit() also takes "²³"
-            return False
-    return True
+    return s.strip(_DECIMAL) == ""  # what strip() leaves is a character not in the set
 
 
 def _all_bytes(v):
@@ -1037,10 +1040,7 @@ def _font_name(s):
     # A plain name in the fonts folder, never a path: letters, digits, "_", "-", then ".bin".
     if not 4 < len(s) <= _FONT_CHARS or s[-4:] != ".bin":
         return False
-    for ch in s[:-4]:
-        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "_" or ch == "-"):
-            return False
-    return True
+    return s[:-4].strip(_NAME_CHARS) == ""
 
 
 def _words(c, v, field):

@@ -55,3 +55,11 @@ def test_nested_field_names_are_built_not_interned(tree, board):
     nested = [q for q in new if q.count(".") >= 2 and not q.endswith(".") and q[:9] != "sunprint."]
     shares = [q for q in new if "%d." in q]
     assert nested == [] and shares == [], (nested, shares)
+
+
+@pytest.mark.parametrize("board", ("esp32-epd29-ina226", "esp32-epd42-dlt645"))
+def test_no_character_of_a_value_is_interned(tree, board):
+    # MicroPython interns every 1-character string it makes: a check that walks a meter's
+    # nameplate address or a font name character by character leaves them all as qstrs.
+    singles = [q for q in _new_qstrs(tree, board) if len(q) == 1]
+    assert singles == [], singles
