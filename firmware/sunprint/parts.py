@@ -7,6 +7,10 @@
 #
 # Boot-only on the unit: board.build imports this module, checks, and unload()s it, so its tables
 # and code do not stay on the heap (only the names it interned do). Tables are tuples, not dicts.
+# Those names stay for good (as .mpy or ROMFS; a frozen app has them in flash): every identifier
+# and every string literal of up to 10 characters here is one. So private tables are const(), a
+# nested field is named from its parent's name when a message needs it (_at: "sensors[0].i2c."
+# and "scl"), and no value is walked a character at a time (tests/host/test_parts_heap.py).
 #
 # Adding a part: docs/adding-parts.md. A sensor of a family the registry already builds (say one
 # more Modbus meter) is one row in SENSORS (its factory and its options' schema) plus its register
