@@ -27,6 +27,8 @@ def test_the_bundled_community_boards_pass():
     boards.validate(copy.deepcopy(GOOD), "x.json")
     with_string = json.loads((boards.BOARDS / "esp32-epd42-community-ina226.json").read_text())
     boards.validate(with_string, "x.json")
+    modbus = json.loads((boards.BOARDS / "esp32-epd42-community-modbus.json").read_text())
+    boards.validate(modbus, "x.json")  # mixed Modbus models by unit id, 9600 baud
 
 
 def test_each_fault_is_named():
