@@ -106,10 +106,14 @@ def test_the_large_panel_shows_the_community_screens():
     boards.validate(large, "x.json")
 
 
-def test_the_small_panel_refuses_the_community_screens_by_name():
-    # the 2.9" panel has no homes screen yet (docs/community.md, not built): a named refusal
-    def small(p):
-        p["display"] = json.loads((boards.BOARDS / "esp32-epd29.json").read_text())["display"]
-
-    msg = _refusal(small)
-    assert "layout.screens[0]: no screen 'homes' for 296x128" in msg, msg
+def test_the_small_panel_shows_homes_but_has_no_per_home_screen():
+    # the 2.9" panel has a homes screen (ui/layout.py; before it: "layout.screens[0]: no screen
+    # 'homes' for 296x128"); 8 homes a page do not fit its 128 px: the home screen is refused
+    # by name
+    small = json.loads((boards.BOARDS / "esp32-epd29-community.json").read_text())
+    boards.validate(copy.deepcopy(small), "x.json")
+    small["layout"]["screens"] = ["homes", "home"]
+    small["community"]["per_home_screen"] = True
+    with pytest.raises(UserError) as e:
+        boards.validate(small, "x.json")
+    assert "layout.screens[1]: no screen 'home' for 296x128" in str(e.value), str(e.value)
