@@ -41,6 +41,8 @@ BOARDS = (
     "esp32-max7219-s0",
     "esp32-ws2812-ina219",
     "esp32-epd42-community",
+    "esp32-epd75-community",
+    "esp32-epd29-community",
 )
 FRAME = re.compile(r"\d{4}-\d{6}-(full|partial|led)\.png")  # a golden frame's file name
 # The clock-unknown state (issue 16): the unit comes back from a power cut at the log's first

@@ -519,6 +519,44 @@ class DLT645CommunityPart(Part):
         return {"type": "community", "protocol": "dlt645", "meters": len(self.model.meters)}
 
 
+class ModbusCommunityPart(Part):
+    """A community's Modbus RTU meters on one RS-485 line (chips/modbus_bus.py ModbusBusPeer
+    under chips/uart.py FakeUART), mixed models, each answering only to its own unit id with
+    its own vendor's register map (chips/modbus_maps.py): models["bus"] the line's meters
+    (set_powers, set_fault per unit id, registers_wh), models["meters"] the meter models in
+    profile order, models["uart"] the line. Its registers count as the caller advances them
+    (bus.advance(s)), as DLT645CommunityPart's."""
+
+    ROLE = "bus"
+    FAMILY = COMMUNITY
+
+    def wire(self, machine, models):
+        from host_tools.sim.chips.modbus_bus import ModbusBusPeer
+        from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+        from host_tools.sim.chips.uart import FakePin, FakeUART
+
+        c = self.spec
+        meters = [
+            ModbusMeterModel(m["unit"], m["model"], energy_kwh=1000.0 + 100.0 * i)
+            for i, m in enumerate(c["meters"])
+        ]
+        peer = ModbusBusPeer(meters)
+        de = FakePin(self.clock) if "de" in c else None
+        # a meter's turnaround: 20 ms (the masters' usual allowance is 100-200 ms)
+        line = FakeUART(self.clock, peer, baudrate=c["uart"]["baudrate"], de=de, latency_ms=20)
+        if de is not None:
+            machine.wire_pin(c["de"], de)
+            models["de"] = de
+        machine.wire_uart(c["uart"]["id"], line)
+        self.model = peer
+        models["bus"] = peer
+        models["meters"] = meters
+        models["uart"] = line
+
+    def state(self):
+        return {"type": "community", "protocol": "modbus", "meters": len(self.model.meters)}
+
+
 # The registry: a profile's type name -> its part. Adding a part = one class here (its chip
 # model in chips/), one row.
 SENSORS = {
@@ -540,7 +578,7 @@ DISPLAYS = {
 }
 CLOCK_CHIPS = {"ds3231": DS3231Part, "pcf8563": PCF8563Part}
 # a profile's community section, by its protocol (mixed protocols on one line are refused)
-COMMUNITY_BUSES = {"dlt645": DLT645CommunityPart}
+COMMUNITY_BUSES = {"dlt645": DLT645CommunityPart, "modbus": ModbusCommunityPart}
 
 
 def make(table, spec, clock, what, key="type"):

@@ -4,6 +4,10 @@
   at its worst case (sunprint/community/schedule.py: 4 FE + request, the 500 ms turnaround the
   standard allows, the longest reply; energy and power), and, measured, a round of 16 meters on
   the simulated line (host_tools/sim/chips/dlt645_bus.py, 60 ms turnaround) with every meter answering;
+- community_modbus_meters_per_10s_{9600,2400}: the same for Modbus RTU meters (t3.5 gap, the
+  8-byte request, the 200 ms timeout, the 9-byte reply; energy and power), and, measured, a
+  round of 16 meters of mixed models (DDSU666, SDM120, SDM630) on the simulated multi-drop
+  line (host_tools/sim/chips/modbus_bus.py, 20 ms turnaround);
 - community_heap_per_meter_32bit: heap a meter adds (its address, the poller's and the
   accounting's per-meter arrays), (16 meters - 1 meter) / 15 in the 32-bit MicroPython (goal
   <= 300 B);
@@ -167,6 +171,33 @@ def _measured_round_ms(baud):
     return ms
 
 
+def _measured_modbus_round_ms(baud):
+    # 16 Modbus meters of mixed models (DDSU666, SDM120, SDM630, by unit id) on the simulated
+    # multi-drop line (host_tools/sim/chips/modbus_bus.py), each answering 20 ms after a request
+    from community_rig import run_round
+
+    from host_tools.sim.chips.modbus_bus import ModbusBusPeer
+    from host_tools.sim.chips.modbus_meter import ModbusMeterModel
+    from host_tools.sim.chips.uart import FakeUART, VirtualClock
+    from sunprint.community.modbus_bus import ModbusBus
+    from sunprint.drivers import modbus
+
+    kinds = ("ddsu666", "sdm120", "sdm630")
+    models = [kinds[i % 3] for i in range(16)]
+    clock = VirtualClock()
+    peer = ModbusBusPeer(
+        [ModbusMeterModel(i + 1, m, energy_kwh=100.0 + i) for i, m in enumerate(models)]
+    )
+    uart = FakeUART(clock, peer, baudrate=baud, latency_ms=20)
+    rtu = modbus.ModbusRTU(uart, baudrate=baud, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    maps = [getattr(modbus, m.upper()) for m in models]
+    poller = ModbusBus(rtu, list(range(1, 17)), maps, ticks_ms=clock.ticks_ms)
+    ms = run_round(clock, poller, tick_ms=2)
+    if poller.reporting() != 16 or uart.gap_violations:
+        raise RuntimeError("the simulated Modbus round missed a meter or a t3.5 gap")
+    return ms
+
+
 def bench_community():
     use_firmware()
     from test_community_meters import _day
@@ -190,6 +221,18 @@ def bench_community():
             "meters",
         )
         _line("community_round_16_meters_simulated_%d" % baud, ms, "ms")
+    from sunprint.community.schedule import MODBUS
+
+    for baud in (9600, 2400):
+        ms = _measured_modbus_round_ms(baud)
+        _line(
+            "community_modbus_meters_per_10s_%d" % baud,
+            meters_per_period(MODBUS, baud, 10),
+            "meters",
+            None,
+            ("simulated_20ms_turnaround", "%d" % (16 * 10000 // ms), "meters"),
+        )
+        _line("community_modbus_round_16_meters_simulated_%d" % baud, ms, "ms")
     per_meter, used, unit_per_meter = _micropython()
     _line("community_heap_per_meter_32bit", "%d" % per_meter, "B", "<= 300")
     _line("community_source_heap_per_meter_32bit", "%d" % unit_per_meter, "B", "<= 300")

@@ -1,7 +1,7 @@
 # Several Modbus RTU meters (mixed models) on one simulated bus, read round-robin by ModbusBus
 # without blocking: each answers only its unit id; silence costs only its own slot; a collision
 # is flagged, never a value. CPython and MicroPython.
-from host_tools.sim.chips.dlt645_bus import ModbusBusPeer
+from host_tools.sim.chips.modbus_bus import ModbusBusPeer
 from host_tools.sim.chips.modbus_meter import ModbusMeterModel
 from host_tools.sim.chips.uart import FakeUART, VirtualClock
 from sunprint.community.modbus_bus import ModbusBus

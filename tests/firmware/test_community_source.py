@@ -106,9 +106,10 @@ def test_loop_pass_allocates_nothing():
 
 
 def test_built_from_a_profile_section():
-    from host_tools.sim.chips.dlt645_bus import BusSerial, ModbusBusPeer
+    from host_tools.sim.chips.dlt645_bus import BusSerial
     from host_tools.sim.chips.dlt645_meter import DLT645MeterModel
     from host_tools.sim.chips.dlt645_meter import VirtualClock as Clock
+    from host_tools.sim.chips.modbus_bus import ModbusBusPeer
     from host_tools.sim.chips.modbus_meter import ModbusMeterModel
     from host_tools.sim.chips.uart import FakeUART
     from host_tools.sim.chips.uart import VirtualClock as UClock

@@ -27,6 +27,8 @@ def test_the_bundled_community_boards_pass():
     boards.validate(copy.deepcopy(GOOD), "x.json")
     with_string = json.loads((boards.BOARDS / "esp32-epd42-community-ina226.json").read_text())
     boards.validate(with_string, "x.json")
+    modbus = json.loads((boards.BOARDS / "esp32-epd42-community-modbus.json").read_text())
+    boards.validate(modbus, "x.json")  # mixed Modbus models by unit id, 9600 baud
 
 
 def test_each_fault_is_named():
@@ -92,3 +94,26 @@ def test_community_screens_only_where_they_belong():
     p["layout"]["screens"] = ["homes", "home"]
     p["community"]["per_home_screen"] = True
     boards.validate(p, "x.json")
+
+
+def test_the_large_panel_shows_the_community_screens():
+    # the 7.5" panel has homes and home screens (ui/screens800.py): before them parts refused a
+    # community profile on it ("layout.screens[0]: no screen 'homes' for 800x480")
+    large = json.loads((boards.BOARDS / "esp32-epd75-community.json").read_text())
+    boards.validate(copy.deepcopy(large), "x.json")
+    large["layout"]["screens"] = ["homes", "home", "main"]
+    large["community"]["per_home_screen"] = True
+    boards.validate(large, "x.json")
+
+
+def test_the_small_panel_shows_homes_but_has_no_per_home_screen():
+    # the 2.9" panel has a homes screen (ui/layout.py; before it: "layout.screens[0]: no screen
+    # 'homes' for 296x128"); 8 homes a page do not fit its 128 px: the home screen is refused
+    # by name
+    small = json.loads((boards.BOARDS / "esp32-epd29-community.json").read_text())
+    boards.validate(copy.deepcopy(small), "x.json")
+    small["layout"]["screens"] = ["homes", "home"]
+    small["community"]["per_home_screen"] = True
+    with pytest.raises(UserError) as e:
+        boards.validate(small, "x.json")
+    assert "layout.screens[1]: no screen 'home' for 296x128" in str(e.value), str(e.value)

@@ -172,6 +172,22 @@ SCREENS = {
         ("field", 6, 121, _L, "left", "trees_note"),
         ("value", 290, 116, LARGE, "right", "trees"),
     ),
+    # The community sign (a profile with a community section): the homes' power now and
+    # today, and how many are reporting ("在线户数 12/14"); no per-home screen (8 homes a page
+    # do not fit 128 px).
+    (296, 128, "homes"): (
+        ("icon", 4, 13, 16, None, "sun"),
+        ("label", 24, 26, _L, "left", "power"),
+        ("value", 290, 32, LARGE, "right", "power_w"),
+        ("hline", 4, 42, None, None, 292),
+        ("icon", 4, 55, 16, None, "bolt"),
+        ("field", 24, 68, _L, "left", "today_label"),
+        ("value", 290, 74, LARGE, "right", "today_kwh"),
+        ("hline", 4, 84, None, None, 292),
+        ("icon", 4, 97, 16, None, "plug"),
+        ("field", 24, 110, _L, "left", "homes_label"),
+        ("value", 290, 116, LARGE, "right", "homes"),
+    ),
     # For the installer: what the unit is and how it is doing.
     (296, 128, "status"): (
         ("label", 4, 16, _L, "left", "unit_id"),

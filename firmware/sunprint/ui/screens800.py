@@ -46,6 +46,31 @@ def _basis_row(top, icon, label, name, note):
     )
 
 
+def _homes_row(top, icon, label, name):
+    # the homes screen: a full-width row, as _basis_row without its note; "today" is a field
+    # (the app puts another label there while the date is unknown), as is homes_label
+    return (
+        ("icon", 20, top + 20, 32, None, icon),
+        ("field", 64, top + 42, _L, "left", label)
+        if label in ("today_label", "homes_label")
+        else ("label", 64, top + 42, _L, "left", label),
+        ("value", 780, top + 100, _V, "right", name),
+    )
+
+
+def _home_rows():
+    # the per-home screen: 8 rows of a home's name (Chinese, then English) and its power now
+    # and energy booked; a community of more homes shows them 8 at a time
+    rows = ()
+    for i in range(8):
+        y = 104 + 48 * i
+        rows += (
+            ("field", 20, y, (_LARGE, _ZH, 0), "left", "home_n%d" % i),
+            ("field", 780, y, _LARGE, "right", "home_v%d" % i),
+        )
+    return rows
+
+
 def _status_row(top, label, name):
     return (
         ("label", 20, top + 26, (_SMALL, _ZH, 22), "left", label),
@@ -88,4 +113,15 @@ SCREENS = {
     )
     + _status_row(404, "heap", "heap")
     + (("field", 788, 442, _LARGE, "right", "clock"),),
+    # The community sign (a profile with a community section): what the homes produce
+    # together now and today, and how many of them are reporting ("在线户数 12/14").
+    (800, 480, "homes"): _title("title")
+    + _homes_row(60, "sun", "power", "power_w")
+    + (("hline", 16, 200, None, None, 784),)
+    + _homes_row(200, "bolt", "today_label", "today_kwh")
+    + (("hline", 16, 340, None, None, 784),)
+    + _homes_row(340, "plug", "homes_label", "homes"),
+    # Each home's production: only on a sign whose profile opts in (community.per_home_screen:
+    # a public sign shows no household's production by default; sunprint/parts.py checks it).
+    (800, 480, "home"): _title("title") + _home_rows(),
 }

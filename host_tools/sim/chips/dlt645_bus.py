@@ -148,36 +148,3 @@ class BusSerial(FakeSerial):
                 continue
             self._rx.append(b)
             self._rx_at.append(t)
-
-
-class ModbusBusPeer:
-    """Several Modbus meter models (host_tools/sim/chips/modbus_meter.py) on one line, as the peer of
-    host_tools.sim.chips.uart.FakeUART: every request reaches every model; each answers its own unit
-    id only. `silent` holds unit ids that do not answer; two answers at once (`twins`: unit ids
-    answered by a second device too) are a collision, the bytewise AND of both (garbage)."""
-
-    def __init__(self, models):
-        self.models = list(models)
-        self.silent = set()
-        self.twins = set()
-        self.collisions = 0
-        self._spare = bytearray(256)
-
-    def respond(self, req, n, out):
-        m = 0
-        for model in self.models:
-            if model.unit in self.silent:
-                continue
-            k = model.respond(req, n, out if m == 0 else self._spare)
-            if k and m:
-                self.collisions += 1
-                for i in range(k):
-                    out[i] &= self._spare[i]
-                m = k if k > m else m
-            elif k:
-                m = k
-                if model.unit in self.twins:
-                    self.collisions += 1
-                    for i in range(3, m):
-                        out[i] &= 0xA5  # a second driver pulling bits low
-        return m

@@ -140,6 +140,23 @@ class ModbusMeterModel:
                     raw &= 0xFFFFFFFF
                 struct.pack_into(_STRUCT[typ], buf, off, raw)
 
+    def shown_wh(self):
+        """The import energy register as the meter shows it (its f32 or scaled integer, as
+        encoded), in whole Wh, rounded: what a master reading it gets."""
+        plan = self._plan
+        for i in range(0, len(plan), 7):
+            k, off, typ, quantity, factor = struct.unpack_from(">BHBBh", plan, i)
+            if quantity != 5:  # energy_import (modbus_maps.QUANTITIES)
+                continue
+            buf = self._files[k][2]
+            if typ == 0:
+                raw = struct.unpack_from(">f", buf, off)[0]
+            else:
+                raw = struct.unpack_from(_STRUCT[typ], buf, off)[0]
+            kwh = raw / factor if factor > 0 else raw * -factor
+            return int(round(kwh * 1000))
+        raise ValueError("no import energy register")
+
     def poke(self, fc, address, data):
         """Write raw bytes into the register file (e.g. a NaN), bypassing the encoding."""
         for f in self._files:
