@@ -277,100 +277,239 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
 # --- replay ---
 
 
-def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
-    """The log through the firmware's community core on the simulated bus: a summary dict."""
+class _DLT645Line:
+    """DL/T 645 meter models on a BusSerial line: a register is XXXXXX.XX kWh (10 Wh a count)."""
+
+    def __init__(self, bus, models, keys):
+        from host_tools.sim.chips import dlt645_bus
+
+        self.bus = bus
+        self.models = models
+        self.keys = keys  # each meter's 12-digit address on the line
+        self._kinds = {"meter_silent": dlt645_bus.SILENT, "bus_errors": dlt645_bus.BUS_ERRORS}
+
+    def set(self, i, power_w, kwh):
+        self.models[i].energy_kwh = kwh
+        self.models[i].power_w = power_w
+
+    def hold(self, i):
+        self.models[i].power_w = 0.0  # the register holds its last value
+
+    def shown_wh(self, i):
+        return int(round(self.models[i].energy_kwh * 100)) * 10
+
+    def swap(self, i):
+        self.models[i].swap(self.keys[i], 0.0)
+
+    def fault(self, i, kind):
+        self.bus.set_fault(self.keys[i], self._kinds[kind])
+
+    def clear(self, i):
+        self.bus.clear_fault(self.keys[i])
+
+
+class _ModbusLine(_DLT645Line):
+    """Modbus meter models (mixed models, by unit id) on a ModbusBusPeer: a register is the
+    vendor's float32 kWh, read in whole Wh."""
+
+    def __init__(self, bus, models, keys):
+        from host_tools.sim.chips import modbus_bus
+
+        self.bus = bus
+        self.models = models
+        self.keys = keys  # unit ids
+        self._kinds = {"meter_silent": modbus_bus.SILENT, "bus_errors": modbus_bus.BUS_ERRORS}
+
+    def set(self, i, power_w, kwh):
+        self.models[i].set(power_w=power_w, energy_kwh=kwh)
+
+    def hold(self, i):
+        self.models[i].set(power_w=0.0)
+
+    def shown_wh(self, i):
+        return self.models[i].shown_wh()
+
+    def swap(self, i):
+        self.models[i].swap(0.0)  # a new meter at 0.00 kWh, at the old one's unit id
+
+
+def _board(board, log: CommunityLog):
+    """(profile, shown name) of a community board whose meters the log's map onto."""
+    from host_tools.boards import load_board
+
+    profile = load_board(board)
+    section = profile.get("community")
+    if section is None:
+        raise UserError("--board %s: not a community profile (no community section)" % board)
+    n = len(section["meters"])
+    if n != len(log.addresses):
+        raise UserError(
+            "--board %s: %d meters in community.meters, the log has %d: a log's meters map "
+            "onto the board's by position (column k on meters[k-1])"
+            % (board, n, len(log.addresses))
+        )
+    return profile
+
+
+def _board_line(profile, board, period):
+    """The board's community line from the rig (parts.COMMUNITY_BUSES) and the firmware's
+    CommunitySource on it, as board.build opens them: (clock, line, source)."""
+    from host_tools.sim import rig as rigmod
+    from host_tools.sim.platform import machine as fake
+    from sunprint.community.profile import CommunityError
+    from sunprint.community.source import build
+
+    section = profile["community"]
+    clock = rigmod.Clock()
+    rig = rigmod.wire(profile, clock, fake)
+    uart = fake.UART(section["uart"]["id"])  # the rig's line, as the unit's machine opens it
+    de = fake.Pin(section["de"], fake.Pin.OUT) if "de" in section else None
+    try:
+        src = build(
+            section,
+            uart,
+            period,
+            de=de,
+            clock={"ticks_ms": clock.ticks_ms, "sleep_ms": clock.block_ms},
+        )
+    except CommunityError as e:  # the replay's sample period, not the profile's, is too short
+        raise UserError("--board %s: %s (sample period %d s)" % (board, e, period)) from None
+    models = rig.models["meters"]
+    if section["protocol"] == "modbus":
+        line = _ModbusLine(rig.models["bus"], models, [m["unit"] for m in section["meters"]])
+    else:
+        keys = [m["address"].rjust(12, "0") for m in section["meters"]]
+        line = _DLT645Line(rig.models["bus"], models, keys)
+    return clock, line, src
+
+
+def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, board=None):
+    """The log through the firmware's community core on the simulated bus: a summary dict.
+
+    board: a community profile (a name in boards/ or a path): its protocol, meters, baud rate
+    and timeout make the line (the rig's, host_tools/sim/parts.py COMMUNITY_BUSES) and the
+    poller (community/source.py build, as the unit's board.build); the log's meters map onto
+    the profile's by position. Without it: DL/T 645 meters at the log's addresses, `baud`."""
     from host_tools.paths import use_firmware
 
     use_firmware()
-    from host_tools.sim.chips.dlt645_bus import BUS_ERRORS, SILENT, BusSerial
-    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
-    from sunprint.community.meters import CommunityMeters
-    from sunprint.community.schedule import DLT645Bus
-    from sunprint.community.source import CommunitySource
-    from sunprint.core.ledger import LIFETIME, Ledger
-    from sunprint.drivers.dlt645 import DLT645, parse_address
+    from sunprint.core.ledger import LIFETIME
 
     period = sample_period_s or log.interval_s
     n = len(log.addresses)
-    clock = VirtualClock()
-    models = [
-        DLT645MeterModel(a, energy_kwh=log.registers[i][0] / 100, power_w=0.0)
-        for i, a in enumerate(log.addresses)
-    ]
-    bus = BusSerial(models, clock, baudrate=baud, latency_ms=40)
-    dlt = DLT645(bus, address=log.addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
-    wire = [parse_address(a) for a in log.addresses]
-    poller = DLT645Bus(dlt, wire, read_power=True, baudrate=baud, ticks_ms=clock.ticks_ms)
-    meters = CommunityMeters(wire)
-    ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
-    src = CommunitySource(poller, meters, ledger, period)
+    profile = None
+    if board is not None:
+        profile = _board(board, log)
+        clock, line, src = _board_line(profile, board, period)
+        step = clock.block_ms
+    else:
+        from host_tools.sim.chips.dlt645_bus import BusSerial
+        from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
+        from sunprint.community.meters import CommunityMeters
+        from sunprint.community.schedule import DLT645Bus
+        from sunprint.community.source import CommunitySource
+        from sunprint.core.ledger import Ledger
+        from sunprint.drivers.dlt645 import DLT645, parse_address
+
+        clock = VirtualClock()
+        models = [
+            DLT645MeterModel(a, energy_kwh=log.registers[i][0] / 100, power_w=0.0)
+            for i, a in enumerate(log.addresses)
+        ]
+        bus = BusSerial(models, clock, baudrate=baud, latency_ms=40)
+        dlt = DLT645(
+            bus, address=log.addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms
+        )
+        wire = [parse_address(a) for a in log.addresses]
+        poller = DLT645Bus(dlt, wire, read_power=True, baudrate=baud, ticks_ms=clock.ticks_ms)
+        ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+        src = CommunitySource(poller, CommunityMeters(wire), ledger, period)
+        line = _DLT645Line(bus, models, log.addresses)
+        step = clock.sleep_ms
+    poller, meters, ledger = src.poller, src.meters, src.ledger
     offset = [0] * n  # counts subtracted from the log's register: a swapped-in meter's zero
-    truth = [0] * n
-    on_bus_from = [log.registers[i][0] for i in range(n)]
+    truth = [0] * n  # Wh each register moved while on the bus, as the meter showed it
+    on_bus_from = [None] * n  # the register (Wh, shown) when it was last connected
     min_reporting = n
     t0 = log.stamps[0]
     wall0 = t0 - 946684800  # firmware seconds (since 2000)
     for k, s in enumerate(log.stamps):
         rel = s - t0
+        if profile is not None:
+            clock.advance_to_us(rel * 1000000)  # the rig's line keeps the log's time
         frozen = [False] * n
+        swapped = []
         for f in faults:
             i = f.meter
             if f.kind == "meter_swap":
-                if f.at_s == rel:  # the supply is cut: the old register stops here
-                    truth[i] += log.registers[i][k] - on_bus_from[i]
-                    on_bus_from[i] = -1
                 if f.at_s < rel < f.until_s:
                     frozen[i] = True  # read at its value of the cut, then nothing moves
                 elif rel == f.until_s:  # the new meter at 0.00 kWh, and the supply back
                     offset[i] = log.registers[i][k]
-                    on_bus_from[i] = log.registers[i][k]
-                    models[i].swap(log.addresses[i], 0.0)
-            else:
-                kind = SILENT if f.kind == "meter_silent" else BUS_ERRORS
-                if f.at_s <= rel < f.until_s:
-                    bus.set_fault(log.addresses[i], kind)
-                elif rel == f.until_s:
-                    bus.clear_fault(log.addresses[i])
+                    line.swap(i)
+                    swapped.append(i)
+            elif f.at_s <= rel < f.until_s:
+                line.fault(i, f.kind)
+            elif rel == f.until_s:
+                line.clear(i)
         for i in range(n):
             if frozen[i]:
-                models[i].power_w = 0.0  # the old register holds its last value
+                line.hold(i)
                 continue
-            models[i].energy_kwh = (log.registers[i][k] - offset[i]) / 100
-            models[i].power_w = log.powers[i][k]
+            line.set(i, log.powers[i][k], (log.registers[i][k] - offset[i]) / 100)
+            if k == 0 or i in swapped:
+                on_bus_from[i] = line.shown_wh(i)
+        for f in faults:  # the supply is cut: the old register stops here
+            if f.kind == "meter_swap" and f.at_s == rel and on_bus_from[f.meter] is not None:
+                truth[f.meter] += line.shown_wh(f.meter) - on_bus_from[f.meter]
+                on_bus_from[f.meter] = None
         if rel % period == 0:
             src.service(rel, wall0 + rel)
             while poller.busy:
-                clock.sleep_ms(5)
+                step(5)
                 src.service(rel, wall0 + rel)
             min_reporting = min(min_reporting, poller.reporting())
     for i in range(n):
-        if on_bus_from[i] >= 0:  # (a swap not finished by the end: its old part counted)
-            truth[i] += log.registers[i][-1] - on_bus_from[i]
-    total_truth = sum(truth) * 10
+        if on_bus_from[i] is not None:  # (a swap not finished by the end: its old part counted)
+            truth[i] += line.shown_wh(i) - on_bus_from[i]
+    total_truth = sum(truth)
     per_meter = []
     for i in range(n):
-        per_meter.append(
-            {
-                "meter": i + 1,
-                "address": log.addresses[i],
-                "truth_wh": truth[i] * 10,
-                "booked_wh": meters.booked[i] * 10,
-                "silent_reads": poller.silent[i],
-                "bad_frames": poller.wrong[i],
-                "resets": meters.resets[i],
-            }
-        )
-    return {
-        "meters": per_meter,
-        "community_total_wh": meters.total_wh,
-        "sum_of_truths_wh": total_truth,
-        "error_wh": meters.total_wh - total_truth,
-        "ledger_lifetime_wh": ledger.mwh(LIFETIME) // 1000,
-        "homes_reporting_last": poller.reporting(),
-        "homes_reporting_min": min_reporting,
-        "homes": n,
-        "rounds": poller.rounds,
-    }
+        row = {
+            "meter": i + 1,
+            "address": log.addresses[i],
+            "truth_wh": truth[i],
+            "booked_wh": meters.booked[i] * meters.wh_per_count,
+            "silent_reads": poller.silent[i],
+            "bad_frames": poller.wrong[i],
+            "resets": meters.resets[i],
+        }
+        if profile is not None:  # where the log's meter is on the board's line
+            spec = profile["community"]["meters"][i]
+            if "unit" in spec:
+                row["unit"] = spec["unit"]
+                row["model"] = spec["model"]
+            else:
+                row["on_bus"] = line.keys[i]
+        per_meter.append(row)
+    summary = {}
+    if profile is not None:
+        summary["board"] = board
+        summary["protocol"] = profile["community"]["protocol"]
+    summary.update(
+        {
+            "meters": per_meter,
+            "community_total_wh": meters.total_wh,
+            "sum_of_truths_wh": total_truth,
+            "error_wh": meters.total_wh - total_truth,
+            "ledger_lifetime_wh": ledger.mwh(LIFETIME) // 1000,
+            "homes_reporting_last": poller.reporting(),
+            "homes_reporting_min": min_reporting,
+            "homes": n,
+            "rounds": poller.rounds,
+        }
+    )
+    return summary
 
 
 def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, seconds, silent=()):
@@ -495,6 +634,13 @@ def _arguments(p) -> None:
         help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., meter_swap@HH:MM,meter=N",
     )
     r.add_argument("--sample-period", type=int, default=0, help="seconds (default: the log's)")
+    r.add_argument(
+        "--board",
+        metavar="NAME",
+        help="a community board profile (boards/NAME.json or a path): its protocol (DL/T 645 or "
+        "Modbus), meters, baud rate and timeout on the line; the log's meters map onto the "
+        "profile's by position (default: DL/T 645 meters at the log's addresses, 9600 baud)",
+    )
 
 
 def cmd_community(args) -> int:
@@ -516,7 +662,7 @@ def cmd_community(args) -> int:
     faults = [parse_fault(f, log) for f in args.fault]
     import json
 
-    summary = replay(log, faults, sample_period_s=args.sample_period or None)
+    summary = replay(log, faults, sample_period_s=args.sample_period or None, board=args.board)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -84,7 +84,9 @@ def _run(capsys, *argv):
 
 def test_replay_on_a_board_is_a_sunprint_command(capsys):
     fault = "meter_silent@10:00,meter=3,until=12:00"
-    rc, out, err = _run(capsys, "community", "replay", str(DAY), "--board", MODBUS, "--fault", fault)
+    rc, out, err = _run(
+        capsys, "community", "replay", str(DAY), "--board", MODBUS, "--fault", fault
+    )
     assert rc == 0, err
     s = json.loads(out)
     assert s["error_wh"] == 0 and s["homes_reporting_min"] == 4 and s["protocol"] == "modbus"
@@ -103,7 +105,7 @@ def test_a_board_that_does_not_fit_the_log_is_refused_by_name(capsys, tmp_path):
     cases = [
         (("--board", "esp32-epd42-dlt645"), "not a community profile"),
         (("--board", "no-such-board"), "no-such-board"),
-        (("--board", str(broken)), "sdm999"),
+        (("--board", str(broken)), "community.meters[1].model"),
         (("--board", MODBUS, "--sample-period", "1"), "community.meters"),
     ]
     for args, what in cases:
