@@ -1,7 +1,7 @@
 """A synthetic community day and its replay through the firmware's community core (issue 18).
 
     sunprint community synth --homes 5 --out community.csv [--seed 7]
-    sunprint community replay community.csv \\
+    sunprint community replay community.csv [--board esp32-epd42-community-modbus] \\
         [--fault meter_silent@10:00,meter=3,until=12:00] [--fault meter_swap@13:00,meter=2]
 
 synth: N homes under one sky (host_tools/synth.py's pvlib chain and seeded clouds, the same
@@ -23,11 +23,21 @@ Each row: the mean AC power over [time, time + interval) in W, and the meter's r
 
 replay: the meters on the simulated RS-485 line (host_tools/sim/chips/dlt645_bus.py), their
 registers and power set from the log row by row; the firmware's DLT645Bus, CommunityMeters and a
-community Ledger (CommunitySource) read them every sample period. Faults per meter (meter = its
-1-based position in the log): meter_silent (no answer) and bus_errors (replies with a flipped
-byte), from a time until a time; meter_swap at a time (a new meter at 0.00 kWh in its place).
-The summary: per meter what its registers moved while on the bus (the truth) and what was
-booked, the community total against their sum, homes reporting.
+community Ledger (CommunitySource) read them every sample period. With --board NAME (a community
+profile) the line and poller are the board's: the rig wires its meters (DL/T 645 by address or
+Modbus by unit id, mixed models: host_tools/sim/parts.py COMMUNITY_BUSES) and
+community/source.py build makes the poller as the unit does (its baud rate, timeout, DE pin).
+A log's meters map onto the profile's BY POSITION: column k (the k-th `# meter` line) is the
+profile's meters[k-1], whatever its address; a profile listing another number of meters is
+refused by name. The log's register (10 Wh counts) is what each Modbus meter's float32 kWh
+register is set to. Faults per meter (meter = its 1-based position in the log): meter_silent
+(no answer), bus_errors (replies with a flipped byte) and collision (a second device answers
+to its address or unit id), from a time until a time; meter_swap at a time (a new meter at
+0.00 kWh in its place, the supply back 10 minutes later or at until=). The summary: per meter
+what its registers moved while on the bus, as the meter showed them (the truth), and what was
+booked, the community total against their sum, homes reporting; with --board also the board,
+its protocol, each meter's unit id and model (Modbus) or address on the line (DL/T 645), and
+what the line counted against the master (t3.5 gaps, DE, collisions).
 
 (`python -m host_tools.community ...` is the same command.)
 
@@ -224,7 +234,7 @@ def read_log(path) -> CommunityLog:
 
 # --- faults ---
 
-KINDS = ("meter_silent", "meter_swap", "bus_errors")
+KINDS = ("meter_silent", "meter_swap", "bus_errors", "collision")
 
 
 @dataclass(frozen=True)
@@ -280,13 +290,19 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
 class _DLT645Line:
     """DL/T 645 meter models on a BusSerial line: a register is XXXXXX.XX kWh (10 Wh a count)."""
 
+    uart = None  # the line the master talks to (a board's replay: its counters)
+
     def __init__(self, bus, models, keys):
         from host_tools.sim.chips import dlt645_bus
 
         self.bus = bus
         self.models = models
         self.keys = keys  # each meter's 12-digit address on the line
-        self._kinds = {"meter_silent": dlt645_bus.SILENT, "bus_errors": dlt645_bus.BUS_ERRORS}
+        self._kinds = {
+            "meter_silent": dlt645_bus.SILENT,
+            "bus_errors": dlt645_bus.BUS_ERRORS,
+            "collision": dlt645_bus.COLLIDE,
+        }
 
     def set(self, i, power_w, kwh):
         self.models[i].energy_kwh = kwh
@@ -318,7 +334,11 @@ class _ModbusLine(_DLT645Line):
         self.bus = bus
         self.models = models
         self.keys = keys  # unit ids
-        self._kinds = {"meter_silent": modbus_bus.SILENT, "bus_errors": modbus_bus.BUS_ERRORS}
+        self._kinds = {
+            "meter_silent": modbus_bus.SILENT,
+            "bus_errors": modbus_bus.BUS_ERRORS,
+            "collision": modbus_bus.COLLIDE,
+        }
 
     def set(self, i, power_w, kwh):
         self.models[i].set(power_w=power_w, energy_kwh=kwh)
@@ -380,7 +400,12 @@ def _board_line(profile, board, period):
     else:
         keys = [m["address"].rjust(12, "0") for m in section["meters"]]
         line = _DLT645Line(rig.models["bus"], models, keys)
+    line.uart = rig.models["uart"]
     return clock, line, src
+
+
+# what the simulated line counted against the master (FakeUART; BusSerial has what it has)
+_LINE_COUNTS = ("gap_violations", "de_violations", "collisions", "lost_bytes")
 
 
 def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, board=None):
@@ -496,6 +521,9 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, boa
     if profile is not None:
         summary["board"] = board
         summary["protocol"] = profile["community"]["protocol"]
+        summary["line"] = {
+            name: getattr(line.uart, name) for name in _LINE_COUNTS if hasattr(line.uart, name)
+        }
     summary.update(
         {
             "meters": per_meter,
@@ -631,7 +659,8 @@ def _arguments(p) -> None:
         "--fault",
         action="append",
         default=[],
-        help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., meter_swap@HH:MM,meter=N",
+        help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., collision@..., "
+        "meter_swap@HH:MM,meter=N (N: the meter's 1-based column in the log)",
     )
     r.add_argument("--sample-period", type=int, default=0, help="seconds (default: the log's)")
     r.add_argument(

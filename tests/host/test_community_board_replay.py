@@ -56,6 +56,8 @@ def test_bundled_day_on_the_modbus_board_is_exact(log):
     assert m[2]["silent_reads"] == 120 and m[4]["silent_reads"] == 120
     assert m[1]["resets"] == 1 and all(x["booked_wh"] == x["truth_wh"] for x in m)
     assert s["homes_reporting_min"] == 3 and s["homes_reporting_last"] == 5
+    # the poller kept the t3.5 silences and let go of the line before every reply
+    assert s["line"] == {"gap_violations": 0, "de_violations": 0, "collisions": 0, "lost_bytes": 0}
     # the Modbus registers count in Wh: the truth is not the DL/T 645 replay's 10 Wh steps
     # rounded, but what each register showed, and it comes to the same energy within a count
     dlt = community.replay(log, _faults(log, BENCH_FAULTS))
@@ -67,6 +69,15 @@ def test_bus_errors_on_one_modbus_meter_are_its_own(log):
     bad = [x["bad_frames"] for x in s["meters"]]
     assert bad[3] == 360 and sum(bad) == 360  # unit 12's CRC errors, nobody else's
     assert s["error_wh"] == 0
+
+
+@pytest.mark.parametrize("board", [MODBUS, "esp32-epd42-community"])
+def test_a_collision_on_one_meter_is_flagged_never_booked(log, board):
+    # a second device answering to unit 12 (address 4) for an hour: garbage, a bad frame each
+    # round on that meter alone; its energy is booked from its register when it is heard again
+    s = community.replay(log, _faults(log, ["collision@10:00,meter=4,until=11:00"]), board=board)
+    assert [x["bad_frames"] for x in s["meters"]] == [0, 0, 0, 60, 0]
+    assert s["error_wh"] == 0 and s["meters"][3]["booked_wh"] == s["meters"][3]["truth_wh"]
 
 
 def test_the_dlt645_board_replays_on_its_own_line(log):
