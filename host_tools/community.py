@@ -393,7 +393,7 @@ def _board_line(profile, board, period):
             clock={"ticks_ms": clock.ticks_ms, "sleep_ms": clock.block_ms},
         )
     except CommunityError as e:  # the replay's sample period, not the profile's, is too short
-        raise UserError("--board %s: %s (sample period %d s)" % (board, e, period)) from None
+        raise UserError("--board %s: %s" % (board, e)) from None
     models = rig.models["meters"]
     if section["protocol"] == "modbus":
         line = _ModbusLine(rig.models["bus"], models, [m["unit"] for m in section["meters"]])
