@@ -243,6 +243,7 @@ class Fault:
     at_s: int  # seconds after the log's first row
     meter: int  # 0-based
     until_s: int
+    new_count: int = 0  # meter_swap: the new meter's register when connected (10 Wh counts)
 
 
 def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
@@ -262,6 +263,7 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
     at = clock(parts[0], "time") - first
     meter = None
     until = None
+    new_count = 0
     for p in parts[1:]:
         key, _, v = p.partition("=")
         if key == "meter":
@@ -273,15 +275,29 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
                 raise UserError("--fault %s: meter must be 1 to %d" % (text, len(log.addresses)))
         elif key == "until":
             until = clock(v, "until") - first
+        elif key == "kwh" and kind == "meter_swap":
+            new_count = _new_register(text, v)
         else:
-            raise UserError("--fault %s: unknown %r (meter=, until=)" % (text, key))
+            known = "meter=, until=, kwh=" if kind == "meter_swap" else "meter=, until="
+            raise UserError("--fault %s: unknown %r (%s)" % (text, key, known))
     if meter is None:
         raise UserError("--fault %s: meter= is missing" % text)
     if kind == "meter_swap" and until is None:
         until = at + 600  # ten minutes without supply while the meter is changed
     if until is None or until <= at:
         raise UserError("--fault %s: until= must come after the start" % text)
-    return Fault(kind, at, meter, until)
+    return Fault(kind, at, meter, until, new_count)
+
+
+def _new_register(text, v):
+    """A swapped-in meter's register, kWh with at most 2 decimals (a DL/T 645 register's
+    XXXXXX.XX), as 10 Wh counts."""
+    whole, _, frac = v.partition(".")
+    if not (
+        whole.isdigit() and len(whole) <= 6 and (frac == "" or frac.isdigit()) and len(frac) <= 2
+    ):
+        raise UserError("--fault %s: kwh=%s is not a register, 0 to 999999.99 kWh" % (text, v))
+    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 # --- replay ---
@@ -314,8 +330,8 @@ class _DLT645Line:
     def shown_wh(self, i):
         return int(round(self.models[i].energy_kwh * 100)) * 10
 
-    def swap(self, i):
-        self.models[i].swap(self.keys[i], 0.0)
+    def swap(self, i, kwh):
+        self.models[i].swap(self.keys[i], kwh)
 
     def fault(self, i, kind):
         self.bus.set_fault(self.keys[i], self._kinds[kind])
@@ -349,8 +365,8 @@ class _ModbusLine(_DLT645Line):
     def shown_wh(self, i):
         return self.models[i].shown_wh()
 
-    def swap(self, i):
-        self.models[i].swap(0.0)  # a new meter at 0.00 kWh, at the old one's unit id
+    def swap(self, i, kwh):
+        self.models[i].swap(kwh)  # a new meter at its own register, at the old one's unit id
 
 
 def _board(board, log: CommunityLog):
@@ -469,9 +485,9 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, boa
             if f.kind == "meter_swap":
                 if f.at_s < rel < f.until_s:
                     frozen[i] = True  # read at its value of the cut, then nothing moves
-                elif rel == f.until_s:  # the new meter at 0.00 kWh, and the supply back
-                    offset[i] = log.registers[i][k]
-                    line.swap(i)
+                elif rel == f.until_s:  # the new meter at its own register, the supply back
+                    offset[i] = log.registers[i][k] - f.new_count
+                    line.swap(i, f.new_count / 100)
                     swapped.append(i)
             elif f.at_s <= rel < f.until_s:
                 line.fault(i, f.kind)
@@ -660,7 +676,8 @@ def _arguments(p) -> None:
         action="append",
         default=[],
         help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., collision@..., "
-        "meter_swap@HH:MM,meter=N (N: the meter's 1-based column in the log)",
+        "meter_swap@HH:MM,meter=N[,until=HH:MM][,kwh=R] (N: the meter's 1-based column in the "
+        "log; R: the new meter's register, default 0.00)",
     )
     r.add_argument("--sample-period", type=int, default=0, help="seconds (default: the log's)")
     r.add_argument(

@@ -80,6 +80,29 @@ def test_a_collision_on_one_meter_is_flagged_never_booked(log, board):
     assert s["error_wh"] == 0 and s["meters"][3]["booked_wh"] == s["meters"][3]["truth_wh"]
 
 
+@pytest.mark.parametrize("board", [MODBUS, "esp32-epd42-community"])
+@pytest.mark.parametrize("kwh", ["12.34", "50000"])
+def test_a_new_meter_at_its_own_register_is_a_swap(log, board, kwh):
+    # the new meter comes with its own reading, below or far above the old one's: never a
+    # negative step, never the jump booked; what it moved on the bus is
+    f = _faults(log, ["meter_swap@13:00,meter=2,kwh=" + kwh])
+    assert f[0].new_count == int(float(kwh) * 100 + 0.5)
+    s = community.replay(log, f, board=board)
+    m = s["meters"][1]
+    assert s["error_wh"] == 0 and m["resets"] == 1 and m["booked_wh"] == m["truth_wh"] > 20000
+
+
+def test_a_bad_new_register_is_named(log):
+    for text, what in (
+        ("meter_swap@13:00,meter=2,kwh=1.234", "kwh=1.234 is not a register"),
+        ("meter_swap@13:00,meter=2,kwh=-1", "is not a register"),
+        ("meter_swap@13:00,meter=2,kwh=1000000", "is not a register"),
+        ("meter_silent@10:00,meter=1,until=11:00,kwh=1", "unknown 'kwh'"),
+    ):
+        with pytest.raises(UserError, match=what):
+            community.parse_fault(text, log)
+
+
 def test_the_dlt645_board_replays_on_its_own_line(log):
     s = community.replay(log, _faults(log, BENCH_FAULTS), board="esp32-epd42-community")
     assert s["protocol"] == "dlt645" and s["error_wh"] == 0
