@@ -33,7 +33,7 @@ refused by name. The log's register (10 Wh counts) is what each Modbus meter's f
 register is set to. Faults per meter (meter = its 1-based position in the log): meter_silent
 (no answer), bus_errors (replies with a flipped byte) and collision (a second device answers
 to its address or unit id), from a time until a time; meter_swap at a time (a new meter at
-0.00 kWh in its place, the supply back 10 minutes later or at until=). The summary: per meter
+0.00 kWh, or kwh=, in its place, the supply back 10 minutes later or at until=). The summary: per meter
 what its registers moved while on the bus, as the meter showed them (the truth), and what was
 booked, the community total against their sum, homes reporting; with --board also the board,
 its protocol, each meter's unit id and model (Modbus) or address on the line (DL/T 645), and
@@ -303,22 +303,36 @@ def _new_register(text, v):
 # --- replay ---
 
 
-class _DLT645Line:
-    """DL/T 645 meter models on a BusSerial line: a register is XXXXXX.XX kWh (10 Wh a count)."""
+class _Line:
+    """The meter models on a simulated line, as the replay drives them: meter i by its
+    position (the log's column), keys[i] its address or unit id on the line."""
 
     uart = None  # the line the master talks to (a board's replay: its counters)
 
     def __init__(self, bus, models, keys):
-        from host_tools.sim.chips import dlt645_bus
-
         self.bus = bus
         self.models = models
-        self.keys = keys  # each meter's 12-digit address on the line
-        self._kinds = {
-            "meter_silent": dlt645_bus.SILENT,
-            "bus_errors": dlt645_bus.BUS_ERRORS,
-            "collision": dlt645_bus.COLLIDE,
-        }
+        self.keys = keys
+
+    def fault(self, i, kind):
+        b = self._line_module()
+        self.bus.set_fault(
+            self.keys[i],
+            {"meter_silent": b.SILENT, "bus_errors": b.BUS_ERRORS, "collision": b.COLLIDE}[kind],
+        )
+
+    def clear(self, i):
+        self.bus.clear_fault(self.keys[i])
+
+
+class _DLT645Line(_Line):
+    """DL/T 645 meter models on a BusSerial line, by 12-digit address: a register is
+    XXXXXX.XX kWh (10 Wh a count)."""
+
+    def _line_module(self):  # its fault names
+        from host_tools.sim.chips import dlt645_bus
+
+        return dlt645_bus
 
     def set(self, i, power_w, kwh):
         self.models[i].energy_kwh = kwh
@@ -333,28 +347,15 @@ class _DLT645Line:
     def swap(self, i, kwh):
         self.models[i].swap(self.keys[i], kwh)
 
-    def fault(self, i, kind):
-        self.bus.set_fault(self.keys[i], self._kinds[kind])
 
-    def clear(self, i):
-        self.bus.clear_fault(self.keys[i])
-
-
-class _ModbusLine(_DLT645Line):
-    """Modbus meter models (mixed models, by unit id) on a ModbusBusPeer: a register is the
+class _ModbusLine(_Line):
+    """Modbus meter models (mixed models) on a ModbusBusPeer, by unit id: a register is the
     vendor's float32 kWh, read in whole Wh."""
 
-    def __init__(self, bus, models, keys):
+    def _line_module(self):  # its fault names
         from host_tools.sim.chips import modbus_bus
 
-        self.bus = bus
-        self.models = models
-        self.keys = keys  # unit ids
-        self._kinds = {
-            "meter_silent": modbus_bus.SILENT,
-            "bus_errors": modbus_bus.BUS_ERRORS,
-            "collision": modbus_bus.COLLIDE,
-        }
+        return modbus_bus
 
     def set(self, i, power_w, kwh):
         self.models[i].set(power_w=power_w, energy_kwh=kwh)
@@ -370,7 +371,7 @@ class _ModbusLine(_DLT645Line):
 
 
 def _board(board, log: CommunityLog):
-    """(profile, shown name) of a community board whose meters the log's map onto."""
+    """The profile of a community board whose meters the log's map onto (by position)."""
     from host_tools.boards import load_board
 
     profile = load_board(board)
