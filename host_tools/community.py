@@ -1,7 +1,7 @@
 """A synthetic community day and its replay through the firmware's community core (issue 18).
 
     sunprint community synth --homes 5 --out community.csv [--seed 7]
-    sunprint community replay community.csv \\
+    sunprint community replay community.csv [--board esp32-epd42-community-modbus] \\
         [--fault meter_silent@10:00,meter=3,until=12:00] [--fault meter_swap@13:00,meter=2]
 
 synth: N homes under one sky (host_tools/synth.py's pvlib chain and seeded clouds, the same
@@ -23,11 +23,21 @@ Each row: the mean AC power over [time, time + interval) in W, and the meter's r
 
 replay: the meters on the simulated RS-485 line (host_tools/sim/chips/dlt645_bus.py), their
 registers and power set from the log row by row; the firmware's DLT645Bus, CommunityMeters and a
-community Ledger (CommunitySource) read them every sample period. Faults per meter (meter = its
-1-based position in the log): meter_silent (no answer) and bus_errors (replies with a flipped
-byte), from a time until a time; meter_swap at a time (a new meter at 0.00 kWh in its place).
-The summary: per meter what its registers moved while on the bus (the truth) and what was
-booked, the community total against their sum, homes reporting.
+community Ledger (CommunitySource) read them every sample period. With --board NAME (a community
+profile) the line and poller are the board's: the rig wires its meters (DL/T 645 by address or
+Modbus by unit id, mixed models: host_tools/sim/parts.py COMMUNITY_BUSES) and
+community/source.py build makes the poller as the unit does (its baud rate, timeout, DE pin).
+A log's meters map onto the profile's BY POSITION: column k (the k-th `# meter` line) is the
+profile's meters[k-1], whatever its address; a profile listing another number of meters is
+refused by name. The log's register (10 Wh counts) is what each Modbus meter's float32 kWh
+register is set to. Faults per meter (meter = its 1-based position in the log): meter_silent
+(no answer), bus_errors (replies with a flipped byte) and collision (a second device answers
+to its address or unit id), from a time until a time; meter_swap at a time (a new meter at
+0.00 kWh, or kwh=, in its place, the supply back 10 minutes later or at until=). The summary: per meter
+what its registers moved while on the bus, as the meter showed them (the truth), and what was
+booked, the community total against their sum, homes reporting; with --board also the board,
+its protocol, each meter's unit id and model (Modbus) or address on the line (DL/T 645), and
+what the line counted against the master (t3.5 gaps, DE, collisions).
 
 (`python -m host_tools.community ...` is the same command.)
 
@@ -224,7 +234,7 @@ def read_log(path) -> CommunityLog:
 
 # --- faults ---
 
-KINDS = ("meter_silent", "meter_swap", "bus_errors")
+KINDS = ("meter_silent", "meter_swap", "bus_errors", "collision")
 
 
 @dataclass(frozen=True)
@@ -233,6 +243,7 @@ class Fault:
     at_s: int  # seconds after the log's first row
     meter: int  # 0-based
     until_s: int
+    new_count: int = 0  # meter_swap: the new meter's register when connected (10 Wh counts)
 
 
 def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
@@ -252,6 +263,7 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
     at = clock(parts[0], "time") - first
     meter = None
     until = None
+    new_count = 0
     for p in parts[1:]:
         key, _, v = p.partition("=")
         if key == "meter":
@@ -263,114 +275,286 @@ def parse_fault(text, log: CommunityLog, tz_s=8 * 3600) -> Fault:
                 raise UserError("--fault %s: meter must be 1 to %d" % (text, len(log.addresses)))
         elif key == "until":
             until = clock(v, "until") - first
+        elif key == "kwh" and kind == "meter_swap":
+            new_count = _new_register(text, v)
         else:
-            raise UserError("--fault %s: unknown %r (meter=, until=)" % (text, key))
+            known = "meter=, until=, kwh=" if kind == "meter_swap" else "meter=, until="
+            raise UserError("--fault %s: unknown %r (%s)" % (text, key, known))
     if meter is None:
         raise UserError("--fault %s: meter= is missing" % text)
     if kind == "meter_swap" and until is None:
         until = at + 600  # ten minutes without supply while the meter is changed
     if until is None or until <= at:
         raise UserError("--fault %s: until= must come after the start" % text)
-    return Fault(kind, at, meter, until)
+    return Fault(kind, at, meter, until, new_count)
+
+
+def _new_register(text, v):
+    """A swapped-in meter's register, kWh with at most 2 decimals (a DL/T 645 register's
+    XXXXXX.XX), as 10 Wh counts."""
+    whole, _, frac = v.partition(".")
+    if not (
+        whole.isdigit() and len(whole) <= 6 and (frac == "" or frac.isdigit()) and len(frac) <= 2
+    ):
+        raise UserError("--fault %s: kwh=%s is not a register, 0 to 999999.99 kWh" % (text, v))
+    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 # --- replay ---
 
 
-def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600):
-    """The log through the firmware's community core on the simulated bus: a summary dict."""
+class _Line:
+    """The meter models on a simulated line, as the replay drives them: meter i by its
+    position (the log's column), keys[i] its address or unit id on the line."""
+
+    uart = None  # the line the master talks to (a board's replay: its counters)
+
+    def __init__(self, bus, models, keys):
+        self.bus = bus
+        self.models = models
+        self.keys = keys
+
+    def fault(self, i, kind):
+        b = self._line_module()
+        self.bus.set_fault(
+            self.keys[i],
+            {"meter_silent": b.SILENT, "bus_errors": b.BUS_ERRORS, "collision": b.COLLIDE}[kind],
+        )
+
+    def clear(self, i):
+        self.bus.clear_fault(self.keys[i])
+
+
+class _DLT645Line(_Line):
+    """DL/T 645 meter models on a BusSerial line, by 12-digit address: a register is
+    XXXXXX.XX kWh (10 Wh a count)."""
+
+    def _line_module(self):  # its fault names
+        from host_tools.sim.chips import dlt645_bus
+
+        return dlt645_bus
+
+    def set(self, i, power_w, kwh):
+        self.models[i].energy_kwh = kwh
+        self.models[i].power_w = power_w
+
+    def hold(self, i):
+        self.models[i].power_w = 0.0  # the register holds its last value
+
+    def shown_wh(self, i):
+        return int(round(self.models[i].energy_kwh * 100)) * 10
+
+    def swap(self, i, kwh):
+        self.models[i].swap(self.keys[i], kwh)
+
+
+class _ModbusLine(_Line):
+    """Modbus meter models (mixed models) on a ModbusBusPeer, by unit id: a register is the
+    vendor's float32 kWh, read in whole Wh."""
+
+    def _line_module(self):  # its fault names
+        from host_tools.sim.chips import modbus_bus
+
+        return modbus_bus
+
+    def set(self, i, power_w, kwh):
+        self.models[i].set(power_w=power_w, energy_kwh=kwh)
+
+    def hold(self, i):
+        self.models[i].set(power_w=0.0)
+
+    def shown_wh(self, i):
+        return self.models[i].shown_wh()
+
+    def swap(self, i, kwh):
+        self.models[i].swap(kwh)  # a new meter at its own register, at the old one's unit id
+
+
+def _board(board, log: CommunityLog):
+    """The profile of a community board whose meters the log's map onto (by position)."""
+    from host_tools.boards import load_board
+
+    profile = load_board(board)
+    section = profile.get("community")
+    if section is None:
+        raise UserError("--board %s: not a community profile (no community section)" % board)
+    n = len(section["meters"])
+    if n != len(log.addresses):
+        raise UserError(
+            "--board %s: %d meters in community.meters, the log has %d: a log's meters map "
+            "onto the board's by position (column k on meters[k-1])"
+            % (board, n, len(log.addresses))
+        )
+    return profile
+
+
+def _board_line(profile, board, period):
+    """The board's community line from the rig (parts.COMMUNITY_BUSES) and the firmware's
+    CommunitySource on it, as board.build opens them: (clock, line, source)."""
+    from host_tools.sim import rig as rigmod
+    from host_tools.sim.platform import machine as fake
+    from sunprint.community.profile import CommunityError
+    from sunprint.community.source import build
+
+    section = profile["community"]
+    clock = rigmod.Clock()
+    rig = rigmod.wire(profile, clock, fake)
+    uart = fake.UART(section["uart"]["id"])  # the rig's line, as the unit's machine opens it
+    de = fake.Pin(section["de"], fake.Pin.OUT) if "de" in section else None
+    try:
+        src = build(
+            section,
+            uart,
+            period,
+            de=de,
+            clock={"ticks_ms": clock.ticks_ms, "sleep_ms": clock.block_ms},
+        )
+    except CommunityError as e:  # the replay's sample period, not the profile's, is too short
+        raise UserError("--board %s: %s" % (board, e)) from None
+    models = rig.models["meters"]
+    if section["protocol"] == "modbus":
+        line = _ModbusLine(rig.models["bus"], models, [m["unit"] for m in section["meters"]])
+    else:
+        keys = [m["address"].rjust(12, "0") for m in section["meters"]]
+        line = _DLT645Line(rig.models["bus"], models, keys)
+    line.uart = rig.models["uart"]
+    return clock, line, src
+
+
+# what the simulated line counted against the master (FakeUART; BusSerial has what it has)
+_LINE_COUNTS = ("gap_violations", "de_violations", "collisions", "lost_bytes")
+
+
+def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, board=None):
+    """The log through the firmware's community core on the simulated bus: a summary dict.
+
+    board: a community profile (a name in boards/ or a path): its protocol, meters, baud rate
+    and timeout make the line (the rig's, host_tools/sim/parts.py COMMUNITY_BUSES) and the
+    poller (community/source.py build, as the unit's board.build); the log's meters map onto
+    the profile's by position. Without it: DL/T 645 meters at the log's addresses, `baud`."""
     from host_tools.paths import use_firmware
 
     use_firmware()
-    from host_tools.sim.chips.dlt645_bus import BUS_ERRORS, SILENT, BusSerial
-    from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
-    from sunprint.community.meters import CommunityMeters
-    from sunprint.community.schedule import DLT645Bus
-    from sunprint.community.source import CommunitySource
-    from sunprint.core.ledger import LIFETIME, Ledger
-    from sunprint.drivers.dlt645 import DLT645, parse_address
+    from sunprint.core.ledger import LIFETIME
 
     period = sample_period_s or log.interval_s
     n = len(log.addresses)
-    clock = VirtualClock()
-    models = [
-        DLT645MeterModel(a, energy_kwh=log.registers[i][0] / 100, power_w=0.0)
-        for i, a in enumerate(log.addresses)
-    ]
-    bus = BusSerial(models, clock, baudrate=baud, latency_ms=40)
-    dlt = DLT645(bus, address=log.addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
-    wire = [parse_address(a) for a in log.addresses]
-    poller = DLT645Bus(dlt, wire, read_power=True, baudrate=baud, ticks_ms=clock.ticks_ms)
-    meters = CommunityMeters(wire)
-    ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
-    src = CommunitySource(poller, meters, ledger, period)
+    profile = None
+    if board is not None:
+        profile = _board(board, log)
+        clock, line, src = _board_line(profile, board, period)
+        step = clock.block_ms
+    else:
+        from host_tools.sim.chips.dlt645_bus import BusSerial
+        from host_tools.sim.chips.dlt645_meter import DLT645MeterModel, VirtualClock
+        from sunprint.community.meters import CommunityMeters
+        from sunprint.community.schedule import DLT645Bus
+        from sunprint.community.source import CommunitySource
+        from sunprint.core.ledger import Ledger
+        from sunprint.drivers.dlt645 import DLT645, parse_address
+
+        clock = VirtualClock()
+        models = [
+            DLT645MeterModel(a, energy_kwh=log.registers[i][0] / 100, power_w=0.0)
+            for i, a in enumerate(log.addresses)
+        ]
+        bus = BusSerial(models, clock, baudrate=baud, latency_ms=40)
+        dlt = DLT645(
+            bus, address=log.addresses[0], ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms
+        )
+        wire = [parse_address(a) for a in log.addresses]
+        poller = DLT645Bus(dlt, wire, read_power=True, baudrate=baud, ticks_ms=clock.ticks_ms)
+        ledger = Ledger(counter_per_kwh=1000, counter_bits=30, counter_max_power_w=10000000)
+        src = CommunitySource(poller, CommunityMeters(wire), ledger, period)
+        line = _DLT645Line(bus, models, log.addresses)
+        step = clock.sleep_ms
+    poller, meters, ledger = src.poller, src.meters, src.ledger
     offset = [0] * n  # counts subtracted from the log's register: a swapped-in meter's zero
-    truth = [0] * n
-    on_bus_from = [log.registers[i][0] for i in range(n)]
+    truth = [0] * n  # Wh each register moved while on the bus, as the meter showed it
+    on_bus_from = [None] * n  # the register (Wh, shown) when it was last connected
     min_reporting = n
     t0 = log.stamps[0]
     wall0 = t0 - 946684800  # firmware seconds (since 2000)
     for k, s in enumerate(log.stamps):
         rel = s - t0
+        if profile is not None:
+            clock.advance_to_us(rel * 1000000)  # the rig's line keeps the log's time
         frozen = [False] * n
+        swapped = []
         for f in faults:
             i = f.meter
             if f.kind == "meter_swap":
-                if f.at_s == rel:  # the supply is cut: the old register stops here
-                    truth[i] += log.registers[i][k] - on_bus_from[i]
-                    on_bus_from[i] = -1
                 if f.at_s < rel < f.until_s:
                     frozen[i] = True  # read at its value of the cut, then nothing moves
-                elif rel == f.until_s:  # the new meter at 0.00 kWh, and the supply back
-                    offset[i] = log.registers[i][k]
-                    on_bus_from[i] = log.registers[i][k]
-                    models[i].swap(log.addresses[i], 0.0)
-            else:
-                kind = SILENT if f.kind == "meter_silent" else BUS_ERRORS
-                if f.at_s <= rel < f.until_s:
-                    bus.set_fault(log.addresses[i], kind)
-                elif rel == f.until_s:
-                    bus.clear_fault(log.addresses[i])
+                elif rel == f.until_s:  # the new meter at its own register, the supply back
+                    offset[i] = log.registers[i][k] - f.new_count
+                    line.swap(i, f.new_count / 100)
+                    swapped.append(i)
+            elif f.at_s <= rel < f.until_s:
+                line.fault(i, f.kind)
+            elif rel == f.until_s:
+                line.clear(i)
         for i in range(n):
             if frozen[i]:
-                models[i].power_w = 0.0  # the old register holds its last value
+                line.hold(i)
                 continue
-            models[i].energy_kwh = (log.registers[i][k] - offset[i]) / 100
-            models[i].power_w = log.powers[i][k]
+            line.set(i, log.powers[i][k], (log.registers[i][k] - offset[i]) / 100)
+            if k == 0 or i in swapped:
+                on_bus_from[i] = line.shown_wh(i)
+        for f in faults:  # the supply is cut: the old register stops here
+            if f.kind == "meter_swap" and f.at_s == rel and on_bus_from[f.meter] is not None:
+                truth[f.meter] += line.shown_wh(f.meter) - on_bus_from[f.meter]
+                on_bus_from[f.meter] = None
         if rel % period == 0:
             src.service(rel, wall0 + rel)
             while poller.busy:
-                clock.sleep_ms(5)
+                step(5)
                 src.service(rel, wall0 + rel)
             min_reporting = min(min_reporting, poller.reporting())
     for i in range(n):
-        if on_bus_from[i] >= 0:  # (a swap not finished by the end: its old part counted)
-            truth[i] += log.registers[i][-1] - on_bus_from[i]
-    total_truth = sum(truth) * 10
+        if on_bus_from[i] is not None:  # (a swap not finished by the end: its old part counted)
+            truth[i] += line.shown_wh(i) - on_bus_from[i]
+    total_truth = sum(truth)
     per_meter = []
     for i in range(n):
-        per_meter.append(
-            {
-                "meter": i + 1,
-                "address": log.addresses[i],
-                "truth_wh": truth[i] * 10,
-                "booked_wh": meters.booked[i] * 10,
-                "silent_reads": poller.silent[i],
-                "bad_frames": poller.wrong[i],
-                "resets": meters.resets[i],
-            }
-        )
-    return {
-        "meters": per_meter,
-        "community_total_wh": meters.total_wh,
-        "sum_of_truths_wh": total_truth,
-        "error_wh": meters.total_wh - total_truth,
-        "ledger_lifetime_wh": ledger.mwh(LIFETIME) // 1000,
-        "homes_reporting_last": poller.reporting(),
-        "homes_reporting_min": min_reporting,
-        "homes": n,
-        "rounds": poller.rounds,
-    }
+        row = {
+            "meter": i + 1,
+            "address": log.addresses[i],
+            "truth_wh": truth[i],
+            "booked_wh": meters.booked[i] * meters.wh_per_count,
+            "silent_reads": poller.silent[i],
+            "bad_frames": poller.wrong[i],
+            "resets": meters.resets[i],
+        }
+        if profile is not None:  # where the log's meter is on the board's line
+            spec = profile["community"]["meters"][i]
+            if "unit" in spec:
+                row["unit"] = spec["unit"]
+                row["model"] = spec["model"]
+            else:
+                row["on_bus"] = line.keys[i]
+        per_meter.append(row)
+    summary = {}
+    if profile is not None:
+        summary["board"] = board
+        summary["protocol"] = profile["community"]["protocol"]
+        summary["line"] = {
+            name: getattr(line.uart, name) for name in _LINE_COUNTS if hasattr(line.uart, name)
+        }
+    summary.update(
+        {
+            "meters": per_meter,
+            "community_total_wh": meters.total_wh,
+            "sum_of_truths_wh": total_truth,
+            "error_wh": meters.total_wh - total_truth,
+            "ledger_lifetime_wh": ledger.mwh(LIFETIME) // 1000,
+            "homes_reporting_last": poller.reporting(),
+            "homes_reporting_min": min_reporting,
+            "homes": n,
+            "rounds": poller.rounds,
+        }
+    )
+    return summary
 
 
 def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, seconds, silent=()):
@@ -492,9 +676,18 @@ def _arguments(p) -> None:
         "--fault",
         action="append",
         default=[],
-        help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., meter_swap@HH:MM,meter=N",
+        help="meter_silent@HH:MM,meter=N,until=HH:MM, bus_errors@..., collision@..., "
+        "meter_swap@HH:MM,meter=N[,until=HH:MM][,kwh=R] (N: the meter's 1-based column in the "
+        "log; R: the new meter's register, default 0.00)",
     )
     r.add_argument("--sample-period", type=int, default=0, help="seconds (default: the log's)")
+    r.add_argument(
+        "--board",
+        metavar="NAME",
+        help="a community board profile (boards/NAME.json or a path): its protocol (DL/T 645 or "
+        "Modbus), meters, baud rate and timeout on the line; the log's meters map onto the "
+        "profile's by position (default: DL/T 645 meters at the log's addresses, 9600 baud)",
+    )
 
 
 def cmd_community(args) -> int:
@@ -516,7 +709,7 @@ def cmd_community(args) -> int:
     faults = [parse_fault(f, log) for f in args.fault]
     import json
 
-    summary = replay(log, faults, sample_period_s=args.sample_period or None)
+    summary = replay(log, faults, sample_period_s=args.sample_period or None, board=args.board)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -21,7 +21,11 @@
   register moved while on the bus) over the bundled community day
   (assets/logs/community-zhongshan-2024-10-15.csv, host_tools/community.py replay: 5 meters
   read every 60 s, meters 3 and 5 silent 10:00-12:00, meter 2 swapped at 13:00) (goal 0), and
-  the community Ledger's lifetime against it; the same for the firmware test's day.
+  the community Ledger's lifetime against it; the same for the firmware test's day;
+- community_modbus_total_error_wh: the same day and faults replayed on the Modbus community
+  board (boards/esp32-epd42-community-modbus.json: DDSU666, SDM120, SDM630 by unit id at 9600
+  baud, the log's meters by position; `sunprint community replay --board`): community total
+  minus the sum of what each meter's float32 register showed while on the bus (goal 0).
 
     .venv/bin/python tests/bench/bench_community.py
 """
@@ -262,6 +266,14 @@ def bench_community():
         ("community_sum_of_truths", total, "Wh"),
     )
     _line("community_ledger_lifetime_error_wh", s["ledger_lifetime_wh"] - total, "Wh", "== 0")
+    s = community.replay(log, faults, board="esp32-epd42-community-modbus")
+    _line(
+        "community_modbus_total_error_wh",
+        s["error_wh"],
+        "Wh",
+        "== 0",
+        ("community_modbus_sum_of_truths", s["sum_of_truths_wh"], "Wh"),
+    )
     cm, led, poller, truth, _ = _day(60, 10)  # the firmware test's day, on the simulated bus
     _line(
         "community_total_error_wh_test_day",

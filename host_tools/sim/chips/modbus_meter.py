@@ -28,7 +28,8 @@
 # - an unsupported function code: exception 01; a read outside every block, or with a function
 #   code the meter's measurements are not read with: 02; a count of 0, above 125 or above
 #   max_regs: 03; busy=True: 06 (server busy);
-# - reset() sets the energy registers back to 0 (a meter replaced or cleared).
+# - reset() sets the energy registers back to 0 (a meter cleared);
+# - swap(energy_kwh) puts another meter in its place, its registers its own.
 # Not modelled: holding (setup) registers, writes, reactive and apparent quantities (read 0).
 
 import struct
@@ -107,8 +108,15 @@ class ModbusMeterModel:
         self._encode()
 
     def reset(self):
-        self.energy_kwh = 0.0
-        self.export_kwh = 0.0
+        self.swap(0.0, 0.0)
+
+    def swap(self, energy_kwh=0.0, export_kwh=0.0):
+        """Another meter in this one's place, set to the same unit id (and model) by the
+        installer. Its energy registers are its own: they count on from the value it came
+        with (0.00 kWh new, or what a factory test or an earlier service left), never from
+        the old meter's: a master sees a step down, which is a swap, not negative energy."""
+        self.energy_kwh = energy_kwh
+        self.export_kwh = export_kwh
         self._encode()
 
     def _encode(self):
