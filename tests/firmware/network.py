@@ -13,18 +13,8 @@ connect() are only compared. The station is the simulator's (host_tools/sim/plat
 which the virtual board's site network uses too).
 """
 
-from host_tools.sim.platform.wlan import (  # noqa: F401 - the network module's names
-    AP_IF,
-    STA_IF,
-    STAT_CONNECT_FAIL,
-    STAT_CONNECTING,
-    STAT_GOT_IP,
-    STAT_IDLE,
-    STAT_NO_AP_FOUND,
-    STAT_WRONG_PASSWORD,
-    AccessPoint,
-    Station,
-)
+from host_tools.sim.platform.wlan import *  # noqa: F403 - the network module's names
+from host_tools.sim.platform.wlan import STA_IF, AccessPoint, Station
 
 
 class _AP(AccessPoint):
