@@ -483,9 +483,19 @@ class FakeSerial:
 
     def _settle(self):
         # The request is heard once its last byte is out; the reply is scheduled from then.
+        heard = self._heard()
+        if heard is None:
+            return
+        reply = self._answer(heard[0])
+        if reply is not None:
+            self._reply(reply, heard[1])
+
+    def _heard(self):
+        """(the request's bytes as the line carried them, when its last byte was out), once it
+        is out; None before then, or when the transmitter was off for all of it."""
         p = self._pending
         if p is None or self.clock.us < p[2]:
-            return
+            return None
         self._pending = None
         data, start, end = p
         de = self.de
@@ -495,8 +505,12 @@ class FakeSerial:
                 self.lost_tx += 1
                 data = data[: (cut - start) // self.byte_us]  # the transmitter went off
         if not data:
-            return
+            return None
         _log(self.requests, data)
+        return data, end
+
+    def _answer(self, data):
+        """The meter's reply to a request (None: no reply), with the injected fault."""
         fault = None
         if self._faults:
             fault = self._faults[0][0]
@@ -510,11 +524,13 @@ class FakeSerial:
             self.meter.error_next = ERR_OTHER
         reply = self.meter.feed(bytes(data))
         if reply is None:
-            return
-        reply = self._spoil(reply, fault)
-        if reply is None:
-            return
+            return None
+        return self._spoil(reply, fault)
+
+    def _reply(self, reply, end):
+        # the reply's bytes from the line's latency after the request, one byte time each
         _log(self.replies, reply)
+        de = self.de
         t = end + self.latency_us
         for b in reply:
             t += self.byte_us
