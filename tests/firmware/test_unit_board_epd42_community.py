@@ -9,31 +9,15 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import json
 
+from community_day import FIRST, MINUTES, powers
 from repo import ROOT
-from unit_boot import ModelTime, boot, run_until
+from unit_boot import boot, run_until
 
 from sunprint.core.ledger import LIFETIME, TODAY
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 BOARD = ROOT + "/boards/esp32-epd42-community.json"
-LOG = ROOT + "/assets/logs/community-zhongshan-2024-10-15.csv"
-FIRST, MINUTES = 11 * 60, 40  # 11:00, for 40 minutes
 SILENT = ("000000000003", 10, 25)  # the home silent from minute 10 to minute 25
-
-
-def _powers(first, n):
-    # the log's rows for minutes first .. first + n - 1: each home's mean power (W)
-    rows = []
-    with open(LOG) as f:
-        for line in f:
-            if line[0] != "2":
-                continue  # comments and the column names
-            minute = int(line[11:13]) * 60 + int(line[14:16])
-            if first <= minute < first + n:
-                cells = line.split(",")
-                # whole watts: small ints (a float is an object on the heap in MicroPython)
-                rows.append([int(float(cells[1 + 2 * i])) for i in range((len(cells) - 1) // 2)])
-    return rows
 
 
 def _counts(meters):
@@ -56,16 +40,15 @@ def run_day(board, local_share=None):
     bus.latency_us = 20000
     meters = rig.models["meters"]
     n = len(json.load(open(BOARD))["community"]["meters"])
-    feed = ModelTime(bus, clock)  # the registers count as time passes
     zero = [0] * n
     # a first minute with no production: the first round's readings are the baselines
     bus.set_powers(zero)
     if local_share is not None:
         rig.set_power(0.0)
-    run_until(runner, clock, start + 60, after=feed.catch_up)
+    run_until(runner, clock, start + 60, model=bus)
     want_local = 0.0
     first = _counts(meters)
-    rows = _powers(FIRST + 1, MINUTES)
+    rows = powers(FIRST + 1, MINUTES)
     t = start + 60
     low = n
     for k in range(len(rows)):
@@ -79,7 +62,7 @@ def run_day(board, local_share=None):
             rig.set_power(local_w)  # the string's readings are integrated from now on
             want_local += local_w / 60
         t += 60
-        run_until(runner, clock, t, after=feed.catch_up)
+        run_until(runner, clock, t, model=bus)
         r = runner.unit.source.reporting()
         if r < low:
             low = r
@@ -88,7 +71,7 @@ def run_day(board, local_share=None):
     if local_share is not None:
         rig.set_power(0.0)
     t += 90
-    run_until(runner, clock, t, after=feed.catch_up)
+    run_until(runner, clock, t, model=bus)
     last = _counts(meters)
     truth_wh = sum(last[i] - first[i] for i in range(n)) * 10
     app = runner.unit.app

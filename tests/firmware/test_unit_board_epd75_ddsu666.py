@@ -7,8 +7,9 @@
 # panel and meter models and the flash run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
-from unit_boot import ModelTime, lit_pixels, print_booked, run_until
 from unit_boot import boot as boot_unit
+from unit_boot import run_until
+from unit_report import lit_pixels, print_booked
 
 from sunprint.core.ledger import LIFETIME
 
@@ -32,12 +33,11 @@ def test_epd75_ddsu666_unit_books_the_register_and_shows_the_render():
     runner, clock, meter, line, rig, wdt = boot(start)
     panel = rig.models["display"]
     unit = runner.unit
-    feed = ModelTime(meter, clock)  # the register counts as time passes
     t = start
     for minutes, w in PROFILE:
         meter.set(power_w=w)
         t += minutes * 60
-        run_until(runner, clock, t, after=feed.catch_up)
+        run_until(runner, clock, t, model=meter)  # the register counts as time passes
     truth = int((meter.energy_kwh - E0_KWH) * 1000000)
     app = unit.app
     got = app.ledger.mwh(LIFETIME)

@@ -6,7 +6,8 @@
 # run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
-from unit_boot import boot, lit_pixels, run_until
+from unit_boot import boot, run_until
+from unit_report import lit_pixels
 
 from sunprint.core.ledger import LIFETIME
 

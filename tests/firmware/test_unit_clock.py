@@ -10,8 +10,9 @@
 import json
 
 from repo import ROOT
-from unit_boot import VRtc, run_until
 from unit_boot import boot as boot_unit
+from unit_boot import run_until
+from vrtc import VRtc
 
 from sunprint.core.ledger import LIFETIME, TODAY, YESTERDAY
 from sunprint.store import OsFs

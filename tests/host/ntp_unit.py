@@ -9,7 +9,8 @@ import json
 import time
 
 import network
-from unit_boot import VRtc, boot  # tests/firmware/unit_boot.py
+from unit_boot import boot  # tests/firmware/unit_boot.py
+from vrtc import VRtc
 
 from sunprint.core.ledger import LIFETIME, TODAY
 from sunprint.store import OsFs
