@@ -5,7 +5,7 @@ one station interface whose access point the test controls.
     network.AP.ssid, network.AP.password = "site", "pw"   # the access point in range
     network.AP.delay = 2        # status() polls before a connect() completes
     network.AP.up = False       # out of range (NO_AP_FOUND), or the link drops when up
-    network.AP.reset()
+    network.reset()
 
 Status codes as the ESP32 port's. A wrong password gives STAT_WRONG_PASSWORD after the delay.
 connect() never blocks, as on the ESP32 (it starts the association). The passwords handed to
@@ -16,27 +16,15 @@ which the virtual board's site network uses too).
 from host_tools.sim.platform.wlan import *  # noqa: F403 - the network module's names
 from host_tools.sim.platform.wlan import STA_IF, AccessPoint, Station
 
-
-class _AP(AccessPoint):
-    def __init__(self):
-        AccessPoint.__init__(
-            self,
-            "site",
-            rssi=-70,
-            ifconfig=("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1"),
-            mac=b"\x24\x6f\x28\xa1\xb2\xc3",
-        )
-        self.reset()
-
-    def reset(self):
-        self.ssid = "site"
-        self.password = "pw"
-        self.up = True
-        self.delay = 1
-        self.connects = 0  # connect() calls seen
-
-
-AP = _AP()
+# the test's access point: ssid, password, rssi, ifconfig, mac (up, delay and connects: reset)
+_SITE = (
+    "site",
+    "pw",
+    -70,
+    ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1"),
+    b"\x24\x6f\x28\xa1\xb2\xc3",
+)
+AP = AccessPoint(*_SITE)
 _STA = Station(AP)
 
 
@@ -47,5 +35,5 @@ def WLAN(interface=STA_IF):  # noqa: N802 - the module's own name
 
 def reset():
     """A fresh radio and access point (a test's start, a unit's power cut)."""
-    AP.reset()
+    AP.__init__(*_SITE)
     _STA.__init__(AP)

@@ -8,7 +8,7 @@
 from repo import ROOT
 from unit_boot import boot as boot_unit
 from unit_boot import run_until
-from unit_report import lit_pixels, print_booked
+from unit_report import lit_pixels
 
 from sunprint.core.ledger import LIFETIME
 
@@ -54,4 +54,7 @@ def test_epd42_dlt645_unit_books_the_register_and_shows_the_render():
     assert runner.tick_failures == 0 and not runner.starving
     assert not app.faults, app.faults
     assert wdt.resets == 0 and not wdt.check() and wdt.feeds > 100
-    print_booked("epd42-dlt645", got, truth, refreshes)
+    full, partial = refreshes.count("full"), refreshes.count("partial")
+    print(
+        "epd42-dlt645: booked", got, "mWh of", truth, "mWh;", full, "full and", partial, "partial"
+    )

@@ -9,7 +9,7 @@
 from repo import ROOT
 from unit_boot import boot as boot_unit
 from unit_boot import run_until
-from unit_report import lit_pixels, print_booked
+from unit_report import lit_pixels
 
 from sunprint.core.ledger import LIFETIME
 
@@ -55,4 +55,7 @@ def test_epd75_ddsu666_unit_books_the_register_and_shows_the_render():
     assert runner.tick_failures == 0 and not runner.starving
     assert not app.faults, (app.faults, app.last_fault)
     assert wdt.resets == 0 and not wdt.check() and wdt.feeds > 100
-    print_booked("epd75-ddsu666", got, truth, refreshes)
+    full, partial = refreshes.count("full"), refreshes.count("partial")
+    print(
+        "epd75-ddsu666: booked", got, "mWh of", truth, "mWh;", full, "full and", partial, "partial"
+    )

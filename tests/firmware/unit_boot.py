@@ -15,37 +15,34 @@ from host_tools.sim.board import modellink
 from host_tools.sim.platform import machine as fake
 from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 
-FONTS = ROOT + "/assets/fonts"
-NO_CONFIG = ROOT + "/no-config.json"  # none: the defaults, as on a first boot
-
 
 def no_wait(ms):
     pass
 
 
-def boot(board, start_s, fs=None, wired=None, config_path=NO_CONFIG, fonts_dir=FONTS, **kw):
+def boot(board, start_s, fs=None, wired=None, config_path=None, **kw):
     """main.main on the profile at `board` (a path), its models wired on a Clock at start_s
     (firmware seconds), not started: (runner, clock, rig, wdt). fs: the unit's flash (a fresh
     modellink.flash() by default); wired: the profile to wire the models from when the host
-    cannot read `board` (a dict; dropped before the unit boots); kw: main.main's other keywords
-    (open_file, boot_record, wdt, ...)."""
+    cannot read `board` (a dict; dropped before the unit boots); config_path: None for none
+    (the defaults, as on a first boot); kw: main.main's other keywords (open_file, ...)."""
     from sunprint import status
 
     status.register(None, "")  # let an earlier test's unit go
     clock = Clock(start_s)
     rig = modellink.wire(board if wired is None else wired, clock, fake)
     wired = None  # the dict leaves the heap before the unit is built
-    if "wdt" not in kw:
-        kw["wdt"] = fake.WDT(timeout=30000)
+    wdt = fake.WDT(timeout=30000)
     import main
 
     runner = main.main(
         fake,
         fs=fs if fs is not None else modellink.flash(),
         board_path=board,
-        config_path=config_path,
-        fonts_dir=fonts_dir,
+        config_path=config_path or ROOT + "/no-config.json",
+        fonts_dir=ROOT + "/assets/fonts",
         clock=clock,
+        wdt=wdt,
         neopixel=rig.neopixel,  # the port's modules, where the board needs them
         esp32=rig.esp32,
         sleep_ms=no_wait,
@@ -56,7 +53,7 @@ def boot(board, start_s, fs=None, wired=None, config_path=NO_CONFIG, fonts_dir=F
         run=False,
         **kw,
     )
-    return runner, clock, rig, kw["wdt"]
+    return runner, clock, rig, wdt
 
 
 def run_until(runner, clock, end_s, before=None, after=None, model=None):

@@ -1,5 +1,5 @@
-# What the whole-unit tests (test_unit_board_*.py) look at and print: the renderer's picture's
-# lit pixels, and the energy booked against the truth. CPython and MicroPython.
+# What the whole-unit tests (test_unit_board_*.py) look at: the renderer's picture's lit pixels.
+# CPython and MicroPython.
 
 
 def lit_pixels(unit, width, height, row_step=1):
@@ -13,20 +13,3 @@ def lit_pixels(unit, width, height, row_step=1):
         for x in range(width):
             n += fb.pixel(x, y)
     return n
-
-
-def print_booked(name, got, truth, refreshes):
-    """One line for the log: what the ledger booked of the truth, and the panel's refreshes."""
-    full = refreshes.count("full")
-    partial = refreshes.count("partial")
-    print(
-        name + ": booked",
-        got,
-        "mWh of",
-        truth,
-        "mWh;",
-        full,
-        "full and",
-        partial,
-        "partial refreshes",
-    )

@@ -21,9 +21,7 @@ with open("ntp_args.json") as f:
 
 network.reset()
 network.AP.password = A["wifi_pw"]
-runner, clock, rig, _ = boot(
-    A["board"], 1000, fs=OsFs("flash"), config_path="config.json", fonts_dir=A["fonts"]
-)
+runner, clock, rig, _ = boot(A["board"], 1000, fs=OsFs("flash"), config_path="config.json")
 app = runner.unit.app
 keeper = app.timekeeper
 keeper.rtc = VRtc(clock)
