@@ -6,6 +6,7 @@
 # micropython-heap: 110000 (an ESP32 without PSRAM: the chip and panel models run on the host)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 # micropython-fresh-vm: each (a unit powers on with an empty heap; the tests reboot units)
+import io
 import json
 
 from repo import ROOT
@@ -21,21 +22,6 @@ NOON = DAY_START + 12 * 3600
 BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 BUS_V = 30.0
 CONFIG = "/config.json"
-
-
-class _Text:
-    # what open() gives for /config.json: the test's text
-    def __init__(self, text):
-        self.text = text
-
-    def read(self):
-        return self.text
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 WIRED = {}  # the last boot's rig, for tests that make the sensor fail
@@ -67,7 +53,7 @@ def boot(config_text, fs, start_s):
         if path == CONFIG:
             if config_text is None:
                 raise OSError(2, "no such file")
-            return _Text(config_text)
+            return io.StringIO(config_text)
         return open(path, mode)
 
     runner, clock, rig, _ = boot_unit(
