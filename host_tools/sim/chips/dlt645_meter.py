@@ -406,6 +406,7 @@ class FakeSerial:
         self._rx = bytearray()  # bytes on their way to us
         self._rx_at = []  # arrival time of each, us
         self._pending = None  # (request, tx start, tx end) being transmitted
+        self._heard_end = 0  # when the last request heard was out (us)
         self.tx_end_us = 0
         self.requests = []  # the last requests put on the bus, as bytes (at most _LOG)
         self.replies = []  # the last replies the meter put on the bus (after faults)
@@ -483,16 +484,17 @@ class FakeSerial:
 
     def _settle(self):
         # The request is heard once its last byte is out; the reply is scheduled from then.
-        heard = self._heard()
-        if heard is None:
+        data = self._heard()
+        if data is None:
             return
-        reply = self._answer(heard[0])
+        reply = self._answer(data)
         if reply is not None:
-            self._reply(reply, heard[1])
+            self._reply(reply, self._heard_end)
 
     def _heard(self):
-        """(the request's bytes as the line carried them, when its last byte was out), once it
-        is out; None before then, or when the transmitter was off for all of it."""
+        """The request's bytes as the line carried them, once its last byte is out (at
+        self._heard_end, us); None before then, or when the transmitter was off for all of it.
+        (No tuple: the models may share a VM with the unit, whose heap a bench counts.)"""
         p = self._pending
         if p is None or self.clock.us < p[2]:
             return None
@@ -507,7 +509,8 @@ class FakeSerial:
         if not data:
             return None
         _log(self.requests, data)
-        return data, end
+        self._heard_end = end
+        return data
 
     def _answer(self, data):
         """The meter's reply to a request (None: no reply), with the injected fault."""
