@@ -69,14 +69,29 @@ def writing(path, option, tool, recognise, *, binary=False, make_parent=False, *
     path is checked again and the file renamed over it. On any error it is removed and path is
     untouched. open_args go to open() (encoding, newline) for text."""
     path = check(path, option, tool, recognise, make_parent=make_parent)
+
+    def again():  # it may have changed during a long run
+        check(path, option, tool, recognise)
+
+    with replacing(path, 0o666 & ~_umask(), binary=binary, before=again, **open_args) as f:
+        yield f
+
+
+@contextmanager
+def replacing(path, mode, *, binary=True, before=None, **open_args):
+    """A file object on a temporary file beside path whose content replaces path's, all at once,
+    on a normal exit: flushed to disk, given `mode` (permission bits), then renamed over path
+    once before() (if given) has not raised. On any error the temporary file is removed and
+    path is untouched."""
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **open_args) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        check(path, option, tool, recognise)  # it may have changed during a long run
+        os.chmod(tmp, mode)  # mkstemp makes 0600
+        if before is not None:
+            before()
         os.replace(tmp, path)
     except BaseException:
         try:

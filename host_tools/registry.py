@@ -15,11 +15,11 @@ import fcntl
 import io
 import os
 import stat
-import tempfile
 import threading
 from pathlib import Path
 
 from host_tools.errors import UserError
+from host_tools.outfile import replacing
 
 FIELDS = (
     "time",
@@ -114,20 +114,8 @@ def _append_locked(path, row):
     row.setdefault("by", operator())
     writer.writerow({k: row.get(k, "") for k in FIELDS})
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(old + out.getvalue().encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with replacing(path, mode) as f:
+        f.write(old + out.getvalue().encode("utf-8"))
 
 
 DEFAULT = "sunprint-units.csv"  # `sunprint flash --registry`'s default, and the others'

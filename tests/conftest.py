@@ -82,6 +82,35 @@ def micropython_env(app_frozen=False):
     return env
 
 
+def run_with_models(argv, cwd, env, timeout):
+    """Run a MicroPython VM (argv) with the chip and panel models of a whole unit in this
+    process (host_tools/sim/board/modelhost.py), outside the unit's heap: the VM reaches them
+    through two pipes. (stdout, stderr, exit status, the model host); a VM still running after
+    timeout seconds is killed."""
+    host = ModelHost(ROOT)
+    fds = host.pipes()
+    env = dict(env)
+    env[modellink.ENV] = "%d,%d" % fds
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=fds,
+    )
+    host.start()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    finally:
+        host.join()
+    return stdout, stderr, proc.returncode, host
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _old_objects_frozen():
     # The firmware calls gc.collect() where a unit's small heap needs it (board.build, before the
@@ -163,39 +192,21 @@ class MicroPythonFile(pytest.File):
     def _run_vm(self, names):
         """(stdout, stderr, exit status) of one VM running the named test functions."""
         workdir = tempfile.mkdtemp(prefix="sunprint-mp-")
-        # The chip and panel models of a whole unit run here, outside the unit's heap
-        # (host_tools/sim/board/modelhost.py); the VM reaches them through two pipes.
-        host = ModelHost(ROOT)
-        env = micropython_env(self.app_frozen())
-        fds = host.pipes()
-        env[modellink.ENV] = "%d,%d" % fds
+        argv = [
+            str(self.binary()),
+            "-X",
+            "heapsize=%d" % self.heapsize(),
+            str(FIRMWARE_TESTS / "mp_runner.py"),
+            self.path.stem,
+            *names,
+        ]
         try:
-            proc = subprocess.Popen(
-                [
-                    str(self.binary()),
-                    "-X",
-                    "heapsize=%d" % self.heapsize(),
-                    str(FIRMWARE_TESTS / "mp_runner.py"),
-                    self.path.stem,
-                    *names,
-                ],
-                cwd=workdir,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                pass_fds=fds,
+            stdout, stderr, rc, _ = run_with_models(
+                argv, workdir, micropython_env(self.app_frozen()), RUN_TIMEOUT_S
             )
-            host.start()
-            try:
-                stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                stdout, stderr = proc.communicate()
-            host.join()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        return stdout, stderr, proc.returncode
+        return stdout, stderr, rc
 
 
 def parse_runner_output(stdout, names):

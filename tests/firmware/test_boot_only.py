@@ -12,6 +12,7 @@ import sys
 
 import test_unit_board_max7219_s0 as max7219_s0
 import test_unit_boot as epd29
+import unit_boot
 
 # What the unit needs only to boot (main.BOOT_ONLY says the same; written out here so that the
 # test does not take the firmware's word for it).
@@ -154,4 +155,8 @@ def test_boot_only_modules_leave_after_an_epaper_boot():
 
 
 def test_boot_only_modules_leave_after_an_led_boot():
-    _check(lambda s: max7219_s0.boot(s), max7219_s0.DAY_START + 10 * 3600, _step_max7219)
+    _check(
+        lambda s: unit_boot.boot(max7219_s0.BOARD, s),
+        max7219_s0.DAY_START + 10 * 3600,
+        _step_max7219,
+    )

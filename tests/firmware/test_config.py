@@ -3,52 +3,16 @@
 # each must fit beside sunprint.core.config in an ESP32-sized heap).
 import json
 
+from config_cases import WIDER, config_error, config_text, with_factors
+
 from sunprint.core import carbon, config
-
-# A made-up factor table with several regions and years, where two rows share one factor
-# (0.5703): tests swap it in for carbon.FACTORS, so they do not depend on the real rows.
-_WIDER = (
-    ("CN", 2021, 5810, "test row"),
-    ("CN", 2022, 5703, "test row"),
-    ("CN", 2023, 5306, "test row"),
-    ("CN-South", 2022, 3921, "test row"),
-    ("CN-South", 2023, 5703, "test row"),
-    ("US", 2023, 3710, "test row"),
-)
-
-
-def _text(**changes):
-    d = {"version": 3}
-    for k in changes:
-        d[k] = changes[k]
-    return json.dumps(d)
-
-
-def _error(text):
-    try:
-        config.parse(text)
-    except config.ConfigError as e:
-        msg = str(e)
-        assert msg.startswith("config.json: "), msg
-        assert "\n" not in msg, msg
-        return e
-    raise AssertionError("no ConfigError for %s" % text)
 
 
 def _key_error(key, value):
-    e = _error(_text(**{key: value}))
+    e = config_error(config_text(**{key: value}))
     assert e.key == key, (key, value, e.key, str(e))
     assert "'%s'" % key in str(e), str(e)
     return str(e)
-
-
-def _with_factors(table, fn):
-    saved = carbon.FACTORS
-    carbon.FACTORS = table
-    try:
-        fn()
-    finally:
-        carbon.FACTORS = saved
 
 
 def test_defaults_are_valid_and_complete():
@@ -79,7 +43,9 @@ def test_schema_rows_are_data():
 
 
 def test_given_values_override_defaults():
-    d = config.parse(_text(unit_id="zs-07", site="小榄镇 Xiaolan", persist_wh=50, language="zh"))
+    d = config.parse(
+        config_text(unit_id="zs-07", site="小榄镇 Xiaolan", persist_wh=50, language="zh")
+    )
     assert d["unit_id"] == "zs-07" and d["site"] == "小榄镇 Xiaolan"
     assert d["persist_wh"] == 50 and d["language"] == "zh"
     assert d["sample_period_s"] is None  # a default: the board's
@@ -106,11 +72,11 @@ def test_every_key_rejects_a_wrong_type():
 
 
 def test_wrong_type_message():
-    e = _error(_text(persist_wh="10"))
+    e = config_error(config_text(persist_wh="10"))
     assert str(e) == "config.json: key 'persist_wh': expected an integer, got \"10\"", str(e)
     assert e.key == "persist_wh"
     assert isinstance(e, ValueError)
-    assert str(_error(_text(language=2))) == (
+    assert str(config_error(config_text(language=2))) == (
         "config.json: key 'language': expected a string, got 2"
     )
 
@@ -137,9 +103,9 @@ def test_every_numeric_key_rejects_below_min_and_above_max():
 
 
 def test_out_of_range_message():
-    e = _error(_text(persist_wh=5000))
+    e = config_error(config_text(persist_wh=5000))
     assert str(e) == "config.json: key 'persist_wh': 5000 is out of range 1..1000", str(e)
-    msg = str(_error(_text(coal_gce_per_kwh=99.5)))
+    msg = str(config_error(config_text(coal_gce_per_kwh=99.5)))
     assert msg == "config.json: key 'coal_gce_per_kwh': 99.5 is out of range 100..500", msg
 
 
@@ -152,7 +118,7 @@ def test_bool_is_not_an_int_nor_a_number():
 
 
 def test_ints_are_numbers_but_decimals_are_not_ints():
-    d = config.parse(_text(coal_gce_per_kwh=300, tree_kg_co2_per_year=20))
+    d = config.parse(config_text(coal_gce_per_kwh=300, tree_kg_co2_per_year=20))
     assert d["coal_gce_per_kwh"] == 300 and d["tree_kg_co2_per_year"] == 20
     msg = _key_error("persist_interval_s", 600.0)
     assert "expected an integer, got 600.0" in msg, msg
@@ -160,8 +126,8 @@ def test_ints_are_numbers_but_decimals_are_not_ints():
 
 def test_infinity_and_nan_are_rejected():
     # NaN and Infinity are not JSON (CPython's json would read them): syntax errors
-    assert _error('{"version": 2, "coal_gce_per_kwh": Infinity}').key is None
-    msg = str(_error('{"version": 2, "coal_gce_per_kwh": 1e400}'))
+    assert config_error('{"version": 2, "coal_gce_per_kwh": Infinity}').key is None
+    msg = str(config_error('{"version": 2, "coal_gce_per_kwh": 1e400}'))
     assert "coal_gce_per_kwh" in msg and "out of range" in msg, msg
     d = config.defaults()
     d["tree_kg_co2_per_year"] = float("nan")
@@ -177,12 +143,12 @@ def test_enum_lists_the_allowed_values():
     msg = _key_error("language", "de")
     assert msg == 'config.json: key \'language\': "de" is not one of "zh", "en", "both"', msg
     for ok in ("zh", "en", "both"):
-        assert config.parse(_text(language=ok))["language"] == ok
+        assert config.parse(config_text(language=ok))["language"] == ok
 
 
 def test_unit_id_length_and_characters():
-    assert config.parse(_text(unit_id="ZS_unit-07"))["unit_id"] == "ZS_unit-07"
-    assert config.parse(_text(unit_id="x" * 32))["unit_id"] == "x" * 32
+    assert config.parse(config_text(unit_id="ZS_unit-07"))["unit_id"] == "ZS_unit-07"
+    assert config.parse(config_text(unit_id="x" * 32))["unit_id"] == "x" * 32
     msg = _key_error("unit_id", "")
     assert '"" is 0 characters, allowed 1..32' in msg, msg
     msg = _key_error("unit_id", "x" * 33)
@@ -198,8 +164,8 @@ def test_unit_id_length_and_characters():
 
 
 def test_site_length_in_characters_and_no_control_characters():
-    assert config.parse(_text(site=""))["site"] == ""
-    assert config.parse(_text(site="榄" * 64))["site"] == "榄" * 64
+    assert config.parse(config_text(site=""))["site"] == ""
+    assert config.parse(config_text(site="榄" * 64))["site"] == "榄" * 64
     msg = _key_error("site", "榄" * 65)
     assert "65 characters, allowed 0..64" in msg and "..." in msg, msg
     msg = _key_error("site", "line\nbreak")
@@ -208,7 +174,7 @@ def test_site_length_in_characters_and_no_control_characters():
 
 def test_region_and_year_come_from_carbon_factors():
     for row in carbon.FACTORS:
-        d = config.parse(_text(carbon_region=row[0], carbon_year=row[1]))
+        d = config.parse(config_text(carbon_region=row[0], carbon_year=row[1]))
         assert (d["carbon_region"], d["carbon_year"]) == (row[0], row[1])
     msg = _key_error("carbon_region", "XX")
     assert '"XX" is not a region of carbon.FACTORS: "CN"' in msg, msg
@@ -218,32 +184,34 @@ def test_region_and_year_come_from_carbon_factors():
 
 def test_region_and_year_follow_a_wider_factor_table():
     def check():
-        d = config.parse(_text(carbon_region="CN-South", carbon_year=2022))
+        d = config.parse(config_text(carbon_region="CN-South", carbon_year=2022))
         assert (d["carbon_region"], d["carbon_year"]) == ("CN-South", 2022)
-        assert config.parse(_text(carbon_region="US", carbon_year=2023))["carbon_region"] == "US"
-        assert config.parse(_text(carbon_year=2021))["carbon_year"] == 2021
+        assert (
+            config.parse(config_text(carbon_region="US", carbon_year=2023))["carbon_region"] == "US"
+        )
+        assert config.parse(config_text(carbon_year=2021))["carbon_year"] == 2021
         msg = _key_error("carbon_region", "cn-south")
         assert '"CN", "CN-South", "US"' in msg, msg
-        e = _error(_text(carbon_region="US", carbon_year=2022))
+        e = config_error(config_text(carbon_region="US", carbon_year=2022))
         assert e.key == "carbon_year" and "years: 2023" in str(e), str(e)
-        e = _error(_text(carbon_region="CN-South", carbon_year=2021))
+        e = config_error(config_text(carbon_region="CN-South", carbon_year=2021))
         assert "years: 2022, 2023" in str(e), str(e)
 
-    _with_factors(_WIDER, check)
+    with_factors(WIDER, check)
 
 
 def test_unknown_key_is_an_error_with_a_suggestion():
-    e = _error(_text(persit_wh=10))
+    e = config_error(config_text(persit_wh=10))
     assert e.key == "persit_wh"
     assert str(e) == "config.json: unknown key 'persit_wh' (did you mean 'persist_wh'?)", str(e)
-    assert "did you mean 'language'?" in str(_error(_text(Language="en")))
-    assert "did you mean 'sample_period_s'?" in str(_error(_text(sampel_period_s=10)))
-    msg = str(_error(_text(brightness=3)))
+    assert "did you mean 'language'?" in str(config_error(config_text(Language="en")))
+    assert "did you mean 'sample_period_s'?" in str(config_error(config_text(sampel_period_s=10)))
+    msg = str(config_error(config_text(brightness=3)))
     assert msg == "config.json: unknown key 'brightness'", msg
-    msg = str(_error(_text(tz="+08:00")))
+    msg = str(config_error(config_text(tz="+08:00")))
     assert "unknown key 'tz' (a version 1 key: version 2 has tz_offset_min)" in msg, msg
     # unknown keys are reported before bad values
-    assert _error(_text(persist_wh=5000, zzz=1)).key == "zzz"
+    assert config_error(config_text(persist_wh=5000, zzz=1)).key == "zzz"
 
 
 def test_broken_json_is_an_error_without_a_key():
@@ -265,29 +233,29 @@ def test_broken_json_is_an_error_without_a_key():
         "{",
     )
     for text in broken:
-        e = _error(text)
+        e = config_error(text)
         assert e.key is None, text
         assert str(e).startswith("config.json: not valid JSON: line "), str(e)
-    e = _error("[1, 2]")
+    e = config_error("[1, 2]")
     assert e.key is None and str(e) == "config.json: expected a JSON object {...}, got [1, 2]"
 
 
 def test_json_errors_say_line_and_column():
     text = '{\n  "version": 2,\n  "site": "小榄",\n  "persist_wh": ,\n}\n'
-    msg = str(_error(text))
+    msg = str(config_error(text))
     assert msg == "config.json: not valid JSON: line 4 column 17: expected a value " + (
         '(a number, "text", true, false, null, [...] or {...})'
     ), msg
-    msg = str(_error('{"version": 2,\n "site": "x",\n}'))
+    msg = str(config_error('{"version": 2,\n "site": "x",\n}'))
     assert msg.endswith("line 3 column 1: a ',' before '}' (JSON has no trailing commas)"), msg
-    msg = str(_error('{"version": 2, "site": "a\nb"}'))
+    msg = str(config_error('{"version": 2, "site": "a\nb"}'))
     assert "line 1 column 26: a control character in a string" in msg, msg
-    msg = str(_error('{"version": 2, "site": "x",\n "persist_wh": 1 "max_gap_s": 300}'))
+    msg = str(config_error('{"version": 2, "site": "x",\n "persist_wh": 1 "max_gap_s": 300}'))
     assert msg.endswith("line 2 column 18: expected ',' or '}'"), msg
 
 
 def test_a_key_given_twice_is_an_error():
-    e = _error('{"version": 2,\n "persist_wh": 10,\n "site": "",\n "persist_wh": 20}')
+    e = config_error('{"version": 2,\n "persist_wh": 10,\n "site": "",\n "persist_wh": 20}')
     assert e.key == "persist_wh"
     assert str(e) == "config.json: key 'persist_wh' appears twice (lines 2 and 4)", str(e)
 
@@ -295,16 +263,16 @@ def test_a_key_given_twice_is_an_error():
 def test_a_key_given_twice_is_found_whatever_its_spelling():
     # JSON escapes spell one key many ways; json.loads keeps the last, so keys are compared
     # as json.loads reads them, not as they are written
-    e = _error('{"version": 2, "site": "a",\n "\\u0073ite": "b"}')
+    e = config_error('{"version": 2, "site": "a",\n "\\u0073ite": "b"}')
     assert e.key == "site", e.key
     assert str(e) == "config.json: key 'site' appears twice (lines 1 and 2)", str(e)
     # "version" spelled another way would switch the file to version 1 without a word
-    e = _error('{"version": 2, "\\u0076ersion": 1}')
+    e = config_error('{"version": 2, "\\u0076ersion": 1}')
     assert e.key == "version" and "key 'version' appears twice" in str(e), str(e)
-    e = _error('{"version": 2, "a\\/b": 1, "a/b": 2}')
+    e = config_error('{"version": 2, "a\\/b": 1, "a/b": 2}')
     assert e.key == "a/b" and "appears twice" in str(e), str(e)
     # different keys stay different
-    msg = str(_error('{"version": 2, "si\\u0074e": "x", "sitE": "y"}'))
+    msg = str(config_error('{"version": 2, "si\\u0074e": "x", "sitE": "y"}'))
     assert "unknown key 'sitE'" in msg, msg
 
 
@@ -316,12 +284,12 @@ def _ascii(text):
 def test_a_key_spelled_with_a_surrogate_pair_is_the_same_verdict_in_both_interpreters():
     # "\ud83d\ude00" is one character, U+1F600, as CPython's json reads it (MicroPython's
     # json leaves two lone surrogates): a key given both ways is given twice, in both
-    e = _error('{"version": 2, "\\ud83d\\ude00": 1,\n "\U0001f600": 2}')
+    e = config_error('{"version": 2, "\\ud83d\\ude00": 1,\n "\U0001f600": 2}')
     assert "appears twice (lines 1 and 2)" in str(e), _ascii(str(e))
     assert e.key == "\U0001f600", _ascii(e.key)
-    e = _error('{"version": 2, "x\\ud83d": 1, "x\\ud83d": 2}')  # a lone surrogate, twice
+    e = config_error('{"version": 2, "x\\ud83d": 1, "x\\ud83d": 2}')  # a lone surrogate, twice
     assert "appears twice" in str(e), _ascii(str(e))
-    e = _error('{"version": 2, "\\ud83d\\u0041": 1, "\\ud83dA": 2}')  # not a pair
+    e = config_error('{"version": 2, "\\ud83d\\u0041": 1, "\\ud83dA": 2}')  # not a pair
     assert "appears twice" in str(e), _ascii(str(e))
 
 
@@ -344,18 +312,18 @@ def test_an_error_quotes_at_most_60_characters_of_any_key_or_value():
         '{"version": 1, "factor_kg_per_kwh": %s}' % digits,
     )
     for text in cases:
-        msg = str(_error(text))
+        msg = str(config_error(text))
         assert "k" * 61 not in msg and "0" * 61 not in msg, (text[:40], len(msg), msg[:120])
 
 
 def test_bytes_byte_order_mark_and_bad_utf8():
-    good = _text(site="小榄").encode()
+    good = config_text(site="小榄").encode()
     assert config.parse(good)["site"] == "小榄"
     assert config.parse(b"\xef\xbb\xbf" + good)["site"] == "小榄"
-    assert config.parse("\ufeff" + _text(site="x"))["site"] == "x"
-    e = _error(b'{"version": 2, "site": "\xff"}')
+    assert config.parse("\ufeff" + config_text(site="x"))["site"] == "x"
+    e = config_error(b'{"version": 2, "site": "\xff"}')
     assert e.key is None and "not UTF-8 text" in str(e), str(e)
-    e = _error(42)  # type: ignore[arg-type]
+    e = config_error(42)  # type: ignore[arg-type]
     assert e.key is None and "expected text" in str(e), str(e)
 
 
@@ -369,8 +337,8 @@ def test_the_file_name_is_in_the_message():
 
 
 def test_max_gap_must_be_at_least_twice_the_sample_period():
-    assert config.parse(_text(sample_period_s=150, max_gap_s=300))["max_gap_s"] == 300
-    e = _error(_text(sample_period_s=200, max_gap_s=300))
+    assert config.parse(config_text(sample_period_s=150, max_gap_s=300))["max_gap_s"] == 300
+    e = config_error(config_text(sample_period_s=200, max_gap_s=300))
     assert e.key == "max_gap_s" and "twice sample_period_s (200)" in str(e), str(e)
 
 

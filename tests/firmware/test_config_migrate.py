@@ -2,57 +2,21 @@
 # dumps(). Runs under CPython and MicroPython.
 import json
 
+from config_cases import WIDER, config_error, config_text, with_factors
+
 from sunprint.core import carbon, config
-
-# A made-up factor table with several regions and years, where two rows share one factor
-# (0.5703): tests swap it in for carbon.FACTORS, so they do not depend on the real rows.
-_WIDER = (
-    ("CN", 2021, 5810, "test row"),
-    ("CN", 2022, 5703, "test row"),
-    ("CN", 2023, 5306, "test row"),
-    ("CN-South", 2022, 3921, "test row"),
-    ("CN-South", 2023, 5703, "test row"),
-    ("US", 2023, 3710, "test row"),
-)
-
-
-def _text(**changes):
-    d = {"version": 3}
-    for k in changes:
-        d[k] = changes[k]
-    return json.dumps(d)
-
-
-def _error(text):
-    try:
-        config.parse(text)
-    except config.ConfigError as e:
-        msg = str(e)
-        assert msg.startswith("config.json: "), msg
-        assert "\n" not in msg, msg
-        return e
-    raise AssertionError("no ConfigError for %s" % text)
-
-
-def _with_factors(table, fn):
-    saved = carbon.FACTORS
-    carbon.FACTORS = table
-    try:
-        fn()
-    finally:
-        carbon.FACTORS = saved
 
 
 def test_version_is_required_and_checked():
-    e = _error('{"persist_wh": 10}')
+    e = config_error('{"persist_wh": 10}')
     assert e.key == "version" and "key 'version' is missing" in str(e), str(e)
-    e = _error('{"version": 7}')
+    e = config_error('{"version": 7}')
     assert e.key == "version"
     assert str(e) == "config.json: version 7 is newer than this firmware (3)", str(e)
-    e = _error('{"version": 0}')
+    e = config_error('{"version": 0}')
     assert e.key == "version" and "not a format version (1..3)" in str(e), str(e)
-    assert _error('{"version": "2"}').key == "version"
-    assert _error('{"version": 2.0}').key == "version"
+    assert config_error('{"version": "2"}').key == "version"
+    assert config_error('{"version": 2.0}').key == "version"
 
 
 def test_migrate_v1_time_zones():
@@ -72,7 +36,7 @@ def test_migrate_v1_time_zones():
         assert d["tz_offset_min"] == minutes, (tz, d["tz_offset_min"])
         assert d["version"] == 3 and "tz" not in d
     for bad in ("8", "+8:00", "08:00", "+08:60", "+15:00", "-12:30", "+08-00", "UTC+8", 8):
-        e = _error(json.dumps({"version": 1, "tz": bad}))
+        e = config_error(json.dumps({"version": 1, "tz": bad}))
         assert e.key == "tz", (bad, str(e))
         assert "key 'tz'" in str(e), str(e)
 
@@ -103,15 +67,15 @@ def test_migrate_v1_maps_every_factor_of_the_table():
 
 def test_migrate_v1_unknown_factor_names_the_key():
     for bad in (0.6, 0.53, "0.5306", True, -1, 0):
-        e = _error(json.dumps({"version": 1, "factor_kg_per_kwh": bad}))
+        e = config_error(json.dumps({"version": 1, "factor_kg_per_kwh": bad}))
         assert e.key == "factor_kg_per_kwh", (bad, str(e))
         assert "key 'factor_kg_per_kwh'" in str(e), str(e)
-    msg = str(_error('{"version": 1, "factor_kg_per_kwh": 0.6}'))
+    msg = str(config_error('{"version": 1, "factor_kg_per_kwh": 0.6}'))
     assert "matches no row of carbon.FACTORS" in msg and "CN 2023: 0.5306" in msg, msg
 
 
 def test_migrate_v1_rejects_version_2_keys():
-    e = _error('{"version": 1, "tz_offset_min": 480}')
+    e = config_error('{"version": 1, "tz_offset_min": 480}')
     assert e.key == "tz_offset_min" and "not a version 1 key" in str(e), str(e)
 
 
@@ -127,14 +91,14 @@ def test_migrate_v1_factor_with_a_wider_table():
         # 0.5703 is CN 2022 and CN-South 2023: the national grid wins
         assert row(0.5703) == ("CN", 2022)
 
-    _with_factors(_WIDER, check)
+    with_factors(WIDER, check)
     table = (("CN-South", 2022, 4000, "t"), ("CN-South", 2023, 4000, "t"), ("US", 2023, 5306, "t"))
 
     def latest():
         d = config.parse('{"version": 1, "factor_kg_per_kwh": 0.4}')
         assert (d["carbon_region"], d["carbon_year"]) == ("CN-South", 2023)
 
-    _with_factors(table, latest)
+    with_factors(table, latest)
 
 
 def _raiser(exc):
@@ -154,7 +118,7 @@ def test_load_no_file_on_first_boot_gives_defaults_and_no_fault():
 
 
 def test_load_a_file_gone_keeps_the_previous_config_and_reports():
-    prev = config.parse(_text(unit_id="prev"))
+    prev = config.parse(config_text(unit_id="prev"))
     cfg, fault = config.load(_raiser(OSError(2)), prev)
     assert cfg is prev
     assert fault == "config.json: missing; the previous config stays in use", fault
@@ -162,7 +126,7 @@ def test_load_a_file_gone_keeps_the_previous_config_and_reports():
 
 def test_load_a_good_file():
     with open("config.json", "w") as f:
-        f.write(_text(unit_id="zs-02", persist_wh=20))
+        f.write(config_text(unit_id="zs-02", persist_wh=20))
 
     def read():
         with open("config.json") as f:
@@ -173,8 +137,8 @@ def test_load_a_good_file():
 
 
 def test_load_a_bad_file_keeps_the_previous_config_and_reports():
-    prev = config.parse(_text(unit_id="prev"))
-    bad = _text(persist_wh=5000)
+    prev = config.parse(config_text(unit_id="prev"))
+    bad = config_text(persist_wh=5000)
     cfg, fault = config.load(lambda: bad, prev)
     assert cfg is prev
     assert fault == "config.json: key 'persist_wh': 5000 is out of range 1..1000", fault
@@ -229,7 +193,9 @@ def test_dumps_is_canonical_and_round_trips():
         "}\n"
     ), text
     assert config.parse(text) == config.defaults()
-    d = config.parse(_text(site='小榄 "east" \\ gate', coal_gce_per_kwh=300, tz_offset_min=-210))
+    d = config.parse(
+        config_text(site='小榄 "east" \\ gate', coal_gce_per_kwh=300, tz_offset_min=-210)
+    )
     text = config.dumps(d)
     assert '"site": "小榄 \\"east\\" \\\\ gate",' in text, text
     assert config.parse(text) == d

@@ -9,70 +9,15 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import json
 
+from community_day import FIRST, MINUTES, powers
 from repo import ROOT
+from unit_boot import boot, run_until
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock
 from sunprint.core.ledger import LIFETIME, TODAY
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 BOARD = ROOT + "/boards/esp32-epd42-community.json"
-LOG = ROOT + "/assets/logs/community-zhongshan-2024-10-15.csv"
-FIRST, MINUTES = 11 * 60, 40  # 11:00, for 40 minutes
 SILENT = ("000000000003", 10, 25)  # the home silent from minute 10 to minute 25
-
-
-def _no_wait(ms):
-    pass
-
-
-def _powers(first, n):
-    # the log's rows for minutes first .. first + n - 1: each home's mean power (W)
-    rows = []
-    with open(LOG) as f:
-        for line in f:
-            if line[0] != "2":
-                continue  # comments and the column names
-            minute = int(line[11:13]) * 60 + int(line[14:16])
-            if first <= minute < first + n:
-                cells = line.split(",")
-                # whole watts: small ints (a float is an object on the heap in MicroPython)
-                rows.append([int(float(cells[1 + 2 * i])) for i in range((len(cells) - 1) // 2)])
-    return rows
-
-
-def boot(start_s, fs=None, board=BOARD):
-    from sunprint import status
-
-    status.register(None, "")  # let an earlier test's unit go
-    clock = Clock(start_s)
-    rig = modellink.wire(board, clock, fake)
-    wdt = fake.WDT(timeout=30000)
-    import main
-
-    runner = main.main(
-        fake,
-        fs=fs if fs is not None else modellink.flash(),
-        board_path=board,
-        config_path=ROOT + "/no-config.json",
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=wdt,
-        sleep_ms=_no_wait,
-        ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
-        bus_sleep_ms=clock.block_ms,
-        run=False,
-    )
-    return runner, clock, rig, wdt
-
-
-def _run_until(runner, clock, bus, end_s, seen):
-    # the Runner's loop in virtual time; the registers count as time passes
-    while clock.now() < end_s:
-        clock.us = min(clock.us + runner.step() * 1000, end_s * 1000000)
-        bus.advance((clock.us - seen[0]) / 1000000)
-        seen[0] = clock.us
 
 
 def _counts(meters):
@@ -88,23 +33,22 @@ def run_day(board, local_share=None):
     # local_share: a local string beside the bus, producing this share of home 1's power
     local_w = None
     start = DAY_START + FIRST * 60
-    runner, clock, rig, wdt = boot(start, board=board)
+    runner, clock, rig, wdt = boot(board, start)
     bus = rig.models["bus"]
     # every meter answers at the earliest DL/T 645-2007 allows (20 ms after the request): the
     # DE pin must have dropped by then, so the runner passes often enough during a round
     bus.latency_us = 20000
     meters = rig.models["meters"]
     n = len(json.load(open(BOARD))["community"]["meters"])
-    seen = [clock.us]
     zero = [0] * n
     # a first minute with no production: the first round's readings are the baselines
     bus.set_powers(zero)
     if local_share is not None:
         rig.set_power(0.0)
-    _run_until(runner, clock, bus, start + 60, seen)
+    run_until(runner, clock, start + 60, model=bus)
     want_local = 0.0
     first = _counts(meters)
-    rows = _powers(FIRST + 1, MINUTES)
+    rows = powers(FIRST + 1, MINUTES)
     t = start + 60
     low = n
     for k in range(len(rows)):
@@ -118,7 +62,7 @@ def run_day(board, local_share=None):
             rig.set_power(local_w)  # the string's readings are integrated from now on
             want_local += local_w / 60
         t += 60
-        _run_until(runner, clock, bus, t, seen)
+        run_until(runner, clock, t, model=bus)
         r = runner.unit.source.reporting()
         if r < low:
             low = r
@@ -127,7 +71,7 @@ def run_day(board, local_share=None):
     if local_share is not None:
         rig.set_power(0.0)
     t += 90
-    _run_until(runner, clock, bus, t, seen)
+    run_until(runner, clock, t, model=bus)
     last = _counts(meters)
     truth_wh = sum(last[i] - first[i] for i in range(n)) * 10
     app = runner.unit.app

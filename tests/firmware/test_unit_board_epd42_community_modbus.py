@@ -11,8 +11,9 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import json
 
+from community_day import FIRST, MINUTES, powers
 from repo import ROOT
-from test_unit_board_epd42_community import FIRST, MINUTES, _powers, _run_until, boot
+from unit_boot import boot, run_until
 
 from sunprint.core.ledger import LIFETIME, TODAY
 
@@ -27,15 +28,14 @@ def test_modbus_community_unit_books_every_home_and_lists_them():
         units = [m["unit"] for m in json.load(f)["community"]["meters"]]
     n = len(units)
     start = DAY_START + FIRST * 60
-    runner, clock, rig, wdt = boot(start, board=BOARD)
+    runner, clock, rig, wdt = boot(BOARD, start)
     bus = rig.models["bus"]
-    seen = [clock.us]
     zero = [0] * n
     # a first minute with no production: the first round's readings are the baselines
     bus.set_powers(zero)
-    _run_until(runner, clock, bus, start + 60, seen)
+    run_until(runner, clock, start + 60, model=bus)
     first = bus.registers_wh()
-    rows = _powers(FIRST + 1, MINUTES)
+    rows = powers(FIRST + 1, MINUTES)
     t = start + 60
     low = n
     src = runner.unit.source
@@ -50,14 +50,14 @@ def test_modbus_community_unit_books_every_home_and_lists_them():
             bus.clear_fault(NOISY[0])
         bus.set_powers(rows[k])
         t += 60
-        _run_until(runner, clock, bus, t, seen)
+        run_until(runner, clock, t, model=bus)
         r = src.reporting()
         if r < low:
             low = r
     # the sun goes: two more rounds read the registers where they stopped
     bus.set_powers(zero)
     t += 90
-    _run_until(runner, clock, bus, t, seen)
+    run_until(runner, clock, t, model=bus)
     last = bus.registers_wh()
     moved = [last[i] - first[i] for i in range(n)]
     truth_wh = sum(moved)

@@ -5,12 +5,11 @@
 # micropython-heap: 110000 (an ESP32 without PSRAM: the panel and meter models and the flash
 # run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
-import framebuf
 from repo import ROOT
+from unit_boot import boot as boot_unit
+from unit_boot import run_until
+from unit_report import lit_pixels
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
@@ -20,36 +19,10 @@ E0_KWH = 12345.67
 BOARD = ROOT + "/boards/esp32-epd42-dlt645.json"
 
 
-def _no_wait(ms):
-    pass
-
-
 def boot(start_s):
-    from sunprint import status
-
-    status.register(None, "")  # let an earlier test's unit go
-    clock = Clock(start_s)
-    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
+    runner, clock, rig, wdt = boot_unit(BOARD, start_s)
     meter = rig.models["sensor"]
     meter.energy_kwh = E0_KWH
-    wdt = fake.WDT(timeout=30000)
-    import main
-
-    runner = main.main(
-        fake,
-        fs=modellink.flash(),
-        board_path=BOARD,
-        config_path=ROOT + "/no-config.json",
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=wdt,
-        sleep_ms=_no_wait,
-        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
-        # meter's latency pass in virtual time (the platform's clock, board.Platform)
-        ticks_ms=clock.ticks_ms,
-        bus_sleep_ms=clock.block_ms,
-        run=False,
-    )
     return runner, clock, meter, rig.models["uart"], rig, wdt
 
 
@@ -58,18 +31,11 @@ def test_epd42_dlt645_unit_books_the_register_and_shows_the_render():
     runner, clock, meter, line, rig, wdt = boot(start)
     panel = rig.models["display"]
     unit = runner.unit
-    seen_us = clock.us
     t = start
     for minutes, w in PROFILE:
         meter.power_w = w
-        end = t + minutes * 60
-        while clock.now() < end:
-            meter.advance((clock.us - seen_us) / 1000000)  # the register counts as time passes
-            seen_us = clock.us
-            clock.us = min(clock.us + runner.step() * 1000, end * 1000000)
-        meter.advance((clock.us - seen_us) / 1000000)
-        seen_us = clock.us
-        t = end
+        t += minutes * 60
+        run_until(runner, clock, t, model=meter)  # the register counts as time passes
     truth = int((meter.energy_kwh - E0_KWH) * 1000000)
     app = unit.app
     got = app.ledger.mwh(LIFETIME)
@@ -82,25 +48,13 @@ def test_epd42_dlt645_unit_books_the_register_and_shows_the_render():
     refreshes = panel.refreshes
     assert refreshes and refreshes[0] == "full" and "partial" in refreshes
     assert rig.glass_differs(unit.buffer, unit.display.BUFFER_FORMAT) == 0
-    fb = framebuf.FrameBuffer(unit.buffer, 400, 300, unit.display.BUFFER_FORMAT)
-    black = 0
-    for y in range(0, 300, 2):
-        for x in range(400):
-            black += fb.pixel(x, y)
-    assert black > 500
+    assert lit_pixels(unit, 400, 300, row_step=2) > 500  # black ink
     assert panel.violations == [], panel.violations
     assert line.lost_tx == 0 and line.lost_rx == 0, (line.lost_tx, line.lost_rx)
     assert runner.tick_failures == 0 and not runner.starving
     assert not app.faults, app.faults
     assert wdt.resets == 0 and not wdt.check() and wdt.feeds > 100
+    full, partial = refreshes.count("full"), refreshes.count("partial")
     print(
-        "epd42-dlt645: booked",
-        got,
-        "mWh of",
-        truth,
-        "mWh;",
-        refreshes.count("full"),
-        "full and",
-        refreshes.count("partial"),
-        "partial refreshes",
+        "epd42-dlt645: booked", got, "mWh of", truth, "mWh;", full, "full and", partial, "partial"
     )

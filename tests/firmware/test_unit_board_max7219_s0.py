@@ -8,73 +8,30 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import framebuf
 from repo import ROOT
+from unit_boot import boot, run_until
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 # (minutes, W) of the PV meter: 1000 imp/kWh, a pulse every 1.2..3.6 s
 PROFILE = ((15, 1000.0), (20, 2500.0), (10, 3000.0), (15, 1800.0), (10, 2200.0))
-NS_PER_MS = 1000000
 BOARD = ROOT + "/boards/esp32-max7219-s0.json"
-
-
-def _no_wait(ms):
-    pass
-
-
-def boot(start_s):
-    from sunprint import status
-
-    status.register(None, "")  # let an earlier test's unit go
-    clock = Clock(start_s)
-    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
-    wdt = fake.WDT(timeout=30000)
-    import main
-
-    runner = main.main(
-        fake,
-        fs=modellink.flash(),
-        board_path=BOARD,
-        config_path=ROOT + "/no-config.json",
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=wdt,
-        neopixel=None,
-        esp32=rig.esp32,
-        sleep_ms=_no_wait,
-        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
-        # meter's latency pass in virtual time (the platform's clock, board.Platform)
-        ticks_ms=clock.ticks_ms,
-        bus_sleep_ms=clock.block_ms,
-        run=False,
-    )
-    return runner, clock, rig, wdt
-
-
-def _run_to(runner, clock, rig, t_ns):
-    while clock.ns < t_ns:
-        ns = clock.ns + runner.step() * NS_PER_MS
-        clock.ns = ns if ns < t_ns else t_ns
-        rig.update()  # the meter's pulses up to now
 
 
 def test_max7219_s0_unit_counts_every_pulse_and_shows_the_render():
     start = DAY_START + 10 * 3600
-    runner, clock, rig, wdt = boot(start)
+    runner, clock, rig, wdt = boot(BOARD, start)
     chain = rig.models["display"]
     unit = runner.unit
     truth_mws = 0  # mW * s the meter measured
-    t_ns = start * 1000000000
+    t = start
     for minutes, w in PROFILE:
         rig.set_power(w)
-        t_ns += minutes * 60000 * NS_PER_MS
-        _run_to(runner, clock, rig, t_ns)
+        t += minutes * 60
+        run_until(runner, clock, t, after=rig.update)  # the meter's pulses up to now
         truth_mws += int(w * 1000) * minutes * 60
     rig.set_power(0.0)
-    _run_to(runner, clock, rig, t_ns + 30000 * NS_PER_MS)  # the last pulse's sample
+    run_until(runner, clock, t + 30, after=rig.update)  # the last pulse's sample
     truth = truth_mws // 3600
     pulses = rig.pulses
     app = unit.app

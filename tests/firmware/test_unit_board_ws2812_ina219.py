@@ -5,12 +5,10 @@
 # micropython-heap: 110000 (an ESP32 without PSRAM: the INA219 and strip models and the flash
 # run on the host, host_tools/sim/board/modellink.py)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
-import framebuf
 from repo import ROOT
+from unit_boot import boot, run_until
+from unit_report import lit_pixels
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.core.ledger import LIFETIME
 
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
@@ -20,38 +18,9 @@ BOARD = ROOT + "/boards/esp32-ws2812-ina219.json"
 PROFILE = ((10, 20.0), (15, 45.0), (10, 50.0), (5, 30.0), (20, 40.0), (10, 5.0), (5, 35.0))
 
 
-def _no_wait(ms):
-    pass
-
-
-def boot(start_s):
-    from sunprint import status
-
-    status.register(None, "")  # let an earlier test's unit go
-    clock = Clock(start_s)
-    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
-    wdt = fake.WDT(timeout=30000)
-    import main
-
-    runner = main.main(
-        fake,
-        fs=modellink.flash(),
-        board_path=BOARD,
-        config_path=ROOT + "/no-config.json",
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=wdt,
-        neopixel=rig.neopixel,
-        esp32=None,
-        sleep_ms=_no_wait,
-        run=False,
-    )
-    return runner, clock, rig, wdt
-
-
 def test_ws2812_ina219_unit_books_the_hour_and_shows_the_render():
     start = DAY_START + 10 * 3600  # 10:00 local: the schedule's daytime brightness
-    runner, clock, rig, wdt = boot(start)
+    runner, clock, rig, wdt = boot(BOARD, start)
     chip = rig.models["sensor"]
     unit = runner.unit
     strip = unit.panel.np
@@ -64,12 +33,10 @@ def test_ws2812_ina219_unit_books_the_hour_and_shows_the_render():
             seed = (1664525 * seed + 1013904223) & 0xFFFFFFFF
             mw = int(w * 1000) + (seed >> 24) * 4 - 512  # +-0.5 W
             chip.set(mw / 1000 / BUS_V, BUS_V)
-            end = t + 10
-            while clock.now() < end:
-                chip.convert()  # continuous mode: a fresh conversion is always done by the poll
-                clock.advance_ms(min(runner.step(), end * 1000 - clock.ms))
+            t += 10
+            # continuous mode: a fresh conversion is always done by the poll
+            run_until(runner, clock, t, before=chip.convert)
             truth_mws += mw * 10
-            t = end
     truth = truth_mws // 3600
     app = unit.app
     got = app.ledger.mwh(LIFETIME)
@@ -79,12 +46,7 @@ def test_ws2812_ina219_unit_books_the_hour_and_shows_the_render():
     # the strip shows, LED for LED, the picture the renderer drew
     assert strip.writes > 100
     assert rig.glass_differs(unit.buffer, unit.display.BUFFER_FORMAT) == 0
-    fb = framebuf.FrameBuffer(unit.buffer, 32, 8, unit.display.BUFFER_FORMAT)
-    lit = 0
-    for y in range(8):
-        for x in range(32):
-            lit += fb.pixel(x, y)
-    assert lit > 10
+    assert lit_pixels(unit, 32, 8) > 10
     assert runner.tick_failures == 0 and not runner.starving
     # the one sensor fault is the first poll: the INA219 has no conversion yet after set-up
     assert list(app.faults.items()) in ([], [("sensor", 1)]), app.faults

@@ -6,10 +6,9 @@
 # In MicroPython the chip and panel models run on the host (host_tools/sim/board/modellink.py): the
 # VM holds the unit, the test and the log reader, as an ESP32 would hold the unit.
 from repo import ROOT
+from unit_boot import boot as boot_unit
+from unit_boot import run_until
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock  # ticks_ms() wraps as a unit's, a small int
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.core.ledger import LIFETIME
 from sunprint.samplelog import read_samples
@@ -19,10 +18,6 @@ LOG = ROOT + "/assets/logs/zhongshan-2024-10-15.csv"
 BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 DAY_START = 782236800  # 2024-10-15 00:00 local (UTC+8) in firmware seconds: the log's first row
 SCALE = 20  # the 10 kWp log, scaled to a 500 W panel string on the INA226 (30 V bus)
-
-
-def _no_wait(ms):
-    pass
 
 
 _FLASHES = [0]
@@ -43,29 +38,8 @@ def _flash():
         return OsFs(folder)
 
 
-def boot(start_s, fs=None):
-    from sunprint import status
-
-    status.register(None, "")  # let an earlier test's unit go
-    clock = Clock(start_s)
-    rig = modellink.wire(BOARD, clock, fake)
-    wdt = fake.WDT(timeout=30000)
-    import main
-
-    runner = main.main(
-        fake,
-        fs=fs if fs is not None else _flash(),
-        board_path=BOARD,
-        config_path=ROOT + "/no-config.json",  # none: the defaults, as on a first boot
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=wdt,
-        sleep_ms=_no_wait,
-        ticks_ms=clock.ticks_ms,  # the bus driver on the virtual clock
-        bus_sleep_ms=clock.block_ms,
-        run=False,
-    )
-    return runner, clock, rig, wdt
+def boot(start_s):
+    return boot_unit(BOARD, start_s, fs=_flash())
 
 
 def _glass_is_the_render(rig, unit):
@@ -90,8 +64,7 @@ def run_log(runner, clock, rig, first, last):
             if prev is not None:
                 truth_mj2 += (prev[1] + mw) * (t - prev[0])
             prev = (t, mw)
-            while clock.now() < t + 10:
-                clock.advance_ms(min(runner.step(), (t + 10) * 1000 - clock.ms))
+            run_until(runner, clock, t + 10)
     return truth_mj2 // 7200
 
 

@@ -10,34 +10,16 @@
 import json
 
 from repo import ROOT
+from unit_boot import boot as boot_unit
+from unit_boot import run_until
+from vrtc import VRtc
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock
 from sunprint.core.ledger import LIFETIME, TODAY, YESTERDAY
 from sunprint.store import OsFs
 
 BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 MIDNIGHT = 782236800  # 2024-10-15 00:00 local (UTC+8), firmware seconds
 W = 200.0  # a small string on the INA226, day and night: the test is about days, not the sun
-
-
-def _no_wait(ms):
-    pass
-
-
-class VRtc:
-    """The ESP32's RTC on the virtual clock: 2000-01-01 00:00 at power-on, counting on."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.off = -clock.now()
-
-    def wall(self):
-        return self.clock.now() + self.off
-
-    def set(self, wall):
-        self.off = wall - self.clock.now()
 
 
 _N = [0]
@@ -56,43 +38,23 @@ def _flash():
         return OsFs(folder)
 
 
-def _profile(sources):
+def _profile(sources, path):
     with open(BOARD) as f:
         p = json.load(f)
     if sources:
         p["clock"] = {"sources": list(sources)}
-    path = "clockboard%d.json" % len(sources)
     with open(path, "w") as f:
         json.dump(p, f)
-    return p, path
+    return p
 
 
 def boot(start_s, fs, sources):
-    from sunprint import status
     from sunprint.clock.keeper import ClockKeeper
 
-    status.register(None, "")
-    profile, path = _profile(sources)
-    clock = Clock(start_s)
-    rig = modellink.wire(profile, clock, fake)  # the DS3231 set as at installation: it kept time
-    profile = None
-    import main
-
-    runner = main.main(
-        fake,
-        fs=fs,
-        board_path=path,
-        config_path=ROOT + "/no-config.json",
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=fake.WDT(timeout=30000),
-        sleep_ms=_no_wait,
-        # the sensor's bus driver waits on the virtual clock: a request's byte times and a
-        # meter's latency pass in virtual time (the platform's clock, board.Platform)
-        ticks_ms=clock.ticks_ms,
-        bus_sleep_ms=clock.block_ms,
-        run=False,
-    )
+    path = "clockboard%d.json" % len(sources)
+    # the DS3231 set as at installation: it kept time (the models wired from the dict: the
+    # model host does not read the VM's folder)
+    runner, clock, rig, _ = boot_unit(path, start_s, fs=fs, wired=_profile(sources, path))
     app = runner.unit.app
     rtc = VRtc(clock)
     if app.timekeeper is None:
@@ -104,9 +66,10 @@ def boot(start_s, fs, sources):
 
 def run(runner, clock, rig, until):
     # 200 W give or take 1 W a minute (a flat line reads as a stuck sensor)
-    while clock.now() < until:
+    def level():
         rig.set_power(W + (clock.now() // 60) % 3 - 1)
-        clock.advance_ms(min(runner.step(), until * 1000 - clock.ms))
+
+    run_until(runner, clock, until, before=level)
 
 
 def _cycle(sources):

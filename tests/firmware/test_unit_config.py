@@ -6,13 +6,13 @@
 # micropython-heap: 110000 (an ESP32 without PSRAM: the chip and panel models run on the host)
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 # micropython-fresh-vm: each (a unit powers on with an empty heap; the tests reboot units)
+import io
 import json
 
 from repo import ROOT
+from unit_boot import boot as boot_unit
 
 from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock
 from sunprint.core import carbon
 from sunprint.core.ledger import CO2, COAL, LIFETIME
 from sunprint.ui.layout import format_factor, short_source
@@ -22,30 +22,6 @@ NOON = DAY_START + 12 * 3600
 BOARD = ROOT + "/boards/esp32-epd29-ina226.json"
 BUS_V = 30.0
 CONFIG = "/config.json"
-
-
-# The unit's clock: ticks_ms wraps at the interpreter's period, as MicroPython's does (a
-# 32-bit VM refuses milliseconds since 2000 as ticks).
-VirtualClock = Clock
-
-
-class _Text:
-    # what open() gives for /config.json: the test's text
-    def __init__(self, text):
-        self.text = text
-
-    def read(self):
-        return self.text
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _no_wait(ms):
-    pass
 
 
 WIRED = {}  # the last boot's rig, for tests that make the sensor fail
@@ -72,32 +48,18 @@ def boot(config_text, fs, start_s):
 
     status.register(None, "")  # let an earlier unit go
     _power_off()
-    clock = VirtualClock(start_s)
-    rig = modellink.wire(BOARD, clock, fake)  # in MicroPython: the models on the host
-    WIRED["rig"] = rig
 
     def open_file(path, mode="r"):
         if path == CONFIG:
             if config_text is None:
                 raise OSError(2, "no such file")
-            return _Text(config_text)
+            return io.StringIO(config_text)
         return open(path, mode)
 
-    import main
-
-    runner = main.main(
-        fake,
-        fs=fs,
-        open_file=open_file,
-        board_path=BOARD,
-        config_path=CONFIG,
-        fonts_dir=ROOT + "/assets/fonts",
-        clock=clock,
-        wdt=fake.WDT(timeout=30000),
-        boot_record=_Record(),
-        sleep_ms=_no_wait,
-        run=False,
+    runner, clock, rig, _ = boot_unit(
+        BOARD, start_s, fs=fs, config_path=CONFIG, open_file=open_file, boot_record=_Record()
     )
+    WIRED["rig"] = rig
     _UNITS.append(runner)
     return runner, clock, rig.models["sensor"], rig.models["display"]
 

@@ -7,6 +7,7 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
 from test_unit_board_epd42_dlt645 import DAY_START, E0_KWH, boot
+from unit_boot import run_until
 
 from sunprint.core.ledger import LIFETIME
 
@@ -29,7 +30,6 @@ def run_bundled_log(hours=HOURS, first_h=FIRST_H):
     runner, clock, meter, line, rig, wdt = boot(first)
     panel = rig.models["display"]
     unit = runner.unit
-    seen_us = clock.us
     with open(LOG) as f:
         for t_unix, w in read_samples(f, LOG):
             t = t_unix - EPOCH_2000_UNIX
@@ -38,12 +38,7 @@ def run_bundled_log(hours=HOURS, first_h=FIRST_H):
             if t >= last:
                 break
             meter.power_w = w
-            end = (t + 10) * 1000000
-            while clock.us < end:
-                meter.advance((clock.us - seen_us) / 1000000)
-                seen_us = clock.us
-                clock.us = min(clock.us + runner.step() * 1000, end)
-    meter.advance((clock.us - seen_us) / 1000000)
+            run_until(runner, clock, t + 10, model=meter)  # the register counts as time passes
     truth = int((meter.energy_kwh - E0_KWH) * 1000000)
     app = unit.app
     got = app.ledger.mwh(LIFETIME)

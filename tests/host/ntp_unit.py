@@ -9,10 +9,9 @@ import json
 import time
 
 import network
+from unit_boot import boot  # tests/firmware/unit_boot.py
+from vrtc import VRtc
 
-from host_tools.sim.board import modellink
-from host_tools.sim.platform import machine as fake
-from host_tools.sim.platform.clock import Clock
 from sunprint.core.ledger import LIFETIME, TODAY
 from sunprint.store import OsFs
 
@@ -20,43 +19,9 @@ with open("ntp_args.json") as f:
     A = json.load(f)
 
 
-class VRtc:
-    """The ESP32's RTC on the virtual clock: 2000-01-01 00:00 at power-on, counting on."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.off = -clock.now()
-
-    def wall(self):
-        return self.clock.now() + self.off
-
-    def set(self, wall):
-        self.off = wall - self.clock.now()
-
-
-def _no_wait(ms):
-    pass
-
-
 network.reset()
 network.AP.password = A["wifi_pw"]
-clock = Clock(1000)
-rig = modellink.wire(A["board"], clock, fake)
-import main  # noqa: E402
-
-runner = main.main(
-    fake,
-    fs=OsFs("flash"),
-    board_path=A["board"],
-    config_path="config.json",
-    fonts_dir=A["fonts"],
-    clock=clock,
-    wdt=fake.WDT(timeout=30000),
-    sleep_ms=_no_wait,
-    ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
-    bus_sleep_ms=clock.block_ms,
-    run=False,
-)
+runner, clock, rig, _ = boot(A["board"], 1000, fs=OsFs("flash"), config_path="config.json")
 app = runner.unit.app
 keeper = app.timekeeper
 keeper.rtc = VRtc(clock)

@@ -8,36 +8,25 @@ restarts (the running app's own calib object)."""
 import json
 
 import pytest
+from vboard_rig import deployed_flash, powered_board
 
-from host_tools import calibrate, deploy
+from host_tools import calibrate
 from host_tools.cli import main as cli_main
 from host_tools.link import open_link
 from host_tools.paths import use_firmware
-from host_tools.sim.board.vboard import VirtualBoard
 
-BOARD = "esp32-epd29-ina226"
-HEAP = 400000
 TRUE_W = 200.0
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     """A flash folder with the app deployed, copied for each test."""
-    flash = tmp_path_factory.mktemp("calib-flash")
-    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
-        deploy.deploy(vb.serve_pty(), BOARD, restart=False)
-    return flash
+    return deployed_flash(tmp_path_factory, "calib-flash")
 
 
 @pytest.fixture
 def board(tmp_path, deployed):
-    import shutil
-
-    flash = tmp_path / "flash"
-    shutil.copytree(deployed, flash)
-    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
-        vb.power_w = TRUE_W
-        vb.port = vb.serve_pty()
+    with powered_board(tmp_path, deployed, TRUE_W) as vb:
         yield vb
 
 

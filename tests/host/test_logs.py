@@ -7,23 +7,19 @@ import json
 import shutil
 
 import pytest
+from vboard_rig import BOARD, HEAP, deployed_flash
 
-from host_tools import deploy, monitor
+from host_tools import monitor
 from host_tools.cli import main as cli_main
 from host_tools.paths import use_firmware
 from host_tools.sim.board.vboard import VirtualBoard
 
-BOARD = "esp32-epd29-ina226"
-HEAP = 400000
 T0 = 782236800  # 2024-10-15 00:00 +08:00 in firmware seconds: long before the board's clock
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    flash = tmp_path_factory.mktemp("logs-flash")
-    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
-        deploy.deploy(vb.serve_pty(), BOARD, restart=False)
-    return flash
+    return deployed_flash(tmp_path_factory, "logs-flash")
 
 
 def read_log(path):

@@ -3,7 +3,6 @@ transactions reach the models in this process and cost the unit's heap nothing, 
 comes back as the bus raises it, and a model that moves the clock (a UART flush waits for the
 last stop bit) moves the unit's clock. Runs the 32-bit VM with the app frozen, at 110000."""
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -11,9 +10,6 @@ from pathlib import Path
 import conftest
 import mp32
 import pytest
-
-from host_tools.sim.board import modellink
-from host_tools.sim.board.modelhost import ModelHost
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -30,26 +26,13 @@ clock = Clock(782236800)
 
 def run_vm(script):
     """(stdout, the host) of the script in micropython32-app at 110000 with a model host."""
-    host = ModelHost(ROOT)
     env = conftest.micropython_env(app_frozen=True)
-    fds = host.pipes()
-    env[modellink.ENV] = "%d,%d" % fds
     with tempfile.TemporaryDirectory() as cwd:
         path = Path(cwd) / "script.py"
         path.write_text(mp32.ALLOC_OF + PRELUDE + script)
-        proc = subprocess.Popen(
-            [str(mp32.MICROPYTHON32_APP), "-X", "heapsize=110000", str(path)],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            pass_fds=fds,
-        )
-        host.start()
-        out, _ = proc.communicate(timeout=120)
-        host.join()
-    assert proc.returncode == 0, out
+        argv = [str(mp32.MICROPYTHON32_APP), "-X", "heapsize=110000", str(path)]
+        out, err, rc, host = conftest.run_with_models(argv, cwd, env, 120)
+    assert rc == 0, out + err
     return out, host
 
 

@@ -5,40 +5,30 @@ take as it is, also after Ctrl-C."""
 
 import datetime
 import os
-import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
 from ctrlc import as_from_a_terminal  # noqa: E402
+from vboard_rig import BOARD, deployed_flash, powered_board
 
-from host_tools import deploy, monitor
+from host_tools import monitor
 from host_tools.cli import main as cli_main
 from host_tools.link import open_link
 from host_tools.paths import ROOT, use_firmware
-from host_tools.sim.board.vboard import VirtualBoard
 
-BOARD = "esp32-epd29-ina226"
-HEAP = 400000
 TRUE_W = 250.0
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    flash = tmp_path_factory.mktemp("monitor-flash")
-    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
-        deploy.deploy(vb.serve_pty(), BOARD, restart=False)
-    return flash
+    return deployed_flash(tmp_path_factory, "monitor-flash")
 
 
 @pytest.fixture
 def board(tmp_path, deployed):
-    flash = tmp_path / "flash"
-    shutil.copytree(deployed, flash)
-    with VirtualBoard(flash, board=BOARD, heap=HEAP) as vb:
-        vb.power_w = TRUE_W
-        vb.port = vb.serve_pty()  # power-on: the app runs
+    with powered_board(tmp_path, deployed, TRUE_W) as vb:  # power-on: the app runs
         # and has taken readings: a fresh app's first sample is NOT_READY (flag 8), as on a
         # unit just powered up, and these tests expect the sensor's steady flags
         vb.wait_booted(settle_s=1.0)

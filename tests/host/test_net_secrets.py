@@ -3,6 +3,7 @@ JSON, the status screen, the unit's log files and boot record, the faults, anyth
 nor in what `sunprint replay --config` prints and writes. A bad password value is a one-line
 error naming the key, exit status 2, without the value."""
 
+import io
 import json
 import socket
 import sys
@@ -46,20 +47,6 @@ def _secret_in(text):
     return WIFI_PW in text or MQTT_PW in text
 
 
-class _Text:
-    def __init__(self, text):
-        self.text = text
-
-    def read(self):
-        return self.text
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 class _Record:
     data = b""
 
@@ -90,7 +77,7 @@ def test_a_booted_unit_shows_and_logs_no_password(capsys):
 
     def open_file(p, mode="r"):
         if p == "/config.json":
-            return _Text(text)
+            return io.StringIO(text)
         return open(p, mode)
 
     fs = FaultFS()

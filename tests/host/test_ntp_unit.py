@@ -16,7 +16,6 @@ gives Wi-Fi and ntp_host on a loopback port (tests/host/ntp_unit.py is the unit'
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,12 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mp32  # noqa: E402
 from chrony_rig import Chrony  # noqa: E402
-from conftest import micropython_env  # noqa: E402
+from conftest import micropython_env, run_with_models  # noqa: E402
 from test_ntp import Server  # noqa: E402
 
 from host_tools.mpycompile import compile_mpy  # noqa: E402
-from host_tools.sim.board import modellink  # noqa: E402
-from host_tools.sim.board.modelhost import ModelHost  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "ntp_unit.py"
@@ -64,30 +61,9 @@ def _unit(port, minutes):
         compile_mpy([(SCRIPT, work / "ntp_unit.mpy", "ntp_unit.py")])
         env = micropython_env(app_frozen=True)
         env["MICROPYPATH"] = str(work) + ":" + env["MICROPYPATH"]
-        host = ModelHost(ROOT)
-        fds = host.pipes()
-        env[modellink.ENV] = "%d,%d" % fds
-        proc = subprocess.Popen(
-            [
-                str(mp32.MICROPYTHON32_APP),
-                "-X",
-                "heapsize=%d" % mp32.HEAPSIZE,
-                "-c",
-                "import ntp_unit",
-            ],
-            cwd=work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            pass_fds=fds,
-        )
-        host.start()
-        try:
-            out, err = proc.communicate(timeout=300)
-        finally:
-            host.join()
-        assert proc.returncode == 0, out[-3000:] + err[-3000:]
+        argv = [str(mp32.MICROPYTHON32_APP), "-X", "heapsize=%d" % mp32.HEAPSIZE]
+        out, err, rc, _ = run_with_models(argv + ["-c", "import ntp_unit"], work, env, 300)
+        assert rc == 0, out[-3000:] + err[-3000:]
         for line in out.splitlines():
             if line.startswith("END "):
                 assert WIFI_PW not in out

@@ -2,6 +2,7 @@
 (core.config.unit_settings, as firmware/main.py), so every key of config.json does in replay
 what it does on the unit, and the two cannot disagree."""
 
+import io
 import json
 
 import pytest
@@ -26,20 +27,6 @@ CHANGED = {
     "screen_period_s": 60,
     "language": "en",
 }
-
-
-class _Text:
-    def __init__(self, text):
-        self.text = text
-
-    def read(self):
-        return self.text
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _Record:
@@ -84,7 +71,7 @@ def _boot_main(profile_path, config_text):
 
     def open_file(path, mode="r"):
         if path == "/config.json":
-            return _Text(config_text)
+            return io.StringIO(config_text)
         return open(path, mode)
 
     runner = unit_main.main(

@@ -22,7 +22,6 @@
 from host_tools.sim.chips.dlt645_meter import (
     DLT645MeterModel,
     FakeSerial,
-    _log,
     build_frame,
     parse_frame,
     wire_address,
@@ -85,21 +84,8 @@ class BusSerial(FakeSerial):
         for i in range(len(watts)):
             self.meters[i].power_w = watts[i]
 
-    def _settle(self):
-        p = self._pending
-        if p is None or self.clock.us < p[2]:
-            return
-        self._pending = None
-        data, start, end = p
-        de = self.de
-        if de is not None:
-            cut = de.low_during(start, end)
-            if cut >= 0:
-                self.lost_tx += 1
-                data = data[: (cut - start) // self.byte_us]
-        if not data:
-            return
-        _log(self.requests, data)
+    def _answer(self, data):
+        # every meter on the line hears the request (FakeSerial._settle hands it here)
         try:
             target = parse_frame(data)[0]
         except ValueError:
@@ -133,18 +119,8 @@ class BusSerial(FakeSerial):
             replies.append(reply)
         if not replies:
             self.unanswered += 1
-            return
+            return None
         if len(replies) > 1:
             self.collisions += 1
-            reply = collide(replies)
-        else:
-            reply = replies[0]
-        _log(self.replies, reply)
-        t = end + self.latency_us
-        for b in reply:
-            t += self.byte_us
-            if de is not None and de.level_at(t) == 1:
-                self.lost_rx += 1
-                continue
-            self._rx.append(b)
-            self._rx_at.append(t)
+            return collide(replies)
+        return replies[0]

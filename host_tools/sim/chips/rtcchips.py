@@ -94,7 +94,54 @@ class Calendar:
                     self.century ^= 1
 
 
-class DS3231Model(Calendar):
+class RegisterChip(Calendar):
+    """What both chips put around the calendar: a battery, and N_REGS registers behind an I2C
+    pointer that auto-increments and wraps to 00h; writes and violations for a test to read."""
+
+    N_REGS = 0
+
+    def __init__(self, clock_ms, ppm, battery):
+        super().__init__(clock_ms, ppm)
+        self.battery = battery
+        self.pointer = 0
+        self.writes = 0
+        self.violations = []
+        self._lost = False
+
+    def reset(self):  # a brownout of the bus (FakeI2C.reset): VCC only
+        self.power_cut()
+        self.power_restored()
+
+    def i2c_mem_read(self, reg, buf):
+        self.pointer = reg
+        self.i2c_read(buf)
+
+    def i2c_read(self, buf):
+        # one consistent time: DS3231, the user buffers are loaded at the START; PCF8563, the
+        # counters are frozen during the transfer (8.5)
+        self._tick()
+        for i in range(len(buf)):
+            buf[i] = self.read_reg(self.pointer)
+            self.pointer = (self.pointer + 1) % self.N_REGS
+
+    def i2c_mem_write(self, reg, buf):
+        self._tick()
+        self.pointer = reg
+        for b in buf:
+            if self.pointer >= self.N_REGS:
+                self.violations.append("write past %02Xh" % (self.N_REGS - 1))
+            self.write_reg(self.pointer, b)
+            self.pointer = (self.pointer + 1) % self.N_REGS
+        self.writes += 1
+
+    def i2c_write(self, buf):
+        if len(buf) == 1:
+            self.pointer = buf[0]
+        elif len(buf) > 1:
+            self.i2c_mem_write(buf[0], buf[1:])
+
+
+class DS3231Model(RegisterChip):
     """DS3231 at 0x68: registers 00h-12h (Figure 1), pointer auto-increment wrapping from 12h to
     00h. Power-on values ("Timekeeping Registers", Control 0Eh = 1Ch, Status 0Fh = 88h):
     01/01/00, day 1, 00:00:00, OSF set. `battery` False: a VCC loss loses everything."""
@@ -102,12 +149,7 @@ class DS3231Model(Calendar):
     N_REGS = 0x13
 
     def __init__(self, clock_ms, ppm=0, battery=True):
-        super().__init__(clock_ms, ppm)
-        self.battery = battery
-        self.pointer = 0
-        self.writes = 0
-        self.violations = []
-        self._lost = False
+        super().__init__(clock_ms, ppm, battery)
         self._power_on()
 
     def _power_on(self):
@@ -150,10 +192,6 @@ class DS3231Model(Calendar):
             self._power_on()
             self._lost = False
         self.running = True
-
-    def reset(self):  # a brownout of the bus (FakeI2C.reset): VCC only
-        self.power_cut()
-        self.power_restored()
 
     # --- registers ---
 
@@ -224,34 +262,8 @@ class DS3231Model(Calendar):
         else:
             self.violations.append("write to read-only register 0x%02X" % r)
 
-    def i2c_mem_read(self, reg, buf):
-        self.pointer = reg
-        self.i2c_read(buf)
 
-    def i2c_read(self, buf):
-        self._tick()  # the user buffers are loaded at the START: one consistent time
-        for i in range(len(buf)):
-            buf[i] = self.read_reg(self.pointer)
-            self.pointer = (self.pointer + 1) % self.N_REGS
-
-    def i2c_mem_write(self, reg, buf):
-        self._tick()
-        self.pointer = reg
-        for b in buf:
-            if self.pointer >= self.N_REGS:
-                self.violations.append("write past 12h")
-            self.write_reg(self.pointer, b)
-            self.pointer = (self.pointer + 1) % self.N_REGS
-        self.writes += 1
-
-    def i2c_write(self, buf):
-        if len(buf) == 1:
-            self.pointer = buf[0]
-        elif len(buf) > 1:
-            self.i2c_mem_write(buf[0], buf[1:])
-
-
-class PCF8563Model(Calendar):
+class PCF8563Model(RegisterChip):
     """PCF8563 at 0x51: registers 00h-0Fh (Table 4), auto-increment wrapping from 0Fh to 00h.
     Reset values (8.3, Table 4): Control_status_1 08h, Control_status_2 00h, VL set, the time
     registers undefined (here: a fixed pseudo-random pattern), CLKOUT_control 80h,
@@ -260,13 +272,8 @@ class PCF8563Model(Calendar):
     N_REGS = 0x10
 
     def __init__(self, clock_ms, ppm=0, battery=True, seed=7):
-        super().__init__(clock_ms, ppm)
-        self.battery = battery
-        self.pointer = 0
-        self.writes = 0
-        self.violations = []
+        super().__init__(clock_ms, ppm, battery)
         self._seed = seed
-        self._lost = False
         self._power_on()
 
     def _noise(self, lo, hi):
@@ -318,10 +325,6 @@ class PCF8563Model(Calendar):
             self._power_on()
             self._lost = False
         self.running = not self.control1 & 0x20
-
-    def reset(self):
-        self.power_cut()
-        self.power_restored()
 
     def read_reg(self, r):
         if r == 0:
@@ -381,27 +384,3 @@ class PCF8563Model(Calendar):
             self.timer_control = v & 0x83
         else:
             self.timer = v
-
-    def i2c_mem_read(self, reg, buf):
-        self.pointer = reg
-        self.i2c_read(buf)
-
-    def i2c_read(self, buf):
-        self._tick()  # the counters are frozen during the transfer (8.5)
-        for i in range(len(buf)):
-            buf[i] = self.read_reg(self.pointer)
-            self.pointer = (self.pointer + 1) % self.N_REGS
-
-    def i2c_mem_write(self, reg, buf):
-        self._tick()
-        self.pointer = reg
-        for b in buf:
-            self.write_reg(self.pointer, b)
-            self.pointer = (self.pointer + 1) % self.N_REGS
-        self.writes += 1
-
-    def i2c_write(self, buf):
-        if len(buf) == 1:
-            self.pointer = buf[0]
-        elif len(buf) > 1:
-            self.i2c_mem_write(buf[0], buf[1:])
