@@ -6,6 +6,18 @@ A driver here is any object with `poll()` returning a flag of sunprint.quality a
 `power_mw`; a meter driver also has `energy_count` and `counts_per_kwh` (its own energy total,
 which the ledger takes as the truth); an S0 input has `count()`. Nothing here raises: a bad
 reading is a flag, counted per flag in `flags`, and the ledger integrates only OK readings.
+
+The one protocol the App drives every source by (these, and community/source.py's
+CommunitySource); App calls each, it never asks whether a source has it:
+    sample(ledger, t, wall) -> flag   every sample period: read, book in the ledger
+    pump(t, wall) -> bool             every tick: work between samples; True: tick again at once
+    screen_values(values)             before a render: the source's own texts into the dict
+    total_mwh() -> mWh or None        at boot, no ledger record readable: a register of its own
+    restore(ledger) -> note or None   after the ledger was restored: a record of its own
+    persist()                         after the App wrote a full ledger record
+and the attributes flag, power_mw (the last good reading), reading_mw (this reading) and raw.
+Here the hooks a single sensor has no use for are no-ops: methods of the class, frozen into
+flash on a unit, so a source costs the heap no more for having them.
 """
 
 from sunprint.quality import NAMES, OK
@@ -43,6 +55,21 @@ class PowerSource:
             self.power_mw = mw
         ledger.add_power(t, mw, wall, flag == OK)
         return flag
+
+    def pump(self, t, wall):
+        return False  # a sensor is read in sample(): nothing between samples
+
+    def screen_values(self, values):
+        pass  # no texts of its own: the App's power and ledger are what it shows
+
+    def total_mwh(self):
+        return None  # no energy register (MeterSource has one)
+
+    def restore(self, ledger):
+        return None  # no record of its own beside the ledger's
+
+    def persist(self):
+        pass
 
 
 class MeterSource(PowerSource):
