@@ -16,13 +16,16 @@ CommunitySource); App calls each, it never asks whether a source has it:
     restore(ledger) -> note or None   after the ledger was restored: a record of its own
     persist()                         after the App wrote a full ledger record
 and the attributes flag, power_mw (the last good reading), reading_mw (this reading) and raw.
-Here the hooks a single sensor has no use for are no-ops: methods of the class, frozen into
-flash on a unit, so a source costs the heap no more for having them.
+Here the hooks a single sensor has no use for are one no-op shared by the class (PowerSource).
 """
 
 from sunprint.quality import NAMES, OK
 
 _N_FLAGS = len(NAMES)
+
+
+def _nothing(self, a=None, b=None):
+    return None
 
 
 class PowerSource:
@@ -56,20 +59,12 @@ class PowerSource:
         ledger.add_power(t, mw, wall, flag == OK)
         return flag
 
-    def pump(self, t, wall):
-        return False  # a sensor is read in sample(): nothing between samples
-
-    def screen_values(self, values):
-        pass  # no texts of its own: the App's power and ledger are what it shows
-
-    def total_mwh(self):
-        return None  # no energy register (MeterSource has one)
-
-    def restore(self, ledger):
-        return None  # no record of its own beside the ledger's
-
-    def persist(self):
-        pass
+    # The hooks a sensor has no use for (the protocol above), all one function: a class's
+    # methods are function objects on the heap even when frozen, one object costs less than five.
+    # pump -> None (falsy: nothing between samples), screen_values (no texts of its own),
+    # total_mwh -> None (no energy register; MeterSource has one), restore -> None (no record
+    # of its own), persist.
+    pump = screen_values = total_mwh = restore = persist = _nothing
 
 
 class MeterSource(PowerSource):
