@@ -30,12 +30,6 @@ class App:
     timekeeper = None
     # net.publish.Net when config.json turns Wi-Fi on: polled each tick, never blocking
     net = None
-    # source.pump(now, wall) when the source works between samples (a community's bus poller,
-    # community/source.py): called every tick, True while it wants the next tick at once
-    _pump = None
-    # source.screen_values(values) when the source has values of its own to show (a
-    # community's homes reporting): called with the screens' dict before each render
-    _fill = None
 
     def __init__(
         self,
@@ -56,14 +50,10 @@ class App:
         samplelog=None,
         tree_dg_co2_per_year=TREE_DG_CO2_PER_YEAR,
     ):
-        # A sources.PowerSource (sample(ledger, t, wall) -> quality flag), or any object with
-        # read_mw() -> int mW that raises OSError on a fault (a replayed log).
+        # A source of the one protocol sources.py describes (sources.PowerSource and its kinds,
+        # community/source.py CommunitySource): sample, pump, screen_values, total_mwh,
+        # restore, persist; every one is called, none looked up (a no-op where it does nothing).
         self.source = source
-        self._adapter = hasattr(source, "sample")
-        if hasattr(source, "pump"):
-            self._pump = source.pump  # a bound method made once: calling it allocates nothing
-        if hasattr(source, "screen_values"):
-            self._fill = source.screen_values
         self.renderer = renderer
         self.ledger = ledger
         self.carbon_row = carbon_row  # the carbon.FACTORS row the screens cite
@@ -140,14 +130,14 @@ class App:
                 self._fault("store", note)
         if status == "corrupt":
             # No readable record: a meter's own total is the best restart; else zero, flagged.
-            total = getattr(self.source, "total_mwh", None)
             seeded = False
-            if total is not None:
-                try:
-                    self.ledger.seed_lifetime(total())
+            try:
+                total = self.source.total_mwh()  # None: the source has no register of its own
+                if total is not None:
+                    self.ledger.seed_lifetime(total)
                     seeded = True
-                except (OSError, ValueError) as e:
-                    self._fault("sensor", e)
+            except (OSError, ValueError) as e:
+                self._fault("sensor", e)
             why = note if note else "no good ledger record"
             self._fault(
                 "store",
@@ -155,11 +145,9 @@ class App:
             )
         self._persist_day = self.ledger.day
         self._note_durable()
-        keep = getattr(self.source, "restore", None)  # a source with a record of its own
-        if keep is not None:
-            note = keep(self.ledger)
-            if note:
-                self._fault("store", note)
+        note = self.source.restore(self.ledger)  # a source's record of its own (community)
+        if note:
+            self._fault("store", note)
         return status
 
     def _note_durable(self):
@@ -216,12 +204,10 @@ class App:
             policy.appended(now)
         else:
             policy.saved(now)
-            keep = getattr(self.source, "persist", None)  # its record rides with full records
-            if keep is not None:
-                try:
-                    keep()
-                except Exception as e:  # noqa: BLE001 - as the ledger's save
-                    self._fault("store", e)
+            try:
+                self.source.persist()  # a source's own record rides with full records
+            except Exception as e:  # noqa: BLE001 - as the ledger's save
+                self._fault("store", e)
         self._note_durable()
 
     def tick(self, now, wall=-1):
@@ -234,8 +220,8 @@ class App:
         net = self.net
         if net is not None:
             net.tick(now)
-        pump = self._pump
-        busy = pump is not None and pump(now, wall)
+        source = self.source
+        busy = source.pump(now, wall)  # a method call, no bound method made: 0 B
         session = self.session
         if session.refreshing:
             if session.poll(now):
@@ -243,8 +229,7 @@ class App:
             self.refreshes += 1
         if now >= self._next_sample:
             self._sample(now, wall)
-            if pump is not None:
-                busy = pump(now, wall)  # the round the sample began
+            busy = source.pump(now, wall)  # the round the sample began (a community's bus)
             self._maybe_persist(now)
             if now - self._next_sample >= self.sample_period_s or self._next_sample < 0:
                 self._next_sample = now + self.sample_period_s
@@ -280,45 +265,41 @@ class App:
             self._fault_err = err
             self.last_fault = "%s: %s" % (what, err)
 
+    # --- the sampler: one call of the source protocol (sources.py) a sample period, its
+    # reading logged, its flag and the ledger's verdict made faults. A section of App, not a
+    # part of its own: an instance, its attribute dict and its class's methods (function
+    # objects on the heap even when frozen: ~32 B each, measured for sources.py) would cost
+    # the unit heap for state that is five attributes here. ---
+
     def _sample(self, now, wall):
-        if self._adapter:
-            source = self.source
-            flag = source.sample(self.ledger, now, wall)
-            self.power_mw = source.power_mw
-            log = self.samplelog
-            if log is not None:
-                mw = getattr(source, "reading_mw", self.power_mw)
-                try:
-                    log.append(wall, mw, getattr(source, "raw", mw), flag)
-                except OSError as e:
-                    self._fault("samplelog", e)
-            if flag != OK:
-                self._fault("sensor", quality_name(flag))
-            self._ledger_faults()
-            return
-        try:
-            mw = self.source.read_mw()
-        except (OSError, ValueError) as e:
-            self._fault("sensor", e)
-            return
-        self.ledger.add_power(now, mw, wall)
+        source = self.source
+        flag = source.sample(self.ledger, now, wall)
+        log = self.samplelog
+        if log is not None:
+            try:
+                log.append(wall, source.reading_mw, source.raw, flag)
+            except OSError as e:
+                self._fault("samplelog", e)
+        if flag != OK:
+            self._fault("sensor", quality_name(flag))
         if not self._ledger_faults():
-            self.power_mw = mw
+            # a reading the ledger refused (NaN, a float, beyond its limits: a source without
+            # a health check passes one on) is not shown either: the screens format ints
+            self.power_mw = source.power_mw
 
     def _ledger_faults(self):
         # What the ledger refused or distrusted since the last tick is a fault (two int
-        # compares a tick; a string is formatted only when the fault text changes).
+        # compares a tick; a string is formatted only when the fault text changes). True when
+        # it refused an input.
         ledger = self.ledger
-        found = False
-        if ledger.refused != self._refused:
+        refused = ledger.refused != self._refused
+        if refused:
             self._refused = ledger.refused
             self._fault("ledger", "refused input")
-            found = True
         if ledger.counter_implausible != self._implausible:
             self._implausible = ledger.counter_implausible
             self._fault("meter", "implausible register step")
-            found = True
-        return found
+        return refused
 
     def screen_values(self):
         """The values the screens show, as (number, unit) text pairs by name (the screen
@@ -332,9 +313,7 @@ class App:
         what coal and trees are counted at (notes as (English, Chinese) pairs). The same dict
         as screen_values(), reused: a screen update builds no new dict."""
         values = self.screen_values()
-        fill = self._fill
-        if fill is not None:
-            fill(values)
+        self.source.screen_values(values)  # a source's own values (a community's homes)
         return self.screen.update_carbon(
             self.carbon_row, self.ledger.coal_dg_per_kwh, self.tree_dg_co2_per_year
         )

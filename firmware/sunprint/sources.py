@@ -6,11 +6,26 @@ A driver here is any object with `poll()` returning a flag of sunprint.quality a
 `power_mw`; a meter driver also has `energy_count` and `counts_per_kwh` (its own energy total,
 which the ledger takes as the truth); an S0 input has `count()`. Nothing here raises: a bad
 reading is a flag, counted per flag in `flags`, and the ledger integrates only OK readings.
+
+The one protocol the App drives every source by (these, and community/source.py's
+CommunitySource); App calls each, it never asks whether a source has it:
+    sample(ledger, t, wall) -> flag   every sample period: read, book in the ledger
+    pump(t, wall) -> bool             every tick: work between samples; True: tick again at once
+    screen_values(values)             before a render: the source's own texts into the dict
+    total_mwh() -> mWh or None        at boot, no ledger record readable: a register of its own
+    restore(ledger) -> note or None   after the ledger was restored: a record of its own
+    persist()                         after the App wrote a full ledger record
+and the attributes flag, power_mw (the last good reading), reading_mw (this reading) and raw.
+Here the hooks a single sensor has no use for are one no-op shared by the class (PowerSource).
 """
 
 from sunprint.quality import NAMES, OK
 
 _N_FLAGS = len(NAMES)
+
+
+def _nothing(self, a=None, b=None):
+    return None
 
 
 class PowerSource:
@@ -43,6 +58,13 @@ class PowerSource:
             self.power_mw = mw
         ledger.add_power(t, mw, wall, flag == OK)
         return flag
+
+    # The hooks a sensor has no use for (the protocol above), all one function: a class's
+    # methods are function objects on the heap even when frozen, one object costs less than five.
+    # pump -> None (falsy: nothing between samples), screen_values (no texts of its own),
+    # total_mwh -> None (no energy register; MeterSource has one), restore -> None (no record
+    # of its own), persist.
+    pump = screen_values = total_mwh = restore = persist = _nothing
 
 
 class MeterSource(PowerSource):

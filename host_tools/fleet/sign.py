@@ -55,12 +55,20 @@ class _Clock:
         return self.text
 
 
+class _Source:
+    """App.source as carbon_values calls it: the source's own screen values (a community's
+    homes reporting) are not published, so a fleet unit's sign shows none."""
+
+    def screen_values(self, values):
+        pass
+
+
 class _App:
     """The attributes of sunprint.app.App that its value methods and status_values read."""
 
     boot_faults = ()
     policy = None
-    _fill = None  # a community source's own screen values (App._fill): a fleet unit has none
+    source = _Source()
 
     def __init__(self, state, status, row):
         from sunprint.core.carbon import COAL_DG_PER_KWH, TREE_DG_CO2_PER_YEAR

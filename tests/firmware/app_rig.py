@@ -1,6 +1,9 @@
-# Shared by the test_app_*.py files: the app with a stand-in panel and renderer.
+# Shared by the test_app_*.py files: the app with a stand-in panel and renderer, and a
+# stand-in sensor driver under a real sources.PowerSource.
 from sunprint.app import App
 from sunprint.core.ledger import Ledger
+from sunprint.quality import OK
+from sunprint.sources import PowerSource
 
 START = 782179200 - 8 * 3600 + 10 * 3600  # 2024-10-15 10:00 local, firmware seconds
 
@@ -14,6 +17,27 @@ class Panel:
 
     def finish(self):
         pass
+
+
+class Driver:
+    """A sensor driver as sources.PowerSource reads one: poll() returns a quality flag
+    (sunprint/quality.py), power_mw keeps the last good reading. Set `mw` for what the next
+    good poll reads, `flag` for what the next poll says (quality.NO_ANSWER: a dead bus)."""
+
+    def __init__(self, mw=1000000):
+        self.mw = mw
+        self.flag = OK
+        self.power_mw = 0
+
+    def poll(self):
+        if self.flag == OK:
+            self.power_mw = self.mw
+        return self.flag
+
+
+def power_source(mw=1000000):
+    """The app's source over a stand-in driver reading `mw` (source.driver.mw to change it)."""
+    return PowerSource(Driver(mw))
 
 
 class Renderer:

@@ -2,19 +2,11 @@
 # escapes the tick. CPython and MicroPython.
 import struct
 
-from app_rig import START, Panel, Renderer
+from app_rig import START, Panel, Renderer, power_source
 
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.store import PersistPolicy
-
-
-class Source:
-    def __init__(self, mw=1000000):
-        self.mw = mw
-
-    def read_mw(self):
-        return self.mw
 
 
 class FailingStore:
@@ -78,7 +70,7 @@ def test_a_persist_failure_of_any_kind_is_a_fault_not_an_exception():
         TypeError("a bug"),
     ):
         store = FailingStore(error)
-        app = _app(Source(), store)
+        app = _app(power_source(), store)
         t = _run(app, START, 600)  # every persist fails; the tick goes on
         assert store.tries >= 3, store.tries
         assert app.faults.get("store", 0) == store.tries, (error, app.faults)
@@ -89,13 +81,13 @@ def test_a_persist_failure_of_any_kind_is_a_fault_not_an_exception():
 
 
 def test_refused_readings_are_a_ledger_fault_and_counting_goes_on():
-    source = Source()
+    source = power_source()
     app = _app(source, None)
     t = _run(app, START, 300)
     for bad in (float("nan"), float("inf"), 1500.5, 10**33):
-        source.mw = bad
+        source.driver.mw = bad
         t = _run(app, t, 10)
-        source.mw = 1000000
+        source.driver.mw = 1000000
         t = _run(app, t, 60)
     assert app.ledger.refused == 4
     assert app.faults.get("ledger", 0) == 4, app.faults

@@ -4,7 +4,7 @@
 # micropython-heap: 250000 (the controller model's RAM planes and decoder sit in the same VM;
 # on a unit they are glass, not heap)
 import framebuf
-from app_rig import START
+from app_rig import START, power_source
 from repo import ROOT
 
 from host_tools.sim.chips.ssd1680 import SSD1680Model
@@ -17,14 +17,6 @@ from sunprint.ui.refresh import RefreshPlan
 from sunprint.ui.render import Renderer
 
 FONTS = ROOT + "/assets/fonts/"
-
-
-class Source:
-    def __init__(self):
-        self.mw = 0
-
-    def read_mw(self):
-        return self.mw
 
 
 def _no_wait(ms):
@@ -54,7 +46,7 @@ def test_every_refresh_shows_the_rendered_picture():
         fonts[role] = BitmapFont(f)
     rot = Rotation(296, 128, "both")
     renderer = Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128), "both")
-    source = Source()
+    source = power_source(0)
     app = App(
         source=source,
         panel=panel,
@@ -70,7 +62,7 @@ def test_every_refresh_shows_the_rendered_picture():
     checked = 0
     seen = []
     while t < START + 4 * 3600:
-        source.mw = 2000000 + (t - START) * 100  # a rising afternoon
+        source.driver.mw = 2000000 + (t - START) * 100  # a rising afternoon
         wake = app.tick(t)
         while wake <= t:
             wake = app.tick(t)
@@ -111,7 +103,7 @@ def test_the_refresh_count_survives_a_reboot():
 
     def make(fs):
         app = App(
-            source=Source(),
+            source=power_source(0),
             panel=Panel(),
             renderer=Rend(),
             ledger=Ledger(),
@@ -128,7 +120,7 @@ def test_the_refresh_count_survives_a_reboot():
     app = make(fs)
     t = START
     while t < START + 2 * 3600:
-        app.source.mw = 1000000 + t
+        app.source.driver.mw = 1000000 + t
         app.tick(t)
         t += 10
     app.shutdown(t)

@@ -4,6 +4,8 @@
 import binascii
 import struct
 
+from app_rig import power_source
+
 from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
@@ -17,14 +19,6 @@ def _record(seq, payload):
     # Record format 1 (store.py docstring): magic, version, reserved, length, seq, payload, CRC.
     body = b"SPRL" + struct.pack("<BBHI", 1, 0, len(payload), seq) + payload
     return body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF)
-
-
-class Source:
-    def __init__(self, mw=1000000):
-        self.mw = mw
-
-    def read_mw(self):
-        return self.mw
 
 
 class Panel:
@@ -52,7 +46,7 @@ class Renderer:
 
 def _app(fs, plan=None, persist_wh=10, mw=1000000):
     app = App(
-        source=Source(mw),
+        source=power_source(mw),
         panel=Panel(),
         renderer=Renderer(),
         ledger=Ledger(),

@@ -6,7 +6,7 @@
 # table was one, and every append allocated some 6 kB there and 0 B from source)
 import gc
 
-from app_rig import Panel, Renderer
+from app_rig import Panel, Renderer, power_source
 from quiet_backend import QuietBackend
 
 from sunprint.app import App
@@ -16,17 +16,10 @@ from sunprint.store import PersistPolicy, Store
 START = 782179200 - 8 * 3600 + 11 * 3600  # 2024-10-15 11:00 local, firmware seconds
 
 
-class Source:
-    mw = 5000000  # 5 kW: 13.9 Wh a 10 s tick, a journal entry every tick
-
-    def read_mw(self):
-        return self.mw
-
-
 def test_sampling_ticks_with_journal_appends_allocate_nothing():
     store = Store(QuietBackend())
     app = App(
-        source=Source(),
+        source=power_source(5000000),  # 5 kW: 13.9 Wh a 10 s tick, a journal entry every tick
         panel=Panel(),
         renderer=Renderer(),
         ledger=Ledger(tz_offset_s=8 * 3600),

@@ -157,12 +157,9 @@ def test_app_books_the_kept_wall_and_status_shows_the_clock():
     app = _app(k)
     app._next_screen = 1 << 29  # no screen in this test
 
-    class Power:
-        def read_mw(self):
-            return 1000000
+    from app_rig import power_source
 
-    app.source = Power()
-    app._adapter = False
+    app.source = power_source(1000000)
     app.tick(0, 5)  # the runner's wall (the RTC before the correction) is not the one booked
     assert app.ledger._last_wall == T0
     st = status(app, "u", 0)["clock"]

@@ -27,22 +27,14 @@ def _cfg():
     }
 
 
-class _Source:
-    def __init__(self, mw):
-        self.mw = mw
-
-    def read_mw(self):
-        return self.mw
-
-
 def _stored_app(fs):
-    from app_rig import Panel, Renderer
+    from app_rig import Panel, Renderer, power_source
 
     from sunprint.app import App
     from sunprint.store import FileBackend, PersistPolicy, Store
 
     app = App(
-        source=_Source(1000000),  # 1 kW
+        source=power_source(1000000),  # 1 kW
         panel=Panel(),
         renderer=Renderer(),
         ledger=Ledger(),

@@ -7,10 +7,13 @@
 # modules and a watchdog-reset unit left behind by asyncio would pile up, as no unit's do)
 import asyncio
 
+from app_rig import Driver
+
 from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.runner import Runner
+from sunprint.sources import PowerSource
 from sunprint.store import FileBackend, PersistPolicy, Store
 
 START = 782179200 - 8 * 3600 + 9 * 3600  # 2024-10-15 09:00 local, firmware seconds
@@ -83,20 +86,23 @@ class FakeWDT:
         self.feeds += 1
 
 
-class Source:
+class Sensor(Driver):
+    """A driver that can hang (advancing the clock) or raise, escaping the app's own handling
+    (a driver's poll() returns a quality flag; an exception out of it is a bug)."""
+
     def __init__(self, mw=1000000):
-        self.mw = mw
-        self.fail = None  # an exception to raise from read_mw, escaping the app's own handling
+        Driver.__init__(self, mw)
+        self.fail = None  # an exception to raise from poll()
         self.hang_s = 0  # a read that takes this long (advances the clock)
         self.clock = None
 
-    def read_mw(self):
+    def poll(self):
         if self.hang_s:
             s, self.hang_s = self.hang_s, 0
             self.clock.advance_ms(s * 1000)
         if self.fail is not None:
             raise self.fail
-        return self.mw
+        return Driver.poll(self)
 
 
 class Panel:
@@ -126,8 +132,9 @@ class Renderer:
 def make(fs=None, mw=1000000):
     fs = fs or FaultFS()
     clock = VirtualClock(START)
-    source = Source(mw)
-    source.clock = clock
+    sensor = Sensor(mw)
+    sensor.clock = clock
+    source = PowerSource(sensor)
     app = App(
         source=source,
         panel=Panel(),
@@ -190,11 +197,11 @@ def test_a_failing_tick_is_counted_and_the_loop_goes_on():
     fs, clock, app, wdt, runner = make()
     drive(runner, clock, 600)
     before = runner.ticks
-    app.source.fail = RuntimeError("bug in a driver")  # not OSError: escapes App.tick
+    app.source.driver.fail = RuntimeError("bug in a driver")  # not OSError: escapes App.tick
     drive(runner, clock, 5)
     assert app.faults.get("tick", 0) >= 1
     assert app.last_fault == "tick: bug in a driver"
-    app.source.fail = None
+    app.source.driver.fail = None
     drive(runner, clock, 600)
     assert runner.ticks > before + 50 and runner.tick_failures == 0
     assert wdt.resets == 0 and not runner.starving
@@ -202,8 +209,8 @@ def test_a_failing_tick_is_counted_and_the_loop_goes_on():
 
 def test_run_survives_a_failing_tick():
     fs, clock, app, wdt, runner = make()
-    clock.at(START + 100, lambda: setattr(app.source, "fail", RuntimeError("x")))
-    clock.at(START + 103, lambda: setattr(app.source, "fail", None))
+    clock.at(START + 100, lambda: setattr(app.source.driver, "fail", RuntimeError("x")))
+    clock.at(START + 103, lambda: setattr(app.source.driver, "fail", None))
     clock.at(START + 1800, runner.stop)
     asyncio.run(runner.run())
     assert app.faults.get("tick", 0) >= 1 and runner.stopped
@@ -214,7 +221,7 @@ def test_a_hung_tick_is_caught_by_the_watchdog():
     fs, clock, app, wdt, runner = make()
     drive(runner, clock, 600)
     writes = app.store.writes
-    app.source.hang_s = 45  # a read that never comes back within the watchdog's timeout
+    app.source.driver.hang_s = 45  # a read that never comes back within the watchdog's timeout
     reset = False
     try:
         drive(runner, clock, 60)
@@ -227,7 +234,7 @@ def test_a_hung_tick_is_caught_by_the_watchdog():
 
 def test_a_hung_tick_under_run_resets():
     fs, clock, app, wdt, runner = make()
-    clock.at(START + 300, lambda: setattr(app.source, "hang_s", 31))
+    clock.at(START + 300, lambda: setattr(app.source.driver, "hang_s", 31))
     reset = False
     try:
         asyncio.run(runner.run())
@@ -238,7 +245,7 @@ def test_a_hung_tick_under_run_resets():
 
 def test_ticks_failing_forever_end_in_a_reset():
     fs, clock, app, wdt, runner = make()
-    app.source.fail = RuntimeError("always")
+    app.source.driver.fail = RuntimeError("always")
     reset = False
     try:
         drive(runner, clock, 120)
@@ -274,9 +281,9 @@ def test_runner_marks_the_boot_healthy_and_notes_faults():
     assert safemode.crashed_boots(rec) == 1
     drive(runner, clock, 300)
     assert safemode.crashed_boots(rec) == 1 and not runner.healthy
-    app.source.fail = RuntimeError("driver bug")
+    app.source.driver.fail = RuntimeError("driver bug")
     drive(runner, clock, 2)
-    app.source.fail = None
+    app.source.driver.fail = None
     assert safemode.load(rec)[1] == "tick: driver bug"
     drive(runner, clock, 400)
     assert runner.healthy and safemode.load(rec) == (0, "")

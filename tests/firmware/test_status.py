@@ -4,6 +4,7 @@ from sunprint import VERSION
 from sunprint.app import App
 from sunprint.core import carbon
 from sunprint.core.ledger import Ledger
+from sunprint.sources import PowerSource
 from sunprint.store import PersistPolicy
 from sunprint.ui.status import status_values
 
@@ -15,7 +16,14 @@ def _app(policy=None):
     led = Ledger(co2_dg_per_kwh=row[2])
     for i in range(3601):  # 10 h at 10 kW: 100 kWh
         led.add_power(T0 + i * 10, 10000000)
-    return App(source=None, panel=None, renderer=None, ledger=led, carbon_row=row, policy=policy)
+    return App(
+        source=PowerSource(None),
+        panel=None,
+        renderer=None,
+        ledger=led,
+        carbon_row=row,
+        policy=policy,
+    )
 
 
 def test_screen_values_bind_every_quantity_by_name():

@@ -13,7 +13,7 @@ import sys
 import time
 
 import network
-from app_rig import make_app
+from app_rig import make_app, power_source
 
 from sunprint.compat import EPOCH_2000_UNIX
 from sunprint.core.ledger import Ledger
@@ -32,17 +32,10 @@ for ev in EVENTS.split(","):
         events[int(r)] = what
 
 
-class Source:
-    mw = 0
-
-    def read_mw(self):
-        return self.mw
-
-
 network.reset()
 network.AP.password = "W1fi-secret-7"  # the site's (test_mqtt_broker.WIFI_PW)
 flash = OsFs(FLASH)
-src = Source()
+src = power_source(0)
 app = make_app(src, Ledger())
 app.store = Store(FileBackend(flash))
 app.policy = PersistPolicy(600, 10)
@@ -87,7 +80,7 @@ with open(LOG) as f:
             sys.stdin.readline()
         t, w = line.split(",")
         now = int(t) - EPOCH_2000_UNIX
-        src.mw = int(float(w) * 1000)
+        src.driver.mw = int(float(w) * 1000)
         t0 = time.ticks_us()
         app.tick(now, now)
         dt = time.ticks_diff(time.ticks_us(), t0)

@@ -99,6 +99,7 @@ def test_last_frame_shows_the_independent_totals(day_run, day):
     from sunprint.app import App
     from sunprint.core import carbon
     from sunprint.core.ledger import Ledger
+    from sunprint.sources import PowerSource
     from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power, format_trees
 
     out, summary = day_run
@@ -106,7 +107,9 @@ def test_last_frame_shows_the_independent_totals(day_run, day):
     # Texts that don't depend on energy (factor, source, notes) from a fresh app; every number
     # from the independent integral.
     row = carbon.factor()
-    fresh = App(source=None, panel=None, renderer=None, ledger=Ledger(), carbon_row=row)
+    fresh = App(
+        source=PowerSource(None), panel=None, renderer=None, ledger=Ledger(), carbon_row=row
+    )
     values = fresh.carbon_values()
     co2_g = int(kwh * 530.6)
     values.update(

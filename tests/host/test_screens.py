@@ -82,13 +82,14 @@ def test_items_do_not_touch(key, lang):
 def test_carbon_screen_shows_factor_and_source(fonts, tmp_path):
     from sunprint.app import App
     from sunprint.core.ledger import Ledger
+    from sunprint.sources import PowerSource
 
     row = carbon.factor("CN-South", 2023)
     led = Ledger(co2_dg_per_kwh=row[2])
     t = 782179200
     for i in range(3601):  # 10 h at 10 kW: 100 kWh
         led.add_power(t + i * 10, 10000000)
-    app = App(source=None, panel=None, renderer=None, ledger=led, carbon_row=row)
+    app = App(source=PowerSource(None), panel=None, renderer=None, ledger=led, carbon_row=row)
     values = app.carbon_values()
     assert values["factor"] == ("0.4042", "kg/kWh")
     assert values["factor_source"] == "MEE/NBS 2023"

@@ -131,6 +131,11 @@ class CommunitySource:
         self.flag = OK if p.reporting() else NO_ANSWER
         self.power_mw = self.reading_mw = self.raw = self.sum_power_mw()
 
+    def total_mwh(self):
+        """The App's restart without a ledger record: the community has no one register to
+        seed it from (the meters' anchors are restored from their own record: restore)."""
+        return None
+
     def reporting(self):
         return self.poller.reporting()
 
