@@ -47,6 +47,10 @@ def _tree(dest):
     src = [(fw, p) for p in sorted(fw.rglob("*.py")) if "__pycache__" not in p.parts]
     tf = ROOT / "tests" / "firmware"
     src += [(tf, tf / "network.py"), (tf, tf / "app_rig.py")]
+    # the stand-in's station is the simulator's (host_tools/sim/platform/wlan.py), package and all
+    ht = ROOT / "host_tools"
+    for p in ("__init__.py", "sim/__init__.py", "sim/platform/__init__.py", "sim/platform/wlan.py"):
+        src.append((ROOT, ht / p))
     mp32.compile_files(src, dest)
 
 
