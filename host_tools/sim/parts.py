@@ -199,12 +199,19 @@ class S0Part(Part):
         while True:
             if self._release_ns >= 0:  # a pulse is on the line
                 if self._release_ns > now_ns:
+                    # the meter counts on while its output pulses: the energy up to now waits
+                    # for the next pulse (it was dropped here, so a unit whose ticks fell inside
+                    # pulses saw fewer pulses than the power made)
+                    if mw > 0:
+                        self._acc_pj += mw * (now_ns - t)
                     break
                 self._drive(idle, self._release_ns)
                 self._release_ns = -1
             if mw <= 0:
                 break
             need = self._pulse_pj - self._acc_pj
+            if need < 0:
+                need = 0  # a whole Wh came while the last pulse was on the line: due now
             dt = (need + mw - 1) // mw  # ns until the next pulse is due
             if t + dt > now_ns:
                 self._acc_pj += mw * (now_ns - t)
