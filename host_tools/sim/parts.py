@@ -493,40 +493,54 @@ class PCF8563Part(_RTCPart):
 # --- a community's meters on one line: the profile's "community" section ---
 
 
-class DLT645CommunityPart(Part):
+class _CommunityPart(Part):
+    """A community's meters on one RS-485 line (with its DE pin where the profile has one):
+    models["bus"] what sets the meters' powers and faults, models["meters"] the meter models in
+    profile order, models["uart"] the line. As _MeterPart for one meter, a protocol gives only
+    its _line; the registers count as the caller advances them (bus.advance(s))."""
+
+    ROLE = "bus"
+    FAMILY = COMMUNITY
+    PROTOCOL = ""
+
+    def wire(self, machine, models):
+        c = self.spec
+        meters, bus, line, de = self._line(c, c["uart"]["baudrate"], "de" in c)
+        if de is not None:
+            machine.wire_pin(c["de"], de)
+            models["de"] = de
+        machine.wire_uart(c["uart"]["id"], line)
+        self.model = bus
+        models["bus"] = bus
+        models["meters"] = meters
+        models["uart"] = line
+
+    def state(self):
+        return {"type": "community", "protocol": self.PROTOCOL, "meters": len(self.model.meters)}
+
+
+class DLT645CommunityPart(_CommunityPart):
     """A community's DL/T 645 meters on one RS-485 line (chips/dlt645_bus.py BusSerial), each
     answering only to its own address: models["bus"] the line (set_powers, set_fault per
     address), models["meters"] the meter models in profile order. Its registers count as the
     caller advances the line (bus.advance(s): a replay feeds each meter its own log column)."""
 
-    ROLE = "bus"
-    FAMILY = COMMUNITY
+    PROTOCOL = "dlt645"
 
-    def wire(self, machine, models):
+    def _line(self, c, baud, has_de):
         from host_tools.sim.chips import dlt645_meter as dm
         from host_tools.sim.chips.dlt645_bus import BusSerial
 
-        c = self.spec
         meters = [
             dm.DLT645MeterModel(m["address"].rjust(12, "0"), energy_kwh=1000.0 + 100.0 * i)
             for i, m in enumerate(c["meters"])
         ]
-        de = dm.FakePin(self.clock) if "de" in c else None
-        line = BusSerial(meters, self.clock, baudrate=c["uart"]["baudrate"], latency_ms=60, de=de)
-        if de is not None:
-            machine.wire_pin(c["de"], de)
-            models["de"] = de
-        machine.wire_uart(c["uart"]["id"], line)
-        self.model = line
-        models["bus"] = line
-        models["meters"] = meters
-        models["uart"] = line
-
-    def state(self):
-        return {"type": "community", "protocol": "dlt645", "meters": len(self.model.meters)}
+        de = dm.FakePin(self.clock) if has_de else None
+        line = BusSerial(meters, self.clock, baudrate=baud, latency_ms=60, de=de)
+        return meters, line, line, de
 
 
-class ModbusCommunityPart(Part):
+class ModbusCommunityPart(_CommunityPart):
     """A community's Modbus RTU meters on one RS-485 line (chips/modbus_bus.py ModbusBusPeer
     under chips/uart.py FakeUART), mixed models, each answering only to its own unit id with
     its own vendor's register map (chips/modbus_maps.py): models["bus"] the line's meters
@@ -534,34 +548,22 @@ class ModbusCommunityPart(Part):
     profile order, models["uart"] the line. Its registers count as the caller advances them
     (bus.advance(s)), as DLT645CommunityPart's."""
 
-    ROLE = "bus"
-    FAMILY = COMMUNITY
+    PROTOCOL = "modbus"
 
-    def wire(self, machine, models):
+    def _line(self, c, baud, has_de):
         from host_tools.sim.chips.modbus_bus import ModbusBusPeer
         from host_tools.sim.chips.modbus_meter import ModbusMeterModel
         from host_tools.sim.chips.uart import FakePin, FakeUART
 
-        c = self.spec
         meters = [
             ModbusMeterModel(m["unit"], m["model"], energy_kwh=1000.0 + 100.0 * i)
             for i, m in enumerate(c["meters"])
         ]
         peer = ModbusBusPeer(meters)
-        de = FakePin(self.clock) if "de" in c else None
+        de = FakePin(self.clock) if has_de else None
         # a meter's turnaround: 20 ms (the masters' usual allowance is 100-200 ms)
-        line = FakeUART(self.clock, peer, baudrate=c["uart"]["baudrate"], de=de, latency_ms=20)
-        if de is not None:
-            machine.wire_pin(c["de"], de)
-            models["de"] = de
-        machine.wire_uart(c["uart"]["id"], line)
-        self.model = peer
-        models["bus"] = peer
-        models["meters"] = meters
-        models["uart"] = line
-
-    def state(self):
-        return {"type": "community", "protocol": "modbus", "meters": len(self.model.meters)}
+        line = FakeUART(self.clock, peer, baudrate=baud, de=de, latency_ms=20)
+        return meters, peer, line, de
 
 
 # The registry: a profile's type name -> its part. Adding a part = one class here (its chip
