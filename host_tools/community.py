@@ -558,7 +558,7 @@ def replay(log: CommunityLog, faults=(), *, sample_period_s=None, baud=9600, boa
 
 
 def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, seconds, silent=()):
-    """A whole community unit over part of a community log: the firmware's board.build and
+    """A whole community unit over part of a community log: the firmware's board.boot and
     App (the profile's screens, fonts and rotation) on the rig's panel model and meter line
     (host_tools/sim/rig.py), each meter's power from the log minute by minute, its register
     starting at the log's; silent: (meter index, from s, until s) faults, seconds from the
@@ -574,27 +574,28 @@ def unit_frames(log: CommunityLog, profile: dict, frames_dir, *, start_s, second
     from host_tools.sim.platform.faultfs import FaultFS
 
     use_firmware()
-    from sunprint.board import build
-    from sunprint.store import FileBackend, Store
+    from sunprint.board import Platform, boot
+    from sunprint.core.config import Settings, defaults
 
     t0 = log.stamps[0]
     wall = t0 - 946684800 + start_s  # firmware seconds (since 2000)
     clock = rigmod.Clock(wall)
     rig = rigmod.wire(profile, clock, fake)
-    tz = 8 * 3600
-    unit = build(
-        profile,
+    # the unit as main.py boots it (board.boot, the one composition root): a default
+    # config.json with the profile, on the rig's models, a fresh flash and the virtual clock
+    settings = Settings(defaults(), profile)
+    tz = settings.tz_offset_s
+    platform = Platform(
         fake,
+        fs=FaultFS(),
         fonts_dir=str(FONTS),
-        store=Store(FileBackend(FaultFS())),
         sleep_ms=lambda ms: None,
         ticks_ms=clock.ticks_ms,  # the bus drivers on the virtual clock
         bus_sleep_ms=clock.block_ms,
-        tz_offset_s=tz,
     )
+    unit = boot(settings, profile, platform)
     unit.panel.init()
     app = unit.app
-    app.restore()
     bus = rig.models["bus"]
     models = rig.models["meters"]
     first = start_s // log.interval_s

@@ -7,7 +7,7 @@
 #     from host_tools.sim import rig as rigmod
 #     clock = rigmod.Clock(start_s)
 #     rig = rigmod.wire(profile, clock)           # models on fake's pins and buses
-#     unit = board.build(profile, fake, neopixel=rig.neopixel, esp32=rig.esp32, ...)
+#     unit = board.boot(settings, profile, board.Platform(fake, neopixel=rig.neopixel, ...))
 #         (or main.main(fake, neopixel=rig.neopixel, esp32=rig.esp32, ...))
 #     rig.set_power(1234.5)                       # the PV power the sensor measures now
 #     ... advance the clock, rig.update() (or set_power) as it moves, runner.step() ...
