@@ -1,6 +1,7 @@
 # Shared by tests/firmware/test_glass_*.py (issue 14: the e-paper drivers held against what
-# the glass knows).
-from epd_rig import edit, window_check
+# the glass knows). Each check here runs for every panel whose file calls it, on that panel's
+# own driver and controller model.
+from epd_rig import edit, framebuffer, scene, window_check
 
 
 def keep_base(d, prev):
@@ -22,6 +23,22 @@ class Clock:
         m = self.model
         if len(self.calls) < 200:  # a timeout spins here for its whole length: keep the start
             self.calls.append((ms, m.rst.value(), m.commands[-1] if m.commands else -1))
+
+
+def rig(m, driver, w, h, fmt, out, **kw):
+    """Driver class `driver` on controller model m, with a recording sleep (Clock) and the app's
+    frame as its base; picture A drawn in buf, the block `out` left blank. kw go to the driver.
+    (m, d, buf, prev, fb, clock)"""
+    clock = Clock(m)
+    d = driver(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=clock, **kw)
+    d.reset_timeout_ms = 40
+    buf = bytearray(d.BUFFER_SIZE)
+    prev = bytearray(d.BUFFER_SIZE)
+    keep_base(d, prev)
+    fb = framebuffer(buf, w, h, fmt)
+    scene(fb, w, h)
+    fb.fill_rect(out[0], out[1], out[2], out[3], 0)
+    return m, d, buf, prev, fb, clock
 
 
 def full(d, buf, prev):
@@ -108,3 +125,48 @@ def partials_stay_awake(m, d, buf, prev, fb):
     assert m.violations == [], m.violations
     d.show(buf)
     assert m.asleep and m.refreshes[-1] == "full"
+
+
+def edited_window(d, buf, prev, fb, win, out):
+    """A full refresh of picture A, then picture B (edit) through a window partial of win."""
+    full(d, buf, prev)
+    edit(fb, win, out)
+    window(d, buf, prev, win)
+
+
+def window_right(m, d, fb, w, h, out):
+    """No violation, and the glass shows fb but for the block `out` outside the last window."""
+    assert m.violations == [], m.violations
+    assert window_check(m, fb, w, h, (d.win_x, d.win_y, d.win_w, d.win_h), out) == []
+
+
+def rotated_180(m, d, buf, prev, fb, w, h, block):
+    """A driver made with rotation=180 for mounting, on a blank picture: the corner pixel and
+    `block` land turned on the glass, in a full refresh and in a window partial of the block."""
+    bx, by, bw, bh = block
+    fb.fill(0)
+    fb.pixel(0, 0, 1)
+    fb.fill_rect(bx, by, bw, bh, 1)
+    full(d, buf, prev)
+    pixel = m.landscape_pixel
+    assert pixel(w - 1, h - 1) == 1 and pixel(0, 0) == 0
+    assert pixel(w - 1 - bx, h - 1 - by) == 1
+    fb.fill_rect(bx, by, bw, bh, 0)
+    window(d, buf, prev, block)
+    assert pixel(w - 1 - bx, h - 1 - by) == 0 and pixel(w - 1, h - 1) == 1
+    assert m.violations == []
+
+
+def settles_after_software_reset(m, d, buf, prev, clock):
+    """GxEPD2 _InitDisplay: "delay(10); // 10ms according to specs" after 0x12. With BUSY never
+    seen high, the wait is the driver's own."""
+    m.short_busy_polls = 0
+    full(d, buf, prev)
+    after = [ms for ms, _, cmd in clock.calls if cmd == 0x12]
+    assert after and after[0] >= 10, clock.calls
+
+
+def reset_pulse(d, clock):
+    """The first three sleeps of a hardware reset: (ms, RST level, last command) each."""
+    d.reset()
+    return clock.calls[:3]

@@ -3,17 +3,21 @@
 # waveform in OTP), the 0x37 ping-pong, RAM lost in deep sleep, and Waveshare's landscape
 # mapping. Plain test_* functions with bare asserts: both interpreters.
 import framebuf
-from epd_rig import edit, framebuffer, mismatches, scene, window_check
+from epd_rig import mismatches
 from glass_rig import (
-    Clock,
     after_sleep,
     done,
+    edited_window,
     full,
-    keep_base,
     partials_stay_awake,
+    reset_pulse,
     restored_then_drawn_over,
+    rig,
+    rotated_180,
+    settles_after_software_reset,
     started,
     window,
+    window_right,
 )
 
 from host_tools.sim.chips.ssd1680 import SSD1680Model
@@ -43,17 +47,7 @@ WAVESHARE_DISPLAY_OPTION = bytes([0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0])
 
 
 def _rig(**kw):
-    m = SSD1680Model()
-    clock = Clock(m)
-    d = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=clock, **kw)
-    d.reset_timeout_ms = 40
-    buf = bytearray(d.BUFFER_SIZE)
-    prev = bytearray(d.BUFFER_SIZE)
-    keep_base(d, prev)
-    fb = framebuffer(buf, W, H, framebuf.MONO_VLSB)
-    scene(fb, W, H)
-    fb.fill_rect(OUT[0], OUT[1], OUT[2], OUT[3], 0)
-    return m, d, buf, prev, fb, clock
+    return rig(SSD1680Model(), SSD1680, W, H, framebuf.MONO_VLSB, OUT, **kw)
 
 
 # 1. the partial runs a host-loaded LUT, as Waveshare's later driver does
@@ -61,13 +55,10 @@ def _rig(**kw):
 
 def test_partial_runs_a_host_loaded_lut():
     m, d, buf, prev, fb, _ = _rig()
-    full(d, buf, prev)
-    edit(fb, WIN, OUT)
-    window(d, buf, prev, WIN)
+    edited_window(d, buf, prev, fb, WIN, OUT)
     assert m.refreshes == ["full", "partial"]
     assert m.waveforms == ["otp-full", "host"], m.waveforms
-    assert m.violations == [], m.violations
-    assert window_check(m, fb, W, H, (d.win_x, d.win_y, d.win_w, d.win_h), OUT) == []
+    window_right(m, d, fb, W, H, OUT)
 
 
 def test_partial_sends_waveshares_bytes():
@@ -130,16 +121,7 @@ def test_landscape_is_waveshares():
 
 def test_rotation_180_for_mounting():
     m, d, buf, prev, fb, _ = _rig(rotation=180)
-    fb.fill(0)
-    fb.pixel(0, 0, 1)
-    fb.fill_rect(100, 40, 20, 8, 1)
-    full(d, buf, prev)
-    assert m.landscape_pixel(W - 1, H - 1) == 1 and m.landscape_pixel(0, 0) == 0
-    assert m.landscape_pixel(W - 1 - 100, H - 1 - 40) == 1
-    fb.fill_rect(100, 40, 20, 8, 0)
-    window(d, buf, prev, (100, 40, 20, 8))
-    assert m.landscape_pixel(W - 1 - 100, H - 1 - 40) == 0
-    assert m.violations == []
+    rotated_180(m, d, buf, prev, fb, W, H, (100, 40, 20, 8))
 
 
 # 7. settle after 0x12, Waveshare's reset pulse
@@ -148,17 +130,13 @@ def test_rotation_180_for_mounting():
 def test_reset_pulse_is_waveshares():
     # epd2in9_V2.py V1.1 reset(): RST high 50 ms, low 2 ms, high 50 ms
     m, d, buf, prev, fb, clock = _rig()
-    d.reset()
-    assert clock.calls[:3] == [(50, 1, -1), (2, 0, -1), (50, 1, -1)], clock.calls
+    pulse = reset_pulse(d, clock)
+    assert pulse == [(50, 1, -1), (2, 0, -1), (50, 1, -1)], clock.calls
 
 
 def test_settle_after_software_reset():
-    # GxEPD2 _InitDisplay: "delay(10); // 10ms according to specs" after 0x12.
     m, d, buf, prev, fb, clock = _rig()
-    m.short_busy_polls = 0  # BUSY never seen high: the wait is the driver's own
-    full(d, buf, prev)
-    after = [ms for ms, _, cmd in clock.calls if cmd == 0x12]
-    assert after and after[0] >= 10, clock.calls
+    settles_after_software_reset(m, d, buf, prev, clock)
 
 
 def test_a_timeout_while_starting_a_partial_leaves_the_power_off():

@@ -2,15 +2,16 @@
 # model's RAM is lost in deep sleep; the references' polarity and pulses. Plain test_* functions:
 # both interpreters (a narrower panel inside MicroPython, as test_epd_ssd1683.py).
 import framebuf
-from epd_rig import MICROPYTHON, framebuffer, scene
+from epd_rig import MICROPYTHON
 from glass_rig import (
-    Clock,
     after_sleep,
     done,
-    full,
-    keep_base,
     partials_stay_awake,
+    reset_pulse,
     restored_then_drawn_over,
+    rig,
+    rotated_180,
+    settles_after_software_reset,
     started,
     window,
 )
@@ -23,18 +24,9 @@ WIN = (20, 9, 40, 17)
 OUT = (72, 28, 16, 8)
 
 
-def _rig():
+def _rig(**kw):
     m = SSD1683Model(W, H)
-    clock = Clock(m)
-    d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, sleep=clock)
-    d.reset_timeout_ms = 40
-    buf = bytearray(d.BUFFER_SIZE)
-    prev = bytearray(d.BUFFER_SIZE)
-    keep_base(d, prev)
-    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
-    scene(fb, W, H)
-    fb.fill_rect(OUT[0], OUT[1], OUT[2], OUT[3], 0)
-    return m, d, buf, prev, fb, clock
+    return rig(m, SSD1683, W, H, framebuf.MONO_HLSB, OUT, width=W, height=H, **kw)
 
 
 # 3. a partial after deep sleep rewrites the old RAM from the app's frame
@@ -74,21 +66,8 @@ def test_ram_holds_one_for_white():
 
 
 def test_rotation_180_for_mounting():
-    m = SSD1683Model(W, H)
-    d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, rotation=180)
-    buf = bytearray(d.BUFFER_SIZE)
-    prev = bytearray(d.BUFFER_SIZE)
-    d.set_base(prev)
-    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
-    fb.pixel(0, 0, 1)
-    fb.fill_rect(16, 8, 8, 4, 1)
-    full(d, buf, prev)
-    assert m.pixel(W - 1, H - 1) == 1 and m.pixel(0, 0) == 0
-    assert m.pixel(W - 1 - 16, H - 1 - 8) == 1
-    fb.fill_rect(16, 8, 8, 4, 0)
-    window(d, buf, prev, (16, 8, 8, 4))
-    assert m.pixel(W - 1 - 16, H - 1 - 8) == 0 and m.pixel(W - 1, H - 1) == 1
-    assert m.violations == []
+    m, d, buf, prev, fb, _ = _rig(rotation=180)
+    rotated_180(m, d, buf, prev, fb, W, H, (16, 8, 8, 4))
 
 
 # 7. settle after 0x12, Waveshare's reset pulse
@@ -97,14 +76,10 @@ def test_rotation_180_for_mounting():
 def test_reset_pulse_is_waveshares():
     # epd4in2_V2.py V1.0 reset(): RST high 100 ms, low 2 ms, high 100 ms
     m, d, buf, prev, fb, clock = _rig()
-    d.reset()
-    assert clock.calls[:3] == [(100, 1, -1), (2, 0, -1), (100, 1, -1)], clock.calls
+    pulse = reset_pulse(d, clock)
+    assert pulse == [(100, 1, -1), (2, 0, -1), (100, 1, -1)], clock.calls
 
 
 def test_settle_after_software_reset():
-    # GxEPD2 _InitDisplay: "delay(10); // 10ms according to specs" after 0x12.
     m, d, buf, prev, fb, clock = _rig()
-    m.short_busy_polls = 0  # BUSY never seen high: the wait is the driver's own
-    full(d, buf, prev)
-    after = [ms for ms, _, cmd in clock.calls if cmd == 0x12]
-    assert after and after[0] >= 10, clock.calls
+    settles_after_software_reset(m, d, buf, prev, clock)

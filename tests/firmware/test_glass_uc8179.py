@@ -4,17 +4,20 @@
 # under a full refresh. Plain test_* functions: both interpreters (a narrower panel inside
 # MicroPython, as test_epd_uc8179.py).
 import framebuf
-from epd_rig import MICROPYTHON, edit, framebuffer, mismatches, scene, window_check
+from epd_rig import MICROPYTHON, mismatches
 from glass_rig import (
-    Clock,
     after_sleep,
     done,
+    edited_window,
     full,
-    keep_base,
     partials_stay_awake,
+    reset_pulse,
     restored_then_drawn_over,
+    rig,
+    rotated_180,
     started,
     window,
+    window_right,
 )
 
 from host_tools.sim.chips.uc8179 import UC8179Model
@@ -25,21 +28,11 @@ WIN = (20, 9, 40, 17)
 OUT = (72, 28, 16, 8)
 
 
-def _rig(revision="2023", driver_revision=None):
+def _rig(revision="2023", driver_revision=None, **kw):
     m = UC8179Model(W, H, revision=revision)
-    clock = Clock(m)
-    kw = {} if driver_revision is None else {"revision": driver_revision}
-    d = UC8179(
-        m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, sleep=clock, **kw
-    )
-    d.reset_timeout_ms = 40
-    buf = bytearray(d.BUFFER_SIZE)
-    prev = bytearray(d.BUFFER_SIZE)
-    keep_base(d, prev)
-    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
-    scene(fb, W, H)
-    fb.fill_rect(OUT[0], OUT[1], OUT[2], OUT[3], 0)
-    return m, d, buf, prev, fb, clock
+    if driver_revision is not None:
+        kw["revision"] = driver_revision
+    return rig(m, UC8179, W, H, framebuf.MONO_HLSB, OUT, width=W, height=H, **kw)
 
 
 # 2. the OTP fast waveform (2023 glass) or register LUTs (older glass)
@@ -47,25 +40,19 @@ def _rig(revision="2023", driver_revision=None):
 
 def test_2023_partial_selects_the_otp_fast_waveform():
     m, d, buf, prev, fb, _ = _rig("2023")
-    full(d, buf, prev)
-    edit(fb, WIN, OUT)
-    window(d, buf, prev, WIN)
+    edited_window(d, buf, prev, fb, WIN, OUT)
     assert m.waveforms == ["otp-full", "otp-fast-partial"], m.waveforms
     assert m.registers[0xE0] == b"\x02" and m.registers[0xE5] == b"\x6e"
-    assert m.violations == [], m.violations
-    assert window_check(m, fb, W, H, (d.win_x, d.win_y, d.win_w, d.win_h), OUT) == []
+    window_right(m, d, fb, W, H, OUT)
 
 
 def test_old_glass_partial_runs_register_luts():
     m, d, buf, prev, fb, _ = _rig("old", driver_revision="old")
-    full(d, buf, prev)
-    edit(fb, WIN, OUT)
-    window(d, buf, prev, WIN)
+    edited_window(d, buf, prev, fb, WIN, OUT)
     assert m.waveforms == ["otp-full", "register"], m.waveforms
     assert m.registers[0x00] == b"\x3f"  # PSR: LUTs from registers, KW mode
     assert 0xE5 not in m.registers
-    assert m.violations == [], m.violations
-    assert window_check(m, fb, W, H, (d.win_x, d.win_y, d.win_w, d.win_h), OUT) == []
+    window_right(m, d, fb, W, H, OUT)
     # a second partial over the first: the OLD RAM followed the glass (N2OCP)
     fb.fill_rect(OUT[0], OUT[1], OUT[2], OUT[3], 0)
     prev[:] = buf
@@ -78,9 +65,7 @@ def test_old_glass_partial_runs_register_luts():
 def test_fast_waveform_asked_of_old_glass_is_caught():
     # The model refuses the 2023 sequence on older glass: the revision option matters.
     m, d, buf, prev, fb, _ = _rig("old", driver_revision="2023")
-    full(d, buf, prev)
-    edit(fb, WIN, OUT)
-    window(d, buf, prev, WIN)
+    edited_window(d, buf, prev, fb, WIN, OUT)
     assert len(m.violations) == 1 and "lacks" in m.violations[0], m.violations
 
 
@@ -132,21 +117,8 @@ def test_partial_cdi_is_waveshares():
 
 
 def test_rotation_180_for_mounting():
-    m = UC8179Model(W, H)
-    d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=W, height=H, rotation=180)
-    buf = bytearray(d.BUFFER_SIZE)
-    prev = bytearray(d.BUFFER_SIZE)
-    d.set_base(prev)
-    fb = framebuffer(buf, W, H, framebuf.MONO_HLSB)
-    fb.pixel(0, 0, 1)
-    fb.fill_rect(16, 8, 8, 4, 1)
-    full(d, buf, prev)
-    assert m.pixel(W - 1, H - 1) == 1 and m.pixel(0, 0) == 0
-    assert m.pixel(W - 1 - 16, H - 1 - 8) == 1
-    fb.fill_rect(16, 8, 8, 4, 0)
-    window(d, buf, prev, (16, 8, 8, 4))
-    assert m.pixel(W - 1 - 16, H - 1 - 8) == 0 and m.pixel(W - 1, H - 1) == 1
-    assert m.violations == []
+    m, d, buf, prev, fb, _ = _rig(rotation=180)
+    rotated_180(m, d, buf, prev, fb, W, H, (16, 8, 8, 4))
 
 
 # 7. CDI 0xF7 before power-off, Waveshare's reset pulse
@@ -164,5 +136,5 @@ def test_sleep_sequence_is_waveshares():
 def test_reset_pulse_is_waveshares():
     # EPD_7in5_V2.c V3.0 EPD_Reset: RST high 20 ms, low 2 ms, high 20 ms
     m, d, buf, prev, fb, clock = _rig()
-    d.reset()
-    assert clock.calls[:3] == [(20, 1, -1), (2, 0, -1), (20, 1, -1)], clock.calls
+    pulse = reset_pulse(d, clock)
+    assert pulse == [(20, 1, -1), (2, 0, -1), (20, 1, -1)], clock.calls
