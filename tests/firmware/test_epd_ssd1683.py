@@ -1,22 +1,15 @@
 # SSD1683 driver (Waveshare 4.2" V2, 400 x 300) against its controller model
 # (host_tools/sim/chips/ssd1683.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
+import epd_steps as steps
 import framebuf
 from base_frame import track
-from epd_rig import (
-    MICROPYTHON,
-    NullPin,
-    NullSPI,
-    allocated,
-    edit,
-    framebuffer,
-    mismatches,
-    scene,
-    window_check,
-)
+from epd_rig import MICROPYTHON, NullPin, NullSPI, framebuffer, mismatches, scene
+from ssd1680_pins import send as _send
+from ssd1680_pins import wait
 
 from host_tools.sim.chips.ssd1683 import SSD1683Model
-from sunprint.drivers.ssd1683 import BUFFER_FORMAT, SSD1683, EPDTimeout
+from sunprint.drivers.ssd1683 import BUFFER_FORMAT, SSD1683
 
 W = 240 if MICROPYTHON else 400  # see epd_rig.MICROPYTHON
 H = 300
@@ -51,9 +44,7 @@ def test_full_refresh_matches_framebuf():
     assert m.refreshes == ["full"]
     assert m.violations == [] and m.unknown == []
     assert mismatches(m, fb, W, H) == []
-    for y in (0, 1, 150, H - 1):  # native = landscape: the glass is the MONO_HLSB buffer
-        for xb in range(W // 8):
-            assert m.shown.get(xb, y) == buf[y * W // 8 + xb], (xb, y)
+    steps.glass_is_the_buffer(m, buf, W, (0, 1, 150, H - 1))
     assert m.pixel(0, 0) == 1 and m.pixel(W - 1, H - 1) == 1 and m.pixel(1, 2) == 0
     assert m.asleep and m.sleep_mode == 1 and not m.left_powered
     # init 27, two RAMs (window 13 + command 1 + picture each), 0x22 0x20 3, deep sleep 2
@@ -81,20 +72,9 @@ def test_landscape_mono_hlsb_is_white_ones():
 
 def test_window_partial_changes_only_the_window():
     m, d, buf, fb = _rig()
-    d.show(buf)
-    full_bytes = d.bytes_sent
-    edit(fb, WIN, OUTSIDE)
-    d.show_window(buf, *WIN)
-    assert (d.win_x, d.win_y, d.win_w, d.win_h) == ALIGNED
-    assert m.refreshes == ["full", "partial"]
-    assert m.violations == []
-    assert window_check(m, fb, W, H, ALIGNED, OUTSIDE) == []
-    assert d.bytes_sent == m.bytes_in
+    full_bytes = steps.edited_window(m, d, buf, fb, W, H, WIN, ALIGNED, OUTSIDE)
     # from standby: the window (10 bytes x 24 rows) to BW RAM, 0x22 0x20, then to RED and BW
-    fb.fill_rect(WIN[0], WIN[1], 8, 8, 1)
-    sent = d.bytes_sent
-    d.show_window(buf, *WIN)
-    window_bytes = d.bytes_sent - sent
+    window_bytes = steps.window_again(d, buf, fb, WIN)
     assert window_bytes == 3 * (14 + 10 * 24) + 3, window_bytes
     assert window_bytes * 20 < full_bytes
     assert m.violations == []
@@ -133,25 +113,7 @@ def test_command_sequences():
 
 def test_updates_in_a_row_keep_the_base():
     m, d, buf, fb = _rig()
-    steps = (None, (0, 0, 8, 1), (W - 8, H - 1, 8, 1), False, (3, H // 2, W - 3, H // 2), True)
-    steps += ((W // 2, 0, 9, H),)
-    for i, step in enumerate(steps):
-        fb.fill_rect(i * 40, i * 30, 50, 40, i & 1)
-        if step is None or step is True:
-            d.show(buf)
-            assert mismatches(m, fb, W, H) == []
-        elif step is False:
-            d.show(buf, False)
-            assert mismatches(m, fb, W, H) == []
-        else:
-            d.show_window(buf, *step)
-            x, y, w, h = d.win_x, d.win_y, d.win_w, d.win_h
-            assert mismatches(m, fb, W, H, x, y, x + w, y + h) == []
-        full = step is None or step is True
-        assert m.asleep == full and not m.left_powered
-    assert m.sleeps == 2
-    assert m.refreshes == ["full", "partial", "partial", "partial", "partial", "full", "partial"]
-    assert m.violations == []
+    steps.updates_in_a_row(m, d, buf, fb, W, H)
 
 
 def test_first_window_is_a_full_refresh():
@@ -166,11 +128,7 @@ def test_non_blocking_shape():
     d.show(buf)
     d.begin_show_window(buf, *WIN)
     assert m.updates[-1] == 0xFF  # OTP partial waveform, power off at the end
-    try:
-        d.finish()
-        raise AssertionError("finish() while busy")
-    except RuntimeError:
-        pass
+    steps.finish_refused_while_busy(d)
     polls = 1
     while d.busy():
         polls += 1
@@ -181,46 +139,19 @@ def test_non_blocking_shape():
 
 def test_busy_timeout_leaves_the_panel_asleep():
     m, d, buf, fb = _rig()
-    d.show(buf)
-    m.busy_polls = 1 << 30
-    for call in (lambda: d.show_window(buf, *WIN, timeout_ms=30), lambda: d.show(buf, True, 30)):
-        try:
-            call()
-            raise AssertionError("no timeout")
-        except EPDTimeout as e:
-            assert isinstance(e, OSError) and e.errno == 110
-        assert m.asleep and not m.left_powered
-    m.busy_polls = 3
-    d.show_window(buf, *WIN)  # base unknown after abort: a full refresh
-    assert m.refreshes == ["full", "partial", "full", "full"]
-    assert mismatches(m, fb, W, H) == []
+    steps.busy_timeout_leaves_the_panel_asleep(m, d, buf, fb, W, H, WIN)
 
 
 def test_busy_stuck_from_the_start():
     m, d, buf, fb = _rig(stuck_busy=True)
-    try:
-        d.show(buf)
-        raise AssertionError("no timeout")
-    except EPDTimeout:
-        pass
+    steps.times_out(d, buf)
     assert m.refreshes == [] and m.asleep
-
-
-def _send(m, cmd, data=b""):
-    m.dc.value(0)
-    m.cs.value(0)
-    m.spi.write(bytes((cmd,)))
-    if data:
-        m.dc.value(1)
-        m.spi.write(data)
-    m.cs.value(1)
 
 
 def _wake(m):
     m.rst.value(0)
     m.rst.value(1)
-    while m.busy.value():
-        pass
+    wait(m)
 
 
 def test_model_flags_stale_base_needs_power_not_deep_sleep():
@@ -241,15 +172,13 @@ def test_model_flags_stale_base_needs_power_not_deep_sleep():
     for _ in range(2):  # two refreshes, no deep sleep in between: fine on the glass
         _send(m, 0x22, b"\xf7")
         _send(m, 0x20)
-        while m.busy.value():
-            pass
+        wait(m)
     assert m.refreshes == ["full", "full"] and m.violations == []
     for _ in range(2):  # successive OTP partials: the old picture follows (otp_pingpong)
         _send(m, 0x24, b"\x0f")
         _send(m, 0x22, b"\xff")
         _send(m, 0x20)
-        while m.busy.value():
-            pass
+        wait(m)
     assert m.violations == []
     _send(m, 0x10, b"\x01")
     _wake(m)
@@ -264,26 +193,23 @@ def test_model_counter_modes():
     m = SSD1683Model(width=64, height=16)
     _wake(m)
 
-    def send(cmd, data=b""):
-        _send(m, cmd, data)
+    def area(mode, x0, x1, y0, y1):
+        # 0x11 data entry mode, 0x44 / 0x45 the window (start, end), counters at its start
+        _send(m, 0x11, bytes((mode,)))
+        _send(m, 0x44, bytes((x0, x1)))
+        _send(m, 0x45, bytes((y0, 0, y1, 0)))
+        _send(m, 0x4E, bytes((x0,)))
+        _send(m, 0x4F, bytes((y0, 0)))
 
     # X first, increments, window X 2..3, Y 5..7 (6 bytes): 8 bytes wrap to the start.
-    send(0x11, b"\x03")
-    send(0x44, b"\x02\x03")
-    send(0x45, b"\x05\x00\x07\x00")
-    send(0x4E, b"\x02")
-    send(0x4F, b"\x05\x00")
-    send(0x24, b"\x01\x02\x03\x04\x05\x06\x07\x08")
+    area(0x03, 2, 3, 5, 7)
+    _send(m, 0x24, b"\x01\x02\x03\x04\x05\x06\x07\x08")
     r = m.ram_bw.get
     assert (r(2, 5), r(3, 5), r(2, 6), r(3, 7)) == (7, 8, 3, 6)
     assert (m.x, m.y) == (2, 6)
     # Y first, both decrement, window X 6..5, Y 9..8 (4 bytes)
-    send(0x11, b"\x04")
-    send(0x44, b"\x06\x05")
-    send(0x45, b"\x09\x00\x08\x00")
-    send(0x4E, b"\x06")
-    send(0x4F, b"\x09\x00")
-    send(0x26, b"\x11\x12\x13\x14\x15")
+    area(0x04, 6, 5, 9, 8)
+    _send(m, 0x26, b"\x11\x12\x13\x14\x15")
     r = m.ram_red.get
     assert (r(6, 9), r(6, 8), r(5, 9), r(5, 8)) == (0x15, 0x12, 0x13, 0x14)
     assert m.violations == []
@@ -293,14 +219,4 @@ def test_driver_allocates_nothing_per_update():
     d = SSD1683(NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin())
     buf = bytearray(d.BUFFER_SIZE)
     d.set_base(bytearray(d.BUFFER_SIZE))  # partials after a full refresh wake and restore
-    d.show(buf)
-    d.show_window(buf, *WIN)
-
-    def updates():
-        d.show(buf)
-        d.show_window(buf, *WIN)
-        d.show_window(buf, 0, 0, W, H)
-        d.show(buf, False)
-
-    n = allocated(updates)
-    assert n is None or n == 0, n
+    steps.allocates_nothing_per_update(d, buf, W, H, WIN)

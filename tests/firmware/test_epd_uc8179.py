@@ -2,22 +2,15 @@
 # (host_tools/sim/chips/uc8179.py), compared pixel for pixel with the framebuf picture; and the model
 # on its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython
 # (at 256 x 160 there, the base frame beside the picture: see epd_rig.MICROPYTHON).
+import epd_steps as steps
 import framebuf
 from base_frame import track
-from epd_rig import (
-    MICROPYTHON,
-    NullPin,
-    NullSPI,
-    allocated,
-    edit,
-    framebuffer,
-    mismatches,
-    scene,
-    window_check,
-)
+from epd_rig import MICROPYTHON, NullPin, NullSPI, edit, framebuffer, mismatches, scene
+from ssd1680_pins import send as _send
+from ssd1680_pins import wait
 
 from host_tools.sim.chips.uc8179 import UC8179Model
-from sunprint.drivers.uc8179 import BUFFER_FORMAT, UC8179, EPDTimeout
+from sunprint.drivers.uc8179 import BUFFER_FORMAT, UC8179
 
 W = 256 if MICROPYTHON else 800
 H = 160 if MICROPYTHON else 480
@@ -40,22 +33,8 @@ def _rig(busy_polls=3, stuck_busy=False, base=True):
     return m, d, buf, fb
 
 
-def _send(m, cmd, data=b""):
-    m.dc.value(0)
-    m.cs.value(0)
-    m.spi.write(bytes((cmd,)))
-    if data:
-        m.dc.value(1)
-        m.spi.write(data)
-    m.cs.value(1)
-
-
 def _settle(m):
-    n = 0
-    while not m.busy.value():  # BUSY_N low = busy
-        n += 1
-        assert n < 1000
-    return n
+    return wait(m, busy=0)  # BUSY_N low = busy
 
 
 def _wake(m):
@@ -77,9 +56,7 @@ def test_full_refresh_matches_framebuf():
     assert m.refreshes == ["full"] and m.areas == [(0, 0, W, H)]
     assert m.violations == [] and m.unknown == []
     assert mismatches(m, fb, W, H) == []
-    for y in (0, 1, H // 2, H - 1):  # native = landscape: the glass is the MONO_HLSB buffer
-        for xb in range(W // 8):
-            assert m.shown.get(xb, y) == buf[y * W // 8 + xb], (xb, y)
+    steps.glass_is_the_buffer(m, buf, W, (0, 1, H // 2, H - 1))
     assert m.asleep and not m.powered and not m.left_powered
     # init 24, DTM1 + DTM2 (1 + picture each), PON, DRF, CDI F7 2, POF, DSLP 2
     assert d.bytes_sent == m.bytes_in == 24 + 2 * (1 + W * H // 8) + 1 + 1 + 2 + 1 + 2
@@ -99,22 +76,11 @@ def test_landscape_mono_hlsb_is_white_ones():
 
 def test_window_partial_changes_only_the_window():
     m, d, buf, fb = _rig()
-    d.show(buf)
-    full_bytes = d.bytes_sent
-    edit(fb, WIN, OUTSIDE)
-    d.show_window(buf, *WIN)
-    assert (d.win_x, d.win_y, d.win_w, d.win_h) == ALIGNED
-    assert m.refreshes == ["full", "partial"]
+    full_bytes = steps.edited_window(m, d, buf, fb, W, H, WIN, ALIGNED, OUTSIDE)
     assert m.areas[-1] == ALIGNED
-    assert m.violations == []
-    assert window_check(m, fb, W, H, ALIGNED, OUTSIDE) == []
-    assert d.bytes_sent == m.bytes_in
     # from standby: CDI 3, PTIN, PTL 10, DTM2 + 10 bytes x 24 rows, PON, DRF, PTOUT, CDI F7 2,
     # POF (the window once: N2OCP copies it to OLD)
-    fb.fill_rect(WIN[0], WIN[1], 8, 8, 1)
-    sent = d.bytes_sent
-    d.show_window(buf, *WIN)
-    window_bytes = d.bytes_sent - sent
+    window_bytes = steps.window_again(d, buf, fb, WIN)
     assert window_bytes == 10 * 24 + 21, window_bytes
     assert window_bytes * 30 < full_bytes
     assert m.violations == []
@@ -153,26 +119,7 @@ def test_command_sequences():
 
 def test_updates_in_a_row_keep_the_base():
     m, d, buf, fb = _rig()
-    steps = (None, (0, 0, 8, 1), (W - 8, H - 1, 8, 1), False, (3, H // 2, W - 3, H // 2), True)
-    steps += ((W // 2, 0, 9, H),)
-    for i, step in enumerate(steps):
-        fb.fill_rect(i * 40, i * 30, 50, 40, i & 1)
-        if step is None or step is True:
-            d.show(buf)
-            assert mismatches(m, fb, W, H) == []
-        elif step is False:
-            d.show(buf, False)
-            assert mismatches(m, fb, W, H) == []
-        else:
-            d.show_window(buf, *step)
-            x, y, w, h = d.win_x, d.win_y, d.win_w, d.win_h
-            assert m.areas[-1] == (x, y, w, h)
-            assert mismatches(m, fb, W, H, x, y, x + w, y + h) == []
-        full = step is None or step is True
-        assert m.asleep == full and not m.powered and not m.left_powered
-    assert m.sleeps == 2
-    assert m.refreshes == ["full", "partial", "partial", "partial", "partial", "full", "partial"]
-    assert m.violations == []
+    steps.updates_in_a_row(m, d, buf, fb, W, H, areas=True, power=True)
 
 
 def test_first_window_is_a_full_refresh():
@@ -191,11 +138,7 @@ def test_non_blocking_shape():
     m.commands = bytearray()
     d.begin_show_window(buf, *WIN)
     assert m.commands[-2:] == b"\x13\x04" and m.refreshes == ["full"]
-    try:
-        d.finish()
-        raise AssertionError("finish() while busy")
-    except RuntimeError:
-        pass
+    steps.finish_refused_while_busy(d)
     polls = 0
     while d.busy():
         polls += 1
@@ -212,29 +155,13 @@ def test_non_blocking_shape():
 
 def test_busy_timeout_leaves_the_panel_asleep():
     m, d, buf, fb = _rig()
-    d.show(buf)
-    m.busy_polls = 1 << 30
-    for call in (lambda: d.show_window(buf, *WIN, timeout_ms=30), lambda: d.show(buf, True, 30)):
-        try:
-            call()
-            raise AssertionError("no timeout")
-        except EPDTimeout as e:
-            assert isinstance(e, OSError) and e.errno == 110
-        assert m.asleep and not m.powered and not m.left_powered
-    m.busy_polls = 3
-    d.show_window(buf, *WIN)  # base unknown after abort: a full refresh
-    assert m.refreshes == ["full", "partial", "full", "full"]
-    assert mismatches(m, fb, W, H) == []
+    steps.busy_timeout_leaves_the_panel_asleep(m, d, buf, fb, W, H, WIN, power=True)
     assert m.violations == []
 
 
 def test_busy_stuck_from_the_start():
     m, d, buf, fb = _rig(stuck_busy=True)
-    try:
-        d.show(buf)
-        raise AssertionError("no timeout")
-    except EPDTimeout:
-        pass
+    steps.times_out(d, buf)
     assert m.refreshes == [] and m.asleep and not m.powered
 
 
@@ -330,14 +257,4 @@ def test_driver_allocates_nothing_per_update():
         NullSPI(), cs=NullPin(), dc=NullPin(), rst=NullPin(), busy=NullPin(1), width=W, height=H
     )
     d.set_base(buf)  # partials after a full refresh wake and restore (no room for a 2nd frame)
-    d.show(buf)
-    d.show_window(buf, *WIN)
-
-    def updates():
-        d.show(buf)
-        d.show_window(buf, *WIN)
-        d.show_window(buf, 0, 0, W, H)
-        d.show(buf, False)
-
-    n = allocated(updates)
-    assert n is None or n == 0, n
+    steps.allocates_nothing_per_update(d, buf, W, H, WIN)
