@@ -215,6 +215,16 @@ def _ws_2in9_init(bus):
     bus.wait()
 
 
+def _ws_base(bus, image, update):
+    # WS Display_Base (epd2in9_V2) / display (epd4in2_V2): the image to both RAMs (0x24 BW,
+    # 0x26 RED), then TurnOnDisplay with display update control 0x22 `update`
+    bus.send(0x24, image)
+    bus.send(0x26, image)
+    bus.cmd(0x22, update)
+    bus.cmd(0x20)
+    bus.wait()
+
+
 def _ws_2in9_partial(bus, image, reset_pulse=True):
     # epd2in9_V2.py at 7c368a2 display_Partial() (= EPD_2in9_V2.c V1.2 Display_Partial)
     if reset_pulse:
@@ -236,21 +246,21 @@ def _ws_2in9_partial(bus, image, reset_pulse=True):
     bus.wait()
 
 
-def ws_2in9_2021(model, frames):
-    """WS epd2in9_V2.py at 7c368a2: init, display_Base (OTP full, 0x22 0xF7), partials."""
-    bus = Bus(model, 1)
-    _ws_2in9_init(bus)
-    base = _ws_2in9_image(frames[0])
-    bus.send(0x24, base)
-    bus.send(0x26, base)
-    bus.cmd(0x22, 0xF7)
-    bus.cmd(0x20)
-    bus.wait()
-    yield
+def _ws_2in9_partials(bus, frames):
+    # a Display_Partial per frame after the first, then Sleep (deep sleep mode 1)
     for f in frames[1:]:
         _ws_2in9_partial(bus, _ws_2in9_image(f))
         yield
     bus.cmd(0x10, 0x01)
+
+
+def ws_2in9_2021(model, frames):
+    """WS epd2in9_V2.py at 7c368a2: init, display_Base (OTP full, 0x22 0xF7), partials."""
+    bus = Bus(model, 1)
+    _ws_2in9_init(bus)
+    _ws_base(bus, _ws_2in9_image(frames[0]), 0xF7)
+    yield
+    yield from _ws_2in9_partials(bus, frames)
 
 
 def ws_2in9_2023(model, frames):
@@ -264,16 +274,26 @@ def ws_2in9_2023(model, frames):
     bus.cmd(0x03, LUT_2IN9_WS_20_30[154])
     bus.cmd(0x04, *LUT_2IN9_WS_20_30[155:158])
     bus.cmd(0x2C, LUT_2IN9_WS_20_30[158])
-    base = _ws_2in9_image(frames[0])
-    bus.send(0x24, base)
-    bus.send(0x26, base)
-    bus.cmd(0x22, 0xC7)
+    _ws_base(bus, _ws_2in9_image(frames[0]), 0xC7)
+    yield
+    yield from _ws_2in9_partials(bus, frames)
+
+
+def _gx_area(bus, x, y, w, h):
+    # GX _setPartialRamArea (the same in GxEPD2_290_T94_V2 and GxEPD2_420_GDEY042T81): entry
+    # mode X then Y increment, the RAM window in native coordinates, the counters at its start
+    bus.cmd(0x11, 0x03)
+    bus.cmd(0x44, x // 8, (x + w - 1) // 8)
+    bus.cmd(0x45, y % 256, y // 256, (y + h - 1) % 256, (y + h - 1) // 256)
+    bus.cmd(0x4E, x // 8)
+    bus.cmd(0x4F, y % 256, y // 256)
+
+
+def _gx_hibernate(bus):
+    # GX hibernate(): _PowerOff (0x22 0x83), then deep sleep mode 1
+    bus.cmd(0x22, 0x83)
     bus.cmd(0x20)
     bus.wait()
-    yield
-    for f in frames[1:]:
-        _ws_2in9_partial(bus, _ws_2in9_image(f))
-        yield
     bus.cmd(0x10, 0x01)
 
 
@@ -291,12 +311,8 @@ def gx_290_t94_v2(model, frames):
     bus.cmd(0x21, 0x00, 0x80)
     bus.cmd(0x18, 0x80)
 
-    def area(x, y, w, h):  # _setPartialRamArea, native coordinates
-        bus.cmd(0x11, 0x03)
-        bus.cmd(0x44, x // 8, (x + w - 1) // 8)
-        bus.cmd(0x45, y % 256, y // 256, (y + h - 1) % 256, (y + h - 1) // 256)
-        bus.cmd(0x4E, x // 8)
-        bus.cmd(0x4F, y % 256, y // 256)
+    def area(x, y, w, h):  # native coordinates
+        _gx_area(bus, x, y, w, h)
 
     def write(ram, image, x, y, w, h):  # _writeImage of the window of a full native image
         area(x, y, w, h)
@@ -329,10 +345,19 @@ def gx_290_t94_v2(model, frames):
         write(0x26, image, nx, ny, nw, nh)  # writeImageAgain
         write(0x24, image, nx, ny, nw, nh)
         yield
-    bus.cmd(0x22, 0x83)  # hibernate: _PowerOff, then deep sleep
-    bus.cmd(0x20)
-    bus.wait()
-    bus.cmd(0x10, 0x01)
+    _gx_hibernate(bus)
+
+
+def _agree(reference, ref, m, d, frames, w, h, fmt, win):
+    """The reference on model ref shows every frame as drawn, with no violation, in a full
+    refresh then partials; sunprint's driver d on model m leaves the same pictures."""
+    got = _run(reference, ref, frames)
+    assert ref.violations == [], ref.violations
+    assert ref.refreshes == ["full"] + ["partial"] * (len(frames) - 1)
+    for i, f in enumerate(frames):
+        assert got[i] == _expected(f, w, h, fmt), "%s: frame %d" % (reference.__name__, i)
+    assert _sunprint(m, d, frames, win) == got
+    assert m.violations == [], m.violations
 
 
 def _run(reference, model, frames):
@@ -349,17 +374,10 @@ def _run(reference, model, frames):
 @pytest.mark.parametrize("reference", [ws_2in9_2021, ws_2in9_2023, gx_290_t94_v2])
 def test_ssd1680_references_and_sunprint_show_the_same(reference):
     frames = _frames(W29, H29, framebuf.MONO_VLSB, WIN29)
-    ref = SSD1680Model()
-    got = _run(reference, ref, frames)
-    assert ref.violations == [], ref.violations
-    assert ref.refreshes == ["full", "partial", "partial"]
-    want = [_expected(f, W29, H29, framebuf.MONO_VLSB) for f in frames]
-    for i in range(3):
-        assert got[i] == want[i], "%s: frame %d" % (reference.__name__, i)
+    assert len(frames) == 3
     m = SSD1680Model()
     d = SSD1680(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=lambda ms: None)
-    assert _sunprint(m, d, frames, WIN29) == got
-    assert m.violations == [], m.violations
+    _agree(reference, SSD1680Model(), m, d, frames, W29, H29, framebuf.MONO_VLSB, WIN29)
 
 
 def test_ssd1680_waveshare_2020_partial_shows_nothing_on_this_glass():
@@ -370,12 +388,7 @@ def test_ssd1680_waveshare_2020_partial_shows_nothing_on_this_glass():
     m = SSD1680Model()
     bus = Bus(m, 1)
     _ws_2in9_init(bus)
-    base = _ws_2in9_image(frames[0])
-    bus.send(0x24, base)
-    bus.send(0x26, base)
-    bus.cmd(0x22, 0xF7)
-    bus.cmd(0x20)
-    bus.wait()
+    _ws_base(bus, _ws_2in9_image(frames[0]), 0xF7)
     bus.reset()
     bus.cmd(0x3C, 0x80)
     bus.send(0x24, _ws_2in9_image(frames[1]))
@@ -413,12 +426,7 @@ def ws_4in2(model, frames):
     display_Partial (0x24 only, 0x22 0xFF from OTP), sleep."""
     bus = Bus(model, 1)
     _ws_4in2_init(bus)
-    image = _hlsb_white(frames[0])
-    bus.send(0x24, image)
-    bus.send(0x26, image)
-    bus.cmd(0x22, 0xF7)
-    bus.cmd(0x20)
-    bus.wait()
+    _ws_base(bus, _hlsb_white(frames[0]), 0xF7)
     yield
     for f in frames[1:]:
         bus.cmd(0x3C, 0x80)
@@ -449,11 +457,7 @@ def gx_420_gdey042t81(model, frames):
     bus.cmd(0x18, 0x80)
 
     def area(x, y, w, h):
-        bus.cmd(0x11, 0x03)
-        bus.cmd(0x44, x // 8, (x + w - 1) // 8)
-        bus.cmd(0x45, y % 256, y // 256, (y + h - 1) % 256, (y + h - 1) // 256)
-        bus.cmd(0x4E, x // 8)
-        bus.cmd(0x4F, y % 256, y // 256)
+        _gx_area(bus, x, y, w, h)
 
     def write(ram, frame, win):
         area(*win)
@@ -477,25 +481,16 @@ def gx_420_gdey042t81(model, frames):
         write(0x26, f, WIN42)
         write(0x24, f, WIN42)
         yield
-    bus.cmd(0x22, 0x83)
-    bus.cmd(0x20)
-    bus.wait()
-    bus.cmd(0x10, 0x01)
+    _gx_hibernate(bus)
 
 
 @pytest.mark.parametrize("reference", [ws_4in2, gx_420_gdey042t81])
 def test_ssd1683_references_and_sunprint_show_the_same(reference):
     frames = _frames(W42, H42, framebuf.MONO_HLSB, WIN42)
-    ref = SSD1683Model()
-    got = _run(reference, ref, frames)
-    assert ref.violations == [], ref.violations
-    assert ref.refreshes == ["full", "partial", "partial"]
-    for i in range(3):
-        assert got[i] == _expected(frames[i], W42, H42, framebuf.MONO_HLSB), i
+    assert len(frames) == 3
     m = SSD1683Model()
     d = SSD1683(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=lambda ms: None)
-    assert _sunprint(m, d, frames, WIN42) == got
-    assert m.violations == [], m.violations
+    _agree(reference, SSD1683Model(), m, d, frames, W42, H42, framebuf.MONO_HLSB, WIN42)
 
 
 # --- 7.5" UC8179 --------------------------------------------------------------------------
@@ -684,14 +679,8 @@ def test_uc8179_references_and_sunprint_show_the_same(reference, revision):
     if reference is ws_7in5_old:
         frames = frames[:2]
     ref = UC8179Model(revision=revision)
-    got = _run(reference, ref, frames)
-    assert ref.violations == [], ref.violations
-    assert ref.refreshes == ["full"] + ["partial"] * (len(frames) - 1)
-    for i, f in enumerate(frames):
-        assert got[i] == _expected(f, W75, H75, framebuf.MONO_HLSB), i
     m = UC8179Model(revision=revision)
     d = UC8179(
         m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, sleep=lambda ms: None, revision=revision
     )
-    assert _sunprint(m, d, frames, WIN75) == got
-    assert m.violations == [], m.violations
+    _agree(reference, ref, m, d, frames, W75, H75, framebuf.MONO_HLSB, WIN75)
