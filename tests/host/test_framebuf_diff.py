@@ -3,6 +3,8 @@
 Hundreds of seeded random drawing sequences run in the CPython stand-in and, batched into one
 MicroPython process, in the real module; the final buffers (and every ``pixel()`` read on the way)
 must agree exactly. A failure names the seed and prints the op list; ``make_case(seed)`` rebuilds it.
+Both sides run the same drawing code, tests/host/framebuf_runner.py: MicroPython as a script,
+CPython by importing it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import framebuf_runner
 import pytest
 
 from host_tools.sim.platform import framebuf as fb
 
 MICROPYTHON = Path(sys.executable).parent / "micropython"
+RUNNER = Path(framebuf_runner.__file__)
 N_CASES = 400
 BASE_SEED = 20_290_000
 
@@ -39,93 +43,13 @@ BITS.update({fb.GS8: 8, fb.RGB565: 16})
 
 # --------------------------------------------------------------------------- the MicroPython side
 
-MP_RUNNER = r"""
-import sys, json, binascii, array, framebuf
-
-def make(spec):
-    fmt, w, h, stride, data = spec
-    buf = bytearray(binascii.unhexlify(data))
-    return buf, framebuf.FrameBuffer(buf, w, h, fmt, stride)
-
-def run(case):
-    buf, f = make(case["fb"])
-    others = [make(s) for s in case["srcs"]]
-    out = []
-    for op in case["ops"]:
-        name = op[0]
-        a = op[1:]
-        try:
-            if name == "get":
-                out.append(f.pixel(a[0], a[1]))
-            elif name == "blit":
-                si, x, y, key, pi, as_tuple = a
-                if si < 0:
-                    src = f
-                elif as_tuple:
-                    s = case["srcs"][si]
-                    src = (others[si][0], s[1], s[2], s[0], s[3])
-                else:
-                    src = others[si][1]
-                if pi is not None:
-                    f.blit(src, x, y, key, others[pi][1])
-                elif key is not None:
-                    f.blit(src, x, y, key)
-                else:
-                    f.blit(src, x, y)
-            elif name == "poly":
-                args = list(a)
-                args[2] = array.array("h", args[2])
-                f.poly(*args)
-            else:
-                getattr(f, name)(*a)
-        except Exception as e:
-            out.append("error:" + type(e).__name__)
-    return [binascii.hexlify(buf).decode(), out]
-
-def construct(spec):
-    fmt, w, h, stride, n = spec
-    try:
-        if stride is None:
-            framebuf.FrameBuffer(bytearray(n), w, h, fmt)
-        else:
-            framebuf.FrameBuffer(bytearray(n), w, h, fmt, stride)
-        return "ok"
-    except Exception as e:
-        return type(e).__name__
-
-def evaluate(exprs):
-    buf = bytearray(16)
-    ns = {"framebuf": framebuf, "array": array, "buf": buf}
-    ns["fb"] = framebuf.FrameBuffer(buf, 8, 16, framebuf.MONO_VLSB)
-    out = []
-    for expr in exprs:
-        try:
-            r = repr(eval(expr, ns))
-        except Exception as e:
-            r = type(e).__name__
-        out.append([r, binascii.hexlify(buf).decode()])
-    return out
-
-with open(sys.argv[1]) as fh:
-    for line in fh:
-        job = json.loads(line)
-        if "ctor" in job:
-            print(json.dumps([construct(s) for s in job["ctor"]]))
-        elif "exprs" in job:
-            print(json.dumps(evaluate(job["exprs"])))
-        else:
-            print(json.dumps(run(job)))
-"""
-
 
 def run_micropython(jobs: list[dict], tmp: Path) -> list:
     """Run every job in one MicroPython process; one JSON result per job."""
     jobs_file = tmp / "jobs.jsonl"
     jobs_file.write_text("".join(json.dumps(j) + "\n" for j in jobs))
-    script = tmp / "fb_runner.py"
-    script.write_text(MP_RUNNER)
     proc = subprocess.run(
-        [str(MICROPYTHON), "-X", "heapsize=32M", str(script), str(jobs_file)],
+        [str(MICROPYTHON), "-X", "heapsize=32M", str(RUNNER), str(jobs_file)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -134,68 +58,6 @@ def run_micropython(jobs: list[dict], tmp: Path) -> list:
     lines = proc.stdout.splitlines()
     assert len(lines) == len(jobs), proc.stdout[-2000:]
     return [json.loads(line) for line in lines]
-
-
-# --------------------------------------------------------------------------- the CPython side
-
-
-def run_standin(case: dict, wrap=None) -> list:
-    """The same as MP_RUNNER's run(), against host_tools.sim.platform.framebuf. ``wrap`` turns each
-    bytearray into the object handed to FrameBuffer (a memoryview, say)."""
-
-    def make(spec):
-        fmt, w, h, stride, data = spec
-        buf = bytearray(bytes.fromhex(data))
-        obj = buf if wrap is None else wrap(buf)
-        return obj, fb.FrameBuffer(obj, w, h, fmt, stride)
-
-    _, f = make(case["fb"])
-    buf = f._buf
-    others = [make(s) for s in case["srcs"]]
-    out = []
-    for op in case["ops"]:
-        name, a = op[0], op[1:]
-        try:
-            if name == "get":
-                out.append(f.pixel(a[0], a[1]))
-            elif name == "blit":
-                si, x, y, key, pi, as_tuple = a
-                if si < 0:
-                    src = f
-                elif as_tuple:
-                    s = case["srcs"][si]
-                    src = (others[si][0], s[1], s[2], s[0], s[3])
-                else:
-                    src = others[si][1]
-                if pi is not None:
-                    f.blit(src, x, y, key, others[pi][1])
-                elif key is not None:
-                    f.blit(src, x, y, key)
-                else:
-                    f.blit(src, x, y)
-            elif name == "poly":
-                args = list(a)
-                args[2] = array.array("h", args[2])
-                f.poly(*args)
-            else:
-                getattr(f, name)(*a)
-        except Exception as e:  # noqa: BLE001 - compared with what MicroPython raised
-            out.append("error:" + type(e).__name__)
-    return [bytes(buf).hex(), out]
-
-
-def evaluate_standin(exprs: list[str]) -> list:
-    buf = bytearray(16)
-    ns = {"framebuf": fb, "array": array, "buf": buf}
-    ns["fb"] = fb.FrameBuffer(buf, 8, 16, fb.MONO_VLSB)
-    out = []
-    for expr in exprs:
-        try:
-            r = repr(eval(expr, ns))
-        except Exception as e:  # noqa: BLE001
-            r = type(e).__name__
-        out.append([r, buf.hex()])
-    return out
 
 
 # Argument handling: each expression runs in both, with fb = FrameBuffer(buf, 8, 16, MONO_VLSB).
@@ -238,18 +100,6 @@ EXPRS = [
     "framebuf.FrameBuffer1(buf, 8, 16, 9)",
     "framebuf.FrameBuffer1(buf, 4, 16, 8).fill(1)",
 ]
-
-
-def construct_standin(spec) -> str:
-    fmt, w, h, stride, n = spec
-    try:
-        if stride is None:
-            fb.FrameBuffer(bytearray(n), w, h, fmt)
-        else:
-            fb.FrameBuffer(bytearray(n), w, h, fmt, stride)
-        return "ok"
-    except Exception as e:  # noqa: BLE001
-        return type(e).__name__
 
 
 # --------------------------------------------------------------------------- random cases
@@ -490,7 +340,7 @@ def test_random_sequences_match_micropython(results):
     cases, real, *_ = results
     failures = []
     for case, theirs in zip(cases, real, strict=True):
-        ours = run_standin(case)
+        ours = framebuf_runner.run(case)
         if ours != theirs:
             failures.append(describe(case, ours, theirs))
     assert not failures, f"{len(failures)} of {len(cases)} sequences differ:\n\n" + "\n\n".join(
@@ -501,7 +351,7 @@ def test_random_sequences_match_micropython(results):
 
 def test_constructor_checks_match_micropython(results):
     _, _, ctor, theirs, _ = results
-    ours = [construct_standin(s) for s in ctor]
+    ours = [framebuf_runner.construct(s) for s in ctor]
     bad = [(s, o, t) for s, o, t in zip(ctor, ours, theirs, strict=True) if o != t]
     assert not bad, "\n".join(f"{s}: stand-in {o}, micropython {t}" for s, o, t in bad[:10])
     assert "ok" in theirs and "ValueError" in theirs
@@ -520,7 +370,7 @@ def test_other_buffer_objects_draw_the_same(results):
     wraps = [memoryview, lambda b: memoryview(b)[0:], lambda b: array.array("B", b)]
     failures = []
     for i, (case, theirs) in enumerate(list(zip(cases, real, strict=True))[:120]):
-        ours = run_standin(case, wrap=wraps[i % len(wraps)])
+        ours = framebuf_runner.run(case, wrap=wraps[i % len(wraps)])
         if ours != theirs:
             failures.append(describe(case, ours, theirs))
     assert not failures, "\n\n".join(failures[:3])
@@ -528,7 +378,7 @@ def test_other_buffer_objects_draw_the_same(results):
 
 def test_argument_handling_matches_micropython(results):
     theirs = results[-1]
-    ours = evaluate_standin(EXPRS)
+    ours = framebuf_runner.evaluate(EXPRS)
     bad = [(e, o, t) for e, o, t in zip(EXPRS, ours, theirs, strict=True) if o != t]
     assert not bad, "\n".join(f"{e}: stand-in {o}, micropython {t}" for e, o, t in bad)
 
