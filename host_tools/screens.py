@@ -11,61 +11,54 @@ from contextlib import contextmanager
 
 from host_tools.paths import FONTS, use_firmware
 
-# What a sunny afternoon at a community roof a few years old looks like.
-SAMPLE = {
-    "power_w": ("3.42", "kW"),
-    "today_kwh": ("41.2", "kWh"),
-    "today_label": ("Energy today", "今日发电"),
-    "lifetime_kwh": ("12.6", "MWh"),
-    "co2_kg": ("6.69", "t"),
-    "coal_kg": ("3.85", "t"),
-    "trees": ("366", "trees"),
-    "factor": ("0.5306", "kg/kWh"),
-    "factor_source": "MEE/NBS 2023",
-    "trees_note": ("at 18.3 kg CO\u2082 a year each", "每棵树每年吸收18.3 kg"),
-    "coal_note": ("at 305.5 g per kWh", "每度电305.5克"),
-    "unit_id": "ZS-XL-0042",
-    "firmware": "fw 0.1.0",
-    "sensor": ("2 faults", "故障2次"),
-    "last_fault": "sensor: [Errno 110] ETIM...",
-    "persisted": ("4 min ago", "4分钟前"),
-    "heap": "52.3 kB",
-    "clock": "ds3231 +2s",
-    "link": "",  # the network is off by default: no link row
-    "led_status": "E2",
-    "homes": ("12/14", ""),  # a community sign: homes reporting of homes on the bus
-    "homes_label": ("Homes reporting", "在线户数"),
-    **{"home_n%d" % i: ("Home %d" % (i + 1), "%d号户" % (i + 1)) for i in range(8)},
-    **{"home_v%d" % i: "%.2f kW   %.1f kWh" % (0.5 + 0.7 * i, 40 + 13.3 * i) for i in range(8)},
-}
 
-# The widest text each value can take (digits drawn as 8, which is as wide as any digit).
-WIDEST = {
-    "power_w": ("888", "kW"),
-    "today_kwh": ("888", "MWh?"),
-    "today_label": ("Total, date unknown", "累计 时间未知"),
-    "lifetime_kwh": ("888", "MWh"),
-    "co2_kg": ("888", "kg"),
-    "coal_kg": ("888", "kg"),
-    "trees": ("88.8", "k trees"),
-    "factor": ("0.5568", "kg/kWh"),
-    "factor_source": "MEE/NBS 2023",
-    "trees_note": ("at 18.3 kg CO\u2082 a year each", "每棵树每年吸收18.3 kg"),
-    "coal_note": ("at 305.5 g per kWh", "每度电305.5克"),
-    "unit_id": "ZS-XL-0042",
-    "firmware": "fw 10.10.10",
-    "sensor": ("88888 faults", "故障88888次"),
-    "last_fault": "sensor: [Errno 110] ETIM...",
-    "persisted": ("8888 min ago", "8888分钟前"),
-    "heap": "888.8 kB",
-    "clock": "pcf8563 -99999s",
-    "link": ("WiFi pw?", "WiFi连接中"),  # the widest of sunprint/net/publish.py LINK_TEXTS
-    "led_status": "E999",
-    "homes": ("64/64", ""),  # community/profile.py MAX_METERS
-    "homes_label": ("Homes reporting", "在线户数"),
-    **{"home_n%d" % i: ("Home %d" % (i + 57), "%d号户" % (i + 57)) for i in range(8)},
-    **{"home_v%d" % i: "888 kW   888 MWh" for i in range(8)},
+# Each value the screens show: (its sample, its widest text). The sample is what a sunny
+# afternoon at a community roof a few years old looks like; the widest is the widest text the
+# value can take (digits drawn as 8, which is as wide as any digit). _same: a text that is the
+# same in both (names, notes, labels).
+def _same(text):
+    return (text, text)
+
+
+_VALUES = {
+    "power_w": (("3.42", "kW"), ("888", "kW")),
+    "today_kwh": (("41.2", "kWh"), ("888", "MWh?")),
+    "today_label": (("Energy today", "今日发电"), ("Total, date unknown", "累计 时间未知")),
+    "lifetime_kwh": (("12.6", "MWh"), ("888", "MWh")),
+    "co2_kg": (("6.69", "t"), ("888", "kg")),
+    "coal_kg": (("3.85", "t"), ("888", "kg")),
+    "trees": (("366", "trees"), ("88.8", "k trees")),
+    "factor": (("0.5306", "kg/kWh"), ("0.5568", "kg/kWh")),
+    "factor_source": _same("MEE/NBS 2023"),
+    "trees_note": _same(("at 18.3 kg CO\u2082 a year each", "每棵树每年吸收18.3 kg")),
+    "coal_note": _same(("at 305.5 g per kWh", "每度电305.5克")),
+    "unit_id": _same("ZS-XL-0042"),
+    "firmware": ("fw 0.1.0", "fw 10.10.10"),
+    "sensor": (("2 faults", "故障2次"), ("88888 faults", "故障88888次")),
+    "last_fault": _same("sensor: [Errno 110] ETIM..."),
+    "persisted": (("4 min ago", "4分钟前"), ("8888 min ago", "8888分钟前")),
+    "heap": ("52.3 kB", "888.8 kB"),
+    "clock": ("ds3231 +2s", "pcf8563 -99999s"),
+    # the network is off by default: no link row; the widest of sunprint/net/publish.py LINK_TEXTS
+    "link": ("", ("WiFi pw?", "WiFi连接中")),
+    "led_status": ("E2", "E999"),
+    # a community sign: homes reporting of homes on the bus (at most community/profile.py
+    # MAX_METERS)
+    "homes": (("12/14", ""), ("64/64", "")),
+    "homes_label": _same(("Homes reporting", "在线户数")),
 }
+for _i in range(8):
+    _VALUES["home_n%d" % _i] = (
+        ("Home %d" % (_i + 1), "%d号户" % (_i + 1)),
+        ("Home %d" % (_i + 57), "%d号户" % (_i + 57)),
+    )
+for _i in range(8):
+    _VALUES["home_v%d" % _i] = (
+        "%.2f kW   %.1f kWh" % (0.5 + 0.7 * _i, 40 + 13.3 * _i),
+        "888 kW   888 MWh",
+    )
+SAMPLE = {key: sample for key, (sample, _) in _VALUES.items()}
+WIDEST = {key: widest for key, (_, widest) in _VALUES.items()}
 
 
 def panels():
