@@ -231,23 +231,12 @@ class SSD1680Model(SSD16xxModel):
             a = (LANDSCAPE_W - 1) * PANEL_X_BYTES + j  # (sx, gy = 295 - x) for x = 0
             for _ in range(row_bytes):
                 v = 0
-                if not shown[a] & m:
-                    v |= 0x80
-                if not shown[a - 16] & m:
-                    v |= 0x40
-                if not shown[a - 32] & m:
-                    v |= 0x20
-                if not shown[a - 48] & m:
-                    v |= 0x10
-                if not shown[a - 64] & m:
-                    v |= 0x08
-                if not shown[a - 80] & m:
-                    v |= 0x04
-                if not shown[a - 96] & m:
-                    v |= 0x02
-                if not shown[a - 112] & m:
-                    v |= 0x01
+                bit = 0x80
+                for g in range(a, a - 8 * PANEL_X_BYTES, -PANEL_X_BYTES):  # 8 gates: 8 pixels
+                    if not shown[g] & m:
+                        v |= bit
+                    bit >>= 1
                 out[o] = v
                 o += 1
-                a -= 128
+                a -= 8 * PANEL_X_BYTES
         return out

@@ -409,44 +409,36 @@ class FrameBuffer:
         if xr == 0 and yr == 0:
             self._set_checked(x, y, c, mask & _ELLIPSE_ALL)
             return
-        two_asquare = 2 * xr * xr
-        two_bsquare = 2 * yr * yr
-        px = xr
-        py = 0
-        xchange = yr * yr * (1 - 2 * xr)
-        ychange = xr * xr
+        self._ellipse_arc(x, y, xr, yr, c, mask, False)  # 1st set of points, y' > -1
+        self._ellipse_arc(x, y, yr, xr, c, mask, True)  # 2nd set of points, y' < -1
+
+    def _ellipse_arc(self, x, y, ur, vr, c, mask, swapped):
+        """One set of the midpoint ellipse's points: v steps by one from 0 while u falls from ur,
+        for as long as the slope says v is the fast axis. (u, v) is (x, y) for the 1st set and
+        (y, x) for the 2nd (swapped), the same steps with the axes exchanged."""
+        two_usquare = 2 * ur * ur
+        two_vsquare = 2 * vr * vr
+        pu = ur
+        pv = 0
+        uchange = vr * vr * (1 - 2 * ur)
+        vchange = ur * ur
         error = 0
-        stoppingx = two_bsquare * xr
-        stoppingy = 0
-        while stoppingx >= stoppingy:  # 1st set of points, y' > -1
-            self._ellipse_points(x, y, px, py, c, mask)
-            py += 1
-            stoppingy += two_asquare
-            error += ychange
-            ychange += two_asquare
-            if 2 * error + xchange > 0:
-                px -= 1
-                stoppingx -= two_bsquare
-                error += xchange
-                xchange += two_bsquare
-        px = 0
-        py = yr
-        xchange = yr * yr
-        ychange = xr * xr * (1 - 2 * yr)
-        error = 0
-        stoppingx = 0
-        stoppingy = two_asquare * yr
-        while stoppingx <= stoppingy:  # 2nd set of points, y' < -1
-            self._ellipse_points(x, y, px, py, c, mask)
-            px += 1
-            stoppingx += two_bsquare
-            error += xchange
-            xchange += two_bsquare
-            if 2 * error + ychange > 0:
-                py -= 1
-                stoppingy -= two_asquare
-                error += ychange
-                ychange += two_asquare
+        stoppingu = two_vsquare * ur
+        stoppingv = 0
+        while stoppingu >= stoppingv:
+            if swapped:
+                self._ellipse_points(x, y, pv, pu, c, mask)
+            else:
+                self._ellipse_points(x, y, pu, pv, c, mask)
+            pv += 1
+            stoppingv += two_usquare
+            error += vchange
+            vchange += two_usquare
+            if 2 * error + uchange > 0:
+                pu -= 1
+                stoppingu -= two_vsquare
+                error += uchange
+                uchange += two_vsquare
 
     def poly(self, x, y, coords, c, f=False):
         try:  # any buffer-protocol object (usually array("h", ...)), not a list
