@@ -2,7 +2,8 @@
 # test_epd_uc8179): each file calls them on its own driver and controller model and adds what
 # only its controller shows (the UC8179's refresh areas and drive power: areas=, power=).
 # Plain functions with bare asserts: both interpreters.
-from epd_rig import allocated, edit, mismatches, window_check
+import framebuf
+from epd_rig import allocated, edit, framebuffer, mismatches, scene, window_check
 
 from sunprint.drivers.epd import EPDTimeout
 
@@ -12,6 +13,19 @@ def glass_is_the_buffer(m, buf, w, rows):
     for y in rows:
         for xb in range(w // 8):
             assert m.shown.get(xb, y) == buf[y * w // 8 + xb], (xb, y)
+
+
+def white_ones(m, d, w, h):
+    """Picture A shown whole: the model's landscape_mono_hlsb() is the MONO_HLSB buffer with
+    1 = white (each byte inverted), no violation. (buf, data)"""
+    buf = bytearray(d.BUFFER_SIZE)
+    scene(framebuffer(buf, w, h, framebuf.MONO_HLSB), w, h)
+    d.show(buf)
+    data = m.landscape_mono_hlsb()
+    assert len(data) == w // 8 * h and m.violations == []
+    for i in range(len(data)):
+        assert data[i] == buf[i] ^ 0xFF
+    return buf, data
 
 
 def edited_window(m, d, buf, fb, w, h, win, aligned, outside):

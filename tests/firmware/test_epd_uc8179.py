@@ -65,13 +65,7 @@ def test_full_refresh_matches_framebuf():
 def test_landscape_mono_hlsb_is_white_ones():
     m = UC8179Model(96, 40)
     d = UC8179(m.spi, cs=m.cs, dc=m.dc, rst=m.rst, busy=m.busy, width=96, height=40)
-    buf = bytearray(d.BUFFER_SIZE)
-    scene(framebuffer(buf, 96, 40, framebuf.MONO_HLSB), 96, 40)
-    d.show(buf)
-    data = m.landscape_mono_hlsb()
-    assert len(data) == 12 * 40 and m.violations == []
-    for i in range(len(data)):
-        assert data[i] == buf[i] ^ 0xFF
+    steps.white_ones(m, d, 96, 40)
 
 
 def test_window_partial_changes_only_the_window():
