@@ -16,7 +16,7 @@ The app is restarted (soft reset) afterwards.
 
 import sys
 
-from host_tools import outdir
+from host_tools import outdir, unitargs
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import use_firmware
 
@@ -132,13 +132,13 @@ def add_cli(sub):
         "OUT/samplelog.csv, one log that `sunprint replay` reads. OUT is replaced only on "
         "success, and only if it is new, empty or an earlier pull.",
     )
-    q.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    unitargs.add_port(q)
     q.add_argument(
         "--out",
         required=True,
         help="output folder: new, empty or an earlier pull (replaced only on success)",
     )
-    q.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    unitargs.add_timeout(q)
     q.set_defaults(func=cmd_pull)
 
 

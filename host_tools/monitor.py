@@ -17,7 +17,7 @@ import datetime
 import json
 import sys
 
-from host_tools import outfile, registry
+from host_tools import outfile, registry, unitargs
 from host_tools.errors import UserError
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import use_firmware
@@ -170,7 +170,7 @@ def add_cli(sub):
         "and its faults, one line per sample, with the device's time. --record writes the "
         "samples as a sample log that `sunprint replay` reads (at the end, also on Ctrl-C).",
     )
-    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    unitargs.add_port(p)
     p.add_argument(
         "--record",
         default=None,
@@ -178,13 +178,8 @@ def add_cli(sub):
     )
     p.add_argument("--seconds", type=int, default=0, help="stop after N seconds (0: Ctrl-C)")
     p.add_argument("--interval", type=int, default=1, help="seconds between samples (>= 1)")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
-    p.add_argument(
-        "--registry",
-        default=None,
-        help="unit registry CSV: a row with the clock offset monitor corrected is appended "
-        "(default: %s if this folder has it)" % registry.DEFAULT,
-    )
+    unitargs.add_timeout(p)
+    unitargs.add_registry(p, "monitor")
     p.set_defaults(func=cmd_monitor)
 
 
