@@ -25,7 +25,7 @@ import math
 import sys
 import threading
 
-from host_tools import boards, registry
+from host_tools import boards, registry, unitargs
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 
@@ -389,7 +389,7 @@ def add_cli(sub):
         "squares, write the calibration with who/when/instrument/notes into the unit's "
         "/calib.json (keeping the history) and read the calibrated value back.",
     )
-    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    unitargs.add_port(p)
     p.add_argument("--channel", required=True, help="sensor channel (its role, e.g. pv_power)")
     p.add_argument("--points", default=None, help="raw=reference pairs in W: 100=101.5,400=405")
     p.add_argument("--instrument", default="", help="the reference instrument (make, serial)")
@@ -404,16 +404,11 @@ def add_cli(sub):
         help="write a fit outside the sane bounds (gain range of the sensor type, a rising "
         "line, small offset and residuals) all the same",
     )
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    unitargs.add_timeout(p)
     p.add_argument(
         "--no-restart", dest="restart", action="store_false", help="do not restart the app"
     )
-    p.add_argument(
-        "--registry",
-        default=None,
-        help="unit registry CSV: a row with the clock offset calibrate corrected is appended "
-        "(default: %s if this folder has it)" % registry.DEFAULT,
-    )
+    unitargs.add_registry(p, "calibrate")
     p.set_defaults(func=cmd_calibrate)
 
 

@@ -41,7 +41,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from host_tools import appid, boards, registry
+from host_tools import appid, boards, registry, unitargs
 from host_tools.errors import UserError, shown
 from host_tools.link import DeviceError, LinkLost, open_link
 from host_tools.paths import ASSETS, FIRMWARE, FONTS, MPY_CROSS32, ROOT
@@ -691,21 +691,16 @@ def add_cli(sub):
         "profile, and switch to the new app in one rename: a deploy cut midway leaves the "
         "previous app bootable.",
     )
-    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    unitargs.add_port(p)
     p.add_argument(
         "--board", default=None, help="board profile name in boards/ (default: the unit's)"
     )
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    unitargs.add_timeout(p)
     p.add_argument(
         "--no-restart", dest="restart", action="store_false", help="do not reboot into the app"
     )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    p.add_argument(
-        "--registry",
-        default=None,
-        help="unit registry CSV: a row with the clock offset deploy corrected is appended "
-        "(default: %s if this folder has it)" % registry.DEFAULT,
-    )
+    unitargs.add_registry(p, "deploy")
     p.set_defaults(func=cmd_deploy)
 
 

@@ -22,6 +22,7 @@ e-paper display, no unit on the port).
 import json
 import sys
 
+from host_tools import unitargs
 from host_tools.errors import UserError
 from host_tools.link import DeviceError, LinkLost, open_link
 
@@ -202,10 +203,10 @@ def add_cli(sub):
         "step what the glass should show. The unit's app stops for the test and runs again "
         "after it.",
     )
-    p.add_argument("--port", required=True, help="serial port, /dev/pts/N or socket://host:port")
+    unitargs.add_port(p)
     p.add_argument("--board", required=True, help="board profile name (boards/NAME.json) or path")
     p.add_argument("--pause", type=float, default=3.0, help="seconds to look after each step")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the unit")
+    unitargs.add_timeout(p)
     p.set_defaults(func=cmd_panel_test)
 
 

@@ -1,5 +1,6 @@
 """The command-line options of the commands that talk to a unit over its serial link (logs,
-monitor: one wording and one default each, so that every command says them alike)."""
+monitor, calibrate, deploy, paneltest): one wording and one default each, so that every command
+says them alike."""
 
 from host_tools import registry
 
