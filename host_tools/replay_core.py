@@ -231,7 +231,8 @@ class Replay:
         return log
 
     def _accounting_profile(self):
-        # The same sensor and ledger; the smallest display (a 32x8 LED chain, never drawn on).
+        # The same sensor and ledger; the smallest display (a 32x8 LED chain: its first screen is
+        # drawn once a boot, then handed to the null panel, which shows nothing).
         p = dict(self.profile)
         p["display"] = {
             "type": "max7219",
