@@ -65,12 +65,9 @@ _UNIT = 1000000  # a ledger total is hi * _UNIT + lo (Ledger.milli)
 
 
 class _NullPanel:
-    # The accounting-only path (Platform.panel): the app's panel and renderer, which never
-    # show anything.
-    BUFFER_FORMAT = 0
-
-    def __init__(self):
-        self.fb_buffer = bytearray(1)
+    # The accounting-only path (Platform.panel): the display driver that never shows anything.
+    # The unit's renderer and refresh plan stay (one screen-update path): the first screen is
+    # drawn into the frame buffer once per boot and handed here; no screen turns after it.
 
     def begin_show(self, buf, full=False):
         pass
@@ -79,9 +76,6 @@ class _NullPanel:
         return False
 
     def finish(self):
-        pass
-
-    def render(self, values):
         pass
 
 
@@ -237,7 +231,8 @@ class Replay:
         return log
 
     def _accounting_profile(self):
-        # The same sensor and ledger; the smallest display (a 32x8 LED chain, never drawn on).
+        # The same sensor and ledger; the smallest display (a 32x8 LED chain: its first screen is
+        # drawn once a boot, then handed to the null panel, which shows nothing).
         p = dict(self.profile)
         p["display"] = {
             "type": "max7219",

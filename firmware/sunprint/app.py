@@ -44,7 +44,7 @@ class App:
         panel_timeout_s=10,
         store=None,
         policy=None,
-        plan=None,
+        plan,
         rotation=None,
         fmt=0,
         samplelog=None,
@@ -68,9 +68,10 @@ class App:
         # published as ever-increasing totals (net/publish.py) without a file of its own.
         self.durable = [0, 0, 0, 0, 0, 0]
         self._persist_day = -1
-        # With a refresh plan (ui/refresh.py) the app renders every screen period, compares
-        # the picture with the one on the panel and refreshes only the changed window, as
-        # partial or full as the plan says; rotation (layout.Rotation) cycles the screens.
+        # Every screen period the app renders, compares the picture with the one on the panel
+        # and refreshes only the changed window, as partial or full as the refresh plan
+        # (ui/refresh.py; refresh.always_full() for a panel without wear, an LED's) says;
+        # rotation (layout.Rotation) cycles the screens.
         self.session = PanelSession(panel, plan, panel_timeout_s, self._fault)
         self.rotation = rotation
         self.samplelog = samplelog  # samplelog.SampleLogWriter: what replay can read back
@@ -78,27 +79,23 @@ class App:
         # What the panel shows (prev): a copy of its frame when the frame is small (an LED
         # panel's few bytes), else ui/sums.py's checksums of the frame's lines and columns (a
         # second 15000-byte frame did not fit a 4.2" unit's heap; an LED unit never loads it).
-        self._prev = None
-        self._box = None
-        if plan is not None:
-            from sunprint.ui.diff import new_boxes
+        from sunprint.ui.diff import new_boxes
 
-            self._box = new_boxes(1)
-            size = len(renderer.fb_buffer)
-            if size <= _COPY_MAX:
-                self._prev = base = bytearray(size)
-            else:
-                from sunprint.ui.sums import Sums
+        self._box = new_boxes(1)
+        size = len(renderer.fb_buffer)
+        if size <= _COPY_MAX:
+            self._prev = base = bytearray(size)
+        else:
+            from sunprint.ui.sums import Sums
 
-                self._prev = Sums(renderer.width, renderer.height, fmt)
-                # the frame buffer holds the glass's picture until the next render, and
-                # Sums.restore has the driver restore its RAM from it then
-                base = renderer.fb_buffer
-            # An e-paper driver rewrites its lost RAM from the glass's picture after a deep
-            # sleep.
-            keep = getattr(panel, "set_base", None)
-            if keep is not None:
-                keep(base)
+            self._prev = Sums(renderer.width, renderer.height, fmt)
+            # the frame buffer holds the glass's picture until the next render, and
+            # Sums.restore has the driver restore its RAM from it then
+            base = renderer.fb_buffer
+        # An e-paper driver rewrites its lost RAM from the glass's picture after a deep sleep.
+        keep = getattr(panel, "set_base", None)
+        if keep is not None:
+            keep(base)
         self.power_mw = 0
         self.refreshes = 0
         self.faults = {}  # what failed -> how many times
@@ -107,7 +104,6 @@ class App:
         self._fault_err = None
         self._next_sample = -1
         self._next_screen = -1
-        self._shown = None  # the values on the panel now
         self.screen = ScreenValues()  # the screen model: the values as text, by name
         self._refused = 0  # the ledger's refused and counter_implausible already reported
         self._implausible = 0
@@ -124,8 +120,7 @@ class App:
         note = self.store.note
         if status != "corrupt" and status != "empty":
             self.ledger.resume()  # the outage is not bridged
-            if plan is not None:
-                plan.forget()  # the panel driver starts with no base picture
+            plan.forget()  # the panel driver starts with no base picture
             if note:
                 self._fault("store", note)
         if status == "corrupt":
@@ -318,27 +313,16 @@ class App:
             self.carbon_row, self.ledger.coal_dg_per_kwh, self.tree_dg_co2_per_year
         )
 
-    def _update_screen(self, now=0, wall=0):
-        if self.session.plan is not None:
-            self._update_planned(now, wall)
-            return
-        values = self.screen_values()
-        key = tuple(values[k] for k in sorted(values))
-        if key == self._shown:
-            return  # nothing visible changed: an e-paper refresh would only wear the panel
-        self.renderer.render(values)
-        if self.session.begin(self.renderer.fb_buffer, True, None, now):
-            self._shown = key
-
-    def _update_planned(self, now, wall):
+    def _update_screen(self, now, wall):
+        # The one screen-update path: the next screen rendered, compared with the panel's
+        # picture, and shown as the plan decides (nothing visible changed: no refresh, which
+        # would only wear an e-paper panel).
         from sunprint.ui.diff import changed_rect
         from sunprint.ui.refresh import FULL, NONE
 
         session = self.session
         renderer, rot, plan = self.renderer, self.rotation, session.plan
         prev, box = self._prev, self._box
-        if plan is None or prev is None or box is None:
-            return
         copy = isinstance(prev, bytearray)
         if not copy:
             prev.restore(session)  # type: ignore[union-attr]

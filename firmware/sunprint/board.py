@@ -233,8 +233,10 @@ class Platform:
     unit afterwards: sensor(driver) -> the driver the unit's own source reads instead of the
     one the profile built (replay's log; it gets the real driver, e.g. for its counts_per_kwh,
     and its readings are taken as already calibrated); panel: an object standing for the
-    display that shows nothing (begin_show, busy, finish, render): the app then draws no
-    picture, keeps no refresh plan and never turns to another screen.
+    display driver that shows nothing (begin_show, busy, finish): the app keeps the unit's
+    renderer and refresh plan, so the one screen-update path draws the first screen into
+    the unit's frame buffer and hands it to the stand-in, then never turns to another
+    screen (replay's accounting only: no frame costs a row its time).
 
     Boot-only, as this module: nothing the running unit holds refers to a Platform."""
 
@@ -308,9 +310,7 @@ def boot(settings, profile, platform, faults=(), reason=None):
         unit.source.driver = p.sensor(unit.driver)
         unit.source.calib = None  # its readings are calibrated already
     if p.panel is not None:
-        app.session.panel = p.panel
-        app.session.plan = None
-        app.renderer = p.panel
+        app.session.panel = p.panel  # for the driver only: the renderer and plan stay
         app.screen_period_s = _NEVER_S
     if p.log_dir is not None:
         from sunprint.logwriter import SampleLogWriter  # not samplelog: its readers stay off
@@ -464,19 +464,13 @@ def build(
     rot = Rotation(width, height, language, layout.get("screens"))
     screen = screen_for(width, height, rot.name)
     renderer = Renderer(fb, buf, width, height, fonts, screen, rot.lang)
-    from sunprint.ui.refresh import RefreshPlan
+    from sunprint.ui.refresh import RefreshPlan, always_full
 
     if epaper:
         plan = RefreshPlan(tz_offset_s=tz_offset_s)
     else:
         # An LED panel has no ghosting and no wear: every change is shown at once, in full.
-        plan = RefreshPlan(
-            partials_before_full=0,
-            min_interval_s=0,
-            quiet_start_h=0,
-            quiet_end_h=0,
-            tz_offset_s=tz_offset_s,
-        )
+        plan = always_full(tz_offset_s)
     if store is not None and policy is None:
         from sunprint.store import PersistPolicy
 

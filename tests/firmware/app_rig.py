@@ -4,6 +4,7 @@ from sunprint.app import App
 from sunprint.core.ledger import Ledger
 from sunprint.quality import OK
 from sunprint.sources import PowerSource
+from sunprint.ui.refresh import always_full
 
 START = 782179200 - 8 * 3600 + 10 * 3600  # 2024-10-15 10:00 local, firmware seconds
 
@@ -41,7 +42,10 @@ def power_source(mw=1000000):
 
 
 class Renderer:
+    # an 8x8 frame (MONO_VLSB) that never changes: the plan's first full refresh, then none
     fb_buffer = bytearray(8)
+    width = 8
+    height = 8
 
     def render(self, values):
         pass
@@ -54,6 +58,7 @@ def make_app(source, ledger=None):
         renderer=Renderer(),
         ledger=ledger or Ledger(),
         carbon_row=("CN", 2023, 5306, "test"),
+        plan=always_full(),
     )
 
 

@@ -10,6 +10,7 @@ from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.quality import NO_ANSWER, OK
 from sunprint.sources import PowerSource
 from sunprint.store import FileBackend, PersistPolicy, Store
+from sunprint.ui.refresh import always_full
 
 START = 782179200 - 8 * 3600 + 9 * 3600  # 2024-10-15 09:00 local, firmware seconds
 
@@ -32,10 +33,23 @@ class Panel:
 
 
 class Renderer:
-    fb_buffer = bytearray(8)
+    # an 8x8 frame (MONO_VLSB) that is a hash of the values: new values, a new picture
+    width = 8
+    height = 8
+
+    def __init__(self):
+        self.fb_buffer = bytearray(8)
 
     def render(self, values):
         self.values = dict(values)
+        buf = self.fb_buffer
+        for i in range(8):
+            buf[i] = 0
+        i = 0
+        for k in sorted(values):
+            for c in values[k][0]:
+                buf[i & 7] = (buf[i & 7] * 31 + ord(c)) & 0xFF
+                i += 1
 
 
 def make_app(fs, source=None, panel=None):
@@ -47,6 +61,7 @@ def make_app(fs, source=None, panel=None):
         carbon_row=("CN", 2023, 5306, "test"),
         store=Store(FileBackend(fs)),
         policy=PersistPolicy(persist_interval_s=600, persist_wh=10),
+        plan=always_full(),
     )
     return app, app.restore()
 

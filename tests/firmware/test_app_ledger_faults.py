@@ -7,6 +7,7 @@ from app_rig import START, Panel, Renderer, power_source
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.store import PersistPolicy
+from sunprint.ui.refresh import always_full
 
 
 class FailingStore:
@@ -40,6 +41,7 @@ def _app(source, store):
         carbon_row=("CN", 2023, 5306, "test"),
         store=store,
         policy=PersistPolicy(persist_interval_s=60, persist_wh=0),
+        plan=always_full(),
     )
 
 

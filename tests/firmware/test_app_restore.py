@@ -10,7 +10,7 @@ from host_tools.sim.platform.faultfs import FaultFS
 from sunprint.app import App
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.store import FileBackend, PersistPolicy, Store
-from sunprint.ui.refresh import RefreshPlan
+from sunprint.ui.refresh import RefreshPlan, always_full
 
 START = 782179200 - 8 * 3600 + 9 * 3600  # 2024-10-15 09:00 local, firmware seconds
 
@@ -53,7 +53,7 @@ def _app(fs, plan=None, persist_wh=10, mw=1000000):
         carbon_row=("CN", 2023, 5306, "test"),
         store=Store(FileBackend(fs)),
         policy=PersistPolicy(persist_interval_s=600, persist_wh=persist_wh),
-        plan=plan,
+        plan=plan or always_full(),
     )
     return app, app.restore()
 

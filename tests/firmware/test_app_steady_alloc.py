@@ -12,6 +12,7 @@ from quiet_backend import QuietBackend
 from sunprint.app import App
 from sunprint.core.ledger import Ledger
 from sunprint.store import PersistPolicy, Store
+from sunprint.ui.refresh import always_full
 
 START = 782179200 - 8 * 3600 + 11 * 3600  # 2024-10-15 11:00 local, firmware seconds
 
@@ -26,6 +27,7 @@ def test_sampling_ticks_with_journal_appends_allocate_nothing():
         carbon_row=("CN", 2023, 5306, "test"),
         store=store,
         policy=PersistPolicy(persist_interval_s=600, persist_wh=10),
+        plan=always_full(),
         screen_period_s=1 << 29,  # no screen update in the measured ticks
     )
     app.restore()

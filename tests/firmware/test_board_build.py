@@ -223,6 +223,17 @@ def test_epd75_ddsu666():
     gc.collect()
 
 
+def _always_full(plan, tz_offset_s):
+    # an LED unit's refresh plan is refresh.always_full(): every change at once, in full
+    from sunprint.ui.refresh import always_full
+
+    want = always_full(tz_offset_s)
+    for k in ("partials_before_full", "min_interval_s", "full_every_s", "full_wait_s"):
+        assert getattr(plan, k) == getattr(want, k), k
+    assert plan.tz_offset_s == tz_offset_s and plan._quiet_len == want._quiet_len == 0
+    return True
+
+
 def test_max7219_s0_irq_and_pcnt():
     from sunprint.drivers.max7219 import MAX7219
     from sunprint.drivers.s0 import IrqS0, PcntS0
@@ -240,6 +251,7 @@ def test_max7219_s0_irq_and_pcnt():
     assert type(u.source) is PulseSource
     assert u.ledger.counter_per_kwh == 1000 and not u.ledger.counter_survives_reboot
     assert u.fonts == {} and u.rotation.names[0] == "power"
+    assert _always_full(u.plan, u.ledger.tz_offset_s)
     _run(u, 12)  # the 64x8 picture lands in the middle of the 128x8 chain
     assert u.app.refreshes >= 1 and u.panel.bytes_sent > 0
     full = u.display.full_buffer
@@ -266,6 +278,7 @@ def test_ws2812_ina219():
     assert u.panel.color == (0, 255, 60) and u.panel.max_ma == 1500
     assert isinstance(u.driver, INA219)
     assert u.source.calib is not None and u.source.calib.apply(12345) == 12345
+    assert _always_full(u.plan, u.ledger.tz_offset_s)
     _run(u, 12)
     assert strip.writes >= 1
 

@@ -43,8 +43,19 @@ class _Stand:
 
 
 class _Blank:
-    # a panel that shows nothing (replay's accounting-only run has one: replay_core._NullPanel)
-    pass
+    # a panel that shows nothing (replay's accounting-only run has one: replay_core._NullPanel):
+    # it stands for the display driver only, and counts what it was asked to show
+    def __init__(self):
+        self.shows = []
+
+    def begin_show(self, buf, full):
+        self.shows.append(full)
+
+    def busy(self):
+        return False
+
+    def finish(self):
+        pass
 
 
 def _platform(**kw):
@@ -101,7 +112,29 @@ def test_the_platform_puts_a_stand_in_sensor_and_a_blank_panel_through_the_front
         app = unit.app
         assert unit.source.driver is made[0] and made[0].real is unit.driver, name
         assert unit.source.calib is None  # the stand-in's readings are calibrated already
-        assert app.session.panel is blank and app.renderer is blank and app.session.plan is None
+        assert app.session.panel is blank
+        unit.close()
+
+
+def test_a_blank_panel_stands_for_the_driver_only_the_plan_and_the_renderer_stay():
+    # The app keeps the unit's renderer and refresh plan (one screen-update path, issue 15
+    # item 3): the blank panel gets the plan's first full refresh, and no screen turns after it.
+    for name in ("esp32-epd29-ina226", "esp32-max7219-s0"):
+        profile = _profile(name)
+        settings = config_mod.Settings(config_mod.defaults(), profile)
+        blank = _Blank()
+        unit = boot(settings, profile, _platform(panel=blank))
+        app = unit.app
+        assert app.renderer is unit.renderer, name
+        assert app.session.plan is not None and app.session.plan is unit.plan, name
+        t = 782265600  # 2024-10-15 08:00 local
+        for _ in range(100):
+            wake = app.tick(t)
+            while wake <= t:
+                wake = app.tick(t)
+            t += 10
+        assert blank.shows == [True], (name, blank.shows)
+        assert app.session.plan.fulls == 1 and app.refreshes == 1, name
         unit.close()
 
 

@@ -1,12 +1,15 @@
 # The time-source interface and the ClockKeeper that keeps the unit's RTC (sunprint.clock):
 # priority order, fallback, drift/jump/set counting, the status JSON and screen text, and a
 # steady-state tick that allocates nothing. CPython and MicroPython.
+from app_rig import Renderer
+
 from sunprint.app import App
 from sunprint.clock import VALID_FROM
 from sunprint.clock.keeper import ClockKeeper, SystemRtc
 from sunprint.core import carbon
 from sunprint.core.ledger import Ledger
 from sunprint.status import status
+from sunprint.ui.refresh import always_full
 from sunprint.ui.status import status_values
 
 T0 = 782179200  # 2024-10-14 00:00 UTC (a Monday) in firmware time
@@ -145,7 +148,12 @@ def test_a_source_that_raises_is_a_source_without_time():
 def _app(keeper):
     row = carbon.factor("CN", 2023)
     app = App(
-        source=None, panel=None, renderer=None, ledger=Ledger(co2_dg_per_kwh=row[2]), carbon_row=row
+        source=None,
+        panel=None,
+        renderer=Renderer(),
+        ledger=Ledger(co2_dg_per_kwh=row[2]),
+        carbon_row=row,
+        plan=always_full(),
     )
     app.timekeeper = keeper
     return app

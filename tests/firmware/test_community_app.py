@@ -18,6 +18,7 @@ from sunprint.community.source import CommunitySource
 from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.drivers.dlt645 import DLT645, parse_address
 from sunprint.store import FileBackend, PersistPolicy, Store
+from sunprint.ui.refresh import always_full
 
 START = 782179200 - 8 * 3600 + 11 * 3600  # 2024-10-15 11:00 local, firmware seconds
 
@@ -53,6 +54,7 @@ def _unit(models, fs, clock, local=None):
         store=Store(FileBackend(fs)),
         policy=PersistPolicy(persist_interval_s=60, persist_wh=10),
         screen_period_s=1 << 29,
+        plan=always_full(),
     )
     app.restore()
     return app, bus
@@ -153,6 +155,7 @@ def test_app_ticks_with_the_community_allocate_nothing():
         store=Store(QuietBackend()),
         policy=PersistPolicy(persist_interval_s=600, persist_wh=10),
         screen_period_s=1 << 29,
+        plan=always_full(),
     )
     app.restore()
 

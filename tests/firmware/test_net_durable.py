@@ -32,6 +32,7 @@ def _stored_app(fs):
 
     from sunprint.app import App
     from sunprint.store import FileBackend, PersistPolicy, Store
+    from sunprint.ui.refresh import always_full
 
     app = App(
         source=power_source(1000000),  # 1 kW
@@ -41,6 +42,7 @@ def _stored_app(fs):
         carbon_row=("CN", 2023, 5306, "test"),
         store=Store(FileBackend(fs)),
         policy=PersistPolicy(persist_interval_s=600, persist_wh=10),
+        plan=always_full(),
     )
     app.restore()
     return app

@@ -15,6 +15,7 @@ from sunprint.core.ledger import LIFETIME, Ledger
 from sunprint.runner import Runner
 from sunprint.sources import PowerSource
 from sunprint.store import FileBackend, PersistPolicy, Store
+from sunprint.ui.refresh import always_full
 
 START = 782179200 - 8 * 3600 + 9 * 3600  # 2024-10-15 09:00 local, firmware seconds
 WDT_MS = 30000
@@ -124,6 +125,8 @@ class Panel:
 
 class Renderer:
     fb_buffer = bytearray(8)
+    width = 8
+    height = 8
 
     def render(self, values):
         pass
@@ -143,6 +146,7 @@ def make(fs=None, mw=1000000):
         carbon_row=("CN", 2023, 5306, "test"),
         store=Store(FileBackend(fs)),
         policy=PersistPolicy(persist_interval_s=600, persist_wh=10),
+        plan=always_full(),
     )
     app.restore()
     wdt = FakeWDT(clock)
@@ -178,10 +182,8 @@ def test_run_under_asyncio_and_clean_stop_persists():
     lifetime = app.ledger.mwh(LIFETIME)
     assert app.ledger.unsaved_mwh == 0  # stop() saved what the interval had not yet
     again = Store(FileBackend(fs.reboot()))
-    payload, status = again.load()
-    assert status == "ok"
     led = Ledger()
-    led.unpack(payload)
+    assert again.restore_into(led) == "ok"  # the ledger's state, then the plan's
     assert led.mwh(LIFETIME) == lifetime
 
 

@@ -1,11 +1,14 @@
 # The values the screens bind by name: App.screen_values / carbon_values and the status screen
 # (sunprint.ui.status). CPython and MicroPython.
+from app_rig import Renderer
+
 from sunprint import VERSION
 from sunprint.app import App
 from sunprint.core import carbon
 from sunprint.core.ledger import Ledger
 from sunprint.sources import PowerSource
 from sunprint.store import PersistPolicy
+from sunprint.ui.refresh import always_full
 from sunprint.ui.status import status_values
 
 T0 = 782179200  # 2024-10-15 00:00 UTC in firmware time
@@ -19,10 +22,11 @@ def _app(policy=None):
     return App(
         source=PowerSource(None),
         panel=None,
-        renderer=None,
+        renderer=Renderer(),
         ledger=led,
         carbon_row=row,
         policy=policy,
+        plan=always_full(),
     )
 
 

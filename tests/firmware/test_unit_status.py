@@ -2,6 +2,8 @@
 # CPython and MicroPython.
 import json
 
+from app_rig import Renderer
+
 import sunprint.status
 from sunprint import VERSION
 from sunprint.app import App
@@ -9,6 +11,7 @@ from sunprint.core import carbon
 from sunprint.core.ledger import Ledger
 from sunprint.quality import NO_ANSWER, OK
 from sunprint.store import PersistPolicy
+from sunprint.ui.refresh import always_full
 
 T0 = 782179200
 
@@ -27,11 +30,12 @@ def _app():
     app = App(
         source=Source(),
         panel=None,
-        renderer=None,
+        renderer=Renderer(),
         ledger=Ledger(co2_dg_per_kwh=row[2]),
         carbon_row=row,
         policy=PersistPolicy(),
         store=Store(),
+        plan=always_full(),
     )
     return app
 

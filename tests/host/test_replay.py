@@ -101,6 +101,10 @@ def test_last_frame_shows_the_independent_totals(day_run, day):
     from sunprint.core.ledger import Ledger
     from sunprint.sources import PowerSource
     from sunprint.ui.layout import format_energy_wh, format_mass_g, format_power, format_trees
+    from sunprint.ui.refresh import always_full
+
+    class Frame:  # the app's renderer, never drawn with: only its texts are used
+        fb_buffer = bytearray(8)
 
     out, summary = day_run
     kwh = independent_kwh(day)
@@ -108,7 +112,12 @@ def test_last_frame_shows_the_independent_totals(day_run, day):
     # from the independent integral.
     row = carbon.factor()
     fresh = App(
-        source=PowerSource(None), panel=None, renderer=None, ledger=Ledger(), carbon_row=row
+        source=PowerSource(None),
+        panel=None,
+        renderer=Frame(),
+        ledger=Ledger(),
+        carbon_row=row,
+        plan=always_full(),
     )
     values = fresh.carbon_values()
     co2_g = int(kwh * 530.6)

@@ -83,21 +83,31 @@ def test_carbon_screen_shows_factor_and_source(fonts, tmp_path):
     from sunprint.app import App
     from sunprint.core.ledger import Ledger
     from sunprint.sources import PowerSource
+    from sunprint.ui.refresh import always_full
 
     row = carbon.factor("CN-South", 2023)
     led = Ledger(co2_dg_per_kwh=row[2])
     t = 782179200
     for i in range(3601):  # 10 h at 10 kW: 100 kWh
         led.add_power(t + i * 10, 10000000)
-    app = App(source=PowerSource(None), panel=None, renderer=None, ledger=led, carbon_row=row)
+    buf = bytearray(296 * 128 // 8)
+    fb = framebuf.FrameBuffer(buf, 296, 128, framebuf.MONO_HLSB)
+    renderer = Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128, "carbon"))
+    app = App(
+        source=PowerSource(None),
+        panel=None,
+        renderer=renderer,
+        ledger=led,
+        carbon_row=row,
+        plan=always_full(),
+        fmt=framebuf.MONO_HLSB,
+    )
     values = app.carbon_values()
     assert values["factor"] == ("0.4042", "kg/kWh")
     assert values["factor_source"] == "MEE/NBS 2023"
     assert values["coal_kg"] == ("30.6", "kg")  # 100 kWh at 305.5 gce/kWh
     assert values["trees"] == ("2.2", "trees")  # 40.42 kg / 18.3 kg a tree
-    buf = bytearray(296 * 128 // 8)
-    fb = framebuf.FrameBuffer(buf, 296, 128, framebuf.MONO_HLSB)
-    Renderer(fb, buf, 296, 128, fonts, screen_for(296, 128, "carbon")).render(values)
+    renderer.render(values)
     img = Image.frombytes("1", (296, 128), bytes(b ^ 0xFF for b in buf))
     img.resize((888, 384)).save(tmp_path / "carbon.png")
     assert sum(bin(b).count("1") for b in buf) > 500  # it drew something

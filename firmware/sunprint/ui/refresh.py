@@ -240,10 +240,23 @@ class RefreshPlan:
         return into if into < self._quiet_len else -1
 
 
+def always_full(tz_offset_s=0):
+    """The plan of a panel with no ghosting and no wear (an LED panel, a panel that shows
+    nothing): every change shown at once, in full; no quiet hours. The one definition
+    board.build's LED units and the hosts' and tests' apps use."""
+    return RefreshPlan(
+        partials_before_full=0,
+        min_interval_s=0,
+        quiet_start_h=0,
+        quiet_end_h=0,
+        tz_offset_s=tz_offset_s,
+    )
+
+
 class PanelSession:
     """One panel refresh at a time, from begin() to its end in poll(): the panel (begin_show,
-    busy, finish; begin_show_window and abort when it has them), the refresh plan (None: every
-    change shown in full, the null panel of replay) and the timeout, measured on the `now` the
+    busy, finish; begin_show_window and abort when it has them), the refresh plan (always one:
+    always_full() for a panel without wear) and the timeout, measured on the `now` the
     app is ticked with (a panel that never finishes is aborted timeout_s after it began, in
     the clock the unit runs on: replay's log time as well as the device's seconds).
 
@@ -291,8 +304,7 @@ class PanelSession:
                 abort = getattr(panel, "abort", None)
                 if abort is not None:
                     abort()
-                if self.plan is not None:
-                    self.plan.forget()  # what the glass shows is unknown now
+                self.plan.forget()  # what the glass shows is unknown now
             else:
                 panel.finish()  # drive power off (deep sleep after a full refresh)
         except OSError as e:
