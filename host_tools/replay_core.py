@@ -323,6 +323,128 @@ class Replay:
         if self.display:
             self._frames(t_unix)
 
+    def feed_block(self, ts, ps, flags=None):
+        """feed() of each row of a piece of the log, as columns: unix seconds, power (W) and
+        flags (None: every row's flag is 0). A run of plain rows (flag 0, no fault started,
+        active or settling, the unit powered, a sensor without an energy counter, the clock
+        as it usually is, no display) goes through _feed_plain, feed()'s steps for such a row
+        written out in one loop; any other row through feed()."""
+        n = len(ts)
+        i = 0
+        while i < n:
+            if (
+                not self._faulty
+                and not self.display
+                and self._off_until < 0
+                and self._drift is None
+                and self._rtc_base < 0
+                and not self.source.counts_per_kwh
+                and (flags is None or not flags[i])
+            ):
+                i = self._feed_plain(ts, ps, flags, i, n)
+            else:
+                self.feed(ts[i], ps[i], flags[i] if flags is not None else 0)
+                i += 1
+
+    def _feed_plain(self, ts, ps, flags, i, n):
+        # feed() of rows i.. while they are plain (see feed_block): the same numbers, in the
+        # same order, with the replay's own bookkeeping kept in locals. _days runs when the
+        # tick moved what it reads (the ledger's lifetime, held energy, day or hold): otherwise
+        # it would write what it wrote after the last tick.
+        tick = self.app.tick
+        source = self.source
+        ledger = self.unit.ledger
+        hi, lo = ledger.hi, ledger.lo
+        days = self._days
+        offset = self._wall_offset
+        max_gap = self.truth_max_gap_s
+        tz = self.tz_offset_s
+        day_truth = self.day_truth
+        truth = self.truth_half_mj
+        unbridged = self.truth_unbridged_s
+        peak = self._peak
+        prev = self._prev_row
+        if prev is None:
+            self.first_t = ts[i]
+            prev_t = -1
+            prev_mw = 0
+            prev_logged = 0
+        else:
+            prev_t, prev_mw, prev_logged = prev
+        windows = self._windows
+        truth_day = -1
+        truth_sum = 0
+        sig = None  # what _days read after the last tick it ran: always run after the first
+        start = i
+        mw = 0
+        t_unix = 0
+        while i < n:
+            if flags is not None and flags[i]:
+                break
+            t_unix = ts[i]
+            p = ps[i]
+            if not -_LOG_MAX_W <= p <= _LOG_MAX_W:
+                p = _LOG_MAX_W if p > 0 else -_LOG_MAX_W
+            mw = round(p * 1000)
+            if prev_t >= 0 and t_unix > prev_t:
+                dt = t_unix - prev_t
+                if dt <= max_gap and not prev_logged:
+                    half_mj = ((prev_mw if prev_mw > 0 else 0) + (mw if mw > 0 else 0)) * dt
+                    truth += half_mj
+                    day = (t_unix - EPOCH_2000_UNIX - 1 + tz) // 86400
+                    if day != truth_day:
+                        if truth_day >= 0:
+                            day_truth[truth_day] = day_truth.get(truth_day, 0) + truth_sum
+                        truth_day = day
+                        truth_sum = 0
+                    truth_sum += half_mj
+                    if windows:
+                        self.plan.add(prev_t, prev_mw, t_unix, mw)
+                else:
+                    unbridged += dt
+            if mw > peak:
+                peak = mw
+            prev_t = t_unix
+            prev_mw = mw
+            prev_logged = 0
+            now = t_unix - EPOCH_2000_UNIX
+            source.power_mw = mw
+            source.flag = 0
+            wall = now + offset
+            wake = tick(now, wall)
+            while wake <= now:  # the panel is refreshing: poll it at the same instant
+                wake = tick(now, wall)
+            if (
+                sig is None
+                or lo[_LIFETIME] != sig[0]
+                or hi[_LIFETIME] != sig[1]
+                or lo[_HELD] != sig[2]
+                or hi[_HELD] != sig[3]
+                or ledger._day != sig[4]
+                or ledger._hold != sig[5]
+            ):
+                days(now)
+                sig = (
+                    lo[_LIFETIME],
+                    hi[_LIFETIME],
+                    lo[_HELD],
+                    hi[_HELD],
+                    ledger._day,
+                    ledger._hold,
+                )
+            i += 1
+        if truth_day >= 0:
+            day_truth[truth_day] = day_truth.get(truth_day, 0) + truth_sum
+        if i > start:
+            self._prev_row = (t_unix, mw, 0)
+            self._row_mw = mw
+            self.last_t = t_unix
+            self.rows += i - start
+        self.truth_half_mj = truth
+        self.truth_unbridged_s = unbridged
+        self._peak = peak
+        return i
+
     # --- the unit's clock ---
 
     def _wall(self, now, t_unix):
