@@ -106,6 +106,8 @@ def row_blocks(f, name, lenient, stats, min_t):
             lines = text[:cut].splitlines(keepends=True)
             check_lines(lines, state.lineno, name)
             yield _read(lines, name, lenient, stats, min_t, state)
+        if state.ended:
+            break  # (read_rows stops at a torn line, even one a "\x0b" made)
         if cut < end:
             plain = text[cut:] if cut else text
             piece = None

@@ -103,6 +103,7 @@ class ReadState:
         self.seen_header = False
         self.header_ever = False
         self.last = False
+        self.ended = False  # a lenient read stopped at a torn line: nothing after it is read
 
 
 MAX_LINE = const(4096)  # characters; a longer line is not a sample log's
@@ -202,6 +203,8 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
         if not raw_line.endswith("\n"):
             if lenient:
                 stats.dropped += 1
+                if state is not None:
+                    state.ended = True
                 break
             raise SampleLogError(path, lineno, "truncated last line (no newline at end of file)")
         line = raw_line.rstrip("\r\n")
