@@ -134,14 +134,17 @@ def test_the_block_reader_parses_plain_blocks_itself(monkeypatch):
 
 
 def _log(n=3000):
-    # a day and a half of 10 s rows with a gap, flagged rows and a midnight
+    # 8 hours of 10 s rows with a gap, flagged rows, a local midnight, negative power and a
+    # power beyond the log writer's bound
     out = [V2]
     t = T0 + 8 * 3600
     for i in range(n):
         t += 10 if i != 1200 else 900  # a gap beyond max_gap_s
         flag = 1 if 400 <= i < 404 or i == 2000 else 0
-        p = max(0.0, 400.0 - abs(i - 1500) * 0.3) + (i % 13)
-        out.append("%d,%.3f,%d,%d\n" % (t, p, int(p * 1000), flag))
+        p = max(0.0, 400.0 - abs(i - 1500) * 0.3) + (i % 13) - 6  # (a night draw: < 0)
+        if i == 2500:
+            p = 5e8  # beyond what the unit's log writer writes: replay bounds it as the writer
+        out.append("%d,%.3f,%d,%d\n" % (t, p, int(p * 1000) % 1000000000, flag))
     return "".join(out)
 
 
