@@ -378,6 +378,9 @@ class Replay:
         self.source.flag = 0
         source = self.source
         s0 = s1 = s2 = s3 = s4 = s5 = None  # what _days read after the last tick it ran
+        holding = True  # (then: _days always runs)
+        day_booked = self.day_booked
+        tz = self.tz_offset_s
         for now, mw in zip(map(sub, ts, repeat(EPOCH_2000_UNIX)), mws, strict=True):
             source.power_mw = mw
             wall = now + offset  # the unit's clock as it usually is (see _wall)
@@ -385,16 +388,28 @@ class Replay:
             while wake <= now:  # the panel is refreshing: poll it at the same instant
                 wake = tick(now, wall)
             if (
-                lo[_LIFETIME] != s0
-                or ledger._day != s4
+                ledger._day != s4
                 or ledger._hold != s5
-                or hi[_LIFETIME] != s1
                 or lo[_HELD] != s2
                 or hi[_HELD] != s3
+                or holding
             ):
                 days(now)
                 s0, s1, s2, s3 = lo[_LIFETIME], hi[_LIFETIME], lo[_HELD], hi[_HELD]
                 s4, s5 = ledger._day, ledger._hold
+                holding = ledger.holding
+            elif lo[_LIFETIME] != s0 or hi[_LIFETIME] != s1:
+                # only the lifetime moved, on the same day, with no hold before or after and
+                # the held energy as it was: what _days does then, written out
+                s0, s1 = lo[_LIFETIME], hi[_LIFETIME]
+                life = s1 * _UNIT + s0
+                prev = self._prev
+                self._prev = (life, prev[1], prev[2], s4)
+                if s4 >= 0:
+                    day_booked[s4] = hi[_TODAY] * _UNIT + lo[_TODAY]
+                booked = life - prev[0]
+                if booked > 0 and s4 != (now - 1 + tz) // 86400:
+                    self.wrong_day_mwh += booked
         return j
 
     def _log_run(self, ts, mws):
