@@ -7,7 +7,10 @@ a row is booked as the unit would book it, and the display drivers are the real 
 frame is what the panel model decoded from the driver's bus traffic. The loop
 itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
 the real MicroPython VM (a subprocess on .mpy files) that writes raw frames and the numbers to
-a temporary folder; this module turns them into PNGs and summary.json either way.
+a temporary folder; this module turns them into PNGs and summary.json either way. In-process,
+the log is read a block at a time (host_tools/replay_read.py: plain data lines parsed at once,
+every other line by the firmware's own samplelog.read_rows) and fed as columns
+(Replay.feed_block).
 
 Outputs (OUT): frames/NNNN-HHMMSS-KIND.png (e-paper: every refresh, KIND full or partial; LED:
 the matrix, scaled up with lit and unlit dots, when it changed, at most one per
