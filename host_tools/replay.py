@@ -7,7 +7,10 @@ a row is booked as the unit would book it, and the display drivers are the real 
 frame is what the panel model decoded from the driver's bus traffic. The loop
 itself is host_tools/replay_core.py, run in-process under CPython or, with --micropython, in
 the real MicroPython VM (a subprocess on .mpy files) that writes raw frames and the numbers to
-a temporary folder; this module turns them into PNGs and summary.json either way.
+a temporary folder; this module turns them into PNGs and summary.json either way. In-process,
+the log is read a block at a time (host_tools/replay_read.py: plain data lines parsed at once,
+every other line by the firmware's own samplelog.read_rows) and fed as columns
+(Replay.feed_block).
 
 Outputs (OUT): frames/NNNN-HHMMSS-KIND.png (e-paper: every refresh, KIND full or partial; LED:
 the matrix, scaled up with lit and unlit dots, when it changed, at most one per
@@ -41,7 +44,6 @@ DEFAULT_HEAPSIZE = 1500000  # bytes: the 7.5" board's planes and buffers with th
 MIN_HEAPSIZE = 65536  # bytes: below this not even the firmware's modules load
 MAX_HEAPSIZE = 1 << 30  # bytes: the unix port mallocs it at once (1 TB crashed it)
 LED_SCALE = 12  # pixels per LED in an LED frame
-_MAX_LINE_BYTES = 4096
 TOOL = "sunprint replay"  # names the outputs it may replace (host_tools/outdir.py)
 
 
@@ -145,61 +147,24 @@ def _check_log(log_path):
     return log_path
 
 
-def _text_lines(f, name):
-    """The lines of a binary file as text, each checked: UTF-8, no NUL, not overlong (in
-    characters); a fault names file:line. Reads 1 MB at a time: a line at a time in Python costs more than the
-    parse. The blocks' lines are chained in C (no generator step per line)."""
-    import itertools
-
-    return itertools.chain.from_iterable(_text_blocks(f, name))
-
-
-def _text_blocks(f, name):
-    """_text_lines's blocks: a list of checked lines per 1 MB read."""
-    from sunprint.samplelog import SampleLogError
-
-    lineno = 0
-    carry = b""
-    while True:
-        chunk = f.read(1 << 20)
-        data = carry + chunk
-        if not data:
-            return
-        cut = data.rfind(b"\n") + 1 if chunk else len(data)
-        if cut == 0:  # no newline in the whole buffer: one line so far
-            if len(data) > _MAX_LINE_BYTES:
-                raise SampleLogError(
-                    name, lineno + 1, "line longer than %d bytes" % _MAX_LINE_BYTES
-                )
-            carry = data
-            continue
-        block, carry = data[:cut], data[cut:]
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = lineno + block.count(b"\n", 0, e.start) + 1
-            raise SampleLogError(name, line, "not UTF-8 text (a binary file?)") from None
-        lines = text.splitlines(keepends=True)
-        if "\x00" in text or max(map(len, lines)) > _MAX_LINE_BYTES:
-            for i, line in enumerate(lines):  # find the line at fault
-                if "\x00" in line:
-                    raise SampleLogError(name, lineno + i + 1, "NUL byte (a binary file?)")
-                if len(line) > _MAX_LINE_BYTES:
-                    raise SampleLogError(
-                        name, lineno + i + 1, "line longer than %d bytes" % _MAX_LINE_BYTES
-                    )
-        lineno += len(lines)
-        yield lines
-
-
 def _rows(log_path, lenient, stats):
     # a row before 2000-01-01 is refused (skipped with --lenient): the unit's clock counts
     # seconds from 2000, it cannot have written one, and replay could not book it as the unit
+    from host_tools.replay_read import text_lines
     from sunprint.samplelog import MIN_UNIT_TIMESTAMP, read_rows
 
     with open(log_path, "rb") as f:
-        lines = _text_lines(f, str(log_path))
+        lines = text_lines(f, str(log_path))
         yield from read_rows(lines, str(log_path), lenient, stats, lenient, MIN_UNIT_TIMESTAMP)
+
+
+def _row_blocks(log_path, lenient, stats):
+    # _rows's rows as columns, a piece of the log at a time (host_tools/replay_read.py)
+    from host_tools.replay_read import row_blocks
+    from sunprint.samplelog import MIN_UNIT_TIMESTAMP
+
+    with open(log_path, "rb") as f:
+        yield from row_blocks(f, str(log_path), lenient, stats, MIN_UNIT_TIMESTAMP)
 
 
 def _first_row_t(log_path, lenient):
@@ -426,18 +391,15 @@ def _run_cpython(
             for t, p, _raw, flag in _rows(log_path, lenient, stats):
                 core.feed(t, p, flag)
                 watch.after_feed(t)
-        elif bar is None:
-            feed = core.feed
-            for t, p, _raw, flag in _rows(log_path, lenient, stats):
-                feed(t, p, flag)
         else:
             seen = 0
-            for t, p, _raw, flag in _rows(log_path, lenient, stats):
-                core.feed(t, p, flag)
-                seen += 1
-                if seen % 2000 == 0:
+            for ts, ps, flags in _row_blocks(log_path, lenient, stats):
+                core.feed_block(ts, ps, flags)
+                if bar is not None:
+                    seen += len(ts)
                     bar.update(min(size, seen * 20) - bar.n)  # rows are about 20 bytes
-            bar.update(size - bar.n)
+            if bar is not None:
+                bar.update(size - bar.n)
     finally:
         if bar is not None:
             bar.close()

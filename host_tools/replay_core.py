@@ -64,6 +64,11 @@ _LIFETIME = 4
 _UNIT = 1000000  # a ledger total is hi * _UNIT + lo (Ledger.milli)
 
 
+def _clamp(power_w):
+    # feed()'s bound on a row's power
+    return _LOG_MAX_W if power_w > 0 else -_LOG_MAX_W
+
+
 class _NullPanel:
     # The accounting-only path (Platform.panel): the display driver that never shows anything.
     # The unit's renderer and refresh plan stay (one screen-update path): the first screen is
@@ -317,6 +322,161 @@ class Replay:
         self._days(now)
         if self.display:
             self._frames(t_unix)
+
+    def feed_block(self, ts, ps, flags=None):
+        """feed() of each row of a piece of the log, as columns: unix seconds, power (W) and
+        flags (None: every row's flag is 0). A run of plain rows (flag 0, no fault started,
+        active or settling, the unit powered, a sensor without an energy counter, the clock
+        as it usually is, no display) goes through _feed_plain, feed()'s steps for such a row
+        written out in one loop; any other row through feed()."""
+        n = len(ts)
+        i = 0
+        while i < n:
+            if (
+                not self._faulty
+                and not self.display
+                and self._off_until < 0
+                and self._drift is None
+                and self._rtc_base < 0
+                and not self.source.counts_per_kwh
+                and (flags is None or not flags[i])
+            ):
+                i = self._feed_plain(ts, ps, flags, i, n)
+            else:
+                self.feed(ts[i], ps[i], flags[i] if flags is not None else 0)
+                i += 1
+
+    def _feed_plain(self, ts, ps, flags, i, n):
+        # feed() of the plain rows from i on (see feed_block): the same numbers, in the same
+        # order. (CPython only: feed_block is the host reader's.) The log's own bookkeeping of
+        # the run (the integral, the peak) is done on the run's columns at once, then the unit
+        # is ticked row by row. _days runs when the tick moved what it reads (the ledger's
+        # lifetime, held energy, day or hold): otherwise it would write what it wrote after
+        # the last tick.
+        from itertools import compress, repeat
+        from operator import mul, sub
+
+        j = n
+        if flags is not None:
+            j = next(compress(range(i, n), flags[i:n]), n)  # the next flagged row
+        ts = ts[i:j]
+        ps = ps[i:j]
+        if max(ps) > _LOG_MAX_W or min(ps) < -_LOG_MAX_W:
+            ps = [p if -_LOG_MAX_W <= p <= _LOG_MAX_W else _clamp(p) for p in ps]
+        mws = list(map(round, map(mul, ps, repeat(1000))))  # (round(power_w * 1000), as feed)
+        self._log_run(ts, mws)
+        tick = self.app.tick
+        days = self._days
+        ledger = self.unit.ledger
+        hi, lo = ledger.hi, ledger.lo
+        offset = self._wall_offset
+        self.source.flag = 0
+        source = self.source
+        s0 = s1 = s2 = s3 = s4 = s5 = None  # what _days read after the last tick it ran
+        holding = True  # (then: _days always runs)
+        day_booked = self.day_booked
+        tz = self.tz_offset_s
+        for now, mw in zip(map(sub, ts, repeat(EPOCH_2000_UNIX)), mws, strict=True):
+            source.power_mw = mw
+            wall = now + offset  # the unit's clock as it usually is (see _wall)
+            wake = tick(now, wall)
+            while wake <= now:  # the panel is refreshing: poll it at the same instant
+                wake = tick(now, wall)
+            if (
+                ledger._day != s4
+                or ledger._hold != s5
+                or lo[_HELD] != s2
+                or hi[_HELD] != s3
+                or holding
+            ):
+                days(now)
+                s0, s1, s2, s3 = lo[_LIFETIME], hi[_LIFETIME], lo[_HELD], hi[_HELD]
+                s4, s5 = ledger._day, ledger._hold
+                holding = ledger.holding
+            elif lo[_LIFETIME] != s0 or hi[_LIFETIME] != s1:
+                # only the lifetime moved, on the same day, with no hold before or after and
+                # the held energy as it was: what _days does then, written out
+                s0, s1 = lo[_LIFETIME], hi[_LIFETIME]
+                life = s1 * _UNIT + s0
+                prev = self._prev
+                self._prev = (life, prev[1], prev[2], s4)
+                if s4 >= 0:
+                    day_booked[s4] = hi[_TODAY] * _UNIT + lo[_TODAY]
+                booked = life - prev[0]
+                if booked > 0 and s4 != (now - 1 + tz) // 86400:
+                    self.wrong_day_mwh += booked
+        return j
+
+    def _log_run(self, ts, mws):
+        # feed()'s record of the log for a run of rows of flag 0 (the log's integral by the
+        # unit's rule, per local day; the peak; the previous row), on the run's columns
+        from bisect import bisect_left
+        from itertools import repeat
+        from operator import add, mul, sub
+
+        prev = self._prev_row
+        if prev is None:
+            self.first_t = ts[0]
+            tt, pp = ts, mws
+        elif prev[2] or self._windows:
+            # the interval after a flagged row is not the log's; a fault's window adds each
+            self._log_rows(ts, mws)
+            return
+        else:
+            tt, pp = [prev[0]] + ts, [prev[1]] + mws
+        if len(tt) > 1:
+            dts = list(map(sub, tt[1:], tt[:-1]))
+            if min(dts) <= 0 or max(dts) > self.truth_max_gap_s:
+                self._log_rows(ts, mws)  # a gap (or rows out of order): one at a time
+                return
+            pos = list(map(max, pp, repeat(0)))  # negative power as 0
+            halves = list(map(mul, map(add, pos[:-1], pos[1:]), dts))
+            self.truth_half_mj += sum(halves)
+            rows = tt[1:]
+            tz = self.tz_offset_s
+            day_truth = self.day_truth
+            a = 0
+            while a < len(rows):
+                day = (rows[a] - EPOCH_2000_UNIX - 1 + tz) // 86400
+                b = bisect_left(rows, (day + 1) * 86400 + EPOCH_2000_UNIX + 1 - tz, a)
+                day_truth[day] = day_truth.get(day, 0) + sum(halves[a:b])
+                a = b
+        self._log_end(ts, mws)
+
+    def _log_rows(self, ts, mws):
+        # _log_run row by row, as feed() does it
+        k = 0
+        prev = self._prev_row
+        tz = self.tz_offset_s
+        while k < len(ts):
+            t_unix = ts[k]
+            mw = mws[k]
+            if prev is not None and t_unix > prev[0]:
+                dt = t_unix - prev[0]
+                if dt <= self.truth_max_gap_s and not prev[2]:
+                    p0 = prev[1] if prev[1] > 0 else 0
+                    half_mj = (p0 + (mw if mw > 0 else 0)) * dt
+                    self.truth_half_mj += half_mj
+                    day = (t_unix - EPOCH_2000_UNIX - 1 + tz) // 86400
+                    self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
+                    if self._windows:
+                        self.plan.add(prev[0], prev[1], t_unix, mw)
+                else:
+                    self.truth_unbridged_s += dt
+            elif prev is None:
+                self.first_t = t_unix
+            prev = (t_unix, mw, 0)
+            k += 1
+        self._log_end(ts, mws)
+
+    def _log_end(self, ts, mws):
+        peak = max(mws)
+        if peak > self._peak:
+            self._peak = peak
+        self._prev_row = (ts[-1], mws[-1], 0)
+        self._row_mw = mws[-1]
+        self.last_t = ts[-1]
+        self.rows += len(ts)
 
     # --- the unit's clock ---
 

@@ -90,6 +90,22 @@ class ReadStats:
         self.last_t = 0  # the last row's time, when rows > 0
 
 
+class ReadState:
+    """Where read_rows stopped in a log read in pieces (the host's replay reads a log a block at
+    a time and parses the plain data blocks itself): read_rows(lines, ..., state=s) goes on
+    from s (line number, version, header seen) and leaves s where it stopped. The "no header"
+    check runs at the end of the piece with s.last set (the log's end)."""
+
+    def __init__(self):
+        self.lineno = 0
+        self.version = 1
+        self.section = False
+        self.seen_header = False
+        self.header_ever = False
+        self.last = False
+        self.ended = False  # a lenient read stopped at a torn line: nothing after it is read
+
+
 MAX_LINE = const(4096)  # characters; a longer line is not a sample log's
 MAX_TIMESTAMP = 4294967295  # 2106: what a 32-bit unsigned RTC holds
 MIN_UNIT_TIMESTAMP = EPOCH_2000_UNIX  # 2000-01-01: the unit's clock counts seconds from it
@@ -154,7 +170,7 @@ def min_t_name(min_t):
     return "%d" % min_t
 
 
-def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, min_t=0):
+def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, min_t=0, state=None):
     """Yield (unix_seconds, power_w, raw, flag) from an open text stream, checking every line.
 
     raw is None and flag 0 for a version 1 row. Raises SampleLogError naming path and line on
@@ -162,7 +178,8 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
     skip_bad=True skips a bad row (a field that is not a number, not finite or out of range, a
     wrong field count, a timestamp not after the previous one, an empty line) and counts it in
     stats.skipped; a bad header, version or overlong line is still an error. A row dated before
-    min_t is a bad row (replay: MIN_UNIT_TIMESTAMP, what the unit's clock can hold).
+    min_t is a bad row (replay: MIN_UNIT_TIMESTAMP, what the unit's clock can hold). state: a
+    ReadState, for a stream read in pieces (None: the stream is the whole log).
     """
     if stats is None:
         stats = ReadStats()
@@ -171,6 +188,12 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
     section = False  # a format line was seen and its header has not come yet
     seen_header = False
     header_ever = False
+    if state is not None:
+        lineno = state.lineno
+        version = state.version
+        section = state.section
+        seen_header = state.seen_header
+        header_ever = state.header_ever
     last_t = stats.last_t
     any_t = stats.rows > 0
     for raw_line in stream:
@@ -180,6 +203,8 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
         if not raw_line.endswith("\n"):
             if lenient:
                 stats.dropped += 1
+                if state is not None:
+                    state.ended = True
                 break
             raise SampleLogError(path, lineno, "truncated last line (no newline at end of file)")
         line = raw_line.rstrip("\r\n")
@@ -238,6 +263,14 @@ def read_rows(stream, path="<log>", lenient=False, stats=None, skip_bad=False, m
         stats.skipped += 1
         if not stats.first_skipped:
             stats.first_skipped = "%s:%d: %s" % (path, lineno, row)
+    if state is not None:
+        state.lineno = lineno
+        state.version = version
+        state.section = section
+        state.seen_header = seen_header
+        state.header_ever = header_ever
+        if not state.last:
+            return
     if not header_ever and not lenient:
         raise SampleLogError(path, max(lineno, 1), "no header %r found" % HEADER)
 

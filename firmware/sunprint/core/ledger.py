@@ -401,7 +401,14 @@ class Ledger:
         ):
             self.refused += 1  # (a reading already flagged is not booked anyway)
             ok = False
-        self._note_wall(t, wall)
+        # a wall clock that disagrees with the monotonic clock (NTP sync, RTC reset) is a jump
+        # (written out here and in add_counter: every sample comes here)
+        if self._last_wall >= 0 and t >= self._last_wall_t:
+            drift = (wall - self._last_wall) - (t - self._last_wall_t)
+            if drift > _JUMP_SLACK_S or drift < -_JUMP_SLACK_S:
+                self.clock_jumps += 1
+        self._last_wall = wall
+        self._last_wall_t = t
         if self._outage_wall >= 0:
             self._outage(wall)
         self.samples += 1
@@ -485,7 +492,12 @@ class Ledger:
         ):
             self.refused += 1
             return
-        self._note_wall(t, wall)
+        if self._last_wall >= 0 and t >= self._last_wall_t:  # a clock jump (as add_power)
+            drift = (wall - self._last_wall) - (t - self._last_wall_t)
+            if drift > _JUMP_SLACK_S or drift < -_JUMP_SLACK_S:
+                self.clock_jumps += 1
+        self._last_wall = wall
+        self._last_wall_t = t
         if self._outage_wall >= 0 and not self.counter_survives_reboot:
             self._outage(wall)  # a pulse counter restarted with the chip: nothing counted
         last = self._counter_last
@@ -672,15 +684,6 @@ class Ledger:
         self.lo[i] = lo
 
     # --- days ---
-
-    def _note_wall(self, t, wall):
-        # Count a wall clock that disagrees with the monotonic clock (NTP sync, RTC reset).
-        if self._last_wall >= 0 and t >= self._last_wall_t:
-            drift = (wall - self._last_wall) - (t - self._last_wall_t)
-            if drift > _JUMP_SLACK_S or drift < -_JUMP_SLACK_S:
-                self.clock_jumps += 1
-        self._last_wall = wall
-        self._last_wall_t = t
 
     def _crossing(self, dt, wall, may_split):
         """Move to the day of `wall`. If the interval (wall - dt, wall] crosses into the next
