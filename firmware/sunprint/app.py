@@ -102,7 +102,7 @@ class App:
         self.last_fault = None
         self._fault_what = None
         self._fault_err = None
-        self._next_sample = -1
+        self.next_sample = -1
         self._next_screen = -1
         self.screen = ScreenValues()  # the screen model: the values as text, by name
         self._refused = 0  # the ledger's refused and counter_implausible already reported
@@ -222,14 +222,14 @@ class App:
             if session.poll(now):
                 return now
             self.refreshes += 1
-        if now >= self._next_sample:
+        if now >= self.next_sample:
             self._sample(now, wall)
             busy = source.pump(now, wall)  # the round the sample began (a community's bus)
             self._maybe_persist(now)
-            if now - self._next_sample >= self.sample_period_s or self._next_sample < 0:
-                self._next_sample = now + self.sample_period_s
+            if now - self.next_sample >= self.sample_period_s or self.next_sample < 0:
+                self.next_sample = now + self.sample_period_s
             else:
-                self._next_sample += self.sample_period_s
+                self.next_sample += self.sample_period_s
         if now >= self._next_screen:
             self._next_screen = now + self.screen_period_s
             self._update_screen(now, wall)
@@ -237,7 +237,7 @@ class App:
                 return now
         if busy:
             return now
-        wake = self._next_sample
+        wake = self.next_sample
         if self._next_screen < wake:  # (min() of the two, without a builtin call per tick)
             wake = self._next_screen
         if keeper is not None and keeper.pending and wake > now + 1:

@@ -480,7 +480,7 @@ def build(
         if persist_wh is not None:
             given["persist_wh"] = persist_wh
         policy = PersistPolicy(**given)
-    unit._parts(panel, display, buf, fb, driver, source, ledger, fonts, renderer)
+    unit.set_parts(panel, display, buf, fb, driver, source, ledger, fonts, renderer)
     app = App(
         source=source,
         panel=display,
@@ -504,7 +504,7 @@ def build(
     keeper = _keeper(profile, machine, unit, clock_sources, rtc, tz_offset_s)
     if keeper is not None:
         app.timekeeper = keeper  # type: ignore[assignment]  # the class default is None
-    unit._app(rot, plan, carbon_row, app)
+    unit.set_app(rot, plan, carbon_row, app)
     return unit
 
 

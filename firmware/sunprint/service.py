@@ -307,7 +307,7 @@ def monitor(seconds=0, interval=0):
     app = _app()
     if interval > 0:
         app.sample_period_s = interval
-        app._next_sample = -1  # sample at once, then every interval
+        app.next_sample = -1  # sample at once, then every interval
     runner = Runner(app, wdt=_watchdog())  # the unit's loop, watchdog and all
     src = app.source
     seen = _samples(src)

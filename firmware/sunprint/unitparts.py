@@ -17,7 +17,7 @@ class Unit:
         self.pins = {}
         self.font_files = []
 
-    def _parts(self, panel, display, buffer, fb, driver, source, ledger, fonts, renderer):
+    def set_parts(self, panel, display, buffer, fb, driver, source, ledger, fonts, renderer):
         self.panel = panel
         self.display = display
         self.buffer = buffer
@@ -28,7 +28,7 @@ class Unit:
         self.fonts = fonts
         self.renderer = renderer
 
-    def _app(self, rotation, plan, carbon_row, app):
+    def set_app(self, rotation, plan, carbon_row, app):
         self.rotation = rotation
         self.plan = plan
         self.carbon_row = carbon_row

@@ -65,7 +65,7 @@ from sunprint.drivers.dlt645 import DLT645, parse_address
 
 
 class NoDriver:
-    _uart = None
+    uart = None
 
 
 def cost(n):

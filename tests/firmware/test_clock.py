@@ -169,7 +169,7 @@ def test_app_books_the_kept_wall_and_status_shows_the_clock():
 
     app.source = power_source(1000000)
     app.tick(0, 5)  # the runner's wall (the RTC before the correction) is not the one booked
-    assert app.ledger._last_wall == T0
+    assert app.ledger.last_wall == T0
     st = status(app, "u", 0)["clock"]
     assert st["source"] == "ds3231" and st["sets"] == 1 and st["sources"] == ["ds3231", "pcf8563"]
     assert status_values(app, "u", 0, 50000)["clock"] == "ds3231 set"

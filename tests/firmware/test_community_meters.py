@@ -229,7 +229,7 @@ def test_heap_per_added_meter():
 
 
 class _NoDriver:
-    _uart = None
+    uart = None
 
 
 def _lcg(seed):

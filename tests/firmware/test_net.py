@@ -150,7 +150,7 @@ def test_status_names_the_board_language_and_fault_kinds_and_state_its_time():
     app.fault("sensor", 'I2C "NACK"\nretry')
     app.fault("sensor", 'I2C "NACK"\nretry')
     app.fault("store", "full")
-    app.ledger._last_wall = 782179200 + 3600
+    app.ledger.last_wall = 782179200 + 3600
     net = Net(app, network, _cfg(), OsFs(""), board="esp32-epd29-ina226", lang="zh")
     buf = bytearray(1024)
     s = json.loads(bytes(buf[128 : net.format_status(buf, 128, T0)]).decode())
@@ -206,7 +206,7 @@ def test_publishing_allocates_nothing_in_the_steady_state():
         return  # CPython: no heap figures
     app = make_app(None, _ledger_with(1234567890))
     app.fault("sensor", 'bus "down"')  # fault kinds and the last fault's text are published
-    app.ledger._last_wall = 782179200
+    app.ledger.last_wall = 782179200
     net = Net(app, network, _cfg(), OsFs(""))
     buf = net.buf
     net.format_state(buf, 128)

@@ -58,7 +58,7 @@ def test_the_fleet_reads_what_the_firmware_publishes():
     led.hi[0], led.lo[0] = 12, 345678  # today 12.345678 kWh
     led.hi[4], led.lo[4] = 5000, 123456  # lifetime
     led.hi[9], led.lo[9] = 2653, 65000  # CO2 lifetime, kg and mg
-    led._last_wall = 782179200
+    led.last_wall = 782179200
     from sunprint.core.carbon import FACTORS
 
     app = make_app(None, led)

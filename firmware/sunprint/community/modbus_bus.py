@@ -35,7 +35,7 @@ class ModbusBus:
         self.rtu = rtu
         self.n = n
         self._ticks = ticks_ms
-        self._txdone = getattr(rtu._uart, "txdone", None)
+        self._txdone = getattr(rtu.uart, "txdone", None)
         self.read_power = read_power
         self.timeout_ms = timeout_ms
         self.units = bytearray(n)
@@ -93,7 +93,7 @@ class ModbusBus:
         k = 2 * self._i + self._item
         st = self._state
         if st == _IDLE:
-            if ticks_diff(now, rtu._idle_t) < rtu.gap_ms:
+            if ticks_diff(now, rtu.idle_t) < rtu.gap_ms:
                 return True  # t3.5 of silence first
             rtu.send(self.units[self._i], self._reg[k], self._words[k], self._fc[k])
             self._t0 = now
@@ -114,7 +114,7 @@ class ModbusBus:
         f = rtu.collect(self.units[self._i], self._fc[k], self._words[k])
         if f == -1 or (f == -2 and self._got):
             self._got = True
-            if ticks_diff(now, rtu._idle_t) < rtu.silence_ms:
+            if ticks_diff(now, rtu.idle_t) < rtu.silence_ms:
                 return True
             f = BAD_FRAME  # the reply stopped without a good frame
         elif f == -2:

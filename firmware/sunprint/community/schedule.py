@@ -165,7 +165,7 @@ class DLT645Bus:
         self.dlt = dlt
         self.n = n
         self._ticks = ticks_ms
-        self._txdone = getattr(dlt._uart, "txdone", None)
+        self._txdone = getattr(dlt.uart, "txdone", None)
         self.read_power = read_power
         self.timeout_ms = timeout_ms
         c = char_us(baudrate)

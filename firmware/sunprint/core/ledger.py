@@ -275,7 +275,7 @@ class Ledger:
         self._last_t = -1
         self._last_mw = 0
         self._last_ok = True
-        self._last_wall = -1
+        self.last_wall = -1  # the wall clock of the last sample (firmware s), -1: none yet
         self._last_wall_t = -1
         self._pending_day = -1
         self._outage_wall = -1  # after resume(): the wall clock of the last sample kept
@@ -403,11 +403,11 @@ class Ledger:
             ok = False
         # a wall clock that disagrees with the monotonic clock (NTP sync, RTC reset) is a jump
         # (written out here and in add_counter: every sample comes here)
-        if self._last_wall >= 0 and t >= self._last_wall_t:
-            drift = (wall - self._last_wall) - (t - self._last_wall_t)
+        if self.last_wall >= 0 and t >= self._last_wall_t:
+            drift = (wall - self.last_wall) - (t - self._last_wall_t)
             if drift > _JUMP_SLACK_S or drift < -_JUMP_SLACK_S:
                 self.clock_jumps += 1
-        self._last_wall = wall
+        self.last_wall = wall
         self._last_wall_t = t
         if self._outage_wall >= 0:
             self._outage(wall)
@@ -492,11 +492,11 @@ class Ledger:
         ):
             self.refused += 1
             return
-        if self._last_wall >= 0 and t >= self._last_wall_t:  # a clock jump (as add_power)
-            drift = (wall - self._last_wall) - (t - self._last_wall_t)
+        if self.last_wall >= 0 and t >= self._last_wall_t:  # a clock jump (as add_power)
+            drift = (wall - self.last_wall) - (t - self._last_wall_t)
             if drift > _JUMP_SLACK_S or drift < -_JUMP_SLACK_S:
                 self.clock_jumps += 1
-        self._last_wall = wall
+        self.last_wall = wall
         self._last_wall_t = t
         if self._outage_wall >= 0 and not self.counter_survives_reboot:
             self._outage(wall)  # a pulse counter restarted with the chip: nothing counted
@@ -821,13 +821,13 @@ class Ledger:
     def resume(self):
         """After a reboot and unpack(): the monotonic clock restarted, don't bridge the outage;
         the first sample counts it as missing time (see the module's docstring)."""
-        self._outage_wall = self._last_wall
-        if self._last_wall >= _MIN_VALID_WALL:
-            self._valid_wall = self._last_wall
+        self._outage_wall = self.last_wall
+        if self.last_wall >= _MIN_VALID_WALL:
+            self._valid_wall = self.last_wall
         self._hold_t0 = -1  # the monotonic clock restarted: it proves nothing held before
         self._last_t = -1
         self._last_ok = True
-        self._last_wall = -1
+        self.last_wall = -1
         self._last_wall_t = -1
         self._fill = 0
         self._counter_t = -1
@@ -859,7 +859,7 @@ class Ledger:
             self._last_t,
             self._last_mw,
             (1 if self._last_ok else 0) | (self._counter_wall + 1) << 1,
-            self._last_wall,
+            self.last_wall,
             self._last_wall_t,
             self._fill,
             self._credit,
@@ -922,7 +922,7 @@ class Ledger:
             self._last_t,
             self._last_mw,
             last_ok,
-            self._last_wall,
+            self.last_wall,
             self._last_wall_t,
             self._fill,
             self._credit,
@@ -948,7 +948,7 @@ class Ledger:
                 self.lo[HELD + i] = hold[i] % _UNIT
             self._hold = hold[6]
         self._hold_t0 = -1
-        self._valid_wall = self._last_wall if self._last_wall >= _MIN_VALID_WALL else -1
+        self._valid_wall = self.last_wall if self.last_wall >= _MIN_VALID_WALL else -1
         self._base[0] = _NO_BASE  # until the caller says this state is a full record's
 
     # --- journal: small deltas between full records (store.py) ---
@@ -1044,7 +1044,7 @@ class Ledger:
             dr,
             dw,
             dj,
-            self._last_wall,
+            self.last_wall,
             self._counter_wall,
         )
         return JOURNAL_SIZE
@@ -1103,5 +1103,5 @@ class Ledger:
         self.counter_resets += dr
         self.counter_wraps += dw
         self.clock_jumps += dj
-        self._last_wall = last_wall
+        self.last_wall = last_wall
         self._counter_wall = counter_wall

@@ -153,7 +153,7 @@ class DLT645:
             raise ValueError("preamble: 0 to 4 FE bytes")
         if not (0 <= retries <= 100 and 0 < timeout_ms <= 60000 and baudrate > 0):
             raise ValueError("retries 0-100, timeout_ms 1-60000, baudrate > 0")
-        self._uart = uart
+        self.uart = uart
         self._de = de
         self._ticks_ms = ticks_ms
         self._sleep_ms = sleep_ms
@@ -268,7 +268,7 @@ class DLT645:
         return self._tx_read if func == _READ_DATA else self._tx_address
 
     def _exchange(self, func, di):
-        uart = self._uart
+        uart = self.uart
         rx = self._rx
         while uart.any():  # a late reply to an earlier request would be taken for this one
             uart.readinto(rx, _RX)
@@ -285,7 +285,7 @@ class DLT645:
         return self._receive(func, di)
 
     def _receive(self, func, di):
-        uart = self._uart
+        uart = self.uart
         rx = self._rx
         ticks = self._ticks_ms
         t0 = ticks()
@@ -339,7 +339,7 @@ class DLT645:
     def send(self, di):
         """Start a read of `di` to self.addr: drain stale bytes, raise DE, write the request
         (20 bytes with 4 FE). Returns at once; call release() once uart.txdone()."""
-        uart = self._uart
+        uart = self.uart
         rx = self._rx
         while uart.any():
             uart.readinto(rx, _RX)
@@ -358,7 +358,7 @@ class DLT645:
         """Take what the UART has of the reply to send(di): the flag once a whole frame is in
         (OK: `value` holds it; BAD_FRAME also for another meter's address), -1 while none is
         complete, -2 when no byte came since the last call. Allocates nothing."""
-        uart = self._uart
+        uart = self.uart
         n = uart.any()
         if n:
             n = uart.readinto(self._rx, n if n < _RX else _RX)

@@ -230,7 +230,7 @@ class ModbusRTU:
         # Refused, not looped on: retries < 0 once counted down past zero forever.
         if not (0 <= retries <= 100 and 0 < timeout_ms <= 60000 and baudrate > 0):
             raise ValueError("modbus: retries 0-100, timeout_ms 1-60000, baudrate > 0")
-        self._uart = uart
+        self.uart = uart
         self._de = de
         self._ticks = ticks_ms
         self._sleep = sleep_ms
@@ -249,7 +249,7 @@ class ModbusRTU:
         mv = memoryview(self.buf)
         self._req = mv[0:8]
         self._land = mv[_FRAME : _FRAME + _LAND]
-        self._idle_t = ticks_ms()  # unknown bus state at start: wait one gap
+        self.idle_t = ticks_ms()  # unknown bus state at start: wait one gap
         self._guard = False  # the last attempt timed out: a late reply may still come
         self.last_exception = 0  # exception code of the last DEVICE_ERROR
         self.last_flag = NOT_READY
@@ -294,11 +294,11 @@ class ModbusRTU:
 
     # --- one attempt without waiting (sunprint/community/schedule.py: many meters on one bus,
     # polled from the tick loop). The caller keeps the 3.5-character gap before send() (gap_ms
-    # after _idle_t), waits for uart.txdone() before release(), and times the reply. ---
+    # after idle_t), waits for uart.txdone() before release(), and times the reply. ---
 
     def send(self, unit, address, count, fc=3):
         """Drain stray bytes, build the FC03/FC04 request in buf[0:8], raise DE and write it."""
-        uart = self._uart
+        uart = self.uart
         while uart.any():
             k = uart.readinto(self._land, _LAND)
             if not k:
@@ -324,12 +324,12 @@ class ModbusRTU:
         """The request is out: DE low, the bus idle from now."""
         if self._de is not None:
             self._de.value(0)
-        self._idle_t = self._ticks()
+        self.idle_t = self._ticks()
 
     def collect(self, unit, fc, count):
         """Take what the UART has of the reply: OK (registers at buf[DATA:]), DEVICE_ERROR,
         -1 while no whole reply is in, -2 when no byte came since the last call."""
-        uart = self._uart
+        uart = self.uart
         n = uart.any()
         if n:
             n = uart.readinto(self._land, n if n < _LAND else _LAND) or 0
@@ -347,7 +347,7 @@ class ModbusRTU:
             buf[got + i] = land[i]
         got += n
         self._got = got
-        self._idle_t = self._ticks()
+        self.idle_t = self._ticks()
         return self._match(got, unit, fc, 5 + 2 * count)
 
     # --- one attempt ---
@@ -369,27 +369,27 @@ class ModbusRTU:
             b[7] = c >> 8
             if de is not None:
                 de.value(1)
-            self._uart.write(self._req)
+            self.uart.write(self._req)
             if self._flush is not None:
                 self._flush()
             else:
                 self._sleep((8 * self._char_us + 999) // 1000 + 1)
             if de is not None:
                 de.value(0)
-            self._idle_t = self._ticks()
+            self.idle_t = self._ticks()
             return self._receive(unit, fc, count)
         except OSError:
             self.bus_errors += 1
             if de is not None:
                 de.value(0)  # a driver left on would jam the bus for every device
-            self._idle_t = self._ticks()
+            self.idle_t = self._ticks()
             self._guard = True
             return NO_ANSWER
 
     def _wait_quiet(self):
         # Wait for gap_ms of silence since the last byte on the bus (timeout_ms more after a
         # timeout: the late reply), draining what arrives.
-        uart = self._uart
+        uart = self.uart
         need = self.gap_ms + (self.timeout_ms if self._guard else 0)
         t0 = self._ticks()
         while True:
@@ -399,8 +399,8 @@ class ModbusRTU:
                 k = uart.readinto(self._land, n if n < _LAND else _LAND)
                 if k:
                     self.stray_bytes += k
-                self._idle_t = now
-            elif ticks_diff(now, self._idle_t) >= need:
+                self.idle_t = now
+            elif ticks_diff(now, self.idle_t) >= need:
                 self._guard = False
                 return True
             if ticks_diff(now, t0) >= need + self.timeout_ms:
@@ -409,10 +409,10 @@ class ModbusRTU:
                 self._sleep(_POLL_MS)
 
     def _receive(self, unit, fc, count):
-        uart = self._uart
+        uart = self.uart
         buf = self.buf
         land = self._land
-        start = self._idle_t
+        start = self.idle_t
         want = 5 + 2 * count
         # A frame in progress may run past timeout_ms, but not past this.
         cap = self.timeout_ms + (want * self._char_us) // 1000 + self.silence_ms
@@ -432,7 +432,7 @@ class ModbusRTU:
                     buf[got + i] = land[i]
                 got += k
                 last = now
-                self._idle_t = now
+                self.idle_t = now
                 flag = self._match(got, unit, fc, want)
                 if flag >= 0:
                     return flag
@@ -440,7 +440,7 @@ class ModbusRTU:
                 if ticks_diff(now, last) >= self.silence_ms:
                     return BAD_FRAME  # garbage, partial, CRC error, wrong unit or function
             elif ticks_diff(now, start) >= self.timeout_ms:
-                self._idle_t = now
+                self.idle_t = now
                 self._guard = True
                 return NO_ANSWER
             if ticks_diff(now, start) >= cap:

@@ -275,7 +275,7 @@ class Net:
         app = self.app
         ledger = app.ledger
         if c == 1:  # "t": Unix seconds of the last sample, left out before the first
-            wall = ledger._last_wall  # firmware seconds (since 2000), -1: none
+            wall = ledger.last_wall  # firmware seconds (since 2000), -1: none
             if wall < 0:
                 return i
             # as two small ints (a 32-bit port's small ints end at 2**30)
