@@ -367,34 +367,34 @@ def _three_digits(x):
     return "%d" % int(x + 0.5)
 
 
-# The unit steps of each quantity (a const() tuple: folded into the code, no global kept)
-_W_UNITS = const(("W", "kW", "MW"))
-_WH_UNITS = const(("Wh", "kWh", "MWh"))
-_G_UNITS = const(("g", "kg", "t"))
-
-
-def _scaled(x, units):
-    # (number, unit): the first unit below 1000 of it, then the next two with 3 digits
-    if x < 999.5:
-        return "%d" % int(x + 0.5) if x > 0 else "0", units[0]
-    if x < 999500:
-        return _three_digits(x / 1000), units[1]
-    return _three_digits(x / 1e6), units[2]
-
-
+# format_power, format_energy_wh and format_mass_g are one rule with other unit names, written
+# out three times on purpose: one _scaled(x, units...) measured 0.1 kB more unit heap in the
+# .mpy and ROMFS forms (a unit tuple declared const(): 0.4 kB more).
 def format_power(watts):
     """(number, unit) for a power in W: W below 1 kW, then kW and MW with 3 digits."""
-    return _scaled(watts, _W_UNITS)
+    if watts < 999.5:
+        return "%d" % int(watts + 0.5) if watts > 0 else "0", "W"
+    if watts < 999500:
+        return _three_digits(watts / 1000), "kW"
+    return _three_digits(watts / 1e6), "MW"
 
 
 def format_energy_wh(wh):
     """(number, unit) for an energy in Wh: Wh below 1 kWh, then kWh and MWh."""
-    return _scaled(wh, _WH_UNITS)
+    if wh < 999.5:
+        return "%d" % int(wh + 0.5) if wh > 0 else "0", "Wh"
+    if wh < 999500:
+        return _three_digits(wh / 1000), "kWh"
+    return _three_digits(wh / 1e6), "MWh"
 
 
 def format_mass_g(grams):
     """(number, unit) for a mass of CO2 in g: g below 1 kg, then kg and t."""
-    return _scaled(grams, _G_UNITS)
+    if grams < 999.5:
+        return "%d" % int(grams + 0.5) if grams > 0 else "0", "g"
+    if grams < 999500:
+        return _three_digits(grams / 1000), "kg"
+    return _three_digits(grams / 1e6), "t"
 
 
 def format_factor(dg_per_kwh):
