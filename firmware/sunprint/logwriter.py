@@ -106,7 +106,7 @@ class SampleLogWriter:
         self._n = 0  # bytes buffered
         self._rows = 0  # rows buffered
         self._first = 0  # time of the oldest buffered row
-        self._last = -1  # firmware time of the last row accepted
+        self.last_t = -1  # firmware time of the last row accepted (what the monitor prints)
         self._file = None
         self._size = 0  # bytes in the current file (written)
         self._seqs = []  # sequence numbers of the older files, oldest first
@@ -139,8 +139,8 @@ class SampleLogWriter:
         self._next = seqs[-1] + 1 if seqs else 1
         if seqs:
             t = _last_time(fs, _file_name(d, seqs[-1]))
-            if t is not None and self._last < 0:
-                self._last = t - EPOCH_2000_UNIX
+            if t is not None and self.last_t < 0:
+                self.last_t = t - EPOCH_2000_UNIX
 
     # -- the row --
 
@@ -149,7 +149,7 @@ class SampleLogWriter:
         driver units), flag a sunprint.quality flag. Returns False if the row was skipped."""
         if self._next < 0:
             self._boot()
-        if now <= self._last:
+        if now <= self.last_t:
             self.skipped += 1
             return False
         if self._rows and now - self._first >= self.flush_s:
@@ -194,7 +194,7 @@ class SampleLogWriter:
         n += 1
         self._n = n
         self._rows += 1
-        self._last = now
+        self.last_t = now
         self.rows += 1
         size = self._size if self._file is not None else len(self._head)
         if size + n > self.file_bytes and (start or self._file is not None):

@@ -318,7 +318,11 @@ def monitor(seconds=0, interval=0):
             count = _samples(src)
             if count != seen:  # the step took a sample
                 seen = count
-                print(_line(app, src, runner.clock.wall()))
+                # the wall of the sample the log holds: a wall read now can be a second later
+                # than the one the tick was given (a loaded unit, a step across a second)
+                log = app.samplelog
+                t = log.last_t if log is not None and log.last_t >= 0 else runner.clock.wall()
+                print(_line(app, src, t))
             sleep_ms(ms if ms < 100 else 100)
     except KeyboardInterrupt:
         pass
