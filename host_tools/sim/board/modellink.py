@@ -29,6 +29,8 @@
 
 import struct
 
+from host_tools.sim.chips.portapi import PcntIrq, StripBuffer
+
 OP_CLOCK = 0x63  # c: payload 8 bytes ns, no answer
 OP_PIN_SET = 0x50  # P: payload 1 byte level, no answer
 OP_PIN_GET = 0x70  # p: answer 1 byte
@@ -346,37 +348,14 @@ class LinkUART:
         return k if k else None
 
 
-class LinkNeoPixel:
+class LinkNeoPixel(StripBuffer):
     """neopixel.NeoPixel (micropython-lib's API): the bytes here, write() sends them to the
     strip model on the host."""
 
-    ORDER = (1, 0, 2, 3)  # G R B W
-
     def __init__(self, lk, pin, n, bpp=3, timing=1):
+        StripBuffer.__init__(self, pin, n, bpp, timing)
         self._lk = lk
-        self.pin = pin
-        self.n = n
-        self.bpp = bpp
-        self.timing = timing
-        self.buf = bytearray(n * bpp)
-        self.writes = 0
         lk.call({"neopixel": [n, bpp, timing]})
-
-    def __len__(self):
-        return self.n
-
-    def __setitem__(self, i, v):
-        o = i * self.bpp
-        for c in range(self.bpp):
-            self.buf[o + self.ORDER[c]] = v[c]
-
-    def __getitem__(self, i):
-        o = i * self.bpp
-        return tuple(self.buf[o + self.ORDER[c]] for c in range(self.bpp))
-
-    def fill(self, v):
-        for i in range(self.n):
-            self[i] = v
 
     def write(self):
         self._lk.send(OP_NEO_WRITE, 0, self.buf)
@@ -397,17 +376,6 @@ def _neopixel_module(lk):
     return m
 
 
-class _LinkIrq:
-    def __init__(self, pcnt):
-        self._pcnt = pcnt
-
-    def flags(self):
-        p = self._pcnt
-        f = p._flags
-        p._flags = 0
-        return f
-
-
 class LinkPCNT:
     """esp32.PCNT, the counter on the host (its FakePCNT counts the S0 pin model's edges).
     The wrap IRQ's handler runs here, from value(), as the port's scheduler would run it."""
@@ -424,7 +392,7 @@ class LinkPCNT:
         self._ref = self._lk.call({"pcnt": id, "kw": self._kw(kw)})
         self._handler = None
         self._flags = 0
-        self._irq = _LinkIrq(self)
+        self._irq = PcntIrq(self)
 
     @staticmethod
     def _kw(kw):
