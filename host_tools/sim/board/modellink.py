@@ -29,8 +29,6 @@
 
 import struct
 
-from host_tools.sim.chips.portapi import PcntIrq, StripBuffer
-
 OP_CLOCK = 0x63  # c: payload 8 bytes ns, no answer
 OP_PIN_SET = 0x50  # P: payload 1 byte level, no answer
 OP_PIN_GET = 0x70  # p: answer 1 byte
@@ -348,31 +346,28 @@ class LinkUART:
         return k if k else None
 
 
-class LinkNeoPixel(StripBuffer):
-    """neopixel.NeoPixel (micropython-lib's API): the bytes here, write() sends them to the
-    strip model on the host."""
-
-    def __init__(self, lk, pin, n, bpp=3, timing=1):
-        StripBuffer.__init__(self, pin, n, bpp, timing)
-        self._lk = lk
-        lk.call({"neopixel": [n, bpp, timing]})
-
-    def write(self):
-        self._lk.send(OP_NEO_WRITE, 0, self.buf)
-        self.writes += 1
-
-
 class _Module:
     pass
 
 
 def _neopixel_module(lk):
+    """The neopixel module the unit imports, on a board with a strip. Its NeoPixel is the strip
+    model's own buffer API (chips.portapi, imported only here: on the other boards the unit's
+    VM has no heap to spare for it); write() sends the bytes to the strip model on the host."""
+    from host_tools.sim.chips.portapi import StripBuffer
+
+    class LinkNeoPixel(StripBuffer):
+        def __init__(self, pin, n, bpp=3, timing=1):
+            StripBuffer.__init__(self, pin, n, bpp, timing)
+            self._lk = lk
+            lk.call({"neopixel": [n, bpp, timing]})
+
+        def write(self):
+            self._lk.send(OP_NEO_WRITE, 0, self.buf)
+            self.writes += 1
+
     m = _Module()
-
-    def make(pin, n, bpp=3, timing=1):
-        return LinkNeoPixel(lk, pin, n, bpp, timing)
-
-    m.NeoPixel = make
+    m.NeoPixel = LinkNeoPixel
     return m
 
 
@@ -392,6 +387,8 @@ class LinkPCNT:
         self._ref = self._lk.call({"pcnt": id, "kw": self._kw(kw)})
         self._handler = None
         self._flags = 0
+        from host_tools.sim.chips.portapi import PcntIrq  # on an S0 board only: see above
+
         self._irq = PcntIrq(self)
 
     @staticmethod
