@@ -346,29 +346,66 @@ class LinkUART:
         return k if k else None
 
 
+class LinkNeoPixel:
+    """neopixel.NeoPixel (micropython-lib's API): the bytes here, write() sends them to the
+    strip model on the host."""
+
+    ORDER = (1, 0, 2, 3)  # G R B W
+
+    def __init__(self, lk, pin, n, bpp=3, timing=1):
+        self._lk = lk
+        self.pin = pin
+        self.n = n
+        self.bpp = bpp
+        self.timing = timing
+        self.buf = bytearray(n * bpp)
+        self.writes = 0
+        lk.call({"neopixel": [n, bpp, timing]})
+
+    def __len__(self):
+        return self.n
+
+    def __setitem__(self, i, v):
+        o = i * self.bpp
+        for c in range(self.bpp):
+            self.buf[o + self.ORDER[c]] = v[c]
+
+    def __getitem__(self, i):
+        o = i * self.bpp
+        return tuple(self.buf[o + self.ORDER[c]] for c in range(self.bpp))
+
+    def fill(self, v):
+        for i in range(self.n):
+            self[i] = v
+
+    def write(self):
+        self._lk.send(OP_NEO_WRITE, 0, self.buf)
+        self.writes += 1
+
+
 class _Module:
     pass
 
 
 def _neopixel_module(lk):
-    """The neopixel module the unit imports, on a board with a strip. Its NeoPixel is the strip
-    model's own buffer API (chips.portapi, imported only here: on the other boards the unit's
-    VM has no heap to spare for it); write() sends the bytes to the strip model on the host."""
-    from host_tools.sim.chips.portapi import StripBuffer
-
-    class LinkNeoPixel(StripBuffer):
-        def __init__(self, pin, n, bpp=3, timing=1):
-            StripBuffer.__init__(self, pin, n, bpp, timing)
-            self._lk = lk
-            lk.call({"neopixel": [n, bpp, timing]})
-
-        def write(self):
-            self._lk.send(OP_NEO_WRITE, 0, self.buf)
-            self.writes += 1
-
     m = _Module()
-    m.NeoPixel = LinkNeoPixel
+
+    def make(pin, n, bpp=3, timing=1):
+        return LinkNeoPixel(lk, pin, n, bpp, timing)
+
+    m.NeoPixel = make
     return m
+
+
+class _LinkIrq:
+    def __init__(self, pcnt):
+        self._pcnt = pcnt
+
+    def flags(self):
+        p = self._pcnt
+        f = p._flags
+        p._flags = 0
+        return f
 
 
 class LinkPCNT:
@@ -387,9 +424,7 @@ class LinkPCNT:
         self._ref = self._lk.call({"pcnt": id, "kw": self._kw(kw)})
         self._handler = None
         self._flags = 0
-        from host_tools.sim.chips.portapi import PcntIrq  # on an S0 board only: see above
-
-        self._irq = PcntIrq(self)
+        self._irq = _LinkIrq(self)
 
     @staticmethod
     def _kw(kw):

@@ -46,8 +46,6 @@
 # CannedSerial replays prebuilt replies with no allocation at all, for measuring what the
 # driver allocates.
 
-from host_tools.sim.chips.outpin import OutputPin
-
 _START = 0x68
 _END = 0x16
 _WAKE = 0xFE
@@ -350,22 +348,24 @@ class VirtualClock:
         self.us += ms * 1000
 
 
-class FakePin(OutputPin):
+class FakePin:
     """An output pin whose level history the fake UART can ask about."""
 
     def __init__(self, clock, level=0):
-        OutputPin.__init__(self, level)
         self.clock = clock
+        self.level = level
         self.changes = [(0, level)]  # (time us, level)
 
-    @property
-    def level(self):
-        return self._v
-
-    def _changed(self, v):
-        self.changes.append((self.clock.us, v))
-        if len(self.changes) > 16:
-            self.changes.pop(0)
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        v = 1 if v else 0
+        if v != self.level:
+            self.level = v
+            self.changes.append((self.clock.us, v))
+            if len(self.changes) > 16:
+                self.changes.pop(0)
+        return None
 
     def level_at(self, us):
         level = self.changes[0][1]

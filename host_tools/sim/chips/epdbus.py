@@ -6,19 +6,33 @@
 # A model implements _edge(name, level) (an output pin changed), _poll_busy() (one read of BUSY,
 # returns the pin level) and _spi_write(buf) (bytes clocked in; the model checks CS and DC).
 
-from host_tools.sim.chips.outpin import OutputPin
 
-
-class OutPin(OutputPin):
+class OutPin:
     """An output pin of the host (CS, DC, RST) as the controller sees it."""
 
     def __init__(self, model, name, level):
-        OutputPin.__init__(self, level)
         self._model = model
         self._name = name
+        self._v = level
 
-    def _changed(self, v):
-        self._model._edge(self._name, v)
+    def value(self, v=None):
+        if v is None:
+            return self._v
+        v = 1 if v else 0
+        old = self._v
+        self._v = v
+        if old != v:
+            self._model._edge(self._name, v)
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __call__(self, v=None):
+        return self.value(v)
 
 
 class BusyPin:

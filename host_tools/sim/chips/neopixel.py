@@ -23,14 +23,35 @@
 # dark WS2812B, PJRC's measurement) plus ma_per_channel (20) per channel at 255, proportional
 # below, rounded up.
 
-from host_tools.sim.chips.portapi import StripBuffer
 
+class NeoPixel:
+    ORDER = (1, 0, 2, 3)  # G R B W
 
-class NeoPixel(StripBuffer):
     def __init__(self, pin, n, bpp=3, timing=1):
-        StripBuffer.__init__(self, pin, n, bpp, timing)
+        self.pin = pin
+        self.n = n
+        self.bpp = bpp
+        self.timing = timing
+        self.buf = bytearray(n * bpp)
         self.shown = bytearray(n * bpp)  # what the LEDs latched at the last write()
+        self.writes = 0
         self.bytes_written = 0
+
+    def __len__(self):
+        return self.n
+
+    def __setitem__(self, i, v):
+        o = i * self.bpp
+        for c in range(self.bpp):
+            self.buf[o + self.ORDER[c]] = v[c]
+
+    def __getitem__(self, i):
+        o = i * self.bpp
+        return tuple(self.buf[o + self.ORDER[c]] for c in range(self.bpp))
+
+    def fill(self, v):
+        for i in range(self.n):
+            self[i] = v
 
     def write(self):
         self.shown[:] = self.buf

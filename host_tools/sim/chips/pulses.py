@@ -15,8 +15,6 @@
 # Time is kept in integer nanoseconds: PCNT glitches are microseconds, pulses milliseconds.
 # The drivers see only ticks_ms(), like on the device.
 
-from host_tools.sim.chips.portapi import PcntIrq
-
 _NS_PER_MS = 1000000
 _PJ_PER_KWH = 3600000000000000000  # mW * ns (pJ) per kWh
 
@@ -274,7 +272,17 @@ def play(edges, pin, clock, until_ms=-1, every_ms=0, each=None):
 _NOARG = object()
 
 
-class _FakeIrq(PcntIrq):
+class _FakeIrq:
+    def __init__(self, pcnt):
+        self._pcnt = pcnt
+
+    def flags(self):
+        # Get and clear, as the real one.
+        p = self._pcnt
+        f = p._flags
+        p._flags = 0
+        return f
+
     def trigger(self):
         return self._pcnt._trigger
 

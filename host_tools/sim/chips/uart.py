@@ -42,8 +42,6 @@
 
 from array import array
 
-from host_tools.sim.chips.outpin import OutputPin
-
 NONE = 0
 NO_REPLY = 1
 CRC = 2
@@ -111,19 +109,34 @@ class VirtualClock:
             self.us = t
 
 
-class FakePin(OutputPin):
+class FakePin:
     """An output pin (machine.Pin's value() / on() / off()) that tells a listener of changes."""
 
     def __init__(self, clock, value=0):
-        OutputPin.__init__(self, value)
         self.clock = clock
+        self._v = value
         self.changes = 0
         self.listener = None  # called with (value, time in us)
 
-    def _changed(self, v):
-        self.changes += 1
-        if self.listener is not None:
-            self.listener(v, self.clock.us)
+    def value(self, v=None):
+        if v is None:
+            return self._v
+        v = 1 if v else 0
+        if v != self._v:
+            self._v = v
+            self.changes += 1
+            if self.listener is not None:
+                self.listener(v, self.clock.us)
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __call__(self, v=None):
+        return self.value(v)
 
 
 class FakeUART:
