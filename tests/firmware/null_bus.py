@@ -43,3 +43,31 @@ class NullPin:
 
     def value(self, v=None):
         return self.level
+
+
+class HeldPin(NullPin):
+    """A machine.Pin that keeps the level written to it (1, idle high, at first) and the IRQ
+    handler it is given (never called)."""
+
+    def __init__(self, level=1):
+        NullPin.__init__(self, level)
+        self.handler = None
+
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        self.level = v
+        return None
+
+    def irq(self, handler=None, trigger=0, hard=False):
+        self.handler = handler
+
+
+class NoDeviceI2C:
+    """An I2C bus with nothing on it: every transfer fails with ENODEV (19), as the port's."""
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        raise OSError(19)
+
+    def writeto_mem(self, addr, reg, buf):
+        raise OSError(19)

@@ -5,7 +5,7 @@
 import gc
 import json
 
-from null_bus import SilentUART
+from null_bus import HeldPin, NoDeviceI2C, SilentUART
 from repo import ROOT  # noqa: E402
 
 from sunprint.board import build
@@ -15,7 +15,7 @@ BOARDS = ROOT + "/boards/"
 FONTS = ROOT + "/assets/fonts"
 
 
-class Pin:
+class Pin(HeldPin):
     OUT = 1
     IN = 0
     PULL_UP = 2
@@ -23,20 +23,10 @@ class Pin:
     IRQ_RISING = 8
 
     def __init__(self, n, mode=-1, pull=-1):
+        HeldPin.__init__(self)
         self.n = n
         self.mode = mode
         self.pull = pull
-        self.level = 1
-        self.handler = None
-
-    def value(self, v=None):
-        if v is None:
-            return self.level
-        self.level = v
-        return None
-
-    def irq(self, handler=None, trigger=0, hard=False):
-        self.handler = handler
 
 
 class SPI:
@@ -48,15 +38,9 @@ class SPI:
         self.sent += len(buf)
 
 
-class I2C:
+class I2C(NoDeviceI2C):
     def __init__(self, id, scl=None, sda=None, freq=0):
         self.args = (id, scl.n, sda.n, freq)
-
-    def readfrom_mem_into(self, addr, reg, buf):
-        raise OSError(19)
-
-    def writeto_mem(self, addr, reg, buf):
-        raise OSError(19)
 
 
 class UART(SilentUART):
