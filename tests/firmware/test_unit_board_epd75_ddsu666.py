@@ -8,7 +8,7 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
 from unit_boot import boot as boot_unit
-from unit_boot import run_profile
+from unit_profile import run_profile
 from unit_report import lit_pixels
 
 from sunprint.core.ledger import LIFETIME

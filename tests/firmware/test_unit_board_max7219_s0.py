@@ -8,7 +8,8 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 import framebuf
 from repo import ROOT
-from unit_boot import boot, run_profile, run_until
+from unit_boot import boot, run_until
+from unit_profile import run_profile
 
 from sunprint.core.ledger import LIFETIME
 

@@ -76,15 +76,3 @@ def run_until(runner, clock, end_s, before=None, after=None, model=None):
             us = clock.us
             model.advance((us - seen_us) / 1000000)
             seen_us = us
-
-
-def run_profile(runner, clock, start_s, profile, set_power, **run_kw):
-    """A power profile ((minutes, W), ...) in turn from start_s: set_power(W), then the unit
-    runs to that step's end (run_until, with run_kw its before, after or model). Returns the end
-    time, firmware seconds."""
-    t = start_s
-    for minutes, w in profile:
-        set_power(w)
-        t += minutes * 60
-        run_until(runner, clock, t, **run_kw)
-    return t
