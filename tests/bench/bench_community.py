@@ -35,22 +35,23 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-for _p in (str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "firmware")):
+for _p in (
+    str(ROOT),
+    str(ROOT / "tests"),
+    str(ROOT / "tests" / "firmware"),
+    str(ROOT / "tests" / "bench"),
+):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
 import mp32  # noqa: E402
+from timing import line  # noqa: E402 - tests/bench/timing.py, the format of shared/DESIGN.md
 
 from host_tools.paths import use_firmware  # noqa: E402
 
 
 def _line(name, value, unit, goal=None, peer=None):
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+    line(name, value, unit, goal, peer)
 
 
 _VM = (
@@ -202,41 +203,39 @@ def _measured_modbus_round_ms(baud):
     return ms
 
 
+def _round_lines(name, protocol, measured_round_ms, turnaround, energy_only=False):
+    """A protocol's lines at 9600 and 2400 Bd: the schedule's meters per 10 s (the simulated
+    round's as peer), with energy_only the same for the energy item alone, and the round."""
+    from sunprint.community.schedule import meters_per_period
+
+    for baud in (9600, 2400):
+        ms = measured_round_ms(baud)
+        _line(
+            "community_%smeters_per_10s_%d" % (name, baud),
+            meters_per_period(protocol, baud, 10),
+            "meters",
+            None,
+            ("simulated_%s_turnaround" % turnaround, "%d" % (16 * 10000 // ms), "meters"),
+        )
+        if energy_only:
+            _line(
+                "community_%smeters_per_10s_energy_only_%d" % (name, baud),
+                meters_per_period(protocol, baud, 10, items=1),
+                "meters",
+            )
+        _line("community_%sround_16_meters_simulated_%d" % (name, baud), ms, "ms")
+
+
 def bench_community():
     use_firmware()
     from test_community_meters import _day
 
     from sunprint.community.meters import HEADER_SIZE, RECORD_SIZE
-    from sunprint.community.schedule import DLT645, meters_per_period
+    from sunprint.community.schedule import DLT645, MODBUS
 
     # One figure per line, as shared/DESIGN.md's format has it (what each means: the docstring)
-    for baud in (9600, 2400):
-        ms = _measured_round_ms(baud)
-        _line(
-            "community_meters_per_10s_%d" % baud,
-            meters_per_period(DLT645, baud, 10),
-            "meters",
-            None,
-            ("simulated_60ms_turnaround", "%d" % (16 * 10000 // ms), "meters"),
-        )
-        _line(
-            "community_meters_per_10s_energy_only_%d" % baud,
-            meters_per_period(DLT645, baud, 10, items=1),
-            "meters",
-        )
-        _line("community_round_16_meters_simulated_%d" % baud, ms, "ms")
-    from sunprint.community.schedule import MODBUS
-
-    for baud in (9600, 2400):
-        ms = _measured_modbus_round_ms(baud)
-        _line(
-            "community_modbus_meters_per_10s_%d" % baud,
-            meters_per_period(MODBUS, baud, 10),
-            "meters",
-            None,
-            ("simulated_20ms_turnaround", "%d" % (16 * 10000 // ms), "meters"),
-        )
-        _line("community_modbus_round_16_meters_simulated_%d" % baud, ms, "ms")
+    _round_lines("", DLT645, _measured_round_ms, "60ms", energy_only=True)
+    _round_lines("modbus_", MODBUS, _measured_modbus_round_ms, "20ms")
     per_meter, used, unit_per_meter = _micropython()
     _line("community_heap_per_meter_32bit", "%d" % per_meter, "B", "<= 300")
     _line("community_source_heap_per_meter_32bit", "%d" % unit_per_meter, "B", "<= 300")

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-for p in (ROOT, ROOT / "tests", ROOT / "tests" / "host"):
+for p in (ROOT, ROOT / "tests", ROOT / "tests" / "host", ROOT / "tests" / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
@@ -34,19 +34,9 @@ STATUS = {"firmware": "0.1.0", "app_version": "0.1.0", "board": "esp32-epd29-ina
 
 
 def _line(name, value, unit, goal=None, peer=None):
-    try:
-        from run import line
-    except ImportError:  # run alone
-        line = None
-    if line is not None:
-        line(name, value, unit, goal, peer)
-        return
-    text = "bench %s: %s %s" % (name, value, unit)
-    if goal:
-        text += " (goal %s)" % goal
-    if peer:
-        text += " peer %s: %s %s" % peer
-    print(text, flush=True)
+    from timing import line  # tests/bench/timing.py, the format of shared/DESIGN.md
+
+    line(name, value, unit, goal, peer)
 
 
 def _publish_units(c, ids, states_each, t0=1_765_000_000):

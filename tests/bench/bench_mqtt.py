@@ -185,26 +185,13 @@ def _unit(tmp, port, first, last, events, on_pause=None):
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(tmp / "tree"), ".frozen"]))
     flash = tmp / "flash"
     flash.mkdir(exist_ok=True)
-    proc = subprocess.Popen(
-        [str(mp32.MICROPYTHON32), "-X", "heapsize=%d" % mp32.HEAPSIZE, str(UNIT), str(LOG)]
-        + [str(flash), str(port), str(first), str(last), events, "", "", "W1fi-secret-7"],
-        env=env,
-        cwd=flash,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    assert proc.stdout is not None and proc.stdin is not None
-    for ln in proc.stdout:
-        lines.append(ln.strip())
-        if ln.startswith("PAUSE") and on_pause is not None:
-            on_pause()
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-    err = proc.stderr.read() if proc.stderr else ""
-    if proc.wait(timeout=600) != 0:
+    from mqtt_rig import run_unit
+
+    cmd = [str(mp32.MICROPYTHON32), "-X", "heapsize=%d" % mp32.HEAPSIZE, str(UNIT), str(LOG)]
+    cmd += [str(flash), str(port), str(first), str(last), events, "", "", "W1fi-secret-7"]
+    out, err, rc = run_unit(cmd, env, flash, on_pause, timeout=600)
+    lines = [ln.strip() for ln in out]
+    if rc != 0:
         raise RuntimeError("\n".join(lines[-5:]) + err[-1500:])
     return lines
 

@@ -1,10 +1,11 @@
 # Shared by the e-paper driver tests (test_ssd1680_window, test_epd_ssd1683, test_epd_uc8179):
 # pictures drawn with framebuf (the real module in MicroPython, the stand-in under CPython),
 # pixel-for-pixel comparison with a panel model, a null bus, and an allocation counter.
-import gc
 import sys
 
 import framebuf
+from alloc import allocated  # noqa: F401 - the e-paper tests take it from here
+from null_bus import NullPin, NullSPI  # noqa: F401 - likewise
 
 # Inside MicroPython's 110 KB heap a panel model's three RAM planes plus the picture do not fit at
 # 400 x 300 or 800 x 480: the tests run a narrower panel there (same code paths, coordinates
@@ -73,32 +74,3 @@ def edit(fb, win, outside):
     fb.line(wx, wy + wh - 1, wx + ww - 1, wy, 1)
     ox, oy, ow, oh = outside
     fb.fill_rect(ox, oy, ow, oh, 1)
-
-
-class NullSPI:
-    def write(self, buf):
-        pass
-
-
-class NullPin:
-    def __init__(self, level=0):
-        self.level = level
-
-    def value(self, v=None):
-        return self.level
-
-
-def allocated(fn):
-    """Bytes fn() allocates on the MicroPython heap (None under CPython)."""
-    if not hasattr(gc, "mem_alloc"):
-        fn()
-        return None
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()  # type: ignore[attr-defined]
-        fn()
-        b = gc.mem_alloc()  # type: ignore[attr-defined]
-    finally:
-        gc.enable()
-    return b - a

@@ -5,6 +5,7 @@
 import gc
 import json
 
+from null_bus import HeldPin, NoDeviceI2C, SilentUART
 from repo import ROOT  # noqa: E402
 
 from sunprint.board import build
@@ -14,7 +15,7 @@ BOARDS = ROOT + "/boards/"
 FONTS = ROOT + "/assets/fonts"
 
 
-class Pin:
+class Pin(HeldPin):
     OUT = 1
     IN = 0
     PULL_UP = 2
@@ -22,20 +23,10 @@ class Pin:
     IRQ_RISING = 8
 
     def __init__(self, n, mode=-1, pull=-1):
+        HeldPin.__init__(self)
         self.n = n
         self.mode = mode
         self.pull = pull
-        self.level = 1
-        self.handler = None
-
-    def value(self, v=None):
-        if v is None:
-            return self.level
-        self.level = v
-        return None
-
-    def irq(self, handler=None, trigger=0, hard=False):
-        self.handler = handler
 
 
 class SPI:
@@ -47,32 +38,14 @@ class SPI:
         self.sent += len(buf)
 
 
-class I2C:
+class I2C(NoDeviceI2C):
     def __init__(self, id, scl=None, sda=None, freq=0):
         self.args = (id, scl.n, sda.n, freq)
 
-    def readfrom_mem_into(self, addr, reg, buf):
-        raise OSError(19)
 
-    def writeto_mem(self, addr, reg, buf):
-        raise OSError(19)
-
-
-class UART:
+class UART(SilentUART):
     def __init__(self, id, baudrate=0, bits=0, parity=-1, stop=0, tx=-1, rx=-1):
         self.args = (id, baudrate, bits, parity, stop, tx, rx)
-
-    def write(self, buf):
-        return len(buf)
-
-    def any(self):
-        return 0
-
-    def readinto(self, buf, n=-1):
-        return None
-
-    def flush(self):
-        pass
 
 
 class Machine:

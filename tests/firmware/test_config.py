@@ -15,6 +15,15 @@ def _key_error(key, value):
     return str(e)
 
 
+def _validate_error(d, what):
+    """The ConfigError config.validate(d) raises; what names the case if it raises none."""
+    try:
+        config.validate(d)
+    except config.ConfigError as e:
+        return e
+    raise AssertionError(what + " accepted by validate")
+
+
 def test_defaults_are_valid_and_complete():
     d = config.defaults()
     assert config.VERSION == 3 and d["version"] == 3
@@ -131,12 +140,8 @@ def test_infinity_and_nan_are_rejected():
     assert "coal_gce_per_kwh" in msg and "out of range" in msg, msg
     d = config.defaults()
     d["tree_kg_co2_per_year"] = float("nan")
-    try:
-        config.validate(d)
-    except config.ConfigError as e:
-        assert e.key == "tree_kg_co2_per_year" and "NaN" in str(e), str(e)
-    else:
-        raise AssertionError("NaN accepted")
+    e = _validate_error(d, "NaN")
+    assert e.key == "tree_kg_co2_per_year" and "NaN" in str(e), str(e)
 
 
 def test_enum_lists_the_allowed_values():
@@ -345,17 +350,9 @@ def test_max_gap_must_be_at_least_twice_the_sample_period():
 def test_validate_wants_a_complete_current_config():
     d = config.defaults()
     del d["site"]
-    try:
-        config.validate(d)
-    except config.ConfigError as e:
-        assert e.key == "site" and "key 'site' is missing" in str(e), str(e)
-    else:
-        raise AssertionError("missing key accepted")
+    e = _validate_error(d, "a missing key")
+    assert e.key == "site" and "key 'site' is missing" in str(e), str(e)
     d = config.defaults()
     d["version"] = 1
-    try:
-        config.validate(d)
-    except config.ConfigError as e:
-        assert e.key == "version" and "migrate" in str(e), str(e)
-    else:
-        raise AssertionError("version 1 accepted by validate")
+    e = _validate_error(d, "version 1")
+    assert e.key == "version" and "migrate" in str(e), str(e)

@@ -2,6 +2,8 @@
 # its own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
 import gc
 
+from null_bus import CaptureUART, SilentUART
+
 from host_tools.sim.chips.dlt645_meter import (
     BAD_CS,
     CORRUPT_REQUEST,
@@ -63,28 +65,9 @@ def _rig(retries=0, preamble=4, address=ADDR, de=False, **values):
     return clock, meter, uart, dlt
 
 
-class _Capture:
-    # Records what the driver writes; never answers.
-    def __init__(self):
-        self.out = []
-
-    def write(self, buf):
-        self.out.append(bytes(buf))
-        return len(buf)
-
-    def flush(self):
-        pass
-
-    def any(self):
-        return 0
-
-    def readinto(self, buf, n=-1):
-        return None
-
-
 def _capture(dlt_kwargs, call):
     clock = VirtualClock()
-    cap = _Capture()
+    cap = CaptureUART()
     dlt = DLT645(cap, retries=0, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms, **dlt_kwargs)
     assert call(dlt) == NO_ANSWER
     return cap.out[0]
@@ -151,7 +134,7 @@ def test_address_convention():
         else:
             raise AssertionError(bad)
     clock = VirtualClock()
-    dlt = DLT645(_Capture(), address=WIRE, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
+    dlt = DLT645(CaptureUART(), address=WIRE, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms)
     assert dlt.address_str() == ADDR
 
 
@@ -287,18 +270,9 @@ def test_follow_up_and_echo():
     assert flag == OK and dlt.value == 1234 and not dlt.follows
 
 
-class _Broken:
+class _Broken(SilentUART):
     def write(self, buf):
         raise OSError(5)
-
-    def flush(self):
-        pass
-
-    def any(self):
-        return 0
-
-    def readinto(self, buf, n=-1):
-        return None
 
 
 def test_uart_oserror_is_no_answer():
@@ -535,7 +509,7 @@ def test_bad_constructor_arguments_are_refused():
     # wire); baudrate 0 divided by zero. A driver built without a profile must refuse them.
     for kw in ({"retries": -2}, {"retries": -1}, {"timeout_ms": 0}, {"baudrate": 0}):
         clock = VirtualClock()
-        cap = _Capture()
+        cap = CaptureUART()
         try:
             dlt = DLT645(cap, address=ADDR, ticks_ms=clock.ticks_ms, sleep_ms=clock.sleep_ms, **kw)
         except ValueError:

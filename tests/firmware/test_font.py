@@ -7,6 +7,8 @@ import os
 import struct
 import sys
 
+from repo import ROOT
+
 try:
     import framebuf
 except ImportError:  # CPython without tests/conftest.py: the project's stand-in
@@ -120,16 +122,6 @@ def _ink(fb, w, h):
 
 def _pixels(fb):
     return [fb.pixel(x, y) for y in range(8) for x in range(16)]
-
-
-def _repo_root():
-    p = __file__.replace("\\", "/")
-    i = p.rfind("/tests/firmware/")
-    if i >= 0:
-        return p[:i] if i else "/"
-    if p.startswith("tests/firmware/"):
-        return "."
-    return "../.."
 
 
 def test_header_and_lookup():
@@ -294,7 +286,7 @@ def test_open_on_file_object_and_bad_files():
 
 
 def _committed(name):
-    return _repo_root() + "/assets/fonts/" + name
+    return ROOT + "/assets/fonts/" + name
 
 
 def test_committed_fonts_parse():

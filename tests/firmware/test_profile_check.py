@@ -12,6 +12,7 @@
 import gc
 import json
 
+from null_bus import HeldPin, NoDeviceI2C, SilentUART
 from repo import ROOT
 
 from host_tools.sim.board import modellink
@@ -134,32 +135,14 @@ def _boot(profile, seconds=40):
         fake.unwire()  # let the models go
 
 
-class _Bus:
+class _Bus(SilentUART, NoDeviceI2C):
     """Every bus at once, none of them answering (the models cost the VM too much heap here)."""
 
     def __init__(self, *args, **kw):
         pass
 
-    def write(self, buf):
-        return len(buf)
 
-    def readfrom_mem_into(self, addr, reg, buf):
-        raise OSError(19)
-
-    def writeto_mem(self, addr, reg, buf):
-        raise OSError(19)
-
-    def any(self):
-        return 0
-
-    def readinto(self, buf, n=-1):
-        return None
-
-    def flush(self):
-        pass
-
-
-class _Pin:
+class _Pin(HeldPin):
     IN = 1
     OUT = 3
     PULL_UP = 1
@@ -167,16 +150,7 @@ class _Pin:
     IRQ_FALLING = 2
 
     def __init__(self, n, mode=-1, pull=-1):
-        self.level = 1
-
-    def value(self, v=None):
-        if v is None:
-            return self.level
-        self.level = v
-        return None
-
-    def irq(self, handler=None, trigger=0, hard=False):
-        pass
+        HeldPin.__init__(self)
 
 
 class _Machine:

@@ -3,6 +3,7 @@
 import gc
 
 import framebuf
+from repo import ROOT
 
 from sunprint.ui.font import BitmapFont
 from sunprint.ui.icons import NAMES, SIZES, icon
@@ -32,18 +33,8 @@ VALUES = {
 }
 
 
-def _repo_root():
-    p = __file__.replace("\\", "/")
-    i = p.rfind("/tests/firmware/")
-    if i >= 0:
-        return p[:i] if i else "/"
-    if p.startswith("tests/firmware/"):
-        return "."
-    return "../.."
-
-
 def _font_path(name):
-    return _repo_root() + "/assets/fonts/" + name
+    return ROOT + "/assets/fonts/" + name
 
 
 def _open_fonts(width, height):

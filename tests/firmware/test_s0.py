@@ -2,7 +2,8 @@
 # a pin driven by pulse trains made from a true power profile, with bounce, glitches and
 # missed pulses, and a model of the ESP32 PCNT. Plain test_* functions with bare asserts:
 # runs under pytest and inside MicroPython.
-import gc
+
+from alloc import allocated, has_counter
 
 from host_tools.sim.chips.pulses import FakePCNT, FakePin, Lcg, PulseTrain, VirtualClock, play
 from sunprint.core.ledger import Ledger
@@ -449,18 +450,15 @@ def _drive(clock, pin, n):
 
 
 def test_irq_handler_allocates_nothing():
-    if not hasattr(gc, "mem_alloc"):
+    if not has_counter():
         return  # CPython: no allocation counter
     clock, pin, s0 = _irq_rig()
     _drive(clock, pin, 5)
-    gc.collect()
-    gc.disable()
-    try:
-        before = gc.mem_alloc()  # type: ignore[attr-defined]
+
+    def step():
         _drive(clock, pin, 300)
-        used = gc.mem_alloc() - before  # type: ignore[attr-defined]
-    finally:
-        gc.enable()
+
+    used = allocated(step)
     assert s0.count() == 305
     assert used == 0, used
 
@@ -473,18 +471,15 @@ def _polls(s0, clock, n):
 
 
 def test_count_and_poll_allocate_nothing():
-    if not hasattr(gc, "mem_alloc"):
+    if not has_counter():
         return
     for rig in (_irq_rig(), _pcnt_rig()):
         clock, pin, s0 = rig[0], rig[1], rig[2]
         _pulses(clock, pin, 50)
         _polls(s0, clock, 10)
-        gc.collect()
-        gc.disable()
-        try:
-            before = gc.mem_alloc()  # type: ignore[attr-defined]
+
+        def step(s0=s0, clock=clock):
             _polls(s0, clock, 200)
-            used = gc.mem_alloc() - before  # type: ignore[attr-defined]
-        finally:
-            gc.enable()
+
+        used = allocated(step)
         assert used == 0, used

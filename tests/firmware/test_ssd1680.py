@@ -1,8 +1,9 @@
 # SSD1680 driver against the controller model (host_tools/sim/chips/ssd1680.py), and the model on its
 # own. Plain test_* functions with bare asserts: runs under pytest and inside MicroPython.
-import gc
-
+from alloc import allocated, has_counter
 from base_frame import track
+from null_bus import NullPin as _NullPin
+from null_bus import NullSPI as _NullSPI
 from ssd1680_pins import refresh as _refresh
 from ssd1680_pins import send as _send
 from ssd1680_pins import wake as _wake
@@ -462,30 +463,17 @@ def test_model_counter_wraps_within_window():
     assert (m.x, m.y) == (9, 19)
 
 
-class _NullSPI:
-    def write(self, buf):
-        pass
-
-
-class _NullPin:
-    def value(self, v=None):
-        return 0
-
-
 def test_driver_allocates_nothing_per_frame():
     d = SSD1680(_NullSPI(), cs=_NullPin(), dc=_NullPin(), rst=_NullPin(), busy=_NullPin())
     buf = bytearray(d.BUFFER_SIZE)
     d.show(buf)
     d.show(buf, False)
-    if not hasattr(gc, "mem_alloc"):
+    if not has_counter():
         return  # CPython: no allocation counter
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
+
+    def step():
         d.show(buf)
         d.show(buf, False)
-        b = gc.mem_alloc()
-    finally:
-        gc.enable()
-    assert b - a == 0, b - a
+
+    used = allocated(step)
+    assert used == 0, used

@@ -221,6 +221,15 @@ def _run_plan(unit, t):
     return done, None, t
 
 
+def _saves(unit, kinds, t=T0):
+    """A step of 10 s at 3.6 kW (10 Wh), then a save of each kind in kinds, in turn; the last t."""
+    for kind in kinds:
+        t += 10
+        unit.ledger.add_power(t, 3600000)
+        unit.store.save_ledger(unit.ledger, None, kind)
+    return t
+
+
 def _ops(make_medium, nvs):
     clean = make_medium(None, BEFORE)
     unit = Unit(clean, nvs)
@@ -284,11 +293,7 @@ def test_cut_at_every_operation_of_saves_and_appends_on_nvs():
 def test_a_torn_newest_entry_falls_back_to_the_one_before():
     fs = FaultFS()
     unit = Unit(fs)
-    t = T0
-    for kind in (FULL, JOURNAL, JOURNAL, JOURNAL):
-        t += 10
-        unit.ledger.add_power(t, 3600000)
-        unit.store.save_ledger(unit.ledger, None, kind)
+    _saves(unit, (FULL, JOURNAL, JOURNAL, JOURNAL))
     newest = unit.total()
     durable = fs.reboot()
     assert Unit(durable).total() == newest
@@ -305,11 +310,7 @@ def test_a_torn_newest_entry_falls_back_to_the_one_before():
 def test_entries_on_another_record_are_ignored():
     fs = FaultFS()
     unit = Unit(fs)
-    t = T0
-    for kind in (FULL, JOURNAL, JOURNAL, FULL):
-        t += 10
-        unit.ledger.add_power(t, 3600000)
-        unit.store.save_ledger(unit.ledger, None, kind)
+    _saves(unit, (FULL, JOURNAL, JOURNAL, FULL))
     # The entries were made on the first record; the second holds everything they said.
     assert Unit(fs.reboot()).total() == unit.total()
     assert unit.store.appends == 2 and unit.store.writes == 2
@@ -318,11 +319,7 @@ def test_entries_on_another_record_are_ignored():
 def test_an_unreadable_entry_is_reported_and_the_record_used():
     fs = FaultFS()
     unit = Unit(fs)
-    t = T0
-    for kind in (FULL, JOURNAL):
-        t += 10
-        unit.ledger.add_power(t, 3600000)
-        unit.store.save_ledger(unit.ledger, None, kind)
+    _saves(unit, (FULL, JOURNAL))
     # A newer firmware's entry with a valid CRC, on the same record: the ledger cannot read it.
     store = unit.store
     store._jentry[0] = 9  # entry version 9

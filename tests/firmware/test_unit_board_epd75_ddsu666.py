@@ -8,7 +8,7 @@
 # micropython-vm: app (the deployed form: the app frozen into the 32-bit binary)
 from repo import ROOT
 from unit_boot import boot as boot_unit
-from unit_boot import run_until
+from unit_profile import run_profile
 from unit_report import lit_pixels
 
 from sunprint.core.ledger import LIFETIME
@@ -33,11 +33,12 @@ def test_epd75_ddsu666_unit_books_the_register_and_shows_the_render():
     runner, clock, meter, line, rig, wdt = boot(start)
     panel = rig.models["display"]
     unit = runner.unit
-    t = start
-    for minutes, w in PROFILE:
+
+    def set_power(w):
         meter.set(power_w=w)
-        t += minutes * 60
-        run_until(runner, clock, t, model=meter)  # the register counts as time passes
+
+    # the register counts as time passes
+    run_profile(runner, clock, start, PROFILE, set_power, model=meter)
     truth = int((meter.energy_kwh - E0_KWH) * 1000000)
     app = unit.app
     got = app.ledger.mwh(LIFETIME)

@@ -9,6 +9,7 @@
 import framebuf
 from repo import ROOT
 from unit_boot import boot, run_until
+from unit_profile import run_profile
 
 from sunprint.core.ledger import LIFETIME
 
@@ -23,12 +24,10 @@ def test_max7219_s0_unit_counts_every_pulse_and_shows_the_render():
     runner, clock, rig, wdt = boot(BOARD, start)
     chain = rig.models["display"]
     unit = runner.unit
+    # after each step, the meter's pulses up to now
+    t = run_profile(runner, clock, start, PROFILE, rig.set_power, after=rig.update)
     truth_mws = 0  # mW * s the meter measured
-    t = start
     for minutes, w in PROFILE:
-        rig.set_power(w)
-        t += minutes * 60
-        run_until(runner, clock, t, after=rig.update)  # the meter's pulses up to now
         truth_mws += int(w * 1000) * minutes * 60
     rig.set_power(0.0)
     run_until(runner, clock, t + 30, after=rig.update)  # the last pulse's sample

@@ -1,9 +1,8 @@
 # WS2812 matrix driver against the fake NeoPixel and the LED matrix model
 # (host_tools/sim/chips/neopixel.py). Plain test_* functions with bare asserts: runs under pytest and
 # inside MicroPython (framebuf is the real module there, the byte-exact stand-in under CPython).
-import gc
-
 import framebuf
+from alloc import allocated, has_counter
 
 from host_tools.sim.chips.neopixel import LedMatrix, NeoPixel
 from sunprint.drivers.ws2812 import WS2812Matrix, strip_index
@@ -289,12 +288,10 @@ def test_no_allocation_per_frame():
     for h in range(3):
         d.set_brightness_for(h * 9)
         d.show(buf)
-    if not hasattr(gc, "mem_alloc"):
+    if not has_counter():
         return  # CPython: no allocation counter
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
+
+    def step():
         for h in range(24):
             d.set_brightness_for(h)
             fb.scroll(-1, 0)
@@ -304,11 +301,10 @@ def test_no_allocation_per_frame():
             d.finish()
         fb.fill(1)
         d.show(buf)  # capped
-        b = gc.mem_alloc()
-    finally:
-        gc.enable()
+
+    used = allocated(step)
     assert d.effective_brightness < 255
-    assert b - a == 0, b - a
+    assert used == 0, used
 
 
 def test_fake_neopixel_api():

@@ -30,6 +30,31 @@ def need_mosquitto():
         pytest.skip("mosquitto is not installed: run `make setup`")
 
 
+def run_unit(cmd, env, cwd, on_pause=None, timeout=120):
+    """Run the unit's VM (cmd, its argv) to its end: at each line it prints that starts with
+    PAUSE, on_pause() (a broker restart, a Wi-Fi drop) and then "go" on its stdin.
+    (the lines it printed, without their newline; its stderr; its exit code)"""
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = []
+    assert proc.stdout is not None and proc.stdin is not None
+    for line in proc.stdout:
+        out.append(line.rstrip("\n"))
+        if line.startswith("PAUSE") and on_pause is not None:
+            on_pause()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+    err = proc.stderr.read() if proc.stderr else ""
+    return out, err, proc.wait(timeout=timeout)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -16,6 +16,7 @@ need no package are in tests/firmware/test_dlt645.py (both interpreters).
 
 import random
 import struct
+import sys
 
 from dlt645.common.transform import bcd_to_value, float_to_bcd
 from dlt645.model.validators import validate_device
@@ -23,6 +24,7 @@ from dlt645.protocol.protocol import DLT645Protocol
 from dlt645.service.clientsvc.client_service import MeterClientService
 from dlt645.service.serversvc.server_service import MeterServerService
 
+from host_tools.paths import ROOT
 from host_tools.sim.chips.dlt645_meter import (
     DLT645MeterModel,
     VirtualClock,
@@ -44,6 +46,10 @@ from sunprint.drivers.dlt645 import (
 )
 from sunprint.quality import DEVICE_ERROR, NO_ANSWER, OK
 
+sys.path.insert(0, str(ROOT / "tests" / "firmware"))
+
+from null_bus import CaptureUART  # noqa: E402
+
 # identifier -> (decimals, model attribute, physical value of one count in the model's unit)
 ITEMS = {
     ENERGY_FORWARD: (2, "energy_kwh", 1),
@@ -56,26 +62,6 @@ ITEMS = {
 # any item as a sign); the standard signs power and current only, and so do we.
 LIMITS = {ENERGY_FORWARD: 79999999, POWER_TOTAL: 799999, VOLTAGE_A: 7999, CURRENT_A: 799999}
 SIGNED = (POWER_TOTAL, CURRENT_A)
-
-
-class _Capture:
-    """A UART that records the driver's requests and never answers."""
-
-    def __init__(self):
-        self.out = []
-
-    def write(self, buf):
-        self.out.append(bytes(buf))
-        return len(buf)
-
-    def flush(self):
-        pass
-
-    def any(self):
-        return 0
-
-    def readinto(self, buf, n=-1):
-        return None
 
 
 class _Peer:
@@ -126,7 +112,7 @@ def _driver(uart, **kw):
 
 
 def _our_request(address, di, preamble=4):
-    cap = _Capture()
+    cap = CaptureUART()
     dlt = _driver(cap, address=address, preamble=preamble)
     assert (dlt.read(di) if di is not None else dlt.read_address()) == NO_ANSWER
     return cap.out[0]

@@ -7,7 +7,6 @@ the unit printed or published; the discovery payloads carry what Home Assistant 
 """
 
 import json
-import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mp32  # noqa: E402
 from conftest import micropython_env  # noqa: E402
-from mqtt_rig import Broker, Peer  # noqa: E402
+from mqtt_rig import Broker, Peer, run_unit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "assets" / "logs" / "zhongshan-2024-10-15.csv"
@@ -49,25 +48,7 @@ def _unit(flash, port, first, last, events="", password=PASSWORD, wifi_pw=WIFI_P
         password,
         wifi_pw,
     ]
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        cwd=flash,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out = []
-    assert proc.stdout is not None and proc.stdin is not None
-    for line in proc.stdout:
-        out.append(line.rstrip("\n"))
-        if line.startswith("PAUSE") and on_pause is not None:
-            on_pause()
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-    err = proc.stderr.read() if proc.stderr else ""
-    rc = proc.wait(timeout=120)
+    out, err, rc = run_unit(cmd, env, flash, on_pause, timeout=120)
     assert rc == 0, "\n".join(out[-20:]) + err[-2000:]
     return out, err
 
