@@ -276,28 +276,7 @@ class Replay:
         source_mw = 0 if logged else mw
         if self._faulty:
             flag = self._faults_before(t_unix, flag)
-        prev = self._prev_row
-        if prev is not None and t_unix > prev[0]:
-            # The log's integral counts where the log has data, by the unit's rule: no interval
-            # longer than max_gap_s, none beside a flagged row.
-            dt = t_unix - prev[0]
-            if dt <= self.truth_max_gap_s and not logged and not prev[2]:
-                p0 = prev[1] if prev[1] > 0 else 0
-                half_mj = (p0 + (mw if mw > 0 else 0)) * dt
-                self.truth_half_mj += half_mj
-                day = (t_unix - EPOCH_2000_UNIX - 1 + self.tz_offset_s) // 86400
-                self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
-                if self._windows:
-                    self.plan.add(prev[0], prev[1], t_unix, mw)
-            else:
-                self.truth_unbridged_s += dt
-        elif prev is None:
-            self.first_t = t_unix
-        if mw > self._peak and not logged:
-            self._peak = mw
-        self._prev_row = (t_unix, mw, logged)
-        self.last_t = t_unix
-        self.rows += 1
+        self._log_row(t_unix, mw, logged)
         if self._off_until >= 0:
             if t_unix < self._off_until:
                 self.source.feed(t_unix - EPOCH_2000_UNIX, source_mw, flag)  # the meter counts on
@@ -372,7 +351,7 @@ class Replay:
         offset = self._wall_offset
         self.source.flag = 0
         source = self.source
-        s0 = s1 = s2 = s3 = s4 = s5 = None  # what _days read after the last tick it ran
+        s0 = s1 = s2 = s3 = s4 = None  # what _days read after the last tick it ran
         holding = True  # (then: _days always runs)
         day_booked = self.day_booked
         tz = self.tz_offset_s
@@ -382,16 +361,10 @@ class Replay:
             wake = tick(now, wall)
             while wake <= now:  # the panel is refreshing: poll it at the same instant
                 wake = tick(now, wall)
-            if (
-                ledger._day != s4
-                or ledger._hold != s5
-                or lo[_HELD] != s2
-                or hi[_HELD] != s3
-                or holding
-            ):
+            if holding or ledger.holding or ledger.day != s4 or lo[_HELD] != s2 or hi[_HELD] != s3:
                 days(now)
                 s0, s1, s2, s3 = lo[_LIFETIME], hi[_LIFETIME], lo[_HELD], hi[_HELD]
-                s4, s5 = ledger._day, ledger._hold
+                s4 = ledger.day
                 holding = ledger.holding
             elif lo[_LIFETIME] != s0 or hi[_LIFETIME] != s1:
                 # only the lifetime moved, on the same day, with no hold before or after and
@@ -443,31 +416,36 @@ class Replay:
                 a = b
         self._log_end(ts, mws)
 
+    def _log_row(self, t_unix, mw, logged):
+        # feed()'s record of the log for one row: the log's integral counts where the log has
+        # data, by the unit's rule (no interval longer than max_gap_s, none beside a flagged
+        # row), per local day; the peak; the previous row
+        prev = self._prev_row
+        if prev is not None and t_unix > prev[0]:
+            dt = t_unix - prev[0]
+            if dt <= self.truth_max_gap_s and not logged and not prev[2]:
+                p0 = prev[1] if prev[1] > 0 else 0
+                half_mj = (p0 + (mw if mw > 0 else 0)) * dt
+                self.truth_half_mj += half_mj
+                day = (t_unix - EPOCH_2000_UNIX - 1 + self.tz_offset_s) // 86400
+                self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
+                if self._windows:
+                    self.plan.add(prev[0], prev[1], t_unix, mw)
+            else:
+                self.truth_unbridged_s += dt
+        elif prev is None:
+            self.first_t = t_unix
+        if mw > self._peak and not logged:
+            self._peak = mw
+        self._prev_row = (t_unix, mw, logged)
+        self.last_t = t_unix
+        self.rows += 1
+
     def _log_rows(self, ts, mws):
         # _log_run row by row, as feed() does it
-        k = 0
-        prev = self._prev_row
-        tz = self.tz_offset_s
-        while k < len(ts):
-            t_unix = ts[k]
-            mw = mws[k]
-            if prev is not None and t_unix > prev[0]:
-                dt = t_unix - prev[0]
-                if dt <= self.truth_max_gap_s and not prev[2]:
-                    p0 = prev[1] if prev[1] > 0 else 0
-                    half_mj = (p0 + (mw if mw > 0 else 0)) * dt
-                    self.truth_half_mj += half_mj
-                    day = (t_unix - EPOCH_2000_UNIX - 1 + tz) // 86400
-                    self.day_truth[day] = self.day_truth.get(day, 0) + half_mj
-                    if self._windows:
-                        self.plan.add(prev[0], prev[1], t_unix, mw)
-                else:
-                    self.truth_unbridged_s += dt
-            elif prev is None:
-                self.first_t = t_unix
-            prev = (t_unix, mw, 0)
-            k += 1
-        self._log_end(ts, mws)
+        for t_unix, mw in zip(ts, mws, strict=True):
+            self._log_row(t_unix, mw, 0)
+        self._row_mw = mws[-1]
 
     def _log_end(self, ts, mws):
         peak = max(mws)
